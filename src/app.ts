@@ -1,0 +1,88 @@
+import os from 'node:os';
+import { ArtifactStore } from './artifacts/artifact-store';
+import { anonymousActor, localActor, type Actor } from './auth/actor';
+import { ApiKeyRepository } from './auth/api-key.repository';
+import { ApiKeyService } from './auth/api-key.service';
+import { unauthenticated } from './common/errors';
+import { createLogger, type Logger } from './common/logger';
+import type { Config } from './config/config';
+import { openDatabase, type Database, type DatabaseOptions } from './db/database';
+import { OnnxInspector } from './inference/onnx-inspector';
+import { AliasRepository } from './registry/alias.repository';
+import { AliasService } from './registry/alias.service';
+import { DatasetRepository } from './registry/dataset.repository';
+import { DatasetService } from './registry/dataset.service';
+import { createRegistryLoaders, type RegistryLoaders } from './registry/loaders';
+import type { ModelInspector } from './registry/model-inspector';
+import { ModelRepository } from './registry/model.repository';
+import { ModelService } from './registry/model.service';
+import { VersionRepository } from './registry/version.repository';
+import { VersionService } from './registry/version.service';
+
+export interface Services {
+  models: ModelService;
+  versions: VersionService;
+  aliases: AliasService;
+  datasets: DatasetService;
+  apiKeys: ApiKeyService;
+}
+
+/** The composition root shared by the HTTP server, the CLI and the tests. */
+export interface App {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly db: Database;
+  readonly services: Services;
+  readonly artifacts: ArtifactStore;
+  /** Fresh batch loaders: one set per request, never shared. */
+  createLoaders(): RegistryLoaders;
+  /** Resolves an Authorization header value; no header means the anonymous actor. */
+  authenticate(authorization: string | undefined): Promise<Actor>;
+  /** The operating-system user of a local CLI command. */
+  localActor(): Actor;
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  logger?: Logger;
+  inspector?: ModelInspector;
+  /** Test seams: count queries, reuse a PGlite instance, skip migrations. */
+  database?: Pick<DatabaseOptions, 'onQuery' | 'pglite' | 'migrate'>;
+}
+
+export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger, ...opts.database });
+  const repos = {
+    models: new ModelRepository(db.prisma),
+    versions: new VersionRepository(db.prisma),
+    aliases: new AliasRepository(db.prisma),
+    datasets: new DatasetRepository(db.prisma),
+    apiKeys: new ApiKeyRepository(db.prisma),
+  };
+  const artifacts = new ArtifactStore(config.dataDir);
+  const models = new ModelService(repos.models);
+  const services: Services = {
+    models,
+    versions: new VersionService({ models, versions: repos.versions, aliases: repos.aliases, artifacts, inspector: opts.inspector ?? new OnnxInspector(), logger }),
+    aliases: new AliasService({ models, versions: repos.versions, aliases: repos.aliases, pinned: config.pinnedAliases }),
+    datasets: new DatasetService(repos.datasets),
+    apiKeys: new ApiKeyService(repos.apiKeys, logger),
+  };
+  return {
+    config,
+    logger,
+    db,
+    services,
+    artifacts,
+    createLoaders: () => createRegistryLoaders(repos),
+    authenticate: async (authorization) => {
+      if (!authorization) return anonymousActor(config.anonymousRead);
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+      if (!match) throw unauthenticated('malformed Authorization header: expected "Bearer <api key>"');
+      return services.apiKeys.authenticate(match[1]!);
+    },
+    localActor: () => localActor(os.userInfo().username),
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,213 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { GatewayClient } from './client';
+import { fields, table } from './format';
+
+export interface Io {
+  out(text: string): void;
+}
+
+type Connect = () => Promise<GatewayClient>;
+
+const VERSION_FIELDS = `id version status statusReason aliases artifactUri sha256 md5 sizeBytes tags createdAt
+  parent { version } dvc { repo rev path md5 remote } mlflowRun { runId runName experimentName trackingUri }`;
+
+function intArg(name: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
+    return n;
+  };
+}
+
+/** A value given inline or, as `@file`, read from a file. */
+function inlineOrFile(value: string): string {
+  return value.startsWith('@') ? readFileSync(value.slice(1), 'utf8') : value;
+}
+
+function parseJson(what: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new InvalidArgumentError(`${what} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function parseLabels(value: string): string[] {
+  const text = inlineOrFile(value).trim();
+  if (text.startsWith('[')) return parseJson('--labels', text) as string[];
+  // A file holds one label per line; inline, labels are comma-separated.
+  return (value.startsWith('@') ? text.split(/\r?\n/) : text.split(',')).map((s) => s.trim()).filter(Boolean);
+}
+
+/** Registers the registry commands on `program`. `connect` opens a client lazily, per command. */
+export function registerCommands(program: Command, connect: Connect, io: Io): void {
+  const json = () => Boolean(program.opts().json);
+  const run = async <T>(query: string, variables: Record<string, unknown>, render: (data: T) => string) => {
+    const client = await connect();
+    try {
+      const data = await client.request<T>(query, variables);
+      io.out(json() ? JSON.stringify(data, null, 2) : render(data));
+    } finally {
+      await client.close();
+    }
+  };
+
+  const models = program.command('models').description('list, show and register models');
+  models
+    .command('list')
+    .description('list models with their versions and aliases')
+    .option('--search <text>', 'filter by name or description')
+    .option('--first <n>', 'page size', intArg('--first'))
+    .option('--after <name>', 'continue after this model name')
+    .action((o) =>
+      run<{ models: { name: string; task: string; labels: string[]; versions: { version: number }[]; aliases: { name: string; version: { version: number } }[] }[] }>(
+        `query($search: String, $first: Int, $after: String) { models(search: $search, first: $first, after: $after) {
+          name task labels description createdAt versions { version status } aliases { name version { version } } } }`,
+        { search: o.search, first: o.first, after: o.after },
+        (d) =>
+          table(
+            d.models.map((m) => ({
+              name: m.name,
+              task: m.task,
+              labels: m.labels.length,
+              versions: m.versions.length,
+              aliases: m.aliases.map((a) => `${a.name}=v${a.version.version}`).join(' '),
+            })),
+          ),
+      ),
+    );
+  models
+    .command('show <name>')
+    .description('show a model, its versions and aliases')
+    .action((name) =>
+      run<{ model: Record<string, unknown> & { versions: Record<string, unknown>[]; aliases: { name: string; version: { version: number } }[] } }>(
+        `query($name: String!) { model(name: $name) { name task description labels inputSpec createdAt
+          aliases { name version { version } } versions { version status aliases sha256 sizeBytes createdAt } } }`,
+        { name },
+        ({ model }) => {
+          const { versions, aliases, ...rest } = model;
+          return `${fields({ ...rest, aliases: aliases.map((a) => `${a.name}=v${a.version.version}`).join(' ') || '-' })}\n\n${table(versions)}`;
+        },
+      ),
+    );
+  models
+    .command('register <name>')
+    .description('register a model: its labels and how images become its input tensor')
+    .requiredOption('--labels <labels>', 'comma-separated class names, a JSON array, or @file (one per line)', parseLabels)
+    .requiredOption('--input-spec <json>', 'the inputSpec as JSON, or @file.json', (v) => parseJson('--input-spec', inlineOrFile(v)))
+    .option('--task <task>', 'task', 'image-classification')
+    .option('--description <text>', 'description')
+    .action((name, o) =>
+      run<{ registerModel: Record<string, unknown> }>(
+        `mutation($input: RegisterModelInput!) { registerModel(input: $input) { name task labels inputSpec createdAt } }`,
+        { input: { name, labels: o.labels, inputSpec: o.inputSpec, task: o.task, description: o.description } },
+        (d) => `registered model\n${fields(d.registerModel)}`,
+      ),
+    );
+
+  const versions = program.command('versions').description('list, show and register model versions');
+  versions
+    .command('list <model>')
+    .description('list the versions of a model')
+    .action((model) =>
+      run<{ model: { versions: Record<string, unknown>[] } }>(
+        `query($name: String!) { model(name: $name) { versions { version status aliases sha256 sizeBytes artifactUri createdAt } } }`,
+        { name: model },
+        (d) => table(d.model.versions),
+      ),
+    );
+  versions
+    .command('show <model> [versionOrAlias]')
+    .description('show one version: a number, an alias, or nothing for the default (champion, else latest READY)')
+    .action((model, ref?: string) =>
+      run<{ modelVersion: Record<string, unknown> }>(
+        `query($ref: VersionRefInput!) { modelVersion(ref: $ref) { ${VERSION_FIELDS} signature } }`,
+        { ref: { model, ...(ref === undefined ? {} : /^\d+$/.test(ref) ? { version: Number(ref) } : { alias: ref }) } },
+        (d) => fields(d.modelVersion),
+      ),
+    );
+  versions
+    .command('register <model> <file>')
+    .description('register an ONNX file as the next version (the file is read on the gateway\'s machine)')
+    .option('--tags <json>', 'free tags as a JSON object, or @file.json', (v) => parseJson('--tags', inlineOrFile(v)))
+    .action((model, file, o) =>
+      run<{ registerVersion: Record<string, unknown> & { version: number } }>(
+        `mutation($input: RegisterVersionInput!) { registerVersion(input: $input) { ${VERSION_FIELDS} } }`,
+        { input: { model, artifactPath: path.resolve(file), tags: o.tags } },
+        (d) => `registered ${model} v${d.registerVersion.version}\n${fields(d.registerVersion)}`,
+      ),
+    );
+
+  const alias = program.command('alias').description('move, remove and trace aliases');
+  alias
+    .command('set <model> <alias> <version>')
+    .description('point an alias at a READY version (pinned aliases need admin)')
+    .action((model, name, version) =>
+      run<{ setAlias: { name: string; version: { version: number }; updatedAt: string } }>(
+        `mutation($model: String!, $alias: String!, $version: Int!) { setAlias(model: $model, alias: $alias, version: $version) { name updatedAt version { version } } }`,
+        { model, alias: name, version: intArg('version')(version) },
+        (d) => `${model}: ${d.setAlias.name} -> v${d.setAlias.version.version}`,
+      ),
+    );
+  alias
+    .command('remove <model> <alias>')
+    .description('remove an alias')
+    .action((model, name) =>
+      run<{ removeAlias: boolean }>(
+        `mutation($model: String!, $alias: String!) { removeAlias(model: $model, alias: $alias) }`,
+        { model, alias: name },
+        (d) => (d.removeAlias ? `${model}: removed ${name}` : `${model}: no alias ${name}`),
+      ),
+    );
+  alias
+    .command('history <model> [alias]')
+    .description('every move of the model\'s aliases, oldest first')
+    .action((model, name) =>
+      run<{ model: { aliasHistory: Record<string, unknown>[] } }>(
+        `query($name: String!, $alias: String) { model(name: $name) { aliasHistory(alias: $alias) { alias fromVersion toVersion actor createdAt } } }`,
+        { name: model, alias: name },
+        (d) => table(d.model.aliasHistory),
+      ),
+    );
+
+  program
+    .command('datasets')
+    .description('list evaluation datasets')
+    .action(() =>
+      run<{ datasets: Record<string, unknown>[] }>(`{ datasets { name version size digest createdAt } }`, {}, (d) => table(d.datasets)),
+    );
+
+  const keys = program.command('keys').description('manage API keys (admin)');
+  keys
+    .command('create <name>')
+    .description('create an API key; the secret is printed once')
+    .addOption(new Option('--role <role>', 'role').choices(['viewer', 'operator', 'admin']).makeOptionMandatory())
+    .action((name, o) =>
+      run<{ createApiKey: { key: string; apiKey: { name: string; role: string } } }>(
+        `mutation($name: String!, $role: ApiKeyRole!) { createApiKey(name: $name, role: $role) { key apiKey { name role prefix createdAt } } }`,
+        { name, role: String(o.role).toUpperCase() },
+        (d) => `created ${d.createApiKey.apiKey.role} key "${d.createApiKey.apiKey.name}" (shown only now):\n${d.createApiKey.key}`,
+      ),
+    );
+  keys
+    .command('list')
+    .description('list API keys (never their secrets)')
+    .action(() => run<{ apiKeys: Record<string, unknown>[] }>(`{ apiKeys { name role prefix createdAt lastUsedAt revokedAt } }`, {}, (d) => table(d.apiKeys)));
+  keys
+    .command('revoke <name>')
+    .description('revoke an API key')
+    .action((name) =>
+      run<{ revokeApiKey: { name: string; revokedAt: string } }>(
+        `mutation($name: String!) { revokeApiKey(name: $name) { name revokedAt } }`,
+        { name },
+        (d) => `revoked ${d.revokeApiKey.name} at ${d.revokeApiKey.revokedAt}`,
+      ),
+    );
+
+  program
+    .command('whoami')
+    .description('show the identity and role the gateway gives you')
+    .action(() => run<{ viewer: { name: string; role: string | null } }>(`{ viewer { name role } }`, {}, (d) => `${d.viewer.name} (${d.viewer.role ?? 'no role'})`));
+}

@@ -1,0 +1,61 @@
+import { createApp } from '../app';
+import { createLogger } from '../common/logger';
+import { loadConfig } from '../config/config';
+import { startServer } from '../http/server';
+
+/** `modelgate serve`: migrate, make sure an admin key exists, listen, shut down cleanly on signals. */
+export async function serve(opts: { port?: number | undefined }): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const app = await createApp(config, { logger });
+  try {
+    const created = await app.services.apiKeys.bootstrap(config.adminApiKey);
+    if (created && !config.adminApiKey) {
+      process.stdout.write(
+        [
+          '',
+          '  First start: created the admin API key "admin". It is shown only this once:',
+          '',
+          `      ${created.key}`,
+          '',
+          '  Send it as "Authorization: Bearer <key>", or pass --key <key> to the modelgate CLI.',
+          '  Set ADMIN_API_KEY instead to choose the key yourself.',
+          '',
+        ].join('\n') + '\n',
+      );
+    } else if (created) {
+      logger.info({ name: created.apiKey.name }, 'registered ADMIN_API_KEY as an admin key');
+    }
+  } catch (e) {
+    await app.close();
+    throw e;
+  }
+  const server = await startServer(app, { port: opts.port }).catch(async (e) => {
+    await app.close();
+    throw e;
+  });
+  logger.info({ url: `${server.url}/graphql`, database: app.db.kind, location: app.db.location, dataDir: config.dataDir }, 'modelgate is listening');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting at once');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    server
+      .close()
+      .then(() => app.close())
+      .then(() => {
+        logger.info('stopped');
+        process.exit(0);
+      })
+      .catch((err) => {
+        logger.error({ err }, 'unclean shutdown');
+        process.exit(1);
+      });
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}

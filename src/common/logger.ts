@@ -1,0 +1,16 @@
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+export function createLogger(level: string, base: Record<string, unknown> = {}): Logger {
+  return pino(
+    {
+    level,
+    base: { service: 'modelgate', ...base },
+    // Secrets never reach the log, whatever a caller passes in.
+    redact: { paths: ['*.authorization', '*.headers.authorization', 'key', '*.key', 'apiKey'], censor: '[redacted]' },
+    },
+    // Synchronous writes: the last lines before process.exit (shutdown, fatal errors) are not lost.
+    pino.destination({ dest: 1, sync: true }),
+  );
+}

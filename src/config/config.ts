@@ -1,0 +1,92 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Roles in increasing order of power; also the values stored in the database. */
+export const ROLES = ['viewer', 'operator', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+
+const env = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test'], { error: 'must be development, production or test' }).default('production'),
+  PORT: z.coerce
+    .number({ error: 'must be an integer between 0 and 65535' })
+    .int('must be an integer between 0 and 65535')
+    .min(0, 'must be an integer between 0 and 65535')
+    .max(65535, 'must be an integer between 0 and 65535')
+    .default(4000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATA_DIR: z.string().min(1, 'must be a directory path').default('./data'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/.+/, 'must be a postgresql:// URL (leave it unset for the embedded database)')
+    .optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
+  ANONYMOUS_READ: bool.default(false),
+  ADMIN_API_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
+  PINNED_ALIASES: list.default(['baseline', 'champion']),
+});
+
+export interface Config {
+  readonly nodeEnv: 'development' | 'production' | 'test';
+  readonly port: number;
+  readonly host: string;
+  /** Absolute; everything the gateway writes lives below it. */
+  readonly dataDir: string;
+  readonly databaseUrl: string | undefined;
+  readonly logLevel: string;
+  readonly anonymousRead: boolean;
+  readonly adminApiKey: string | undefined;
+  /** Aliases that only admins may move, and (later) whose versions stay loaded. */
+  readonly pinnedAliases: readonly string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(`invalid configuration: ${problems.map((p) => `${p.variable} ${p.message}`).join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the environment once; every bad variable is named in the error. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const raw: Record<string, string | undefined> = {};
+  for (const key of Object.keys(env.shape)) {
+    const value = source[key];
+    // An empty variable means "unset", as in most twelve-factor tools.
+    raw[key] = value === undefined || value === '' ? undefined : value;
+  }
+  const parsed = env.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const variable = String(issue.path[0] ?? '?');
+        const got = raw[variable];
+        const shown = variable === 'ADMIN_API_KEY' || variable === 'DATABASE_URL' ? '' : ` (got "${got}")`;
+        return { variable, message: `${issue.message}${got === undefined ? '' : shown}` };
+      }),
+    );
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    nodeEnv: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    logLevel: e.LOG_LEVEL,
+    anonymousRead: e.ANONYMOUS_READ,
+    adminApiKey: e.ADMIN_API_KEY,
+    pinnedAliases: Object.freeze([...e.PINNED_ALIASES]),
+    ...overrides,
+  });
+}

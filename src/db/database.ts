@@ -1,0 +1,163 @@
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import pg from 'pg';
+import type { Logger } from '../common/logger';
+import { PrismaClient } from './generated/client';
+import { migrate, migrationStatus, type MigrationStatus, type SqlSession } from './migrator';
+import { acquireDataDirLock } from './pglite-lock';
+
+export type Prisma = PrismaClient;
+
+export interface DatabaseOptions {
+  /** A postgresql:// URL, or undefined for the embedded database under dataDir. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  logger: Logger;
+  /** Apply pending migrations on open (the default). */
+  migrate?: boolean;
+  /** Called for every SQL statement Prisma sends (tests count queries with it). */
+  onQuery?: (sql: string) => void;
+  /** Test seam: an already-open PGlite instance (for example restored from a snapshot). */
+  pglite?: PGlite;
+}
+
+export interface Database {
+  readonly kind: 'pglite' | 'postgresql';
+  /** Human-readable location, without credentials. */
+  readonly location: string;
+  readonly prisma: Prisma;
+  ping(): Promise<void>;
+  migrationStatus(): Promise<MigrationStatus>;
+  close(): Promise<void>;
+}
+
+function pgliteSession(db: PGlite | Parameters<Parameters<PGlite['transaction']>[0]>[0]): SqlSession {
+  return {
+    query: async <T>(sql: string, params?: unknown[]) => (await db.query<T>(sql, params)).rows,
+    exec: async (sql) => {
+      await db.exec(sql);
+    },
+    transaction: (fn) => {
+      if (!('transaction' in db)) throw new Error('nested transaction');
+      return db.transaction((tx) => fn(pgliteSession(tx)));
+    },
+  };
+}
+
+function pgSession(client: pg.Client): SqlSession {
+  const session: SqlSession = {
+    query: async <T>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as T[],
+    exec: async (sql) => {
+      await client.query(sql);
+    },
+    transaction: async (fn) => {
+      await client.query('BEGIN');
+      try {
+        const result = await fn(session);
+        await client.query('COMMIT');
+        return result;
+      } catch (e) {
+        await client.query('ROLLBACK');
+        throw e;
+      }
+    },
+  };
+  return session;
+}
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgresql://(unparseable)';
+  }
+}
+
+type AdapterFactory = NonNullable<ConstructorParameters<typeof PrismaClient>[0]['adapter']>;
+
+function prismaClient(adapter: AdapterFactory, onQuery?: (sql: string) => void): PrismaClient {
+  if (!onQuery) return new PrismaClient({ adapter });
+  const client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
+  client.$on('query', (e) => onQuery(e.query));
+  return client as unknown as PrismaClient;
+}
+
+/** Opens the embedded database (no URL) or a PostgreSQL server, migrated unless told otherwise. */
+export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
+  return opts.databaseUrl ? openServer(opts, opts.databaseUrl) : openEmbedded(opts);
+}
+
+async function openEmbedded(opts: DatabaseOptions): Promise<Database> {
+  const dir = path.join(opts.dataDir, 'pglite');
+  const release = opts.pglite ? () => undefined : acquireDataDirLock(opts.dataDir);
+  let pglite: PGlite;
+  try {
+    pglite = opts.pglite ?? (await PGlite.create(dir));
+  } catch (e) {
+    release();
+    throw e;
+  }
+  const session = pgliteSession(pglite);
+  try {
+    if (opts.migrate !== false) await migrate(session, opts.logger);
+  } catch (e) {
+    await pglite.close();
+    release();
+    throw e;
+  }
+  const prisma = prismaClient(new PrismaPGlite(pglite), opts.onQuery);
+  return {
+    kind: 'pglite',
+    location: opts.pglite ? 'pglite (provided instance)' : dir,
+    prisma,
+    ping: async () => {
+      await pglite.query('SELECT 1');
+    },
+    migrationStatus: () => migrationStatus(session),
+    close: async () => {
+      await prisma.$disconnect();
+      if (!pglite.closed) await pglite.close();
+      release();
+    },
+  };
+}
+
+async function openServer(opts: DatabaseOptions, url: string): Promise<Database> {
+  // Migrations run on a dedicated connection: the advisory lock is per session.
+  if (opts.migrate !== false) {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await migrate(pgSession(client), opts.logger);
+    } finally {
+      await client.end();
+    }
+  }
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  pool.on('error', (e) => opts.logger.error({ err: e }, 'idle PostgreSQL connection failed'));
+  const prisma = prismaClient(new PrismaPg(pool), opts.onQuery);
+  const poolSession: SqlSession = {
+    query: async <T>(sql: string, params?: unknown[]) => (await pool.query(sql, params)).rows as T[],
+    exec: async (sql) => {
+      await pool.query(sql);
+    },
+    transaction: () => Promise.reject(new Error('not supported on the pool')),
+  };
+  return {
+    kind: 'postgresql',
+    location: redactUrl(url),
+    prisma,
+    ping: async () => {
+      await pool.query('SELECT 1');
+    },
+    migrationStatus: () => migrationStatus(poolSession),
+    close: async () => {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,17 @@
+import type { App, Services } from '../app';
+import type { Actor } from '../auth/actor';
+import type { Logger } from '../common/logger';
+import type { RegistryLoaders } from '../registry/loaders';
+
+/** Built once per operation at the composition root; never shared between requests. */
+export interface GraphQLContext {
+  requestId: string;
+  actor: Actor;
+  services: Services;
+  loaders: RegistryLoaders;
+  logger: Logger;
+}
+
+export function createContext(app: App, actor: Actor, requestId: string): GraphQLContext {
+  return { requestId, actor, services: app.services, loaders: app.createLoaders(), logger: app.logger.child({ requestId }) };
+}

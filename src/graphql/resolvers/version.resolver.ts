@@ -1,0 +1,56 @@
+import { Arg, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { DomainError } from '../../common/errors';
+import type { ModelRecord } from '../../registry/model.repository';
+import type { DvcRecord, MlflowRunRecord, VersionRecord } from '../../registry/version.repository';
+import type { GraphQLContext } from '../context';
+import { RegisterVersionInput, VersionRefInput } from '../types/inputs';
+import { Model } from '../types/model.type';
+import { DvcProvenance, MlflowRun, ModelVersion } from '../types/version.type';
+
+@Resolver(() => ModelVersion)
+export class VersionResolver {
+  @Query(() => ModelVersion, {
+    nullable: true,
+    description: 'By version number or alias; with neither, the "champion" alias if set, else the latest READY version.',
+  })
+  async modelVersion(@Ctx() ctx: GraphQLContext, @Arg('ref', () => VersionRefInput) ref: VersionRefInput): Promise<VersionRecord> {
+    return (await ctx.services.versions.resolve(ctx.actor, ref)).version;
+  }
+
+  @Mutation(() => ModelVersion, { description: 'Registers an ONNX file on the gateway\'s machine as the next version.' })
+  registerVersion(@Ctx() ctx: GraphQLContext, @Arg('input', () => RegisterVersionInput) input: RegisterVersionInput): Promise<VersionRecord> {
+    return ctx.services.versions.register(ctx.actor, input);
+  }
+
+  @FieldResolver(() => Model)
+  async model(@Root() v: VersionRecord, @Ctx() ctx: GraphQLContext): Promise<ModelRecord> {
+    const model = await ctx.loaders.modelById.load(v.modelId);
+    if (!model) throw new DomainError('INTERNAL_SERVER_ERROR', `version ${v.id} has no model`);
+    return model;
+  }
+
+  @FieldResolver(() => String, { description: 'File size in bytes (64-bit, as a string).' })
+  sizeBytes(@Root() v: VersionRecord): string {
+    return v.sizeBytes.toString();
+  }
+
+  @FieldResolver(() => [String], { description: 'Names of the aliases pointing at this version.' })
+  async aliases(@Root() v: VersionRecord, @Ctx() ctx: GraphQLContext): Promise<string[]> {
+    return (await ctx.loaders.aliasesByVersionId.load(v.id)).map((a) => a.name);
+  }
+
+  @FieldResolver(() => ModelVersion, { nullable: true, description: 'The version this one was derived from (e.g. quantized).' })
+  parent(@Root() v: VersionRecord, @Ctx() ctx: GraphQLContext): Promise<VersionRecord | null> | null {
+    return v.parentId === null ? null : ctx.loaders.versionById.load(v.parentId);
+  }
+
+  @FieldResolver(() => DvcProvenance, { nullable: true })
+  dvc(@Root() v: VersionRecord, @Ctx() ctx: GraphQLContext): Promise<DvcRecord | null> {
+    return ctx.loaders.dvcByVersionId.load(v.id);
+  }
+
+  @FieldResolver(() => MlflowRun, { nullable: true })
+  mlflowRun(@Root() v: VersionRecord, @Ctx() ctx: GraphQLContext): Promise<MlflowRunRecord | null> | null {
+    return v.mlflowRunId === null ? null : ctx.loaders.mlflowRunById.load(v.mlflowRunId);
+  }
+}

@@ -1,0 +1,29 @@
+import 'reflect-metadata';
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { buildSchemaSync } from 'type-graphql';
+import { AliasResolver } from './resolvers/alias.resolver';
+import { ApiKeyResolver } from './resolvers/api-key.resolver';
+import { DatasetResolver } from './resolvers/dataset.resolver';
+import { ModelResolver } from './resolvers/model.resolver';
+import { VersionResolver } from './resolvers/version.resolver';
+import { DateTimeScalar } from './scalars';
+
+let cached: GraphQLSchema | undefined;
+
+/** The executable schema, built once per process from the resolver classes. */
+export function buildGatewaySchema(): GraphQLSchema {
+  cached ??= buildSchemaSync({
+    resolvers: [ModelResolver, VersionResolver, AliasResolver, DatasetResolver, ApiKeyResolver],
+    scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
+    // Services validate every input themselves (the CLI and importers call them directly too).
+    validate: false,
+  });
+  return cached;
+}
+
+export const SCHEMA_HEADER = '# Generated from the resolver classes by `npm run schema`. Do not edit: a test fails when it is stale.\n\n';
+
+/** The SDL committed as schema.graphql: sorted, so diffs show real changes only. */
+export function printGatewaySchema(): string {
+  return SCHEMA_HEADER + printSchema(lexicographicSortSchema(buildGatewaySchema())) + '\n';
+}

@@ -1,0 +1,94 @@
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { JSONScalar } from '../scalars';
+
+export enum VersionStatus {
+  PENDING = 'PENDING',
+  READY = 'READY',
+  FAILED = 'FAILED',
+  ARCHIVED = 'ARCHIVED',
+}
+registerEnumType(VersionStatus, { name: 'VersionStatus' });
+
+@ObjectType({ description: 'Where a DVC-tracked artifact came from.' })
+export class DvcProvenance {
+  @Field(() => String, { description: 'Repository path or URL.' })
+  repo!: string;
+
+  @Field(() => String, { nullable: true, description: 'Git revision (commit) the artifact was read at.' })
+  rev!: string | null;
+
+  @Field(() => String, { description: 'Path of the output inside the repository.' })
+  path!: string;
+
+  @Field(() => String, { description: 'DVC md5 of the output.' })
+  md5!: string;
+
+  @Field(() => String, { nullable: true, description: 'DVC remote the bytes were fetched from.' })
+  remote!: string | null;
+
+  @Field(() => Boolean, { description: 'Whether tracked files differed from the revision when imported.' })
+  dirty!: boolean;
+}
+
+@ObjectType({ description: 'The MLflow run that produced a version.' })
+export class MlflowRun {
+  @Field(() => String)
+  runId!: string;
+
+  @Field(() => String)
+  experimentId!: string;
+
+  @Field(() => String, { nullable: true })
+  experimentName!: string | null;
+
+  @Field(() => String, { nullable: true })
+  runName!: string | null;
+
+  @Field(() => String)
+  trackingUri!: string;
+
+  @Field(() => JSONScalar)
+  params!: unknown;
+
+  @Field(() => JSONScalar, { description: 'Latest value per metric key.' })
+  metrics!: unknown;
+
+  @Field(() => JSONScalar)
+  tags!: unknown;
+}
+
+@ObjectType({ description: 'One numbered version of a model: an ONNX file with its hashes and provenance.' })
+export class ModelVersion {
+  @Field(() => ID)
+  id!: number;
+
+  @Field(() => Int)
+  version!: number;
+
+  @Field(() => VersionStatus)
+  status!: VersionStatus;
+
+  @Field(() => String, { nullable: true, description: 'Why the version is FAILED or ARCHIVED.' })
+  statusReason!: string | null;
+
+  @Field(() => String, { description: '"onnx"' })
+  format!: string;
+
+  @Field(() => String, { description: 'Where the artifact came from (file://, dvc://, runs:/ ...).' })
+  artifactUri!: string;
+
+  @Field(() => String)
+  sha256!: string;
+
+  @Field(() => String)
+  md5!: string;
+
+  @Field(() => JSONScalar, { description: 'Inputs and outputs of the graph as loaded: names, element types, shapes.' })
+  signature!: unknown;
+
+  @Field(() => JSONScalar)
+  tags!: unknown;
+
+  @Field(() => Date)
+  createdAt!: Date;
+}

@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { expressMiddleware } from '@as-integrations/express5';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import express from 'express';
+import { GraphQLError } from 'graphql';
+import type { App } from '../app';
+import { DomainError, ErrorCode } from '../common/errors';
+import { createApolloServer } from '../graphql/apollo';
+import { createContext } from '../graphql/context';
+
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** Starts /graphql, /healthz and /readyz on the configured port (0 = any free port). */
+export async function startServer(app: App, opts: { port?: number; host?: string } = {}): Promise<RunningServer> {
+  const expressApp = express();
+  expressApp.disable('x-powered-by');
+  const httpServer = http.createServer(expressApp);
+  const apollo = createApolloServer(app, [ApolloServerPluginDrainHttpServer({ httpServer })]);
+  await apollo.start();
+
+  expressApp.use((req, res, next) => {
+    const given = req.header('x-request-id');
+    const id = given && REQUEST_ID.test(given) ? given : randomUUID();
+    res.locals.requestId = id;
+    res.setHeader('x-request-id', id);
+    next();
+  });
+
+  expressApp.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  expressApp.get('/readyz', async (_req, res) => {
+    try {
+      await app.db.ping();
+      const status = await app.db.migrationStatus();
+      const ready = status.pending.length === 0 && status.failed.length === 0;
+      res.status(ready ? 200 : 503).json({
+        status: ready ? 'ready' : 'not ready',
+        database: app.db.kind,
+        migrations: { applied: status.applied.length, pending: status.pending, failed: status.failed },
+      });
+    } catch (err) {
+      app.logger.warn({ err }, 'readiness check failed');
+      res.status(503).json({ status: 'not ready', database: app.db.kind, error: 'database unreachable' });
+    }
+  });
+
+  expressApp.get('/', (_req, res) => {
+    res.json({ service: 'modelgate', graphql: '/graphql', health: '/healthz', ready: '/readyz' });
+  });
+
+  expressApp.use(
+    '/graphql',
+    express.json({ limit: '30mb' }),
+    expressMiddleware(apollo, {
+      context: async ({ req, res }) => {
+        const requestId = String(res.locals.requestId);
+        try {
+          const actor = await app.authenticate(req.header('authorization'));
+          return createContext(app, actor, requestId);
+        } catch (e) {
+          if (e instanceof DomainError && e.code === ErrorCode.UNAUTHENTICATED) {
+            throw new GraphQLError(e.message, { extensions: { code: e.code, requestId, http: { status: 401 } } });
+          }
+          app.logger.error({ err: e, requestId }, 'could not build the request context');
+          throw new GraphQLError('Internal server error', { extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, requestId } });
+        }
+      },
+    }),
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(opts.port ?? app.config.port, opts.host ?? app.config.host, () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = httpServer.address() as AddressInfo;
+  const shownHost = (opts.host ?? app.config.host) === '0.0.0.0' ? 'localhost' : opts.host ?? app.config.host;
+  return {
+    url: `http://${shownHost}:${port}`,
+    port,
+    close: () => apollo.stop(),
+  };
+}

@@ -1,0 +1,57 @@
+import type { Prisma } from '../db/database';
+import type { Dataset, DatasetItem } from '../db/generated/client';
+
+export type DatasetRecord = Dataset;
+export type DatasetItemRecord = DatasetItem;
+
+export interface NewDataset {
+  name: string;
+  labels: string[];
+  digest: string;
+  storageUri: string;
+  provenance: object;
+  items: { path: string; labelIndex: number; sha256: string }[];
+}
+
+export class DatasetRepository {
+  constructor(private readonly prisma: Prisma) {}
+
+  list(): Promise<DatasetRecord[]> {
+    return this.prisma.dataset.findMany({ orderBy: [{ name: 'asc' }, { version: 'asc' }] });
+  }
+
+  find(name: string, version?: number): Promise<DatasetRecord | null> {
+    return version === undefined
+      ? this.prisma.dataset.findFirst({ where: { name }, orderBy: { version: 'desc' } })
+      : this.prisma.dataset.findUnique({ where: { name_version: { name, version } } });
+  }
+
+  findByDigest(name: string, digest: string): Promise<DatasetRecord | null> {
+    return this.prisma.dataset.findFirst({ where: { name, digest }, orderBy: { version: 'desc' } });
+  }
+
+  /** Inserts the next version of a dataset with all its items, atomically. */
+  create(data: NewDataset): Promise<DatasetRecord> {
+    const { items, ...dataset } = data;
+    return this.prisma.$transaction(
+      async (tx) => {
+        // Serializes concurrent creations of the same name so version numbers stay consecutive.
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${'dataset:' + data.name}))`;
+        const last = await tx.dataset.findFirst({ where: { name: data.name }, orderBy: { version: 'desc' }, select: { version: true } });
+        const created = await tx.dataset.create({ data: { ...dataset, version: (last?.version ?? 0) + 1, itemCount: items.length } });
+        const CHUNK = 5000;
+        for (let i = 0; i < items.length; i += CHUNK) {
+          await tx.datasetItem.createMany({
+            data: items.slice(i, i + CHUNK).map((item, j) => ({ ...item, datasetId: created.id, ordinal: i + j })),
+          });
+        }
+        return created;
+      },
+      { timeout: 120_000 },
+    );
+  }
+
+  items(datasetId: number, offset: number, limit: number): Promise<DatasetItemRecord[]> {
+    return this.prisma.datasetItem.findMany({ where: { datasetId }, orderBy: { ordinal: 'asc' }, skip: offset, take: limit });
+  }
+}

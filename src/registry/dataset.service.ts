@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import { badInput, notFound } from '../common/errors';
+import { requireRole, type Actor } from '../auth/actor';
+import type { DatasetItemRecord, DatasetRecord, DatasetRepository, NewDataset } from './dataset.repository';
+import { checkLabels, checkName } from './names';
+
+export interface NewDatasetInput {
+  name: string;
+  labels: string[];
+  storageUri: string;
+  provenance?: object;
+  items: { path: string; labelIndex: number; sha256: string }[];
+}
+
+/**
+ * The dataset's identity: sha256 over its labels and its items sorted by path. Two datasets with
+ * the same digest hold the same labeled images, whatever their order or origin.
+ */
+export function datasetDigest(labels: string[], items: NewDatasetInput['items']): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify(labels));
+  h.update('\n');
+  for (const item of [...items].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+    h.update(`${item.path}\t${item.labelIndex}\t${item.sha256}\n`);
+  }
+  return h.digest('hex');
+}
+
+/** Parses "name" or "name@version". */
+export function parseDatasetRef(ref: string): { name: string; version?: number } {
+  const at = ref.lastIndexOf('@');
+  if (at < 0) return { name: ref };
+  const version = Number(ref.slice(at + 1));
+  if (!Number.isInteger(version) || version < 1) throw badInput(`invalid dataset reference "${ref}": use name or name@version`, { field: 'dataset' });
+  return { name: ref.slice(0, at), version };
+}
+
+export class DatasetService {
+  constructor(private readonly datasets: DatasetRepository) {}
+
+  async list(actor: Actor): Promise<DatasetRecord[]> {
+    requireRole(actor, 'viewer', 'listing datasets');
+    return this.datasets.list();
+  }
+
+  async get(actor: Actor, ref: string): Promise<DatasetRecord> {
+    requireRole(actor, 'viewer', 'reading a dataset');
+    const { name, version } = parseDatasetRef(ref);
+    const found = await this.datasets.find(name, version);
+    if (!found) throw notFound(version === undefined ? `no dataset named "${name}"` : `dataset "${name}" has no version ${version}`, { dataset: ref });
+    return found;
+  }
+
+  async items(actor: Actor, dataset: DatasetRecord, offset: number, limit: number): Promise<DatasetItemRecord[]> {
+    requireRole(actor, 'viewer', 'reading dataset items');
+    return this.datasets.items(dataset.id, offset, limit);
+  }
+
+  /**
+   * Stores a new version of a dataset, or returns the latest version when it already holds exactly
+   * these items (same digest): re-importing is idempotent.
+   */
+  async create(actor: Actor, input: NewDatasetInput): Promise<{ dataset: DatasetRecord; created: boolean }> {
+    requireRole(actor, 'operator', 'registering a dataset');
+    const name = checkName('dataset', input.name);
+    const labels = checkLabels(input.labels);
+    if (input.items.length === 0) throw badInput(`dataset "${name}" has no items`);
+    const seen = new Set<string>();
+    for (const item of input.items) {
+      if (!Number.isInteger(item.labelIndex) || item.labelIndex < 0 || item.labelIndex >= labels.length) {
+        throw badInput(`item ${item.path} has label index ${item.labelIndex}, outside 0..${labels.length - 1}`);
+      }
+      if (!/^[0-9a-f]{64}$/.test(item.sha256)) throw badInput(`item ${item.path} has an invalid sha256`);
+      if (seen.has(item.path)) throw badInput(`item ${item.path} appears twice`);
+      seen.add(item.path);
+    }
+    const digest = datasetDigest(labels, input.items);
+    const existing = await this.datasets.findByDigest(name, digest);
+    const latest = existing ? await this.datasets.find(name) : null;
+    if (existing && latest && existing.id === latest.id) return { dataset: existing, created: false };
+    const data: NewDataset = { name, labels, digest, storageUri: input.storageUri, provenance: input.provenance ?? {}, items: input.items };
+    return { dataset: await this.datasets.create(data), created: true };
+  }
+}

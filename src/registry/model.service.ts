@@ -1,0 +1,52 @@
+import { badInput, notFound } from '../common/errors';
+import { requireRole, type Actor } from '../auth/actor';
+import { parseInputSpec } from './input-spec';
+import type { ModelRecord, ModelRepository } from './model.repository';
+import { checkLabels, checkName } from './names';
+
+export const TASKS = ['image-classification'] as const;
+const MAX_PAGE = 500;
+
+export interface RegisterModelInput {
+  name: string;
+  task?: string | null | undefined;
+  labels: string[];
+  inputSpec: unknown;
+  description?: string | null | undefined;
+}
+
+export class ModelService {
+  constructor(private readonly models: ModelRepository) {}
+
+  async register(actor: Actor, input: RegisterModelInput): Promise<ModelRecord> {
+    requireRole(actor, 'operator', 'registering a model');
+    const task = input.task ?? 'image-classification';
+    if (!(TASKS as readonly string[]).includes(task)) throw badInput(`unsupported task "${task}": supported are ${TASKS.join(', ')}`, { field: 'task' });
+    return this.models.create({
+      name: checkName('model', input.name),
+      task,
+      description: input.description?.trim() || null,
+      labels: checkLabels(input.labels),
+      inputSpec: parseInputSpec(input.inputSpec),
+    });
+  }
+
+  async list(actor: Actor, opts: { search?: string | null; first?: number | null; after?: string | null } = {}): Promise<ModelRecord[]> {
+    requireRole(actor, 'viewer', 'listing models');
+    const first = opts.first ?? 100;
+    if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw badInput(`first must be between 1 and ${MAX_PAGE}`, { field: 'first' });
+    return this.models.list({ search: opts.search ?? undefined, first, after: opts.after ?? undefined });
+  }
+
+  async get(actor: Actor, name: string): Promise<ModelRecord> {
+    requireRole(actor, 'viewer', 'reading a model');
+    return this.require(name);
+  }
+
+  /** For other services, which have checked access themselves. */
+  async require(name: string): Promise<ModelRecord> {
+    const model = await this.models.findByName(name);
+    if (!model) throw notFound(`no model named "${name}"`, { model: name });
+    return model;
+  }
+}

@@ -1,0 +1,136 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { badInput, notFound } from '../common/errors';
+import type { Logger } from '../common/logger';
+import type { ArtifactStore } from '../artifacts/artifact-store';
+import { requireRole, type Actor } from '../auth/actor';
+import { parseInputSpec } from './input-spec';
+import { InvalidModelFileError, type ModelInspector } from './model-inspector';
+import type { ModelRecord } from './model.repository';
+import type { ModelService } from './model.service';
+import type { AliasRepository } from './alias.repository';
+import { checkAlias, checkTags } from './names';
+import { fitSignature } from './signature';
+import type { NewVersion, VersionRecord, VersionRepository } from './version.repository';
+
+export interface VersionRef {
+  model: string;
+  version?: number | null | undefined;
+  alias?: string | null | undefined;
+}
+
+export interface ResolvedVersion {
+  model: ModelRecord;
+  version: VersionRecord;
+  /** "version", "alias:<name>" or "default" (see API-SKETCH's Prediction.resolvedBy). */
+  resolvedBy: string;
+}
+
+export interface RegisterVersionInput {
+  model: string;
+  artifactPath: string;
+  tags?: unknown;
+  /** Where the file came from, when not the local path itself (importers set dvc://, runs:/...). */
+  artifactUri?: string;
+  parentVersion?: number;
+  dvc?: NewVersion['dvc'];
+  mlflowRunId?: number;
+}
+
+/** The alias `modelVersion` falls back to when a reference names neither a version nor an alias. */
+export const DEFAULT_ALIAS = 'champion';
+
+export class VersionService {
+  constructor(
+    private readonly deps: {
+      models: ModelService;
+      versions: VersionRepository;
+      aliases: AliasRepository;
+      artifacts: ArtifactStore;
+      inspector: ModelInspector;
+      logger: Logger;
+    },
+  ) {}
+
+  /**
+   * Registers a local ONNX file as the model's next version. Everything that can refuse the file
+   * (existence, loadability, fit with the model's spec and labels) runs before anything is
+   * written; the copy into the artifact store is undone if the database insert fails.
+   */
+  async register(actor: Actor, input: RegisterVersionInput): Promise<VersionRecord> {
+    requireRole(actor, 'operator', 'registering a version');
+    const { models, versions, artifacts, inspector, logger } = this.deps;
+    const model = await models.require(input.model);
+    const tags = checkTags(input.tags);
+    const file = path.resolve(input.artifactPath);
+    const info = await stat(file).catch(() => null);
+    if (!info) throw badInput(`artifactPath ${file} does not exist (paths are read on the gateway's machine)`, { field: 'artifactPath' });
+    if (!info.isFile()) throw badInput(`artifactPath ${file} is not a regular file`, { field: 'artifactPath' });
+    if (info.size === 0) throw badInput(`artifactPath ${file} is empty`, { field: 'artifactPath' });
+
+    let parentId: number | null = null;
+    if (input.parentVersion !== undefined) {
+      const parent = await versions.findByNumber(model.id, input.parentVersion);
+      if (!parent) throw notFound(`model "${model.name}" has no version ${input.parentVersion} to derive from`);
+      parentId = parent.id;
+    }
+
+    let signature;
+    try {
+      signature = await inspector.inspect(file);
+    } catch (e) {
+      if (e instanceof InvalidModelFileError) throw badInput(`${file} is ${e.message}`, { field: 'artifactPath' });
+      throw e;
+    }
+    const fit = fitSignature(signature, parseInputSpec(model.inputSpec), model.labels.length);
+
+    const stored = await artifacts.put(file);
+    try {
+      return await versions.createNext(model.id, {
+        status: 'READY',
+        artifactUri: input.artifactUri ?? pathToFileURL(file).href,
+        localPath: stored.localPath,
+        sha256: stored.sha256,
+        md5: stored.md5,
+        sizeBytes: stored.sizeBytes,
+        signature: { ...signature, input: fit.input.name, output: fit.output.name, batch: fit.batch },
+        tags,
+        parentId,
+        mlflowRunId: input.mlflowRunId ?? null,
+        dvc: input.dvc ?? null,
+      });
+    } catch (e) {
+      if (stored.created && (await versions.countByLocalPath(stored.localPath).catch(() => 1)) === 0) {
+        await artifacts.remove(stored.localPath).catch((err) => logger.warn({ err }, 'could not remove an orphaned artifact'));
+      }
+      throw e;
+    }
+  }
+
+  async resolve(actor: Actor, ref: VersionRef): Promise<ResolvedVersion> {
+    requireRole(actor, 'viewer', 'reading a model version');
+    const { models, versions, aliases } = this.deps;
+    if (ref.version != null && ref.alias != null) throw badInput('give either version or alias, not both', { field: 'ref' });
+    const model = await models.require(ref.model);
+    if (ref.version != null) {
+      const version = await versions.findByNumber(model.id, ref.version);
+      if (!version) throw notFound(`model "${model.name}" has no version ${ref.version}`, { model: model.name, version: ref.version });
+      return { model, version, resolvedBy: 'version' };
+    }
+    if (ref.alias != null) {
+      const alias = await aliases.find(model.id, checkAlias(ref.alias));
+      if (!alias) throw notFound(`model "${model.name}" has no alias "${ref.alias}"`, { model: model.name, alias: ref.alias });
+      const [version] = await versions.findByIds([alias.versionId]);
+      return { model, version: version!, resolvedBy: `alias:${alias.name}` };
+    }
+    const champion = await aliases.find(model.id, DEFAULT_ALIAS);
+    if (champion) {
+      const [version] = await versions.findByIds([champion.versionId]);
+      return { model, version: version!, resolvedBy: 'default' };
+    }
+    const latest = await versions.findLatestReady(model.id);
+    if (!latest) throw notFound(`model "${model.name}" has no READY version and no "${DEFAULT_ALIAS}" alias`, { model: model.name });
+    return { model, version: latest, resolvedBy: 'default' };
+  }
+}
