@@ -1,25 +1,41 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { createLogger } from '../common/logger';
 import { ConfigError } from '../config/config';
 import { DataDirInUseError } from '../db/pglite-lock';
 import { GatewayError, localClient, remoteClient, type GatewayClient } from './client';
-import { registerCommands } from './commands';
+import { registerCommands, type Io } from './commands';
 import { serve } from './serve';
 
-function fail(message: string, code = 1): never {
-  process.stderr.write(`modelgate: ${message}\n`);
-  process.exit(code);
+export interface CliIo extends Io {
+  err(text: string): void;
 }
 
-export async function main(argv: string[]): Promise<void> {
+const processIo: CliIo = {
+  out: (text) => process.stdout.write(text + '\n'),
+  err: (text) => process.stderr.write(text + '\n'),
+};
+
+/** One line for the user; the exit status is 1 for every failure. */
+function describe(e: unknown): string {
+  if (e instanceof GatewayError) return `error [${e.code}]: ${e.message}`;
+  if (e instanceof ConfigError || e instanceof DataDirInUseError) return e.message;
+  if ((e as NodeJS.ErrnoException)?.code === 'EADDRINUSE') return `port already in use: ${(e as Error).message}`;
+  if (e instanceof Error) return `unexpected error: ${process.env.NODE_ENV === 'development' ? e.stack : e.message}`;
+  return `unexpected error: ${String(e)}`;
+}
+
+/** Runs the CLI; resolves to the exit status (serve resolves once listening and keeps running). */
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
   const program = new Command('modelgate')
     .description('GraphQL model-registry gateway for image classifiers')
     .option('--url <url>', 'talk to a running gateway instead of the local data directory (env MODELGATE_URL)')
     .option('--key <key>', 'API key (env MODELGATE_API_KEY); local commands without one act as the local admin')
     .option('--json', 'print JSON instead of tables')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
 
   const connect = async (): Promise<GatewayClient> => {
     const o = program.opts<{ url?: string; key?: string }>();
@@ -40,20 +56,22 @@ export async function main(argv: string[]): Promise<void> {
     .command('migrate')
     .description('apply pending database migrations and exit (serve does this too)')
     .action(async () => {
-      const client = await connect();
-      await client.close();
+      await (await connect()).close();
     });
 
-  registerCommands(program, connect, { out: (text) => process.stdout.write(text + '\n') });
-  await program.parseAsync(argv);
+  registerCommands(program, connect, io);
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    io.err(`modelgate: ${describe(e)}`);
+    return 1;
+  }
 }
 
 if (require.main === module) {
-  main(process.argv).catch((e: unknown) => {
-    if (e instanceof ConfigError) fail(e.message);
-    if (e instanceof GatewayError) fail(`error [${e.code}]: ${e.message}`);
-    if (e instanceof DataDirInUseError) fail(e.message);
-    if (e instanceof Error && (e as NodeJS.ErrnoException).code === 'EADDRINUSE') fail(`port already in use: ${e.message}`);
-    fail(`unexpected error: ${e instanceof Error ? (process.env.NODE_ENV === 'development' ? e.stack : e.message) : String(e)}`);
+  main(process.argv).then((status) => {
+    if (status !== 0) process.exit(status);
   });
 }

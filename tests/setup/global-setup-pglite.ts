@@ -1,0 +1,3 @@
+import { globalSetup } from './global-setup';
+
+export default () => globalSetup('pglite');

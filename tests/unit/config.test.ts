@@ -1,0 +1,44 @@
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../../src/config/config';
+
+function problems(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error('accepted');
+}
+
+describe('configuration from the environment', () => {
+  it('has working defaults: port 4000, ./data, embedded database, pinned baseline and champion', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ port: 4000, dataDir: path.resolve('data'), databaseUrl: undefined, nodeEnv: 'production', anonymousRead: false });
+    expect(c.pinnedAliases).toEqual(['baseline', 'champion']);
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('names the variable and the bad value in one line', () => {
+    const message = problems({ PORT: 'abc' });
+    expect(message).toMatch(/^invalid configuration: PORT must be an integer between 0 and 65535 \(got "abc"\)$/);
+    expect(message).not.toContain('\n');
+  });
+
+  it('lists every bad variable, and never echoes secrets', () => {
+    const message = problems({ PORT: '70000', ANONYMOUS_READ: 'maybe', DATABASE_URL: 'mysql://u:secret@h/db', ADMIN_API_KEY: 'short-secret' });
+    expect(message).toContain('PORT');
+    expect(message).toContain('ANONYMOUS_READ must be true or false');
+    expect(message).toContain('DATABASE_URL must be a postgresql:// URL');
+    expect(message).toContain('ADMIN_API_KEY must be at least 24 characters');
+    expect(message).not.toContain('secret');
+  });
+
+  it('parses booleans, lists and URLs; empty means unset', () => {
+    const c = loadConfig({ ANONYMOUS_READ: 'true', PINNED_ALIASES: 'prod, baseline', DATABASE_URL: 'postgresql://localhost/x', PORT: '' });
+    expect(c.anonymousRead).toBe(true);
+    expect(c.pinnedAliases).toEqual(['prod', 'baseline']);
+    expect(c.databaseUrl).toBe('postgresql://localhost/x');
+    expect(c.port).toBe(4000);
+  });
+});

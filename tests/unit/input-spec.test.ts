@@ -1,0 +1,85 @@
+import { DomainError } from '../../src/common/errors';
+import { parseInputSpec } from '../../src/registry/input-spec';
+
+function refusal(raw: unknown): DomainError {
+  try {
+    parseInputSpec(raw);
+  } catch (e) {
+    if (e instanceof DomainError) return e;
+    throw e;
+  }
+  throw new Error(`accepted ${JSON.stringify(raw)}`);
+}
+
+describe('inputSpec validation', () => {
+  it('fills in defaults for the optional keys', () => {
+    expect(parseInputSpec({ width: 28, height: 28, channels: 1 })).toEqual({
+      width: 28,
+      height: 28,
+      channels: 1,
+      resize: 'resize',
+      scale: 255,
+      mean: [0],
+      std: [1],
+      layout: 'NCHW',
+      output: 'logits',
+    });
+  });
+
+  it('keeps every documented key of API-SKETCH', () => {
+    const spec = {
+      width: 224,
+      height: 224,
+      channels: 3,
+      resize: 'resize-crop',
+      cropRatio: 0.875,
+      scale: 255,
+      mean: [0.485, 0.456, 0.406],
+      std: [0.229, 0.224, 0.225],
+      layout: 'NHWC',
+      inputName: 'input',
+      outputName: 'logits',
+      output: 'probabilities',
+    };
+    expect(parseInputSpec(spec)).toEqual(spec);
+  });
+
+  it('defaults cropRatio to 0.875 (224/256) for resize-crop', () => {
+    expect(parseInputSpec({ width: 224, height: 224, channels: 3, resize: 'resize-crop' }).cropRatio).toBe(0.875);
+  });
+
+  it('refuses 3 means for 1 channel', () => {
+    const e = refusal({ width: 28, height: 28, channels: 1, mean: [0.1, 0.2, 0.3], std: [1] });
+    expect(e.code).toBe('BAD_USER_INPUT');
+    expect(e.message).toContain('mean has 3 values for 1 channel');
+  });
+
+  it('refuses a negative size', () => {
+    const e = refusal({ width: -28, height: 28, channels: 1 });
+    expect(e.code).toBe('BAD_USER_INPUT');
+    expect(e.message).toContain('width must be at least 1');
+  });
+
+  it('refuses an unknown resize mode, naming the accepted ones', () => {
+    const e = refusal({ width: 28, height: 28, channels: 1, resize: 'stretch' });
+    expect(e.code).toBe('BAD_USER_INPUT');
+    expect(e.message).toContain('resize must be one of resize, resize-crop, letterbox');
+  });
+
+  it('refuses unknown keys (typos would otherwise be ignored silently)', () => {
+    expect(refusal({ width: 28, height: 28, channels: 1, layuot: 'NHWC' }).message).toContain('unknown key layuot');
+  });
+
+  it('refuses missing sizes, bad channel counts, zero std and non-objects', () => {
+    expect(refusal({ height: 28, channels: 1 }).message).toContain('width is required');
+    expect(refusal({ width: 28, height: 28, channels: 2 }).message).toContain('channels');
+    expect(refusal({ width: 28, height: 28, channels: 1, std: [0] }).message).toContain('std.0 must be positive');
+    expect(refusal([1, 2]).message).toContain('must be a JSON object');
+    expect(refusal({ width: '28', height: 28, channels: 1 }).message).toContain('width must be a number');
+  });
+
+  it('refuses cropRatio outside (0, 1] or without resize-crop', () => {
+    expect(refusal({ width: 8, height: 8, channels: 1, resize: 'resize-crop', cropRatio: 1.5 }).message).toContain('cropRatio');
+    expect(refusal({ width: 8, height: 8, channels: 1, cropRatio: 0.5 }).message).toContain('cropRatio applies only to resize "resize-crop"');
+  });
+});
