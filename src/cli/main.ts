@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
+import { DomainError } from '../common/errors';
 import { createLogger } from '../common/logger';
 import { ConfigError } from '../config/config';
 import { DataDirInUseError } from '../db/pglite-lock';
@@ -19,7 +20,7 @@ const processIo: CliIo = {
 
 /** One line for the user; the exit status is 1 for every failure. */
 function describe(e: unknown): string {
-  if (e instanceof GatewayError) return `error [${e.code}]: ${e.message}`;
+  if (e instanceof GatewayError || e instanceof DomainError) return `error [${e.code}]: ${e.message}`;
   if (e instanceof ConfigError || e instanceof DataDirInUseError) return e.message;
   if ((e as NodeJS.ErrnoException)?.code === 'EADDRINUSE') return `port already in use: ${(e as Error).message}`;
   if (e instanceof Error) return `unexpected error: ${process.env.NODE_ENV === 'development' ? e.stack : e.message}`;

@@ -25,7 +25,8 @@ export class AliasResolver {
 
   @FieldResolver(() => ModelVersion)
   async version(@Root() alias: AliasRecord, @Ctx() ctx: GraphQLContext): Promise<VersionRecord> {
-    const version = await ctx.loaders.versionById.load(alias.versionId);
+    // Through the model's versions: listing models loads those anyway, so aliases add no query.
+    const version = (await ctx.loaders.versionsByModelId.load(alias.modelId)).find((v) => v.id === alias.versionId);
     if (!version) throw new DomainError('INTERNAL_SERVER_ERROR', `alias ${alias.name} points at a missing version`);
     return version;
   }

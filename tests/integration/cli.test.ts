@@ -1,0 +1,152 @@
+import { main } from '../../src/cli/main';
+import { startServer, type RunningServer } from '../../src/http/server';
+import { createTestApp, dbKind, fixture, GRAY_MODEL, type TestApp } from '../helpers/test-app';
+
+interface Run {
+  status: number;
+  out: string;
+  err: string;
+}
+
+async function cli(...args: string[]): Promise<Run> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const status = await main(['node', 'modelgate', ...args], { out: (s) => out.push(s), err: (s) => err.push(s) });
+  return { status, out: out.join('\n'), err: err.join('\n') };
+}
+
+const SPEC = JSON.stringify(GRAY_MODEL.inputSpec);
+const LABELS = GRAY_MODEL.labels.join(',');
+
+function withEnv(vars: Record<string, string | undefined>): () => void {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  for (const [k, v] of Object.entries(vars)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  return () => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+}
+
+describe(`the CLI on the local data directory (${dbKind()})`, () => {
+  let t: TestApp;
+  let restore: () => void;
+
+  beforeAll(async () => {
+    // The CLI opens the data directory itself: the test app only prepares it, then lets go.
+    t = await createTestApp({ pgliteOnDisk: true });
+    await t.close({ keep: true });
+    restore = withEnv({ DATA_DIR: t.dataDir, DATABASE_URL: t.config.databaseUrl, LOG_LEVEL: 'silent', MODELGATE_URL: undefined, MODELGATE_API_KEY: undefined });
+  });
+  afterAll(async () => {
+    restore();
+    const cleanup = await createTestApp({ reuse: { dataDir: t.dataDir, databaseUrl: t.config.databaseUrl } });
+    await cleanup.close();
+  });
+
+  it('registers a model, a version and an alias, and lists them as a table', async () => {
+    expect(await cli('models', 'register', 'gray', '--labels', LABELS, '--input-spec', SPEC)).toMatchObject({ status: 0 });
+    const v = await cli('versions', 'register', 'gray', fixture('gray8x8-3class.onnx'), '--tags', '{"source":"cli"}');
+    expect(v.status).toBe(0);
+    expect(v.out).toContain('registered gray v1');
+    expect(await cli('alias', 'set', 'gray', 'champion', '1')).toEqual({ status: 0, out: 'gray: champion -> v1', err: '' });
+    const list = await cli('models', 'list');
+    expect(list.out.split('\n')).toEqual(['NAME  TASK                  LABELS  VERSIONS  ALIASES', 'gray  image-classification  3       1         champion=v1']);
+    const show = await cli('versions', 'show', 'gray', 'champion');
+    expect(show.out).toMatch(/^version\s+1$/m);
+    expect(show.out).toMatch(/^tags\s+\{"source":"cli"\}$/m);
+    const history = await cli('alias', 'history', 'gray');
+    expect(history.out).toMatch(/champion\s+-\s+1\s+local:/);
+  });
+
+  it('prints JSON for scripts', async () => {
+    const r = await cli('--json', 'versions', 'list', 'gray');
+    expect(JSON.parse(r.out)).toMatchObject({ model: { versions: [{ version: 1, status: 'READY', aliases: ['champion'] }] } });
+  });
+
+  it('exits non-zero with the error code and a clear message', async () => {
+    expect(await cli('versions', 'show', 'gray', '7')).toEqual({ status: 1, out: '', err: 'modelgate: error [NOT_FOUND]: model "gray" has no version 7' });
+    const bad = await cli('versions', 'register', 'gray', fixture('png-renamed.onnx'));
+    expect(bad.status).toBe(1);
+    expect(bad.err).toMatch(/^modelgate: error \[BAD_USER_INPUT\]: .*png-renamed.onnx is not a loadable ONNX graph/);
+    const spec = await cli('models', 'register', 'x', '--labels', 'a', '--input-spec', '{"width":8,"height":8,"channels":1,"mean":[1,2,3]}');
+    expect(spec).toMatchObject({ status: 1, err: 'modelgate: error [BAD_USER_INPUT]: invalid inputSpec: mean has 3 values for 1 channel' });
+    expect((await cli('models', 'register', 'x', '--labels', 'a', '--input-spec', '{oops')).status).toBe(1);
+    expect((await cli('alias', 'set', 'gray', 'champion', 'one')).status).toBe(1);
+    expect((await cli('nonsense')).status).toBe(1);
+  });
+
+  it('applies the role of --key locally too', async () => {
+    const keys = await createTestApp({ reuse: { dataDir: t.dataDir, databaseUrl: t.config.databaseUrl } });
+    const { viewer, operator } = keys.keys;
+    await keys.close({ keep: true });
+    expect(await cli('--key', viewer, 'whoami')).toMatchObject({ status: 0, out: expect.stringMatching(/^test-viewer-\d+ \(VIEWER\)$/) });
+    expect(await cli('--key', viewer, 'models', 'register', 'y', '--labels', 'a', '--input-spec', SPEC)).toMatchObject({
+      status: 1,
+      err: expect.stringContaining('error [FORBIDDEN]'),
+    });
+    expect(await cli('--key', operator, 'alias', 'set', 'gray', 'champion', '1')).toMatchObject({ status: 1, err: expect.stringContaining('error [FORBIDDEN]') });
+    expect(await cli('--key', 'mg_wrong-key-000000000000000000000', 'models', 'list')).toMatchObject({ status: 1, err: expect.stringContaining('error [UNAUTHENTICATED]') });
+  });
+});
+
+describe(`the CLI against a running gateway (${dbKind()})`, () => {
+  let t: TestApp;
+  let server: RunningServer;
+  let restore: () => void;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    server = await startServer(t.app, { port: 0, host: '127.0.0.1' });
+    restore = withEnv({ MODELGATE_URL: undefined, MODELGATE_API_KEY: undefined });
+  });
+  afterAll(async () => {
+    restore();
+    await server.close();
+    await t.close();
+  });
+
+  const remote = (key: string | null, ...args: string[]) => cli('--url', server.url, ...(key ? ['--key', key] : []), ...args);
+
+  it('enforces each role boundary', async () => {
+    expect(await remote(null, 'models', 'list')).toMatchObject({ status: 1, err: expect.stringContaining('error [UNAUTHENTICATED]') });
+    expect((await remote(t.keys.viewer, 'models', 'list')).status).toBe(0);
+    expect(await remote(t.keys.viewer, 'models', 'register', 'gray', '--labels', LABELS, '--input-spec', SPEC)).toMatchObject({
+      status: 1,
+      err: expect.stringContaining('error [FORBIDDEN]'),
+    });
+    expect((await remote(t.keys.operator, 'models', 'register', 'gray', '--labels', LABELS, '--input-spec', SPEC)).status).toBe(0);
+    expect((await remote(t.keys.operator, 'versions', 'register', 'gray', fixture('gray8x8-3class.onnx'))).status).toBe(0);
+    expect((await remote(t.keys.operator, 'alias', 'set', 'gray', 'staging', '1')).status).toBe(0);
+    expect(await remote(t.keys.operator, 'alias', 'set', 'gray', 'champion', '1')).toMatchObject({ status: 1, err: expect.stringContaining('error [FORBIDDEN]') });
+    expect((await remote(t.keys.admin, 'alias', 'set', 'gray', 'champion', '1')).status).toBe(0);
+    expect(await remote(t.keys.operator, 'keys', 'list')).toMatchObject({ status: 1, err: expect.stringContaining('error [FORBIDDEN]') });
+    const created = await remote(t.keys.admin, 'keys', 'create', 'ci', '--role', 'viewer');
+    expect(created.status).toBe(0);
+    const secret = created.out.split('\n').pop()!;
+    expect(await remote(secret, 'whoami')).toMatchObject({ status: 0, out: 'ci (VIEWER)' });
+    expect((await remote(t.keys.admin, 'keys', 'revoke', 'ci')).status).toBe(0);
+    expect(await remote(secret, 'whoami')).toMatchObject({ status: 1, err: 'modelgate: error [UNAUTHENTICATED]: the API key was revoked' });
+  });
+
+  it('says clearly when the gateway cannot be reached', async () => {
+    const r = await cli('--url', 'http://127.0.0.1:9', 'models', 'list');
+    expect(r.status).toBe(1);
+    expect(r.err).toMatch(/^modelgate: error \[UNREACHABLE\]: cannot reach http:\/\/127\.0\.0\.1:9\/graphql/);
+  });
+});
+
+describe('the CLI configuration', () => {
+  it('stops with one line naming a bad variable', async () => {
+    const restore = withEnv({ PORT: 'abc' });
+    try {
+      expect(await cli('serve')).toEqual({ status: 1, out: '', err: 'modelgate: invalid configuration: PORT must be an integer between 0 and 65535 (got "abc")' });
+    } finally {
+      restore();
+    }
+  });
+});
