@@ -188,7 +188,7 @@ export function registerCommands(program: Command, connect: Connect, io: Io): vo
       run<{ createApiKey: { key: string; apiKey: { name: string; role: string } } }>(
         `mutation($name: String!, $role: ApiKeyRole!) { createApiKey(name: $name, role: $role) { key apiKey { name role prefix createdAt } } }`,
         { name, role: String(o.role).toUpperCase() },
-        (d) => `created ${d.createApiKey.apiKey.role} key "${d.createApiKey.apiKey.name}" (shown only now):\n${d.createApiKey.key}`,
+        (d) => `created ${d.createApiKey.apiKey.role.toLowerCase()} key "${d.createApiKey.apiKey.name}" (shown only now):\n${d.createApiKey.key}`,
       ),
     );
   keys
@@ -209,5 +209,5 @@ export function registerCommands(program: Command, connect: Connect, io: Io): vo
   program
     .command('whoami')
     .description('show the identity and role the gateway gives you')
-    .action(() => run<{ viewer: { name: string; role: string | null } }>(`{ viewer { name role } }`, {}, (d) => `${d.viewer.name} (${d.viewer.role ?? 'no role'})`));
+    .action(() => run<{ viewer: { name: string; role: string | null } }>(`{ viewer { name role } }`, {}, (d) => `${d.viewer.name} (${d.viewer.role?.toLowerCase() ?? 'no role'})`));
 }

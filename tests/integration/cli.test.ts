@@ -128,7 +128,7 @@ describe(`the CLI against a running gateway (${dbKind()})`, () => {
     const created = await remote(t.keys.admin, 'keys', 'create', 'ci', '--role', 'viewer');
     expect(created.status).toBe(0);
     const secret = created.out.split('\n').pop()!;
-    expect(await remote(secret, 'whoami')).toMatchObject({ status: 0, out: 'ci (VIEWER)' });
+    expect(await remote(secret, 'whoami')).toMatchObject({ status: 0, out: 'ci (viewer)' });
     expect((await remote(t.keys.admin, 'keys', 'revoke', 'ci')).status).toBe(0);
     expect(await remote(secret, 'whoami')).toMatchObject({ status: 1, err: 'modelgate: error [UNAUTHENTICATED]: the API key was revoked' });
   });
