@@ -84,7 +84,7 @@ describe(`the CLI on the local data directory (${dbKind()})`, () => {
     const keys = await createTestApp({ reuse: { dataDir: t.dataDir, databaseUrl: t.config.databaseUrl } });
     const { viewer, operator } = keys.keys;
     await keys.close({ keep: true });
-    expect(await cli('--key', viewer, 'whoami')).toMatchObject({ status: 0, out: expect.stringMatching(/^test-viewer-\d+ \(VIEWER\)$/) });
+    expect(await cli('--key', viewer, 'whoami')).toMatchObject({ status: 0, out: expect.stringMatching(/^test-viewer-\d+ \(viewer\)$/) });
     expect(await cli('--key', viewer, 'models', 'register', 'y', '--labels', 'a', '--input-spec', SPEC)).toMatchObject({
       status: 1,
       err: expect.stringContaining('error [FORBIDDEN]'),
