@@ -33,7 +33,8 @@ export interface Database {
   close(): Promise<void>;
 }
 
-function pgliteSession(db: PGlite | Parameters<Parameters<PGlite['transaction']>[0]>[0]): SqlSession {
+/** A migrator session over a PGlite instance (or one of its transactions). */
+export function pgliteSession(db: PGlite | Parameters<Parameters<PGlite['transaction']>[0]>[0]): SqlSession {
   return {
     query: async <T>(sql: string, params?: unknown[]) => (await db.query<T>(sql, params)).rows,
     exec: async (sql) => {
@@ -46,7 +47,8 @@ function pgliteSession(db: PGlite | Parameters<Parameters<PGlite['transaction']>
   };
 }
 
-function pgSession(client: pg.Client): SqlSession {
+/** A migrator session over one dedicated PostgreSQL connection. */
+export function pgSession(client: pg.Client): SqlSession {
   const session: SqlSession = {
     query: async <T>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as T[],
     exec: async (sql) => {

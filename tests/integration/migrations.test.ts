@@ -5,7 +5,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { get_dmmf } from '@prisma/prisma-schema-wasm';
 import pg from 'pg';
 import pino from 'pino';
-import { openDatabase } from '../../src/db/database';
+import { openDatabase, pgliteSession, pgSession } from '../../src/db/database';
 import { migrate, migrationStatus, readMigrations, type SqlSession } from '../../src/db/migrator';
 import { DataDirInUseError } from '../../src/db/pglite-lock';
 import { adminUrl, databaseUrl } from '../helpers/postgres';
@@ -142,15 +142,7 @@ describe(`migrations (${dbKind()})`, () => {
 async function emptySession(): Promise<{ session: () => Promise<SqlSession & { close(): Promise<void> }>; drop(): Promise<void> }> {
   if (dbKind() === 'pglite') {
     const pglite = await PGlite.create();
-    const session = {
-      query: async <T>(sql: string, params?: unknown[]) => (await pglite.query<T>(sql, params)).rows,
-      exec: async (sql: string) => void (await pglite.exec(sql)),
-      transaction: <T>(fn: (tx: SqlSession) => Promise<T>) =>
-        pglite.transaction((tx) =>
-          fn({ query: async <U>(s: string, p?: unknown[]) => (await tx.query<U>(s, p)).rows, exec: async (s) => void (await tx.exec(s)), transaction: () => Promise.reject(new Error('nested')) }),
-        ),
-      close: async () => undefined,
-    };
+    const session = { ...pgliteSession(pglite), close: async () => undefined };
     return { session: async () => session, drop: () => pglite.close() };
   }
   const name = `modelgate_t_${process.env.MODELGATE_TEST_RUN}_mig_${process.pid}_${Date.now()}`;
@@ -162,22 +154,7 @@ async function emptySession(): Promise<{ session: () => Promise<SqlSession & { c
     session: async () => {
       const client = new pg.Client({ connectionString: databaseUrl(name) });
       await client.connect();
-      const s: SqlSession & { close(): Promise<void> } = {
-        query: async <T>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as T[],
-        exec: async (sql) => void (await client.query(sql)),
-        transaction: async (fn) => {
-          await client.query('BEGIN');
-          try {
-            const r = await fn(s);
-            await client.query('COMMIT');
-            return r;
-          } catch (e) {
-            await client.query('ROLLBACK');
-            throw e;
-          }
-        },
-        close: () => client.end(),
-      };
+      const s = { ...pgSession(client), close: () => client.end() };
       return s;
     },
     drop: async () => {
