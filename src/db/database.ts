@@ -81,9 +81,13 @@ function redactUrl(url: string): string {
 
 type AdapterFactory = NonNullable<ConstructorParameters<typeof PrismaClient>[0]['adapter']>;
 
+// PGlite runs one transaction at a time: under load, transactions queue for longer than Prisma's
+// default 2 s wait. Registry transactions are short, so a generous wait costs nothing.
+const transactionOptions = { maxWait: 30_000, timeout: 60_000 };
+
 function prismaClient(adapter: AdapterFactory, onQuery?: (sql: string) => void): PrismaClient {
-  if (!onQuery) return new PrismaClient({ adapter });
-  const client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
+  if (!onQuery) return new PrismaClient({ adapter, transactionOptions });
+  const client = new PrismaClient({ adapter, transactionOptions, log: [{ emit: 'event', level: 'query' }] });
   client.$on('query', (e) => onQuery(e.query));
   return client as unknown as PrismaClient;
 }
