@@ -22,6 +22,8 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 export async function startServer(app: App, opts: { port?: number; host?: string } = {}): Promise<RunningServer> {
   const expressApp = express();
   expressApp.disable('x-powered-by');
+  // Express shows stack traces unless its env is production; follow our NODE_ENV, not its default.
+  expressApp.set('env', app.config.nodeEnv === 'development' ? 'development' : 'production');
   const httpServer = http.createServer(expressApp);
   const apollo = createApolloServer(app, [ApolloServerPluginDrainHttpServer({ httpServer })]);
   await apollo.start();
@@ -77,6 +79,25 @@ export async function startServer(app: App, opts: { port?: number; host?: string
       },
     }),
   );
+
+  expressApp.use((_req, res) => {
+    res.status(404).json({ errors: [{ message: 'not found: the API is at /graphql', extensions: { code: ErrorCode.NOT_FOUND, requestId: res.locals.requestId } }] });
+  });
+
+  // Failures before GraphQL runs (unreadable or oversized bodies) answer in GraphQL's error shape too.
+  expressApp.use((err: { type?: string; status?: number; message?: string; limit?: number }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    const requestId = res.locals.requestId;
+    if (err.type === 'entity.too.large') {
+      res.status(413).json({ errors: [{ message: `request body exceeds ${err.limit} bytes`, extensions: { code: ErrorCode.PAYLOAD_TOO_LARGE, requestId } }] });
+    } else if (err.type === 'entity.parse.failed' || err.type === 'encoding.unsupported' || err.type === 'charset.unsupported') {
+      res.status(400).json({ errors: [{ message: `request body is not valid JSON: ${err.message}`, extensions: { code: ErrorCode.BAD_USER_INPUT, requestId } }] });
+    } else {
+      app.logger.error({ err, requestId }, 'HTTP request failed');
+      res.status(err.status && err.status >= 400 && err.status < 600 ? err.status : 500).json({
+        errors: [{ message: 'Internal server error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, requestId } }],
+      });
+    }
+  });
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

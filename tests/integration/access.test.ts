@@ -108,6 +108,24 @@ describe(`access control over HTTP (${dbKind()})`, () => {
     expect(await res.text()).toContain('CSRF');
   });
 
+  it('answers unreadable, oversized and misdirected requests with a code and no stack trace', async () => {
+    const bad = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{bad json' });
+    expect(bad.status).toBe(400);
+    const badBody = await bad.text();
+    expect(JSON.parse(badBody).errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(badBody).not.toMatch(/node_modules|at JSON\.parse/);
+    const big = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `{ models { name } }`, variables: { pad: 'x'.repeat(31 * 1024 * 1024) } }),
+    });
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as GqlResult).errors![0]!.extensions!.code).toBe('PAYLOAD_TOO_LARGE');
+    const missing = await fetch(`${server.url}/nope`);
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as GqlResult).errors![0]!.extensions!.code).toBe('NOT_FOUND');
+  });
+
   it('stamps a request id on responses and errors', async () => {
     const res = await fetch(`${server.url}/graphql`, {
       method: 'POST',
