@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -222,6 +222,7 @@ describe(`the migrator (${dbKind()})`, () => {
       }
       // Released on close: it opens again.
       await (await openDatabase({ databaseUrl: undefined, dataDir, logger })).close();
+      rmSync(dataDir, { recursive: true, force: true });
     });
   }
 });
