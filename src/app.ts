@@ -64,7 +64,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const models = new ModelService(repos.models);
   const services: Services = {
     models,
-    versions: new VersionService({ models, versions: repos.versions, aliases: repos.aliases, artifacts, inspector: opts.inspector ?? new OnnxInspector(), logger }),
+    versions: new VersionService({ models, versions: repos.versions, aliases: repos.aliases, artifacts, inspector: opts.inspector ?? new OnnxInspector() }),
     aliases: new AliasService({ models, versions: repos.versions, aliases: repos.aliases, pinned: config.pinnedAliases }),
     datasets: new DatasetService(repos.datasets),
     apiKeys: new ApiKeyService(repos.apiKeys, logger),

@@ -11,6 +11,11 @@ export interface FileDigest {
   sizeBytes: bigint;
 }
 
+export interface StagedArtifact extends FileDigest {
+  /** Absolute path of the staged copy. */
+  tmpPath: string;
+}
+
 export interface StoredArtifact extends FileDigest {
   /** Relative to DATA_DIR, so the data directory can move. */
   localPath: string;
@@ -33,17 +38,6 @@ function hashing(): { transform: Transform; digest: () => FileDigest } {
   return { transform, digest: () => ({ sha256: sha.digest('hex'), md5: md5.digest('hex'), sizeBytes: size }) };
 }
 
-/** sha256, md5 and size of a file in one read. */
-export async function digestFile(file: string): Promise<FileDigest> {
-  const h = hashing();
-  await pipeline(createReadStream(file), h.transform, async function* (source) {
-    for await (const _ of source) {
-      /* drain */
-    }
-  });
-  return h.digest();
-}
-
 /**
  * Content-addressed store under $DATA_DIR/artifacts: `sha256/ab/abcdef…`. Files are written to a
  * temporary name, flushed, then renamed, so a reader never sees half a file.
@@ -63,8 +57,11 @@ export class ArtifactStore {
     return path.join('artifacts', 'sha256', sha256.slice(0, 2), sha256);
   }
 
-  /** Copies a file into the store, hashing it on the way. */
-  async put(file: string): Promise<StoredArtifact> {
+  /**
+   * Copies a file into the store's staging area, hashing it on the way. Callers check the staged
+   * copy (not the original, which may change meanwhile), then commit or discard it.
+   */
+  async stage(file: string): Promise<StagedArtifact> {
     const tmpDir = path.join(this.root, 'tmp');
     await mkdir(tmpDir, { recursive: true });
     const tmp = path.join(tmpDir, randomUUID());
@@ -77,24 +74,32 @@ export class ArtifactStore {
       } finally {
         await fh.close();
       }
-      const digest = h.digest();
-      const localPath = this.relativeFor(digest.sha256);
-      const target = this.absolute(localPath);
-      const existing = await stat(target).catch(() => null);
-      if (existing && BigInt(existing.size) === digest.sizeBytes) {
-        await rm(tmp, { force: true });
-        return { ...digest, localPath, created: false };
-      }
-      await mkdir(path.dirname(target), { recursive: true });
-      await rename(tmp, target);
-      return { ...digest, localPath, created: true };
+      return { ...h.digest(), tmpPath: tmp };
     } catch (e) {
       await rm(tmp, { force: true });
       throw e;
     }
   }
 
-  async remove(localPath: string): Promise<void> {
-    await rm(this.absolute(localPath), { force: true });
+  /**
+   * Moves a staged file to its content address. Identical bytes already stored are kept; the
+   * stored file is never removed here, so concurrent registrations of the same bytes are safe.
+   */
+  async commit(staged: StagedArtifact): Promise<StoredArtifact> {
+    const { tmpPath, ...digest } = staged;
+    const localPath = this.relativeFor(digest.sha256);
+    const target = this.absolute(localPath);
+    const existing = await stat(target).catch(() => null);
+    if (existing && BigInt(existing.size) === digest.sizeBytes) {
+      await rm(tmpPath, { force: true });
+      return { ...digest, localPath, created: false };
+    }
+    await mkdir(path.dirname(target), { recursive: true });
+    await rename(tmpPath, target);
+    return { ...digest, localPath, created: true };
+  }
+
+  async discard(staged: StagedArtifact): Promise<void> {
+    await rm(staged.tmpPath, { force: true });
   }
 }

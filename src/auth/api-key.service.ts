@@ -1,7 +1,7 @@
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { badInput, notFound, unauthenticated } from '../common/errors';
+import { badInput, DomainError, ErrorCode, notFound, unauthenticated } from '../common/errors';
 import type { Logger } from '../common/logger';
-import { ROLES, type Role } from '../config/config';
+import { ConfigError, ROLES, type Role } from '../config/config';
 import { requireRole, type Actor } from './actor';
 import type { ApiKeyRecord, ApiKeyRepository } from './api-key.repository';
 
@@ -10,7 +10,7 @@ const scrypt = (password: string, salt: Buffer, keylen: number, options: ScryptO
 
 const SCRYPT = { N: 16384, r: 8, p: 1 } as const;
 const PREFIX_LENGTH = 12;
-const CACHE_TTL_MS = 60_000;
+const VERIFIED_CACHE_SIZE = 10_000;
 const TOUCH_EVERY_MS = 60_000;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -34,9 +34,10 @@ export interface CreatedApiKey {
   apiKey: ApiKeyRecord;
 }
 
-/** API keys: scrypt-hashed at rest, found by a clear prefix, verified results cached briefly. */
+/** API keys: scrypt-hashed at rest, found by a clear prefix. */
 export class ApiKeyService {
-  private readonly cache = new Map<string, { actor: Actor; id: number; expires: number }>();
+  /** sha256 of a presented key -> the stored hash it was verified against. */
+  private readonly verified = new Map<string, string>();
   private readonly touched = new Map<number, number>();
 
   constructor(
@@ -66,45 +67,61 @@ export class ApiKeyService {
     const found = await this.repo.findByName(name);
     if (!found) throw notFound(`no API key named "${name}"`);
     if (found.revokedAt) return found;
-    const revoked = await this.repo.revoke(found.id);
-    for (const [k, v] of this.cache) if (v.id === found.id) this.cache.delete(k);
-    return revoked;
-  }
-
-  /** Resolves a presented key to an actor; a wrong, unknown or revoked key is UNAUTHENTICATED. */
-  async authenticate(key: string): Promise<Actor> {
-    const cacheKey = createHash('sha256').update(key).digest('hex');
-    const hit = this.cache.get(cacheKey);
-    const now = Date.now();
-    if (hit && hit.expires > now) {
-      this.touch(hit.id, now);
-      return hit.actor;
-    }
-    const row = key.length >= PREFIX_LENGTH ? await this.repo.findByPrefix(key.slice(0, PREFIX_LENGTH)) : null;
-    if (!row || row.revokedAt || !(await verifyKey(key, row.hash))) {
-      throw unauthenticated(row?.revokedAt ? 'the API key was revoked' : 'invalid API key');
-    }
-    const actor: Actor = { name: row.name, kind: 'key', role: row.role };
-    this.cache.set(cacheKey, { actor, id: row.id, expires: now + CACHE_TTL_MS });
-    this.touch(row.id, now);
-    return actor;
+    return this.repo.revoke(found.id);
   }
 
   /**
-   * First start: with no keys at all, create an admin key (ADMIN_API_KEY's value when set) and
-   * return the secret so the caller can print it once. An ADMIN_API_KEY unknown to a non-empty
-   * store is added too, so deployments can rotate it through the environment.
+   * Resolves a presented key to an actor; a wrong, unknown or revoked key is UNAUTHENTICATED.
+   * The row is read on every call, so a revocation or role change applies at once in every
+   * process; only the (deliberately slow) scrypt check is cached.
+   */
+  async authenticate(key: string): Promise<Actor> {
+    const row = key.length >= PREFIX_LENGTH ? await this.repo.findByPrefix(key.slice(0, PREFIX_LENGTH)) : null;
+    if (!row) throw unauthenticated('invalid API key');
+    const cacheKey = createHash('sha256').update(key).digest('hex');
+    if (this.verified.get(cacheKey) !== row.hash) {
+      if (!(await verifyKey(key, row.hash))) throw unauthenticated('invalid API key');
+      if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.clear();
+      this.verified.set(cacheKey, row.hash);
+    }
+    if (row.revokedAt) throw unauthenticated('the API key was revoked');
+    this.touch(row.id, Date.now());
+    return { name: row.name, kind: 'key', role: row.role };
+  }
+
+  /**
+   * First start: with no keys at all, create an admin key and return the secret so the caller can
+   * print it once. ADMIN_API_KEY, when set, is registered as an admin key unless already stored;
+   * a value that clashes with another key or was revoked stops the start with a clear error.
+   * Gateways starting together on one database may race here: the loser finds the key made.
    */
   async bootstrap(adminApiKey: string | undefined): Promise<CreatedApiKey | null> {
     if (adminApiKey) {
       const existing = await this.repo.findByPrefix(adminApiKey.slice(0, PREFIX_LENGTH));
-      if (existing) return null;
+      if (existing) {
+        if (!(await verifyKey(adminApiKey, existing.hash))) {
+          throw new ConfigError([{ variable: 'ADMIN_API_KEY', message: `shares its first ${PREFIX_LENGTH} characters with the existing key "${existing.name}": choose another value` }]);
+        }
+        if (existing.revokedAt) {
+          throw new ConfigError([{ variable: 'ADMIN_API_KEY', message: `is the key "${existing.name}", which was revoked: set a new value` }]);
+        }
+        return null;
+      }
       const name = (await this.repo.findByName('admin')) ? `admin-env-${Date.now()}` : 'admin';
-      const created = await this.createUnchecked(name, 'admin', adminApiKey);
-      return { ...created, key: '(from ADMIN_API_KEY)' };
+      const created = await this.ignoreConflict(() => this.createUnchecked(name, 'admin', adminApiKey));
+      return created && { ...created, key: '(from ADMIN_API_KEY)' };
     }
     if ((await this.repo.count()) > 0) return null;
-    return this.createUnchecked('admin', 'admin');
+    return this.ignoreConflict(() => this.createUnchecked('admin', 'admin'));
+  }
+
+  private async ignoreConflict(create: () => Promise<CreatedApiKey>): Promise<CreatedApiKey | null> {
+    try {
+      return await create();
+    } catch (e) {
+      if (e instanceof DomainError && e.code === ErrorCode.CONFLICT) return null;
+      throw e;
+    }
   }
 
   private touch(id: number, now: number): void {

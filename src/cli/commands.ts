@@ -13,7 +13,7 @@ type Connect = () => Promise<GatewayClient>;
 const VERSION_FIELDS = `id version status statusReason aliases artifactUri sha256 md5 sizeBytes tags createdAt
   parent { version } dvc { repo rev path md5 remote } mlflowRun { runId runName experimentName trackingUri }`;
 
-function intArg(name: string) {
+export function intArg(name: string) {
   return (value: string) => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
@@ -23,7 +23,12 @@ function intArg(name: string) {
 
 /** A value given inline or, as `@file`, read from a file. */
 function inlineOrFile(value: string): string {
-  return value.startsWith('@') ? readFileSync(value.slice(1), 'utf8') : value;
+  if (!value.startsWith('@')) return value;
+  try {
+    return readFileSync(value.slice(1), 'utf8');
+  } catch (e) {
+    throw new InvalidArgumentError(`cannot read ${value.slice(1)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
 }
 
 function parseJson(what: string, text: string): unknown {
@@ -142,12 +147,15 @@ export function registerCommands(program: Command, connect: Connect, io: Io): vo
 
   const alias = program.command('alias').description('move, remove and trace aliases');
   alias
-    .command('set <model> <alias> <version>')
+    .command('set')
+    .argument('<model>')
+    .argument('<alias>')
+    .argument('<version>', 'version number', intArg('version'))
     .description('point an alias at a READY version (pinned aliases need admin)')
-    .action((model, name, version) =>
+    .action((model, name, version: number) =>
       run<{ setAlias: { name: string; version: { version: number }; updatedAt: string } }>(
         `mutation($model: String!, $alias: String!, $version: Int!) { setAlias(model: $model, alias: $alias, version: $version) { name updatedAt version { version } } }`,
-        { model, alias: name, version: intArg('version')(version) },
+        { model, alias: name, version },
         (d) => `${model}: ${d.setAlias.name} -> v${d.setAlias.version.version}`,
       ),
     );

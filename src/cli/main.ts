@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { DomainError } from '../common/errors';
 import { createLogger } from '../common/logger';
 import { ConfigError } from '../config/config';
@@ -43,20 +43,27 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     const url = o.url ?? process.env.MODELGATE_URL;
     const key = o.key ?? process.env.MODELGATE_API_KEY;
     if (url) return remoteClient(url, key);
-    // Local commands log only problems: their output is the answer.
-    return localClient({ key, logger: createLogger(process.env.LOG_LEVEL ?? 'warn') });
+    // Local commands log only problems, to stderr: stdout carries the answer (and --json).
+    return localClient({ key, logger: createLogger(process.env.LOG_LEVEL ?? 'warn', {}, 2) });
   };
 
   program
     .command('serve')
     .description('run the gateway (the database is migrated on start)')
-    .option('--port <port>', 'port (default: PORT or 4000)', (v) => Number(v))
+    .option('--port <port>', 'port (default: PORT or 4000)', (v) => {
+      const port = Number(v);
+      if (!/^\d+$/.test(v) || port > 65535) throw new InvalidArgumentError('port must be an integer between 0 and 65535');
+      return port;
+    })
     .action((o) => serve({ port: o.port }));
 
   program
     .command('migrate')
     .description('apply pending database migrations and exit (serve does this too)')
     .action(async () => {
+      if (program.opts().url ?? process.env.MODELGATE_URL) {
+        throw new GatewayError('BAD_USER_INPUT', 'migrate works on the local database (DATA_DIR or DATABASE_URL), not through --url');
+      }
       await (await connect()).close();
     });
 

@@ -56,6 +56,7 @@ export async function serve(opts: { port?: number | undefined }): Promise<void> 
         process.exit(1);
       });
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  // `on`, not `once`: a second signal must reach `stop` (and exit at once), not Node's default.
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }

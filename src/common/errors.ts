@@ -39,7 +39,3 @@ export const conflict = (message: string, details?: Record<string, unknown>) =>
   new DomainError(ErrorCode.CONFLICT, message, details);
 export const unauthenticated = (message: string) => new DomainError(ErrorCode.UNAUTHENTICATED, message);
 export const forbidden = (message: string) => new DomainError(ErrorCode.FORBIDDEN, message);
-
-export function isDomainError(e: unknown): e is DomainError {
-  return e instanceof DomainError;
-}

@@ -63,7 +63,7 @@ interface Row {
   rolled_back_at: Date | null;
 }
 
-async function recorded(session: SqlSession): Promise<Row[]> {
+async function recordedRows(session: SqlSession): Promise<Row[]> {
   const exists = await session.query<{ t: string | null }>(`SELECT to_regclass('"_prisma_migrations"')::text AS t`);
   if (!exists[0]?.t) return [];
   return session.query<Row>(
@@ -72,8 +72,11 @@ async function recorded(session: SqlSession): Promise<Row[]> {
 }
 
 export async function migrationStatus(session: SqlSession, migrations?: Migration[]): Promise<MigrationStatus> {
-  const known = migrations ?? (await readMigrations());
-  const rows = (await recorded(session)).filter((r) => r.rolled_back_at === null);
+  return statusOf(migrations ?? (await readMigrations()), await recordedRows(session));
+}
+
+function statusOf(known: Migration[], recorded: Row[]): MigrationStatus {
+  const rows = recorded.filter((r) => r.rolled_back_at === null);
   const done = new Set(rows.filter((r) => r.finished_at !== null).map((r) => r.migration_name));
   const knownNames = new Set(known.map((m) => m.name));
   return {
@@ -94,7 +97,8 @@ export async function migrate(session: SqlSession, logger: Logger, migrations?: 
   await session.query('SELECT pg_advisory_lock($1)', [ADVISORY_LOCK_KEY]);
   try {
     await session.exec(CREATE_TABLE);
-    const status = await migrationStatus(session, all);
+    const rows = await recordedRows(session);
+    const status = statusOf(all, rows);
     if (status.failed.length > 0) {
       throw new Error(
         `migration ${status.failed.join(', ')} was started and never finished; repair the database, then mark it rolled back in "_prisma_migrations"`,
@@ -103,7 +107,6 @@ export async function migrate(session: SqlSession, logger: Logger, migrations?: 
     if (status.unknown.length > 0) {
       logger.warn({ unknown: status.unknown }, 'the database has migrations this build does not know: it is newer than the code');
     }
-    const rows = await recorded(session);
     for (const m of all) {
       const row = rows.find((r) => r.migration_name === m.name && r.finished_at !== null && r.rolled_back_at === null);
       if (row && row.checksum !== m.checksum) {

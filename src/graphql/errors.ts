@@ -1,9 +1,8 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { ArgumentValidationError } from 'type-graphql';
 import { DomainError, ErrorCode } from '../common/errors';
 
-/** Codes Apollo itself assigns that pass through unchanged. */
+/** Codes Apollo assigns to malformed requests (before any resolver runs): they pass through unchanged. */
 const APOLLO_CODES = new Set([
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
@@ -14,14 +13,13 @@ const APOLLO_CODES = new Set([
   'BAD_REQUEST',
 ]);
 
-/** The `extensions.code` of any error that reaches a client: always one of the documented codes. */
+/** The `extensions.code` of any error that reaches a client: a domain code, or one of Apollo's above. */
 export function errorCode(error: unknown): string {
   const original = unwrapResolverError(error);
   if (original instanceof DomainError) return original.code;
-  if (original instanceof ArgumentValidationError) return ErrorCode.BAD_USER_INPUT;
   if (original instanceof GraphQLError) {
     const code = original.extensions?.code;
-    if (typeof code === 'string' && (APOLLO_CODES.has(code) || code in ErrorCode)) return code;
+    if (typeof code === 'string' && (APOLLO_CODES.has(code) || Object.hasOwn(ErrorCode, code))) return code;
   }
   return ErrorCode.INTERNAL_SERVER_ERROR;
 }

@@ -99,13 +99,18 @@ export async function startServer(app: App, opts: { port?: number; host?: string
     }
   });
 
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(opts.port ?? app.config.port, opts.host ?? app.config.host, () => {
-      httpServer.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(opts.port ?? app.config.port, opts.host ?? app.config.host, () => {
+        httpServer.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (e) {
+    await apollo.stop().catch(() => undefined);
+    throw e;
+  }
   const { port } = httpServer.address() as AddressInfo;
   const shownHost = (opts.host ?? app.config.host) === '0.0.0.0' ? 'localhost' : opts.host ?? app.config.host;
   return {

@@ -17,10 +17,18 @@ export class AliasRepository {
    * concurrent moves of its aliases are recorded in the order they happened.
    * `changed` is false when the alias already pointed there (nothing is recorded then).
    */
-  async set(modelId: number, name: string, version: { id: number; version: number }, actor: string): Promise<{ alias: AliasRecord; changed: boolean }> {
+  async set(
+    modelId: number,
+    name: string,
+    version: { id: number; version: number },
+    actor: string,
+    notReady: (v: { status: string; statusReason: string | null }) => Error,
+  ): Promise<{ alias: AliasRecord; changed: boolean }> {
     try {
       return await this.prisma.$transaction(async (tx) => {
         await tx.$queryRaw`SELECT id FROM "Model" WHERE id = ${modelId} FOR UPDATE`;
+        const target = await tx.modelVersion.findUnique({ where: { id: version.id }, select: { status: true, statusReason: true } });
+        if (target && target.status !== 'READY') throw notReady(target);
         const current = await tx.alias.findUnique({ where: { modelId_name: { modelId, name } }, include: { version: { select: { version: true } } } });
         if (current && current.versionId === version.id) {
           const { version: _v, ...alias } = current;
@@ -61,10 +69,7 @@ export class AliasRepository {
     return this.prisma.alias.findMany({ where: { versionId: { in: [...versionIds] } }, orderBy: { name: 'asc' } });
   }
 
-  history(modelId: number, alias?: string): Promise<AliasEventRecord[]> {
-    return this.prisma.aliasEvent.findMany({
-      where: { modelId, ...(alias !== undefined ? { alias } : {}) },
-      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-    });
+  historyByModelIds(modelIds: readonly number[]): Promise<AliasEventRecord[]> {
+    return this.prisma.aliasEvent.findMany({ where: { modelId: { in: [...modelIds] } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
   }
 }

@@ -20,24 +20,18 @@ export class DatasetRepository {
     return this.prisma.dataset.findMany({ orderBy: [{ name: 'asc' }, { version: 'asc' }] });
   }
 
-  find(name: string, version?: number): Promise<DatasetRecord | null> {
-    return version === undefined
-      ? this.prisma.dataset.findFirst({ where: { name }, orderBy: { version: 'desc' } })
-      : this.prisma.dataset.findUnique({ where: { name_version: { name, version } } });
-  }
-
-  findByDigest(name: string, digest: string): Promise<DatasetRecord | null> {
-    return this.prisma.dataset.findFirst({ where: { name, digest }, orderBy: { version: 'desc' } });
-  }
-
-  /** Inserts the next version of a dataset with all its items, atomically. */
-  create(data: NewDataset): Promise<DatasetRecord> {
+  /**
+   * Inserts the next version of a dataset with all its items, atomically; when the latest version
+   * already has this digest, returns it instead (re-importing is idempotent, also concurrently).
+   */
+  createUnlessLatest(data: NewDataset): Promise<{ dataset: DatasetRecord; created: boolean }> {
     const { items, ...dataset } = data;
     return this.prisma.$transaction(
       async (tx) => {
         // Serializes concurrent creations of the same name so version numbers stay consecutive.
         await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${'dataset:' + data.name}))`;
-        const last = await tx.dataset.findFirst({ where: { name: data.name }, orderBy: { version: 'desc' }, select: { version: true } });
+        const last = await tx.dataset.findFirst({ where: { name: data.name }, orderBy: { version: 'desc' } });
+        if (last?.digest === data.digest) return { dataset: last, created: false };
         const created = await tx.dataset.create({ data: { ...dataset, version: (last?.version ?? 0) + 1, itemCount: items.length } });
         const CHUNK = 5000;
         for (let i = 0; i < items.length; i += CHUNK) {
@@ -45,7 +39,7 @@ export class DatasetRepository {
             data: items.slice(i, i + CHUNK).map((item, j) => ({ ...item, datasetId: created.id, ordinal: i + j })),
           });
         }
-        return created;
+        return { dataset: created, created: true };
       },
       { timeout: 120_000 },
     );

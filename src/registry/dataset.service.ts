@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { badInput, notFound } from '../common/errors';
+import path from 'node:path';
+import { badInput } from '../common/errors';
 import { requireRole, type Actor } from '../auth/actor';
 import type { DatasetItemRecord, DatasetRecord, DatasetRepository, NewDataset } from './dataset.repository';
 import { checkLabels, checkName } from './names';
@@ -26,29 +27,12 @@ export function datasetDigest(labels: string[], items: NewDatasetInput['items'])
   return h.digest('hex');
 }
 
-/** Parses "name" or "name@version". */
-export function parseDatasetRef(ref: string): { name: string; version?: number } {
-  const at = ref.lastIndexOf('@');
-  if (at < 0) return { name: ref };
-  const version = Number(ref.slice(at + 1));
-  if (!Number.isInteger(version) || version < 1) throw badInput(`invalid dataset reference "${ref}": use name or name@version`, { field: 'dataset' });
-  return { name: ref.slice(0, at), version };
-}
-
 export class DatasetService {
   constructor(private readonly datasets: DatasetRepository) {}
 
   async list(actor: Actor): Promise<DatasetRecord[]> {
     requireRole(actor, 'viewer', 'listing datasets');
     return this.datasets.list();
-  }
-
-  async get(actor: Actor, ref: string): Promise<DatasetRecord> {
-    requireRole(actor, 'viewer', 'reading a dataset');
-    const { name, version } = parseDatasetRef(ref);
-    const found = await this.datasets.find(name, version);
-    if (!found) throw notFound(version === undefined ? `no dataset named "${name}"` : `dataset "${name}" has no version ${version}`, { dataset: ref });
-    return found;
   }
 
   async items(actor: Actor, dataset: DatasetRecord, offset: number, limit: number): Promise<DatasetItemRecord[]> {
@@ -71,14 +55,21 @@ export class DatasetService {
         throw badInput(`item ${item.path} has label index ${item.labelIndex}, outside 0..${labels.length - 1}`);
       }
       if (!/^[0-9a-f]{64}$/.test(item.sha256)) throw badInput(`item ${item.path} has an invalid sha256`);
+      // Items are read relative to the dataset's storage: no absolute paths, no way out of it.
+      if (item.path === '' || path.posix.isAbsolute(item.path) || item.path.includes('\\') || path.posix.normalize(item.path) !== item.path || item.path.startsWith('../')) {
+        throw badInput(`item path "${item.path}" must be a normalized relative path inside the dataset`);
+      }
       if (seen.has(item.path)) throw badInput(`item ${item.path} appears twice`);
       seen.add(item.path);
     }
-    const digest = datasetDigest(labels, input.items);
-    const existing = await this.datasets.findByDigest(name, digest);
-    const latest = existing ? await this.datasets.find(name) : null;
-    if (existing && latest && existing.id === latest.id) return { dataset: existing, created: false };
-    const data: NewDataset = { name, labels, digest, storageUri: input.storageUri, provenance: input.provenance ?? {}, items: input.items };
-    return { dataset: await this.datasets.create(data), created: true };
+    const data: NewDataset = {
+      name,
+      labels,
+      digest: datasetDigest(labels, input.items),
+      storageUri: input.storageUri,
+      provenance: input.provenance ?? {},
+      items: input.items,
+    };
+    return this.datasets.createUnlessLatest(data);
   }
 }

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { AliasRecord, AliasRepository } from './alias.repository';
+import type { AliasEventRecord, AliasRecord, AliasRepository } from './alias.repository';
 import type { ModelRecord, ModelRepository } from './model.repository';
 import type { DvcRecord, MlflowRunRecord, VersionRecord, VersionRepository } from './version.repository';
 
@@ -29,6 +29,7 @@ export function createRegistryLoaders(repos: { models: ModelRepository; versions
       return groupBy(ids, rows, (v) => v.modelId);
     }),
     aliasesByModelId: new DataLoader<number, AliasRecord[]>(async (ids) => groupBy(ids, await repos.aliases.findByModelIds(ids), (a) => a.modelId)),
+    aliasEventsByModelId: new DataLoader<number, AliasEventRecord[]>(async (ids) => groupBy(ids, await repos.aliases.historyByModelIds(ids), (e) => e.modelId)),
     aliasesByVersionId: new DataLoader<number, AliasRecord[]>(async (ids) => groupBy(ids, await repos.aliases.findByVersionIds(ids), (a) => a.versionId)),
     dvcByVersionId: new DataLoader<number, DvcRecord | null>(async (ids) => byKey(ids, await repos.versions.findDvcByVersionIds(ids), (d) => d.versionId)),
     mlflowRunById: new DataLoader<number, MlflowRunRecord | null>(async (ids) => byKey(ids, await repos.versions.findMlflowRunsByIds(ids), (r) => r.id)),

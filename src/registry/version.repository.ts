@@ -72,9 +72,4 @@ export class VersionRepository {
   findMlflowRunsByIds(ids: readonly number[]): Promise<MlflowRunRecord[]> {
     return this.prisma.mlflowRun.findMany({ where: { id: { in: [...ids] } } });
   }
-
-  /** Versions still pointing at a stored file: the file may be removed only when none do. */
-  countByLocalPath(localPath: string): Promise<number> {
-    return this.prisma.modelVersion.count({ where: { localPath } });
-  }
 }

@@ -2,16 +2,15 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { badInput, notFound } from '../common/errors';
-import type { Logger } from '../common/logger';
 import type { ArtifactStore } from '../artifacts/artifact-store';
 import { requireRole, type Actor } from '../auth/actor';
 import { parseInputSpec } from './input-spec';
-import { InvalidModelFileError, type ModelInspector } from './model-inspector';
+import { InvalidModelFileError, type GraphSignature, type ModelInspector } from './model-inspector';
 import type { ModelRecord } from './model.repository';
 import type { ModelService } from './model.service';
 import type { AliasRepository } from './alias.repository';
 import { checkAlias, checkTags } from './names';
-import { fitSignature } from './signature';
+import { fitSignature, type SignatureFit } from './signature';
 import type { NewVersion, VersionRecord, VersionRepository } from './version.repository';
 
 export interface VersionRef {
@@ -49,18 +48,17 @@ export class VersionService {
       aliases: AliasRepository;
       artifacts: ArtifactStore;
       inspector: ModelInspector;
-      logger: Logger;
     },
   ) {}
 
   /**
    * Registers a local ONNX file as the model's next version. Everything that can refuse the file
-   * (existence, loadability, fit with the model's spec and labels) runs before anything is
-   * written; the copy into the artifact store is undone if the database insert fails.
+   * (existence, loadability, fit with the model's spec and labels) runs on a staged copy that is
+   * discarded on refusal: a refused file leaves nothing behind.
    */
   async register(actor: Actor, input: RegisterVersionInput): Promise<VersionRecord> {
     requireRole(actor, 'operator', 'registering a version');
-    const { models, versions, artifacts, inspector, logger } = this.deps;
+    const { models, versions, artifacts, inspector } = this.deps;
     const model = await models.require(input.model);
     const tags = checkTags(input.tags);
     const file = path.resolve(input.artifactPath);
@@ -76,36 +74,36 @@ export class VersionService {
       parentId = parent.id;
     }
 
-    let signature;
+    // Everything below checks the staged copy: the bytes stored are the bytes checked.
+    const staged = await artifacts.stage(file);
+    let fit: SignatureFit;
+    let signature: GraphSignature;
     try {
-      signature = await inspector.inspect(file);
+      signature = await inspector.inspect(staged.tmpPath);
+      fit = fitSignature(signature, parseInputSpec(model.inputSpec), model.labels.length);
     } catch (e) {
-      if (e instanceof InvalidModelFileError) throw badInput(`${file} is ${e.message}`, { field: 'artifactPath' });
-      throw e;
-    }
-    const fit = fitSignature(signature, parseInputSpec(model.inputSpec), model.labels.length);
-
-    const stored = await artifacts.put(file);
-    try {
-      return await versions.createNext(model.id, {
-        status: 'READY',
-        artifactUri: input.artifactUri ?? pathToFileURL(file).href,
-        localPath: stored.localPath,
-        sha256: stored.sha256,
-        md5: stored.md5,
-        sizeBytes: stored.sizeBytes,
-        signature: { ...signature, input: fit.input.name, output: fit.output.name, batch: fit.batch },
-        tags,
-        parentId,
-        mlflowRunId: input.mlflowRunId ?? null,
-        dvc: input.dvc ?? null,
-      });
-    } catch (e) {
-      if (stored.created && (await versions.countByLocalPath(stored.localPath).catch(() => 1)) === 0) {
-        await artifacts.remove(stored.localPath).catch((err) => logger.warn({ err }, 'could not remove an orphaned artifact'));
+      await artifacts.discard(staged);
+      if (e instanceof InvalidModelFileError) {
+        throw badInput(`${file} is ${e.message.split(staged.tmpPath).join(file)}`, { field: 'artifactPath' });
       }
       throw e;
     }
+    const stored = await artifacts.commit(staged);
+    // A failed insert leaves the stored file in place: another registration of the same bytes may
+    // be using it, and identical bytes are reused by the next registration anyway.
+    return versions.createNext(model.id, {
+      status: 'READY',
+      artifactUri: input.artifactUri ?? pathToFileURL(file).href,
+      localPath: stored.localPath,
+      sha256: stored.sha256,
+      md5: stored.md5,
+      sizeBytes: stored.sizeBytes,
+      signature: { ...signature, input: fit.input.name, output: fit.output.name, batch: fit.batch },
+      tags,
+      parentId,
+      mlflowRunId: input.mlflowRunId ?? null,
+      dvc: input.dvc ?? null,
+    });
   }
 
   async resolve(actor: Actor, ref: VersionRef): Promise<ResolvedVersion> {

@@ -151,6 +151,49 @@ describe(`ANONYMOUS_READ and the first admin key (${dbKind()})`, () => {
     }
   });
 
+  it('applies a revocation made elsewhere (another gateway, the CLI) on the next request', async () => {
+    const t = await createTestApp();
+    try {
+      expect((await t.app.authenticate(`Bearer ${t.keys.operator}`)).role).toBe('operator');
+      // As another process would: straight in the database, bypassing this process's services.
+      await t.app.db.prisma.apiKey.updateMany({ where: { role: 'operator' }, data: { revokedAt: new Date() } });
+      await expect(t.app.authenticate(`Bearer ${t.keys.operator}`)).rejects.toThrow('the API key was revoked');
+      await t.app.db.prisma.apiKey.updateMany({ where: { role: 'viewer' }, data: { role: 'admin' } });
+      expect((await t.app.authenticate(`Bearer ${t.keys.viewer}`)).role).toBe('admin');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('lets gateways race on the first start: exactly one creates the admin key', async () => {
+    const t = await createTestApp();
+    try {
+      await t.app.db.prisma.apiKey.deleteMany();
+      const results = await Promise.all([1, 2, 3].map(() => t.app.services.apiKeys.bootstrap(undefined)));
+      expect(results.filter((r) => r !== null)).toHaveLength(1);
+      expect(await t.app.db.prisma.apiKey.count()).toBe(1);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('refuses an ADMIN_API_KEY that clashes with another key or was revoked', async () => {
+    const t = await createTestApp();
+    try {
+      const keys = t.app.services.apiKeys;
+      const chosen = 'chosen-admin-key-0123456789abcdef';
+      await keys.bootstrap(chosen);
+      await expect(keys.bootstrap(chosen.slice(0, 12) + 'something-else-entirely')).rejects.toThrow(
+        'invalid configuration: ADMIN_API_KEY shares its first 12 characters with the existing key',
+      );
+      const stored = await t.app.db.prisma.apiKey.findFirstOrThrow({ where: { prefix: chosen.slice(0, 12) } });
+      await keys.revoke(t.app.localActor(), stored.name);
+      await expect(keys.bootstrap(chosen)).rejects.toThrow(/ADMIN_API_KEY is the key ".*", which was revoked/);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('creates an admin key on first start only, or takes ADMIN_API_KEY', async () => {
     const t = await createTestApp();
     try {

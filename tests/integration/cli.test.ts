@@ -76,7 +76,13 @@ describe(`the CLI on the local data directory (${dbKind()})`, () => {
     const spec = await cli('models', 'register', 'x', '--labels', 'a', '--input-spec', '{"width":8,"height":8,"channels":1,"mean":[1,2,3]}');
     expect(spec).toMatchObject({ status: 1, err: 'modelgate: error [BAD_USER_INPUT]: invalid inputSpec: mean has 3 values for 1 channel' });
     expect((await cli('models', 'register', 'x', '--labels', 'a', '--input-spec', '{oops')).status).toBe(1);
-    expect((await cli('alias', 'set', 'gray', 'champion', 'one')).status).toBe(1);
+    const notANumber = await cli('alias', 'set', 'gray', 'champion', 'one');
+    expect(notANumber.status).toBe(1);
+    expect(notANumber.err).toContain('version must be a positive integer');
+    expect(await cli('models', 'register', 'x', '--labels', 'a', '--input-spec', '@/nonexistent/spec.json')).toMatchObject({
+      status: 1,
+      err: expect.stringContaining('cannot read /nonexistent/spec.json: ENOENT'),
+    });
     expect((await cli('nonsense')).status).toBe(1);
   });
 

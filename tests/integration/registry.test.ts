@@ -253,6 +253,11 @@ describe(`registry over GraphQL (${dbKind()})`, () => {
       ]);
       expect(datasets[0].digest).toMatch(/^[0-9a-f]{64}$/);
       expect(datasets[0].digest).not.toBe(datasets[1].digest);
+      for (const bad of ['/etc/passwd', '../outside.png', 'a/../../b.png', 'a\\b.png', './a.png', '']) {
+        await expect(
+          t.app.services.datasets.create(local, { name: 'shapes', labels: ['a', 'b'], storageUri: 'file:///x', items: [item(bad, 0)] }),
+        ).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+      }
       const items = await t.app.services.datasets.items(local, first.dataset, 0, 10);
       expect(items.map((i) => [i.ordinal, i.path, i.labelIndex])).toEqual([
         [0, 'a/1.png', 0],

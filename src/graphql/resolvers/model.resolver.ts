@@ -41,11 +41,12 @@ export class ModelResolver {
   }
 
   @FieldResolver(() => [AliasEvent], { description: 'Every move of the model\'s aliases (or of one alias), oldest first.' })
-  aliasHistory(
+  async aliasHistory(
     @Root() model: ModelRecord,
     @Ctx() ctx: GraphQLContext,
     @Arg('alias', () => String, { nullable: true }) alias?: string | null,
   ): Promise<AliasEventRecord[]> {
-    return ctx.services.aliases.history(ctx.actor, model.name, alias ?? undefined);
+    const events = await ctx.loaders.aliasEventsByModelId.load(model.id);
+    return alias == null ? events : events.filter((e) => e.alias === alias);
   }
 }
