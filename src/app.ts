@@ -12,6 +12,9 @@ import { AliasRepository } from './registry/alias.repository';
 import { AliasService } from './registry/alias.service';
 import { DatasetRepository } from './registry/dataset.repository';
 import { DatasetService } from './registry/dataset.service';
+import { DvcImporter } from './importers/dvc/dvc-importer';
+import { MlflowImporter } from './importers/mlflow/mlflow-importer';
+import { MlflowRepository } from './registry/mlflow.repository';
 import { createRegistryLoaders, type RegistryLoaders } from './registry/loaders';
 import type { ModelInspector } from './registry/model-inspector';
 import { ModelRepository } from './registry/model.repository';
@@ -25,6 +28,8 @@ export interface Services {
   aliases: AliasService;
   datasets: DatasetService;
   apiKeys: ApiKeyService;
+  dvcImporter: DvcImporter;
+  mlflowImporter: MlflowImporter;
 }
 
 /** The composition root shared by the HTTP server, the CLI and the tests. */
@@ -62,12 +67,22 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   };
   const artifacts = new ArtifactStore(config.dataDir);
   const models = new ModelService(repos.models);
+  const versions = new VersionService({ models, versions: repos.versions, aliases: repos.aliases, artifacts, inspector: opts.inspector ?? new OnnxInspector(), importRoots: config.importRoots });
+  const aliases = new AliasService({ models, versions: repos.versions, aliases: repos.aliases, pinned: config.pinnedAliases });
+  const datasets = new DatasetService(repos.datasets);
   const services: Services = {
     models,
-    versions: new VersionService({ models, versions: repos.versions, aliases: repos.aliases, artifacts, inspector: opts.inspector ?? new OnnxInspector() }),
-    aliases: new AliasService({ models, versions: repos.versions, aliases: repos.aliases, pinned: config.pinnedAliases }),
-    datasets: new DatasetService(repos.datasets),
+    versions,
+    aliases,
+    datasets,
     apiKeys: new ApiKeyService(repos.apiKeys, logger),
+    dvcImporter: new DvcImporter({ models, versions, aliases, datasets, versionRepo: repos.versions, artifacts, importRoots: config.importRoots, logger }),
+    mlflowImporter: new MlflowImporter({ models, versions, aliases, versionRepo: repos.versions, mlflowRepo: new MlflowRepository(db.prisma),
+      importRoots: config.importRoots,
+      allowedHosts: config.mlflow.allowedHosts,
+      auth: { token: config.mlflow.token, username: config.mlflow.username, password: config.mlflow.password },
+      timeoutMs: config.mlflow.timeoutMs,
+    }),
   };
   return {
     config,

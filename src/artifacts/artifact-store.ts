@@ -38,6 +38,17 @@ function hashing(): { transform: Transform; digest: () => FileDigest } {
   return { transform, digest: () => ({ sha256: sha.digest('hex'), md5: md5.digest('hex'), sizeBytes: size }) };
 }
 
+/** sha256, md5 and size of a file in one read. */
+export async function digestFile(file: string): Promise<FileDigest> {
+  const h = hashing();
+  await pipeline(createReadStream(file), h.transform, async function* (source) {
+    for await (const _ of source) {
+      /* drain */
+    }
+  });
+  return h.digest();
+}
+
 /**
  * Content-addressed store under $DATA_DIR/artifacts: `sha256/ab/abcdef…`. Files are written to a
  * temporary name, flushed, then renamed, so a reader never sees half a file.

@@ -180,6 +180,43 @@ export function registerCommands(program: Command, connect: Connect, io: Io): vo
       ),
     );
 
+  const importer = program.command('import').description('import models, datasets and runs from DVC and MLflow');
+  const reportTable = (r: { created: number; updated: number; unchanged: number; failed: number; items: Record<string, unknown>[] }) =>
+    `${table(r.items, ['kind', 'name', 'version', 'action', 'reason'])}\n\ncreated ${r.created}, updated ${r.updated}, unchanged ${r.unchanged}, failed ${r.failed}`;
+  const REPORT = `created updated unchanged failed items { kind name version action reason }`;
+  importer
+    .command('dvc <path>')
+    .description('import the model and dataset artifacts of a DVC project (path on the gateway\'s machine)')
+    .option('--rev <rev>', 'git revision to read')
+    .option('--dry-run', 'report what would change, change nothing')
+    .action((repo, o) =>
+      run<{ importDvc: Parameters<typeof reportTable>[0] }>(
+        `mutation($input: ImportDvcInput!) { importDvc(input: $input) { ${REPORT} } }`,
+        { input: { repoPath: path.resolve(repo), rev: o.rev, dryRun: Boolean(o.dryRun) } },
+        (d) => reportTable(d.importDvc),
+      ),
+    );
+  importer
+    .command('mlflow <uri>')
+    .description('import runs, registered models and aliases of an MLflow FileStore (mlruns/ or file://...)')
+    .option('--experiment <name>', 'only this experiment')
+    .option('--registered-model <name>', 'only this registered model')
+    .option('--dry-run', 'report what would change, change nothing')
+    .action((uri: string, o) =>
+      run<{ importMlflow: Parameters<typeof reportTable>[0] }>(
+        `mutation($input: ImportMlflowInput!) { importMlflow(input: $input) { ${REPORT} } }`,
+        {
+          input: {
+            trackingUri: /^[a-z]+:\/\//i.test(uri) ? uri : path.resolve(uri),
+            experiment: o.experiment,
+            registeredModel: o.registeredModel,
+            dryRun: Boolean(o.dryRun),
+          },
+        },
+        (d) => reportTable(d.importMlflow),
+      ),
+    );
+
   program
     .command('datasets')
     .description('list evaluation datasets')

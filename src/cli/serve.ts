@@ -2,6 +2,7 @@ import { createApp } from '../app';
 import { createLogger } from '../common/logger';
 import { loadConfig } from '../config/config';
 import { startServer } from '../http/server';
+import { seedDemo } from '../importers/demo';
 
 /** `modelgate serve`: migrate, make sure an admin key exists, listen, shut down cleanly on signals. */
 export async function serve(opts: { port?: number | undefined }): Promise<void> {
@@ -26,6 +27,7 @@ export async function serve(opts: { port?: number | undefined }): Promise<void> 
     } else if (created) {
       logger.info({ name: created.apiKey.name }, 'registered ADMIN_API_KEY as an admin key');
     }
+    await seedDemo(app);
   } catch (e) {
     await app.close();
     throw e;

@@ -34,7 +34,18 @@ const env = z.object({
   ANONYMOUS_READ: bool.default(false),
   ADMIN_API_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
   PINNED_ALIASES: list.default(['baseline', 'champion']),
+  DEMO_SEED: bool.default(true),
+  IMPORT_ROOTS: list.optional(),
+  MLFLOW_ALLOWED_HOSTS: list.default([]),
+  MLFLOW_TRACKING_TOKEN: z.string().optional(),
+  MLFLOW_TRACKING_USERNAME: z.string().optional(),
+  MLFLOW_TRACKING_PASSWORD: z.string().optional(),
+  MLFLOW_TIMEOUT_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int().positive('must be positive').default(30_000),
+  DEMO_REPO: z.string().min(1).optional(),
 });
+
+/** models/ beside src/ (or dist/): the demo project of this repository. */
+const DEFAULT_DEMO_REPO = path.resolve(__dirname, '..', '..', 'models');
 
 export interface Config {
   readonly nodeEnv: 'development' | 'production' | 'test';
@@ -48,6 +59,18 @@ export interface Config {
   readonly adminApiKey: string | undefined;
   /** Aliases that only admins may move, and (later) whose versions stay loaded. */
   readonly pinnedAliases: readonly string[];
+  /** MLflow tracking servers the importer may contact, its credentials (never logged) and timeout. */
+  readonly mlflow: {
+    readonly allowedHosts: readonly string[];
+    readonly token: string | undefined;
+    readonly username: string | undefined;
+    readonly password: string | undefined;
+    readonly timeoutMs: number;
+  };
+  /** Folders the gateway may read model files and projects from (absolute). */
+  readonly importRoots: readonly string[];
+  /** The DVC project imported into an empty registry on start; null: no seeding. */
+  readonly demoRepo: string | null;
 }
 
 export class ConfigError extends Error {
@@ -71,7 +94,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       parsed.error.issues.map((issue) => {
         const variable = String(issue.path[0] ?? '?');
         const got = raw[variable];
-        const shown = variable === 'ADMIN_API_KEY' || variable === 'DATABASE_URL' ? '' : ` (got "${got}")`;
+        const secret = ['ADMIN_API_KEY', 'DATABASE_URL', 'MLFLOW_TRACKING_TOKEN', 'MLFLOW_TRACKING_PASSWORD'].includes(variable);
+        const shown = secret ? '' : ` (got "${got}")`;
         return { variable, message: `${issue.message}${got === undefined ? '' : shown}` };
       }),
     );
@@ -87,6 +111,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
     anonymousRead: e.ANONYMOUS_READ,
     adminApiKey: e.ADMIN_API_KEY,
     pinnedAliases: Object.freeze([...e.PINNED_ALIASES]),
+    demoRepo: e.DEMO_SEED ? path.resolve(e.DEMO_REPO ?? DEFAULT_DEMO_REPO) : null,
+    mlflow: Object.freeze({
+      allowedHosts: Object.freeze([...e.MLFLOW_ALLOWED_HOSTS]),
+      token: e.MLFLOW_TRACKING_TOKEN,
+      username: e.MLFLOW_TRACKING_USERNAME,
+      password: e.MLFLOW_TRACKING_PASSWORD,
+      timeoutMs: e.MLFLOW_TIMEOUT_MS,
+    }),
+    importRoots: Object.freeze((e.IMPORT_ROOTS ?? [process.cwd(), DEFAULT_DEMO_REPO]).map((r) => path.resolve(r))),
     ...overrides,
   });
 }

@@ -25,6 +25,11 @@ export class AliasService {
 
   /** Points `alias` at a READY version of the same model; the move is recorded in the alias history. */
   async set(actor: Actor, modelName: string, alias: string, versionNumber: number): Promise<AliasRecord> {
+    return (await this.setReporting(actor, modelName, alias, versionNumber)).alias;
+  }
+
+  /** As `set`, also saying whether the alias moved (importers report it). */
+  async setReporting(actor: Actor, modelName: string, alias: string, versionNumber: number): Promise<{ alias: AliasRecord; changed: boolean }> {
     this.authorize(actor, alias, 'moving');
     const model = await this.deps.models.require(modelName);
     const version = await this.deps.versions.findByNumber(model.id, versionNumber);
@@ -36,8 +41,7 @@ export class AliasService {
       });
     if (version.status !== 'READY') throw notReady(version);
     // The repository checks READY again under its lock, in case the version changed meanwhile.
-    const { alias: record } = await this.deps.aliases.set(model.id, alias, version, actor.name, notReady);
-    return record;
+    return this.deps.aliases.set(model.id, alias, version, actor.name, notReady);
   }
 
   /** Returns false when the alias did not exist. */

@@ -65,6 +65,30 @@ export class VersionRepository {
     return this.prisma.modelVersion.findMany({ where: { modelId: { in: [...modelIds] } }, orderBy: [{ modelId: 'asc' }, { version: 'asc' }] });
   }
 
+  /** Versions holding these bytes (by sha256 or DVC's md5), in any model. */
+  findByContent(hash: { sha256?: string | null; md5?: string | null }): Promise<VersionRecord[]> {
+    const or = [...(hash.sha256 ? [{ sha256: hash.sha256 }] : []), ...(hash.md5 ? [{ md5: hash.md5 }] : [])];
+    return or.length ? this.prisma.modelVersion.findMany({ where: { OR: or }, orderBy: { id: 'asc' } }) : Promise.resolve([]);
+  }
+
+  /** Versions imported from a DVC path at a git revision. */
+  findByDvcRevPath(rev: string, dvcPath: string): Promise<VersionRecord[]> {
+    return this.prisma.modelVersion.findMany({ where: { dvc: { rev, path: dvcPath } }, orderBy: { id: 'asc' } });
+  }
+
+  async linkRun(versionId: number, mlflowRunId: number): Promise<void> {
+    await this.prisma.modelVersion.update({ where: { id: versionId }, data: { mlflowRunId } });
+  }
+
+  /** The model's versions with their DVC provenance (importers match on it). */
+  findWithDvc(modelId: number): Promise<(VersionRecord & { dvc: DvcRecord | null })[]> {
+    return this.prisma.modelVersion.findMany({ where: { modelId }, include: { dvc: true }, orderBy: { version: 'asc' } });
+  }
+
+  async attachDvc(versionId: number, dvc: NonNullable<NewVersion['dvc']>): Promise<void> {
+    await this.prisma.dvcProvenance.upsert({ where: { versionId }, create: { ...dvc, versionId }, update: dvc });
+  }
+
   findDvcByVersionIds(ids: readonly number[]): Promise<DvcRecord[]> {
     return this.prisma.dvcProvenance.findMany({ where: { versionId: { in: [...ids] } } });
   }

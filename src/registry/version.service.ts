@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { badInput, notFound } from '../common/errors';
 import type { ArtifactStore } from '../artifacts/artifact-store';
+import { allowedPath } from '../artifacts/import-roots';
 import { requireRole, type Actor } from '../auth/actor';
 import { parseInputSpec } from './input-spec';
 import { InvalidModelFileError, type GraphSignature, type ModelInspector } from './model-inspector';
@@ -48,6 +48,7 @@ export class VersionService {
       aliases: AliasRepository;
       artifacts: ArtifactStore;
       inspector: ModelInspector;
+      importRoots: readonly string[];
     },
   ) {}
 
@@ -61,7 +62,7 @@ export class VersionService {
     const { models, versions, artifacts, inspector } = this.deps;
     const model = await models.require(input.model);
     const tags = checkTags(input.tags);
-    const file = path.resolve(input.artifactPath);
+    const file = await allowedPath(this.deps.importRoots, input.artifactPath, 'artifactPath');
     const info = await stat(file).catch(() => null);
     if (!info) throw badInput(`artifactPath ${file} does not exist (paths are read on the gateway's machine)`, { field: 'artifactPath' });
     if (!info.isFile()) throw badInput(`artifactPath ${file} is not a regular file`, { field: 'artifactPath' });

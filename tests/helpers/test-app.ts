@@ -91,7 +91,9 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     const snapshot = readFileSync(process.env.MODELGATE_TEST_PGLITE_SNAPSHOT!);
     pglite = await PGlite.create({ loadDataDir: new Blob([snapshot]) });
   }
-  const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, ...(url ? { DATABASE_URL: url } : {}) }, opts.config);
+  // Tests read fixtures from the repository and build projects under the temporary folder.
+  const importRoots = [path.resolve(__dirname, '..', '..'), os.tmpdir()];
+  const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, IMPORT_ROOTS: importRoots.join(','), ...(url ? { DATABASE_URL: url } : {}) }, opts.config);
   const logger = opts.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const app = await createApp(config, { ...opts, logger, database: { ...opts.database, ...(pglite ? { pglite } : {}) } });
   const local = app.localActor();

@@ -130,6 +130,13 @@ describe(`registry over GraphQL (${dbKind()})`, () => {
       expect(expectData(await registerVersion('gray', fixture('gray8x8-3class.onnx'))).registerVersion.version).toBe(1);
     });
 
+    it('refuses files outside IMPORT_ROOTS without saying whether they exist', async () => {
+      for (const file of ['/etc/hostname', '/nonexistent/model.onnx']) {
+        const error = expectError(await registerVersion('gray', file), 'BAD_USER_INPUT');
+        expect(error.message).toBe(`artifactPath ${file} is outside the folders the gateway may read (IMPORT_ROOTS: ${t.config.importRoots.join(', ')})`);
+      }
+    });
+
     it('refuses tags that are not a flat object', async () => {
       expectError(await registerVersion('gray', fixture('gray8x8-3class.onnx'), ['a']), 'BAD_USER_INPUT');
       expectError(await registerVersion('gray', fixture('gray8x8-3class.onnx'), { nested: { a: 1 } }), 'BAD_USER_INPUT');

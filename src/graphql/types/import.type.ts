@@ -1,0 +1,64 @@
+import { Field, InputType, Int, ObjectType } from 'type-graphql';
+
+@ObjectType({ description: 'One thing an import did (or, with dryRun, would do).' })
+export class ImportItem {
+  @Field(() => String, { description: 'model, version, alias, dataset, run, registered-model, artifact' })
+  kind!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => Int, { nullable: true })
+  version?: number | null;
+
+  @Field(() => String, { description: 'created, updated, unchanged, failed, linked, would-create, would-update' })
+  action!: string;
+
+  @Field(() => String, { nullable: true })
+  reason?: string | null;
+}
+
+@ObjectType()
+export class ImportReport {
+  @Field(() => Int)
+  created!: number;
+
+  @Field(() => Int)
+  updated!: number;
+
+  @Field(() => Int)
+  unchanged!: number;
+
+  @Field(() => Int)
+  failed!: number;
+
+  @Field(() => [ImportItem])
+  items!: ImportItem[];
+}
+
+@InputType()
+export class ImportDvcInput {
+  @Field(() => String, { description: 'Path of the DVC project (the folder holding .dvc/) on the gateway\'s machine.' })
+  repoPath!: string;
+
+  @Field(() => String, { nullable: true, description: 'Git revision to read (default: the working tree at HEAD).' })
+  rev?: string | null;
+
+  @Field(() => Boolean, { nullable: true })
+  dryRun?: boolean | null;
+}
+
+@InputType()
+export class ImportMlflowInput {
+  @Field(() => String, { description: 'An mlruns/ directory or file:// URI.' })
+  trackingUri!: string;
+
+  @Field(() => String, { nullable: true, description: 'Experiment name or id (default: all).' })
+  experiment?: string | null;
+
+  @Field(() => String, { nullable: true })
+  registeredModel?: string | null;
+
+  @Field(() => Boolean, { nullable: true })
+  dryRun?: boolean | null;
+}

@@ -1,0 +1,206 @@
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { readFile } from 'node:fs/promises';
+import type { ArtifactStore } from '../../artifacts/artifact-store';
+import { digestFile } from '../../artifacts/artifact-store';
+import { allowedPath } from '../../artifacts/import-roots';
+import { requireRole, type Actor } from '../../auth/actor';
+import { DomainError } from '../../common/errors';
+import type { Logger } from '../../common/logger';
+import type { AliasService } from '../../registry/alias.service';
+import type { DatasetService } from '../../registry/dataset.service';
+import type { ModelService } from '../../registry/model.service';
+import type { VersionRepository } from '../../registry/version.repository';
+import type { VersionService } from '../../registry/version.service';
+import { ReportBuilder, type ImportReport } from '../report';
+import { readLabels } from './labels';
+import { DvcObjects, isSafeRelative, ObjectNotFoundError, UnsupportedRemoteError, type DvcOut } from './objects';
+import { loadDvcProject, type DvcArtifact, type DvcProject } from './project';
+
+export interface DvcImportDeps {
+  models: ModelService;
+  versions: VersionService;
+  aliases: AliasService;
+  datasets: DatasetService;
+  versionRepo: VersionRepository;
+  artifacts: ArtifactStore;
+  importRoots: readonly string[];
+  logger: Logger;
+}
+
+export interface ImportDvcInput {
+  repoPath: string;
+  rev?: string | null;
+  dryRun?: boolean | null;
+}
+
+function reason(e: unknown): string {
+  if (e instanceof DomainError || e instanceof ObjectNotFoundError || e instanceof UnsupportedRemoteError) return e.message;
+  return `unexpected error: ${(e as Error).message ?? String(e)}`;
+}
+
+/** Version numbers in meta.version order (the order the team registered them), else dvc.yaml order. */
+function byVersion(a: DvcArtifact, b: DvcArtifact): number {
+  const va = typeof a.meta.version === 'number' ? a.meta.version : Number.MAX_SAFE_INTEGER;
+  const vb = typeof b.meta.version === 'number' ? b.meta.version : Number.MAX_SAFE_INTEGER;
+  return va - vb;
+}
+
+/**
+ * Imports a DVC repository's artifacts as they are: models (type `model`, one ONNX file each)
+ * become versions with DVC provenance, datasets (type `dataset`, a directory) become Datasets.
+ * Every byte is verified against its md5 before anything is registered. Idempotent: an artifact
+ * already imported with the same md5 is reported unchanged.
+ */
+export class DvcImporter {
+  constructor(private readonly deps: DvcImportDeps) {}
+
+  async import(actor: Actor, input: ImportDvcInput): Promise<ImportReport> {
+    requireRole(actor, 'operator', 'importing from DVC');
+    const project = await loadDvcProject(await allowedPath(this.deps.importRoots, input.repoPath, 'repoPath'), input.rev);
+    const objects = new DvcObjects(project.root, project.config);
+    const report = new ReportBuilder();
+    const dryRun = input.dryRun === true;
+    for (const a of project.artifacts.filter((x) => x.type === 'model').sort(byVersion)) {
+      try {
+        await this.importModel(actor, project, objects, a, report, dryRun);
+      } catch (e) {
+        report.add({ kind: 'version', name: a.id, action: 'failed', reason: reason(e) });
+      }
+    }
+    for (const a of project.artifacts.filter((x) => x.type === 'dataset')) {
+      try {
+        await this.importDataset(actor, project, objects, a, report, dryRun);
+      } catch (e) {
+        report.add({ kind: 'dataset', name: a.id, action: 'failed', reason: reason(e) });
+      }
+    }
+    for (const a of project.artifacts.filter((x) => x.type !== 'model' && x.type !== 'dataset')) {
+      report.add({ kind: 'artifact', name: a.id, action: 'unchanged', reason: `type ${a.type ?? '(none)'} is not imported` });
+    }
+    return report.build();
+  }
+
+  private outFor(project: DvcProject, a: DvcArtifact): DvcOut {
+    if (!isSafeRelative(a.path)) throw new DomainError('BAD_USER_INPUT', `artifact path "${a.path}" must be a relative path inside the repository`);
+    const out = project.outs.get(a.path);
+    if (!out) throw new DomainError('BAD_USER_INPUT', `${a.path} has no md5 in dvc.lock or ${a.path}.dvc: run the pipeline or dvc add it first`);
+    return out;
+  }
+
+  private provenance(project: DvcProject, out: DvcOut, source: string) {
+    return {
+      repo: project.root,
+      rev: project.git?.commit ?? null,
+      path: out.path,
+      md5: out.md5,
+      remote: source.startsWith('remote:') ? source.slice('remote:'.length) : null,
+      dirty: project.dirty,
+    };
+  }
+
+  private async importModel(actor: Actor, project: DvcProject, objects: DvcObjects, a: DvcArtifact, report: ReportBuilder, dryRun: boolean) {
+    const { models, versions, versionRepo, aliases } = this.deps;
+    const out = this.outFor(project, a);
+    if (out.md5.endsWith('.dir')) throw new DomainError('BAD_USER_INPUT', `${a.path} is a directory: a model artifact must be one ONNX file`);
+    const located = await objects.locate(a.id, out.md5, {
+      legacy: out.legacy,
+      size: out.size,
+      workspace: path.join(project.root, a.path),
+      remote: out.remote,
+    });
+    const modelName = typeof a.meta.registeredModel === 'string' ? a.meta.registeredModel : a.name;
+    let model = await models.require(modelName).catch(() => null);
+    if (!model) {
+      if (!Array.isArray(a.meta.labels) || a.meta.inputSpec === undefined) {
+        throw new DomainError(
+          'BAD_USER_INPUT',
+          `no model "${modelName}" to attach ${a.id} to: register it first, or give the artifact meta.labels and meta.inputSpec in dvc.yaml`,
+        );
+      }
+      if (dryRun) {
+        report.add({ kind: 'model', name: modelName, action: 'would-create' });
+        report.add({ kind: 'version', name: `${modelName} <- ${a.id}`, action: 'would-create' });
+        return;
+      }
+      model = await models.register(actor, { name: modelName, labels: a.meta.labels.map(String), inputSpec: a.meta.inputSpec, description: a.desc });
+      report.add({ kind: 'model', name: modelName, action: 'created' });
+    }
+    const dvc = this.provenance(project, out, located.source);
+    const existing = await versionRepo.findWithDvc(model.id);
+    const same = existing.find((v) => v.dvc && v.dvc.repo === dvc.repo && v.dvc.path === dvc.path && v.dvc.md5 === dvc.md5);
+    let version = same;
+    if (same) {
+      report.add({ kind: 'version', name: `${modelName} <- ${a.id}`, version: same.version, action: 'unchanged' });
+    } else {
+      const { sha256 } = await digestFile(located.file);
+      const bytes = existing.find((v) => v.sha256 === sha256 && !v.dvc);
+      if (bytes) {
+        if (!dryRun) await versionRepo.attachDvc(bytes.id, dvc);
+        report.add({ kind: 'version', name: `${modelName} <- ${a.id}`, version: bytes.version, action: dryRun ? 'would-update' : 'updated', reason: 'same bytes: DVC provenance added' });
+        version = { ...bytes, dvc: null };
+      } else if (dryRun) {
+        report.add({ kind: 'version', name: `${modelName} <- ${a.id}`, action: 'would-create' });
+        return;
+      } else {
+        const created = await versions.register(actor, {
+          model: modelName,
+          artifactPath: located.file,
+          artifactUri: `dvc+${pathToFileURL(path.join(project.root, a.path)).href}?rev=${dvc.rev ?? 'workspace'}&md5=${out.md5}`,
+          tags: { 'dvc.artifact': a.id, ...(a.labels.length ? { 'dvc.labels': a.labels.join(',') } : {}) },
+          dvc,
+        });
+        report.add({ kind: 'version', name: `${modelName} <- ${a.id}`, version: created.version, action: 'created' });
+        version = { ...created, dvc: null };
+      }
+    }
+    for (const alias of Array.isArray(a.meta.aliases) ? a.meta.aliases.map(String) : []) {
+      if (dryRun) {
+        report.add({ kind: 'alias', name: `${modelName}@${alias}`, version: version!.version, action: 'would-update' });
+        continue;
+      }
+      try {
+        const { changed } = await aliases.setReporting(actor, modelName, alias, version!.version);
+        report.add({ kind: 'alias', name: `${modelName}@${alias}`, version: version!.version, action: changed ? 'updated' : 'unchanged' });
+      } catch (e) {
+        report.add({ kind: 'alias', name: `${modelName}@${alias}`, version: version!.version, action: 'failed', reason: reason(e) });
+      }
+    }
+  }
+
+  private async importDataset(actor: Actor, project: DvcProject, objects: DvcObjects, a: DvcArtifact, report: ReportBuilder, dryRun: boolean) {
+    const { artifacts, datasets } = this.deps;
+    const out = this.outFor(project, a);
+    if (!out.md5.endsWith('.dir')) throw new DomainError('BAD_USER_INPUT', `${a.path} is a single file: a dataset artifact must be a directory`);
+    const dir = await objects.locateDir(a.id, out, path.join(project.root, a.path));
+    const labelsName = typeof a.meta.labelsFile === 'string' ? a.meta.labelsFile : null;
+    const labelsEntry = labelsName ? dir.files.find((f) => f.relpath === labelsName) : null;
+    if (labelsName && !labelsEntry) throw new DomainError('BAD_USER_INPUT', `${a.path}: the labels file ${labelsName} (meta.labelsFile) is not in the directory`);
+    const images = dir.files.filter((f) => f.relpath !== labelsName);
+    const classes = Array.isArray(a.meta.labels) ? a.meta.labels.map(String) : null;
+    const { labels, items } = readLabels(
+      images.map((f) => f.relpath),
+      labelsEntry ? { name: labelsName!, text: await readFile(labelsEntry.file, 'utf8') } : null,
+      classes,
+    );
+    if (dryRun) {
+      report.add({ kind: 'dataset', name: a.name, action: 'would-create', reason: `${items.length} items` });
+      return;
+    }
+    const byPath = new Map(images.map((f) => [f.relpath, f]));
+    const stored: { path: string; labelIndex: number; sha256: string }[] = [];
+    for (const item of items) {
+      const staged = await artifacts.stage(byPath.get(item.relpath)!.file);
+      const committed = await artifacts.commit(staged);
+      stored.push({ path: item.relpath, labelIndex: item.label, sha256: committed.sha256 });
+    }
+    const { dataset, created } = await datasets.create(actor, {
+      name: a.name,
+      labels,
+      storageUri: 'artifacts/sha256',
+      provenance: { dvc: { ...this.provenance(project, out, dir.source), artifact: a.id }, description: a.desc },
+      items: stored,
+    });
+    report.add({ kind: 'dataset', name: a.name, version: dataset.version, action: created ? 'created' : 'unchanged', reason: `${items.length} items` });
+  }
+}

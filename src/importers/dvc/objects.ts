@@ -1,0 +1,219 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { DvcConfig, DvcRemoteConfig } from './config';
+
+/** One DVC output as dvc.lock or a .dvc file records it. */
+export interface DvcOut {
+  path: string;
+  /** `<md5>` for a file, `<md5>.dir` for a directory. */
+  md5: string;
+  size: number | null;
+  nfiles: number | null;
+  /** No `hash: md5` key: a DVC 2 output, hashed as md5-dos2unix and stored in the legacy layout. */
+  legacy: boolean;
+  /** A per-output remote (`remote:` key), overriding core.remote. */
+  remote: string | null;
+}
+
+export interface DirEntry {
+  relpath: string;
+  md5: string;
+}
+
+export class UnsupportedRemoteError extends Error {
+  constructor(readonly remote: DvcRemoteConfig) {
+    super(`UNSUPPORTED_REMOTE: remote "${remote.name}" (${remote.url}) is not a local folder; only local remotes can be read`);
+    this.name = 'UnsupportedRemoteError';
+  }
+}
+
+/** Where DVC objects can be fetched from. Only local folders are implemented. */
+export interface RemoteStore {
+  readonly name: string;
+  readonly url: string;
+  /** A local path holding the object's bytes (which the caller verifies). */
+  objectPath(md5: string, legacy: boolean): Promise<string>;
+}
+
+/** DVC 3 stores objects under files/md5/ab/cdef...; DVC 2 under ab/cdef... at the root. */
+export function objectRelPath(md5: string, legacy: boolean): string {
+  return legacy ? path.join(md5.slice(0, 2), md5.slice(2)) : path.join('files', 'md5', md5.slice(0, 2), md5.slice(2));
+}
+
+export class LocalRemoteStore implements RemoteStore {
+  constructor(
+    readonly name: string,
+    readonly url: string,
+    private readonly dir: string,
+  ) {}
+
+  async objectPath(md5: string, legacy: boolean): Promise<string> {
+    return path.join(this.dir, objectRelPath(md5, legacy));
+  }
+}
+
+const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
+
+/** A remote from .dvc/config: a local folder (relative paths are relative to .dvc/), or unsupported. */
+export function remoteStore(remote: DvcRemoteConfig, dvcDir: string): RemoteStore {
+  const scheme = SCHEME.exec(remote.url)?.[1]?.toLowerCase();
+  if (scheme && scheme !== 'file') {
+    return {
+      name: remote.name,
+      url: remote.url,
+      objectPath: () => Promise.reject(new UnsupportedRemoteError(remote)),
+    };
+  }
+  const local = scheme === 'file' ? new URL(remote.url).pathname : remote.url;
+  return new LocalRemoteStore(remote.name, remote.url, path.resolve(dvcDir, local));
+}
+
+/** A normalized relative POSIX path that stays inside its base ("a/b", not "../a", "/a" or "a/../b"). */
+export function isSafeRelative(p: string): boolean {
+  return p !== '' && !p.includes('\\') && !path.posix.isAbsolute(p) && path.posix.normalize(p) === p && p !== '..' && !p.startsWith('../');
+}
+
+export function isInside(root: string, file: string): boolean {
+  const rel = path.relative(root, file);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+const TEXT_CHARS = new Set([...Array.from({ length: 95 }, (_, i) => i + 32), 10, 13, 9, 8]);
+
+/** DVC's istextfile: no NUL and at most 30% non-text bytes in the first 8 KB. */
+function isText(block: Buffer): boolean {
+  if (block.length === 0) return true;
+  if (block.includes(0)) return false;
+  let nontext = 0;
+  for (const b of block) if (!TEXT_CHARS.has(b)) nontext++;
+  return nontext / block.length <= 0.3;
+}
+
+/**
+ * md5 as DVC computes it, streamed: raw bytes for DVC 3 (`hash: md5`); for legacy outputs, text
+ * files (judged on their first 8 KB, as DVC does) are hashed with CRLF turned into LF (md5-dos2unix).
+ */
+export async function dvcMd5(file: string, legacy: boolean): Promise<string> {
+  const h = createHash('md5');
+  let dos2unix: boolean | null = legacy ? null : false;
+  let pendingCR = false;
+  for await (const raw of createReadStream(file, { highWaterMark: 1 << 20 })) {
+    let chunk = raw as Buffer;
+    if (dos2unix === null) dos2unix = isText(chunk.subarray(0, 8192));
+    if (!dos2unix) {
+      h.update(chunk);
+      continue;
+    }
+    // A CR at the end of a chunk is held back until we know whether an LF follows it.
+    if (pendingCR) chunk = Buffer.concat([Buffer.from([13]), chunk]);
+    pendingCR = chunk[chunk.length - 1] === 13;
+    const body = pendingCR ? chunk.subarray(0, chunk.length - 1) : chunk;
+    h.update(Buffer.from(body.toString('latin1').replace(/\r\n/g, '\n'), 'latin1'));
+  }
+  if (pendingCR) h.update(Buffer.from([13]));
+  return h.digest('hex');
+}
+
+export interface Located {
+  file: string;
+  /** "workspace", "cache" or "remote:<name>". */
+  source: string;
+}
+
+export class ObjectNotFoundError extends Error {
+  constructor(
+    readonly what: string,
+    readonly tried: string[],
+  ) {
+    super(`${what}: no verified copy found (${tried.join('; ')})`);
+    this.name = 'ObjectNotFoundError';
+  }
+}
+
+/**
+ * Finds verified bytes for DVC objects in the documented order: the workspace copy when its md5
+ * matches, the project cache, then the output's remote (or the default one).
+ */
+export class DvcObjects {
+  private readonly remotes = new Map<string, RemoteStore>();
+
+  constructor(
+    private readonly root: string,
+    private readonly config: DvcConfig,
+  ) {
+    for (const r of config.remotes.values()) this.remotes.set(r.name, remoteStore(r, path.join(root, '.dvc')));
+  }
+
+  private cacheDir(): string {
+    return this.config.cacheDir ? path.resolve(this.root, '.dvc', this.config.cacheDir) : path.join(this.root, '.dvc', 'cache');
+  }
+
+  remoteFor(out: Pick<DvcOut, 'remote'>): RemoteStore | null {
+    const name = out.remote ?? this.config.defaultRemote;
+    return name ? (this.remotes.get(name) ?? null) : null;
+  }
+
+  /** A file object by md5, verified (md5 and, when known, size). */
+  async locate(what: string, md5: string, opts: { legacy: boolean; size?: number | null; workspace?: string | null; remote?: string | null }): Promise<Located> {
+    const tried: string[] = [];
+    const candidates: [string, () => Promise<string>][] = [];
+    if (opts.workspace) {
+      // A workspace symlink pointing outside the project is not followed.
+      const real = await realpath(opts.workspace).catch(() => null);
+      const root = await realpath(this.root).catch(() => this.root);
+      if (real && !isInside(root, real)) tried.push(`workspace: ${opts.workspace} links outside the project`);
+      else candidates.push(['workspace', async () => opts.workspace!]);
+    }
+    candidates.push(['cache', async () => path.join(this.cacheDir(), objectRelPath(md5, opts.legacy))]);
+    const remote = this.remoteFor({ remote: opts.remote ?? null });
+    if (remote) candidates.push([`remote:${remote.name}`, () => remote.objectPath(md5, opts.legacy)]);
+    else tried.push('no remote configured');
+    for (const [source, where] of candidates) {
+      // An unsupported remote throws UnsupportedRemoteError here: the caller reports it.
+      const file = await where();
+      const info = await stat(file).catch(() => null);
+      if (!info?.isFile()) {
+        tried.push(`${source}: absent`);
+        continue;
+      }
+      if (opts.size != null && !md5.endsWith('.dir') && info.size !== opts.size) {
+        tried.push(`${source}: size ${info.size}, expected ${opts.size}`);
+        continue;
+      }
+      const actual = await dvcMd5(file, opts.legacy);
+      if (actual !== md5.replace(/\.dir$/, '')) {
+        tried.push(`${source}: md5 ${actual}, expected ${md5.replace(/\.dir$/, '')} (${file})`);
+        continue;
+      }
+      return { file, source };
+    }
+    throw new ObjectNotFoundError(what, tried);
+  }
+
+  /** A directory object: its verified manifest, then every file in it located and verified. */
+  async locateDir(what: string, out: DvcOut, workspaceDir: string | null): Promise<{ source: string; files: (DirEntry & Located)[] }> {
+    const manifest = await this.locate(`${what} (manifest)`, out.md5, { legacy: out.legacy, remote: out.remote });
+    const entries = JSON.parse(await readFile(manifest.file, 'utf8')) as DirEntry[];
+    if (!Array.isArray(entries)) throw new Error(`${what}: the .dir manifest is not a JSON list`);
+    for (const e of entries) {
+      if (typeof e.relpath !== 'string' || typeof e.md5 !== 'string' || !isSafeRelative(e.relpath)) {
+        throw new Error(`${what}: the .dir manifest lists an unsafe or malformed entry ${JSON.stringify(e)}`);
+      }
+    }
+    if (out.nfiles != null && entries.length !== out.nfiles) {
+      throw new Error(`${what}: the manifest lists ${entries.length} files, dvc.lock says ${out.nfiles}`);
+    }
+    const files: (DirEntry & Located)[] = [];
+    for (const e of entries) {
+      const located = await this.locate(`${what}/${e.relpath}`, e.md5, {
+        legacy: out.legacy,
+        workspace: workspaceDir ? path.join(workspaceDir, e.relpath) : null,
+        remote: out.remote,
+      });
+      files.push({ relpath: e.relpath, md5: e.md5, ...located });
+    }
+    return { source: manifest.source, files };
+  }
+}

@@ -1,0 +1,113 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import YAML from 'yaml';
+import { badInput } from '../../common/errors';
+import { parseDvcConfig, type DvcConfig } from './config';
+import { gitCheckout, gitDirty, gitShow, type GitCheckout } from './git';
+import type { DvcOut } from './objects';
+
+/** An entry of dvc.yaml's `artifacts:` (DVC's model registry). */
+export interface DvcArtifact {
+  /** `<name>` at the repository root, `<dir>:<name>` when dvc.yaml lives in <dir>/ (DVC's artifact id). */
+  id: string;
+  name: string;
+  path: string;
+  type: string | null;
+  desc: string | null;
+  labels: string[];
+  meta: Record<string, unknown>;
+}
+
+export interface DvcProject {
+  /** Absolute folder holding .dvc/ and dvc.yaml. */
+  root: string;
+  config: DvcConfig;
+  artifacts: DvcArtifact[];
+  /** Outputs recorded in dvc.lock and *.dvc files, by path relative to root. */
+  outs: Map<string, DvcOut>;
+  git: GitCheckout | null;
+  dirty: boolean;
+  /** Reads a project file at the imported revision (working tree when no rev was asked). */
+  read(rel: string): Promise<string | null>;
+}
+
+const yaml = (text: string, file: string): any => {
+  try {
+    return YAML.parse(text, { merge: true });
+  } catch (e) {
+    throw badInput(`${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
+};
+
+function toOut(entry: any): DvcOut | null {
+  if (!entry || typeof entry.path !== 'string') return null;
+  if (typeof entry.md5 !== 'string') return null;
+  return {
+    path: path.posix.normalize(entry.path),
+    md5: entry.md5,
+    size: typeof entry.size === 'number' ? entry.size : null,
+    nfiles: typeof entry.nfiles === 'number' ? entry.nfiles : null,
+    // `hash: md5` marks DVC 3; its absence a legacy (md5-dos2unix) output, whatever else is there.
+    legacy: entry.hash !== 'md5',
+    remote: typeof entry.remote === 'string' ? entry.remote : null,
+  };
+}
+
+/**
+ * Reads a DVC project: dvc.yaml (artifacts), dvc.lock (stage outputs, DVC 1 to 3 layouts), the
+ * artifacts' own `.dvc` files and .dvc/config (+ config.local). With `rev`, files are read from
+ * that git revision with `git show`, leaving the working tree alone.
+ */
+export async function loadDvcProject(repoPath: string, rev?: string | null): Promise<DvcProject> {
+  const root = path.resolve(repoPath);
+  const git = await gitCheckout(root, rev ?? 'HEAD');
+  if (rev && !git) throw badInput(`cannot read revision "${rev}" of ${root}: not a git repository or no such revision`);
+  const read = async (rel: string): Promise<string | null> => {
+    if (rev && git) return gitShow(git, rel);
+    return readFile(path.join(root, rel), 'utf8').catch(() => null);
+  };
+  const configText = await read('.dvc/config');
+  if (configText === null) throw badInput(`${root} is not a DVC project: no .dvc/config`);
+  // config.local is never committed: only the working tree has it.
+  const localConfig = await readFile(path.join(root, '.dvc', 'config.local'), 'utf8').catch(() => '');
+  const config = parseDvcConfig(configText, localConfig);
+
+  const dvcYamlText = await read('dvc.yaml');
+  const dvcYaml = dvcYamlText ? (yaml(dvcYamlText, 'dvc.yaml') ?? {}) : {};
+  const prefix = git?.prefix.replace(/\/$/, '') ?? '';
+  const artifacts: DvcArtifact[] = Object.entries((dvcYaml.artifacts ?? {}) as Record<string, any>).map(([name, a]) => ({
+    id: prefix ? `${prefix}:${name}` : name,
+    name,
+    path: String(a?.path ?? ''),
+    type: typeof a?.type === 'string' ? a.type : null,
+    desc: typeof a?.desc === 'string' ? a.desc : null,
+    labels: Array.isArray(a?.labels) ? a.labels.map(String) : [],
+    meta: a?.meta && typeof a.meta === 'object' ? a.meta : {},
+  }));
+
+  const outs = new Map<string, DvcOut>();
+  const lockText = await read('dvc.lock');
+  if (lockText) {
+    const lock = yaml(lockText, 'dvc.lock') ?? {};
+    // schema 2.0 keeps stages under `stages:`; DVC 1.0 locks have them at the top level.
+    const stages = lock.schema ? (lock.stages ?? {}) : lock;
+    for (const stage of Object.values(stages as Record<string, any>)) {
+      for (const entry of stage?.outs ?? []) {
+        const out = toOut(entry);
+        if (out) outs.set(out.path, out);
+      }
+    }
+  }
+  for (const a of artifacts) {
+    if (outs.has(a.path)) continue;
+    const dvcFile = await read(`${a.path}.dvc`);
+    if (!dvcFile) continue;
+    const parsed = yaml(dvcFile, `${a.path}.dvc`) ?? {};
+    for (const entry of parsed.outs ?? []) {
+      // Paths in a .dvc file are relative to the file's folder.
+      const out = toOut({ ...entry, path: path.posix.join(path.posix.dirname(a.path), String(entry?.path ?? '')) });
+      if (out) outs.set(out.path, out);
+    }
+  }
+  return { root, config, artifacts, outs, git, dirty: git && !rev ? await gitDirty(git) : false, read };
+}

@@ -1,0 +1,244 @@
+import { pathToFileURL } from 'node:url';
+import { digestFile } from '../../artifacts/artifact-store';
+import { allowedPath } from '../../artifacts/import-roots';
+import { requireRole, type Actor } from '../../auth/actor';
+import { DomainError } from '../../common/errors';
+import type { AliasService } from '../../registry/alias.service';
+import type { MlflowRepository, MlflowRunRow } from '../../registry/mlflow.repository';
+import type { ModelService } from '../../registry/model.service';
+import type { VersionRecord, VersionRepository } from '../../registry/version.repository';
+import type { VersionService } from '../../registry/version.service';
+import { ReportBuilder, type ImportReport } from '../report';
+import { FileStoreSource } from './file-store';
+import { RestSource, type MlflowAuth } from './rest-source';
+import { latestMetrics, type MlflowModelArtifact, type MlflowRunData, type MlflowSource } from './source';
+
+export interface MlflowImportDeps {
+  models: ModelService;
+  versions: VersionService;
+  aliases: AliasService;
+  versionRepo: VersionRepository;
+  mlflowRepo: MlflowRepository;
+  importRoots: readonly string[];
+  /** Tracking servers the gateway may contact (host or host:port), and its credentials for them. */
+  allowedHosts: readonly string[];
+  auth: MlflowAuth;
+  timeoutMs: number;
+}
+
+export interface ImportMlflowInput {
+  trackingUri: string;
+  experiment?: string | null;
+  registeredModel?: string | null;
+  dryRun?: boolean | null;
+}
+
+function reason(e: unknown): string {
+  return e instanceof DomainError ? e.message : `unexpected error: ${(e as Error).message ?? String(e)}`;
+}
+
+/**
+ * Imports MLflow experiments, runs (params, metric histories, tags), registered models, their
+ * versions and aliases, and links runs to gateway versions. The linking rule, in order:
+ * 1. the bytes: a logged model's ONNX file, or the md5/sha256 its MLmodel `metadata` records,
+ *    equal a gateway version's;
+ * 2. the source: the run's `mlflow.source.git.commit` tag and the MLmodel's `metadata.dvc_path`
+ *    equal a DVC-imported version's revision and path.
+ * A registered version whose artifact holds an ONNX file that no gateway version has yet becomes a
+ * new version of the gateway model with the registered model's name (which must exist, for its
+ * labels and input spec); one without ONNX bytes is recorded as a run link only.
+ */
+export class MlflowImporter {
+  constructor(private readonly deps: MlflowImportDeps) {}
+
+  source(trackingUri: string): MlflowSource {
+    if (/^https?:\/\//i.test(trackingUri)) {
+      const url = new URL(trackingUri);
+      if (!this.deps.allowedHosts.includes(url.host) && !this.deps.allowedHosts.includes(url.hostname)) {
+        throw new DomainError('BAD_USER_INPUT', `tracking server ${url.host} is not in MLFLOW_ALLOWED_HOSTS (${this.deps.allowedHosts.join(', ') || 'empty'})`);
+      }
+      if (url.username || url.password) throw new DomainError('BAD_USER_INPUT', 'put MLflow credentials in MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD, not in the URI');
+      return new RestSource(trackingUri, this.deps.auth, this.deps.timeoutMs);
+    }
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trackingUri) && !trackingUri.startsWith('file:')) {
+      throw new DomainError('BAD_USER_INPUT', `unsupported tracking URI ${trackingUri}: use an mlruns/ directory, file://, http:// or https://`);
+    }
+    return new FileStoreSource(trackingUri);
+  }
+
+  async import(actor: Actor, input: ImportMlflowInput): Promise<ImportReport> {
+    requireRole(actor, 'operator', 'importing from MLflow');
+    const source = this.source(input.trackingUri);
+    if (source instanceof FileStoreSource) await allowedPath(this.deps.importRoots, source.root, 'trackingUri');
+    try {
+      return await this.importFrom(actor, source, input);
+    } finally {
+      await source.close();
+    }
+  }
+
+  private async importFrom(actor: Actor, source: MlflowSource, input: ImportMlflowInput): Promise<ImportReport> {
+    await source.check();
+    const trackingUri = source instanceof FileStoreSource ? pathToFileURL(source.root).href : input.trackingUri;
+    const report = new ReportBuilder();
+    const dryRun = input.dryRun === true;
+    const experiments = (await source.experiments(input.experiment)).filter(
+      (e) => e.lifecycleStage === 'active' && (!input.experiment || e.name === input.experiment || e.id === input.experiment),
+    );
+    if (input.experiment && experiments.length === 0) throw new DomainError('NOT_FOUND', `no experiment "${input.experiment}" in ${input.trackingUri}`);
+    const runRows = new Map<string, { row: MlflowRunRow | null; run: MlflowRunData }>();
+    for (const exp of experiments) {
+      let runs: MlflowRunData[];
+      try {
+        runs = (await source.runs(exp.id)).filter((r) => r.lifecycleStage === 'active');
+      } catch (e) {
+        // A server that fails mid-import: what was imported stays, the report says what was not.
+        report.add({ kind: 'experiment', name: exp.name, action: 'failed', reason: reason(e) });
+        continue;
+      }
+      for (const run of runs) {
+        try {
+          const row = await this.importRun(source, trackingUri, exp.name, run, report, dryRun);
+          runRows.set(run.runId, { row, run });
+        } catch (e) {
+          report.add({ kind: 'run', name: run.runName ?? run.runId, action: 'failed', reason: reason(e) });
+        }
+      }
+    }
+    let registered: Awaited<ReturnType<MlflowSource['registeredModels']>> = [];
+    try {
+      registered = await source.registeredModels();
+    } catch (e) {
+      report.add({ kind: 'registered-model', name: input.registeredModel ?? '(all)', action: 'failed', reason: reason(e) });
+    }
+    for (const model of registered.filter((m) => !input.registeredModel || m.name === input.registeredModel)) {
+      for (const v of model.versions) {
+        try {
+          await this.importRegisteredVersion(actor, source, trackingUri, v, runRows, report, dryRun);
+        } catch (e) {
+          report.add({ kind: 'registered-model', name: model.name, version: v.version, action: 'failed', reason: reason(e) });
+        }
+      }
+    }
+    return report.build();
+  }
+
+  private async importRun(source: MlflowSource, trackingUri: string, experimentName: string, run: MlflowRunData, report: ReportBuilder, dryRun: boolean) {
+    const { mlflowRepo, versionRepo } = this.deps;
+    const name = run.runName ?? run.runId;
+    if (dryRun) {
+      report.add({ kind: 'run', name, action: 'would-update' });
+      return null;
+    }
+    const { run: row, action } = await mlflowRepo.upsertRun({
+      trackingUri,
+      runId: run.runId,
+      experimentId: run.experimentId,
+      experimentName,
+      runName: run.runName,
+      status: run.status,
+      startTime: run.startTime !== null ? new Date(run.startTime) : null,
+      endTime: run.endTime !== null ? new Date(run.endTime) : null,
+      artifactUri: run.artifactUri,
+      userId: run.userId,
+      params: run.params,
+      metrics: latestMetrics(run.metrics),
+      tags: run.tags,
+      history: run.metrics,
+    });
+    report.add({ kind: 'run', name, action, reason: `${run.metrics.length} metric values` });
+    for (const artifact of await source.modelArtifacts(run)) {
+      for (const v of await this.versionsFor(run, artifact)) {
+        if (v.mlflowRunId === row.id) continue;
+        await versionRepo.linkRun(v.id, row.id);
+        report.add({ kind: 'version', name: `${name} -> v${v.version}`, version: v.version, action: 'linked', reason: 'same artifact' });
+      }
+    }
+    return row;
+  }
+
+  /** Gateway versions that hold the artifact a logged model describes (see the class comment). */
+  private async versionsFor(run: MlflowRunData, artifact: MlflowModelArtifact): Promise<VersionRecord[]> {
+    const { versionRepo } = this.deps;
+    const meta = (artifact.mlmodel.metadata ?? {}) as Record<string, unknown>;
+    let hash: { sha256?: string | null; md5?: string | null } = {
+      sha256: typeof meta.sha256 === 'string' ? meta.sha256 : null,
+      md5: typeof meta.md5 === 'string' ? meta.md5 : null,
+    };
+    if (artifact.onnxFile) hash = await digestFile(artifact.onnxFile);
+    const byBytes = await versionRepo.findByContent(hash);
+    if (byBytes.length) return byBytes;
+    const commit = run.tags['mlflow.source.git.commit'];
+    if (commit && typeof meta.dvc_path === 'string') return versionRepo.findByDvcRevPath(commit, meta.dvc_path);
+    return [];
+  }
+
+  private async importRegisteredVersion(
+    actor: Actor,
+    source: MlflowSource,
+    trackingUri: string,
+    v: { name: string; version: number; source: string; runId: string | null; status: string; currentStage: string | null; description: string | null; aliases: string[] },
+    runRows: Map<string, { row: MlflowRunRow | null; run: MlflowRunData }>,
+    report: ReportBuilder,
+    dryRun: boolean,
+  ) {
+    const { mlflowRepo, versions, versionRepo, models, aliases } = this.deps;
+    const label = `${v.name} v${v.version}`;
+    const linked = v.runId ? runRows.get(v.runId) : undefined;
+    let gateway: VersionRecord | null = null;
+    if (linked) {
+      const artifactPath = /^runs:\/[^/]+\/(.*)$/.exec(v.source)?.[1];
+      const artifacts = (await source.modelArtifacts(linked.run)).filter((a) => artifactPath === undefined || a.artifactPath === artifactPath);
+      for (const artifact of artifacts) {
+        gateway = (await this.versionsFor(linked.run, artifact))[0] ?? null;
+        if (gateway) break;
+        const onnx = artifact.onnxFile;
+        if (onnx && !dryRun) {
+          const model = await models.require(v.name).catch(() => null);
+          if (!model) throw new DomainError('BAD_USER_INPUT', `${label} holds an ONNX file but the gateway has no model "${v.name}" (labels, input spec): register it first`);
+          gateway = await versions.register(actor, { model: v.name, artifactPath: onnx, artifactUri: v.source, tags: { 'mlflow.registeredModel': v.name, 'mlflow.version': v.version }, ...(linked.row ? { mlflowRunId: linked.row.id } : {}) });
+          report.add({ kind: 'version', name: label, version: gateway.version, action: 'created', reason: 'ONNX file of the registered version' });
+          break;
+        }
+      }
+    }
+    if (dryRun) {
+      report.add({ kind: 'registered-model', name: v.name, version: v.version, action: 'would-update', reason: gateway ? `gateway v${gateway.version}` : 'run link only' });
+      return;
+    }
+    await mlflowRepo.upsertRegisteredVersion({
+      trackingUri,
+      name: v.name,
+      version: v.version,
+      source: v.source,
+      status: v.status,
+      stage: v.currentStage,
+      aliases: v.aliases,
+      description: v.description,
+      runRowId: linked?.row?.id ?? null,
+      modelVersionId: gateway?.id ?? null,
+    });
+    report.add({
+      kind: 'registered-model',
+      name: v.name,
+      version: v.version,
+      action: 'updated',
+      reason: gateway ? `gateway version ${gateway.version}` : 'no ONNX bytes found: recorded as a run link only',
+    });
+    if (gateway && linked?.row && gateway.mlflowRunId !== linked.row.id) await versionRepo.linkRun(gateway.id, linked.row.id);
+    // MLflow aliases move the gateway's aliases of the same model, when the version is known there.
+    if (gateway) {
+      const model = await models.require(v.name).catch(() => null);
+      if (model && model.id === gateway.modelId) {
+        for (const alias of v.aliases) {
+          try {
+            const { changed } = await aliases.setReporting(actor, v.name, alias, gateway.version);
+            report.add({ kind: 'alias', name: `${v.name}@${alias}`, version: gateway.version, action: changed ? 'updated' : 'unchanged' });
+          } catch (e) {
+            report.add({ kind: 'alias', name: `${v.name}@${alias}`, version: gateway.version, action: 'failed', reason: reason(e) });
+          }
+        }
+      }
+    }
+  }
+}

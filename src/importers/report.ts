@@ -1,0 +1,38 @@
+/** What an import did, item by item (the GraphQL ImportReport of API-SKETCH). */
+export type ImportAction = 'created' | 'updated' | 'unchanged' | 'failed' | 'would-create' | 'would-update' | 'linked';
+
+export interface ImportItem {
+  kind: 'model' | 'version' | 'alias' | 'dataset' | 'experiment' | 'run' | 'registered-model' | 'artifact';
+  name: string;
+  version?: number | null;
+  action: ImportAction;
+  reason?: string | null;
+}
+
+export interface ImportReport {
+  created: number;
+  updated: number;
+  unchanged: number;
+  failed: number;
+  items: ImportItem[];
+}
+
+export class ReportBuilder {
+  readonly items: ImportItem[] = [];
+
+  add(item: ImportItem): ImportItem {
+    this.items.push(item);
+    return item;
+  }
+
+  build(): ImportReport {
+    const count = (...actions: ImportAction[]) => this.items.filter((i) => actions.includes(i.action)).length;
+    return {
+      created: count('created', 'would-create'),
+      updated: count('updated', 'would-update', 'linked'),
+      unchanged: count('unchanged'),
+      failed: count('failed'),
+      items: this.items,
+    };
+  }
+}

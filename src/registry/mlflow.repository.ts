@@ -1,0 +1,88 @@
+import type { Prisma } from '../db/database';
+import type { MlflowModelVersion, MlflowRun } from '../db/generated/client';
+
+export type MlflowRunRow = MlflowRun;
+export type MlflowModelVersionRow = MlflowModelVersion;
+
+export interface RunUpsert {
+  trackingUri: string;
+  runId: string;
+  experimentId: string;
+  experimentName: string | null;
+  runName: string | null;
+  status: string;
+  startTime: Date | null;
+  endTime: Date | null;
+  artifactUri: string | null;
+  userId: string | null;
+  params: Record<string, string>;
+  metrics: Record<string, number>;
+  tags: Record<string, string>;
+  history: { key: string; value: number; timestamp: number; step: number }[];
+}
+
+/** JSON equality regardless of key order (JSONB stores keys in its own order). */
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
+  return v;
+}
+const same = (a: unknown, b: unknown) => JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+
+export class MlflowRepository {
+  constructor(private readonly prisma: Prisma) {}
+
+  /**
+   * Stores a run and its full metric history in one transaction. Unchanged runs (same fields and
+   * history length) are left alone, so re-imports are cheap and report "unchanged".
+   */
+  async upsertRun(data: RunUpsert): Promise<{ run: MlflowRunRow; action: 'created' | 'updated' | 'unchanged' }> {
+    const { history, ...fields } = data;
+    const existing = await this.prisma.mlflowRun.findUnique({
+      where: { trackingUri_runId: { trackingUri: data.trackingUri, runId: data.runId } },
+      include: { _count: { select: { history: true } } },
+    });
+    if (
+      existing &&
+      existing._count.history === history.length &&
+      same(existing.params, fields.params) &&
+      same(existing.metrics, fields.metrics) &&
+      same(existing.tags, fields.tags) &&
+      existing.status === fields.status &&
+      existing.endTime?.getTime() === fields.endTime?.getTime() &&
+      existing.runName === fields.runName &&
+      existing.experimentName === fields.experimentName
+    ) {
+      const { _count, ...run } = existing;
+      return { run, action: 'unchanged' };
+    }
+    const run = await this.prisma.$transaction(async (tx) => {
+      const row = await tx.mlflowRun.upsert({
+        where: { trackingUri_runId: { trackingUri: data.trackingUri, runId: data.runId } },
+        create: fields,
+        update: fields,
+      });
+      await tx.mlflowMetric.deleteMany({ where: { runId: row.id } });
+      const CHUNK = 5000;
+      for (let i = 0; i < history.length; i += CHUNK) {
+        await tx.mlflowMetric.createMany({
+          data: history.slice(i, i + CHUNK).map((p) => ({ runId: row.id, key: p.key, value: p.value, timestamp: BigInt(p.timestamp), step: BigInt(p.step) })),
+        });
+      }
+      return row;
+    });
+    return { run, action: existing ? 'updated' : 'created' };
+  }
+
+  history(runRowId: number, key?: string) {
+    return this.prisma.mlflowMetric.findMany({
+      where: { runId: runRowId, ...(key !== undefined ? { key } : {}) },
+      orderBy: [{ key: 'asc' }, { step: 'asc' }, { timestamp: 'asc' }, { id: 'asc' }],
+    });
+  }
+
+  async upsertRegisteredVersion(data: Omit<MlflowModelVersion, 'id' | 'createdAt' | 'updatedAt'>): Promise<MlflowModelVersionRow> {
+    const where = { trackingUri_name_version: { trackingUri: data.trackingUri, name: data.name, version: data.version } };
+    return this.prisma.mlflowModelVersion.upsert({ where, create: data, update: data });
+  }
+}

@@ -1,0 +1,209 @@
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { writeDvcProject } from '../helpers/dvc-project';
+import { writeMlflowStore } from '../helpers/mlflow-store';
+import { createTestApp, dbKind, expectData, expectError, fixture, GRAY_MODEL, type TestApp } from '../helpers/test-app';
+
+const IMPORT_DVC = `mutation($input: ImportDvcInput!) { importDvc(input: $input) { created updated unchanged failed items { kind name version action reason } } }`;
+const IMPORT_MLFLOW = `mutation($input: ImportMlflowInput!) { importMlflow(input: $input) { created updated unchanged failed items { kind name version action reason } } }`;
+
+const onnx = readFileSync(fixture('gray8x8-3class.onnx'));
+const onnxB1 = readFileSync(fixture('gray8x8-3class-batch1.onnx'));
+const png = readFileSync(fixture('png-renamed.onnx')); // a real 8x8 PNG
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
+
+const MODEL_META = { registeredModel: 'shapes', labels: GRAY_MODEL.labels, inputSpec: GRAY_MODEL.inputSpec };
+
+describe(`importers (${dbKind()})`, () => {
+  let t: TestApp;
+  let dir: string;
+  const op = (query: string, input: Record<string, unknown>, key?: string) => t.gql(query, { input }, key ?? t.keys.admin);
+
+  beforeEach(async () => {
+    t = await createTestApp();
+    dir = mkdtempSync(path.join(os.tmpdir(), 'modelgate-import-'));
+  });
+  afterEach(async () => {
+    await t.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function project(opts: Partial<Parameters<typeof writeDvcProject>[1]> = {}) {
+    const root = path.join(dir, 'repo');
+    const written = writeDvcProject(root, {
+      workspace: false,
+      models: [
+        { name: 'shapes-v1', path: 'models/a.onnx', bytes: onnx, meta: { ...MODEL_META, version: 1, aliases: ['baseline'] } },
+        { name: 'shapes-v2', path: 'models/b.onnx', bytes: onnxB1, meta: { ...MODEL_META, version: 2, aliases: ['champion'] } },
+      ],
+      datasets: [
+        {
+          name: 'shapes-eval',
+          path: 'data/eval',
+          files: { 'labels.csv': 'path,label,class\nimg/1.png,0,circle\nimg/2.png,2,triangle\n', 'img/1.png': png, 'img/2.png': Buffer.concat([png, Buffer.from([0])]) },
+          meta: { labelsFile: 'labels.csv', labels: GRAY_MODEL.labels },
+        },
+        { name: 'shapes-folders', path: 'data/folders', files: { 'square/a.png': png, 'circle/b.png': png } },
+      ],
+      ...opts,
+    });
+    return { root, ...written };
+  }
+
+  it('imports DVC models (bytes from the local remote, md5-verified) and datasets, with provenance and aliases', async () => {
+    const { root } = project();
+    const report = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
+    expect(report.failed).toBe(0);
+    expect(report.items.map((i: any) => [i.kind, i.name, i.version, i.action])).toEqual([
+      ['model', 'shapes', null, 'created'],
+      ['version', 'shapes <- shapes-v1', 1, 'created'],
+      ['alias', 'shapes@baseline', 1, 'updated'],
+      ['version', 'shapes <- shapes-v2', 2, 'created'],
+      ['alias', 'shapes@champion', 2, 'updated'],
+      ['dataset', 'shapes-eval', 1, 'created'],
+      ['dataset', 'shapes-folders', 1, 'created'],
+    ]);
+    const { model } = expectData(await t.gql(`{ model(name: "shapes") { labels versions { version sha256 aliases artifactUri tags dvc { repo rev path md5 remote } } } }`, {}, t.keys.viewer));
+    expect(model.versions[0]).toMatchObject({
+      version: 1,
+      sha256: sha(onnx),
+      aliases: ['baseline'],
+      tags: { 'dvc.artifact': 'shapes-v1' },
+      dvc: { repo: root, rev: null, path: 'models/a.onnx', md5: md5(onnx), remote: 'storage' },
+    });
+    expect(model.versions[0].artifactUri).toMatch(/^dvc\+file:\/\/.*\/models\/a\.onnx\?rev=workspace&md5=/);
+    const { datasets } = expectData(await t.gql(`{ datasets { name version labels size } }`, {}, t.keys.viewer));
+    expect(datasets).toEqual([
+      { name: 'shapes-eval', version: 1, labels: GRAY_MODEL.labels, size: 2 },
+      { name: 'shapes-folders', version: 1, labels: ['circle', 'square'], size: 2 },
+    ]);
+    // Item files are stored content-addressed: evaluations read them by sha256.
+    const stored = readFileSync(path.join(t.dataDir, 'artifacts', 'sha256', sha(png).slice(0, 2), sha(png)));
+    expect(stored.equals(png)).toBe(true);
+
+    // Importing again changes nothing.
+    const again = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
+    expect([again.created, again.failed]).toEqual([0, 0]);
+    expect(again.items.filter((i: any) => i.kind === 'version' || i.kind === 'dataset').every((i: any) => i.action === 'unchanged')).toBe(true);
+  });
+
+  it('prefers a workspace copy whose md5 matches, and skips one that does not', async () => {
+    const { root, remote } = project({ workspace: true });
+    // Corrupt the remote copy of v1: the intact workspace copy is used.
+    const obj = path.join(remote, 'files', 'md5', md5(onnx).slice(0, 2), md5(onnx).slice(2));
+    writeFileSync(obj, Buffer.from('corrupt'));
+    const first = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
+    expect(first.failed).toBe(0);
+    const { modelVersion } = expectData(await t.gql(`{ modelVersion(ref: { model: "shapes", version: 1 }) { dvc { remote } } }`, {}, t.keys.viewer));
+    expect(modelVersion.dvc.remote).toBeNull();
+  });
+
+  it('refuses bytes that do not match their md5, naming the file and both hashes, and registers nothing', async () => {
+    const { root, remote } = project();
+    const obj = path.join(remote, 'files', 'md5', md5(onnx).slice(0, 2), md5(onnx).slice(2));
+    chmodSync(obj, 0o644);
+    const flipped = Buffer.from(onnx);
+    flipped[100] ^= 0xff;
+    writeFileSync(obj, flipped);
+    const report = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
+    const failed = report.items.find((i: any) => i.action === 'failed');
+    expect(failed.name).toBe('shapes-v1');
+    expect(failed.reason).toContain(`remote:storage: md5 ${md5(flipped)}, expected ${md5(onnx)} (${obj})`);
+    const { model } = expectData(await t.gql(`{ model(name: "shapes") { versions { version dvc { path } } } }`, {}, t.keys.viewer));
+    expect(model.versions.map((v: any) => v.dvc.path)).toEqual(['models/b.onnx']);
+  });
+
+  it('names an unsupported remote instead of fetching from it', async () => {
+    const { root } = project({ remoteUrl: 's3://bucket/dvcstore' });
+    const report = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
+    expect(report.failed).toBe(4);
+    expect(report.items[0].reason).toBe('UNSUPPORTED_REMOTE: remote "storage" (s3://bucket/dvcstore) is not a local folder; only local remotes can be read');
+  });
+
+  it('reports a model artifact without a model entry, and a dry run writes nothing', async () => {
+    const root = path.join(dir, 'bare');
+    writeDvcProject(root, { models: [{ name: 'orphan', path: 'm.onnx', bytes: onnx }] });
+    const report = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
+    expect(report.items[0]).toMatchObject({ action: 'failed', reason: expect.stringContaining('give the artifact meta.labels and meta.inputSpec') });
+    const { root: full } = project();
+    const dry = expectData(await op(IMPORT_DVC, { repoPath: full, dryRun: true })).importDvc;
+    expect(dry.created).toBeGreaterThan(0);
+    expect(expectData(await t.gql(`{ models { name } datasets { name } }`, {}, t.keys.viewer))).toEqual({ models: [], datasets: [] });
+  });
+
+  it('needs operator, and admin for pinned aliases', async () => {
+    const { root } = project();
+    expectError(await op(IMPORT_DVC, { repoPath: root }, t.keys.viewer), 'FORBIDDEN');
+    const report = expectData(await op(IMPORT_DVC, { repoPath: root }, t.keys.operator)).importDvc;
+    expect(report.items.filter((i: any) => i.kind === 'alias').map((i: any) => i.action)).toEqual(['failed', 'failed']);
+    expectError(await op(IMPORT_DVC, { repoPath: path.join(dir, 'nothing-here') }), 'BAD_USER_INPUT');
+    expect(expectError(await op(IMPORT_DVC, { repoPath: '/etc' }), 'BAD_USER_INPUT').message).toContain('IMPORT_ROOTS');
+  });
+
+  it('refuses artifact paths and manifest entries that escape the repository, and outside symlinks', async () => {
+    const root = path.join(dir, 'escape');
+    writeDvcProject(root, { models: [{ name: 'up', path: '../outside.onnx', bytes: onnx, meta: MODEL_META }] });
+    const report = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
+    expect(report.items[0]).toMatchObject({ action: 'failed', reason: 'artifact path "../outside.onnx" must be a relative path inside the repository' });
+
+    const { root: linked, remote } = project({ workspace: true });
+    // The workspace copy of v1 is a symlink to a file outside the project, and the remote lacks it.
+    const outside = path.join(dir, 'outside.onnx');
+    writeFileSync(outside, onnx);
+    rmSync(path.join(linked, 'models', 'a.onnx'));
+    symlinkSync(outside, path.join(linked, 'models', 'a.onnx'));
+    rmSync(path.join(remote, 'files', 'md5', md5(onnx).slice(0, 2), md5(onnx).slice(2)), { force: true });
+    const linkedReport = expectData(await op(IMPORT_DVC, { repoPath: linked })).importDvc;
+    expect(linkedReport.items.find((i: any) => i.name === 'shapes-v1').reason).toContain('links outside the project');
+  });
+
+  it('imports MLflow runs with full metric histories and links them to the versions holding their bytes', async () => {
+    const { root } = project();
+    expectData(await op(IMPORT_DVC, { repoPath: root }));
+    const store = path.join(dir, 'mlruns');
+    writeMlflowStore(store, {
+      experimentId: '123456789012345678',
+      experiment: 'shapes',
+      runs: [
+        {
+          runId: 'a'.repeat(32),
+          name: 'train-a',
+          params: { lr: '0.1', epochs: '3' },
+          metrics: [['loss', 0.9, 1700000001000, 1], ['loss', 0.5, 1700000002000, 2], ['loss', 0.7, 1700000003000, 2], ['acc', 'nan', 1700000003000, 0]],
+          tags: { 'mlflow.source.git.commit': 'f'.repeat(40) },
+          model: { metadata: { sha256: sha(onnx) } },
+        },
+        // Linked through the ONNX bytes logged with the run.
+        { runId: 'b'.repeat(32), name: 'train-b', metrics: [['loss', 0.4, 1700000004000, 1]], model: { onnx: onnxB1 } },
+        // No model: a run record only.
+        { runId: 'c'.repeat(32), name: 'exploration', params: { lr: '1' } },
+      ],
+      registered: { name: 'shapes', versions: [{ version: 1, runId: 'a'.repeat(32), aliases: ['baseline'] }, { version: 2, runId: 'c'.repeat(32) }] },
+    });
+    const report = expectData(await op(IMPORT_MLFLOW, { trackingUri: pathToFileURL(store).href })).importMlflow;
+    expect(report.failed).toBe(0);
+    expect(report.items.filter((i: any) => i.action === 'linked').map((i: any) => i.name)).toEqual(['train-a -> v1', 'train-b -> v2']);
+    expect(report.items.find((i: any) => i.kind === 'registered-model' && i.version === 2).reason).toContain('run link only');
+    const { model } = expectData(await t.gql(`{ model(name: "shapes") { versions { version mlflowRun { runId runName experimentName params metrics tags } } } }`, {}, t.keys.viewer));
+    expect(model.versions[0].mlflowRun).toMatchObject({
+      runId: 'a'.repeat(32),
+      runName: 'train-a',
+      experimentName: 'shapes',
+      params: { lr: '0.1', epochs: '3' },
+      // FileStore's "latest": max by (step, timestamp, value).
+      metrics: { loss: 0.7 },
+    });
+    expect(model.versions[1].mlflowRun.runName).toBe('train-b');
+    const history = await t.app.db.prisma.mlflowMetric.findMany({ where: { run: { runId: 'a'.repeat(32) }, key: 'loss' }, orderBy: { timestamp: 'asc' } });
+    expect(history.map((h) => [h.value, Number(h.step)])).toEqual([[0.9, 1], [0.5, 2], [0.7, 2]]);
+    const nan = await t.app.db.prisma.mlflowMetric.findFirstOrThrow({ where: { key: 'acc' } });
+    expect(nan.value).toBeNaN();
+    const again = expectData(await op(IMPORT_MLFLOW, { trackingUri: store })).importMlflow;
+    expect(again.items.filter((i: any) => i.kind === 'run').every((i: any) => i.action === 'unchanged')).toBe(true);
+    expectError(await op(IMPORT_MLFLOW, { trackingUri: path.join(dir, 'none') }), 'BAD_USER_INPUT');
+  });
+});
