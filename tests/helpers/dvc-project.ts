@@ -25,10 +25,14 @@ export interface ProjectDataset {
  * ../shared/formats/dvc: dvc.yaml artifacts, dvc.lock outs (hash: md5, md5, size, nfiles), a local
  * remote in DVC 3's layout (files/md5/ab/cdef), and, unless `workspace` is false, workspace copies.
  */
-export function writeDvcProject(root: string, opts: { models?: ProjectModel[]; datasets?: ProjectDataset[]; workspace?: boolean; remoteUrl?: string }) {
+export function writeDvcProject(
+  root: string,
+  opts: { models?: ProjectModel[]; datasets?: ProjectDataset[]; workspace?: boolean; remoteUrl?: string; /** DVC 2: no `hash` key, objects at the remote's root. */ legacy?: boolean },
+) {
   const remote = path.join(root, '..', `${path.basename(root)}-remote`);
+  const hashKey = opts.legacy ? {} : { hash: 'md5' };
   const put = (bytes: Buffer | string, hash: string) => {
-    const file = path.join(remote, 'files', 'md5', hash.slice(0, 2), hash.slice(2));
+    const file = opts.legacy ? path.join(remote, hash.slice(0, 2), hash.slice(2)) : path.join(remote, 'files', 'md5', hash.slice(0, 2), hash.slice(2));
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, bytes);
   };
@@ -43,7 +47,7 @@ export function writeDvcProject(root: string, opts: { models?: ProjectModel[]; d
     const hash = md5(m.bytes);
     put(m.bytes, hash);
     workspace(m.path, m.bytes);
-    outs.push({ path: m.path, hash: 'md5', md5: hash, size: m.bytes.length });
+    outs.push({ path: m.path, ...hashKey, md5: hash, size: m.bytes.length });
     artifacts[m.name] = { path: m.path, type: 'model', ...(m.meta ? { meta: m.meta } : {}) };
   }
   for (const d of opts.datasets ?? []) {
@@ -59,7 +63,7 @@ export function writeDvcProject(root: string, opts: { models?: ProjectModel[]; d
     const dirHash = `${md5(manifest)}.dir`;
     put(manifest, dirHash);
     const size = entries.reduce((s, e) => s + Buffer.byteLength(e.bytes), 0);
-    outs.push({ path: d.path, hash: 'md5', md5: dirHash, size, nfiles: entries.length });
+    outs.push({ path: d.path, ...hashKey, md5: dirHash, size, nfiles: entries.length });
     artifacts[d.name] = { path: d.path, type: 'dataset', ...(d.meta ? { meta: d.meta } : {}) };
   }
   mkdirSync(path.join(root, '.dvc'), { recursive: true });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -159,6 +160,37 @@ describe(`importers (${dbKind()})`, () => {
     rmSync(path.join(remote, 'files', 'md5', md5(onnx).slice(0, 2), md5(onnx).slice(2)), { force: true });
     const linkedReport = expectData(await op(IMPORT_DVC, { repoPath: linked })).importDvc;
     expect(linkedReport.items.find((i: any) => i.name === 'shapes-v1').reason).toContain('links outside the project');
+  });
+
+  it('reads DVC 2 projects: legacy cache layout, md5-dos2unix hashing', async () => {
+    const root = path.join(dir, 'dvc2');
+    writeDvcProject(root, { legacy: true, workspace: false, models: [{ name: 'old', path: 'm.onnx', bytes: onnx, meta: MODEL_META }] });
+    const report = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
+    expect(report.items.map((i: any) => [i.kind, i.action])).toEqual([
+      ['model', 'created'],
+      ['version', 'created'],
+    ]);
+  });
+
+  it('imports a git revision without touching the working tree, with GTO tags as aliases', async () => {
+    const { root } = project();
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: root, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).toString().trim();
+    git('init', '-q');
+    git('add', '.');
+    git('commit', '-qm', 'v1');
+    const first = git('rev-parse', 'HEAD');
+    git('tag', '-a', 'shapes-v1@v1.0.0', '-m', 'Registering artifact shapes-v1 version v1.0.0');
+    git('tag', '-a', 'shapes-v1#staging#1', '-m', 'Assigning stage staging');
+    // The working tree moves on: dvc.yaml loses every artifact.
+    writeFileSync(path.join(root, 'dvc.yaml'), 'stages: {}\n');
+    expect(expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc.items).toEqual([]);
+    const report = expectData(await op(IMPORT_DVC, { repoPath: root, rev: first })).importDvc;
+    expect(report.failed).toBe(0);
+    expect(report.items).toContainEqual(expect.objectContaining({ kind: 'alias', name: 'shapes@staging', version: 1 }));
+    const { modelVersion } = expectData(await t.gql(`{ modelVersion(ref: { model: "shapes", alias: "staging" }) { version tags dvc { rev } } }`, {}, t.keys.viewer));
+    expect(modelVersion).toMatchObject({ version: 1, tags: { 'gto.version': 'v1.0.0' }, dvc: { rev: first } });
+    expect(readFileSync(path.join(root, 'dvc.yaml'), 'utf8')).toBe('stages: {}\n');
+    expectError(await op(IMPORT_DVC, { repoPath: root, rev: 'no-such-rev' }), 'BAD_USER_INPUT');
   });
 
   it('imports MLflow runs with full metric histories and links them to the versions holding their bytes', async () => {

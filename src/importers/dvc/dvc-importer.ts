@@ -127,6 +127,8 @@ export class DvcImporter {
       report.add({ kind: 'model', name: modelName, action: 'created' });
     }
     const dvc = this.provenance(project, out, located.source);
+    const gto = project.gtoTags.filter((t) => t.artifact === a.id || t.artifact === a.name);
+    const gtoVersion = gto.find((t) => t.kind === 'version' && !t.negated)?.value;
     const existing = await versionRepo.findWithDvc(model.id);
     const same = existing.find((v) => v.dvc && v.dvc.repo === dvc.repo && v.dvc.path === dvc.path && v.dvc.md5 === dvc.md5);
     let version = same;
@@ -147,14 +149,16 @@ export class DvcImporter {
           model: modelName,
           artifactPath: located.file,
           artifactUri: `dvc+${pathToFileURL(path.join(project.root, a.path)).href}?rev=${dvc.rev ?? 'workspace'}&md5=${out.md5}`,
-          tags: { 'dvc.artifact': a.id, ...(a.labels.length ? { 'dvc.labels': a.labels.join(',') } : {}) },
+          tags: { 'dvc.artifact': a.id, ...(a.labels.length ? { 'dvc.labels': a.labels.join(',') } : {}), ...(gtoVersion ? { 'gto.version': gtoVersion } : {}) },
           dvc,
         });
         report.add({ kind: 'version', name: `${modelName} <- ${a.id}`, version: created.version, action: 'created' });
         version = { ...created, dvc: null };
       }
     }
-    for (const alias of Array.isArray(a.meta.aliases) ? a.meta.aliases.map(String) : []) {
+    // Aliases: dvc.yaml's meta.aliases, plus the GTO stages assigned on this commit.
+    const stages = gto.filter((t) => t.kind === 'stage' && !t.negated).map((t) => t.value);
+    for (const alias of [...new Set([...(Array.isArray(a.meta.aliases) ? a.meta.aliases.map(String) : []), ...stages])]) {
       if (dryRun) {
         report.add({ kind: 'alias', name: `${modelName}@${alias}`, version: version!.version, action: 'would-update' });
         continue;

@@ -41,3 +41,31 @@ export async function gitDirty(checkout: GitCheckout): Promise<boolean> {
   const out = await git(checkout.toplevel, ['status', '--porcelain', '--untracked-files=no', '--', checkout.prefix || '.']);
   return out !== null && out.trim() !== '';
 }
+
+/** Tag names pointing at the commit (lightweight or annotated). */
+export async function gitTagsAt(checkout: GitCheckout): Promise<string[]> {
+  const out = await git(checkout.toplevel, ['tag', '--points-at', checkout.commit]);
+  return out ? out.split('\n').map((t) => t.trim()).filter(Boolean) : [];
+}
+
+export interface GtoTag {
+  artifact: string;
+  /** `@v1.2.3`: a registered version; `#stage#N`: a stage assignment. */
+  kind: 'version' | 'stage';
+  value: string;
+  /** Deregistration (`@v1.2.3!`) or unassignment (`#stage!#N`). */
+  negated: boolean;
+}
+
+const ARTIFACT = '(?:[a-zA-Z0-9-/_]+=)?[a-zA-Z0-9](?:[a-zA-Z0-9-/_]*[a-zA-Z0-9])?';
+const VERSION_TAG = new RegExp(`^(${ARTIFACT})@(v\\d+\\.\\d+\\.\\d+(?:[-+][0-9A-Za-z.+-]*)?)(!?)$`);
+const STAGE_TAG = new RegExp(`^(${ARTIFACT})#([a-zA-Z0-9-_/]+?)(!?)#(\\d+)$`);
+
+/** Parses GTO's tag grammar (gto/tag.py); other tags give null. `dir=name` becomes `dir:name`. */
+export function parseGtoTag(tag: string): GtoTag | null {
+  const v = VERSION_TAG.exec(tag);
+  if (v) return { artifact: v[1]!.replace('=', ':'), kind: 'version', value: v[2]!, negated: v[3] === '!' };
+  const s = STAGE_TAG.exec(tag);
+  if (s) return { artifact: s[1]!.replace('=', ':'), kind: 'stage', value: s[2]!, negated: s[3] === '!' };
+  return null;
+}
