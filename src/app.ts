@@ -15,6 +15,7 @@ import { DatasetService } from './registry/dataset.service';
 import { DvcImporter } from './importers/dvc/dvc-importer';
 import { MlflowImporter } from './importers/mlflow/mlflow-importer';
 import { MlflowRepository } from './registry/mlflow.repository';
+import { MlflowRunService } from './registry/mlflow-run.service';
 import { createRegistryLoaders, type RegistryLoaders } from './registry/loaders';
 import type { ModelInspector } from './registry/model-inspector';
 import { ModelRepository } from './registry/model.repository';
@@ -30,6 +31,7 @@ export interface Services {
   apiKeys: ApiKeyService;
   dvcImporter: DvcImporter;
   mlflowImporter: MlflowImporter;
+  mlflowRuns: MlflowRunService;
 }
 
 /** The composition root shared by the HTTP server, the CLI and the tests. */
@@ -70,6 +72,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const versions = new VersionService({ models, versions: repos.versions, aliases: repos.aliases, artifacts, inspector: opts.inspector ?? new OnnxInspector(), importRoots: config.importRoots });
   const aliases = new AliasService({ models, versions: repos.versions, aliases: repos.aliases, pinned: config.pinnedAliases });
   const datasets = new DatasetService(repos.datasets);
+  const mlflowRepo = new MlflowRepository(db.prisma);
   const services: Services = {
     models,
     versions,
@@ -77,12 +80,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     datasets,
     apiKeys: new ApiKeyService(repos.apiKeys, logger),
     dvcImporter: new DvcImporter({ models, versions, aliases, datasets, versionRepo: repos.versions, artifacts, importRoots: config.importRoots, logger }),
-    mlflowImporter: new MlflowImporter({ models, versions, aliases, versionRepo: repos.versions, mlflowRepo: new MlflowRepository(db.prisma),
+    mlflowImporter: new MlflowImporter({ models, versions, aliases, versionRepo: repos.versions, mlflowRepo,
       importRoots: config.importRoots,
       allowedHosts: config.mlflow.allowedHosts,
       auth: { token: config.mlflow.token, username: config.mlflow.username, password: config.mlflow.password },
       timeoutMs: config.mlflow.timeoutMs,
     }),
+    mlflowRuns: new MlflowRunService(mlflowRepo),
   };
   return {
     config,

@@ -5,6 +5,7 @@ import { AliasResolver } from './resolvers/alias.resolver';
 import { ApiKeyResolver } from './resolvers/api-key.resolver';
 import { DatasetResolver } from './resolvers/dataset.resolver';
 import { ImportResolver } from './resolvers/import.resolver';
+import { MlflowRunResolver } from './resolvers/mlflow-run.resolver';
 import { ModelResolver } from './resolvers/model.resolver';
 import { VersionResolver } from './resolvers/version.resolver';
 import { DateTimeScalar } from './scalars';
@@ -14,7 +15,7 @@ let cached: GraphQLSchema | undefined;
 /** The executable schema, built once per process from the resolver classes. */
 export function buildGatewaySchema(): GraphQLSchema {
   cached ??= buildSchemaSync({
-    resolvers: [ModelResolver, VersionResolver, AliasResolver, DatasetResolver, ApiKeyResolver, ImportResolver],
+    resolvers: [ModelResolver, VersionResolver, AliasResolver, DatasetResolver, ApiKeyResolver, ImportResolver, MlflowRunResolver],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     // Services validate every input themselves (the CLI and importers call them directly too).
     validate: false,

@@ -232,6 +232,15 @@ describe(`importers (${dbKind()})`, () => {
     expect(model.versions[1].mlflowRun.runName).toBe('train-b');
     const history = await t.app.db.prisma.mlflowMetric.findMany({ where: { run: { runId: 'a'.repeat(32) }, key: 'loss' }, orderBy: { timestamp: 'asc' } });
     expect(history.map((h) => [h.value, Number(h.step)])).toEqual([[0.9, 1], [0.5, 2], [0.7, 2]]);
+    const { modelVersion } = expectData(await t.gql(`{ modelVersion(ref: { model: "shapes", version: 1 }) { mlflowRun { status metricHistory(key: "loss") { value step timestamp } } } }`, {}, t.keys.viewer));
+    expect(modelVersion.mlflowRun).toEqual({
+      status: 'FINISHED',
+      metricHistory: [
+        { value: 0.9, step: 1, timestamp: 1700000001000 },
+        { value: 0.5, step: 2, timestamp: 1700000002000 },
+        { value: 0.7, step: 2, timestamp: 1700000003000 },
+      ],
+    });
     const nan = await t.app.db.prisma.mlflowMetric.findFirstOrThrow({ where: { key: 'acc' } });
     expect(nan.value).toBeNaN();
     const again = expectData(await op(IMPORT_MLFLOW, { trackingUri: store })).importMlflow;

@@ -1,4 +1,4 @@
-import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { JSONScalar } from '../scalars';
 
 export enum VersionStatus {
@@ -30,8 +30,32 @@ export class DvcProvenance {
   dirty!: boolean;
 }
 
+@ObjectType({ description: 'One logged value of a metric.' })
+export class MetricPoint {
+  @Field(() => String)
+  key!: string;
+
+  @Field(() => Float)
+  value!: number;
+
+  @Field(() => Float, { description: 'Milliseconds since the epoch.' })
+  timestamp!: number;
+
+  @Field(() => Float)
+  step!: number;
+}
+
 @ObjectType({ description: 'The MLflow run that produced a version.' })
 export class MlflowRun {
+  @Field(() => String, { nullable: true, description: 'RUNNING, SCHEDULED, FINISHED, FAILED or KILLED.' })
+  status!: string | null;
+
+  @Field(() => Date, { nullable: true })
+  startTime!: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  endTime!: Date | null;
+
   @Field(() => String)
   runId!: string;
 
