@@ -110,7 +110,13 @@ export class DvcImporter {
       remote: out.remote,
     });
     const modelName = typeof a.meta.registeredModel === 'string' ? a.meta.registeredModel : a.name;
-    let model = await models.require(modelName).catch(() => null);
+    let model = await models.require(modelName).catch((e) => {
+      if (e instanceof DomainError && e.code === 'NOT_FOUND') return null;
+      throw e;
+    });
+    if (model && Array.isArray(a.meta.labels) && JSON.stringify(a.meta.labels.map(String)) !== JSON.stringify(model.labels)) {
+      throw new DomainError('BAD_USER_INPUT', `${a.id}: meta.labels differ from the labels of the registered model "${modelName}"`);
+    }
     if (!model) {
       if (!Array.isArray(a.meta.labels) || a.meta.inputSpec === undefined) {
         throw new DomainError(

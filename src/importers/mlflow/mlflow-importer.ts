@@ -86,7 +86,7 @@ export class MlflowImporter {
       (e) => e.lifecycleStage === 'active' && (!input.experiment || e.name === input.experiment || e.id === input.experiment),
     );
     if (input.experiment && experiments.length === 0) throw new DomainError('NOT_FOUND', `no experiment "${input.experiment}" in ${input.trackingUri}`);
-    const runRows = new Map<string, { row: MlflowRunRow | null; run: MlflowRunData }>();
+    const runRows = new Map<string, { row: MlflowRunRow | null; run: MlflowRunData; artifacts: MlflowModelArtifact[] }>();
     for (const exp of experiments) {
       let runs: MlflowRunData[];
       try {
@@ -98,8 +98,9 @@ export class MlflowImporter {
       }
       for (const run of runs) {
         try {
-          const row = await this.importRun(source, trackingUri, exp.name, run, report, dryRun);
-          runRows.set(run.runId, { row, run });
+          const artifacts = await source.modelArtifacts(run);
+          const row = await this.importRun(trackingUri, exp.name, run, artifacts, report, dryRun);
+          runRows.set(run.runId, { row, run, artifacts });
         } catch (e) {
           report.add({ kind: 'run', name: run.runName ?? run.runId, action: 'failed', reason: reason(e) });
         }
@@ -114,7 +115,7 @@ export class MlflowImporter {
     for (const model of registered.filter((m) => !input.registeredModel || m.name === input.registeredModel)) {
       for (const v of model.versions) {
         try {
-          await this.importRegisteredVersion(actor, source, trackingUri, v, runRows, report, dryRun);
+          await this.importRegisteredVersion(actor, trackingUri, v, runRows, report, dryRun);
         } catch (e) {
           report.add({ kind: 'registered-model', name: model.name, version: v.version, action: 'failed', reason: reason(e) });
         }
@@ -123,7 +124,7 @@ export class MlflowImporter {
     return report.build();
   }
 
-  private async importRun(source: MlflowSource, trackingUri: string, experimentName: string, run: MlflowRunData, report: ReportBuilder, dryRun: boolean) {
+  private async importRun(trackingUri: string, experimentName: string, run: MlflowRunData, artifacts: MlflowModelArtifact[], report: ReportBuilder, dryRun: boolean) {
     const { mlflowRepo, versionRepo } = this.deps;
     const name = run.runName ?? run.runId;
     if (dryRun) {
@@ -147,7 +148,7 @@ export class MlflowImporter {
       history: run.metrics,
     });
     report.add({ kind: 'run', name, action, reason: `${run.metrics.length} metric values` });
-    for (const artifact of await source.modelArtifacts(run)) {
+    for (const artifact of artifacts) {
       for (const v of await this.versionsFor(run, artifact)) {
         if (v.mlflowRunId === row.id) continue;
         await versionRepo.linkRun(v.id, row.id);
@@ -175,10 +176,9 @@ export class MlflowImporter {
 
   private async importRegisteredVersion(
     actor: Actor,
-    source: MlflowSource,
     trackingUri: string,
     v: { name: string; version: number; source: string; runId: string | null; status: string; currentStage: string | null; description: string | null; aliases: string[] },
-    runRows: Map<string, { row: MlflowRunRow | null; run: MlflowRunData }>,
+    runRows: Map<string, { row: MlflowRunRow | null; run: MlflowRunData; artifacts: MlflowModelArtifact[] }>,
     report: ReportBuilder,
     dryRun: boolean,
   ) {
@@ -188,7 +188,7 @@ export class MlflowImporter {
     let gateway: VersionRecord | null = null;
     if (linked) {
       const artifactPath = /^runs:\/[^/]+\/(.*)$/.exec(v.source)?.[1];
-      const artifacts = (await source.modelArtifacts(linked.run)).filter((a) => artifactPath === undefined || a.artifactPath === artifactPath);
+      const artifacts = linked.artifacts.filter((a) => artifactPath === undefined || a.artifactPath === artifactPath);
       for (const artifact of artifacts) {
         gateway = (await this.versionsFor(linked.run, artifact))[0] ?? null;
         if (gateway) break;
