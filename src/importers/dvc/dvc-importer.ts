@@ -129,7 +129,8 @@ export class DvcImporter {
         report.add({ kind: 'version', name: `${modelName} <- ${a.id}`, action: 'would-create' });
         return;
       }
-      model = await models.register(actor, { name: modelName, labels: a.meta.labels.map(String), inputSpec: a.meta.inputSpec, description: a.desc });
+      const description = typeof a.meta.modelDescription === 'string' ? a.meta.modelDescription : null;
+      model = await models.register(actor, { name: modelName, labels: a.meta.labels.map(String), inputSpec: a.meta.inputSpec, description });
       report.add({ kind: 'model', name: modelName, action: 'created' });
     }
     const dvc = this.provenance(project, out, located.source);
