@@ -1,4 +1,5 @@
 import os from 'node:os';
+import path from 'node:path';
 import { ArtifactStore } from './artifacts/artifact-store';
 import { anonymousActor, localActor, type Actor } from './auth/actor';
 import { ApiKeyRepository } from './auth/api-key.repository';
@@ -85,6 +86,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       allowedHosts: config.mlflow.allowedHosts,
       auth: { token: config.mlflow.token, username: config.mlflow.username, password: config.mlflow.password },
       timeoutMs: config.mlflow.timeoutMs,
+      downloadDir: path.join(config.dataDir, 'tmp'),
     }),
     mlflowRuns: new MlflowRunService(mlflowRepo),
   };

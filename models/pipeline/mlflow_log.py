@@ -127,7 +127,7 @@ def main():
         last_update = max(last_update, run["end_ms"])
     dump(os.path.join(registry, "meta.yaml"), {
         "aliases": aliases, "creation_timestamp": first_start, "deployment_job_id": None, "deployment_job_state": None,
-        "description": "Fashion-MNIST image classifier (10 classes, 28x28 grayscale).",
+        "description": "Fashion-MNIST clothing classifier (10 classes, 28x28 grayscale photos).",
         "last_updated_timestamp": last_update, "name": "fashion-classifier",
     })
 

@@ -198,7 +198,7 @@ export function registerCommands(program: Command, connect: Connect, io: Io): vo
     );
   importer
     .command('mlflow <uri>')
-    .description('import runs, registered models and aliases of an MLflow FileStore (mlruns/ or file://...)')
+    .description('import runs, registered models and aliases from an MLflow FileStore (mlruns/, file://...) or tracking server (http(s)://...)')
     .option('--experiment <name>', 'only this experiment')
     .option('--registered-model <name>', 'only this registered model')
     .option('--dry-run', 'report what would change, change nothing')

@@ -27,7 +27,8 @@ export async function serve(opts: { port?: number | undefined }): Promise<void> 
     } else if (created) {
       logger.info({ name: created.apiKey.name }, 'registered ADMIN_API_KEY as an admin key');
     }
-    await seedDemo(app);
+    // A demo that cannot be imported is worth a warning, not a gateway that does not start.
+    await seedDemo(app).catch((err) => logger.warn({ err }, 'could not seed the registry with the demo project'));
   } catch (e) {
     await app.close();
     throw e;

@@ -101,6 +101,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
     );
   }
   const e = parsed.data;
+  const demoRepo = e.DEMO_SEED ? path.resolve(e.DEMO_REPO ?? DEFAULT_DEMO_REPO) : null;
   return Object.freeze({
     nodeEnv: e.NODE_ENV,
     port: e.PORT,
@@ -111,7 +112,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
     anonymousRead: e.ANONYMOUS_READ,
     adminApiKey: e.ADMIN_API_KEY,
     pinnedAliases: Object.freeze([...e.PINNED_ALIASES]),
-    demoRepo: e.DEMO_SEED ? path.resolve(e.DEMO_REPO ?? DEFAULT_DEMO_REPO) : null,
+    demoRepo,
     mlflow: Object.freeze({
       allowedHosts: Object.freeze([...e.MLFLOW_ALLOWED_HOSTS]),
       token: e.MLFLOW_TRACKING_TOKEN,
@@ -119,7 +120,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       password: e.MLFLOW_TRACKING_PASSWORD,
       timeoutMs: e.MLFLOW_TIMEOUT_MS,
     }),
-    importRoots: Object.freeze((e.IMPORT_ROOTS ?? [process.cwd(), DEFAULT_DEMO_REPO]).map((r) => path.resolve(r))),
+    // The demo project is always readable: seeding must not depend on IMPORT_ROOTS.
+    importRoots: Object.freeze([...new Set([...(e.IMPORT_ROOTS ?? [process.cwd(), DEFAULT_DEMO_REPO]).map((r) => path.resolve(r)), ...(demoRepo ? [demoRepo] : [])])]),
     ...overrides,
   });
 }

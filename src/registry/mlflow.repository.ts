@@ -81,8 +81,19 @@ export class MlflowRepository {
     });
   }
 
-  async upsertRegisteredVersion(data: Omit<MlflowModelVersion, 'id' | 'createdAt' | 'updatedAt'>): Promise<MlflowModelVersionRow> {
+  findRegisteredVersion(trackingUri: string, name: string, version: number): Promise<MlflowModelVersionRow | null> {
+    return this.prisma.mlflowModelVersion.findUnique({ where: { trackingUri_name_version: { trackingUri, name, version } } });
+  }
+
+  /** Stores a registered version as MLflow describes it; "unchanged" when nothing differs. */
+  async upsertRegisteredVersion(data: Omit<MlflowModelVersion, 'id' | 'createdAt' | 'updatedAt'>): Promise<'created' | 'updated' | 'unchanged'> {
+    const existing = await this.findRegisteredVersion(data.trackingUri, data.name, data.version);
+    if (existing) {
+      const { id: _i, createdAt: _c, updatedAt: _u, ...stored } = existing;
+      if (same(stored, data)) return 'unchanged';
+    }
     const where = { trackingUri_name_version: { trackingUri: data.trackingUri, name: data.name, version: data.version } };
-    return this.prisma.mlflowModelVersion.upsert({ where, create: data, update: data });
+    await this.prisma.mlflowModelVersion.upsert({ where, create: data, update: data });
+    return existing ? 'updated' : 'created';
   }
 }

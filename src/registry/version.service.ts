@@ -35,6 +35,13 @@ export interface RegisterVersionInput {
   parentVersion?: number;
   dvc?: NewVersion['dvc'];
   mlflowRunId?: number;
+  /**
+   * Importers only: a file the gateway located (and verified) or downloaded itself, so it need not
+   * lie under IMPORT_ROOTS (a DVC remote or cache elsewhere, a download in DATA_DIR).
+   */
+  trustedFile?: boolean;
+  /** Importers only: the md5 the source recorded; the staged copy must match it. */
+  expectedMd5?: string;
 }
 
 /** The alias `modelVersion` falls back to when a reference names neither a version nor an alias. */
@@ -62,7 +69,7 @@ export class VersionService {
     const { models, versions, artifacts, inspector } = this.deps;
     const model = await models.require(input.model);
     const tags = checkTags(input.tags);
-    const file = await allowedPath(this.deps.importRoots, input.artifactPath, 'artifactPath');
+    const file = input.trustedFile ? input.artifactPath : await allowedPath(this.deps.importRoots, input.artifactPath, 'artifactPath');
     const info = await stat(file).catch(() => null);
     if (!info) throw badInput(`artifactPath ${file} does not exist (paths are read on the gateway's machine)`, { field: 'artifactPath' });
     if (!info.isFile()) throw badInput(`artifactPath ${file} is not a regular file`, { field: 'artifactPath' });
@@ -77,6 +84,10 @@ export class VersionService {
 
     // Everything below checks the staged copy: the bytes stored are the bytes checked.
     const staged = await artifacts.stage(file);
+    if (input.expectedMd5 && staged.md5 !== input.expectedMd5) {
+      await artifacts.discard(staged);
+      throw badInput(`${file} changed while it was imported: md5 ${staged.md5}, expected ${input.expectedMd5}`, { field: 'artifactPath' });
+    }
     let fit: SignatureFit;
     let signature: GraphSignature;
     try {

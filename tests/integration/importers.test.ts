@@ -89,7 +89,7 @@ describe(`importers (${dbKind()})`, () => {
     // Importing again changes nothing.
     const again = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
     expect([again.created, again.failed]).toEqual([0, 0]);
-    expect(again.items.filter((i: any) => i.kind === 'version' || i.kind === 'dataset').every((i: any) => i.action === 'unchanged')).toBe(true);
+    expect(again.items.map((i: any) => i.action)).toEqual(again.items.map(() => 'unchanged'));
   });
 
   it('prefers a workspace copy whose md5 matches, and skips one that does not', async () => {
@@ -160,6 +160,52 @@ describe(`importers (${dbKind()})`, () => {
     rmSync(path.join(remote, 'files', 'md5', md5(onnx).slice(0, 2), md5(onnx).slice(2)), { force: true });
     const linkedReport = expectData(await op(IMPORT_DVC, { repoPath: linked })).importDvc;
     expect(linkedReport.items.find((i: any) => i.name === 'shapes-v1').reason).toContain('links outside the project');
+  });
+
+  it('keeps an alias an operator moved, and follows one the source moved', async () => {
+    const { root } = project();
+    expectData(await op(IMPORT_DVC, { repoPath: root }));
+    // An operator serves v1 instead: a re-import of the unchanged project leaves that alone.
+    expectData(await t.gql(`mutation { setAlias(model: "shapes", alias: "champion", version: 1) { name } }`, {}, t.keys.admin));
+    const kept = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
+    expect(kept.items.find((i: any) => i.name === 'shapes@champion')).toMatchObject({ action: 'unchanged', version: 1, reason: expect.stringContaining('moved here since the last import') });
+    // Upstream now puts "candidate" on v2: that one is applied.
+    const dvcYaml = path.join(root, 'dvc.yaml');
+    writeFileSync(dvcYaml, readFileSync(dvcYaml, 'utf8').replace('- champion', '- champion\n        - candidate'));
+    const moved = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
+    expect(moved.items.find((i: any) => i.name === 'shapes@candidate')).toMatchObject({ action: 'updated', version: 2 });
+    const { model } = expectData(await t.gql(`{ model(name: "shapes") { aliases { name version { version } } aliasHistory(alias: "champion") { toVersion actor } } }`, {}, t.keys.viewer));
+    expect(model.aliases.map((a: any) => [a.name, a.version.version])).toEqual([['baseline', 1], ['candidate', 2], ['champion', 1]]);
+  });
+
+  it('refuses malformed files naming file and line, bad md5s, escaping manifest entries and missing objects', async () => {
+    const { root, remote } = project();
+    const lock = path.join(root, 'dvc.lock');
+    const lockText = readFileSync(lock, 'utf8');
+    writeFileSync(path.join(root, 'dvc.yaml'), 'artifacts:\n  x: [unclosed\n');
+    expect(expectError(await op(IMPORT_DVC, { repoPath: root }), 'BAD_USER_INPUT').message).toMatch(/dvc\.yaml is not valid YAML: .*line \d+/);
+    project();
+    writeFileSync(lock, lockText.replace(md5(onnx), '../../../../etc/passwd'));
+    const bad = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
+    expect(bad.items.find((i: any) => i.name === 'shapes-v1').reason).toContain('"../../../../etc/passwd" is not an md5');
+    // A manifest listing "../escape": refused before anything is read through it.
+    const escapeRoot = path.join(dir, 'escape-dir');
+    const written = writeDvcProject(escapeRoot, { workspace: false, datasets: [{ name: 'd', path: 'd', files: { 'a/x.png': png } }] });
+    const manifestLock = readFileSync(path.join(escapeRoot, 'dvc.lock'), 'utf8');
+    const dirMd5 = /md5: ([0-9a-f]{32})\.dir/.exec(manifestLock)![1]!;
+    const evil = `[{"md5": "${md5(png)}", "relpath": "../x.png"}]`;
+    const evilMd5 = md5(Buffer.from(evil));
+    const evilFile = path.join(written.remote, 'files', 'md5', evilMd5.slice(0, 2), evilMd5.slice(2) + '.dir');
+    require('node:fs').mkdirSync(path.dirname(evilFile), { recursive: true });
+    writeFileSync(evilFile, evil);
+    writeFileSync(path.join(escapeRoot, 'dvc.lock'), manifestLock.replace(dirMd5, evilMd5));
+    const escaped = expectData(await op(IMPORT_DVC, { repoPath: escapeRoot })).importDvc;
+    expect(escaped.items[0]).toMatchObject({ action: 'failed', reason: expect.stringContaining('unsafe, duplicate or malformed entry') });
+    // A remote object that is simply missing.
+    writeFileSync(lock, lockText);
+    rmSync(path.join(remote, 'files', 'md5', md5(onnxB1).slice(0, 2), md5(onnxB1).slice(2)), { force: true });
+    const missing = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
+    expect(missing.items.find((i: any) => i.name === 'shapes-v2').reason).toBe('shapes-v2: no verified copy found (workspace: absent; cache: absent; remote:storage: absent)');
   });
 
   it('reads DVC 2 projects: legacy cache layout, md5-dos2unix hashing', async () => {
@@ -244,7 +290,26 @@ describe(`importers (${dbKind()})`, () => {
     const nan = await t.app.db.prisma.mlflowMetric.findFirstOrThrow({ where: { key: 'acc' } });
     expect(nan.value).toBeNaN();
     const again = expectData(await op(IMPORT_MLFLOW, { trackingUri: store })).importMlflow;
-    expect(again.items.filter((i: any) => i.kind === 'run').every((i: any) => i.action === 'unchanged')).toBe(true);
+    expect(again.items.map((i: any) => i.action)).toEqual(again.items.map(() => 'unchanged'));
     expectError(await op(IMPORT_MLFLOW, { trackingUri: path.join(dir, 'none') }), 'BAD_USER_INPUT');
+  });
+
+  it('does not follow an MLmodel whose ONNX file lies outside the run, and names malformed files', async () => {
+    await t.app.services.models.register(t.app.localActor(), { ...GRAY_MODEL, name: 'outside' });
+    const store = path.join(dir, 'mlruns-escape');
+    writeMlflowStore(store, {
+      experimentId: '1',
+      experiment: 'e',
+      runs: [{ runId: 'd'.repeat(32), name: 'sneaky', model: {} }],
+      registered: { name: 'outside', versions: [{ version: 1, runId: 'd'.repeat(32) }] },
+    });
+    writeFileSync(path.join(dir, 'secret.onnx'), onnx);
+    const mlmodel = path.join(store, '1', 'd'.repeat(32), 'artifacts', 'model', 'MLmodel');
+    writeFileSync(mlmodel, readFileSync(mlmodel, 'utf8').replace('data: model.onnx', 'data: ../../../../../secret.onnx'));
+    const report = expectData(await op(IMPORT_MLFLOW, { trackingUri: store })).importMlflow;
+    expect(report.items.find((i: any) => i.kind === 'registered-model').reason).toContain('run link only');
+    expect(expectData(await t.gql(`{ model(name: "outside") { versions { version } } }`, {}, t.keys.viewer)).model.versions).toEqual([]);
+    writeFileSync(path.join(store, '1', 'meta.yaml'), 'name: [broken\n');
+    expect(expectError(await op(IMPORT_MLFLOW, { trackingUri: store }), 'BAD_USER_INPUT').message).toMatch(/meta\.yaml is not valid YAML: .*line \d+/);
   });
 });

@@ -58,6 +58,12 @@ describe('DVC formats', () => {
     expect(await dvcMd5(text, false)).toBe('2145971cf82058b108229a3a2e3bff35'); // md5("foo\r\n")
     expect(await dvcMd5(text, true)).toBe('d3b07384d113edec49eaa6238ad5ff00'); // md5("foo\n"), test_commit.py
     expect(await dvcMd5(binary, true)).toBe(await dvcMd5(binary, false));
+    // Text is judged on the first 512 bytes, form feeds included (dvc_data's istextfile): a file
+    // whose first 512 bytes are text counts as text even with binary bytes after them.
+    const mixed = path.join(dir, 'mixed');
+    writeFileSync(mixed, Buffer.concat([Buffer.from('a\f\r\n'.repeat(128)), Buffer.from([0, 255, 13, 10])]));
+    const expected = require('node:crypto').createHash('md5').update(Buffer.concat([Buffer.from('a\f\n'.repeat(128)), Buffer.from([0, 255, 10])])).digest('hex');
+    expect(await dvcMd5(mixed, true)).toBe(expected);
   });
 
   it.each([

@@ -13,6 +13,7 @@ import type { ModelService } from '../../registry/model.service';
 import type { VersionRepository } from '../../registry/version.repository';
 import type { VersionService } from '../../registry/version.service';
 import { ReportBuilder, type ImportReport } from '../report';
+import { applyUpstreamAliases } from '../upstream-aliases';
 import { readLabels } from './labels';
 import { DvcObjects, isSafeRelative, ObjectNotFoundError, UnsupportedRemoteError, type DvcOut } from './objects';
 import { loadDvcProject, type DvcArtifact, type DvcProject } from './project';
@@ -133,50 +134,56 @@ export class DvcImporter {
       model = await models.register(actor, { name: modelName, labels: a.meta.labels.map(String), inputSpec: a.meta.inputSpec, description });
       report.add({ kind: 'model', name: modelName, action: 'created' });
     }
-    const dvc = this.provenance(project, out, located.source);
     const gto = project.gtoTags.filter((t) => t.artifact === a.id || t.artifact === a.name);
     const gtoVersion = gto.find((t) => t.kind === 'version' && !t.negated)?.value;
+    // Aliases upstream: dvc.yaml's meta.aliases, plus the GTO stages assigned on this commit.
+    const upstream = [
+      ...new Set([...(Array.isArray(a.meta.aliases) ? a.meta.aliases.map(String) : []), ...gto.filter((t) => t.kind === 'stage' && !t.negated).map((t) => t.value)]),
+    ];
+    const dvc = { ...this.provenance(project, out, located.source), aliases: upstream };
+    const label = `${modelName} <- ${a.id}`;
     const existing = await versionRepo.findWithDvc(model.id);
-    const same = existing.find((v) => v.dvc && v.dvc.repo === dvc.repo && v.dvc.path === dvc.path && v.dvc.md5 === dvc.md5);
-    let version = same;
+    // The same output (path and md5), wherever the repository sits now, is the same version.
+    const same = existing.find((v) => v.dvc && v.dvc.path === dvc.path && v.dvc.md5 === dvc.md5);
+    let version: { id: number; version: number };
+    let previous: string[] = [];
+    // Whether this output is the version's DVC provenance (its upstream aliases are recorded there).
+    let owns = true;
     if (same) {
-      report.add({ kind: 'version', name: `${modelName} <- ${a.id}`, version: same.version, action: 'unchanged' });
+      previous = same.dvc!.aliases;
+      version = same;
+      report.add({ kind: 'version', name: label, version: same.version, action: 'unchanged' });
     } else {
       const { sha256 } = await digestFile(located.file);
-      const bytes = existing.find((v) => v.sha256 === sha256 && !v.dvc);
-      if (bytes) {
+      const bytes = existing.find((v) => v.sha256 === sha256);
+      if (bytes && !bytes.dvc) {
         if (!dryRun) await versionRepo.attachDvc(bytes.id, dvc);
-        report.add({ kind: 'version', name: `${modelName} <- ${a.id}`, version: bytes.version, action: dryRun ? 'would-update' : 'updated', reason: 'same bytes: DVC provenance added' });
-        version = { ...bytes, dvc: null };
+        report.add({ kind: 'version', name: label, version: bytes.version, action: dryRun ? 'would-update' : 'updated', reason: 'same bytes: DVC provenance added' });
+        version = bytes;
+      } else if (bytes) {
+        previous = bytes.dvc!.aliases;
+        owns = false;
+        report.add({ kind: 'version', name: label, version: bytes.version, action: 'unchanged', reason: `same bytes as v${bytes.version} (${bytes.dvc!.path})` });
+        version = bytes;
       } else if (dryRun) {
-        report.add({ kind: 'version', name: `${modelName} <- ${a.id}`, action: 'would-create' });
+        report.add({ kind: 'version', name: label, action: 'would-create' });
         return;
       } else {
         const created = await versions.register(actor, {
           model: modelName,
           artifactPath: located.file,
           artifactUri: `dvc+${pathToFileURL(path.join(project.root, a.path)).href}?rev=${dvc.rev ?? 'workspace'}&md5=${out.md5}`,
+          trustedFile: true,
+          ...(out.legacy ? {} : { expectedMd5: out.md5 }),
           tags: { 'dvc.artifact': a.id, ...(a.labels.length ? { 'dvc.labels': a.labels.join(',') } : {}), ...(gtoVersion ? { 'gto.version': gtoVersion } : {}) },
-          dvc,
+          dvc: { ...dvc, aliases: [] },
         });
-        report.add({ kind: 'version', name: `${modelName} <- ${a.id}`, version: created.version, action: 'created' });
-        version = { ...created, dvc: null };
+        report.add({ kind: 'version', name: label, version: created.version, action: 'created' });
+        version = created;
       }
     }
-    // Aliases: dvc.yaml's meta.aliases, plus the GTO stages assigned on this commit.
-    const stages = gto.filter((t) => t.kind === 'stage' && !t.negated).map((t) => t.value);
-    for (const alias of [...new Set([...(Array.isArray(a.meta.aliases) ? a.meta.aliases.map(String) : []), ...stages])]) {
-      if (dryRun) {
-        report.add({ kind: 'alias', name: `${modelName}@${alias}`, version: version!.version, action: 'would-update' });
-        continue;
-      }
-      try {
-        const { changed } = await aliases.setReporting(actor, modelName, alias, version!.version);
-        report.add({ kind: 'alias', name: `${modelName}@${alias}`, version: version!.version, action: changed ? 'updated' : 'unchanged' });
-      } catch (e) {
-        report.add({ kind: 'alias', name: `${modelName}@${alias}`, version: version!.version, action: 'failed', reason: reason(e) });
-      }
-    }
+    await applyUpstreamAliases({ aliases, versions }, actor, { model: modelName, version: version.version }, upstream, previous, report, dryRun);
+    if (!dryRun && owns) await versionRepo.attachDvc(version.id, dvc);
   }
 
   private async importDataset(actor: Actor, project: DvcProject, objects: DvcObjects, a: DvcArtifact, report: ReportBuilder, dryRun: boolean) {
@@ -201,7 +208,13 @@ export class DvcImporter {
     const byPath = new Map(images.map((f) => [f.relpath, f]));
     const stored: { path: string; labelIndex: number; sha256: string }[] = [];
     for (const item of items) {
-      const staged = await artifacts.stage(byPath.get(item.relpath)!.file);
+      const source = byPath.get(item.relpath)!;
+      const staged = await artifacts.stage(source.file);
+      // The bytes stored must be the bytes verified (the file could change in between).
+      if (!out.legacy && staged.md5 !== source.md5) {
+        await artifacts.discard(staged);
+        throw new DomainError('BAD_USER_INPUT', `${a.path}/${item.relpath} changed while it was imported: md5 ${staged.md5}, expected ${source.md5}`);
+      }
       const committed = await artifacts.commit(staged);
       stored.push({ path: item.relpath, labelIndex: item.label, sha256: committed.sha256 });
     }

@@ -46,7 +46,12 @@ export function readLabels(
   const named = new Map<number, string>();
   if (labelsFile) {
     if (/\.json$/i.test(labelsFile.name)) {
-      const parsed = JSON.parse(labelsFile.text) as unknown;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(labelsFile.text);
+      } catch (e) {
+        throw badInput(`${labelsFile.name} is not valid JSON: ${(e as Error).message}`);
+      }
       const entries: [string, unknown][] = Array.isArray(parsed)
         ? parsed.map((e: any) => [String(e.path ?? e.file ?? ''), e.label ?? e.class])
         : Object.entries(parsed as Record<string, unknown>);

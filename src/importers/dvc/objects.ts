@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { DomainError } from '../../common/errors';
 import type { DvcConfig, DvcRemoteConfig } from './config';
 
 /** One DVC output as dvc.lock or a .dvc file records it. */
@@ -22,9 +23,16 @@ export interface DirEntry {
   md5: string;
 }
 
+/** A remote URL for messages: credentials (user:token@) removed. */
+export function shownUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
+}
+
+export const MD5 = /^[0-9a-f]{32}(\.dir)?$/;
+
 export class UnsupportedRemoteError extends Error {
   constructor(readonly remote: DvcRemoteConfig) {
-    super(`UNSUPPORTED_REMOTE: remote "${remote.name}" (${remote.url}) is not a local folder; only local remotes can be read`);
+    super(`UNSUPPORTED_REMOTE: remote "${remote.name}" (${shownUrl(remote.url)}) is not a local folder; only local remotes can be read`);
     this.name = 'UnsupportedRemoteError';
   }
 }
@@ -80,9 +88,11 @@ export function isInside(root: string, file: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
-const TEXT_CHARS = new Set([...Array.from({ length: 95 }, (_, i) => i + 32), 10, 13, 9, 8]);
+// dvc_data's istextfile: TEXT_CHARS = bytes(range(32, 127)) + b"\n\r\t\f\b", judged on 512 bytes.
+const TEXT_CHARS = new Set([...Array.from({ length: 95 }, (_, i) => i + 32), 10, 13, 9, 12, 8]);
+const TEXT_BLOCK = 512;
 
-/** DVC's istextfile: no NUL and at most 30% non-text bytes in the first 8 KB. */
+/** DVC's istextfile: no NUL and at most 30% non-text bytes in the first 512 bytes. */
 function isText(block: Buffer): boolean {
   if (block.length === 0) return true;
   if (block.includes(0)) return false;
@@ -93,7 +103,7 @@ function isText(block: Buffer): boolean {
 
 /**
  * md5 as DVC computes it, streamed: raw bytes for DVC 3 (`hash: md5`); for legacy outputs, text
- * files (judged on their first 8 KB, as DVC does) are hashed with CRLF turned into LF (md5-dos2unix).
+ * files (judged on their first 512 bytes, as DVC does) are hashed with CRLF turned into LF (md5-dos2unix).
  */
 export async function dvcMd5(file: string, legacy: boolean): Promise<string> {
   const h = createHash('md5');
@@ -101,7 +111,7 @@ export async function dvcMd5(file: string, legacy: boolean): Promise<string> {
   let pendingCR = false;
   for await (const raw of createReadStream(file, { highWaterMark: 1 << 20 })) {
     let chunk = raw as Buffer;
-    if (dos2unix === null) dos2unix = isText(chunk.subarray(0, 8192));
+    if (dos2unix === null) dos2unix = isText(chunk.subarray(0, TEXT_BLOCK));
     if (!dos2unix) {
       h.update(chunk);
       continue;
@@ -157,6 +167,8 @@ export class DvcObjects {
 
   /** A file object by md5, verified (md5 and, when known, size). */
   async locate(what: string, md5: string, opts: { legacy: boolean; size?: number | null; workspace?: string | null; remote?: string | null }): Promise<Located> {
+    // The md5 becomes a path below the cache and remote: only a real md5 may.
+    if (!MD5.test(md5)) throw new DomainError('BAD_USER_INPUT', `${what}: "${md5}" is not an md5`);
     const tried: string[] = [];
     const candidates: [string, () => Promise<string>][] = [];
     if (opts.workspace) {
@@ -195,12 +207,19 @@ export class DvcObjects {
   /** A directory object: its verified manifest, then every file in it located and verified. */
   async locateDir(what: string, out: DvcOut, workspaceDir: string | null): Promise<{ source: string; files: (DirEntry & Located)[] }> {
     const manifest = await this.locate(`${what} (manifest)`, out.md5, { legacy: out.legacy, remote: out.remote });
-    const entries = JSON.parse(await readFile(manifest.file, 'utf8')) as DirEntry[];
-    if (!Array.isArray(entries)) throw new Error(`${what}: the .dir manifest is not a JSON list`);
+    let entries: DirEntry[];
+    try {
+      entries = JSON.parse(await readFile(manifest.file, 'utf8')) as DirEntry[];
+    } catch (e) {
+      throw new DomainError('BAD_USER_INPUT', `${what}: the .dir manifest ${manifest.file} is not valid JSON: ${(e as Error).message}`);
+    }
+    if (!Array.isArray(entries)) throw new DomainError('BAD_USER_INPUT', `${what}: the .dir manifest is not a JSON list`);
+    const seen = new Set<string>();
     for (const e of entries) {
-      if (typeof e.relpath !== 'string' || typeof e.md5 !== 'string' || !isSafeRelative(e.relpath)) {
-        throw new Error(`${what}: the .dir manifest lists an unsafe or malformed entry ${JSON.stringify(e)}`);
+      if (typeof e.relpath !== 'string' || typeof e.md5 !== 'string' || !isSafeRelative(e.relpath) || !/^[0-9a-f]{32}$/.test(e.md5) || seen.has(e.relpath)) {
+        throw new DomainError('BAD_USER_INPUT', `${what}: the .dir manifest lists an unsafe, duplicate or malformed entry ${JSON.stringify(e)}`);
       }
+      seen.add(e.relpath);
     }
     if (out.nfiles != null && entries.length !== out.nfiles) {
       throw new Error(`${what}: the manifest lists ${entries.length} files, dvc.lock says ${out.nfiles}`);
@@ -213,6 +232,11 @@ export class DvcObjects {
         remote: out.remote,
       });
       files.push({ relpath: e.relpath, md5: e.md5, ...located });
+    }
+    if (out.size != null) {
+      let total = 0;
+      for (const f of files) total += (await stat(f.file)).size;
+      if (total !== out.size) throw new DomainError('BAD_USER_INPUT', `${what}: the files add up to ${total} bytes, dvc.lock says ${out.size}`);
     }
     return { source: manifest.source, files };
   }

@@ -4,7 +4,7 @@ import YAML from 'yaml';
 import { badInput } from '../../common/errors';
 import { parseDvcConfig, type DvcConfig } from './config';
 import { gitCheckout, gitDirty, gitShow, gitTagsAt, parseGtoTag, type GitCheckout, type GtoTag } from './git';
-import type { DvcOut } from './objects';
+import { isSafeRelative, type DvcOut } from './objects';
 
 /** An entry of dvc.yaml's `artifacts:` (DVC's model registry). */
 export interface DvcArtifact {
@@ -101,7 +101,8 @@ export async function loadDvcProject(repoPath: string, rev?: string | null): Pro
     }
   }
   for (const a of artifacts) {
-    if (outs.has(a.path)) continue;
+    // Paths that leave the repository are refused later, by the importer; never read through them.
+    if (outs.has(a.path) || !isSafeRelative(a.path)) continue;
     const dvcFile = await read(`${a.path}.dvc`);
     if (!dvcFile) continue;
     const parsed = yaml(dvcFile, `${a.path}.dvc`) ?? {};

@@ -1,4 +1,4 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
@@ -17,9 +17,20 @@ import {
 const RESERVED = new Set(['.trash', 'models', 'datasets', 'traces']);
 const RUN_ID = /^[0-9a-f]{32}$/;
 
+/** Parses a FileStore YAML file; a malformed one is refused naming the file and the line. */
 async function readYaml(file: string): Promise<any | null> {
   const text = await readFile(file, 'utf8').catch(() => null);
-  return text === null ? null : YAML.parse(text);
+  if (text === null) return null;
+  try {
+    return YAML.parse(text);
+  } catch (e) {
+    throw badInput(`${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+function inside(root: string, file: string): boolean {
+  const rel = path.relative(root, file);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 /** Files below `dir` as "a/b/c" keys: keys with "/" are nested folders in a FileStore. */
@@ -49,7 +60,11 @@ export class FileStoreSource implements MlflowSource {
   readonly root: string;
 
   constructor(readonly trackingUri: string) {
-    this.root = trackingUri.startsWith('file:') ? fileURLToPath(trackingUri) : path.resolve(trackingUri);
+    try {
+      this.root = trackingUri.startsWith('file:') ? fileURLToPath(trackingUri) : path.resolve(trackingUri);
+    } catch {
+      throw badInput(`${trackingUri} is not a valid file:// URI`);
+    }
   }
 
   async check(): Promise<void> {
@@ -155,10 +170,12 @@ export class FileStoreSource implements MlflowSource {
       const dir = path.dirname(file);
       const data: string | undefined = mlmodel.flavors?.onnx?.data;
       let onnxFile: string | null = null;
+      // Only files inside the run's artifacts (symlinks resolved): `data: ../../x` is not followed.
+      const artifactsRoot = await realpath(run.artifactUri).catch(() => run.artifactUri!);
       for (const candidate of [data, ...(await readdir(dir)).filter((f) => f.endsWith('.onnx'))]) {
         if (!candidate) continue;
-        const full = path.join(dir, candidate);
-        if ((await stat(full).catch(() => null))?.isFile()) {
+        const full = await realpath(path.join(dir, candidate)).catch(() => null);
+        if (full && inside(artifactsRoot, full) && (await stat(full).catch(() => null))?.isFile()) {
           onnxFile = full;
           break;
         }

@@ -9,6 +9,7 @@ import type { ModelService } from '../../registry/model.service';
 import type { VersionRecord, VersionRepository } from '../../registry/version.repository';
 import type { VersionService } from '../../registry/version.service';
 import { ReportBuilder, type ImportReport } from '../report';
+import { applyUpstreamAliases } from '../upstream-aliases';
 import { FileStoreSource } from './file-store';
 import { RestSource, type MlflowAuth } from './rest-source';
 import { latestMetrics, type MlflowModelArtifact, type MlflowRunData, type MlflowSource } from './source';
@@ -24,6 +25,8 @@ export interface MlflowImportDeps {
   allowedHosts: readonly string[];
   auth: MlflowAuth;
   timeoutMs: number;
+  /** Where artifacts downloaded from a tracking server are staged (inside DATA_DIR). */
+  downloadDir: string;
 }
 
 export interface ImportMlflowInput {
@@ -53,12 +56,17 @@ export class MlflowImporter {
 
   source(trackingUri: string): MlflowSource {
     if (/^https?:\/\//i.test(trackingUri)) {
-      const url = new URL(trackingUri);
+      let url: URL;
+      try {
+        url = new URL(trackingUri);
+      } catch {
+        throw new DomainError('BAD_USER_INPUT', `${trackingUri} is not a valid URL`);
+      }
       if (!this.deps.allowedHosts.includes(url.host) && !this.deps.allowedHosts.includes(url.hostname)) {
         throw new DomainError('BAD_USER_INPUT', `tracking server ${url.host} is not in MLFLOW_ALLOWED_HOSTS (${this.deps.allowedHosts.join(', ') || 'empty'})`);
       }
       if (url.username || url.password) throw new DomainError('BAD_USER_INPUT', 'put MLflow credentials in MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD, not in the URI');
-      return new RestSource(trackingUri, this.deps.auth, this.deps.timeoutMs);
+      return new RestSource(trackingUri, this.deps.auth, this.deps.downloadDir, this.deps.timeoutMs);
     }
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trackingUri) && !trackingUri.startsWith('file:')) {
       throw new DomainError('BAD_USER_INPUT', `unsupported tracking URI ${trackingUri}: use an mlruns/ directory, file://, http:// or https://`);
@@ -98,7 +106,11 @@ export class MlflowImporter {
       }
       for (const run of runs) {
         try {
-          const artifacts = await source.modelArtifacts(run);
+          // A logged model that cannot be read costs its link, not the run.
+          const artifacts = await source.modelArtifacts(run).catch((e) => {
+            report.add({ kind: 'artifact', name: `${run.runName ?? run.runId}/model`, action: 'failed', reason: reason(e) });
+            return [];
+          });
           const row = await this.importRun(trackingUri, exp.name, run, artifacts, report, dryRun);
           runRows.set(run.runId, { row, run, artifacts });
         } catch (e) {
@@ -196,7 +208,7 @@ export class MlflowImporter {
         if (onnx && !dryRun) {
           const model = await models.require(v.name).catch(() => null);
           if (!model) throw new DomainError('BAD_USER_INPUT', `${label} holds an ONNX file but the gateway has no model "${v.name}" (labels, input spec): register it first`);
-          gateway = await versions.register(actor, { model: v.name, artifactPath: onnx, artifactUri: v.source, tags: { 'mlflow.registeredModel': v.name, 'mlflow.version': v.version }, ...(linked.row ? { mlflowRunId: linked.row.id } : {}) });
+          gateway = await versions.register(actor, { model: v.name, artifactPath: onnx, trustedFile: true, artifactUri: v.source, tags: { 'mlflow.registeredModel': v.name, 'mlflow.version': v.version }, ...(linked.row ? { mlflowRunId: linked.row.id } : {}) });
           report.add({ kind: 'version', name: label, version: gateway.version, action: 'created', reason: 'ONNX file of the registered version' });
           break;
         }
@@ -206,7 +218,8 @@ export class MlflowImporter {
       report.add({ kind: 'registered-model', name: v.name, version: v.version, action: 'would-update', reason: gateway ? `gateway v${gateway.version}` : 'run link only' });
       return;
     }
-    await mlflowRepo.upsertRegisteredVersion({
+    const previous = (await mlflowRepo.findRegisteredVersion(trackingUri, v.name, v.version))?.aliases ?? [];
+    const action = await mlflowRepo.upsertRegisteredVersion({
       trackingUri,
       name: v.name,
       version: v.version,
@@ -222,22 +235,15 @@ export class MlflowImporter {
       kind: 'registered-model',
       name: v.name,
       version: v.version,
-      action: 'updated',
+      action,
       reason: gateway ? `gateway version ${gateway.version}` : 'no ONNX bytes found: recorded as a run link only',
     });
     if (gateway && linked?.row && gateway.mlflowRunId !== linked.row.id) await versionRepo.linkRun(gateway.id, linked.row.id);
-    // MLflow aliases move the gateway's aliases of the same model, when the version is known there.
+    // MLflow aliases follow upstream changes onto the gateway version of the same model.
     if (gateway) {
       const model = await models.require(v.name).catch(() => null);
       if (model && model.id === gateway.modelId) {
-        for (const alias of v.aliases) {
-          try {
-            const { changed } = await aliases.setReporting(actor, v.name, alias, gateway.version);
-            report.add({ kind: 'alias', name: `${v.name}@${alias}`, version: gateway.version, action: changed ? 'updated' : 'unchanged' });
-          } catch (e) {
-            report.add({ kind: 'alias', name: `${v.name}@${alias}`, version: gateway.version, action: 'failed', reason: reason(e) });
-          }
-        }
+        await applyUpstreamAliases({ aliases, versions }, actor, { model: v.name, version: gateway.version }, v.aliases, previous, report, false);
       }
     }
   }

@@ -1,6 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -43,6 +42,7 @@ export class RestSource implements MlflowSource {
   constructor(
     readonly trackingUri: string,
     auth: MlflowAuth,
+    private readonly downloadDir: string,
     private readonly timeoutMs = 30_000,
   ) {
     this.base = new URL(trackingUri.endsWith('/') ? trackingUri : `${trackingUri}/`);
@@ -57,17 +57,22 @@ export class RestSource implements MlflowSource {
     const url = new URL(pathAndQuery.replace(/^\//, ''), this.base);
     const shown = `${url.origin}${url.pathname}`;
     let res: Response;
+    // The timeout bounds the wait for the response headers, not the download of a large body.
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException('timeout', 'TimeoutError')), this.timeoutMs);
     try {
       res = await fetch(url, {
         method: init.method ?? 'GET',
         headers: { accept: 'application/json', ...(init.body ? { 'content-type': 'application/json' } : {}), ...(this.authHeader ? { authorization: this.authHeader } : {}) },
         ...(init.body ? { body: JSON.stringify(init.body) } : {}),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: controller.signal,
       });
     } catch (e) {
       const err = e as Error;
-      if (err.name === 'TimeoutError') throw new DomainError('TIMEOUT', `MLflow server did not answer ${shown} within ${this.timeoutMs} ms`);
+      if (err.name === 'TimeoutError' || controller.signal.aborted) throw new DomainError('TIMEOUT', `MLflow server did not answer ${shown} within ${this.timeoutMs} ms`);
       throw new DomainError('BAD_USER_INPUT', `cannot reach the MLflow server at ${shown}: ${(err.cause as Error)?.message ?? err.message}`);
+    } finally {
+      clearTimeout(timer);
     }
     if (res.ok) return res;
     const body = (await res.json().catch(() => null)) as { error_code?: string; message?: string } | null;
@@ -243,7 +248,8 @@ export class RestSource implements MlflowSource {
 
   /** Streams an artifact to a temporary file (removed by close()). */
   private async download(run: MlflowRunData, rel: string): Promise<string> {
-    this.tmpDir ??= await mkdtemp(path.join(os.tmpdir(), 'modelgate-mlflow-'));
+    await mkdir(this.downloadDir, { recursive: true });
+    this.tmpDir ??= await mkdtemp(path.join(this.downloadDir, 'mlflow-'));
     const file = path.join(this.tmpDir, `${run.runId}-${rel.replace(/[^A-Za-z0-9._-]/g, '_')}`);
     const res = await this.request(this.artifactUrl(run, rel));
     if (!res.body) throw new DomainError('BAD_USER_INPUT', `MLflow sent an empty artifact ${rel}`);

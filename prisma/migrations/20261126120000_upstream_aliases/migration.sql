@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "DvcProvenance" ADD COLUMN     "aliases" TEXT[];
