@@ -2,7 +2,8 @@ import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { badInput } from '../common/errors';
 
-function inside(root: string, file: string): boolean {
+/** Whether `file` is `root` or below it (both absolute, already resolved). */
+export function isInside(root: string, file: string): boolean {
   const rel = path.relative(root, file);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
@@ -16,10 +17,10 @@ export async function allowedPath(roots: readonly string[], given: string, what:
   const resolved = path.resolve(given);
   const refuse = () =>
     badInput(`${what} ${resolved} is outside the folders the gateway may read (IMPORT_ROOTS: ${roots.join(', ')})`, { field: what });
-  if (!roots.some((r) => inside(r, resolved))) throw refuse();
+  if (!roots.some((r) => isInside(r, resolved))) throw refuse();
   const real = await realpath(resolved).catch(() => null);
   if (real === null) return resolved;
   const realRoots = await Promise.all(roots.map((r) => realpath(r).catch(() => r)));
-  if (!realRoots.some((r) => inside(r, real))) throw refuse();
+  if (!realRoots.some((r) => isInside(r, real))) throw refuse();
   return resolved;
 }

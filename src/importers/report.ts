@@ -1,3 +1,5 @@
+import { DomainError } from '../common/errors';
+
 /** What an import did, item by item (the GraphQL ImportReport of API-SKETCH). */
 export type ImportAction = 'created' | 'updated' | 'unchanged' | 'failed' | 'would-create' | 'would-update' | 'linked';
 
@@ -15,6 +17,11 @@ export interface ImportReport {
   unchanged: number;
   failed: number;
   items: ImportItem[];
+}
+
+/** A failed item's reason: a domain error says what went wrong; anything else is unexpected. */
+export function failureReason(e: unknown): string {
+  return e instanceof DomainError ? e.message : `unexpected error: ${(e as Error)?.message ?? String(e)}`;
 }
 
 export class ReportBuilder {

@@ -43,9 +43,14 @@ export class ModelService {
     return this.require(name);
   }
 
-  /** For other services, which have checked access themselves. */
+  /** For other services, which have checked access themselves: null when there is no such model. */
+  find(name: string): Promise<ModelRecord | null> {
+    return this.models.findByName(name);
+  }
+
+  /** As `find`, NOT_FOUND when there is no such model. */
   async require(name: string): Promise<ModelRecord> {
-    const model = await this.models.findByName(name);
+    const model = await this.find(name);
     if (!model) throw notFound(`no model named "${name}"`, { model: name });
     return model;
   }

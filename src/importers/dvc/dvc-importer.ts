@@ -12,10 +12,10 @@ import type { DatasetService } from '../../registry/dataset.service';
 import type { ModelService } from '../../registry/model.service';
 import type { VersionRepository } from '../../registry/version.repository';
 import type { VersionService } from '../../registry/version.service';
-import { ReportBuilder, type ImportReport } from '../report';
+import { failureReason, ReportBuilder, type ImportReport } from '../report';
 import { applyUpstreamAliases } from '../upstream-aliases';
 import { readLabels } from './labels';
-import { DvcObjects, isSafeRelative, ObjectNotFoundError, UnsupportedRemoteError, type DvcOut } from './objects';
+import { DvcObjects, isSafeRelative, type DvcOut } from './objects';
 import { loadDvcProject, type DvcArtifact, type DvcProject } from './project';
 
 export interface DvcImportDeps {
@@ -33,11 +33,6 @@ export interface ImportDvcInput {
   repoPath: string;
   rev?: string | null;
   dryRun?: boolean | null;
-}
-
-function reason(e: unknown): string {
-  if (e instanceof DomainError || e instanceof ObjectNotFoundError || e instanceof UnsupportedRemoteError) return e.message;
-  return `unexpected error: ${(e as Error).message ?? String(e)}`;
 }
 
 /** Version numbers in meta.version order (the order the team registered them), else dvc.yaml order. */
@@ -66,14 +61,14 @@ export class DvcImporter {
       try {
         await this.importModel(actor, project, objects, a, report, dryRun);
       } catch (e) {
-        report.add({ kind: 'version', name: a.id, action: 'failed', reason: reason(e) });
+        report.add({ kind: 'version', name: a.id, action: 'failed', reason: failureReason(e) });
       }
     }
     for (const a of project.artifacts.filter((x) => x.type === 'dataset')) {
       try {
         await this.importDataset(actor, project, objects, a, report, dryRun);
       } catch (e) {
-        report.add({ kind: 'dataset', name: a.id, action: 'failed', reason: reason(e) });
+        report.add({ kind: 'dataset', name: a.id, action: 'failed', reason: failureReason(e) });
       }
     }
     for (const a of project.artifacts.filter((x) => x.type !== 'model' && x.type !== 'dataset')) {
@@ -111,10 +106,7 @@ export class DvcImporter {
       remote: out.remote,
     });
     const modelName = typeof a.meta.registeredModel === 'string' ? a.meta.registeredModel : a.name;
-    let model = await models.require(modelName).catch((e) => {
-      if (e instanceof DomainError && e.code === 'NOT_FOUND') return null;
-      throw e;
-    });
+    let model = await models.find(modelName);
     if (model && Array.isArray(a.meta.labels) && JSON.stringify(a.meta.labels.map(String)) !== JSON.stringify(model.labels)) {
       throw new DomainError('BAD_USER_INPUT', `${a.id}: meta.labels differ from the labels of the registered model "${modelName}"`);
     }

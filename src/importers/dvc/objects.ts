@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { isInside } from '../../artifacts/import-roots';
 import { DomainError } from '../../common/errors';
 import type { DvcConfig, DvcRemoteConfig } from './config';
 
@@ -30,9 +31,9 @@ export function shownUrl(url: string): string {
 
 export const MD5 = /^[0-9a-f]{32}(\.dir)?$/;
 
-export class UnsupportedRemoteError extends Error {
+export class UnsupportedRemoteError extends DomainError {
   constructor(readonly remote: DvcRemoteConfig) {
-    super(`UNSUPPORTED_REMOTE: remote "${remote.name}" (${shownUrl(remote.url)}) is not a local folder; only local remotes can be read`);
+    super('BAD_USER_INPUT', `UNSUPPORTED_REMOTE: remote "${remote.name}" (${shownUrl(remote.url)}) is not a local folder; only local remotes can be read`);
     this.name = 'UnsupportedRemoteError';
   }
 }
@@ -83,10 +84,6 @@ export function isSafeRelative(p: string): boolean {
   return p !== '' && !p.includes('\\') && !path.posix.isAbsolute(p) && path.posix.normalize(p) === p && p !== '..' && !p.startsWith('../');
 }
 
-export function isInside(root: string, file: string): boolean {
-  const rel = path.relative(root, file);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-}
 
 // dvc_data's istextfile: TEXT_CHARS = bytes(range(32, 127)) + b"\n\r\t\f\b", judged on 512 bytes.
 const TEXT_CHARS = new Set([...Array.from({ length: 95 }, (_, i) => i + 32), 10, 13, 9, 12, 8]);
@@ -132,12 +129,12 @@ export interface Located {
   source: string;
 }
 
-export class ObjectNotFoundError extends Error {
+export class ObjectNotFoundError extends DomainError {
   constructor(
     readonly what: string,
     readonly tried: string[],
   ) {
-    super(`${what}: no verified copy found (${tried.join('; ')})`);
+    super('BAD_USER_INPUT', `${what}: no verified copy found (${tried.join('; ')})`);
     this.name = 'ObjectNotFoundError';
   }
 }

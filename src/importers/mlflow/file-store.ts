@@ -2,6 +2,7 @@ import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
+import { isInside } from '../../artifacts/import-roots';
 import { badInput } from '../../common/errors';
 import {
   metricValue,
@@ -26,11 +27,6 @@ async function readYaml(file: string): Promise<any | null> {
   } catch (e) {
     throw badInput(`${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
   }
-}
-
-function inside(root: string, file: string): boolean {
-  const rel = path.relative(root, file);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 /** Files below `dir` as "a/b/c" keys: keys with "/" are nested folders in a FileStore. */
@@ -175,7 +171,7 @@ export class FileStoreSource implements MlflowSource {
       for (const candidate of [data, ...(await readdir(dir)).filter((f) => f.endsWith('.onnx'))]) {
         if (!candidate) continue;
         const full = await realpath(path.join(dir, candidate)).catch(() => null);
-        if (full && inside(artifactsRoot, full) && (await stat(full).catch(() => null))?.isFile()) {
+        if (full && isInside(artifactsRoot, full) && (await stat(full).catch(() => null))?.isFile()) {
           onnxFile = full;
           break;
         }

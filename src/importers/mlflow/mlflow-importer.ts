@@ -8,7 +8,7 @@ import type { MlflowRepository, MlflowRunRow } from '../../registry/mlflow.repos
 import type { ModelService } from '../../registry/model.service';
 import type { VersionRecord, VersionRepository } from '../../registry/version.repository';
 import type { VersionService } from '../../registry/version.service';
-import { ReportBuilder, type ImportReport } from '../report';
+import { failureReason, ReportBuilder, type ImportReport } from '../report';
 import { applyUpstreamAliases } from '../upstream-aliases';
 import { FileStoreSource } from './file-store';
 import { RestSource, type MlflowAuth } from './rest-source';
@@ -34,10 +34,6 @@ export interface ImportMlflowInput {
   experiment?: string | null;
   registeredModel?: string | null;
   dryRun?: boolean | null;
-}
-
-function reason(e: unknown): string {
-  return e instanceof DomainError ? e.message : `unexpected error: ${(e as Error).message ?? String(e)}`;
 }
 
 /**
@@ -101,20 +97,20 @@ export class MlflowImporter {
         runs = (await source.runs(exp.id)).filter((r) => r.lifecycleStage === 'active');
       } catch (e) {
         // A server that fails mid-import: what was imported stays, the report says what was not.
-        report.add({ kind: 'experiment', name: exp.name, action: 'failed', reason: reason(e) });
+        report.add({ kind: 'experiment', name: exp.name, action: 'failed', reason: failureReason(e) });
         continue;
       }
       for (const run of runs) {
         try {
           // A logged model that cannot be read costs its link, not the run.
           const artifacts = await source.modelArtifacts(run).catch((e) => {
-            report.add({ kind: 'artifact', name: `${run.runName ?? run.runId}/model`, action: 'failed', reason: reason(e) });
+            report.add({ kind: 'artifact', name: `${run.runName ?? run.runId}/model`, action: 'failed', reason: failureReason(e) });
             return [];
           });
           const row = await this.importRun(trackingUri, exp.name, run, artifacts, report, dryRun);
           runRows.set(run.runId, { row, run, artifacts });
         } catch (e) {
-          report.add({ kind: 'run', name: run.runName ?? run.runId, action: 'failed', reason: reason(e) });
+          report.add({ kind: 'run', name: run.runName ?? run.runId, action: 'failed', reason: failureReason(e) });
         }
       }
     }
@@ -122,14 +118,14 @@ export class MlflowImporter {
     try {
       registered = await source.registeredModels();
     } catch (e) {
-      report.add({ kind: 'registered-model', name: input.registeredModel ?? '(all)', action: 'failed', reason: reason(e) });
+      report.add({ kind: 'registered-model', name: input.registeredModel ?? '(all)', action: 'failed', reason: failureReason(e) });
     }
     for (const model of registered.filter((m) => !input.registeredModel || m.name === input.registeredModel)) {
       for (const v of model.versions) {
         try {
           await this.importRegisteredVersion(actor, trackingUri, v, runRows, report, dryRun);
         } catch (e) {
-          report.add({ kind: 'registered-model', name: model.name, version: v.version, action: 'failed', reason: reason(e) });
+          report.add({ kind: 'registered-model', name: model.name, version: v.version, action: 'failed', reason: failureReason(e) });
         }
       }
     }
@@ -206,7 +202,7 @@ export class MlflowImporter {
         if (gateway) break;
         const onnx = artifact.onnxFile;
         if (onnx && !dryRun) {
-          const model = await models.require(v.name).catch(() => null);
+          const model = await models.find(v.name);
           if (!model) throw new DomainError('BAD_USER_INPUT', `${label} holds an ONNX file but the gateway has no model "${v.name}" (labels, input spec): register it first`);
           gateway = await versions.register(actor, { model: v.name, artifactPath: onnx, trustedFile: true, artifactUri: v.source, tags: { 'mlflow.registeredModel': v.name, 'mlflow.version': v.version }, ...(linked.row ? { mlflowRunId: linked.row.id } : {}) });
           report.add({ kind: 'version', name: label, version: gateway.version, action: 'created', reason: 'ONNX file of the registered version' });
@@ -241,7 +237,7 @@ export class MlflowImporter {
     if (gateway && linked?.row && gateway.mlflowRunId !== linked.row.id) await versionRepo.linkRun(gateway.id, linked.row.id);
     // MLflow aliases follow upstream changes onto the gateway version of the same model.
     if (gateway) {
-      const model = await models.require(v.name).catch(() => null);
+      const model = await models.find(v.name);
       if (model && model.id === gateway.modelId) {
         await applyUpstreamAliases({ aliases, versions }, actor, { model: v.name, version: gateway.version }, v.aliases, previous, report, false);
       }
