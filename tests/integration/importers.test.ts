@@ -227,14 +227,20 @@ describe(`importers (${dbKind()})`, () => {
     const first = git('rev-parse', 'HEAD');
     git('tag', '-a', 'shapes-v1@v1.0.0', '-m', 'Registering artifact shapes-v1 version v1.0.0');
     git('tag', '-a', 'shapes-v1#staging#1', '-m', 'Assigning stage staging');
+    // prod was assigned, then unassigned; dev moved on to a later commit: neither is v1's.
+    git('tag', '-a', 'shapes-v1#prod#2', '-m', 'Assigning stage prod');
+    git('tag', '-a', 'shapes-v1#prod!#3', '-m', 'Unassigning stage prod');
+    git('tag', '-a', 'shapes-v1#dev#4', '-m', 'Assigning stage dev');
+    git('commit', '-q', '--allow-empty', '-m', 'later');
+    git('tag', '-a', 'shapes-v1#dev#5', '-m', 'Assigning stage dev');
     // The working tree moves on: dvc.yaml loses every artifact.
     writeFileSync(path.join(root, 'dvc.yaml'), 'stages: {}\n');
     expect(expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc.items).toEqual([]);
     const report = expectData(await op(IMPORT_DVC, { repoPath: root, rev: first })).importDvc;
     expect(report.failed).toBe(0);
     expect(report.items).toContainEqual(expect.objectContaining({ kind: 'alias', name: 'shapes@staging', version: 1 }));
-    const { modelVersion } = expectData(await t.gql(`{ modelVersion(ref: { model: "shapes", alias: "staging" }) { version tags dvc { rev } } }`, {}, t.keys.viewer));
-    expect(modelVersion).toMatchObject({ version: 1, tags: { 'gto.version': 'v1.0.0' }, dvc: { rev: first } });
+    const { modelVersion } = expectData(await t.gql(`{ modelVersion(ref: { model: "shapes", alias: "staging" }) { version aliases tags dvc { rev } } }`, {}, t.keys.viewer));
+    expect(modelVersion).toMatchObject({ version: 1, aliases: ['baseline', 'staging'], tags: { 'gto.version': 'v1.0.0' }, dvc: { rev: first } });
     expect(readFileSync(path.join(root, 'dvc.yaml'), 'utf8')).toBe('stages: {}\n');
     expectError(await op(IMPORT_DVC, { repoPath: root, rev: 'no-such-rev' }), 'BAD_USER_INPUT');
   });

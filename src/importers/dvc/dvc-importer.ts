@@ -126,12 +126,10 @@ export class DvcImporter {
       model = await models.register(actor, { name: modelName, labels: a.meta.labels.map(String), inputSpec: a.meta.inputSpec, description });
       report.add({ kind: 'model', name: modelName, action: 'created' });
     }
-    const gto = project.gtoTags.filter((t) => t.artifact === a.id || t.artifact === a.name);
-    const gtoVersion = gto.find((t) => t.kind === 'version' && !t.negated)?.value;
-    // Aliases upstream: dvc.yaml's meta.aliases, plus the GTO stages assigned on this commit.
-    const upstream = [
-      ...new Set([...(Array.isArray(a.meta.aliases) ? a.meta.aliases.map(String) : []), ...gto.filter((t) => t.kind === 'stage' && !t.negated).map((t) => t.value)]),
-    ];
+    const gto = project.git ? project.gto.at(a.id, project.git.commit) : { version: null, stages: [] };
+    const gtoVersion = gto.version;
+    // Aliases upstream: dvc.yaml's meta.aliases, plus the GTO stages this commit currently holds.
+    const upstream = [...new Set([...(Array.isArray(a.meta.aliases) ? a.meta.aliases.map(String) : []), ...gto.stages])];
     const dvc = { ...this.provenance(project, out, located.source), aliases: upstream };
     const label = `${modelName} <- ${a.id}`;
     const existing = await versionRepo.findWithDvc(model.id);

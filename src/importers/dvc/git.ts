@@ -42,10 +42,25 @@ export async function gitDirty(checkout: GitCheckout): Promise<boolean> {
   return out !== null && out.trim() !== '';
 }
 
-/** Tag names pointing at the commit (lightweight or annotated). */
-export async function gitTagsAt(checkout: GitCheckout): Promise<string[]> {
-  const out = await git(checkout.toplevel, ['tag', '--points-at', checkout.commit]);
-  return out ? out.split('\n').map((t) => t.trim()).filter(Boolean) : [];
+export interface GitTag {
+  name: string;
+  /** The commit the tag points at (annotated tags peeled). */
+  commit: string;
+  /** Creation time in seconds: the tagger date, or the commit date of a lightweight tag. */
+  created: number;
+}
+
+/** Every tag of the repository: GTO derives its registry state from all of them, not one commit's. */
+export async function gitTags(checkout: GitCheckout): Promise<GitTag[]> {
+  const out = await git(checkout.toplevel, ['for-each-ref', '--format=%(refname:strip=2)%09%(objectname)%09%(*objectname)%09%(creatordate:unix)', 'refs/tags']);
+  if (!out) return [];
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [name, object, peeled, created] = line.split('\t');
+      return { name: name!, commit: peeled || object!, created: Number(created) };
+    });
 }
 
 export interface GtoTag {
@@ -55,6 +70,8 @@ export interface GtoTag {
   value: string;
   /** Deregistration (`@v1.2.3!`) or unassignment (`#stage!#N`). */
   negated: boolean;
+  /** The artifact's event counter N of a stage tag: later events have larger numbers. */
+  counter?: number;
 }
 
 const ARTIFACT = '(?:[a-zA-Z0-9-/_]+=)?[a-zA-Z0-9](?:[a-zA-Z0-9-/_]*[a-zA-Z0-9])?';
@@ -66,6 +83,6 @@ export function parseGtoTag(tag: string): GtoTag | null {
   const v = VERSION_TAG.exec(tag);
   if (v) return { artifact: v[1]!.replace('=', ':'), kind: 'version', value: v[2]!, negated: v[3] === '!' };
   const s = STAGE_TAG.exec(tag);
-  if (s) return { artifact: s[1]!.replace('=', ':'), kind: 'stage', value: s[2]!, negated: s[3] === '!' };
+  if (s) return { artifact: s[1]!.replace('=', ':'), kind: 'stage', value: s[2]!, negated: s[3] === '!', counter: Number(s[4]) };
   return null;
 }

@@ -3,7 +3,8 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { badInput } from '../../common/errors';
 import { parseDvcConfig, type DvcConfig } from './config';
-import { gitCheckout, gitDirty, gitShow, gitTagsAt, parseGtoTag, type GitCheckout, type GtoTag } from './git';
+import { gitCheckout, gitDirty, gitShow, gitTags, type GitCheckout } from './git';
+import { GtoRegistry } from './gto';
 import { isSafeRelative, type DvcOut } from './objects';
 
 /** An entry of dvc.yaml's `artifacts:` (DVC's model registry). */
@@ -27,8 +28,8 @@ export interface DvcProject {
   outs: Map<string, DvcOut>;
   git: GitCheckout | null;
   dirty: boolean;
-  /** GTO tags on the imported commit (`name@v1.2.3`, `name#stage#N`). */
-  gtoTags: GtoTag[];
+  /** GTO's registry, from all the repository's tags (`name@v1.2.3`, `name#stage#N`). */
+  gto: GtoRegistry;
   /** Reads a project file at the imported revision (working tree when no rev was asked). */
   read(rel: string): Promise<string | null>;
 }
@@ -112,6 +113,6 @@ export async function loadDvcProject(repoPath: string, rev?: string | null): Pro
       if (out) outs.set(out.path, out);
     }
   }
-  const gtoTags = git ? (await gitTagsAt(git)).map(parseGtoTag).filter((t): t is GtoTag => t !== null) : [];
-  return { root, config, artifacts, outs, git, dirty: git && !rev ? await gitDirty(git) : false, gtoTags, read };
+  const gto = new GtoRegistry(git ? await gitTags(git) : []);
+  return { root, config, artifacts, outs, git, dirty: git && !rev ? await gitDirty(git) : false, gto, read };
 }
