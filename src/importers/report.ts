@@ -24,6 +24,12 @@ export function failureReason(e: unknown): string {
   return e instanceof DomainError ? e.message : `unexpected error: ${(e as Error)?.message ?? String(e)}`;
 }
 
+/** The action to report: in a dry run, what would be done. */
+export function planned(action: 'created' | 'updated' | 'unchanged', dryRun: boolean): ImportAction {
+  if (!dryRun || action === 'unchanged') return action;
+  return action === 'created' ? 'would-create' : 'would-update';
+}
+
 export class ReportBuilder {
   readonly items: ImportItem[] = [];
 

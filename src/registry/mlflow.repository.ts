@@ -36,7 +36,7 @@ export class MlflowRepository {
    * Stores a run and its full metric history in one transaction. Unchanged runs (same fields and
    * history length) are left alone, so re-imports are cheap and report "unchanged".
    */
-  async upsertRun(data: RunUpsert): Promise<{ run: MlflowRunRow; action: 'created' | 'updated' | 'unchanged' }> {
+  async upsertRun(data: RunUpsert, opts: { dryRun?: boolean } = {}): Promise<{ run: MlflowRunRow | null; action: 'created' | 'updated' | 'unchanged' }> {
     const { history, ...fields } = data;
     const existing = await this.prisma.mlflowRun.findUnique({
       where: { trackingUri_runId: { trackingUri: data.trackingUri, runId: data.runId } },
@@ -56,6 +56,8 @@ export class MlflowRepository {
       const { _count, ...run } = existing;
       return { run, action: 'unchanged' };
     }
+    // A dry run says what would change and writes nothing.
+    if (opts.dryRun) return { run: null, action: existing ? 'updated' : 'created' };
     const run = await this.prisma.$transaction(async (tx) => {
       const row = await tx.mlflowRun.upsert({
         where: { trackingUri_runId: { trackingUri: data.trackingUri, runId: data.runId } },
@@ -86,12 +88,13 @@ export class MlflowRepository {
   }
 
   /** Stores a registered version as MLflow describes it; "unchanged" when nothing differs. */
-  async upsertRegisteredVersion(data: Omit<MlflowModelVersion, 'id' | 'createdAt' | 'updatedAt'>): Promise<'created' | 'updated' | 'unchanged'> {
+  async upsertRegisteredVersion(data: Omit<MlflowModelVersion, 'id' | 'createdAt' | 'updatedAt'>, opts: { dryRun?: boolean } = {}): Promise<'created' | 'updated' | 'unchanged'> {
     const existing = await this.findRegisteredVersion(data.trackingUri, data.name, data.version);
     if (existing) {
       const { id: _i, createdAt: _c, updatedAt: _u, ...stored } = existing;
       if (same(stored, data)) return 'unchanged';
     }
+    if (opts.dryRun) return existing ? 'updated' : 'created';
     const where = { trackingUri_name_version: { trackingUri: data.trackingUri, name: data.name, version: data.version } };
     await this.prisma.mlflowModelVersion.upsert({ where, create: data, update: data });
     return existing ? 'updated' : 'created';

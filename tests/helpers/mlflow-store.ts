@@ -11,12 +11,23 @@ export interface StoreRun {
   tags?: Record<string, string>;
   /** A logged model at artifacts/model: its MLmodel metadata and, optionally, the ONNX bytes. */
   model?: { metadata?: Record<string, string>; onnx?: Buffer };
+  /** An MLflow 3 LoggedModel (`<exp>/models/m-<id>`) the run produced, optionally holding ONNX bytes. */
+  loggedModel?: { modelId: string; onnx?: Buffer };
 }
 
-/** Writes an MLflow FileStore as MLflow 2.x/3.x lays it out (see ../shared/formats/mlflow). */
+export interface StoreVersion {
+  version: number;
+  runId: string;
+  aliases?: string[];
+  /** Default `runs:/<run>/model`; `models:/m-<id>` for a LoggedModel, `models:/<name>/<N>` for a copy. */
+  source?: string;
+  modelId?: string;
+}
+
+/** Writes an MLflow FileStore as MLflow 2.x/3.x lays it out (see tests/fixtures/formats/mlflow). */
 export function writeMlflowStore(
   root: string,
-  opts: { experimentId: string; experiment: string; runs: StoreRun[]; registered?: { name: string; versions: { version: number; runId: string; aliases?: string[] }[] } },
+  opts: { experimentId: string; experiment: string; runs: StoreRun[]; registered?: { name: string; versions: StoreVersion[] } },
 ) {
   const w = (file: string, text: string | Buffer) => {
     mkdirSync(path.dirname(file), { recursive: true });
@@ -44,6 +55,21 @@ export function writeMlflowStore(
       }));
       if (run.model.onnx) w(path.join(dir, 'artifacts', 'model', 'model.onnx'), run.model.onnx);
     }
+    if (run.loggedModel) {
+      const id = run.loggedModel.modelId;
+      const lm = path.join(exp, 'models', id);
+      w(path.join(lm, 'meta.yaml'), YAML.stringify({
+        artifact_location: `file:///elsewhere/mlruns/${opts.experimentId}/models/${id}/artifacts`, creation_timestamp: 1700000050000,
+        experiment_id: opts.experimentId, last_updated_timestamp: 1700000060000, model_id: id, model_type: null, name: 'model',
+        source_run_id: run.runId, status: 2, status_message: null,
+      }));
+      w(path.join(lm, 'artifacts', 'MLmodel'), YAML.stringify({
+        artifact_path: `file:///elsewhere/mlruns/${opts.experimentId}/models/${id}/artifacts`, flavors: { onnx: { code: null, data: 'model.onnx', onnx_version: '1.12.0' } },
+        mlflow_version: '3.5.1', model_id: id, model_uuid: id, run_id: run.runId, utc_time_created: '2026-11-26 08:00:00.000000',
+      }));
+      if (run.loggedModel.onnx) w(path.join(lm, 'artifacts', 'model.onnx'), run.loggedModel.onnx);
+      w(path.join(dir, 'outputs', id, 'meta.yaml'), YAML.stringify({ destination_id: id, destination_type: 'MODEL_OUTPUT', source_id: id, source_type: 'RUN_OUTPUT', step: 0, tags: {} }));
+    }
   }
   if (opts.registered) {
     const reg = path.join(root, 'models', opts.registered.name);
@@ -51,7 +77,8 @@ export function writeMlflowStore(
     for (const v of opts.registered.versions) {
       w(path.join(reg, `version-${v.version}`, 'meta.yaml'), YAML.stringify({
         creation_timestamp: 1700000200000, current_stage: 'None', description: null, last_updated_timestamp: 1700000200000,
-        name: opts.registered.name, run_id: v.runId, run_link: null, source: `runs:/${v.runId}/model`, status: 'READY', status_message: null, user_id: null, version: v.version,
+        model_id: v.modelId ?? '', name: opts.registered.name, run_id: v.runId, run_link: null, source: v.source ?? `runs:/${v.runId}/model`,
+        status: 'READY', status_message: null, user_id: null, version: v.version,
       }));
       for (const a of v.aliases ?? []) {
         aliases[a] = String(v.version);

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { writeDvcProject } from '../helpers/dvc-project';
 import { writeMlflowStore } from '../helpers/mlflow-store';
-import { createTestApp, dbKind, expectData, expectError, fixture, GRAY_MODEL, type TestApp } from '../helpers/test-app';
+import { createTestApp, dbKind, expectData, expectError, FIXTURES, fixture, GRAY_MODEL, type TestApp } from '../helpers/test-app';
 
 const IMPORT_DVC = `mutation($input: ImportDvcInput!) { importDvc(input: $input) { created updated unchanged failed items { kind name version action reason } } }`;
 const IMPORT_MLFLOW = `mutation($input: ImportMlflowInput!) { importMlflow(input: $input) { created updated unchanged failed items { kind name version action reason } } }`;
@@ -317,5 +317,62 @@ describe(`importers (${dbKind()})`, () => {
     expect(expectData(await t.gql(`{ model(name: "outside") { versions { version } } }`, {}, t.keys.viewer)).model.versions).toEqual([]);
     writeFileSync(path.join(store, '1', 'meta.yaml'), 'name: [broken\n');
     expect(expectError(await op(IMPORT_MLFLOW, { trackingUri: store }), 'BAD_USER_INPUT').message).toMatch(/meta\.yaml is not valid YAML: .*line \d+/);
+  });
+
+  it('imports MLflow 3 LoggedModels: versions registered from models:/m-<id>, and copies (models:/<name>/<N>)', async () => {
+    expectData(await t.gql(`mutation($i: RegisterModelInput!) { registerModel(input: $i) { name } }`, { i: { name: 'shapes', labels: GRAY_MODEL.labels, inputSpec: GRAY_MODEL.inputSpec } }, t.keys.admin));
+    const store = path.join(dir, 'mlruns');
+    const modelId = `m-${'1'.repeat(32)}`;
+    writeMlflowStore(store, {
+      experimentId: '42',
+      experiment: 'mlflow3',
+      runs: [{ runId: 'e'.repeat(32), name: 'train', loggedModel: { modelId, onnx } }],
+      registered: {
+        name: 'shapes',
+        versions: [
+          { version: 1, runId: 'e'.repeat(32), source: `models:/${modelId}`, modelId },
+          { version: 2, runId: 'e'.repeat(32), source: 'models:/shapes/1', aliases: ['champion'] },
+        ],
+      },
+    });
+    const dry = expectData(await op(IMPORT_MLFLOW, { trackingUri: store, dryRun: true })).importMlflow;
+    expect(dry.items.map((i: any) => [i.kind, i.action])).toEqual([
+      ['run', 'would-create'],
+      ['version', 'would-create'],
+      ['registered-model', 'would-create'],
+      ['registered-model', 'would-create'],
+    ]);
+    const report = expectData(await op(IMPORT_MLFLOW, { trackingUri: store })).importMlflow;
+    expect(report.failed).toBe(0);
+    expect(report.items.filter((i: any) => i.kind === 'registered-model').map((i: any) => [i.version, i.reason])).toEqual([
+      [1, 'gateway version 1'],
+      [2, 'gateway version 1'],
+    ]);
+    const { modelVersion } = expectData(await t.gql(`{ modelVersion(ref: { model: "shapes", alias: "champion" }) { version sha256 artifactUri mlflowRun { runName } } }`, {}, t.keys.viewer));
+    expect(modelVersion).toEqual({ version: 1, sha256: sha(onnx), artifactUri: `models:/${modelId}`, mlflowRun: { runName: 'train' } });
+  });
+
+  it('imports the real MLflow 3.5 FileStore: nested runs, LoggedModels without ONNX as run links, registry copies and aliases', async () => {
+    const store = path.join(dir, 'mlruns');
+    cpSync(path.join(FIXTURES, 'formats', 'mlflow', 'filestore-mlflow3.5', 'mlruns'), store, { recursive: true });
+    const report = expectData(await op(IMPORT_MLFLOW, { trackingUri: store })).importMlflow;
+    expect(report.failed).toBe(0);
+    expect(report.items.filter((i: any) => i.kind === 'run').map((i: any) => [i.name, i.action])).toEqual([
+      ['single_model_training', 'created'],
+      ['hyperparameter_tuning', 'created'],
+      ['cv_fold_4', 'created'],
+      ['single_model_training', 'created'],
+    ]);
+    // Versions 14 and 15 name a run of an experiment this copy does not hold: recorded without it.
+    const registered = await t.app.db.prisma.mlflowModelVersion.findMany({ orderBy: { version: 'asc' }, include: { run: true } });
+    expect(registered.map((v) => [v.version, v.source, v.run?.runId ?? null, v.aliases, v.modelVersionId])).toEqual([
+      [1, 'models:/m-197681d0d2da401fbad8300ec11df9b7', 'b923f0c310424625bd88a002bddce3bd', [], null],
+      [14, 'models:/m-044f039f656a43e18d196147f99f2e2c', null, [], null],
+      [15, 'models:/iris-classifier/14', null, [], null],
+      [16, 'models:/m-2b15a1738b31476690c10f51565a6f79', 'bbf71be5a32f439e965d92b7db72f973', ['champion'], null],
+      [17, 'models:/iris-classifier/16', 'bbf71be5a32f439e965d92b7db72f973', [], null],
+    ]);
+    const again = expectData(await op(IMPORT_MLFLOW, { trackingUri: store })).importMlflow;
+    expect([again.created, again.updated, again.failed]).toEqual([0, 0, 0]);
   });
 });

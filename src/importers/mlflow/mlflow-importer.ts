@@ -8,11 +8,29 @@ import type { MlflowRepository, MlflowRunRow } from '../../registry/mlflow.repos
 import type { ModelService } from '../../registry/model.service';
 import type { VersionRecord, VersionRepository } from '../../registry/version.repository';
 import type { VersionService } from '../../registry/version.service';
-import { failureReason, ReportBuilder, type ImportReport } from '../report';
+import { failureReason, planned, ReportBuilder, type ImportReport } from '../report';
 import { applyUpstreamAliases } from '../upstream-aliases';
 import { FileStoreSource } from './file-store';
 import { RestSource, type MlflowAuth } from './rest-source';
-import { latestMetrics, type MlflowModelArtifact, type MlflowRunData, type MlflowSource } from './source';
+import { latestMetrics, type MlflowModelArtifact, type MlflowRegisteredVersion, type MlflowRunData, type MlflowSource } from './source';
+
+interface ImportedRun {
+  /** The stored run; null in a dry run when it is not stored yet. */
+  row: MlflowRunRow | null;
+  run: MlflowRunData;
+}
+type RunIndex = Map<string, ImportedRun>;
+
+/** One import's state: where it reads, what it reports, and in a dry run what it would have stored. */
+interface ImportCtx {
+  source: MlflowSource;
+  trackingUri: string;
+  report: ReportBuilder;
+  dryRun: boolean;
+  runs: RunIndex;
+  /** sha256 of ONNX files a dry run would register (two registered versions may share them). */
+  plannedBytes: Set<string>;
+}
 
 export interface MlflowImportDeps {
   models: ModelService;
@@ -86,29 +104,23 @@ export class MlflowImporter {
     const trackingUri = source instanceof FileStoreSource ? pathToFileURL(source.root).href : input.trackingUri;
     const report = new ReportBuilder();
     const dryRun = input.dryRun === true;
+    const ctx: ImportCtx = { source, trackingUri, report, dryRun, runs: new Map(), plannedBytes: new Set() };
     const experiments = (await source.experiments(input.experiment)).filter(
       (e) => e.lifecycleStage === 'active' && (!input.experiment || e.name === input.experiment || e.id === input.experiment),
     );
     if (input.experiment && experiments.length === 0) throw new DomainError('NOT_FOUND', `no experiment "${input.experiment}" in ${input.trackingUri}`);
-    const runRows = new Map<string, { row: MlflowRunRow | null; run: MlflowRunData; artifacts: MlflowModelArtifact[] }>();
     for (const exp of experiments) {
-      let runs: MlflowRunData[];
+      let list: MlflowRunData[];
       try {
-        runs = (await source.runs(exp.id)).filter((r) => r.lifecycleStage === 'active');
+        list = (await source.runs(exp.id)).filter((r) => r.lifecycleStage === 'active');
       } catch (e) {
         // A server that fails mid-import: what was imported stays, the report says what was not.
         report.add({ kind: 'experiment', name: exp.name, action: 'failed', reason: failureReason(e) });
         continue;
       }
-      for (const run of runs) {
+      for (const run of list) {
         try {
-          // A logged model that cannot be read costs its link, not the run.
-          const artifacts = await source.modelArtifacts(run).catch((e) => {
-            report.add({ kind: 'artifact', name: `${run.runName ?? run.runId}/model`, action: 'failed', reason: failureReason(e) });
-            return [];
-          });
-          const row = await this.importRun(trackingUri, exp.name, run, artifacts, report, dryRun);
-          runRows.set(run.runId, { row, run, artifacts });
+          ctx.runs.set(run.runId, await this.importRun(ctx, exp.name, run));
         } catch (e) {
           report.add({ kind: 'run', name: run.runName ?? run.runId, action: 'failed', reason: failureReason(e) });
         }
@@ -116,14 +128,17 @@ export class MlflowImporter {
     }
     let registered: Awaited<ReturnType<MlflowSource['registeredModels']>> = [];
     try {
-      registered = await source.registeredModels();
+      registered = await source.registeredModels(input.registeredModel);
     } catch (e) {
       report.add({ kind: 'registered-model', name: input.registeredModel ?? '(all)', action: 'failed', reason: failureReason(e) });
     }
-    for (const model of registered.filter((m) => !input.registeredModel || m.name === input.registeredModel)) {
+    if (input.registeredModel && registered.length === 0 && !report.items.some((i) => i.kind === 'registered-model')) {
+      throw new DomainError('NOT_FOUND', `no registered model "${input.registeredModel}" in ${input.trackingUri}`);
+    }
+    for (const model of registered) {
       for (const v of model.versions) {
         try {
-          await this.importRegisteredVersion(actor, trackingUri, v, runRows, report, dryRun);
+          await this.importRegisteredVersion(actor, ctx, v);
         } catch (e) {
           report.add({ kind: 'registered-model', name: model.name, version: v.version, action: 'failed', reason: failureReason(e) });
         }
@@ -132,42 +147,59 @@ export class MlflowImporter {
     return report.build();
   }
 
-  private async importRun(trackingUri: string, experimentName: string, run: MlflowRunData, artifacts: MlflowModelArtifact[], report: ReportBuilder, dryRun: boolean) {
+  private async importRun(ctx: ImportCtx, experimentName: string, run: MlflowRunData): Promise<ImportedRun> {
     const { mlflowRepo, versionRepo } = this.deps;
+    const { source, trackingUri, report, dryRun } = ctx;
     const name = run.runName ?? run.runId;
-    if (dryRun) {
-      report.add({ kind: 'run', name, action: 'would-update' });
-      return null;
-    }
-    const { run: row, action } = await mlflowRepo.upsertRun({
-      trackingUri,
-      runId: run.runId,
-      experimentId: run.experimentId,
-      experimentName,
-      runName: run.runName,
-      status: run.status,
-      startTime: run.startTime !== null ? new Date(run.startTime) : null,
-      endTime: run.endTime !== null ? new Date(run.endTime) : null,
-      artifactUri: run.artifactUri,
-      userId: run.userId,
-      params: run.params,
-      metrics: latestMetrics(run.metrics),
-      tags: run.tags,
-      history: run.metrics,
+    // A logged model that cannot be read costs its link, not the run.
+    const artifacts = await source.modelArtifacts(run).catch((e) => {
+      report.add({ kind: 'artifact', name: `${name}/model`, action: 'failed', reason: failureReason(e) });
+      return [] as MlflowModelArtifact[];
     });
-    report.add({ kind: 'run', name, action, reason: `${run.metrics.length} metric values` });
+    const { run: row, action } = await mlflowRepo.upsertRun(
+      {
+        trackingUri,
+        runId: run.runId,
+        experimentId: run.experimentId,
+        experimentName,
+        runName: run.runName,
+        status: run.status,
+        startTime: run.startTime !== null ? new Date(run.startTime) : null,
+        endTime: run.endTime !== null ? new Date(run.endTime) : null,
+        artifactUri: run.artifactUri,
+        userId: run.userId,
+        params: run.params,
+        metrics: latestMetrics(run.metrics),
+        tags: run.tags,
+        history: run.metrics,
+      },
+      { dryRun },
+    );
+    report.add({ kind: 'run', name, action: planned(action, dryRun), reason: `${run.metrics.length} metric values` });
     for (const artifact of artifacts) {
       for (const v of await this.versionsFor(run, artifact)) {
-        if (v.mlflowRunId === row.id) continue;
-        await versionRepo.linkRun(v.id, row.id);
-        report.add({ kind: 'version', name: `${name} -> v${v.version}`, version: v.version, action: 'linked', reason: 'same artifact' });
+        if (row && v.mlflowRunId === row.id) continue;
+        if (!dryRun && row) await versionRepo.linkRun(v.id, row.id);
+        report.add({ kind: 'version', name: `${name} -> v${v.version}`, version: v.version, action: dryRun ? 'would-update' : 'linked', reason: 'same artifact' });
       }
     }
-    return row;
+    return { row, run };
+  }
+
+  /** A registered version's run: imported above, or fetched by id (it may be in another experiment). */
+  private async runFor(ctx: ImportCtx, runId: string): Promise<ImportedRun | null> {
+    const known = ctx.runs.get(runId);
+    if (known) return known;
+    const run = await ctx.source.run(runId);
+    if (!run) return null;
+    const experiment = (await ctx.source.experiments(run.experimentId)).find((e) => e.id === run.experimentId);
+    const imported = await this.importRun(ctx, experiment?.name ?? run.experimentId, run);
+    ctx.runs.set(runId, imported);
+    return imported;
   }
 
   /** Gateway versions that hold the artifact a logged model describes (see the class comment). */
-  private async versionsFor(run: MlflowRunData, artifact: MlflowModelArtifact): Promise<VersionRecord[]> {
+  private async versionsFor(run: MlflowRunData | null, artifact: MlflowModelArtifact): Promise<VersionRecord[]> {
     const { versionRepo } = this.deps;
     const meta = (artifact.mlmodel.metadata ?? {}) as Record<string, unknown>;
     let hash: { sha256?: string | null; md5?: string | null } = {
@@ -177,69 +209,70 @@ export class MlflowImporter {
     if (artifact.onnxFile) hash = await digestFile(artifact.onnxFile);
     const byBytes = await versionRepo.findByContent(hash);
     if (byBytes.length) return byBytes;
-    const commit = run.tags['mlflow.source.git.commit'];
+    const commit = run?.tags['mlflow.source.git.commit'];
     if (commit && typeof meta.dvc_path === 'string') return versionRepo.findByDvcRevPath(commit, meta.dvc_path);
     return [];
   }
 
-  private async importRegisteredVersion(
-    actor: Actor,
-    trackingUri: string,
-    v: { name: string; version: number; source: string; runId: string | null; status: string; currentStage: string | null; description: string | null; aliases: string[] },
-    runRows: Map<string, { row: MlflowRunRow | null; run: MlflowRunData; artifacts: MlflowModelArtifact[] }>,
-    report: ReportBuilder,
-    dryRun: boolean,
-  ) {
+  private async importRegisteredVersion(actor: Actor, ctx: ImportCtx, v: MlflowRegisteredVersion) {
     const { mlflowRepo, versions, versionRepo, models, aliases } = this.deps;
+    const { source, trackingUri, report, dryRun } = ctx;
     const label = `${v.name} v${v.version}`;
-    const linked = v.runId ? runRows.get(v.runId) : undefined;
-    let gateway: VersionRecord | null = null;
-    if (linked) {
-      const artifactPath = /^runs:\/[^/]+\/(.*)$/.exec(v.source)?.[1];
-      const artifacts = linked.artifacts.filter((a) => artifactPath === undefined || a.artifactPath === artifactPath);
-      for (const artifact of artifacts) {
-        gateway = (await this.versionsFor(linked.run, artifact))[0] ?? null;
-        if (gateway) break;
-        const onnx = artifact.onnxFile;
-        if (onnx && !dryRun) {
-          const model = await models.find(v.name);
-          if (!model) throw new DomainError('BAD_USER_INPUT', `${label} holds an ONNX file but the gateway has no model "${v.name}" (labels, input spec): register it first`);
-          gateway = await versions.register(actor, { model: v.name, artifactPath: onnx, trustedFile: true, artifactUri: v.source, tags: { 'mlflow.registeredModel': v.name, 'mlflow.version': v.version }, ...(linked.row ? { mlflowRunId: linked.row.id } : {}) });
-          report.add({ kind: 'version', name: label, version: gateway.version, action: 'created', reason: 'ONNX file of the registered version' });
-          break;
-        }
+    const linked = v.runId ? await this.runFor(ctx, v.runId) : null;
+    // The registered version's own files (its source), whatever form the source takes.
+    const artifact = await source.versionArtifact(v).catch((e) => {
+      report.add({ kind: 'artifact', name: `${label} files`, action: 'failed', reason: failureReason(e) });
+      return null;
+    });
+    let gateway: VersionRecord | null = artifact ? ((await this.versionsFor(linked?.run ?? null, artifact))[0] ?? null) : null;
+    if (!gateway && artifact?.onnxFile) {
+      const model = await models.find(v.name);
+      if (!model) throw new DomainError('BAD_USER_INPUT', `${label} holds an ONNX file but the gateway has no model "${v.name}" (labels, input spec): register it first`);
+      if (dryRun) {
+        const { sha256 } = await digestFile(artifact.onnxFile);
+        if (!ctx.plannedBytes.has(sha256)) report.add({ kind: 'version', name: label, action: 'would-create', reason: 'ONNX file of the registered version' });
+        ctx.plannedBytes.add(sha256);
+      } else {
+        gateway = await versions.register(actor, {
+          model: v.name,
+          artifactPath: artifact.onnxFile,
+          trustedFile: true,
+          artifactUri: v.source,
+          tags: { 'mlflow.registeredModel': v.name, 'mlflow.version': v.version, ...(artifact.location ? { 'mlflow.storageLocation': artifact.location } : {}) },
+          ...(linked?.row ? { mlflowRunId: linked.row.id } : {}),
+        });
+        report.add({ kind: 'version', name: label, version: gateway.version, action: 'created', reason: 'ONNX file of the registered version' });
       }
     }
-    if (dryRun) {
-      report.add({ kind: 'registered-model', name: v.name, version: v.version, action: 'would-update', reason: gateway ? `gateway v${gateway.version}` : 'run link only' });
-      return;
-    }
     const previous = (await mlflowRepo.findRegisteredVersion(trackingUri, v.name, v.version))?.aliases ?? [];
-    const action = await mlflowRepo.upsertRegisteredVersion({
-      trackingUri,
-      name: v.name,
-      version: v.version,
-      source: v.source,
-      status: v.status,
-      stage: v.currentStage,
-      aliases: v.aliases,
-      description: v.description,
-      runRowId: linked?.row?.id ?? null,
-      modelVersionId: gateway?.id ?? null,
-    });
+    const action = await mlflowRepo.upsertRegisteredVersion(
+      {
+        trackingUri,
+        name: v.name,
+        version: v.version,
+        source: v.source,
+        status: v.status,
+        stage: v.currentStage,
+        aliases: v.aliases,
+        description: v.description,
+        runRowId: linked?.row?.id ?? null,
+        modelVersionId: gateway?.id ?? null,
+      },
+      { dryRun },
+    );
     report.add({
       kind: 'registered-model',
       name: v.name,
       version: v.version,
-      action,
-      reason: gateway ? `gateway version ${gateway.version}` : 'no ONNX bytes found: recorded as a run link only',
+      action: planned(action, dryRun),
+      reason: gateway ? `gateway version ${gateway.version}` : artifact?.onnxFile ? 'ONNX file: a new gateway version' : 'no ONNX bytes found: recorded as a run link only',
     });
-    if (gateway && linked?.row && gateway.mlflowRunId !== linked.row.id) await versionRepo.linkRun(gateway.id, linked.row.id);
+    if (gateway && linked?.row && gateway.mlflowRunId !== linked.row.id && !dryRun) await versionRepo.linkRun(gateway.id, linked.row.id);
     // MLflow aliases follow upstream changes onto the gateway version of the same model.
     if (gateway) {
       const model = await models.find(v.name);
       if (model && model.id === gateway.modelId) {
-        await applyUpstreamAliases({ aliases, versions }, actor, { model: v.name, version: gateway.version }, v.aliases, previous, report, false);
+        await applyUpstreamAliases({ aliases, versions }, actor, { model: v.name, version: gateway.version }, v.aliases, previous, report, dryRun);
       }
     }
   }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -27,6 +28,15 @@ type KV = { key: string; value: string }[] | undefined;
 const kv = (list: KV): Record<string, string> => Object.fromEntries((list ?? []).map((e) => [e.key, e.value]));
 /** int64 fields are JSON numbers from current servers, strings from 1.x ones. */
 const int = (v: unknown): number | null => (v === undefined || v === null || v === '' ? null : Number(v));
+const LOGGED_MODEL_ID = /^m-[0-9a-f]{32}$/;
+
+function parseMlmodel(text: string): Record<string, any> {
+  try {
+    return YAML.parse(text) ?? {};
+  } catch (e) {
+    throw new DomainError('BAD_USER_INPUT', `an MLmodel file from the MLflow server is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
 const num = (v: unknown): number => (typeof v === 'number' ? v : metricValue(String(v)));
 
 /**
@@ -140,40 +150,54 @@ export class RestSource implements MlflowSource {
       return { items: r.runs, next: r.next_page_token };
     });
     const out: MlflowRunData[] = [];
-    for (const run of runs) {
-      const info = run.info ?? {};
-      const runId = String(info.run_id ?? info.run_uuid);
-      // runs/search gives the latest value per key; the series comes from metrics/get-history.
-      const metrics: MlflowMetricPoint[] = [];
-      for (const key of [...new Set(((run.data?.metrics ?? []) as { key: string }[]).map((m) => m.key))]) {
-        const history = await this.paged(async (token) => {
-          const r = await this.json<{ metrics?: any[]; next_page_token?: string }>(
-            `api/2.0/mlflow/metrics/get-history?run_id=${runId}&metric_key=${encodeURIComponent(key)}&max_results=25000${token ? `&page_token=${encodeURIComponent(token)}` : ''}`,
-          );
-          return { items: r.metrics, next: r.next_page_token };
-        });
-        for (const m of history) metrics.push({ key, value: num(m.value), timestamp: int(m.timestamp) ?? 0, step: int(m.step) ?? 0 });
-      }
-      out.push({
-        runId,
-        experimentId: String(info.experiment_id ?? experimentId),
-        runName: info.run_name ?? kv(run.data?.tags)['mlflow.runName'] ?? null,
-        status: runStatus(info.status),
-        startTime: int(info.start_time),
-        endTime: int(info.end_time),
-        artifactUri: info.artifact_uri ?? null,
-        userId: info.user_id ?? null,
-        lifecycleStage: info.lifecycle_stage ?? 'active',
-        params: kv(run.data?.params),
-        tags: kv(run.data?.tags),
-        metrics,
-      });
-    }
+    for (const run of runs) out.push(await this.toRun(run, experimentId));
     return out;
   }
 
-  async registeredModels(): Promise<MlflowRegisteredModel[]> {
-    const models = await this.paged(async (token) => {
+  async run(runId: string): Promise<MlflowRunData | null> {
+    try {
+      const { run } = await this.json<{ run: any }>(`api/2.0/mlflow/runs/get?run_id=${encodeURIComponent(runId)}`);
+      return await this.toRun(run, null);
+    } catch (e) {
+      if (e instanceof DomainError && e.code === 'NOT_FOUND') return null;
+      throw e;
+    }
+  }
+
+  private async toRun(run: any, experimentId: string | null): Promise<MlflowRunData> {
+    const info = run.info ?? {};
+    const runId = String(info.run_id ?? info.run_uuid);
+    // runs/search and runs/get give the latest value per key; the series comes from metrics/get-history.
+    const metrics: MlflowMetricPoint[] = [];
+    for (const key of [...new Set(((run.data?.metrics ?? []) as { key: string }[]).map((m) => m.key))]) {
+      const history = await this.paged(async (token) => {
+        const r = await this.json<{ metrics?: any[]; next_page_token?: string }>(
+          `api/2.0/mlflow/metrics/get-history?run_id=${runId}&metric_key=${encodeURIComponent(key)}&max_results=25000${token ? `&page_token=${encodeURIComponent(token)}` : ''}`,
+        );
+        return { items: r.metrics, next: r.next_page_token };
+      });
+      for (const m of history) metrics.push({ key, value: num(m.value), timestamp: int(m.timestamp) ?? 0, step: int(m.step) ?? 0 });
+    }
+    return {
+      runId,
+      experimentId: String(info.experiment_id ?? experimentId),
+      runName: info.run_name ?? kv(run.data?.tags)['mlflow.runName'] ?? null,
+      status: runStatus(info.status),
+      startTime: int(info.start_time),
+      endTime: int(info.end_time),
+      artifactUri: info.artifact_uri ?? null,
+      userId: info.user_id ?? null,
+      lifecycleStage: info.lifecycle_stage ?? 'active',
+      params: kv(run.data?.params),
+      tags: kv(run.data?.tags),
+      metrics,
+      // MLflow 3 lists the LoggedModels a run produced under outputs.model_outputs.
+      loggedModels: [...new Set(((run.outputs?.model_outputs ?? []) as { model_id?: string }[]).map((m) => String(m.model_id ?? '')).filter((id) => LOGGED_MODEL_ID.test(id)))],
+    };
+  }
+
+  async registeredModels(name?: string | null): Promise<MlflowRegisteredModel[]> {
+    const models = name ? await this.registeredModel(name) : await this.paged(async (token) => {
       const r = await this.json<{ registered_models?: any[]; next_page_token?: string }>(
         `api/2.0/mlflow/registered-models/search?max_results=1000${token ? `&page_token=${encodeURIComponent(token)}` : ''}`,
       );
@@ -199,6 +223,8 @@ export class RestSource implements MlflowSource {
           version: Number(v.version),
           source: String(v.source ?? ''),
           runId: v.run_id ? String(v.run_id) : null,
+          modelId: v.model_id ? String(v.model_id) : null,
+          storageLocation: v.storage_location ? String(v.storage_location) : null,
           status: String(v.status ?? 'READY'),
           currentStage: v.current_stage ?? null,
           description: v.description || null,
@@ -207,6 +233,17 @@ export class RestSource implements MlflowSource {
       out.push({ name, description: m.description || null, versions: mapped.sort((a, b) => a.version - b.version) });
     }
     return out;
+  }
+
+  /** registered-models/get: one model, or none (a 404 means the server has no such model). */
+  private async registeredModel(name: string): Promise<any[]> {
+    try {
+      const { registered_model } = await this.json<{ registered_model: unknown }>(`api/2.0/mlflow/registered-models/get?name=${encodeURIComponent(name)}`);
+      return [registered_model];
+    } catch (e) {
+      if (e instanceof DomainError && e.code === 'NOT_FOUND') return [];
+      throw e;
+    }
   }
 
   private artifactUrl(run: MlflowRunData, rel: string): string {
@@ -234,25 +271,55 @@ export class RestSource implements MlflowSource {
       const files = await this.listArtifacts(run, dir);
       const mlmodel = files.find((f) => !f.is_dir && path.posix.basename(f.path) === 'MLmodel');
       if (mlmodel) {
-        const parsed = YAML.parse(await (await this.request(this.artifactUrl(run, mlmodel.path))).text()) ?? {};
+        const parsed = parseMlmodel(await (await this.request(this.artifactUrl(run, mlmodel.path))).text());
         const dataName: string | undefined = parsed.flavors?.onnx?.data;
         const onnx = files.find((f) => !f.is_dir && (path.posix.basename(f.path) === dataName || f.path.endsWith('.onnx')));
-        out.push({ artifactPath: dir, mlmodel: parsed, onnxFile: onnx ? await this.download(run, onnx.path) : null });
+        out.push({ artifactPath: dir, modelId: null, mlmodel: parsed, onnxFile: onnx ? await this.download(this.artifactUrl(run, onnx.path), `${run.runId}-${onnx.path}`) : null });
         return;
       }
       for (const f of files.filter((x) => x.is_dir)) await walk(f.path, depth + 1);
     };
     await walk('', 0);
+    // MLflow 3 LoggedModels: their files are served by the logged-models artifact route.
+    for (const id of run.loggedModels) {
+      const file = (rel: string) => `ajax-api/2.0/mlflow/logged-models/${id}/artifacts/files?artifact_file_path=${encodeURIComponent(rel)}`;
+      out.push(await this.modelFiles(file, id));
+    }
     return out;
   }
 
+  /**
+   * A registered version's files, whatever its source (`runs:/`, `models:/m-…`, a copy, s3://…):
+   * get-download-uri says where they are, `/model-versions/get-artifact` serves them by name and
+   * version, so no listing of the underlying store is needed.
+   */
+  async versionArtifact(v: MlflowRegisteredVersion): Promise<MlflowModelArtifact | null> {
+    const q = `name=${encodeURIComponent(v.name)}&version=${v.version}`;
+    const { artifact_uri } = await this.json<{ artifact_uri?: string }>(`api/2.0/mlflow/model-versions/get-download-uri?${q}`);
+    const artifact = await this.modelFiles((rel) => `model-versions/get-artifact?path=${encodeURIComponent(rel)}&${q}`, v.modelId);
+    return { ...artifact, location: artifact_uri ?? null };
+  }
+
+  /** An MLmodel folder served file by file: its MLmodel, then the ONNX file its onnx flavor names. */
+  private async modelFiles(url: (rel: string) => string, modelId: string | null): Promise<MlflowModelArtifact> {
+    let mlmodel: Record<string, any> = {};
+    try {
+      mlmodel = parseMlmodel(await (await this.request(url('MLmodel'))).text());
+    } catch (e) {
+      if (!(e instanceof DomainError && e.code === 'NOT_FOUND')) throw e;
+    }
+    const data: unknown = mlmodel.flavors?.onnx?.data;
+    const onnxFile = typeof data === 'string' && data ? await this.download(url(data), `${modelId ?? 'version'}-${data}`) : null;
+    return { artifactPath: '', modelId, mlmodel, onnxFile };
+  }
+
   /** Streams an artifact to a temporary file (removed by close()). */
-  private async download(run: MlflowRunData, rel: string): Promise<string> {
+  private async download(url: string, name: string): Promise<string> {
     await mkdir(this.downloadDir, { recursive: true });
     this.tmpDir ??= await mkdtemp(path.join(this.downloadDir, 'mlflow-'));
-    const file = path.join(this.tmpDir, `${run.runId}-${rel.replace(/[^A-Za-z0-9._-]/g, '_')}`);
-    const res = await this.request(this.artifactUrl(run, rel));
-    if (!res.body) throw new DomainError('BAD_USER_INPUT', `MLflow sent an empty artifact ${rel}`);
+    const file = path.join(this.tmpDir, `${randomUUID()}-${name.replace(/[^A-Za-z0-9._-]/g, '_')}`);
+    const res = await this.request(url);
+    if (!res.body) throw new DomainError('BAD_USER_INPUT', `MLflow sent an empty artifact ${name}`);
     await pipeline(Readable.fromWeb(res.body as any), createWriteStream(file));
     return file;
   }

@@ -28,6 +28,8 @@ export interface MlflowRunData {
   tags: Record<string, string>;
   /** The full history of every metric. */
   metrics: MlflowMetricPoint[];
+  /** MLflow 3 LoggedModels the run produced (`m-<id>`). */
+  loggedModels: string[];
 }
 
 export interface MlflowRegisteredVersion {
@@ -35,6 +37,10 @@ export interface MlflowRegisteredVersion {
   version: number;
   source: string;
   runId: string | null;
+  /** MLflow 3: the LoggedModel registered (`m-<id>`), when the source is one. */
+  modelId: string | null;
+  /** Where the version's files are (`storage_location`, or what get-download-uri answers). */
+  storageLocation: string | null;
   status: string;
   currentStage: string | null;
   description: string | null;
@@ -49,9 +55,14 @@ export interface MlflowRegisteredModel {
 
 /** A logged model folder: its MLmodel (parsed), and a local ONNX file when one is there. */
 export interface MlflowModelArtifact {
+  /** The folder inside the run's artifacts ("" for a LoggedModel's own artifacts). */
   artifactPath: string;
+  /** The MLflow 3 LoggedModel holding it, or null for a model logged into run artifacts (2.x). */
+  modelId: string | null;
   mlmodel: Record<string, any>;
   onnxFile: string | null;
+  /** Where the files live upstream, when the source says (a registered version's download URI). */
+  location?: string | null;
 }
 
 export interface MlflowSource {
@@ -61,9 +72,14 @@ export interface MlflowSource {
   /** All experiments, or the one named (by name or id) when the source can look it up directly. */
   experiments(filter?: string | null): Promise<MlflowExperiment[]>;
   runs(experimentId: string): Promise<MlflowRunData[]>;
-  registeredModels(): Promise<MlflowRegisteredModel[]>;
-  /** Every logged model of a run (artifact folders holding an MLmodel). */
+  /** One run by id, wherever its experiment is; null when the source has none. */
+  run(runId: string): Promise<MlflowRunData | null>;
+  /** All registered models, or only the one named. */
+  registeredModels(name?: string | null): Promise<MlflowRegisteredModel[]>;
+  /** Every logged model of a run: artifact folders holding an MLmodel, and its LoggedModels. */
   modelArtifacts(run: MlflowRunData): Promise<MlflowModelArtifact[]>;
+  /** The model files a registered version points at (its `source`), whatever form that takes. */
+  versionArtifact(version: MlflowRegisteredVersion): Promise<MlflowModelArtifact | null>;
   /** Releases temporary files (downloaded artifacts). */
   close(): Promise<void>;
 }
