@@ -1,7 +1,8 @@
 import { DomainError } from '../common/errors';
 
 /** What an import did, item by item (the GraphQL ImportReport of API-SKETCH). */
-export type ImportAction = 'created' | 'updated' | 'unchanged' | 'failed' | 'would-create' | 'would-update' | 'linked';
+/** `skipped`: seen and deliberately not imported (counted in none of the totals). */
+export type ImportAction = 'created' | 'updated' | 'unchanged' | 'failed' | 'would-create' | 'would-update' | 'linked' | 'skipped';
 
 export interface ImportItem {
   kind: 'model' | 'version' | 'alias' | 'dataset' | 'experiment' | 'run' | 'registered-model' | 'artifact';

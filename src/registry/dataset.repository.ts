@@ -20,6 +20,10 @@ export class DatasetRepository {
     return this.prisma.dataset.findMany({ orderBy: [{ name: 'asc' }, { version: 'asc' }] });
   }
 
+  latest(name: string): Promise<DatasetRecord | null> {
+    return this.prisma.dataset.findFirst({ where: { name }, orderBy: { version: 'desc' } });
+  }
+
   /**
    * Inserts the next version of a dataset with all its items, atomically; when the latest version
    * already has this digest, returns it instead (re-importing is idempotent, also concurrently).

@@ -46,6 +46,18 @@ export class DatasetService {
    */
   async create(actor: Actor, input: NewDatasetInput): Promise<{ dataset: DatasetRecord; created: boolean }> {
     requireRole(actor, 'operator', 'registering a dataset');
+    return this.datasets.createUnlessLatest(this.checked(input));
+  }
+
+  /** What create() would do, writing nothing: the latest version when it holds these items, else null. */
+  async existing(actor: Actor, input: NewDatasetInput): Promise<DatasetRecord | null> {
+    requireRole(actor, 'operator', 'registering a dataset');
+    const data = this.checked(input);
+    const last = await this.datasets.latest(data.name);
+    return last?.digest === data.digest ? last : null;
+  }
+
+  private checked(input: NewDatasetInput): NewDataset {
     const name = checkName('dataset', input.name);
     const labels = checkLabels(input.labels);
     if (input.items.length === 0) throw badInput(`dataset "${name}" has no items`);
@@ -62,7 +74,7 @@ export class DatasetService {
       if (seen.has(item.path)) throw badInput(`item ${item.path} appears twice`);
       seen.add(item.path);
     }
-    const data: NewDataset = {
+    return {
       name,
       labels,
       digest: datasetDigest(labels, input.items),
@@ -70,6 +82,5 @@ export class DatasetService {
       provenance: input.provenance ?? {},
       items: input.items,
     };
-    return this.datasets.createUnlessLatest(data);
   }
 }

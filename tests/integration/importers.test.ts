@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -86,10 +86,35 @@ describe(`importers (${dbKind()})`, () => {
     const stored = readFileSync(path.join(t.dataDir, 'artifacts', 'sha256', sha(png).slice(0, 2), sha(png)));
     expect(stored.equals(png)).toBe(true);
 
-    // Importing again changes nothing.
+    // A dry run, then importing again: nothing to do.
+    const dry = expectData(await op(IMPORT_DVC, { repoPath: root, dryRun: true })).importDvc;
+    expect(dry.items.map((i: any) => [i.kind, i.action])).toEqual(dry.items.map((i: any) => [i.kind, 'unchanged']));
     const again = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
     expect([again.created, again.failed]).toEqual([0, 0]);
     expect(again.items.map((i: any) => i.action)).toEqual(again.items.map(() => 'unchanged'));
+  });
+
+  it('reads standalone .dvc files: a typed out is an artifact, an untyped one is reported as skipped', async () => {
+    const { root, remote } = project();
+    const put = (bytes: Buffer | string, suffix = '') => {
+      const hash = md5(Buffer.from(bytes));
+      const file = path.join(remote, 'files', 'md5', hash.slice(0, 2), hash.slice(2) + suffix);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, bytes);
+      return hash;
+    };
+    // `dvc add data/extra` then annotated with type: dataset (paths relative to the .dvc file's folder).
+    const files = [['circle/x.png', png], ['square/y.png', Buffer.concat([png, Buffer.from([1])])]] as const;
+    const manifest = '[' + files.map(([rel, bytes]) => `{"md5": "${put(bytes)}", "relpath": "${rel}"}`).join(', ') + ']';
+    mkdirSync(path.join(root, 'data'), { recursive: true });
+    writeFileSync(path.join(root, 'data', 'extra.dvc'), `outs:\n- md5: ${put(manifest, '.dir')}.dir\n  size: ${png.length * 2 + 1}\n  nfiles: 2\n  hash: md5\n  path: extra\n  type: dataset\n  desc: extra shapes\n`);
+    writeFileSync(path.join(root, 'data', 'raw.csv.dvc'), `outs:\n- md5: ${put('a,b\n')}\n  size: 4\n  hash: md5\n  path: raw.csv\n`);
+    const report = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
+    expect(report.items.filter((i: any) => i.action === 'failed')).toEqual([]);
+    expect(report.items).toContainEqual({ kind: 'dataset', name: 'extra', version: 1, action: 'created', reason: '2 items' });
+    expect(report.items).toContainEqual(expect.objectContaining({ kind: 'artifact', name: 'data/raw.csv', action: 'skipped', reason: expect.stringContaining('tracked by data/raw.csv.dvc') }));
+    const { datasets } = expectData(await t.gql(`{ datasets { name labels size } }`, {}, t.keys.viewer));
+    expect(datasets).toContainEqual({ name: 'extra', labels: ['circle', 'square'], size: 2 });
   });
 
   it('prefers a workspace copy whose md5 matches, and skips one that does not', async () => {

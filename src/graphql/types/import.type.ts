@@ -11,7 +11,7 @@ export class ImportItem {
   @Field(() => Int, { nullable: true })
   version?: number | null;
 
-  @Field(() => String, { description: 'created, updated, unchanged, failed, linked, would-create, would-update' })
+  @Field(() => String, { description: 'created, updated, unchanged, failed, linked, would-create, would-update, skipped (seen, not imported: the reason says why)' })
   action!: string;
 
   @Field(() => String, { nullable: true })

@@ -72,7 +72,10 @@ export class DvcImporter {
       }
     }
     for (const a of project.artifacts.filter((x) => x.type !== 'model' && x.type !== 'dataset')) {
-      report.add({ kind: 'artifact', name: a.id, action: 'unchanged', reason: `type ${a.type ?? '(none)'} is not imported` });
+      report.add({ kind: 'artifact', name: a.id, action: 'skipped', reason: `type ${a.type ?? '(none)'} is not imported (only model and dataset)` });
+    }
+    for (const o of project.standalone) {
+      report.add({ kind: 'artifact', name: o.path, action: 'skipped', reason: `tracked by ${o.dvcFile} but not an artifact: declare it under dvc.yaml artifacts:, or give the out type: model or dataset` });
     }
     return report.build();
   }
@@ -191,11 +194,15 @@ export class DvcImporter {
       labelsEntry ? { name: labelsName!, text: await readFile(labelsEntry.file, 'utf8') } : null,
       classes,
     );
+    const byPath = new Map(images.map((f) => [f.relpath, f]));
     if (dryRun) {
-      report.add({ kind: 'dataset', name: a.name, action: 'would-create', reason: `${items.length} items` });
+      // Hash without storing: the dataset is unchanged when its latest version holds the same items.
+      const planned = [];
+      for (const item of items) planned.push({ path: item.relpath, labelIndex: item.label, sha256: (await digestFile(byPath.get(item.relpath)!.file)).sha256 });
+      const same = await datasets.existing(actor, { name: a.name, labels, storageUri: 'artifacts/sha256', items: planned });
+      report.add({ kind: 'dataset', name: a.name, version: same?.version ?? null, action: same ? 'unchanged' : 'would-create', reason: `${items.length} items` });
       return;
     }
-    const byPath = new Map(images.map((f) => [f.relpath, f]));
     const stored: { path: string; labelIndex: number; sha256: string }[] = [];
     for (const item of items) {
       const source = byPath.get(item.relpath)!;

@@ -36,6 +36,19 @@ export function gitShow(checkout: GitCheckout, relPath: string): Promise<string 
   return git(checkout.toplevel, ['show', `${checkout.commit}:${path.posix.join(checkout.prefix, relPath)}`]);
 }
 
+/**
+ * Files of the project's folder, relative to it: at the commit, or in the working tree (tracked
+ * and untracked, without what .gitignore hides, such as DVC-managed data).
+ */
+export async function gitLsFiles(checkout: GitCheckout, workingTree: boolean): Promise<string[]> {
+  const args = workingTree
+    ? ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--full-name', '--', checkout.prefix || '.']
+    : ['ls-tree', '-r', '--name-only', '-z', checkout.commit, '--', checkout.prefix || '.'];
+  const out = await git(checkout.toplevel, args);
+  if (!out) return [];
+  return out.split('\0').filter(Boolean).map((f) => (checkout.prefix ? f.slice(checkout.prefix.length) : f));
+}
+
 /** Whether tracked files under the project differ from HEAD (uncommitted changes). */
 export async function gitDirty(checkout: GitCheckout): Promise<boolean> {
   const out = await git(checkout.toplevel, ['status', '--porcelain', '--untracked-files=no', '--', checkout.prefix || '.']);

@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
 import { badInput } from '../../common/errors';
 import { parseDvcConfig, type DvcConfig } from './config';
-import { gitCheckout, gitDirty, gitShow, gitTags, type GitCheckout } from './git';
+import { gitCheckout, gitDirty, gitLsFiles, gitShow, gitTags, type GitCheckout } from './git';
 import { GtoRegistry } from './gto';
 import { isSafeRelative, type DvcOut } from './objects';
 
@@ -19,6 +19,11 @@ export interface DvcArtifact {
   meta: Record<string, unknown>;
 }
 
+export interface StandaloneOut {
+  path: string;
+  dvcFile: string;
+}
+
 export interface DvcProject {
   /** Absolute folder holding .dvc/ and dvc.yaml. */
   root: string;
@@ -26,6 +31,8 @@ export interface DvcProject {
   artifacts: DvcArtifact[];
   /** Outputs recorded in dvc.lock and *.dvc files, by path relative to root. */
   outs: Map<string, DvcOut>;
+  /** Outputs of .dvc files that no artifact declares (reported, not imported). */
+  standalone: StandaloneOut[];
   git: GitCheckout | null;
   dirty: boolean;
   /** GTO's registry, from all the repository's tags (`name@v1.2.3`, `name#stage#N`). */
@@ -41,6 +48,34 @@ const yaml = (text: string, file: string): any => {
     throw badInput(`${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
   }
 };
+
+const SKIP_DIRS = new Set(['.git', '.dvc', 'node_modules', '.venv', '__pycache__']);
+const MAX_WALK = 20_000;
+
+/** `.dvc` files below the project: from git (the rev's tree, or the working tree) or a bounded walk. */
+async function listDvcFiles(root: string, git: GitCheckout | null, rev: boolean): Promise<string[]> {
+  if (git) return [...new Set((await gitLsFiles(git, !rev)).filter((f) => f.endsWith('.dvc') && !f.startsWith('.dvc/')))].sort();
+  const found: string[] = [];
+  let seen = 0;
+  const walk = async (rel: string, depth: number): Promise<void> => {
+    if (depth > 12) return;
+    const entries = await readdir(path.join(root, rel), { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (++seen > MAX_WALK) return;
+      const child = rel ? `${rel}/${e.name}` : e.name;
+      // Symlinked folders are not followed: they may point outside the repository.
+      if (e.isDirectory() && !SKIP_DIRS.has(e.name)) await walk(child, depth + 1);
+      else if (e.isFile() && e.name.endsWith('.dvc')) found.push(child);
+    }
+  };
+  await walk('', 0);
+  return found.sort();
+}
+
+/** An artifact name from a path, in GTO's grammar: `models/Model.pkl` → `model-pkl`. */
+function artifactName(p: string): string {
+  return path.posix.basename(p).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'artifact';
+}
 
 function toOut(entry: any): DvcOut | null {
   if (!entry || typeof entry.path !== 'string') return null;
@@ -101,18 +136,39 @@ export async function loadDvcProject(repoPath: string, rev?: string | null): Pro
       }
     }
   }
-  for (const a of artifacts) {
-    // Paths that leave the repository are refused later, by the importer; never read through them.
-    if (outs.has(a.path) || !isSafeRelative(a.path)) continue;
-    const dvcFile = await read(`${a.path}.dvc`);
-    if (!dvcFile) continue;
-    const parsed = yaml(dvcFile, `${a.path}.dvc`) ?? {};
-    for (const entry of parsed.outs ?? []) {
-      // Paths in a .dvc file are relative to the file's folder.
-      const out = toOut({ ...entry, path: path.posix.join(path.posix.dirname(a.path), String(entry?.path ?? '')) });
-      if (out) outs.set(out.path, out);
+  // Every .dvc file of the project (dvc add, dvc import): its outputs' md5s, and the artifacts
+  // its annotations declare (`type: model|dataset` on an out) beyond dvc.yaml's `artifacts:`.
+  const declared = new Set(artifacts.map((a) => a.path));
+  const standalone: StandaloneOut[] = [];
+  for (const dvcFile of await listDvcFiles(root, git, Boolean(rev))) {
+    const text = await read(dvcFile);
+    if (text === null) continue;
+    const parsed = yaml(text, dvcFile) ?? {};
+    // Paths in a .dvc file are relative to its folder (and to `wdir` in DVC 0.x files).
+    const base = path.posix.join(path.posix.dirname(dvcFile), typeof parsed.wdir === 'string' ? parsed.wdir : '.');
+    for (const entry of Array.isArray(parsed.outs) ? parsed.outs : []) {
+      const out = toOut({ ...entry, path: path.posix.join(base, String(entry?.path ?? '')) });
+      if (!out || !isSafeRelative(out.path)) continue;
+      if (!outs.has(out.path)) outs.set(out.path, out);
+      if (declared.has(out.path)) continue;
+      if (typeof entry.type === 'string') {
+        const meta = entry.meta && typeof entry.meta === 'object' ? entry.meta : {};
+        const name = typeof meta.artifactName === 'string' ? meta.artifactName : artifactName(out.path);
+        artifacts.push({
+          id: prefix ? `${prefix}:${name}` : name,
+          name,
+          path: out.path,
+          type: entry.type,
+          desc: typeof entry.desc === 'string' ? entry.desc : null,
+          labels: Array.isArray(entry.labels) ? entry.labels.map(String) : [],
+          meta,
+        });
+        declared.add(out.path);
+      } else {
+        standalone.push({ path: out.path, dvcFile });
+      }
     }
   }
   const gto = new GtoRegistry(git ? await gitTags(git) : []);
-  return { root, config, artifacts, outs, git, dirty: git && !rev ? await gitDirty(git) : false, gto, read };
+  return { root, config, artifacts, outs, standalone, git, dirty: git && !rev ? await gitDirty(git) : false, gto, read };
 }
