@@ -4,11 +4,12 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createTestApp, dbKind, expectData, expectError, FIXTURES, fixture, GRAY_MODEL, type TestApp } from '../helpers/test-app';
 
-// The JSON bodies below are MLflow's wire shapes from ../shared/formats/mlflow/rest (copied to
-// tests/fixtures/formats/mlflow/rest), served by an in-test HTTP server: no MLflow server can run here.
-const REST = path.join(FIXTURES, 'formats', 'mlflow', 'rest');
+// The JSON bodies below are MLflow's wire shapes from ../shared/formats/mlflow/rest/constructed
+// (mirrored in tests/fixtures/formats), served by an in-test HTTP server: no MLflow server can run here.
+const REST = path.join(FIXTURES, 'formats', 'mlflow', 'rest', 'constructed');
 const load = (name: string) => JSON.parse(readFileSync(path.join(REST, name), 'utf8'));
 const RUN_ID = 'bbf71be5a32f439e965d92b7db72f973';
+const MODEL_ID = 'm-2b15a1738b31476690c10f51565a6f79';
 const TOKEN = 'token-that-must-never-be-echoed';
 const IMPORT = `mutation($input: ImportMlflowInput!) { importMlflow(input: $input) { created updated unchanged failed items { kind name version action reason } } }`;
 
@@ -55,19 +56,28 @@ async function mlflowDouble(): Promise<Double> {
       const points = key === 'train_accuracy' ? history : [{ key, value: 0.5, timestamp: 1761930286843, step: 0 }];
       return page ? send(res, 200, { metrics: points.slice(1) }) : send(res, 200, { metrics: points.slice(0, 1), ...(points.length > 1 ? { next_page_token: 'p2' } : {}) });
     }
+    if (p === '/api/2.0/mlflow/runs/get') {
+      const found = [...runs, load('runs-get.json').run].find((r) => r.info.run_id === url.searchParams.get('run_id'));
+      return found ? send(res, 200, { run: found }) : send(res, 404, load('error-resource-does-not-exist.json'));
+    }
     if (p === '/api/2.0/mlflow/registered-models/search') return send(res, 200, { registered_models: [registered] });
+    if (p === '/api/2.0/mlflow/registered-models/get') {
+      return url.searchParams.get('name') === registered.name ? send(res, 200, { registered_model: registered }) : send(res, 404, load('error-resource-does-not-exist.json'));
+    }
     if (p === '/api/2.0/mlflow/model-versions/search') return send(res, 200, { model_versions: versions });
-    if (p === '/api/2.0/mlflow/artifacts/list') {
-      if (url.searchParams.get('run_id') !== RUN_ID) return send(res, 200, {});
-      return url.searchParams.get('path') === 'model'
-        ? send(res, 200, { root_uri: 'x', files: [{ path: 'model/MLmodel', is_dir: false, file_size: mlmodel.length }, { path: 'model/model.onnx', is_dir: false, file_size: onnx.length }] })
-        : send(res, 200, { root_uri: 'x', files: [{ path: 'model', is_dir: true }] });
+    if (p === '/api/2.0/mlflow/model-versions/get-download-uri') {
+      const v = versions.find((x) => x.version === url.searchParams.get('version'));
+      return send(res, 200, { artifact_uri: `mlflow-artifacts:/643442710647968416/models/${v.model_id || 'm-2b15a1738b31476690c10f51565a6f79'}/artifacts` });
     }
-    if (p === '/get-artifact') {
-      const file = url.searchParams.get('path');
+    // MLflow 3 keeps models out of run artifacts: the runs list nothing, their LoggedModels hold the files.
+    if (p === '/api/2.0/mlflow/artifacts/list') return send(res, 200, {});
+    const served = (file: string | null) => {
+      if (file !== 'MLmodel' && file !== 'model.onnx') return send(res, 404, load('error-resource-does-not-exist.json'));
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
-      return res.end(file === 'model/MLmodel' ? mlmodel : onnx);
-    }
+      res.end(file === 'MLmodel' ? mlmodel : onnx);
+    };
+    if (p === `/ajax-api/2.0/mlflow/logged-models/${MODEL_ID}/artifacts/files`) return served(url.searchParams.get('artifact_file_path'));
+    if (p === '/model-versions/get-artifact' && url.searchParams.get('name') === registered.name) return served(url.searchParams.get('path'));
     send(res, 404, { error_code: 'ENDPOINT_NOT_FOUND', message: `no ${p}` });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -107,7 +117,10 @@ describe(`MLflow tracking-server import against a protocol double replaying reco
     expect(report.items).toContainEqual(expect.objectContaining({ kind: 'version', name: 'iris-classifier v16', version: 1, action: 'created' }));
     expect(report.items).toContainEqual(expect.objectContaining({ kind: 'alias', name: 'iris-classifier@champion', version: 1 }));
     const { modelVersion } = expectData(await t.gql(`{ modelVersion(ref: { model: "iris-classifier", alias: "champion" }) { version artifactUri mlflowRun { runId runName params tags metrics } } }`, {}, t.keys.viewer));
-    expect(modelVersion).toMatchObject({ version: 1, artifactUri: 'models:/m-2b15a1738b31476690c10f51565a6f79', mlflowRun: { runId: RUN_ID, runName: 'single_model_training', params: { max_depth: '3' } } });
+    expect(modelVersion).toMatchObject({ version: 1, artifactUri: `models:/${MODEL_ID}`, mlflowRun: { runId: RUN_ID, runName: 'single_model_training', params: { max_depth: '3' } } });
+    // The run links to the version through its LoggedModel's ONNX bytes.
+    expect(server.requests).toContainEqual(expect.stringContaining(`/ajax-api/2.0/mlflow/logged-models/${MODEL_ID}/artifacts/files?artifact_file_path=MLmodel`));
+    expect(server.requests).toContainEqual(expect.stringContaining('/api/2.0/mlflow/model-versions/get-download-uri?name=iris-classifier&version=17'));
     // Both points of the paged history were stored (MLflow may log one value twice).
     const points = await t.app.db.prisma.mlflowMetric.findMany({ where: { run: { runId: RUN_ID }, key: 'train_accuracy' } });
     expect(points).toHaveLength(2);
@@ -117,8 +130,42 @@ describe(`MLflow tracking-server import against a protocol double replaying reco
     expect(again.items.filter((i: any) => i.kind === 'run').every((i: any) => i.action === 'unchanged')).toBe(true);
   });
 
-  it('says NOT_FOUND for an unknown experiment (RESOURCE_DOES_NOT_EXIST body)', async () => {
+  it('says NOT_FOUND for an unknown experiment or registered model (RESOURCE_DOES_NOT_EXIST body)', async () => {
     expect(expectError(await run({ experiment: 'does-not-exist' }), 'NOT_FOUND').message).toContain('RESOURCE_DOES_NOT_EXIST');
+    expect(expectError(await run({ registeredModel: 'nope' }), 'NOT_FOUND').message).toContain('no registered model "nope"');
+  });
+
+  it('imports one registered model with registered-models/get, fetching its run with runs/get', async () => {
+    // The experiment has no runs in search results: the registered version's run comes from runs/get.
+    server.override = (_req, res, url) => {
+      if (url.pathname !== '/api/2.0/mlflow/runs/search') return false;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{}');
+      return true;
+    };
+    const dry = expectData(await run({ registeredModel: 'iris-classifier', dryRun: true })).importMlflow;
+    expect(dry.items.map((i: any) => [i.kind, i.action])).toEqual([
+      ['run', 'would-create'],
+      ['version', 'would-create'],
+      ['registered-model', 'would-create'],
+      ['registered-model', 'would-create'],
+    ]);
+    expect(await t.app.db.prisma.mlflowRun.count()).toBe(0);
+    const report = expectData(await run({ registeredModel: 'iris-classifier' })).importMlflow;
+    expect(report.failed).toBe(0);
+    expect(server.requests).toContainEqual(expect.stringMatching(/^GET \/api\/2.0\/mlflow\/registered-models\/get\?name=iris-classifier$/));
+    expect(server.requests).toContainEqual(`GET /api/2.0/mlflow/runs/get?run_id=${RUN_ID}`);
+    expect(server.requests.some((r) => r.includes('registered-models/search'))).toBe(false);
+    expect(report.items.map((i: any) => [i.kind, i.name, i.action])).toEqual([
+      ['run', 'single_model_training', 'created'],
+      ['version', 'iris-classifier v16', 'created'],
+      ['registered-model', 'iris-classifier', 'created'],
+      ['alias', 'iris-classifier@champion', 'updated'],
+      ['registered-model', 'iris-classifier', 'created'],
+    ]);
+    // A dry run after the import sees nothing to do.
+    const after = expectData(await run({ registeredModel: 'iris-classifier', dryRun: true })).importMlflow;
+    expect(after.items.map((i: any) => i.action)).toEqual(after.items.map(() => 'unchanged'));
   });
 
   it('reports refused credentials without echoing the token', async () => {

@@ -7,8 +7,10 @@ import { DvcObjects, dvcMd5 } from '../../src/importers/dvc/objects';
 import { loadDvcProject } from '../../src/importers/dvc/project';
 import { FIXTURES } from '../helpers/test-app';
 
-// Real files from ../shared/formats/dvc (see tests/fixtures/README.md for their sources).
+// Real files from ../shared/formats/dvc, mirrored in tests/fixtures/formats/dvc (its README.md gives
+// each file's repository, path and commit).
 const DVC = path.join(FIXTURES, 'formats', 'dvc');
+const GET_STARTED = path.join(DVC, 'example-get-started');
 
 describe('DVC formats', () => {
   let dir: string;
@@ -18,10 +20,10 @@ describe('DVC formats', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('reads .dvc/config of DVC 0.x (not indented) and 3.x (quoted sections)', () => {
-    const old = parseDvcConfig(readFileSync(path.join(DVC, 'config-dvc0'), 'utf8'));
+    const old = parseDvcConfig(readFileSync(path.join(GET_STARTED, '2019-09-03-dvc0', 'dot-dvc', 'config'), 'utf8'));
     expect(old.defaultRemote).toBe('storage');
     expect(old.remotes.get('storage')?.url).toBe('https://remote.dvc.org/get-started');
-    const v3 = parseDvcConfig(readFileSync(path.join(DVC, 'config-dvc3'), 'utf8'));
+    const v3 = parseDvcConfig(readFileSync(path.join(GET_STARTED, 'head-dvc3', 'dot-dvc', 'config'), 'utf8'));
     expect(v3.defaultRemote).toBe('public-s3');
     expect(v3.remotes.get('public-s3')?.url).toBe('https://remote.dvc.org/get-started');
     // config.local overrides: read after config.
@@ -31,7 +33,7 @@ describe('DVC formats', () => {
 
   it('resolves the verified .dir test vectors of DVC\'s own tests, file by file', async () => {
     // test_get_url_granular: {foo: "foo", bar: "bar", nested/file: "file"}; manifest 5fc28ea7...dir.
-    cpSync(path.join(DVC, 'cache'), path.join(dir, '.dvc', 'cache'), { recursive: true });
+    cpSync(path.join(DVC, 'cache-layout'), path.join(dir, '.dvc', 'cache'), { recursive: true });
     const put = (content: string) => {
       const md5 = require('node:crypto').createHash('md5').update(content).digest('hex');
       const file = path.join(dir, '.dvc', 'cache', 'files', 'md5', md5.slice(0, 2), md5.slice(2));
@@ -67,9 +69,9 @@ describe('DVC formats', () => {
   });
 
   it.each([
-    ['dvc1.lock', 'data/prepared', true],
-    ['dvc2.lock', 'data/prepared', true],
-    ['dvc3.lock', 'data/test_data', false],
+    ['example-get-started/2020-06-19-dvc1/dvc.lock', 'data/prepared', true],
+    ['example-get-started/2022-10-29-dvc2/dvc.lock', 'data/prepared', true],
+    ['example-get-started-experiments/head-dvc3/dvc.lock', 'data/test_data', false],
   ])('reads outputs of a %s (legacy: %s)', async (file, out, legacy) => {
     mkdirSync(path.join(dir, '.dvc'));
     writeFileSync(path.join(dir, '.dvc', 'config'), '');

@@ -4,17 +4,18 @@ import { parseGtoTag } from '../../src/importers/dvc/git';
 import { FIXTURES } from '../helpers/test-app';
 
 describe('GTO tag names', () => {
-  // Every tag of the real repositories in ../shared/formats/dvc/gto (git for-each-ref dumps).
-  const dir = path.join(FIXTURES, 'formats', 'gto');
-  const tags = readdirSync(dir).flatMap((f) =>
+  // Every tag of the real repositories in ../shared/formats/dvc/gto (git for-each-ref dumps),
+  // mirrored in tests/fixtures/formats/dvc/gto.
+  const dir = path.join(FIXTURES, 'formats', 'dvc', 'gto');
+  const tags = readdirSync(dir).filter((f) => f.endsWith('.tags.txt')).flatMap((f) =>
     [...readFileSync(path.join(dir, f), 'utf8').matchAll(/^[0-9a-f]{40} tag refs\/tags\/(\S+)/gm)].map((m) => m[1]!),
   );
 
   it('parses every GTO tag of the recorded repositories and ignores the others', () => {
     const parsed = Object.fromEntries(tags.map((t) => [t, parseGtoTag(t)]));
     expect(parsed['text-classification@v1.2.0']).toEqual({ artifact: 'text-classification', kind: 'version', value: 'v1.2.0', negated: false });
-    expect(parsed['churn#staging#2']).toEqual({ artifact: 'churn', kind: 'stage', value: 'staging', negated: false });
-    expect(parsed['pool-segmentation#dev!#3']).toEqual({ artifact: 'pool-segmentation', kind: 'stage', value: 'dev', negated: true });
+    expect(parsed['churn#staging#2']).toEqual({ artifact: 'churn', kind: 'stage', value: 'staging', negated: false, counter: 2 });
+    expect(parsed['pool-segmentation#dev!#3']).toEqual({ artifact: 'pool-segmentation', kind: 'stage', value: 'dev', negated: true, counter: 3 });
     expect(parsed['7-ml-pipeline']).toBeNull();
     expect(parsed['baseline-experiment']).toBeNull();
     const gto = tags.filter((t) => /[@#]/.test(t));
