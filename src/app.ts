@@ -8,7 +8,6 @@ import { unauthenticated } from './common/errors';
 import { createLogger, type Logger } from './common/logger';
 import type { Config } from './config/config';
 import { openDatabase, type Database, type DatabaseOptions } from './db/database';
-import { OnnxInspector } from './inference/onnx-inspector';
 import { AliasRepository } from './registry/alias.repository';
 import { AliasService } from './registry/alias.service';
 import { DatasetRepository } from './registry/dataset.repository';
@@ -23,6 +22,10 @@ import { ModelRepository } from './registry/model.repository';
 import { ModelService } from './registry/model.service';
 import { VersionRepository } from './registry/version.repository';
 import { VersionService } from './registry/version.service';
+import type { InferenceBackend } from './inference/backend';
+import { InferenceService } from './inference/inference.service';
+import { ModelManager } from './inference/model-manager';
+import { OnnxBackend } from './inference/onnx-backend';
 
 export interface Services {
   models: ModelService;
@@ -33,6 +36,7 @@ export interface Services {
   dvcImporter: DvcImporter;
   mlflowImporter: MlflowImporter;
   mlflowRuns: MlflowRunService;
+  inference: InferenceService;
 }
 
 /** The composition root shared by the HTTP server, the CLI and the tests. */
@@ -54,6 +58,8 @@ export interface App {
 export interface AppOptions {
   logger?: Logger;
   inspector?: ModelInspector;
+  /** The inference runtime (default: onnxruntime-node in worker threads). */
+  backend?: InferenceBackend;
   /** Test seams: count queries, reuse a PGlite instance, skip migrations. */
   database?: Pick<DatabaseOptions, 'onQuery' | 'pglite' | 'migrate'>;
 }
@@ -69,11 +75,16 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     apiKeys: new ApiKeyRepository(db.prisma),
   };
   const artifacts = new ArtifactStore(config.dataDir);
+  // Models run (and are inspected) in worker threads; a worker that dies takes its models with it
+  // (they reload on next use).
+  let manager: ModelManager;
+  const backend = opts.backend ?? new OnnxBackend(config.inference.workers, logger, (keys) => manager.forget(keys));
   const models = new ModelService(repos.models);
-  const versions = new VersionService({ models, versions: repos.versions, aliases: repos.aliases, artifacts, inspector: opts.inspector ?? new OnnxInspector(), importRoots: config.importRoots });
+  const versions = new VersionService({ models, versions: repos.versions, aliases: repos.aliases, artifacts, inspector: opts.inspector ?? backend, importRoots: config.importRoots });
   const aliases = new AliasService({ models, versions: repos.versions, aliases: repos.aliases, pinned: config.pinnedAliases });
   const datasets = new DatasetService(repos.datasets);
   const mlflowRepo = new MlflowRepository(db.prisma);
+  manager = new ModelManager({ backend, versions: repos.versions, artifacts, config, logger });
   const services: Services = {
     models,
     versions,
@@ -89,6 +100,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       downloadDir: path.join(config.dataDir, 'tmp'),
     }),
     mlflowRuns: new MlflowRunService(mlflowRepo),
+    inference: new InferenceService({ versions, manager, config }),
   };
   return {
     config,
@@ -104,6 +116,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       return services.apiKeys.authenticate(match[1]!);
     },
     localActor: () => localActor(os.userInfo().username),
-    close: () => db.close(),
+    close: async () => {
+      await manager.close();
+      await db.close();
+    },
   };
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { badInput } from '../common/errors';
 import type { GatewayClient } from './client';
 import { fields, table } from './format';
 
@@ -129,7 +130,7 @@ export function registerCommands(program: Command, connect: Connect, io: Io): vo
     .action((model, ref?: string) =>
       run<{ modelVersion: Record<string, unknown> }>(
         `query($ref: VersionRefInput!) { modelVersion(ref: $ref) { ${VERSION_FIELDS} signature } }`,
-        { ref: { model, ...(ref === undefined ? {} : /^\d+$/.test(ref) ? { version: Number(ref) } : { alias: ref }) } },
+        { ref: versionRef(model, ref) },
         (d) => fields(d.modelVersion),
       ),
     );
@@ -250,6 +251,40 @@ export function registerCommands(program: Command, connect: Connect, io: Io): vo
         (d) => `revoked ${d.revokeApiKey.name} at ${d.revokeApiKey.revokedAt}`,
       ),
     );
+
+  const versionRef = (model: string, ref?: string) => ({ model, ...(ref === undefined ? {} : /^\d+$/.test(ref) ? { version: Number(ref) } : { alias: ref }) });
+  program
+    .command('predict <model> <image...>')
+    .description('classify images (read here, sent as base64) with a version: --version N, --alias A, or the default route')
+    .option('--version <n>', 'version number', intArg('--version'))
+    .option('--alias <alias>', 'alias, e.g. baseline')
+    .option('--top <k>', 'classes to show per image', intArg('--top'), 3)
+    .action((model, images: string[], o) => {
+      const ref = versionRef(model, o.version !== undefined ? String(o.version) : o.alias);
+      const read = (file: string) => {
+        try {
+          return readFileSync(file).toString('base64');
+        } catch (e) {
+          throw badInput(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        }
+      };
+      type P = { modelVersion: { version: number }; resolvedBy: string; executionProvider: string; top: { label: string; probability: number }[]; timingsMs: { total: number; batchSize: number } };
+      return run<{ predictBatch: P[] }>(
+        `query($ref: VersionRefInput!, $images: [ImageInput!]!, $topK: Int) { predictBatch(ref: $ref, images: $images, topK: $topK) {
+          modelVersion { version } resolvedBy executionProvider top { label probability } timingsMs } }`,
+        { ref, images: images.map((f) => ({ base64: read(f) })), topK: o.top },
+        (d) =>
+          table(
+            d.predictBatch.map((p, i) => ({
+              image: images[i]!,
+              version: `v${p.modelVersion.version}`,
+              resolvedBy: p.resolvedBy,
+              top: p.top.map((c) => `${c.label} ${(c.probability * 100).toFixed(1)}%`).join('; '),
+              ms: p.timingsMs.total.toFixed(1),
+            })),
+          ),
+      );
+    });
 
   program
     .command('whoami')

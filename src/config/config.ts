@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -15,6 +16,12 @@ const list = z.string().transform((v) =>
     .map((s) => s.trim())
     .filter(Boolean),
 );
+
+/** Execution providers onnxruntime-node knows by name (CUDA and TensorRT need its CUDA install). */
+export const PROVIDERS = ['cpu', 'cuda', 'tensorrt', 'webgpu'] as const;
+export type Provider = (typeof PROVIDERS)[number];
+
+const count = (unit: string) => z.coerce.number({ error: `must be a number of ${unit}` }).int(`must be a whole number of ${unit}`).positive('must be positive');
 
 const env = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test'], { error: 'must be development, production or test' }).default('production'),
@@ -42,6 +49,17 @@ const env = z.object({
   MLFLOW_TRACKING_PASSWORD: z.string().optional(),
   MLFLOW_TIMEOUT_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int().positive('must be positive').default(30_000),
   DEMO_REPO: z.string().min(1).optional(),
+  MODEL_MEMORY_BUDGET_MB: count('megabytes').default(4096),
+  EXECUTION_PROVIDERS: list
+    .pipe(z.array(z.enum(PROVIDERS, { error: `must list providers among ${PROVIDERS.join(', ')}` })).min(1, 'must name at least one provider'))
+    .default(['cpu']),
+  INFERENCE_WORKERS: count('worker threads').max(64, 'must be at most 64').default(1),
+  INTRA_OP_THREADS: count('threads').max(256, 'must be at most 256').optional(),
+  MAX_BATCH_SIZE: count('images').max(1024, 'must be at most 1024').default(32),
+  MAX_QUEUE_DELAY_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).min(0, 'must not be negative').max(1000, 'must be at most 1000').default(2),
+  MAX_IMAGE_BYTES: count('bytes').default(20 * 1024 * 1024),
+  MAX_IMAGE_PIXELS: count('pixels').default(50_000_000),
+  IMAGE_DECODE_TIMEOUT_S: count('seconds').max(3600, 'must be at most 3600').default(10),
 });
 
 /** models/ beside src/ (or dist/): the demo project of this repository. */
@@ -57,7 +75,7 @@ export interface Config {
   readonly logLevel: string;
   readonly anonymousRead: boolean;
   readonly adminApiKey: string | undefined;
-  /** Aliases that only admins may move, and (later) whose versions stay loaded. */
+  /** Aliases that only admins may move, and whose versions stay loaded under memory pressure. */
   readonly pinnedAliases: readonly string[];
   /** MLflow tracking servers the importer may contact, its credentials (never logged) and timeout. */
   readonly mlflow: {
@@ -71,6 +89,17 @@ export interface Config {
   readonly importRoots: readonly string[];
   /** The DVC project imported into an empty registry on start; null: no seeding. */
   readonly demoRepo: string | null;
+  readonly inference: {
+    /** Loaded models beyond this are unloaded, least recently used first (pinned aliases stay). */
+    readonly memoryBudgetBytes: number;
+    /** Preference order; a version's `inference.providers` tag overrides it. CPU is the last resort. */
+    readonly providers: readonly Provider[];
+    readonly workers: number;
+    readonly intraOpThreads: number;
+    readonly maxBatchSize: number;
+    readonly maxQueueDelayMs: number;
+    readonly image: { readonly maxBytes: number; readonly maxPixels: number; readonly timeoutSeconds: number };
+  };
 }
 
 export class ConfigError extends Error {
@@ -119,6 +148,16 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       username: e.MLFLOW_TRACKING_USERNAME,
       password: e.MLFLOW_TRACKING_PASSWORD,
       timeoutMs: e.MLFLOW_TIMEOUT_MS,
+    }),
+    inference: Object.freeze({
+      memoryBudgetBytes: e.MODEL_MEMORY_BUDGET_MB * 1024 * 1024,
+      providers: Object.freeze([...e.EXECUTION_PROVIDERS]),
+      workers: e.INFERENCE_WORKERS,
+      // All cores for the running model; sharp's decoding shares them between requests.
+      intraOpThreads: e.INTRA_OP_THREADS ?? os.availableParallelism(),
+      maxBatchSize: e.MAX_BATCH_SIZE,
+      maxQueueDelayMs: e.MAX_QUEUE_DELAY_MS,
+      image: Object.freeze({ maxBytes: e.MAX_IMAGE_BYTES, maxPixels: e.MAX_IMAGE_PIXELS, timeoutSeconds: e.IMAGE_DECODE_TIMEOUT_S }),
     }),
     // The demo project is always readable: seeding must not depend on IMPORT_ROOTS.
     importRoots: Object.freeze([...new Set([...(e.IMPORT_ROOTS ?? [process.cwd(), DEFAULT_DEMO_REPO]).map((r) => path.resolve(r)), ...(demoRepo ? [demoRepo] : [])])]),

@@ -7,6 +7,7 @@ import { DatasetResolver } from './resolvers/dataset.resolver';
 import { ImportResolver } from './resolvers/import.resolver';
 import { MlflowRunResolver } from './resolvers/mlflow-run.resolver';
 import { ModelResolver } from './resolvers/model.resolver';
+import { PredictionResolver } from './resolvers/prediction.resolver';
 import { VersionResolver } from './resolvers/version.resolver';
 import { DateTimeScalar } from './scalars';
 
@@ -15,7 +16,7 @@ let cached: GraphQLSchema | undefined;
 /** The executable schema, built once per process from the resolver classes. */
 export function buildGatewaySchema(): GraphQLSchema {
   cached ??= buildSchemaSync({
-    resolvers: [ModelResolver, VersionResolver, AliasResolver, DatasetResolver, ApiKeyResolver, ImportResolver, MlflowRunResolver],
+    resolvers: [ModelResolver, VersionResolver, AliasResolver, DatasetResolver, ApiKeyResolver, ImportResolver, MlflowRunResolver, PredictionResolver],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     // Services validate every input themselves (the CLI and importers call them directly too).
     validate: false,

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import express from 'express';
+import { graphqlUploadExpress } from 'graphql-upload-minimal';
 import { GraphQLError } from 'graphql';
 import type { App } from '../app';
 import { DomainError, ErrorCode } from '../common/errors';
@@ -62,6 +63,9 @@ export async function startServer(app: App, opts: { port?: number; host?: string
 
   expressApp.use(
     '/graphql',
+    // Multipart requests (the GraphQL multipart request spec): files are streamed to the resolvers,
+    // which stop reading at MAX_IMAGE_BYTES. Apollo's CSRF prevention still applies to them.
+    graphqlUploadExpress({ maxFileSize: app.config.inference.image.maxBytes, maxFiles: 256 }),
     express.json({ limit: '30mb' }),
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {

@@ -6,6 +6,12 @@ import { badInput } from '../common/errors';
  * filled in, so readers never guess.
  */
 export const RESIZE_MODES = ['resize', 'resize-crop', 'letterbox'] as const;
+/** Resampling filter, named as torchvision's InterpolationMode. Optional: absent means 'bilinear' (torchvision's
+ * default), applied where the image is resized and never written into the stored spec, so specs registered before
+ * this key existed read the same. */
+export const INTERPOLATIONS = ['bilinear', 'nearest', 'bicubic', 'lanczos'] as const;
+export type Interpolation = (typeof INTERPOLATIONS)[number];
+export const DEFAULT_INTERPOLATION: Interpolation = 'bilinear';
 
 const positiveSize = z.number().int('must be an integer').min(1, 'must be at least 1').max(16384, 'must be at most 16384');
 
@@ -15,6 +21,7 @@ const inputSpecSchema = z
     height: positiveSize,
     channels: z.union([z.literal(1), z.literal(3)], { error: 'must be 1 (grayscale) or 3 (RGB)' }),
     resize: z.enum(RESIZE_MODES, { error: `must be one of ${RESIZE_MODES.join(', ')}` }).default('resize'),
+    interpolation: z.enum(INTERPOLATIONS, { error: `must be one of ${INTERPOLATIONS.join(', ')}` }).optional(),
     cropRatio: z.number().gt(0, 'must be in (0, 1]').lte(1, 'must be in (0, 1]').optional(),
     scale: z.number().positive('must be positive').default(255),
     mean: z.array(z.number().finite()).optional(),
@@ -31,6 +38,8 @@ export interface InputSpec {
   height: number;
   channels: 1 | 3;
   resize: (typeof RESIZE_MODES)[number];
+  /** Absent = DEFAULT_INTERPOLATION ('bilinear'). */
+  interpolation?: Interpolation;
   /** Only for resize-crop: the shorter side is resized to size / cropRatio, then center-cropped. */
   cropRatio?: number;
   scale: number;
@@ -79,6 +88,7 @@ export function parseInputSpec(raw: unknown): InputSpec {
     layout: s.layout,
     output: s.output,
   };
+  if (s.interpolation !== undefined) spec.interpolation = s.interpolation;
   if (s.resize === 'resize-crop') spec.cropRatio = s.cropRatio ?? 0.875;
   if (s.inputName !== undefined) spec.inputName = s.inputName;
   if (s.outputName !== undefined) spec.outputName = s.outputName;

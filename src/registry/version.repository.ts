@@ -76,6 +76,16 @@ export class VersionRepository {
     return this.prisma.modelVersion.findMany({ where: { dvc: { rev, path: dvcPath } }, orderBy: { id: 'asc' } });
   }
 
+  async setStatus(versionId: number, status: VersionStatus, reason: string | null): Promise<void> {
+    await this.prisma.modelVersion.update({ where: { id: versionId }, data: { status, statusReason: reason } });
+  }
+
+  /** Ids of the versions some alias with one of these names points at. */
+  async idsWithAliases(names: readonly string[]): Promise<Set<number>> {
+    const rows = await this.prisma.alias.findMany({ where: { name: { in: [...names] } }, select: { versionId: true } });
+    return new Set(rows.map((r) => r.versionId));
+  }
+
   async linkRun(versionId: number, mlflowRunId: number): Promise<void> {
     await this.prisma.modelVersion.update({ where: { id: versionId }, data: { mlflowRunId } });
   }

@@ -63,6 +63,16 @@ describe(`the CLI on the local data directory (${dbKind()})`, () => {
     expect(history.out).toMatch(/champion\s+-\s+1\s+local:/);
   });
 
+  it('classifies images with a version, read on this side and sent as base64', async () => {
+    const r = await cli('predict', 'gray', '--version', '1', '--top', '2', fixture('png-renamed.onnx'));
+    expect(r.status).toBe(0);
+    expect(r.out.split('\n')[0]).toMatch(/^IMAGE\s+VERSION\s+RESOLVEDBY\s+TOP\s+MS$/);
+    expect(r.out.split('\n')[1]).toMatch(/png-renamed\.onnx\s+v1\s+version\s+(circle|square|triangle) \d+\.\d%; (circle|square|triangle) \d+\.\d%\s+\d+\.\d$/);
+    const bad = await cli('predict', 'gray', fixture('gray8x8-3class.onnx'));
+    expect([bad.status, bad.err]).toEqual([1, expect.stringMatching(/error \[INVALID_IMAGE\]: the bytes are not an image/)]);
+    expect((await cli('predict', 'gray', '/no/such/file.png')).err).toContain('cannot read /no/such/file.png: ENOENT');
+  });
+
   it('prints JSON for scripts', async () => {
     const r = await cli('--json', 'versions', 'list', 'gray');
     expect(JSON.parse(r.out)).toMatchObject({ model: { versions: [{ version: 1, status: 'READY', aliases: ['champion'] }] } });

@@ -44,6 +44,19 @@ describe('inputSpec validation', () => {
     expect(parseInputSpec(spec)).toEqual(spec);
   });
 
+  it('keeps an interpolation when given, and stores none when not (the default, bilinear, applies at use)', () => {
+    for (const interpolation of ['bilinear', 'nearest', 'bicubic', 'lanczos']) {
+      expect(parseInputSpec({ width: 8, height: 8, channels: 1, interpolation }).interpolation).toBe(interpolation);
+    }
+    expect(parseInputSpec({ width: 8, height: 8, channels: 1 })).not.toHaveProperty('interpolation');
+  });
+
+  it('refuses an unknown interpolation, naming the accepted ones', () => {
+    const e = refusal({ width: 8, height: 8, channels: 1, interpolation: 'area' });
+    expect(e.code).toBe('BAD_USER_INPUT');
+    expect(e.message).toContain('interpolation must be one of bilinear, nearest, bicubic, lanczos');
+  });
+
   it('defaults cropRatio to 0.875 (224/256) for resize-crop', () => {
     expect(parseInputSpec({ width: 224, height: 224, channels: 3, resize: 'resize-crop' }).cropRatio).toBe(0.875);
   });

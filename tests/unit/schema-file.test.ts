@@ -11,12 +11,16 @@ describe('schema.graphql', () => {
 });
 
 /**
- * The registry part of ../shared/API-SKETCH.graphql, copied here so a clean clone can check it:
+ * The registry and inference parts of ../shared/API-SKETCH.graphql, copied here so a clean clone can check it:
  * every operation, argument and field keeps its name, type and nullability.
  */
 const CONTRACT = `
 scalar DateTime
 scalar JSON
+scalar Upload
+input ImageInput { base64: String upload: Upload }
+type ClassScore { index: Int! label: String! probability: Float! }
+type Prediction { id: ID modelVersion: ModelVersion! resolvedBy: String! top: [ClassScore!]! executionProvider: String! timingsMs: JSON! }
 input VersionRefInput { model: String! version: Int alias: String }
 enum VersionStatus { PENDING READY FAILED ARCHIVED }
 type Model { name: String! task: String! labels: [String!]! inputSpec: JSON! versions: [ModelVersion!]! aliases: [Alias!]! createdAt: DateTime! }
@@ -33,6 +37,8 @@ type Query {
   model(name: String!): Model
   modelVersion(ref: VersionRefInput!): ModelVersion
   datasets: [Dataset!]!
+  predict(ref: VersionRefInput!, image: ImageInput!, topK: Int = 5, routingKey: String): Prediction!
+  predictBatch(ref: VersionRefInput!, images: [ImageInput!]!, topK: Int = 5): [Prediction!]!
 }
 type Mutation {
   registerModel(input: RegisterModelInput!): Model!
@@ -42,7 +48,7 @@ type Mutation {
 }
 `;
 
-describe('the API-SKETCH contract (registry part)', () => {
+describe('the API-SKETCH contract (registry and inference parts)', () => {
   const actual: GraphQLSchema = buildSchema(readFileSync(path.resolve(__dirname, '..', '..', 'schema.graphql'), 'utf8'));
   const contract = buildSchema(CONTRACT);
   const typeString = (f: { type: unknown }) => String(f.type);

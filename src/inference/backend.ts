@@ -1,0 +1,42 @@
+import type { ModelInspector } from '../registry/model-inspector';
+
+/**
+ * What the gateway needs from an inference runtime. The registry and the GraphQL layer only see
+ * this interface; onnxruntime-node lives behind it (onnx-backend.ts).
+ */
+export interface BackendLoadOptions {
+  /** Execution providers in order of preference; the first that loads the model is used. */
+  providers: string[];
+  intraOpNumThreads: number;
+  interOpNumThreads: number;
+  /** Fold weight-only int8 DequantizeLinear nodes into fp32 weights (never for static int8 graphs). */
+  disableQuantQdq: boolean;
+}
+
+export interface BackendLoaded {
+  /** The execution provider that loaded the model. */
+  provider: string;
+  /** Providers that were tried first and failed, with the reason. */
+  warnings: string[];
+  /** Resident memory the load added (an estimate: the process shares one heap). */
+  memoryBytes: number;
+  inputs: { name: string; shape: readonly (number | string)[] }[];
+  outputs: readonly string[];
+}
+
+export interface BackendOutput {
+  data: Float32Array;
+  dims: number[];
+  /** Time the runtime spent running the graph. */
+  ms: number;
+}
+
+export interface InferenceBackend extends ModelInspector {
+  readonly name: string;
+  /** Providers this runtime was built with (whether they work on this machine is known at load). */
+  providers(): Promise<{ name: string; bundled: boolean }[]>;
+  load(key: string, file: string, options: BackendLoadOptions): Promise<BackendLoaded>;
+  run(key: string, input: { name: string; data: Float32Array; dims: number[] }, outputName: string): Promise<BackendOutput>;
+  unload(key: string): Promise<void>;
+  close(): Promise<void>;
+}

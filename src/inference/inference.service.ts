@@ -1,0 +1,130 @@
+import { requireRole, type Actor } from '../auth/actor';
+import { badInput, DomainError } from '../common/errors';
+import type { Config } from '../config/config';
+import { parseInputSpec } from '../registry/input-spec';
+import type { ModelRecord } from '../registry/model.repository';
+import type { VersionRecord } from '../registry/version.repository';
+import type { ResolvedVersion, VersionRef, VersionService } from '../registry/version.service';
+import type { LoadedVersion, ModelManager } from './model-manager';
+import { probabilities, topK, type ClassScore } from './postprocess';
+import { bytesFromBase64, preprocess } from './preprocess';
+
+/** An image as a client sends it: raw bytes (multipart upload) or base64 (plain or a data: URL). */
+export interface ImageSource {
+  bytes?: Buffer | null;
+  base64?: string | null;
+}
+
+export interface PredictionResult {
+  model: ModelRecord;
+  version: VersionRecord;
+  resolvedBy: string;
+  top: ClassScore[];
+  executionProvider: string;
+  timingsMs: { decode: number; preprocess: number; queue: number; inference: number; total: number; batchSize: number };
+}
+
+const MAX_BATCH_IMAGES = 256;
+const round = (ms: number) => Math.round(ms * 1000) / 1000;
+
+/** predict and predictBatch: resolve the version, preprocess as it expects, run it, read its scores. */
+export class InferenceService {
+  constructor(
+    private readonly deps: {
+      versions: VersionService;
+      manager: ModelManager;
+      config: Config;
+    },
+  ) {}
+
+  get maxImageBytes(): number {
+    return this.deps.config.inference.image.maxBytes;
+  }
+
+  private bytes(image: ImageSource): Buffer {
+    const { maxBytes } = this.deps.config.inference.image;
+    const given = [image.bytes != null, image.base64 != null].filter(Boolean).length;
+    if (given !== 1) throw badInput('give the image as exactly one of base64 or upload', { field: 'image' });
+    if (image.bytes) {
+      if (image.bytes.length > maxBytes) {
+        throw new DomainError('PAYLOAD_TOO_LARGE', `the image is ${image.bytes.length} bytes, more than MAX_IMAGE_BYTES (${maxBytes})`);
+      }
+      return image.bytes;
+    }
+    return bytesFromBase64(image.base64!, maxBytes);
+  }
+
+  private async ready(resolved: ResolvedVersion) {
+    const { version, model } = resolved;
+    if (version.status !== 'READY' && version.status !== 'FAILED') {
+      throw new DomainError('MODEL_NOT_READY', `${model.name} v${version.version} is ${version.status}, not READY`);
+    }
+    return this.deps.manager.acquire({ record: version, model: { name: model.name, inputSpec: parseInputSpec(model.inputSpec) } });
+  }
+
+  async predict(actor: Actor, ref: VersionRef, image: ImageSource, k = 5): Promise<PredictionResult> {
+    requireRole(actor, 'viewer', 'running a prediction');
+    const started = performance.now();
+    const bytes = this.bytes(image);
+    const resolved = await this.deps.versions.resolve(actor, ref);
+    return this.run(resolved, bytes, k, started);
+  }
+
+  /** Every image through the same version; they share batches with each other and other requests. */
+  async predictBatch(actor: Actor, ref: VersionRef, images: ImageSource[], k = 5): Promise<PredictionResult[]> {
+    requireRole(actor, 'viewer', 'running a prediction');
+    if (images.length === 0) throw badInput('images is empty', { field: 'images' });
+    if (images.length > MAX_BATCH_IMAGES) throw badInput(`at most ${MAX_BATCH_IMAGES} images per predictBatch, got ${images.length}`, { field: 'images' });
+    const started = performance.now();
+    const all = images.map((i) => this.bytes(i));
+    const resolved = await this.deps.versions.resolve(actor, ref);
+    return Promise.all(all.map((bytes) => this.run(resolved, bytes, k, started)));
+  }
+
+  private async run(resolved: ResolvedVersion, bytes: Buffer, k: number, started: number): Promise<PredictionResult> {
+    if (!Number.isInteger(k) || k < 1) throw badInput(`topK must be a positive integer, got ${k}`, { field: 'topK' });
+    const spec = parseInputSpec(resolved.model.inputSpec);
+    const entry = await this.ready(resolved);
+    const image = await preprocess(bytes, spec, this.deps.config.inference.image);
+    entry.requests++;
+    const out = await entry.batcher!.submit(image.data);
+    const probs = probabilities(out.output, spec.output);
+    if (probs.length !== resolved.model.labels.length) {
+      throw new DomainError('INTERNAL_SERVER_ERROR', `${resolved.model.name} v${resolved.version.version} returned ${probs.length} scores for ${resolved.model.labels.length} labels`);
+    }
+    return {
+      model: resolved.model,
+      version: resolved.version,
+      resolvedBy: resolved.resolvedBy,
+      top: topK(probs, resolved.model.labels, k),
+      executionProvider: entry.provider!,
+      timingsMs: {
+        decode: round(image.timings.decode),
+        preprocess: round(image.timings.preprocess),
+        queue: round(out.queueMs),
+        inference: round(out.inferenceMs),
+        total: round(performance.now() - started),
+        batchSize: out.batchSize,
+      },
+    };
+  }
+
+  loaded(actor: Actor): LoadedVersion[] {
+    requireRole(actor, 'viewer', 'listing loaded versions');
+    return this.deps.manager.list();
+  }
+
+  /** Loads (or reloads a FAILED) version now, instead of on first use. */
+  async load(actor: Actor, ref: VersionRef): Promise<LoadedVersion> {
+    requireRole(actor, 'admin', 'loading a version');
+    const { model, version } = await this.deps.versions.resolve(actor, ref);
+    const entry = await this.deps.manager.acquire({ record: version, model: { name: model.name, inputSpec: parseInputSpec(model.inputSpec) } }, { retry: true });
+    return this.deps.manager.list().find((l) => l.versionId === entry.versionId)!;
+  }
+
+  async unload(actor: Actor, ref: VersionRef): Promise<boolean> {
+    requireRole(actor, 'admin', 'unloading a version');
+    const { version } = await this.deps.versions.resolve(actor, ref);
+    return this.deps.manager.unload(version.id);
+  }
+}

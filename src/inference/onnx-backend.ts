@@ -1,0 +1,149 @@
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { DomainError } from '../common/errors';
+import type { Logger } from '../common/logger';
+import { InvalidModelFileError, type GraphSignature } from '../registry/model-inspector';
+import type { BackendLoaded, BackendLoadOptions, BackendOutput, InferenceBackend } from './backend';
+
+interface Pending {
+  resolve: (v: any) => void;
+  reject: (e: Error) => void;
+}
+
+/** One worker thread and the requests waiting on it. */
+class WorkerHandle {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  readonly keys = new Set<string>();
+  dead = false;
+
+  constructor(
+    file: string,
+    private readonly logger: Logger,
+    private readonly onExit: (w: WorkerHandle) => void,
+  ) {
+    this.worker = new Worker(file);
+    this.worker.on('message', (msg: { id: number; ok: boolean; result?: unknown; error?: string }) => {
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      if (msg.ok) p.resolve(msg.result);
+      else p.reject(new Error(msg.error));
+    });
+    const fail = (reason: string) => {
+      if (this.dead) return;
+      this.dead = true;
+      for (const p of this.pending.values()) p.reject(new DomainError('INTERNAL_SERVER_ERROR', `the inference worker stopped: ${reason}`));
+      this.pending.clear();
+      this.onExit(this);
+    };
+    this.worker.on('error', (e) => {
+      this.logger.error({ err: e }, 'inference worker crashed');
+      fail(e.message);
+    });
+    this.worker.on('exit', (code) => fail(`exit code ${code}`));
+  }
+
+  get load(): number {
+    return this.pending.size;
+  }
+
+  call<T>(msg: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<T> {
+    if (this.dead) return Promise.reject(new DomainError('INTERNAL_SERVER_ERROR', 'the inference worker stopped'));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...msg, id }, transfer);
+    });
+  }
+
+  async terminate(): Promise<void> {
+    this.dead = true;
+    await this.worker.terminate();
+  }
+}
+
+/**
+ * onnxruntime-node in worker threads, so that a running model never blocks the event loop that
+ * serves GraphQL. Each model lives in one worker (sessions are not shared); a model goes to the
+ * worker holding the fewest. A worker that dies fails its requests and forgets its models, which
+ * then load again on next use.
+ */
+export class OnnxBackend implements InferenceBackend {
+  readonly name = 'onnxruntime-node';
+  private readonly workers: (WorkerHandle | null)[];
+  private readonly file = path.join(__dirname, 'onnx-worker.cjs');
+  private closed = false;
+
+  constructor(
+    workers: number,
+    private readonly logger: Logger,
+    /** Told when a worker dies, with the models it held (they must be loaded again). */
+    private readonly onLost: (keys: string[]) => void = () => undefined,
+  ) {
+    this.workers = Array.from({ length: Math.max(1, workers) }, () => null);
+  }
+
+  private worker(index: number): WorkerHandle {
+    let w = this.workers[index];
+    if (!w || w.dead) {
+      w = new WorkerHandle(this.file, this.logger, (dead) => {
+        if (this.workers[index] === dead) this.workers[index] = null;
+        if (!this.closed && dead.keys.size) this.onLost([...dead.keys]);
+      });
+      this.workers[index] = w;
+    }
+    return w;
+  }
+
+  private holder(key: string): WorkerHandle | null {
+    return this.workers.find((w) => w && !w.dead && w.keys.has(key)) ?? null;
+  }
+
+  async providers(): Promise<{ name: string; bundled: boolean }[]> {
+    return this.worker(0).call({ type: 'providers' });
+  }
+
+  async inspect(file: string): Promise<GraphSignature> {
+    const counts = this.workers.map((w) => (w && !w.dead ? w.load : 0));
+    const r = await this.worker(counts.indexOf(Math.min(...counts))).call<{ signature?: GraphSignature; error?: string }>({ type: 'inspect', file });
+    if (r.error !== undefined) throw new InvalidModelFileError(r.error);
+    return r.signature!;
+  }
+
+  async load(key: string, file: string, options: BackendLoadOptions): Promise<BackendLoaded> {
+    let target = this.holder(key);
+    if (!target) {
+      const counts = this.workers.map((w) => (w && !w.dead ? w.keys.size : 0));
+      target = this.worker(counts.indexOf(Math.min(...counts)));
+    }
+    const result = await target.call<{ provider: string; warnings: string[]; rssDelta: number; inputs: BackendLoaded['inputs']; outputs: string[] }>({
+      type: 'load',
+      key,
+      file,
+      ...options,
+    });
+    target.keys.add(key);
+    return { provider: result.provider, warnings: result.warnings, memoryBytes: result.rssDelta, inputs: result.inputs, outputs: result.outputs };
+  }
+
+  async run(key: string, input: { name: string; data: Float32Array; dims: number[] }, outputName: string): Promise<BackendOutput> {
+    const w = this.holder(key);
+    if (!w) throw new DomainError('MODEL_NOT_READY', `model ${key} is not loaded`);
+    // The input buffer is transferred, not copied: callers hand over a tensor they no longer need.
+    return w.call<BackendOutput>({ type: 'run', key, inputName: input.name, outputName, data: input.data, dims: input.dims }, [input.data.buffer as ArrayBuffer]);
+  }
+
+  async unload(key: string): Promise<void> {
+    const w = this.holder(key);
+    if (!w) return;
+    w.keys.delete(key);
+    await w.call({ type: 'unload', key });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.workers.map((w) => w?.terminate()));
+  }
+}

@@ -1,0 +1,109 @@
+// @ts-check
+// The inference worker thread: owns onnxruntime-node sessions and runs them here, because
+// InferenceSession.run() blocks the thread it is called on for the whole inference.
+// Plain CommonJS so that a Worker can load it as is, from src/ under jest and from dist/ in production.
+'use strict';
+const { parentPort } = require('node:worker_threads');
+const ort = require('onnxruntime-node');
+
+if (!parentPort) throw new Error('onnx-worker.cjs runs as a worker thread');
+
+/** @type {Map<string, import('onnxruntime-node').InferenceSession>} */
+const sessions = new Map();
+
+const firstLine = (/** @type {unknown} */ e) => String(e instanceof Error ? e.message : e).split('\n')[0].trim();
+
+/**
+ * Creates the session with the first execution provider of the preference list that works; the
+ * providers that failed are returned as warnings (the caller logs them).
+ * @param {{ key: string, file: string, providers: string[], intraOpNumThreads: number, interOpNumThreads: number, disableQuantQdq: boolean }} msg
+ */
+async function load(msg) {
+  const warnings = [];
+  const before = process.memoryUsage().rss;
+  for (const provider of msg.providers) {
+    try {
+      const session = await ort.InferenceSession.create(msg.file, {
+        executionProviders: [provider],
+        intraOpNumThreads: msg.intraOpNumThreads,
+        interOpNumThreads: msg.interOpNumThreads,
+        graphOptimizationLevel: 'all',
+        // Weight-only int8 graphs: fold DequantizeLinear into fp32 weights (see STACK-NOTES).
+        ...(msg.disableQuantQdq ? { extra: { session: { disable_quant_qdq: '1' } } } : {}),
+      });
+      const old = sessions.get(msg.key);
+      if (old) await old.release();
+      sessions.set(msg.key, session);
+      return {
+        provider,
+        warnings,
+        rssDelta: Math.max(0, process.memoryUsage().rss - before),
+        inputs: session.inputMetadata.map((m) => ({ name: m.name, shape: m.isTensor ? m.shape : [] })),
+        outputs: session.outputNames,
+      };
+    } catch (e) {
+      warnings.push(`${provider}: ${firstLine(e)}`);
+    }
+  }
+  throw new Error(`no execution provider could load the model (${warnings.join('; ')})`);
+}
+
+/**
+ * A graph's inputs and outputs, read by loading it the way it will be served, here rather than on
+ * the gateway's event loop (loading a large graph takes as long as a prediction or more).
+ * @param {{ file: string }} msg
+ */
+async function inspect(msg) {
+  let session;
+  try {
+    session = await ort.InferenceSession.create(msg.file, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'disabled' });
+  } catch (e) {
+    return { error: `not a loadable ONNX graph: ${firstLine(e)}` };
+  }
+  try {
+    const describe = (/** @type {any} */ m) =>
+      m.isTensor
+        ? // Unknown dimensions come back as negative numbers or empty strings: keep them as symbols.
+          { name: m.name, type: m.type, shape: m.shape.map((/** @type {number|string} */ d) => (typeof d === 'number' ? (d >= 0 ? d : '?') : d || '?')) }
+        : { name: m.name, type: null, shape: [] };
+    return { signature: { inputs: session.inputMetadata.map(describe), outputs: session.outputMetadata.map(describe) } };
+  } finally {
+    await session.release();
+  }
+}
+
+/** @param {{ key: string, inputName: string, outputName: string, data: Float32Array, dims: number[] }} msg */
+async function run(msg) {
+  const session = sessions.get(msg.key);
+  if (!session) throw new Error(`model ${msg.key} is not loaded in this worker`);
+  const started = performance.now();
+  const feeds = { [msg.inputName]: new ort.Tensor('float32', msg.data, msg.dims) };
+  const result = await session.run(feeds, [msg.outputName]);
+  const out = result[msg.outputName];
+  if (!out || out.type !== 'float32') throw new Error(`output ${msg.outputName} is not a float32 tensor`);
+  // Copy out of onnxruntime's buffer so it can be transferred.
+  const data = new Float32Array(/** @type {Float32Array} */ (out.data));
+  return { data, dims: [...out.dims], ms: performance.now() - started };
+}
+
+parentPort.on('message', async (/** @type {any} */ msg) => {
+  const reply = (/** @type {any} */ body, /** @type {ArrayBuffer[]} */ transfer = []) => parentPort?.postMessage({ id: msg.id, ...body }, transfer);
+  try {
+    if (msg.type === 'load') return reply({ ok: true, result: await load(msg) });
+    if (msg.type === 'run') {
+      const result = await run(msg);
+      return reply({ ok: true, result }, [result.data.buffer]);
+    }
+    if (msg.type === 'unload') {
+      const session = sessions.get(msg.key);
+      sessions.delete(msg.key);
+      if (session) await session.release();
+      return reply({ ok: true, result: null });
+    }
+    if (msg.type === 'inspect') return reply({ ok: true, result: await inspect(msg) });
+    if (msg.type === 'providers') return reply({ ok: true, result: ort.listSupportedBackends() });
+    reply({ ok: false, error: `unknown message ${msg.type}` });
+  } catch (e) {
+    reply({ ok: false, error: firstLine(e) });
+  }
+});
