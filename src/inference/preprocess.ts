@@ -41,8 +41,9 @@ export { bytesFromBase64 } from './image-input';
  * (antialiasing when reducing), edge renormalization and 8-bit fixed-point rounding, the tensors equal
  * torchvision 0.14.1 + Pillow 9.4's to within float32 rounding (max 4.8e-7) for bilinear, bicubic, lanczos
  * and nearest, reducing and enlarging: tests/unit/preprocess.test.ts holds that and our own golden values.
- * Cost: it runs on the calling thread, about 7 ms per input megapixel for RGB bilinear and 15 ms for bicubic
- * (12 MP photo to 256 px: 90 ms / 170 ms on this project's 2-core machine; decoding it in sharp: 110 ms).
+ * Cost: about 7 ms per input megapixel for RGB bilinear and 15 ms for bicubic (12 MP photo to 256 px: 90 ms /
+ * 170 ms on this project's 2-core machine; decoding it in sharp, off the event loop: 110 ms). It runs on the
+ * event loop's thread in slices of about 2 ms, so other requests are served in between.
  *
  * 16-bit images (medical images are often 16-bit gray) are decoded, flattened, converted and resized without
  * rounding and mapped to the 8-bit convention only at normalization, as v / 257 in float: 65535 → 255 → 1.0
@@ -106,7 +107,7 @@ export async function preprocess(bytes: Buffer, spec: InputSpec, limits: ImageLi
 
   const flat = toChannels(raster, spec.channels, is16);
   const geometry = plan(flat.width, flat.height, spec);
-  const resized = resample(flat, geometry.width, geometry.height, spec.interpolation ?? DEFAULT_INTERPOLATION, !is16);
+  const resized = await resampleYielding(flat, geometry.width, geometry.height, spec.interpolation ?? DEFAULT_INTERPOLATION, !is16);
   const data = normalize(resized, geometry, spec, is16);
   const t2 = performance.now();
 
@@ -338,9 +339,34 @@ function taps(inSize: number, outSize: number, filter: { kernel: (x: number) => 
  * pass first over only the rows the vertical pass needs, then vertical. 8-bit images use Pillow's fixed-point
  * arithmetic and round to 8 bits after each pass, so the result is bit-identical to Pillow's; 16-bit images
  * are resampled in float with the same weights and never rounded (full range until normalization).
- * Runs on the calling thread: about 10 ms per megapixel of input for RGB bilinear (measured, see tests).
+ * About 10 ms per megapixel of input for RGB bilinear (measured, see tests): preprocess() uses
+ * resampleYielding(), which runs the same steps in slices.
  */
 export function resample(r: Raster, width: number, height: number, interpolation: Interpolation, eightBit: boolean): Raster {
+  const steps = resampleSteps(r, width, height, interpolation, eightBit);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * resample(), giving the event loop a turn between slices of about SLICE_PIXELS input pixels: a
+ * 12 MP photo then costs other requests a few milliseconds at a time, not ~100 ms in one block.
+ */
+export async function resampleYielding(r: Raster, width: number, height: number, interpolation: Interpolation, eightBit: boolean): Promise<Raster> {
+  const steps = resampleSteps(r, width, height, interpolation, eightBit);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+const SLICE_PIXELS = 256 * 1024;
+
+/** The one resampling code path; yields between slices of rows of the (costly) horizontal pass. */
+function* resampleSteps(r: Raster, width: number, height: number, interpolation: Interpolation, eightBit: boolean): Generator<void, Raster> {
   if (width === r.width && height === r.height) return r; // Pillow copies, torchvision returns the image as is
   if (interpolation === 'nearest') return nearest(r, width, height);
   const filter = FILTERS[interpolation];
@@ -348,8 +374,15 @@ export function resample(r: Raster, width: number, height: number, interpolation
   let cur = r;
   if (width !== r.width) {
     const rowFirst = vertical.first[0]!;
-    const rowEnd = vertical.first[height - 1]! + vertical.count[height - 1]!;
-    cur = horizontalPass(r, rowFirst, rowEnd - rowFirst, taps(r.width, width, filter), eightBit);
+    const rows = vertical.first[height - 1]! + vertical.count[height - 1]! - rowFirst;
+    const horizontal = taps(r.width, width, filter);
+    const slice = Math.max(1, Math.floor(SLICE_PIXELS / r.width));
+    const out = eightBit ? new Uint8Array(width * rows * r.channels) : new Float32Array(width * rows * r.channels);
+    for (let y = 0; y < rows; y += slice) {
+      out.set(horizontalPass(r, rowFirst + y, Math.min(slice, rows - y), horizontal, eightBit).data, y * width * r.channels);
+      if (y + slice < rows) yield;
+    }
+    cur = { data: out, width, height: rows, channels: r.channels };
     for (let o = 0; o < height; o++) vertical.first[o]! -= rowFirst;
   }
   if (height !== r.height) cur = verticalPass(cur, vertical, eightBit);

@@ -9,6 +9,7 @@ import {
   plan,
   preprocess,
   resample,
+  resampleYielding,
   type ImageLimits,
   type Preprocessed,
 } from '../../src/inference/preprocess';
@@ -246,6 +247,22 @@ describe('preprocess: hand-computed checks', () => {
     expect(p.timings.decode).toBeGreaterThan(0);
     expect(p.timings.preprocess).toBeGreaterThan(0);
     expect(p.source).toEqual({ format: 'png', width: 37, height: 23, channels: 3, bitDepth: 8 });
+  });
+});
+
+describe('preprocess: large images in slices', () => {
+  it('resamples a large image in several event-loop turns to exactly the one-pass result', async () => {
+    const width = 900;
+    const height = 700; // 630,000 pixels: three slices of the horizontal pass
+    const data = new Uint8Array(width * height * 3);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761) >>> 24;
+    const raster = { data, width, height, channels: 3 };
+    let turns = 0;
+    const timer = setInterval(() => turns++, 0);
+    const sliced = await resampleYielding(raster, 224, 160, 'bilinear', true);
+    clearInterval(timer);
+    expect(Buffer.from(sliced.data).equals(Buffer.from(resample(raster, 224, 160, 'bilinear', true).data))).toBe(true);
+    expect(turns).toBeGreaterThan(0);
   });
 });
 
