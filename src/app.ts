@@ -22,6 +22,9 @@ import { ModelRepository } from './registry/model.repository';
 import { ModelService } from './registry/model.service';
 import { VersionRepository } from './registry/version.repository';
 import { VersionService } from './registry/version.service';
+import { ComparisonRepository } from './registry/comparison.repository';
+import { ComparisonRunner } from './evaluation/comparison-runner';
+import { ComparisonService } from './evaluation/comparison.service';
 import type { InferenceBackend } from './inference/backend';
 import { InferenceService } from './inference/inference.service';
 import { ModelManager } from './inference/model-manager';
@@ -37,6 +40,7 @@ export interface Services {
   mlflowImporter: MlflowImporter;
   mlflowRuns: MlflowRunService;
   inference: InferenceService;
+  comparisons: ComparisonService;
 }
 
 /** The composition root shared by the HTTP server, the CLI and the tests. */
@@ -46,6 +50,8 @@ export interface App {
   readonly db: Database;
   readonly services: Services;
   readonly artifacts: ArtifactStore;
+  /** Starts the background comparison runner (the server does; the CLI's one-shot commands do not). */
+  startWorkers(): void;
   /** Fresh batch loaders: one set per request, never shared. */
   createLoaders(): RegistryLoaders;
   /** Resolves an Authorization header value; no header means the anonymous actor. */
@@ -85,6 +91,21 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const datasets = new DatasetService(repos.datasets);
   const mlflowRepo = new MlflowRepository(db.prisma);
   manager = new ModelManager({ backend, versions: repos.versions, artifacts, config, logger });
+  const comparisonRepo = new ComparisonRepository(db.prisma);
+  const runner = new ComparisonRunner({
+    comparisons: comparisonRepo,
+    versions: repos.versions,
+    models: repos.models,
+    datasets: repos.datasets,
+    manager,
+    artifacts,
+    logger,
+    concurrency: config.comparisons.concurrency,
+    leaseMs: config.comparisons.leaseMs,
+    pollMs: 1000,
+    imageLimits: config.inference.image,
+    singleProcess: db.kind === 'pglite',
+  });
   const services: Services = {
     models,
     versions,
@@ -101,6 +122,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     }),
     mlflowRuns: new MlflowRunService(mlflowRepo),
     inference: new InferenceService({ versions, manager, config }),
+    comparisons: new ComparisonService({ comparisons: comparisonRepo, versions, models, datasets: repos.datasets, versionRepo: repos.versions, kick: () => runner.kick() }),
   };
   return {
     config,
@@ -116,7 +138,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       return services.apiKeys.authenticate(match[1]!);
     },
     localActor: () => localActor(os.userInfo().username),
+    startWorkers: () => runner.start(),
     close: async () => {
+      await runner.stop();
       await manager.close();
       await db.close();
     },

@@ -28,6 +28,8 @@ interface GraphQLResponse {
  */
 export interface GatewayClient {
   request<T>(query: string, variables?: Record<string, unknown>): Promise<T>;
+  /** In-process only: run background jobs (comparisons) here, as a server would. */
+  startWorkers?(): void;
   close(): Promise<void>;
 }
 
@@ -81,6 +83,7 @@ export async function localClient(opts: { key: string | undefined; logger: Logge
     const server = apollo;
     return {
       app,
+      startWorkers: () => app.startWorkers(),
       async request<T>(query: string, variables: Record<string, unknown> = {}) {
         const res = await server.executeOperation({ query, variables }, { contextValue: createContext(app, actor, randomUUID()) });
         if (res.body.kind !== 'single') throw new GatewayError('INTERNAL_SERVER_ERROR', 'unexpected incremental response');

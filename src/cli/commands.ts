@@ -1,12 +1,34 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { badInput } from '../common/errors';
-import type { GatewayClient } from './client';
+import { GatewayError, type GatewayClient } from './client';
 import { fields, table } from './format';
 
 export interface Io {
   out(text: string): void;
+  /** Progress and diagnostics (stderr), kept out of what scripts read. */
+  err?(text: string): void;
+}
+
+/** The headline numbers of a finished comparison, for the CLI's summary. */
+function pick(c: Record<string, unknown>): Record<string, unknown> {
+  const m = (x: unknown) => x as { accuracy: number; macroF1: number; ece: number; latencyMsP50: number };
+  const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+  const b = m(c.baselineMetrics);
+  const k = m(c.candidateMetrics);
+  const ci = c.accuracyDeltaCi95 as [number, number];
+  return {
+    verdict: c.verdict,
+    accuracy: `${pct(k.accuracy)} vs ${pct(b.accuracy)} (baseline)`,
+    'accuracy difference': `${((c.accuracyDelta as number) * 100).toFixed(2)} pts, 95% CI ${(ci[0] * 100).toFixed(2)}..${(ci[1] * 100).toFixed(2)}`,
+    'McNemar p': (c.mcnemarPValue as number).toPrecision(3),
+    'b / c': `${c.discordantBaselineOnly} / ${c.discordantCandidateOnly} of ${c.n}`,
+    agreement: pct(c.agreement as number),
+    'macro-F1': `${k.macroF1.toFixed(4)} vs ${b.macroF1.toFixed(4)}`,
+    ECE: `${k.ece.toFixed(4)} vs ${b.ece.toFixed(4)}`,
+    'latency p50 (ms)': `${k.latencyMsP50.toFixed(1)} vs ${b.latencyMsP50.toFixed(1)}`,
+  };
 }
 
 type Connect = () => Promise<GatewayClient>;
@@ -284,6 +306,68 @@ export function registerCommands(program: Command, connect: Connect, io: Io): vo
             })),
           ),
       );
+    });
+
+  /** `model`, `model@3` (version) or `model@baseline` (alias). */
+  const parseRef = (text: string) => {
+    const [model, at] = text.split('@') as [string, string | undefined];
+    if (!model || text.split('@').length > 2) throw new InvalidArgumentError(`"${text}" must be model, model@<version> or model@<alias>`);
+    return versionRef(model, at);
+  };
+  program
+    .command('compare <candidate>')
+    .description('compare a version (model, model@3, model@alias) against the baseline on a labeled dataset, with paired statistics and a verdict')
+    .requiredOption('--dataset <name>', 'dataset name, or name@version')
+    .option('--baseline <ref>', 'baseline version (default: the model\'s "baseline" alias)')
+    .option('--alpha <a>', 'significance level (default 0.05)', Number)
+    .option('--limit <n>', 'evaluate the first N items only', intArg('--limit'))
+    .option('--margin <m>', 'non-inferiority margin on the accuracy difference, e.g. 0.01', Number)
+    .option('--force', 'recompute even when an identical comparison exists')
+    .option('--report <file>', 'write a self-contained report (.html for HTML, else Markdown)')
+    .option('--no-wait', 'queue it and print its id without waiting')
+    .action(async (candidate: string, o) => {
+      const client = await connect();
+      try {
+        const FIELDS = `id status progress itemsDone total etaSeconds summary error verdict accuracyDelta accuracyDeltaCi95 mcnemarPValue
+          discordantBaselineOnly discordantCandidateOnly agreement n baselineMetrics { accuracy macroF1 ece latencyMsP50 } candidateMetrics { accuracy macroF1 ece latencyMsP50 }`;
+        type C = { id: string; status: string; progress: number; itemsDone: number; total: number; etaSeconds: number | null; summary: string | null; error: string | null } & Record<string, unknown>;
+        const input = {
+          candidate: parseRef(candidate),
+          ...(o.baseline ? { baseline: parseRef(o.baseline) } : {}),
+          dataset: o.dataset,
+          ...(o.alpha !== undefined ? { alpha: o.alpha } : {}),
+          ...(o.limit !== undefined ? { limit: o.limit } : {}),
+          ...(o.margin !== undefined ? { nonInferiorityMargin: o.margin } : {}),
+          ...(o.force ? { force: true } : {}),
+        };
+        let c = (await client.request<{ startComparison: C }>(`mutation($input: StartComparisonInput!) { startComparison(input: $input) { ${FIELDS} } }`, { input })).startComparison;
+        if (!o.wait) {
+          io.out(json() ? JSON.stringify(c, null, 2) : `comparison ${c.id} is ${c.status}`);
+          return;
+        }
+        client.startWorkers?.();
+        let last = '';
+        while (c.status === 'QUEUED' || c.status === 'RUNNING') {
+          const line = `comparison ${c.id}: ${c.status.toLowerCase()} ${c.itemsDone}/${c.total}${c.etaSeconds !== null ? `, about ${Math.ceil(c.etaSeconds)} s left` : ''}`;
+          if (line !== last && !json()) io.err?.(line);
+          last = line;
+          await new Promise((r) => setTimeout(r, 1000));
+          c = (await client.request<{ comparison: C }>(`query($id: ID!) { comparison(id: $id) { ${FIELDS} } }`, { id: c.id })).comparison;
+        }
+        if (c.status !== 'SUCCEEDED') throw new GatewayError(c.status === 'CANCELLED' ? 'CANCELLED' : 'COMPARISON_FAILED', `comparison ${c.id} ${c.status.toLowerCase()}${c.error ? `: ${c.error}` : ''}`);
+        if (o.report) {
+          const format = /\.html?$/i.test(o.report) ? 'HTML' : 'MARKDOWN';
+          const { comparison } = await client.request<{ comparison: { report: string } }>(`query($id: ID!, $f: ReportFormat!) { comparison(id: $id) { report(format: $f) } }`, { id: c.id, f: format });
+          try {
+            writeFileSync(o.report, comparison.report);
+          } catch (e) {
+            throw badInput(`cannot write ${o.report}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+          }
+        }
+        io.out(json() ? JSON.stringify(c, null, 2) : [c.summary, fields({ comparison: c.id, ...pick(c) }), ...(o.report ? [`report written to ${o.report}`] : [])].join('\n'));
+      } finally {
+        await client.close();
+      }
     });
 
   program

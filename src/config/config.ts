@@ -60,6 +60,8 @@ const env = z.object({
   MAX_IMAGE_BYTES: count('bytes').default(20 * 1024 * 1024),
   MAX_IMAGE_PIXELS: count('pixels').default(50_000_000),
   IMAGE_DECODE_TIMEOUT_S: count('seconds').max(3600, 'must be at most 3600').default(10),
+  COMPARISON_CONCURRENCY: count('jobs').max(64, 'must be at most 64').default(1),
+  COMPARISON_LEASE_S: count('seconds').max(3600, 'must be at most 3600').default(30),
 });
 
 /** models/ beside src/ (or dist/): the demo project of this repository. */
@@ -99,6 +101,12 @@ export interface Config {
     readonly maxBatchSize: number;
     readonly maxQueueDelayMs: number;
     readonly image: { readonly maxBytes: number; readonly maxPixels: number; readonly timeoutSeconds: number };
+  };
+  readonly comparisons: {
+    /** Jobs this process runs at once; the rest wait in the queue. */
+    readonly concurrency: number;
+    /** How long a job stays claimed without a checkpoint before another process may resume it. */
+    readonly leaseMs: number;
   };
 }
 
@@ -159,6 +167,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       maxQueueDelayMs: e.MAX_QUEUE_DELAY_MS,
       image: Object.freeze({ maxBytes: e.MAX_IMAGE_BYTES, maxPixels: e.MAX_IMAGE_PIXELS, timeoutSeconds: e.IMAGE_DECODE_TIMEOUT_S }),
     }),
+    comparisons: Object.freeze({ concurrency: e.COMPARISON_CONCURRENCY, leaseMs: e.COMPARISON_LEASE_S * 1000 }),
     // The demo project is always readable: seeding must not depend on IMPORT_ROOTS.
     importRoots: Object.freeze([...new Set([...(e.IMPORT_ROOTS ?? [process.cwd(), DEFAULT_DEMO_REPO]).map((r) => path.resolve(r)), ...(demoRepo ? [demoRepo] : [])])]),
     ...overrides,

@@ -3,6 +3,7 @@ import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphq
 import { buildSchemaSync } from 'type-graphql';
 import { AliasResolver } from './resolvers/alias.resolver';
 import { ApiKeyResolver } from './resolvers/api-key.resolver';
+import { ComparisonResolver } from './resolvers/comparison.resolver';
 import { DatasetResolver } from './resolvers/dataset.resolver';
 import { ImportResolver } from './resolvers/import.resolver';
 import { MlflowRunResolver } from './resolvers/mlflow-run.resolver';
@@ -16,7 +17,7 @@ let cached: GraphQLSchema | undefined;
 /** The executable schema, built once per process from the resolver classes. */
 export function buildGatewaySchema(): GraphQLSchema {
   cached ??= buildSchemaSync({
-    resolvers: [ModelResolver, VersionResolver, AliasResolver, DatasetResolver, ApiKeyResolver, ImportResolver, MlflowRunResolver, PredictionResolver],
+    resolvers: [ModelResolver, VersionResolver, AliasResolver, DatasetResolver, ApiKeyResolver, ImportResolver, MlflowRunResolver, PredictionResolver, ComparisonResolver],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     // Services validate every input themselves (the CLI and importers call them directly too).
     validate: false,

@@ -8,6 +8,7 @@ import { graphqlUploadExpress } from 'graphql-upload-minimal';
 import { GraphQLError } from 'graphql';
 import type { App } from '../app';
 import { DomainError, ErrorCode } from '../common/errors';
+import { comparisonView } from '../evaluation/report';
 import { createApolloServer } from '../graphql/apollo';
 import { createContext } from '../graphql/context';
 
@@ -55,6 +56,41 @@ export async function startServer(app: App, opts: { port?: number; host?: string
       app.logger.warn({ err }, 'readiness check failed');
       res.status(503).json({ status: 'not ready', database: app.db.kind, error: 'database unreachable' });
     }
+  });
+
+  // Progress of a comparison as server-sent events (for the admin UI): one `progress` event per
+  // second while it runs, then `done` with the final status.
+  expressApp.get('/comparisons/:id/events', async (req, res) => {
+    const requestId = res.locals.requestId;
+    const fail = (status: number, code: string, message: string): void => void res.status(status).json({ errors: [{ message, extensions: { code, requestId } }] });
+    let actor;
+    try {
+      actor = await app.authenticate(req.header('authorization'));
+      if (!/^\d{1,9}$/.test(req.params.id)) return fail(400, ErrorCode.BAD_USER_INPUT, `comparison id "${req.params.id}" is not a number`);
+      const first = await app.services.comparisons.get(actor, Number(req.params.id));
+      if (!first) return fail(404, ErrorCode.NOT_FOUND, `no comparison ${req.params.id}`);
+    } catch (e) {
+      if (e instanceof DomainError) return fail(e.code === 'UNAUTHENTICATED' ? 401 : e.code === 'FORBIDDEN' ? 403 : 400, e.code, e.message);
+      throw e;
+    }
+
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    let open = true;
+    req.on('close', () => {
+      open = false;
+    });
+    while (open) {
+      const c = await app.services.comparisons.get(actor, Number(req.params.id)).catch(() => null);
+      if (!c) break;
+      const view = comparisonView(c);
+      const data = { id: view.id, status: view.status, progress: view.progress, itemsDone: view.itemsDone, total: view.total, etaSeconds: view.etaSeconds, verdict: view.verdict };
+      const done = !['QUEUED', 'RUNNING'].includes(c.status);
+      res.write(`event: ${done ? 'done' : 'progress'}\ndata: ${JSON.stringify(data)}\n\n`);
+      if (done) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    res.end();
+    return;
   });
 
   expressApp.get('/', (_req, res) => {

@@ -17,6 +17,8 @@ class WorkerHandle {
   private nextId = 1;
   readonly keys = new Set<string>();
   dead = false;
+  /** Closing on purpose: its exit is not a crash. */
+  private closing = false;
 
   constructor(
     file: string,
@@ -42,7 +44,9 @@ class WorkerHandle {
       this.logger.error({ err: e }, 'inference worker crashed');
       fail(e.message);
     });
-    this.worker.on('exit', (code) => fail(`exit code ${code}`));
+    this.worker.on('exit', (code) => {
+      if (!this.closing) fail(`exit code ${code}`);
+    });
   }
 
   get load(): number {
@@ -58,9 +62,15 @@ class WorkerHandle {
     });
   }
 
-  async terminate(): Promise<void> {
+  /** Asks the worker to finish what it was sent, release its sessions and end; terminates it only if it does not. */
+  async close(timeoutMs = 10_000): Promise<void> {
+    if (this.dead) return;
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    const asked = this.call({ type: 'close' }).catch(() => undefined);
+    this.closing = true;
+    const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
+    if ((await Promise.race([asked.then(() => exited), timer])) === 'timeout') await this.worker.terminate();
     this.dead = true;
-    await this.worker.terminate();
   }
 }
 
@@ -144,6 +154,6 @@ export class OnnxBackend implements InferenceBackend {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.workers.map((w) => w?.terminate()));
+    await Promise.all(this.workers.map((w) => w?.close()));
   }
 }

@@ -101,6 +101,16 @@ parentPort.on('message', async (/** @type {any} */ msg) => {
       return reply({ ok: true, result: null });
     }
     if (msg.type === 'inspect') return reply({ ok: true, result: await inspect(msg) });
+    if (msg.type === 'close') {
+      // Messages are handled in order, so every run sent before this one has finished: release the
+      // sessions and let the thread end by itself (terminating it mid-run aborts the process).
+      for (const [key, session] of sessions) {
+        sessions.delete(key);
+        await session.release();
+      }
+      reply({ ok: true, result: null });
+      return parentPort?.close();
+    }
     if (msg.type === 'providers') return reply({ ok: true, result: ort.listSupportedBackends() });
     reply({ ok: false, error: `unknown message ${msg.type}` });
   } catch (e) {

@@ -20,6 +20,14 @@ export class DatasetRepository {
     return this.prisma.dataset.findMany({ orderBy: [{ name: 'asc' }, { version: 'asc' }] });
   }
 
+  find(name: string, version: number): Promise<DatasetRecord | null> {
+    return this.prisma.dataset.findUnique({ where: { name_version: { name, version } } });
+  }
+
+  findById(id: number): Promise<DatasetRecord | null> {
+    return this.prisma.dataset.findUnique({ where: { id } });
+  }
+
   latest(name: string): Promise<DatasetRecord | null> {
     return this.prisma.dataset.findFirst({ where: { name }, orderBy: { version: 'desc' } });
   }

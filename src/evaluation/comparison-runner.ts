@@ -1,0 +1,205 @@
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { ArtifactStore } from '../artifacts/artifact-store';
+import type { Logger } from '../common/logger';
+import type { ModelManager } from '../inference/model-manager';
+import { probabilities } from '../inference/postprocess';
+import { preprocess, type ImageLimits } from '../inference/preprocess';
+import type { ComparisonItemRecord, ComparisonRecord, ComparisonRepository, NewComparisonItem } from '../registry/comparison.repository';
+import type { DatasetRepository } from '../registry/dataset.repository';
+import { parseInputSpec, type InputSpec } from '../registry/input-spec';
+import type { ModelRecord, ModelRepository } from '../registry/model.repository';
+import type { VersionRecord, VersionRepository } from '../registry/version.repository';
+import { labelPermutation, type ComparisonOptions } from './comparison.service';
+import { pairedComparison, versionMetrics, type ItemOutcome } from './statistics';
+
+/** Items evaluated between two checkpoints. */
+const CHUNK = 32;
+
+interface Side {
+  record: VersionRecord;
+  model: ModelRecord;
+  spec: InputSpec;
+  /** Index in the model's output of each dataset label. */
+  permutation: number[];
+}
+
+/**
+ * Runs comparison jobs: claims queued ones (or ones whose process died) from the database, runs
+ * every dataset item through both versions on the inference runtime, and checkpoints each chunk of
+ * per-item rows in one transaction with the job's progress. A job that is interrupted resumes after
+ * its last stored item, on this process or another, and its numbers come only from stored rows, so
+ * they equal an uninterrupted run's.
+ */
+export class ComparisonRunner {
+  private readonly owner = `${process.pid}-${randomUUID()}`;
+  private readonly running = new Map<number, Promise<void>>();
+  private timer: NodeJS.Timeout | null = null;
+  private ticking: Promise<void> | null = null;
+  private stopping = false;
+
+  constructor(
+    private readonly deps: {
+      comparisons: ComparisonRepository;
+      versions: VersionRepository;
+      models: ModelRepository;
+      datasets: DatasetRepository;
+      manager: ModelManager;
+      artifacts: ArtifactStore;
+      logger: Logger;
+      concurrency: number;
+      leaseMs: number;
+      pollMs: number;
+      imageLimits: ImageLimits;
+      /** An embedded database has one process: a RUNNING job found at start belonged to a dead one. */
+      singleProcess: boolean;
+    },
+  ) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.stopping = false;
+    this.timer = setInterval(() => this.kick(), this.deps.pollMs);
+    this.timer.unref();
+    this.kick();
+  }
+
+  /** Looks for work now (after startComparison). */
+  kick(): void {
+    if (this.stopping || !this.timer || this.ticking) return;
+    this.ticking = this.tick()
+      .catch((err) => this.deps.logger.error({ err }, 'could not claim comparison jobs'))
+      .finally(() => {
+        this.ticking = null;
+      });
+  }
+
+  private async tick(): Promise<void> {
+    while (!this.stopping && this.running.size < this.deps.concurrency) {
+      const job = await this.deps.comparisons.claim(this.owner, this.deps.leaseMs, this.deps.singleProcess);
+      if (!job) return;
+      const run = this.run(job).finally(() => {
+        this.running.delete(job.id);
+        this.kick();
+      });
+      this.running.set(job.id, run);
+    }
+  }
+
+  /**
+   * Stops claiming and lets running jobs stop at their next checkpoint. Their rows stay; they are
+   * handed back to the queue, so the next start (here or elsewhere) resumes them.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.ticking;
+    await Promise.all(this.running.values());
+  }
+
+  private async side(versionId: number, datasetLabels: string[], options: ComparisonOptions, role: string): Promise<Side> {
+    const [record] = await this.deps.versions.findByIds([versionId]);
+    if (!record) throw new Error(`the ${role} version no longer exists`);
+    const [model] = await this.deps.models.findByIds([record.modelId]);
+    return {
+      record,
+      model: model!,
+      spec: parseInputSpec(model!.inputSpec),
+      permutation: labelPermutation(datasetLabels, model!.labels, options.labelMapping, `${role} ${model!.name} v${record.version} has`),
+    };
+  }
+
+  private async run(job: ComparisonRecord): Promise<void> {
+    const { comparisons, logger } = this.deps;
+    const log = logger.child({ comparison: job.id });
+    try {
+      const dataset = await this.deps.datasets.findById(job.datasetId);
+      if (!dataset) throw new Error('the dataset no longer exists');
+      const options = job.options as unknown as ComparisonOptions;
+      const baseline = await this.side(job.baselineId, dataset.labels, options, 'baseline');
+      const candidate = await this.side(job.candidateId, dataset.labels, options, 'candidate');
+      const done = await comparisons.doneOrdinals(job.id);
+      const items = (await this.deps.datasets.items(dataset.id, 0, job.total)).filter((i) => !done.has(i.ordinal));
+      log.info({ total: job.total, resumedAt: done.size }, done.size ? 'resuming comparison' : 'running comparison');
+      for (let i = 0; i < items.length; i += CHUNK) {
+        if (this.stopping) {
+          await comparisons.release(job.id, this.owner);
+          log.info({ done: done.size + i }, 'comparison paused: the gateway is stopping');
+          return;
+        }
+        const started = performance.now();
+        const rows = await Promise.all(items.slice(i, i + CHUNK).map((item) => this.evaluate(item, baseline, candidate)));
+        const state = await comparisons.checkpoint(job.id, this.owner, this.deps.leaseMs, rows, performance.now() - started);
+        if (!state.held) {
+          log.warn('comparison taken over by another process (its lease ran out): stopping here');
+          return;
+        }
+        if (state.cancelRequested) {
+          await comparisons.finish(job.id, this.owner, { status: 'CANCELLED' });
+          log.info('comparison cancelled');
+          return;
+        }
+      }
+      const final = (await comparisons.find(job.id))!;
+      const results = this.results(await comparisons.items(job.id), dataset.labels, baseline, candidate, options, final.elapsedMs);
+      await comparisons.finish(job.id, this.owner, { status: 'SUCCEEDED', results });
+      log.info({ verdict: results.paired.verdict, n: results.paired.n }, 'comparison finished');
+    } catch (e) {
+      const message = (e as Error).message ?? String(e);
+      log.error({ err: e }, 'comparison failed');
+      await comparisons.finish(job.id, this.owner, { status: 'FAILED', error: message }).catch(() => undefined);
+    }
+  }
+
+  /** One item through both versions, each with its own preprocessing; scores in dataset label order. */
+  private async evaluate(item: { id: number; ordinal: number; labelIndex: number; sha256: string }, baseline: Side, candidate: Side): Promise<NewComparisonItem> {
+    const bytes = await readFile(this.deps.artifacts.absolute(this.deps.artifacts.relativeFor(item.sha256)));
+    const [b, c] = await Promise.all([this.score(bytes, baseline), this.score(bytes, candidate)]);
+    return {
+      ordinal: item.ordinal,
+      datasetItemId: item.id,
+      label: item.labelIndex,
+      baselineTop1: argmax(b.probs),
+      candidateTop1: argmax(c.probs),
+      baselineProbs: b.probs,
+      candidateProbs: c.probs,
+      baselineMs: b.ms,
+      candidateMs: c.ms,
+    };
+  }
+
+  private async score(bytes: Buffer, side: Side): Promise<{ probs: number[]; ms: number }> {
+    const started = performance.now();
+    const entry = await this.deps.manager.acquire({ record: side.record, model: { name: side.model.name, inputSpec: side.spec } });
+    const image = await preprocess(bytes, side.spec, this.deps.imageLimits);
+    entry.requests++;
+    const out = await entry.batcher!.submit(image.data);
+    const p = probabilities(out.output, side.spec.output);
+    // Stored as float4: rounding here keeps a resumed run's numbers equal to what it stored.
+    return { probs: side.permutation.map((k) => Math.fround(p[k]!)), ms: performance.now() - started };
+  }
+
+  private results(rows: ComparisonItemRecord[], labels: string[], baseline: Side, candidate: Side, options: ComparisonOptions, elapsedMs: number) {
+    const outcomes = (which: 'baseline' | 'candidate'): ItemOutcome[] =>
+      rows.map((r) => ({
+        label: r.label,
+        predicted: which === 'baseline' ? r.baselineTop1 : r.candidateTop1,
+        probabilities: which === 'baseline' ? r.baselineProbs : r.candidateProbs,
+        latencyMs: which === 'baseline' ? r.baselineMs : r.candidateMs,
+      }));
+    const b = outcomes('baseline');
+    const c = outcomes('candidate');
+    return {
+      baseline: { ...versionMetrics(b, labels, { wallMs: elapsedMs }), sizeBytes: Number(baseline.record.sizeBytes) },
+      candidate: { ...versionMetrics(c, labels, { wallMs: elapsedMs }), sizeBytes: Number(candidate.record.sizeBytes) },
+      paired: pairedComparison(b, c, labels, { alpha: options.alpha, ...(options.nonInferiorityMargin !== null ? { nonInferiorityMargin: options.nonInferiorityMargin } : {}) }),
+    };
+  }
+}
+
+function argmax(values: number[]): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
+  return best;
+}

@@ -1,0 +1,177 @@
+import { createHash } from 'node:crypto';
+import { requireRole, type Actor } from '../auth/actor';
+import { badInput, DomainError, notFound } from '../common/errors';
+import type { ComparisonRecord, ComparisonRepository } from '../registry/comparison.repository';
+import type { DatasetRecord, DatasetRepository } from '../registry/dataset.repository';
+import type { ModelService } from '../registry/model.service';
+import type { VersionRepository } from '../registry/version.repository';
+import type { ResolvedVersion, VersionRef, VersionService } from '../registry/version.service';
+import type { Disagreement, ReportNames } from './report';
+
+export interface StartComparisonInput {
+  candidate: VersionRef;
+  /** Default: the "baseline" alias of the candidate's model. */
+  baseline?: VersionRef | null;
+  /** "name" (latest version) or "name@version". */
+  dataset: string;
+  alpha?: number | null;
+  /** Evaluate the first N items only. */
+  limit?: number | null;
+  /** Model label → dataset label, for models that name the classes differently. */
+  labelMapping?: Record<string, string> | null;
+  /** Non-inferiority: the candidate passes when the accuracy difference's CI lower bound > -margin. */
+  nonInferiorityMargin?: number | null;
+  /** Recompute even when an identical comparison exists. */
+  force?: boolean | null;
+}
+
+export interface ComparisonOptions {
+  alpha: number;
+  limit: number | null;
+  labelMapping: Record<string, string>;
+  nonInferiorityMargin: number | null;
+}
+
+/** Bumped when the evaluation itself changes, so stored results are not reused across it. */
+const EVALUATOR_VERSION = 1;
+
+/**
+ * Index of each dataset label in a model's output, after the label mapping; refuses models whose
+ * classes are not exactly the dataset's (a permutation is fine).
+ */
+export function labelPermutation(datasetLabels: string[], modelLabels: string[], mapping: Record<string, string>, who: string): number[] {
+  const mapped = modelLabels.map((l) => mapping[l] ?? l);
+  const missing = datasetLabels.filter((l) => !mapped.includes(l));
+  const extra = mapped.filter((l) => !datasetLabels.includes(l));
+  if (missing.length || extra.length || new Set(mapped).size !== mapped.length) {
+    const parts = [missing.length ? `no class for ${missing.map((l) => `"${l}"`).join(', ')}` : '', extra.length ? `classes the dataset lacks: ${extra.map((l) => `"${l}"`).join(', ')}` : ''].filter(Boolean);
+    throw badInput(`mismatched labels: ${who} ${parts.join('; ') || 'maps two classes to one label'} (give labelMapping from model labels to dataset labels)`, {
+      field: 'labelMapping',
+      datasetLabels,
+      modelLabels,
+    });
+  }
+  return datasetLabels.map((l) => mapped.indexOf(l));
+}
+
+/** startComparison, comparison(s), cancelComparison: validation and bookkeeping; the runner does the work. */
+export class ComparisonService {
+  constructor(
+    private readonly deps: {
+      comparisons: ComparisonRepository;
+      versions: VersionService;
+      models: ModelService;
+      datasets: DatasetRepository;
+      versionRepo: VersionRepository;
+      /** Tells the runner there is work. */
+      kick: () => void;
+    },
+  ) {}
+
+  private async resolveDataset(ref: string): Promise<DatasetRecord> {
+    const m = /^([^@]+)(?:@(\d+))?$/.exec(ref.trim());
+    if (!m) throw badInput(`dataset "${ref}" must be "name" or "name@version"`, { field: 'dataset' });
+    const found = m[2] ? await this.deps.datasets.find(m[1]!, Number(m[2])) : await this.deps.datasets.latest(m[1]!);
+    if (!found) throw notFound(`no dataset "${ref}"`, { dataset: ref });
+    return found;
+  }
+
+  private usable(r: ResolvedVersion, role: string): void {
+    const label = `${role} ${r.model.name} v${r.version.version}`;
+    if (r.version.status === 'FAILED') throw new DomainError('MODEL_LOAD_FAILED', `${label} is FAILED: ${r.version.statusReason ?? 'unknown reason'}`);
+    if (r.version.status !== 'READY') throw new DomainError('MODEL_NOT_READY', `${label} is ${r.version.status}, not READY`);
+  }
+
+  async start(actor: Actor, input: StartComparisonInput): Promise<ComparisonRecord> {
+    requireRole(actor, 'operator', 'starting a comparison');
+    const alpha = input.alpha ?? 0.05;
+    if (!(alpha > 0 && alpha < 1)) throw badInput(`alpha must be between 0 and 1, got ${alpha}`, { field: 'alpha' });
+    if (input.limit != null && (!Number.isInteger(input.limit) || input.limit < 1)) throw badInput(`limit must be a positive integer, got ${input.limit}`, { field: 'limit' });
+    const margin = input.nonInferiorityMargin ?? null;
+    if (margin !== null && !(margin >= 0 && margin < 1)) throw badInput(`nonInferiorityMargin must be in [0, 1), got ${margin}`, { field: 'nonInferiorityMargin' });
+    const candidate = await this.deps.versions.resolve(actor, input.candidate);
+    const baseline = await this.deps.versions.resolve(actor, input.baseline ?? { model: candidate.model.name, alias: 'baseline' });
+    if (baseline.version.id === candidate.version.id) throw badInput(`the candidate and the baseline are the same version (${candidate.model.name} v${candidate.version.version})`);
+    this.usable(candidate, 'candidate');
+    this.usable(baseline, 'baseline');
+    const dataset = await this.resolveDataset(input.dataset);
+    const labelMapping = input.labelMapping ?? {};
+    labelPermutation(dataset.labels, candidate.model.labels, labelMapping, `candidate ${candidate.model.name} v${candidate.version.version} has`);
+    labelPermutation(dataset.labels, baseline.model.labels, labelMapping, `baseline ${baseline.model.name} v${baseline.version.version} has`);
+    const options: ComparisonOptions = { alpha, limit: input.limit ?? null, labelMapping, nonInferiorityMargin: margin };
+    const requestKey = createHash('sha256')
+      .update(JSON.stringify({ evaluator: EVALUATOR_VERSION, baseline: baseline.version.sha256, candidate: candidate.version.sha256, dataset: dataset.digest, options }))
+      .digest('hex');
+    if (!input.force) {
+      const existing = await this.deps.comparisons.findReusable(requestKey);
+      if (existing) return existing;
+    }
+    const created = await this.deps.comparisons.create({
+      baselineId: baseline.version.id,
+      candidateId: candidate.version.id,
+      datasetId: dataset.id,
+      options,
+      requestKey,
+      total: Math.min(input.limit ?? dataset.itemCount, dataset.itemCount),
+      createdBy: actor.name,
+    });
+    this.deps.kick();
+    return created;
+  }
+
+  async get(actor: Actor, id: number): Promise<ComparisonRecord | null> {
+    requireRole(actor, 'viewer', 'reading comparisons');
+    return this.deps.comparisons.find(id);
+  }
+
+  async list(actor: Actor, filter: { model?: string | null; first?: number | null }): Promise<ComparisonRecord[]> {
+    requireRole(actor, 'viewer', 'listing comparisons');
+    const first = filter.first ?? 50;
+    if (!Number.isInteger(first) || first < 1 || first > 500) throw badInput(`first must be between 1 and 500, got ${first}`, { field: 'first' });
+    const model = filter.model ? await this.deps.models.require(filter.model) : null;
+    return this.deps.comparisons.list({ ...(model ? { modelId: model.id } : {}), first });
+  }
+
+  dataset(id: number): Promise<DatasetRecord | null> {
+    return this.deps.datasets.findById(id);
+  }
+
+  /** How a report names the two versions (with their aliases) and the dataset. */
+  async names(record: ComparisonRecord): Promise<ReportNames> {
+    const [baseline, candidate] = await Promise.all([record.baselineId, record.candidateId].map(async (id) => (await this.deps.versionRepo.findByIds([id]))[0]!));
+    const model = await this.deps.models.findById(candidate!.modelId);
+    const dataset = await this.deps.datasets.findById(record.datasetId);
+    const aliases = await this.deps.versionRepo.aliasNames([baseline!.id, candidate!.id]);
+    const name = (v: NonNullable<typeof baseline>) => `v${v.version}${aliases.get(v.id)?.length ? ` (${aliases.get(v.id)!.join(', ')})` : ''}`;
+    return {
+      model: model?.name ?? '?',
+      baseline: baseline!.modelId === candidate!.modelId ? name(baseline!) : `${(await this.deps.models.findById(baseline!.modelId))?.name ?? '?'} ${name(baseline!)}`,
+      candidate: name(candidate!),
+      dataset: dataset ? `${dataset.name}@${dataset.version}` : '?',
+    };
+  }
+
+  async disagreements(actor: Actor, record: ComparisonRecord, first: number): Promise<Disagreement[]> {
+    requireRole(actor, 'viewer', 'reading comparisons');
+    if (!Number.isInteger(first) || first < 0 || first > 10_000) throw badInput(`first must be between 0 and 10000, got ${first}`, { field: 'first' });
+    const dataset = await this.deps.datasets.findById(record.datasetId);
+    const labels = dataset?.labels ?? [];
+    return (await this.deps.comparisons.disagreements(record.id, first)).map((r) => ({
+      ordinal: r.ordinal,
+      path: r.path,
+      label: labels[r.label] ?? String(r.label),
+      baselineLabel: labels[r.baselineTop1] ?? String(r.baselineTop1),
+      baselineProbability: r.baselineProbs[r.baselineTop1]!,
+      candidateLabel: labels[r.candidateTop1] ?? String(r.candidateTop1),
+      candidateProbability: r.candidateProbs[r.candidateTop1]!,
+    }));
+  }
+
+  async cancel(actor: Actor, id: number): Promise<ComparisonRecord> {
+    requireRole(actor, 'operator', 'cancelling a comparison');
+    const job = await this.deps.comparisons.find(id);
+    if (!job) throw notFound(`no comparison ${id}`);
+    if (job.status !== 'QUEUED' && job.status !== 'RUNNING') throw new DomainError('CONFLICT', `comparison ${id} is already ${job.status}`);
+    return (await this.deps.comparisons.requestCancel(id))!;
+  }
+}

@@ -1,0 +1,73 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { DomainError } from '../../common/errors';
+import { comparisonView, renderReport, type ComparisonView } from '../../evaluation/report';
+import type { GraphQLContext } from '../context';
+import { Comparison, ComparisonItem, ReportFormat, StartComparisonInput } from '../types/comparison.type';
+import { Dataset } from '../types/dataset.type';
+import { ModelVersion } from '../types/version.type';
+
+const parseId = (id: string): number => {
+  if (!/^\d{1,9}$/.test(id)) throw new DomainError('BAD_USER_INPUT', `comparison id "${id}" is not a number`);
+  return Number(id);
+};
+
+@Resolver(() => Comparison)
+export class ComparisonResolver {
+  @Mutation(() => Comparison, { description: 'Queues a paired comparison and returns at once; an identical earlier one is returned instead unless force.' })
+  async startComparison(@Ctx() ctx: GraphQLContext, @Arg('input', () => StartComparisonInput) input: StartComparisonInput): Promise<ComparisonView> {
+    return comparisonView(await ctx.services.comparisons.start(ctx.actor, input));
+  }
+
+  @Mutation(() => Comparison, { description: 'Stops a queued or running comparison (at its next checkpoint).' })
+  async cancelComparison(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<ComparisonView> {
+    return comparisonView(await ctx.services.comparisons.cancel(ctx.actor, parseId(id)));
+  }
+
+  @Query(() => Comparison, { nullable: true })
+  async comparison(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<ComparisonView | null> {
+    const c = await ctx.services.comparisons.get(ctx.actor, parseId(id));
+    return c && comparisonView(c);
+  }
+
+  @Query(() => [Comparison], { description: 'Newest first; optionally only those whose candidate belongs to the model.' })
+  async comparisons(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('model', () => String, { nullable: true }) model?: string | null,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+  ): Promise<ComparisonView[]> {
+    return (await ctx.services.comparisons.list(ctx.actor, { model: model ?? null, first: first ?? null })).map(comparisonView);
+  }
+
+  @FieldResolver(() => ModelVersion)
+  baseline(@Root() c: ComparisonView, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.versionById.load(c.record.baselineId);
+  }
+
+  @FieldResolver(() => ModelVersion)
+  candidate(@Root() c: ComparisonView, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.versionById.load(c.record.candidateId);
+  }
+
+  @FieldResolver(() => Dataset)
+  dataset(@Root() c: ComparisonView, @Ctx() ctx: GraphQLContext) {
+    return ctx.services.comparisons.dataset(c.record.datasetId);
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: 'A self-contained report (Markdown or HTML) once the comparison succeeded.' })
+  async report(@Root() c: ComparisonView, @Ctx() ctx: GraphQLContext, @Arg('format', () => ReportFormat, { defaultValue: ReportFormat.MARKDOWN }) format: ReportFormat): Promise<string | null> {
+    if (!c.results) return null;
+    const names = await ctx.services.comparisons.names(c.record);
+    const disagreements = await ctx.services.comparisons.disagreements(ctx.actor, c.record, 50);
+    return renderReport(c, names, disagreements, format === ReportFormat.HTML ? 'html' : 'markdown');
+  }
+
+  @FieldResolver(() => String, { nullable: true })
+  async summary(@Root() c: ComparisonView, @Ctx() ctx: GraphQLContext): Promise<string | null> {
+    return c.results ? renderReport(c, await ctx.services.comparisons.names(c.record), [], 'sentence') : null;
+  }
+
+  @FieldResolver(() => [ComparisonItem], { description: 'Items the versions classified differently, in dataset order.' })
+  disagreements(@Root() c: ComparisonView, @Ctx() ctx: GraphQLContext, @Arg('first', () => Int, { defaultValue: 20 }) first: number) {
+    return ctx.services.comparisons.disagreements(ctx.actor, c.record, first);
+  }
+}

@@ -1,0 +1,121 @@
+import type { Prisma } from '../db/database';
+import type { Comparison, ComparisonItem, JobStatus } from '../db/generated/client';
+
+export type ComparisonRecord = Comparison;
+export type ComparisonItemRecord = ComparisonItem;
+export type { JobStatus };
+
+export interface NewComparison {
+  baselineId: number;
+  candidateId: number;
+  datasetId: number;
+  options: object;
+  requestKey: string;
+  total: number;
+  createdBy: string;
+}
+
+export type NewComparisonItem = Omit<ComparisonItem, 'comparisonId'>;
+
+export class ComparisonRepository {
+  constructor(private readonly prisma: Prisma) {}
+
+  create(data: NewComparison): Promise<ComparisonRecord> {
+    return this.prisma.comparison.create({ data });
+  }
+
+  find(id: number): Promise<ComparisonRecord | null> {
+    return this.prisma.comparison.findUnique({ where: { id } });
+  }
+
+  /** The latest comparison with this key that succeeded or is still on its way. */
+  findReusable(requestKey: string): Promise<ComparisonRecord | null> {
+    return this.prisma.comparison.findFirst({
+      where: { requestKey, status: { in: ['SUCCEEDED', 'RUNNING', 'QUEUED'] } },
+      orderBy: { id: 'desc' },
+    });
+  }
+
+  list(filter: { modelId?: number; first: number }): Promise<ComparisonRecord[]> {
+    return this.prisma.comparison.findMany({
+      where: filter.modelId === undefined ? {} : { candidate: { modelId: filter.modelId } },
+      orderBy: { id: 'desc' },
+      take: filter.first,
+    });
+  }
+
+  /**
+   * Claims the oldest job that is queued, or running under a lease that ran out (its process died),
+   * for `owner` until `leaseMs` from now. Atomic across processes: SKIP LOCKED lets two gateways
+   * claim different jobs, never the same one.
+   */
+  async claim(owner: string, leaseMs: number, reclaimAll: boolean): Promise<ComparisonRecord | null> {
+    const rows = await this.prisma.$queryRaw<{ id: number }[]>`
+      UPDATE "Comparison" SET "status" = 'RUNNING', "leaseOwner" = ${owner},
+        "leaseUntil" = now() + ${leaseMs}::double precision * interval '1 millisecond', "startedAt" = COALESCE("startedAt", now())
+      WHERE "id" = (
+        SELECT "id" FROM "Comparison"
+        WHERE "status" = 'QUEUED'
+           OR ("status" = 'RUNNING' AND (${reclaimAll}::boolean OR "leaseUntil" < now()) AND "leaseOwner" IS DISTINCT FROM ${owner})
+        ORDER BY "id" LIMIT 1 FOR UPDATE SKIP LOCKED)
+      RETURNING "id"`;
+    return rows[0] ? this.find(rows[0].id) : null;
+  }
+
+  /** Ordinals already evaluated: a resumed job skips them. */
+  async doneOrdinals(comparisonId: number): Promise<Set<number>> {
+    const rows = await this.prisma.comparisonItem.findMany({ where: { comparisonId }, select: { ordinal: true } });
+    return new Set(rows.map((r) => r.ordinal));
+  }
+
+  /**
+   * The checkpoint: a chunk of items, the new count and a renewed lease, in one transaction; false
+   * (nothing written) when this process no longer holds the job.
+   */
+  async checkpoint(id: number, owner: string, leaseMs: number, items: NewComparisonItem[], elapsedMs: number): Promise<{ held: boolean; cancelRequested: boolean }> {
+    return this.prisma.$transaction(async (tx) => {
+      const job = await tx.comparison.findUnique({ where: { id } });
+      if (!job || job.leaseOwner !== owner || job.status !== 'RUNNING') return { held: false, cancelRequested: false };
+      await tx.comparisonItem.createMany({ data: items.map((i) => ({ ...i, comparisonId: id })), skipDuplicates: true });
+      const done = await tx.comparisonItem.count({ where: { comparisonId: id } });
+      const updated = await tx.comparison.update({
+        where: { id },
+        data: { done, elapsedMs: { increment: elapsedMs }, leaseUntil: new Date(Date.now() + leaseMs) },
+      });
+      return { held: true, cancelRequested: updated.cancelRequested };
+    });
+  }
+
+  /** Items whose top-1 differs between the versions, in dataset order, with the item's path. */
+  disagreements(comparisonId: number, first: number) {
+    return this.prisma.$queryRaw<(ComparisonItemRecord & { path: string })[]>`
+      SELECT ci.*, di."path" FROM "ComparisonItem" ci JOIN "DatasetItem" di ON di."id" = ci."datasetItemId"
+      WHERE ci."comparisonId" = ${comparisonId} AND ci."baselineTop1" <> ci."candidateTop1"
+      ORDER BY ci."ordinal" LIMIT ${first}`;
+  }
+
+  items(comparisonId: number): Promise<ComparisonItemRecord[]> {
+    return this.prisma.comparisonItem.findMany({ where: { comparisonId }, orderBy: { ordinal: 'asc' } });
+  }
+
+  /** Ends a job this process holds; false when it does not hold it any more. */
+  async finish(id: number, owner: string | null, data: { status: JobStatus; results?: object | null; error?: string | null }): Promise<boolean> {
+    const { count } = await this.prisma.comparison.updateMany({
+      where: { id, ...(owner === null ? {} : { leaseOwner: owner }), status: { in: ['QUEUED', 'RUNNING'] } },
+      data: { status: data.status, results: data.results ?? undefined, error: data.error ?? null, finishedAt: new Date(), leaseOwner: null, leaseUntil: null },
+    });
+    return count === 1;
+  }
+
+  /** Hands a job this process holds back to the queue (the gateway is stopping). */
+  async release(id: number, owner: string): Promise<void> {
+    await this.prisma.comparison.updateMany({ where: { id, leaseOwner: owner, status: 'RUNNING' }, data: { status: 'QUEUED', leaseOwner: null, leaseUntil: null } });
+  }
+
+  /** Asks a running job to stop at its next checkpoint; cancels a queued one at once. */
+  async requestCancel(id: number): Promise<ComparisonRecord | null> {
+    await this.prisma.comparison.updateMany({ where: { id, status: 'QUEUED' }, data: { status: 'CANCELLED', finishedAt: new Date(), cancelRequested: true } });
+    await this.prisma.comparison.updateMany({ where: { id, status: 'RUNNING' }, data: { cancelRequested: true } });
+    return this.find(id);
+  }
+}

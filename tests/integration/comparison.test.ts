@@ -1,0 +1,146 @@
+import { seedDemo } from '../../src/importers/demo';
+import { loadConfig } from '../../src/config/config';
+import { createTestApp, dbKind, expectData, expectError, GRAY_MODEL, type TestApp } from '../helpers/test-app';
+
+const FIELDS = `id status progress itemsDone total n verdict accuracyDelta accuracyDeltaCi95 macroF1Delta macroF1DeltaCi95
+  discordantBaselineOnly discordantCandidateOnly mcnemarPValue mcnemarMidP agreement summary error
+  baseline { version } candidate { version } dataset { name version }
+  baselineMetrics { n accuracy top5Accuracy macroF1 meanConfidence ece nll brier perClass confusionMatrix reliability sizeBytes }
+  candidateMetrics { n accuracy top5Accuracy macroF1 meanConfidence ece nll brier perClass confusionMatrix reliability sizeBytes }`;
+const START = `mutation($input: StartComparisonInput!) { startComparison(input: $input) { ${FIELDS} } }`;
+const GET = `query($id: ID!) { comparison(id: $id) { ${FIELDS} } }`;
+const V3 = { model: 'fashion-classifier', version: 3 };
+
+/** The numbers that must not depend on how the run went (timings aside). */
+const numbers = (c: any) => {
+  const strip = (m: any) => ({ ...m, latencyMsP50: undefined, latencyMsP95: undefined, latencyMsP99: undefined, throughput: undefined });
+  return { ...c, id: undefined, summary: undefined, baselineMetrics: strip(c.baselineMetrics), candidateMetrics: strip(c.candidateMetrics) };
+};
+
+async function waitFor(t: TestApp, id: string, until: (c: any) => boolean, timeoutMs = 120_000): Promise<any> {
+  const started = Date.now();
+  for (;;) {
+    const c = expectData(await t.gql(GET, { id }, t.keys.viewer)).comparison;
+    if (until(c)) return c;
+    if (Date.now() - started > timeoutMs) throw new Error(`comparison ${id} stuck: ${JSON.stringify({ status: c.status, done: c.itemsDone })}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+const finished = (c: any) => !['QUEUED', 'RUNNING'].includes(c.status);
+
+describe(`comparisons on the demo registry (${dbKind()})`, () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+    await seedDemo(t.app);
+    t.app.startWorkers();
+  }, 180_000);
+  afterAll(() => t.close());
+
+  it('queues at once, runs both versions over the smoke set, and reports paired statistics and a verdict', async () => {
+    const queued = expectData(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke' } }, t.keys.operator)).startComparison;
+    expect(queued).toMatchObject({ status: expect.stringMatching(/QUEUED|RUNNING/), total: 100, baseline: { version: 1 }, candidate: { version: 3 }, dataset: { name: 'fashion-smoke', version: 1 } });
+    const c = await waitFor(t, queued.id, finished);
+    expect(c.status).toBe('SUCCEEDED');
+    expect(c).toMatchObject({ progress: 1, itemsDone: 100, n: 100 });
+    // The same top-1s as the inference tests measured: within 3 of the recorded smoke figures (87 and 93).
+    expect(Math.abs(c.baselineMetrics.accuracy * 100 - 87)).toBeLessThanOrEqual(3);
+    expect(Math.abs(c.candidateMetrics.accuracy * 100 - 93)).toBeLessThanOrEqual(3);
+    expect(c.accuracyDelta).toBeCloseTo(c.candidateMetrics.accuracy - c.baselineMetrics.accuracy, 10);
+    expect(c.discordantCandidateOnly - c.discordantBaselineOnly).toBe(Math.round(c.accuracyDelta * 100));
+    expect(c.accuracyDeltaCi95[0]).toBeLessThanOrEqual(c.accuracyDelta);
+    expect(c.accuracyDeltaCi95[1]).toBeGreaterThanOrEqual(c.accuracyDelta);
+    expect(c.mcnemarPValue).toBeGreaterThan(0);
+    expect(c.mcnemarMidP).toBeLessThanOrEqual(c.mcnemarPValue);
+    expect(['CANDIDATE_BETTER', 'NO_SIGNIFICANT_DIFFERENCE']).toContain(c.verdict);
+    for (const m of [c.baselineMetrics, c.candidateMetrics]) {
+      expect(m.confusionMatrix).toHaveLength(10);
+      expect(m.confusionMatrix.flat().reduce((a: number, b: number) => a + b, 0)).toBe(100);
+      expect(m.perClass).toHaveLength(10);
+      expect(m.reliability).toHaveLength(15);
+      expect(m.top5Accuracy).toBeGreaterThanOrEqual(m.accuracy);
+      expect(m.sizeBytes).toBeGreaterThan(0);
+    }
+    expect(c.summary).toMatch(/^fashion-classifier v3 .* v1 \(baseline\): accuracy \d+\.\d% vs \d+\.\d% \([+−]\d+\.\d pts, 95% CI [+−]\d+\.\d\.\.[+−]\d+\.\d\), McNemar p = \S+ on 100 paired images of fashion-smoke@1\.$/);
+    // Drill-down: exactly the items where the two top-1s differ.
+    const { comparison } = expectData(await t.gql(`query($id: ID!) { comparison(id: $id) { disagreements(first: 1000) { ordinal path label baselineLabel candidateLabel } report(format: MARKDOWN) } }`, { id: c.id }, t.keys.viewer));
+    expect(comparison.disagreements).toHaveLength(Math.round((1 - c.agreement) * 100));
+    for (const d of comparison.disagreements) expect(d.baselineLabel).not.toBe(d.candidateLabel);
+    expect(comparison.report).toContain(c.summary);
+    expect(comparison.report).toContain('| accuracy |');
+
+    // An identical request returns the stored result; force recomputes, to the same numbers.
+    const again = expectData(await t.gql(START, { input: { candidate: V3, baseline: { model: 'fashion-classifier', alias: 'baseline' }, dataset: 'fashion-smoke@1' } }, t.keys.operator)).startComparison;
+    expect(again.id).toBe(c.id);
+    const forced = expectData(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke', force: true } }, t.keys.operator)).startComparison;
+    expect(forced.id).not.toBe(c.id);
+    expect(numbers(await waitFor(t, forced.id, finished))).toEqual(numbers(c));
+    const listed = expectData(await t.gql(`{ comparisons(model: "fashion-classifier") { id } }`, {}, t.keys.viewer)).comparisons;
+    expect(listed.map((l: any) => l.id)).toEqual([forced.id, c.id]);
+  }, 180_000);
+
+  it('refuses unknown datasets, mismatched labels, FAILED versions and viewers, and cancels cleanly', async () => {
+    expectError(await t.gql(START, { input: { candidate: V3, dataset: 'nope' } }, t.keys.operator), 'NOT_FOUND');
+    expectError(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke@9' } }, t.keys.operator), 'NOT_FOUND');
+    expectError(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke' } }, t.keys.viewer), 'FORBIDDEN');
+    expectError(await t.gql(START, { input: { candidate: V3, baseline: V3, dataset: 'fashion-smoke' } }, t.keys.operator), 'BAD_USER_INPUT');
+    expectError(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke', alpha: 2 } }, t.keys.operator), 'BAD_USER_INPUT');
+    // A model with other classes: refused unless a label mapping makes them the dataset's.
+    await t.app.services.models.register(t.app.localActor(), { ...GRAY_MODEL, name: 'gray' });
+    await t.app.services.versions.register(t.app.localActor(), { model: 'gray', artifactPath: require('node:path').resolve(__dirname, '..', 'fixtures', 'gray8x8-3class.onnx') });
+    const mismatch = expectError(await t.gql(START, { input: { candidate: { model: 'gray', version: 1 }, baseline: { model: 'fashion-classifier', version: 1 }, dataset: 'fashion-smoke' } }, t.keys.operator), 'BAD_USER_INPUT');
+    expect(mismatch.message).toMatch(/^mismatched labels: candidate gray v1 has no class for "T-shirt\/top"/);
+    // A FAILED version.
+    const v2 = await t.app.db.prisma.modelVersion.findFirstOrThrow({ where: { version: 2, model: { name: 'fashion-classifier' } } });
+    await t.app.db.prisma.modelVersion.update({ where: { id: v2.id }, data: { status: 'FAILED', statusReason: 'failed to load: test' } });
+    expect(expectError(await t.gql(START, { input: { candidate: { model: 'fashion-classifier', version: 2 }, dataset: 'fashion-smoke' } }, t.keys.operator), 'MODEL_LOAD_FAILED').message).toContain('failed to load: test');
+    await t.app.db.prisma.modelVersion.update({ where: { id: v2.id }, data: { status: 'READY', statusReason: null } });
+
+    // Cancel a long one while it runs: it stops at a checkpoint, keeping what it stored.
+    const long = expectData(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-eval' } }, t.keys.operator)).startComparison;
+    await waitFor(t, long.id, (c) => c.itemsDone >= 32 || finished(c));
+    const cancelled = expectData(await t.gql(`mutation($id: ID!) { cancelComparison(id: $id) { id status } }`, { id: long.id }, t.keys.operator)).cancelComparison;
+    expect(cancelled.id).toBe(long.id);
+    const end = await waitFor(t, long.id, finished);
+    expect(end.status).toBe('CANCELLED');
+    expect(end.itemsDone).toBeLessThan(2000);
+    expect(end.verdict).toBeNull();
+    expectError(await t.gql(`mutation($id: ID!) { cancelComparison(id: $id) { id } }`, { id: long.id }, t.keys.operator), 'CONFLICT');
+    expectError(await t.gql(`mutation { cancelComparison(id: "999999") { id } }`, {}, t.keys.operator), 'NOT_FOUND');
+    expectError(await t.gql(`{ comparison(id: "x") { id } }`, {}, t.keys.viewer), 'BAD_USER_INPUT');
+  }, 180_000);
+});
+
+describe(`a comparison whose gateway dies mid-run (${dbKind()})`, () => {
+  it('resumes on restart from its last checkpoint and ends with the numbers of an uninterrupted run', async () => {
+    const config = { comparisons: { ...loadConfig({}).comparisons, leaseMs: 1500 } };
+    const first = await createTestApp({ pgliteOnDisk: true, config });
+    await seedDemo(first.app);
+    first.app.startWorkers();
+    const input = { candidate: V3, dataset: 'fashion-eval', limit: 256 };
+    const job = expectData(await first.gql(START, { input }, first.keys.operator)).startComparison;
+    await waitFor(first, job.id, (c) => c.itemsDone >= 64);
+    // The "kill": its next checkpoint never happens, and its database and workers go away under it.
+    const repo = (first.app.services.comparisons as any).deps.comparisons;
+    jest.spyOn(repo, 'checkpoint').mockImplementation(() => new Promise(() => undefined));
+    await new Promise((r) => setTimeout(r, 200));
+    const stored = (await first.app.db.prisma.comparison.findUniqueOrThrow({ where: { id: Number(job.id) } })).done;
+    expect(stored).toBeGreaterThanOrEqual(64);
+    expect(stored).toBeLessThan(256);
+    await (first.app.services.inference as any).deps.manager.close();
+    await first.app.db.close();
+
+    const second = await createTestApp({ reuse: { dataDir: first.dataDir, databaseUrl: first.config.databaseUrl }, config });
+    try {
+      second.app.startWorkers();
+      const resumed = await waitFor(second, job.id, finished);
+      expect(resumed.status).toBe('SUCCEEDED');
+      expect(await second.app.db.prisma.comparisonItem.count({ where: { comparisonId: Number(job.id) } })).toBe(256);
+      const fresh = expectData(await second.gql(START, { input: { ...input, force: true } }, second.keys.operator)).startComparison;
+      const uninterrupted = await waitFor(second, fresh.id, finished);
+      expect(numbers(resumed)).toEqual(numbers(uninterrupted));
+    } finally {
+      await second.close();
+    }
+  }, 240_000);
+});
