@@ -29,14 +29,20 @@ interface Owner {
 /** Directories this process holds: a lock naming our pid but not listed here is a leftover. */
 const held = new Set<string>();
 
-function startTime(pid: number): string | null {
+/** State (field 3) and start time (field 22) from /proc/<pid>/stat; null off Linux. */
+function procStat(pid: number): { state: string; start: string | null } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Field 22, counted after the command name, which is parenthesized and may contain spaces.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    // Fields counted after the command name, which is parenthesized and may contain spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0] ?? '', start: fields[19] ?? null };
   } catch {
     return null;
   }
+}
+
+function startTime(pid: number): string | null {
+  return procStat(pid)?.start ?? null;
 }
 
 function alive(owner: Owner): boolean {
@@ -45,8 +51,10 @@ function alive(owner: Owner): boolean {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  const now = startTime(owner.pid);
-  return owner.start === null || now === null || now === owner.start;
+  const now = procStat(owner.pid);
+  // A killed process stays a zombie until its parent reaps it: it holds nothing any more.
+  if (now && (now.state === 'Z' || now.state === 'X')) return false;
+  return owner.start === null || now?.start == null || now.start === owner.start;
 }
 
 function readOwner(file: string): Owner | null {

@@ -90,7 +90,7 @@ export interface Disagreement {
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const pts = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)}`;
-const pValue = (p: number) => (p >= 0.001 ? p.toPrecision(2) : p.toExponential(0));
+const pValue = (p: number) => (p >= 0.001 ? p.toPrecision(2) : p.toExponential(1));
 const count = (n: number) => n.toLocaleString('en-US');
 
 /** "fashion-classifier v3 beats v1 (baseline): accuracy 92.4% vs 90.1% (+2.3 pts, 95% CI +1.4..+3.2), McNemar p = 3e-6 on 2,000 paired images." */

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { main } from '../../src/cli/main';
 import { startServer, type RunningServer } from '../../src/http/server';
 import { createTestApp, dbKind, fixture, GRAY_MODEL, type TestApp } from '../helpers/test-app';
@@ -39,6 +41,10 @@ describe(`the CLI on the local data directory (${dbKind()})`, () => {
   beforeAll(async () => {
     // The CLI opens the data directory itself: the test app only prepares it, then lets go.
     t = await createTestApp({ pgliteOnDisk: true });
+    // A tiny labeled dataset for `compare`: the same 8x8 PNG under each label.
+    const stored = await t.app.artifacts.commit(await t.app.artifacts.stage(fixture('png-renamed.onnx')));
+    const items = GRAY_MODEL.labels.flatMap((_, label) => [0, 1].map((k) => ({ path: `${label}-${k}.png`, labelIndex: label, sha256: stored.sha256 })));
+    await t.app.services.datasets.create(t.app.localActor(), { name: 'shapes', labels: GRAY_MODEL.labels, storageUri: 'artifacts/sha256', items });
     await t.close({ keep: true });
     restore = withEnv({ DATA_DIR: t.dataDir, DATABASE_URL: t.config.databaseUrl, LOG_LEVEL: 'silent', MODELGATE_URL: undefined, MODELGATE_API_KEY: undefined });
   });
@@ -76,6 +82,20 @@ describe(`the CLI on the local data directory (${dbKind()})`, () => {
   it('prints JSON for scripts', async () => {
     const r = await cli('--json', 'versions', 'list', 'gray');
     expect(JSON.parse(r.out)).toMatchObject({ model: { versions: [{ version: 1, status: 'READY', aliases: ['champion'] }] } });
+  });
+
+  it('compares a version against the baseline alias, waits for the verdict and writes a report', async () => {
+    expect((await cli('versions', 'register', 'gray', fixture('gray8x8-3class-batch1.onnx'))).status).toBe(0);
+    expect((await cli('alias', 'set', 'gray', 'baseline', '1')).status).toBe(0);
+    const report = path.join(t.dataDir, 'report.md');
+    const r = await cli('compare', 'gray@2', '--dataset', 'shapes', '--report', report);
+    expect([r.status, r.err.split('\n').filter((l) => l.startsWith('modelgate:'))]).toEqual([0, []]);
+    // The same weights with a fixed batch of 1: they agree on every image.
+    expect(r.out.split('\n')[0]).toMatch(/^gray v2 is not significantly different from v1 \(baseline, champion\): accuracy \d+\.\d% vs \d+\.\d% \(\+0\.0 pts, 95% CI \+0\.0\.\.\+0\.0\), McNemar p = 1\.0 on 6 paired images of shapes@1\.$/);
+    expect(r.out).toMatch(/^verdict\s+NO_SIGNIFICANT_DIFFERENCE$/m);
+    expect(readFileSync(report, 'utf8')).toContain('# gray: v2 against v1 (baseline, champion) on shapes@1');
+    const missing = await cli('compare', 'gray@2', '--dataset', 'nope');
+    expect([missing.status, missing.err]).toEqual([1, expect.stringContaining('error [NOT_FOUND]: no dataset "nope"')]);
   });
 
   it('exits non-zero with the error code and a clear message', async () => {

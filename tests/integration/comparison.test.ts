@@ -1,5 +1,6 @@
 import { seedDemo } from '../../src/importers/demo';
 import { loadConfig } from '../../src/config/config';
+import { startServer } from '../../src/http/server';
 import { createTestApp, dbKind, expectData, expectError, GRAY_MODEL, type TestApp } from '../helpers/test-app';
 
 const FIELDS = `id status progress itemsDone total n verdict accuracyDelta accuracyDeltaCi95 macroF1Delta macroF1DeltaCi95
@@ -108,6 +109,40 @@ describe(`comparisons on the demo registry (${dbKind()})`, () => {
     expectError(await t.gql(`mutation($id: ID!) { cancelComparison(id: $id) { id } }`, { id: long.id }, t.keys.operator), 'CONFLICT');
     expectError(await t.gql(`mutation { cancelComparison(id: "999999") { id } }`, {}, t.keys.operator), 'NOT_FOUND');
     expectError(await t.gql(`{ comparison(id: "x") { id } }`, {}, t.keys.viewer), 'BAD_USER_INPUT');
+  }, 180_000);
+});
+
+describe(`comparison progress and the job limit (${dbKind()})`, () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+    await seedDemo(t.app);
+    t.app.startWorkers();
+  }, 180_000);
+  afterAll(() => t.close());
+
+  it('runs one job at a time, queueing the next, and streams progress as server-sent events', async () => {
+    // Long enough (about 5 s here) for the stream to see it run.
+    const a = expectData(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-eval', limit: 1024 } }, t.keys.operator)).startComparison;
+    const b = expectData(await t.gql(START, { input: { candidate: { model: 'fashion-classifier', version: 2 }, dataset: 'fashion-eval', limit: 64 } }, t.keys.operator)).startComparison;
+    await waitFor(t, a.id, (c) => c.status === 'RUNNING');
+    expect(expectData(await t.gql(GET, { id: b.id }, t.keys.viewer)).comparison.status).toBe('QUEUED');
+    const server = await startServer(t.app, { port: 0, host: '127.0.0.1' });
+    try {
+      const url = `${server.url.replace('localhost', '127.0.0.1')}/comparisons/${a.id}/events`;
+      expect((await fetch(url)).status).toBe(401);
+      const res = await fetch(url, { headers: { authorization: `Bearer ${t.keys.viewer}` } });
+      expect(res.headers.get('content-type')).toBe('text/event-stream');
+      const text = await res.text(); // the stream ends after the "done" event
+      const events = [...text.matchAll(/^event: (\w+)\ndata: (.*)$/gm)].map((m) => [m[1], JSON.parse(m[2]!)] as const);
+      expect(events.length).toBeGreaterThan(1);
+      expect(events.at(-1)).toEqual(['done', expect.objectContaining({ id: a.id, status: 'SUCCEEDED', progress: 1, itemsDone: 1024 })]);
+      const progress = events.filter(([e]) => e === 'progress').map(([, d]) => d.itemsDone);
+      expect(progress).toEqual([...progress].sort((x, y) => x - y));
+    } finally {
+      await server.close();
+    }
+    expect((await waitFor(t, b.id, finished)).status).toBe('SUCCEEDED');
   }, 180_000);
 });
 

@@ -1,0 +1,676 @@
+/**
+ * `npm run bench:inference`: the inference benchmarks of BENCHMARKS.md, measured side by side in one
+ * run on this machine. A benchmark, not a test: it asserts nothing and always exits 0 when it could
+ * measure; it prints each goal as met or not met.
+ *
+ * Everything it needs comes with a fresh clone after `npm ci`: the demo ONNX files and images are
+ * imported from models/ (DVC remote) into a temporary DATA_DIR with the embedded PGlite database,
+ * deleted at the end. The fp32 ResNet-50 is used when models/build/baseline.fp32.onnx exists
+ * (`/usr/bin/python3 models/pipeline/dequantize.py` makes one); its rows are skipped otherwise.
+ *
+ * Parts: 1. gateway overhead on ResNet-50 at 224x224, and int8 weight-only vs fp32;
+ * 2. event-loop responsiveness under inference load; 3. dynamic batching throughput on the small
+ * CNN; 4. cold start, load time per version and resident memory (a child `modelgate serve`).
+ *
+ * BENCH_SCALE (default 1) scales every duration and iteration count, for quick trial runs.
+ */
+import 'reflect-metadata';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { Worker } from 'node:worker_threads';
+import { PGlite } from '@electric-sql/pglite';
+import { InferenceSession, Tensor } from 'onnxruntime-node';
+import sharp from 'sharp';
+import { createApp, type App } from '../app';
+import { createLogger } from '../common/logger';
+import { loadConfig, type Config } from '../config/config';
+import { startServer, type RunningServer } from '../http/server';
+import { seedDemo } from '../importers/demo';
+import { preprocess } from '../inference/preprocess';
+import { parseInputSpec, type InputSpec } from '../registry/input-spec';
+import type { LoadJob, LoadResult } from './load-client';
+import { MainThreadBackend, sessionOptions } from './main-thread-backend';
+import { fmt, meanBatchSize, median, percentile, table } from './stats';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const MODELS = path.join(ROOT, 'models');
+const FP32_FILE = path.join(MODELS, 'build', 'baseline.fp32.onnx');
+const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
+const SCALE = Number(process.env.BENCH_SCALE ?? '1') > 0 ? Number(process.env.BENCH_SCALE ?? '1') : 1;
+const scaled = (n: number, min = 1) => Math.max(min, Math.round(n * SCALE));
+
+const PREDICT = `query($ref: VersionRefInput!, $image: ImageInput!) { predict(ref: $ref, image: $image, topK: 1) { top { index } timingsMs } }`;
+const PROBE = `{ model(name: "fashion-classifier") { name } }`;
+const LOADED = `{ loadedVersions { modelVersion { version } state loadMs memoryMB } }`;
+
+const met = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const out = (s = '') => process.stdout.write(s + '\n');
+
+interface Gql {
+  data?: Record<string, any> | null;
+  errors?: { message: string; extensions?: { code?: string } }[];
+}
+
+async function gql(url: string, key: string, query: string, variables: Record<string, unknown> = {}): Promise<Record<string, any>> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const json = (await res.json()) as Gql;
+  if (json.errors?.length || !json.data) throw new Error(`GraphQL error (HTTP ${res.status}): ${json.errors?.[0]?.message ?? 'no data'}`);
+  return json.data;
+}
+
+function machine(): string[] {
+  const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
+  const flags = /^flags\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.split(/\s+/) ?? [];
+  const isa = ['avx2', 'avx512f', 'avx512_vnni', 'avx_vnni', 'amx_int8'].filter((f) => flags.includes(f));
+  const pkg = (name: string) => {
+    try {
+      return (JSON.parse(readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      return '?';
+    }
+  };
+  return [
+    `CPU: ${model} (${isa.join(', ') || 'no AVX2/AVX-512 flags'}), ${os.availableParallelism()} cores available, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM`,
+    `Node ${process.version}, onnxruntime-node ${pkg('onnxruntime-node')}, sharp ${pkg('sharp')} (libvips ${sharp.versions.vips}), ${os.type()} ${os.release()}`,
+  ];
+}
+
+/** Child gateways and the temporary directory, cleaned up even when the bench dies (e.g. stdout closed). */
+const children = new Set<ChildProcess>();
+let tmpDir: string | null = null;
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+  if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
+});
+
+const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+
+/** Busy CPU time of the whole machine and of this process (its threads and reaped children), in clock ticks. */
+function cpuTicks(): { total: number; self: number } | null {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal: busy = all but idle and iowait.
+    const total = cpu.slice(0, 8).reduce((s, x, i) => (i === 3 || i === 4 ? s : s + x), 0);
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    // utime stime cutime cstime are fields 14-17, i.e. 11-14 after the command name.
+    return { total, self: f[11]! + f[12]! + f[13]! + f[14]! };
+  } catch {
+    return null;
+  }
+}
+
+/** Starts counting; the returned function tells how many cores other processes kept busy meanwhile, on average. */
+function otherLoad(): () => string {
+  const t0 = performance.now();
+  const a = cpuTicks();
+  return () => {
+    const b = cpuTicks();
+    if (!a || !b) return 'unknown';
+    const seconds = (performance.now() - t0) / 1000;
+    const ticksPerSecond = 100; // USER_HZ on Linux
+    const other = Math.max(0, (b.total - a.total - (b.self - a.self)) / ticksPerSecond / seconds);
+    return `${other.toFixed(2)} cores`;
+  };
+}
+
+/** A load-generator worker thread (load-client.js) that runs one job at a time. */
+class LoadWorker {
+  private readonly worker = new Worker(path.join(__dirname, 'load-client.js'));
+  run(job: LoadJob): Promise<LoadResult> {
+    return new Promise((resolve, reject) => {
+      this.worker.once('message', (m: { ok: boolean; result?: LoadResult; error?: string }) => (m.ok ? resolve(m.result!) : reject(new Error(m.error))));
+      this.worker.postMessage(job);
+    });
+  }
+  close(): Promise<number> {
+    return this.worker.terminate();
+  }
+}
+
+function md5(file: string): string {
+  return createHash('md5').update(readFileSync(file)).digest('hex');
+}
+
+function lockedMd5(outPath: string): string | null {
+  const lock = readFileSync(path.join(MODELS, 'dvc.lock'), 'utf8');
+  const m = new RegExp(`- path: ${outPath.replace(/[.]/g, '\\.')}\\n\\s+hash: md5\\n\\s+md5: ([0-9a-f]{32})\\n`).exec(lock);
+  return m?.[1] ?? null;
+}
+
+function argmax(x: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < x.length; i++) if (x[i]! > x[best]!) best = i;
+  return best;
+}
+
+interface Gateway {
+  app: App;
+  server: RunningServer;
+  url: string;
+}
+
+async function gateway(config: Config, pglite: PGlite, backend?: MainThreadBackend): Promise<Gateway> {
+  const logger = createLogger('warn', { bench: true }, 2);
+  const app = await createApp(config, { logger, database: { pglite }, ...(backend ? { backend } : {}) });
+  const server = await startServer(app, { port: 0, host: '127.0.0.1' });
+  return { app, server, url: `http://127.0.0.1:${server.port}/graphql` };
+}
+
+async function main(): Promise<void> {
+  const benchStarted = performance.now();
+  out('# modelgate inference benchmark (npm run bench:inference)');
+  out();
+  for (const l of machine()) out(l);
+  out(`Load average at start (1/5/15 min): ${loadavg()}`);
+  if (SCALE !== 1) out(`BENCH_SCALE=${SCALE}: durations and iteration counts scaled (a trial run, not for BENCHMARKS.md)`);
+  out();
+
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'modelgate-bench-'));
+  tmpDir = tmp;
+  const dataDir = path.join(tmp, 'data');
+  mkdirSync(dataDir, { recursive: true });
+  const closers: (() => Promise<unknown>)[] = [];
+  try {
+    // ---------------------------------------------------------------- setup
+    const setupStarted = performance.now();
+    const pglite = await PGlite.create(path.join(dataDir, 'pglite'));
+    const env = { DATA_DIR: dataDir, DEMO_SEED: 'true', DEMO_REPO: MODELS, IMPORT_ROOTS: [tmp, MODELS].join(','), LOG_LEVEL: 'warn', NODE_ENV: 'production' };
+    const config = loadConfig(env);
+    const gw = await gateway(config, pglite);
+    closers.push(() => gw.server.close());
+    const { app } = gw;
+    // As `modelgate serve` does: the comparison runner polls for work in the background (idle here).
+    app.startWorkers();
+    const seeded = await seedDemo(app);
+    if (!seeded || seeded.dvc.failed || seeded.mlflow.failed) throw new Error('could not seed the demo registry');
+    const actor = app.localActor();
+    const { key } = await app.services.apiKeys.create(actor, 'bench', 'admin');
+
+    const demo = await app.services.models.require('fashion-classifier');
+    const spec224: InputSpec = parseInputSpec({ ...(demo.inputSpec as object), width: 224, height: 224 });
+    await app.services.models.register(actor, {
+      name: 'resnet50-224',
+      labels: demo.labels,
+      inputSpec: { ...(demo.inputSpec as object), width: 224, height: 224 },
+      description: 'The demo baseline (fashion-classifier v1) served at 224x224: benchmark only.',
+    });
+    const baseline = await app.services.versions.resolve(actor, { model: 'fashion-classifier', version: 1 });
+    const int8File = app.artifacts.absolute(baseline.version.localPath);
+    await app.services.versions.register(actor, { model: 'resnet50-224', artifactPath: int8File, tags: { precision: 'int8 weight-only' } });
+    const haveFp32 = existsSync(FP32_FILE);
+    let fp32Note = '';
+    if (haveFp32) {
+      await app.services.versions.register(actor, { model: 'resnet50-224', artifactPath: FP32_FILE, tags: { precision: 'fp32' } });
+      const sum = md5(FP32_FILE);
+      fp32Note =
+        sum === lockedMd5('build/baseline.fp32.onnx')
+          ? 'models/build/baseline.fp32.onnx: the original fp32 export (md5 matches dvc.lock)'
+          : `models/build/baseline.fp32.onnx: md5 ${sum} is not dvc.lock's export: presumably dequantize.py's reconstruction (same graph and FLOPs as the export, dequantized int8 weights)`;
+    }
+
+    const smokeSet = await app.db.prisma.dataset.findFirstOrThrow({ where: { name: 'fashion-smoke' }, include: { items: { orderBy: { ordinal: 'asc' } } } });
+    const smoke = smokeSet.items.map((i) => ({ bytes: readFileSync(path.join(dataDir, 'artifacts', 'sha256', i.sha256.slice(0, 2), i.sha256)), label: i.labelIndex }));
+    const png = smoke[0]!.bytes;
+    // A 224x224 RGB JPEG: a Fashion-MNIST photo upscaled, as a client would send a camera image.
+    const jpeg = await sharp(png).resize(224, 224, { kernel: 'cubic' }).toColourspace('srgb').jpeg({ quality: 90 }).toBuffer();
+    const jpegMeta = await sharp(jpeg).metadata();
+
+    const cfg2 = loadConfig(env, { inference: { ...config.inference, maxBatchSize: 1 } });
+    const unbatched = await gateway(cfg2, pglite);
+    closers.push(() => unbatched.server.close());
+    out(`Setup: temporary DATA_DIR ${dataDir}, embedded PGlite, demo seeded, ${((performance.now() - setupStarted) / 1000).toFixed(1)} s.`);
+    out(
+      `Gateway config: ${config.inference.workers} inference worker thread(s), intraOpNumThreads ${config.inference.intraOpThreads}, ` +
+        `MAX_BATCH_SIZE ${config.inference.maxBatchSize}, MAX_QUEUE_DELAY_MS ${config.inference.maxQueueDelayMs}, UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}.`,
+    );
+    out(`Clients: Node fetch; part 1 from the gateway's own thread (sequential), parts 2-3 from load-generator worker threads of the same process.`);
+    out();
+
+    // ---------------------------------------------------------------- part 1
+    const threads = config.inference.intraOpThreads;
+    const sInt8 = await InferenceSession.create(int8File, sessionOptions({ intraOpNumThreads: threads, disableQuantQdq: true }));
+    const sInt8Qdq = await InferenceSession.create(int8File, sessionOptions({ intraOpNumThreads: threads, disableQuantQdq: false }));
+    const sFp32 = haveFp32 ? await InferenceSession.create(FP32_FILE, sessionOptions({ intraOpNumThreads: threads, disableQuantQdq: false })) : null;
+    closers.push(async () => {
+      await sInt8.release();
+      await sInt8Qdq.release();
+      await sFp32?.release();
+    });
+    const inName = sInt8.inputNames[0]!;
+    const outName = sInt8.outputNames[0]!;
+
+    // fp32 vs int8: same top-1 on smoke images (upscaled to 224 by the gateway's preprocessing).
+    let agreement = '';
+    if (sFp32) {
+      let same = 0;
+      let maxDiff = 0;
+      const n = 10;
+      for (const item of smoke.slice(0, n)) {
+        const x = await preprocess(item.bytes, spec224, config.inference.image);
+        const feeds = () => ({ [inName]: new Tensor('float32', x.data, [1, ...x.dims]) });
+        const a = (await sInt8.run(feeds()))[outName]!.data as Float32Array;
+        const b = (await sFp32.run(feeds()))[outName]!.data as Float32Array;
+        if (argmax(a) === argmax(b)) same++;
+        for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
+      }
+      agreement = `int8 (disable_quant_qdq) vs fp32 on ${n} smoke images at 224x224: same top-1 on ${same}/${n}, max |logit diff| ${maxDiff.toExponential(2)}`;
+    }
+
+    const inProcess = (s: InferenceSession) => async () => {
+      const t0 = performance.now();
+      const x = await preprocess(jpeg, spec224, config.inference.image);
+      const t1 = performance.now();
+      const r = await s.run({ [inName]: new Tensor('float32', x.data, [1, ...x.dims]) });
+      argmax(r[outName]!.data as Float32Array);
+      const t2 = performance.now();
+      return { ms: t2 - t0, parts: { preprocess: t1 - t0, run: t2 - t1 } };
+    };
+    const jpegBase64 = jpeg.toString('base64');
+    const viaGateway = (version: number) => async () => {
+      const t0 = performance.now();
+      const data = await gql(gw.url, key, PREDICT, { ref: { model: 'resnet50-224', version }, image: { base64: jpegBase64 } });
+      const ms = performance.now() - t0;
+      const t = data.predict.timingsMs as Record<string, number>;
+      return { ms, parts: { decodePre: t.decode! + t.preprocess!, queue: t.queue!, inference: t.inference!, server: t.total! } };
+    };
+    interface Variant {
+      name: string;
+      fn: () => Promise<{ ms: number; parts: Record<string, number> }>;
+      samples: number[];
+      parts: Record<string, number[]>;
+    }
+    const variant = (name: string, fn: Variant['fn']): Variant => ({ name, fn, samples: [], parts: {} });
+    const v = {
+      inInt8: variant('in-process  int8 weight-only, disable_quant_qdq', inProcess(sInt8)),
+      gwInt8: variant('gateway     int8 weight-only (resnet50-224 v1)', viaGateway(1)),
+      inFp32: sFp32 ? variant('in-process  fp32 export', inProcess(sFp32)) : null,
+      gwFp32: sFp32 ? variant('gateway     fp32 export (resnet50-224 v2)', viaGateway(2)) : null,
+      inQdq: variant('in-process  int8 weight-only, QDQ kept (ORT default)', inProcess(sInt8Qdq)),
+    };
+    const variants = Object.values(v).filter((x): x is Variant => x !== null);
+    const warmup = scaled(5);
+    const rounds = 6;
+    const perRound = scaled(10);
+    const p1Started = performance.now();
+    const p1Other = otherLoad();
+    for (const x of variants) for (let i = 0; i < warmup; i++) await x.fn();
+    // Interleaved rounds: drift (thermal, other processes) spreads over every row alike.
+    for (let r = 0; r < rounds; r++) {
+      for (const x of variants) {
+        for (let i = 0; i < perRound; i++) {
+          const { ms, parts } = await x.fn();
+          x.samples.push(ms);
+          for (const [k, val] of Object.entries(parts)) (x.parts[k] ??= []).push(val);
+        }
+      }
+    }
+    const p1Seconds = (performance.now() - p1Started) / 1000;
+    const n1 = rounds * perRound;
+    out(`## Part 1: ResNet-50 at 224x224, batch 1, sequential requests (${p1Seconds.toFixed(0)} s; other processes used ${p1Other()} on average)`);
+    out();
+    out(`Image: ${jpeg.length}-byte ${jpegMeta.width}x${jpegMeta.height} ${jpegMeta.channels}-channel JPEG; model input 1x1x224x224 float32.`);
+    out(`${warmup} warm-up + ${n1} timed requests per row, in ${rounds} interleaved rounds of ${perRound}.`);
+    out(`In-process = preprocess() (sharp decode + resize/normalize) + InferenceSession.run() on this thread, worker's session options, no server.`);
+    out(`Gateway = fetch() POST /graphql { predict(ref, image: { base64 }) } over loopback HTTP, timed by the client.`);
+    if (fp32Note) out(fp32Note + '.');
+    if (agreement) out(agreement + '.');
+    out();
+    const rows1: string[][] = [['row', 'median ms', 'p90 ms', 'breakdown (medians, ms)']];
+    for (const x of variants) {
+      const b = x.parts;
+      const breakdown = b.run
+        ? `preprocess ${fmt(median(b.preprocess!), 2)}, run ${fmt(median(b.run))}`
+        : `server total ${fmt(median(b.server!))} = decode+preprocess ${fmt(median(b.decodePre!), 2)}, queue ${fmt(median(b.queue!), 2)}, worker run ${fmt(median(b.inference!))}`;
+      rows1.push([x.name, fmt(median(x.samples)), fmt(percentile(x.samples, 90)), breakdown]);
+    }
+    out(table(rows1, ['l', 'r', 'r', 'l']));
+    {
+      const P = v.gwInt8.parts;
+      const extra = median(v.gwInt8.samples) - median(v.inInt8.samples);
+      const rest = median(P.server!) - median(P.decodePre!) - median(P.queue!) - median(P.inference!);
+      out();
+      out(`Where the int8 gateway's extra ${fmt(extra)} ms go (differences of medians, approximate): batch queue ${fmt(median(P.queue!))} (a lone`);
+      out(`request waits MAX_QUEUE_DELAY_MS for company); worker run minus in-process run ${fmt(median(P.inference!) - median(v.inInt8.parts.run!))};`);
+      out(`rest of the server's predict (base64 decode, registry look-ups, worker message hops, post-processing) ${fmt(rest)}; outside the`);
+      out(`server's timer (HTTP, JSON body, API-key look-up, GraphQL parse/validate/serialize, the client's fetch) ${fmt(median(v.gwInt8.samples) - median(P.server!))}.`);
+    }
+    out();
+    const ratio = (a: Variant | null, b: Variant | null) => (a && b ? median(a.samples) / median(b.samples) : NaN);
+    const overhead = ratio(v.gwInt8, v.inInt8);
+    const p90overhead = percentile(v.gwInt8.samples, 90) / percentile(v.inInt8.samples, 90);
+    const int8VsFp32 = ratio(v.inInt8, v.inFp32);
+    const gwInt8VsFp32 = ratio(v.gwInt8, v.gwFp32);
+    const ratios1: string[][] = [['ratio (of medians)', 'value', 'goal', 'status']];
+    ratios1.push(['gateway / in-process, int8 baseline', fmt(overhead, 3), '<= 1.15', met(overhead <= 1.15)]);
+    ratios1.push(['  same at p90', fmt(p90overhead, 3), '(info)', '']);
+    ratios1.push(['gateway / in-process, fp32 export', fmt(ratio(v.gwFp32, v.inFp32), 3), '(info)', haveFp32 ? '' : 'no fp32 file']);
+    ratios1.push(['int8 disable_quant_qdq / fp32, in-process', fmt(int8VsFp32, 3), '0.90 - 1.10', haveFp32 ? met(Math.abs(int8VsFp32 - 1) <= 0.1) : 'not measured']);
+    ratios1.push(['int8 disable_quant_qdq / fp32, via gateway', fmt(gwInt8VsFp32, 3), '0.90 - 1.10', haveFp32 ? met(Math.abs(gwInt8VsFp32 - 1) <= 0.1) : 'not measured']);
+    ratios1.push(['int8 QDQ kept (no disable_quant_qdq) / fp32, in-process', fmt(ratio(v.inQdq, v.inFp32), 3), '(why it matters)', haveFp32 ? '' : 'not measured']);
+    ratios1.push(['int8 QDQ kept / int8 disable_quant_qdq, in-process', fmt(ratio(v.inQdq, v.inInt8), 3), '(why it matters)', '']);
+    out(table(ratios1, ['l', 'r', 'r', 'l']));
+    if (!haveFp32) {
+      out();
+      out('No fp32 file: the fp32 rows were skipped. Create models/build/baseline.fp32.onnx (git-ignored) with');
+      out('  apt-get install -y python3-onnx python3-numpy && /usr/bin/python3 models/pipeline/dequantize.py');
+      out('(the int8 graph with every DequantizeLinear folded into an fp32 initializer: the export\'s graph and FLOPs), then rerun.');
+    }
+    out();
+
+    // ---------------------------------------------------------------- part 2
+    const probeWorker = new LoadWorker();
+    const loadWorker = new LoadWorker();
+    closers.push(() => probeWorker.close(), () => loadWorker.close());
+    const p2Started = performance.now();
+    const p2Other = otherLoad();
+    const probeMs = scaled(15_000, 2000);
+    const warmMs = 2000;
+    const interval = 20;
+    const probeBody = JSON.stringify({ query: PROBE });
+    const resnetBody = JSON.stringify({ query: PREDICT, variables: { ref: { model: 'resnet50-224', version: 1 }, image: { base64: jpegBase64 } } });
+    interface Phase {
+      name: string;
+      probe: LoadResult;
+      loopDelay: { p50: number; p99: number; max: number };
+      /** Event-loop utilization of the gateway's thread over the window (0..1). */
+      elu: number;
+      load: LoadResult | null;
+      mainRuns?: number;
+    }
+    const phase = async (name: string, url: string, opts: { load?: boolean; mainLoop?: () => Promise<void> } = {}): Promise<Phase> => {
+      const h = monitorEventLoopDelay({ resolution: 5 });
+      let stop = false;
+      let mainRuns = 0;
+      const loop = opts.mainLoop
+        ? (async () => {
+            while (!stop) {
+              await opts.mainLoop!();
+              mainRuns++;
+              // Let I/O in between runs, as a server handling requests one after the other would.
+              await new Promise((r) => setImmediate(r));
+            }
+          })()
+        : null;
+      const load = opts.load ? loadWorker.run({ kind: 'closed', url, key, body: resnetBody, concurrency: 4, warmupMs: warmMs, durationMs: probeMs }) : null;
+      const probe = probeWorker.run({ kind: 'open', url, key, body: probeBody, intervalMs: interval, warmupMs: warmMs, durationMs: probeMs });
+      await sleep(warmMs);
+      h.enable();
+      const elu0 = performance.eventLoopUtilization();
+      const probeResult = await probe;
+      const elu = performance.eventLoopUtilization(elu0).utilization;
+      h.disable();
+      const loadResult = load ? await load : null;
+      stop = true;
+      await loop;
+      return { name, probe: probeResult, load: loadResult, elu, loopDelay: { p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6 }, ...(loop ? { mainRuns } : {}) };
+    };
+    // The contrast gateway: the same code and database with onnxruntime on the main thread.
+    const mainThread = await gateway(config, pglite, new MainThreadBackend());
+    closers.push(() => mainThread.server.close());
+    await gql(mainThread.url, key, PREDICT, { ref: { model: 'resnet50-224', version: 1 }, image: { base64: jpegBase64 } });
+    // Diagnostic: the same gateway with INTRA_OP_THREADS=1, leaving a core to the event loop.
+    const oneThread = await gateway(loadConfig({ ...env, INTRA_OP_THREADS: '1' }), pglite);
+    closers.push(() => oneThread.server.close());
+    await gql(oneThread.url, key, PREDICT, { ref: { model: 'resnet50-224', version: 1 }, image: { base64: jpegBase64 } });
+    const fixedFeeds = (await preprocess(jpeg, spec224, config.inference.image)).data;
+    const phases: Phase[] = [];
+    phases.push(await phase('idle gateway', gw.url));
+    phases.push(await phase(`4 clients predicting ResNet-50 224 (worker thread, ${threads} intra-op threads)`, gw.url, { load: true }));
+    phases.push(await phase('diagnostic: the same with INTRA_OP_THREADS=1', oneThread.url, { load: true }));
+    phases.push(await phase('contrast: same 4 clients, gateway running ORT on the main thread', mainThread.url, { load: true }));
+    phases.push(
+      await phase('contrast: main thread loops session.run() (batch 1), no clients', gw.url, {
+        mainLoop: async () => {
+          await sInt8.run({ [inName]: new Tensor('float32', fixedFeeds, [1, 1, 224, 224]) });
+        },
+      }),
+    );
+    for (const g of [mainThread, oneThread]) {
+      await g.server.close();
+      await g.app.services.inference.unload(actor, { model: 'resnet50-224', version: 1 }).catch(() => undefined);
+    }
+    const p2Seconds = (performance.now() - p2Started) / 1000;
+    out(`## Part 2: event-loop responsiveness (${p2Seconds.toFixed(0)} s; other processes used ${p2Other()} on average)`);
+    out();
+    out(`Probe: ${PROBE} over HTTP, open loop every ${interval} ms for ${probeMs / 1000} s after ${warmMs / 1000} s of warm-up, latency counted from the scheduled send time.`);
+    out(`Load: 4 closed-loop clients sending the part-1 224x224 JPEG predict (resnet50-224 v1). Loop delay: perf_hooks.monitorEventLoopDelay (5 ms resolution)`);
+    out(`and loop util(ization): performance.eventLoopUtilization(), both of the gateway's thread (the clients run in other threads).`);
+    out();
+    const rows2: string[][] = [['phase', 'probes', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'loop delay p99 ms', 'loop max ms', 'loop util', 'predict req/s', 'mean batch']];
+    for (const p of phases) {
+      const l = p.probe.latencies;
+      const predicts = p.load ? fmt(p.load.completed / (p.load.windowMs / 1000), 1) : p.mainRuns != null ? `${fmt(p.mainRuns / ((probeMs + warmMs) / 1000), 1)} runs/s` : '-';
+      rows2.push([
+        p.name,
+        `${p.probe.completed}${p.probe.errors ? ` (+${p.probe.errors} errors)` : ''}`,
+        fmt(median(l)),
+        fmt(percentile(l, 90)),
+        fmt(percentile(l, 99)),
+        fmt(Math.max(...l)),
+        fmt(p.loopDelay.p99),
+        fmt(p.loopDelay.max),
+        `${fmt(p.elu * 100, 0)}%`,
+        predicts,
+        p.load ? fmt(meanBatchSize(p.load.batchSizes), 2) : '-',
+      ]);
+    }
+    out(table(rows2));
+    const loaded = phases[1]!;
+    const p99 = percentile(loaded.probe.latencies, 99);
+    out();
+    out(table([
+      ['goal', 'measured', 'status'],
+      ['probe p99 <= 20 ms while 4 clients run ResNet-50 predictions', `${fmt(p99)} ms`, met(p99 <= 20)],
+      ['(diagnostic) the same with INTRA_OP_THREADS=1', `${fmt(percentile(phases[2]!.probe.latencies, 99))} ms`, ''],
+      ['(contrast) the same with inference on the main thread', `${fmt(percentile(phases[3]!.probe.latencies, 99))} ms`, ''],
+      ['(contrast) main thread looping session.run()', `${fmt(percentile(phases[4]!.probe.latencies, 99))} ms`, ''],
+    ], ['l', 'r', 'l']));
+    for (const p of phases) {
+      if (p.probe.errors) out(`  ${p.name}: probe errors, first: ${p.probe.firstError}`);
+      if (p.load?.errors) out(`  ${p.name}: predict errors, first: ${p.load.firstError}`);
+    }
+    out();
+
+    // ---------------------------------------------------------------- part 3
+    const p3Started = performance.now();
+    const p3Other = otherLoad();
+    const cnnBody = JSON.stringify({ query: PREDICT, variables: { ref: { model: 'fashion-classifier', version: 2 }, image: { base64: png.toString('base64') } } });
+    for (const g of [gw, unbatched]) await gql(g.url, key, PREDICT, { ref: { model: 'fashion-classifier', version: 2 }, image: { base64: png.toString('base64') } });
+    const windowMs = scaled(10_000, 1500);
+    const warm3 = 1500;
+    const levels = [1, 8, 32];
+    const rows3: string[][] = [['concurrency', 'batching', 'req/s', 'mean batch', 'p50 ms', 'p99 ms', 'loop util', 'worker busy', 'batched / unbatched']];
+    const gains = new Map<number, number>();
+    const errs: string[] = [];
+    for (const c of levels) {
+      const cells: { name: string; r: LoadResult; elu: number }[] = [];
+      for (const g of [gw, unbatched]) {
+        const name = g === gw ? `on (max ${config.inference.maxBatchSize})` : 'off (max 1)';
+        const job = loadWorker.run({ kind: 'closed', url: g.url, key, body: cnnBody, concurrency: c, warmupMs: warm3, durationMs: windowMs });
+        await sleep(warm3);
+        const elu0 = performance.eventLoopUtilization();
+        const r = await job;
+        const elu = performance.eventLoopUtilization(elu0).utilization;
+        if (r.errors) errs.push(`concurrency ${c}, batching ${name}: ${r.errors} errors, first: ${r.firstError}`);
+        cells.push({ name, r, elu });
+      }
+      const rps = (r: LoadResult) => r.completed / (r.windowMs / 1000);
+      gains.set(c, rps(cells[0]!.r) / rps(cells[1]!.r));
+      cells.forEach(({ name, r, elu }, i) => {
+        // Each request reports its batch's run time: summing run/batchSize over requests counts every batch once.
+        const busy = r.serverMs.reduce((sum, t, j) => sum + t.inference / r.batchSizes[j]!, 0) / r.windowMs;
+        rows3.push([
+          i === 0 ? String(c) : '',
+          name,
+          fmt(rps(r)),
+          fmt(meanBatchSize(r.batchSizes), 2),
+          fmt(median(r.latencies)),
+          fmt(percentile(r.latencies, 99)),
+          `${fmt(elu * 100, 0)}%`,
+          `${fmt(busy * 100, 1)}%`,
+          i === 0 ? fmt(gains.get(c)!, 2) : '',
+        ]);
+      });
+    }
+    const p3Seconds = (performance.now() - p3Started) / 1000;
+    out(`## Part 3: small CNN (fashion-classifier v2, 28x28 gray PNG), dynamic batching (${p3Seconds.toFixed(0)} s; other processes used ${p3Other()} on average)`);
+    out();
+    out(`Closed-loop clients through GraphQL over HTTP, ${warm3 / 1000} s warm-up + ${windowMs / 1000} s measured per cell; ${png.length}-byte smoke-set PNG.`);
+    out(`Batched: MAX_BATCH_SIZE ${config.inference.maxBatchSize}, MAX_QUEUE_DELAY_MS ${config.inference.maxQueueDelayMs}. Unbatched: the same gateway code and database, MAX_BATCH_SIZE 1 (a second app in this process).`);
+    out(`Mean batch = requests / batches (each response reports its batch's size in timingsMs.batchSize). Loop util = the gateway thread's`);
+    out(`event-loop utilization; worker busy = share of the window the inference worker spent in session.run() (from timingsMs.inference).`);
+    out();
+    out(table(rows3));
+    out();
+    const gain32 = gains.get(32)!;
+    out(table([
+      ['goal', 'measured', 'status'],
+      ['throughput batched / unbatched >= 3x at concurrency 32', `${fmt(gain32, 2)}x`, met(gain32 >= 3)],
+    ], ['l', 'r', 'l']));
+    for (const e of errs) out(`  ${e}`);
+    out();
+
+    // ---------------------------------------------------------------- close, then part 4
+    for (const c of closers.splice(0).reverse()) await c().catch(() => undefined);
+    await mainThread.app.close();
+    await oneThread.app.close();
+    await unbatched.app.close();
+    await app.close();
+    if (!pglite.closed) await pglite.close();
+
+    const p4Started = performance.now();
+    const p4Other = otherLoad();
+    const runs = scaled(3);
+    const cold: ColdRun[] = [];
+    for (let i = 0; i < runs; i++) cold.push(await coldStart(dataDir, path.join(tmp, `cold-${i}`), key, png));
+    const p4Seconds = (performance.now() - p4Started) / 1000;
+    out(`## Part 4: cold start, load time, resident memory (${runs} runs, ${p4Seconds.toFixed(0)} s; other processes used ${p4Other()} on average)`);
+    out();
+    out('Cold start = from spawn() of `node dist/cli/main.js serve` to the first successful predict response, the predict being');
+    out('sent as soon as GET /readyz answers 200 (polled every 10 ms once the "listening" log line appears). The child gets');
+    out('DATA_DIR = a fresh copy of the seeded data directory (database migrated, registry and artifacts present: seeding and');
+    out('initdb are not counted; OS file cache warm), PORT=0, DEMO_SEED=false. The predict is fashion-classifier\'s default');
+    out('route (champion = v2, the small CNN), so the time includes its lazy load and warm-up. Then loadVersion v1 (ResNet-50');
+    out('int8) and v3 (bn-cnn); load time = loadedVersions.loadMs (sha256 check + session create + warm-up run); RSS = VmRSS.');
+    out();
+    const med = (f: (r: ColdRun) => number) => fmt(median(cold.map(f)), 0);
+    const rows4: string[][] = [['measure', 'median', ...cold.map((_, i) => `run ${i + 1}`)]];
+    const row = (name: string, f: (r: ColdRun) => number, digits = 0) => rows4.push([name, med(f), ...cold.map((r) => fmt(f(r), digits))]);
+    row('spawn -> "listening" log line, ms', (r) => r.listenMs);
+    row('spawn -> /readyz 200, ms', (r) => r.readyMs);
+    row('spawn -> first prediction served, ms  (COLD START)', (r) => r.firstMs);
+    row('  of which the first predict request, ms', (r) => r.firstMs - r.readyMs);
+    for (const ver of [2, 1, 3]) row(`load time v${ver} (${ver === 1 ? 'ResNet-50 int8' : ver === 2 ? 'small CNN' : 'bn-cnn'}), ms`, (r) => r.loadMs[ver] ?? NaN);
+    row('RSS ready, no version loaded, MiB', (r) => r.rss[0]!);
+    row('RSS with 1 version (v2), MiB', (r) => r.rss[1]!);
+    row('RSS with 2 versions (v2, v1), MiB', (r) => r.rss[2]!);
+    row('RSS with 3 versions (v2, v1, v3), MiB', (r) => r.rss[3]!);
+    out(table(rows4));
+    const est = cold[0]!.memoryMB;
+    out();
+    out(`The gateway's own estimate (loadedVersions.memoryMB, run 1): v1 ${est[1] ?? '-'} MB, v2 ${est[2] ?? '-'} MB, v3 ${est[3] ?? '-'} MB.`);
+    out();
+    out(`Load average at end (1/5/15 min): ${loadavg()}. Total bench time ${((performance.now() - benchStarted) / 1000).toFixed(0)} s.`);
+  } finally {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+interface ColdRun {
+  listenMs: number;
+  readyMs: number;
+  firstMs: number;
+  loadMs: Record<number, number>;
+  memoryMB: Record<number, number>;
+  /** VmRSS in MiB with 0, 1, 2 and 3 versions loaded. */
+  rss: number[];
+}
+
+function vmRssMiB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function coldStart(seeded: string, dir: string, key: string, png: Buffer): Promise<ColdRun> {
+  cpSync(seeded, dir, { recursive: true });
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    DATA_DIR: dir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DEMO_SEED: 'false',
+    LOG_LEVEL: 'info',
+    NODE_ENV: 'production',
+  };
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [CLI, 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  try {
+    const listening = new Promise<{ url: string; at: number }>((resolve, reject) => {
+      const lines = createInterface({ input: child.stdout });
+      lines.on('line', (line) => {
+        try {
+          const j = JSON.parse(line) as { msg?: string; url?: string };
+          if (j.msg === 'modelgate is listening' && j.url) resolve({ url: j.url, at: performance.now() });
+        } catch {
+          // not a log line
+        }
+      });
+      void exited.then((code) => reject(new Error(`modelgate serve exited with ${code} before listening: ${stderr.trim().split('\n').pop()}`)));
+    });
+    const { url, at } = await listening;
+    const base = url.replace(/\/graphql$/, '');
+    for (;;) {
+      const ok = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
+      if (ok) break;
+      await sleep(10);
+    }
+    const ready = performance.now();
+    const rss = [vmRssMiB(child.pid!)];
+    await gql(url, key, PREDICT, { ref: { model: 'fashion-classifier' }, image: { base64: png.toString('base64') } });
+    const first = performance.now();
+    rss.push(vmRssMiB(child.pid!));
+    for (const version of [1, 3]) {
+      await gql(url, key, `mutation($v: Int!) { loadVersion(ref: { model: "fashion-classifier", version: $v }) { state } }`, { v: version });
+      rss.push(vmRssMiB(child.pid!));
+    }
+    const loaded = (await gql(url, key, LOADED)).loadedVersions as { modelVersion: { version: number }; state: string; loadMs: number; memoryMB: number }[];
+    const loadMs: Record<number, number> = {};
+    const memoryMB: Record<number, number> = {};
+    for (const l of loaded) {
+      loadMs[l.modelVersion.version] = l.loadMs;
+      memoryMB[l.modelVersion.version] = l.memoryMB;
+    }
+    return { listenMs: at - t0, readyMs: ready - t0, firstMs: first - t0, loadMs, memoryMB, rss };
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+    children.delete(child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`bench:inference failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  },
+);
