@@ -36,6 +36,14 @@ type Connect = () => Promise<GatewayClient>;
 const VERSION_FIELDS = `id version status statusReason aliases artifactUri sha256 md5 sizeBytes tags createdAt
   parent { version } dvc { repo rev path md5 remote } mlflowRun { runId runName experimentName trackingUri }`;
 
+export function numberArg(name: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number`);
+    return n;
+  };
+}
+
 export function intArg(name: string) {
   return (value: string) => {
     const n = Number(value);
@@ -281,7 +289,7 @@ export function registerCommands(program: Command, connect: Connect, io: Io): vo
     .option('--version <n>', 'version number', intArg('--version'))
     .option('--alias <alias>', 'alias, e.g. baseline')
     .option('--top <k>', 'classes to show per image', intArg('--top'), 3)
-    .action((model, images: string[], o) => {
+    .action(async (model, images: string[], o) => {
       const ref = versionRef(model, o.version !== undefined ? String(o.version) : o.alias);
       const read = (file: string) => {
         try {
@@ -291,20 +299,33 @@ export function registerCommands(program: Command, connect: Connect, io: Io): vo
         }
       };
       type P = { modelVersion: { version: number }; resolvedBy: string; executionProvider: string; top: { label: string; probability: number }[]; timingsMs: { total: number; batchSize: number } };
-      return run<{ predictBatch: P[] }>(
-        `query($ref: VersionRefInput!, $images: [ImageInput!]!, $topK: Int) { predictBatch(ref: $ref, images: $images, topK: $topK) {
-          modelVersion { version } resolvedBy executionProvider top { label probability } timingsMs } }`,
-        { ref, images: images.map((f) => ({ base64: read(f) })), topK: o.top },
-        (d) =>
-          table(
-            d.predictBatch.map((p, i) => ({
-              image: images[i]!,
-              version: `v${p.modelVersion.version}`,
-              resolvedBy: p.resolvedBy,
-              top: p.top.map((c) => `${c.label} ${(c.probability * 100).toFixed(1)}%`).join('; '),
-              ms: p.timingsMs.total.toFixed(1),
-            })),
-          ),
+      const client = await connect();
+      const results: P[] = [];
+      try {
+        // In requests of 32 images: a predictBatch carries at most 64.
+        for (let i = 0; i < images.length; i += 32) {
+          const d = await client.request<{ predictBatch: P[] }>(
+            `query($ref: VersionRefInput!, $images: [ImageInput!]!, $topK: Int) { predictBatch(ref: $ref, images: $images, topK: $topK) {
+              modelVersion { version } resolvedBy executionProvider top { label probability } timingsMs } }`,
+            { ref, images: images.slice(i, i + 32).map((f) => ({ base64: read(f) })), topK: o.top },
+          );
+          results.push(...d.predictBatch);
+        }
+      } finally {
+        await client.close();
+      }
+      io.out(
+        json()
+          ? JSON.stringify({ predictBatch: results }, null, 2)
+          : table(
+              results.map((p, i) => ({
+                image: images[i]!,
+                version: `v${p.modelVersion.version}`,
+                resolvedBy: p.resolvedBy,
+                top: p.top.map((c) => `${c.label} ${(c.probability * 100).toFixed(1)}%`).join('; '),
+                ms: p.timingsMs.total.toFixed(1),
+              })),
+            ),
       );
     });
 
@@ -319,9 +340,9 @@ export function registerCommands(program: Command, connect: Connect, io: Io): vo
     .description('compare a version (model, model@3, model@alias) against the baseline on a labeled dataset, with paired statistics and a verdict')
     .requiredOption('--dataset <name>', 'dataset name, or name@version')
     .option('--baseline <ref>', 'baseline version (default: the model\'s "baseline" alias)')
-    .option('--alpha <a>', 'significance level (default 0.05)', Number)
+    .option('--alpha <a>', 'significance level (default 0.05)', numberArg('--alpha'))
     .option('--limit <n>', 'evaluate the first N items only', intArg('--limit'))
-    .option('--margin <m>', 'non-inferiority margin on the accuracy difference, e.g. 0.01', Number)
+    .option('--margin <m>', 'non-inferiority margin on the accuracy difference, e.g. 0.01', numberArg('--margin'))
     .option('--force', 'recompute even when an identical comparison exists')
     .option('--report <file>', 'write a self-contained report (.html for HTML, else Markdown)')
     .option('--no-wait', 'queue it and print its id without waiting')

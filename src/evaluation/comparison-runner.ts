@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { ArtifactStore } from '../artifacts/artifact-store';
+import { DomainError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { ModelManager } from '../inference/model-manager';
 import { probabilities } from '../inference/postprocess';
-import { preprocess, type ImageLimits } from '../inference/preprocess';
+import { preprocessLimited, type ImageLimits } from '../inference/preprocess';
 import type { ComparisonItemRecord, ComparisonRecord, ComparisonRepository, NewComparisonItem } from '../registry/comparison.repository';
 import type { DatasetRepository } from '../registry/dataset.repository';
 import { parseInputSpec, type InputSpec } from '../registry/input-spec';
@@ -76,8 +77,13 @@ export class ComparisonRunner {
 
   private async tick(): Promise<void> {
     while (!this.stopping && this.running.size < this.deps.concurrency) {
-      const job = await this.deps.comparisons.claim(this.owner, this.deps.leaseMs, this.deps.singleProcess);
+      const job = await this.deps.comparisons.claim(this.owner, this.deps.leaseMs, this.deps.singleProcess, [...this.running.keys()]);
       if (!job) return;
+      if (job.cancelRequested) {
+        // Cancelled while nobody ran it (a gateway stopped or died in between).
+        await this.deps.comparisons.finish(job.id, this.owner, { status: 'CANCELLED' });
+        continue;
+      }
       const run = this.run(job).finally(() => {
         this.running.delete(job.id);
         this.kick();
@@ -90,12 +96,17 @@ export class ComparisonRunner {
    * Stops claiming and lets running jobs stop at their next checkpoint. Their rows stay; they are
    * handed back to the queue, so the next start (here or elsewhere) resumes them.
    */
-  async stop(): Promise<void> {
+  async stop(graceMs = 15_000): Promise<void> {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.ticking;
-    await Promise.all(this.running.values());
+    const grace = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), graceMs).unref());
+    if ((await Promise.race([Promise.all(this.running.values()), grace])) === 'late') {
+      // A chunk that outlasts the grace period is abandoned: its items are evaluated again on resume.
+      for (const id of this.running.keys()) await this.deps.comparisons.release(id, this.owner).catch(() => undefined);
+      this.deps.logger.warn({ jobs: [...this.running.keys()] }, 'stopped without waiting for running comparisons to reach a checkpoint');
+    }
   }
 
   private async side(versionId: number, datasetLabels: string[], options: ComparisonOptions, role: string): Promise<Side> {
@@ -113,6 +124,11 @@ export class ComparisonRunner {
   private async run(job: ComparisonRecord): Promise<void> {
     const { comparisons, logger } = this.deps;
     const log = logger.child({ comparison: job.id });
+    // The lease is renewed between checkpoints too: loading two large models can outlast it.
+    const heartbeat = setInterval(() => {
+      void comparisons.renew(job.id, this.owner, this.deps.leaseMs).catch((err) => log.warn({ err }, 'could not renew the comparison lease'));
+    }, Math.max(250, this.deps.leaseMs / 3));
+    heartbeat.unref();
     try {
       const dataset = await this.deps.datasets.findById(job.datasetId);
       if (!dataset) throw new Error('the dataset no longer exists');
@@ -147,8 +163,16 @@ export class ComparisonRunner {
       log.info({ verdict: results.paired.verdict, n: results.paired.n }, 'comparison finished');
     } catch (e) {
       const message = (e as Error).message ?? String(e);
-      log.error({ err: e }, 'comparison failed');
-      await comparisons.finish(job.id, this.owner, { status: 'FAILED', error: message }).catch(() => undefined);
+      if (this.stopping || (e instanceof DomainError && (e.code === 'MODEL_NOT_READY' || e.code === 'INTERNAL_SERVER_ERROR'))) {
+        // Transient (the gateway stopping, a worker that died): back to the queue, to resume later.
+        log.warn({ err: e }, 'comparison interrupted: queued again');
+        await comparisons.release(job.id, this.owner).catch(() => undefined);
+      } else {
+        log.error({ err: e }, 'comparison failed');
+        await comparisons.finish(job.id, this.owner, { status: 'FAILED', error: message }).catch(() => undefined);
+      }
+    } finally {
+      clearInterval(heartbeat);
     }
   }
 
@@ -170,14 +194,26 @@ export class ComparisonRunner {
   }
 
   private async score(bytes: Buffer, side: Side): Promise<{ probs: number[]; ms: number }> {
-    const started = performance.now();
-    const entry = await this.deps.manager.acquire({ record: side.record, model: { name: side.model.name, inputSpec: side.spec } });
-    const image = await preprocess(bytes, side.spec, this.deps.imageLimits);
-    entry.requests++;
-    const out = await entry.batcher!.submit(image.data);
-    const p = probabilities(out.output, side.spec.output);
-    // Stored as float4: rounding here keeps a resumed run's numbers equal to what it stored.
-    return { probs: side.permutation.map((k) => Math.fround(p[k]!)), ms: performance.now() - started };
+    return this.deps.manager.use({ record: side.record, model: { name: side.model.name, inputSpec: side.spec } }, async (entry) => {
+      // Loading is not latency: the clock starts with the loaded version in hand.
+      const started = performance.now();
+      const image = await preprocessLimited(bytes, side.spec, this.deps.imageLimits);
+      entry.requests++;
+      const out = await entry.batcher!.submit(image.data);
+      const ms = performance.now() - started;
+      const p = probabilities(out.output, side.spec.output);
+      const label = `${side.model.name} v${side.record.version}`;
+      // A graph whose output does not fit stops the job at its first item, not after the dataset.
+      if (p.length !== side.model.labels.length) throw new Error(`${label} returned ${p.length} scores for ${side.model.labels.length} labels`);
+      let sum = 0;
+      for (const v of p) {
+        if (!Number.isFinite(v) || v < 0) throw new Error(`${label} returned a score that is not a probability (${v}): check inputSpec.output`);
+        sum += v;
+      }
+      if (Math.abs(sum - 1) > 1e-3) throw new Error(`${label}'s probabilities sum to ${sum}, not 1: its output is not "probabilities" (inputSpec.output)`);
+      // Stored as float4: rounding here keeps a resumed run's numbers equal to what it stored.
+      return { probs: side.permutation.map((k) => Math.fround(p[k]!)), ms };
+    });
   }
 
   private results(rows: ComparisonItemRecord[], labels: string[], baseline: Side, candidate: Side, options: ComparisonOptions, elapsedMs: number) {

@@ -98,9 +98,12 @@ export class ComparisonService {
     const labelMapping = input.labelMapping ?? {};
     labelPermutation(dataset.labels, candidate.model.labels, labelMapping, `candidate ${candidate.model.name} v${candidate.version.version} has`);
     labelPermutation(dataset.labels, baseline.model.labels, labelMapping, `baseline ${baseline.model.name} v${baseline.version.version} has`);
-    const options: ComparisonOptions = { alpha, limit: input.limit ?? null, labelMapping, nonInferiorityMargin: margin };
+    const sortedMapping = Object.fromEntries(Object.entries(labelMapping).sort(([a], [b]) => (a < b ? -1 : 1)));
+    const options: ComparisonOptions = { alpha, limit: input.limit ?? null, labelMapping: sortedMapping, nonInferiorityMargin: margin };
+    // Everything the numbers depend on: the bytes, and how each model reads images and names classes.
+    const side = (r: ResolvedVersion) => ({ sha256: r.version.sha256, labels: r.model.labels, inputSpec: r.model.inputSpec });
     const requestKey = createHash('sha256')
-      .update(JSON.stringify({ evaluator: EVALUATOR_VERSION, baseline: baseline.version.sha256, candidate: candidate.version.sha256, dataset: dataset.digest, options }))
+      .update(JSON.stringify({ evaluator: EVALUATOR_VERSION, baseline: side(baseline), candidate: side(candidate), dataset: dataset.digest, options }))
       .digest('hex');
     if (!input.force) {
       const existing = await this.deps.comparisons.findReusable(requestKey);

@@ -101,7 +101,8 @@ export async function startServer(app: App, opts: { port?: number; host?: string
     '/graphql',
     // Multipart requests (the GraphQL multipart request spec): files are streamed to the resolvers,
     // which stop reading at MAX_IMAGE_BYTES. Apollo's CSRF prevention still applies to them.
-    graphqlUploadExpress({ maxFileSize: app.config.inference.image.maxBytes, maxFiles: 256 }),
+    // One byte over the limit, so that a file of exactly MAX_IMAGE_BYTES passes and a larger one is seen as larger.
+    graphqlUploadExpress({ maxFileSize: app.config.inference.image.maxBytes + 1, maxFiles: 64 }),
     express.json({ limit: '30mb' }),
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {

@@ -7,7 +7,7 @@ import type { VersionRecord } from '../registry/version.repository';
 import type { ResolvedVersion, VersionRef, VersionService } from '../registry/version.service';
 import type { LoadedVersion, ModelManager } from './model-manager';
 import { probabilities, topK, type ClassScore } from './postprocess';
-import { bytesFromBase64, preprocess } from './preprocess';
+import { bytesFromBase64, preprocessLimited } from './preprocess';
 
 /** An image as a client sends it: raw bytes (multipart upload) or base64 (plain or a data: URL). */
 export interface ImageSource {
@@ -24,7 +24,9 @@ export interface PredictionResult {
   timingsMs: { decode: number; preprocess: number; queue: number; inference: number; total: number; batchSize: number };
 }
 
-const MAX_BATCH_IMAGES = 256;
+const MAX_BATCH_IMAGES = 64;
+/** All of a predictBatch's image files together. */
+export const MAX_BATCH_BYTES = 100 * 1024 * 1024;
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
 
 /** predict and predictBatch: resolve the version, preprocess as it expects, run it, read its scores. */
@@ -54,12 +56,12 @@ export class InferenceService {
     return bytesFromBase64(image.base64!, maxBytes);
   }
 
-  private async ready(resolved: ResolvedVersion) {
+  private target(resolved: ResolvedVersion) {
     const { version, model } = resolved;
     if (version.status !== 'READY' && version.status !== 'FAILED') {
       throw new DomainError('MODEL_NOT_READY', `${model.name} v${version.version} is ${version.status}, not READY`);
     }
-    return this.deps.manager.acquire({ record: version, model: { name: model.name, inputSpec: parseInputSpec(model.inputSpec) } });
+    return { record: version, model: { name: model.name, inputSpec: parseInputSpec(model.inputSpec) } };
   }
 
   async predict(actor: Actor, ref: VersionRef, image: ImageSource, k = 5): Promise<PredictionResult> {
@@ -77,36 +79,40 @@ export class InferenceService {
     if (images.length > MAX_BATCH_IMAGES) throw badInput(`at most ${MAX_BATCH_IMAGES} images per predictBatch, got ${images.length}`, { field: 'images' });
     const started = performance.now();
     const all = images.map((i) => this.bytes(i));
+    const total = all.reduce((sum, b) => sum + b.length, 0);
+    if (total > MAX_BATCH_BYTES) throw new DomainError('PAYLOAD_TOO_LARGE', `the images add up to ${total} bytes, more than the ${MAX_BATCH_BYTES} a predictBatch may carry`);
     const resolved = await this.deps.versions.resolve(actor, ref);
     return Promise.all(all.map((bytes) => this.run(resolved, bytes, k, started)));
   }
 
   private async run(resolved: ResolvedVersion, bytes: Buffer, k: number, started: number): Promise<PredictionResult> {
     if (!Number.isInteger(k) || k < 1) throw badInput(`topK must be a positive integer, got ${k}`, { field: 'topK' });
-    const spec = parseInputSpec(resolved.model.inputSpec);
-    const entry = await this.ready(resolved);
-    const image = await preprocess(bytes, spec, this.deps.config.inference.image);
-    entry.requests++;
-    const out = await entry.batcher!.submit(image.data);
-    const probs = probabilities(out.output, spec.output);
-    if (probs.length !== resolved.model.labels.length) {
-      throw new DomainError('INTERNAL_SERVER_ERROR', `${resolved.model.name} v${resolved.version.version} returned ${probs.length} scores for ${resolved.model.labels.length} labels`);
-    }
-    return {
-      model: resolved.model,
-      version: resolved.version,
-      resolvedBy: resolved.resolvedBy,
-      top: topK(probs, resolved.model.labels, k),
-      executionProvider: entry.provider!,
-      timingsMs: {
-        decode: round(image.timings.decode),
-        preprocess: round(image.timings.preprocess),
-        queue: round(out.queueMs),
-        inference: round(out.inferenceMs),
-        total: round(performance.now() - started),
-        batchSize: out.batchSize,
-      },
-    };
+    const target = this.target(resolved);
+    const spec = target.model.inputSpec;
+    return this.deps.manager.use(target, async (entry) => {
+      const image = await preprocessLimited(bytes, spec, this.deps.config.inference.image);
+      entry.requests++;
+      const out = await entry.batcher!.submit(image.data);
+      const probs = probabilities(out.output, spec.output);
+      if (probs.length !== resolved.model.labels.length) {
+        throw new DomainError('INTERNAL_SERVER_ERROR', `${resolved.model.name} v${resolved.version.version} returned ${probs.length} scores for ${resolved.model.labels.length} labels`);
+      }
+      return {
+        model: resolved.model,
+        version: resolved.version,
+        resolvedBy: resolved.resolvedBy,
+        top: topK(probs, resolved.model.labels, k),
+        executionProvider: entry.provider!,
+        timingsMs: {
+          decode: round(image.timings.decode),
+          preprocess: round(image.timings.preprocess),
+          queue: round(out.queueMs),
+          inference: round(out.inferenceMs),
+          total: round(performance.now() - started),
+          batchSize: out.batchSize,
+        },
+      };
+    });
   }
 
   loaded(actor: Actor): LoadedVersion[] {
@@ -118,8 +124,8 @@ export class InferenceService {
   async load(actor: Actor, ref: VersionRef): Promise<LoadedVersion> {
     requireRole(actor, 'admin', 'loading a version');
     const { model, version } = await this.deps.versions.resolve(actor, ref);
-    const entry = await this.deps.manager.acquire({ record: version, model: { name: model.name, inputSpec: parseInputSpec(model.inputSpec) } }, { retry: true });
-    return this.deps.manager.list().find((l) => l.versionId === entry.versionId)!;
+    const target = { record: version, model: { name: model.name, inputSpec: parseInputSpec(model.inputSpec) } };
+    return this.deps.manager.use(target, async (entry) => this.deps.manager.list().find((l) => l.versionId === entry.versionId)!, { retry: true });
   }
 
   async unload(actor: Actor, ref: VersionRef): Promise<boolean> {

@@ -31,6 +31,10 @@ export interface LoadedVersion {
 
 interface Entry extends LoadedVersion {
   key: string;
+  /** Requests between acquiring it and getting their result: an entry in use is never evicted. */
+  inUse: number;
+  /** A FAILED load that will fail again (bad or changed file), as opposed to a transient one. */
+  permanent: boolean;
   ready: Promise<void>;
   batcher: Batcher | null;
   inputName: string;
@@ -77,11 +81,25 @@ export class ModelManager {
   }
 
   list(): LoadedVersion[] {
-    return [...this.entries.values()].map(({ key: _k, ready: _r, batcher: _b, inputName: _i, outputName: _o, ...rest }) => ({ ...rest }));
+    return [...this.entries.values()].map(({ key: _k, ready: _r, batcher: _b, inputName: _i, outputName: _o, inUse: _u, ...rest }) => ({ ...rest }));
   }
 
-  /** The version, loaded and ready to run; throws MODEL_LOAD_FAILED when it cannot be. */
-  async acquire(target: Target, opts: { retry?: boolean } = {}): Promise<Entry> {
+  /**
+   * Runs `fn` with the version loaded and ready; the version cannot be unloaded to make room until
+   * `fn` settles.
+   */
+  async use<T>(target: Target, fn: (entry: Entry) => Promise<T>, opts: { retry?: boolean } = {}): Promise<T> {
+    const entry = await this.acquire(target, opts);
+    try {
+      return await fn(entry);
+    } finally {
+      entry.inUse--;
+      entry.lastUsed = new Date();
+    }
+  }
+
+  /** The version, loaded, ready and marked in use (use() releases it); MODEL_LOAD_FAILED when it cannot be. */
+  private async acquire(target: Target, opts: { retry?: boolean } = {}): Promise<Entry> {
     let entry = this.entries.get(target.record.id);
     if (entry?.state === 'FAILED' && opts.retry) {
       this.entries.delete(entry.versionId);
@@ -97,7 +115,13 @@ export class ModelManager {
       e.ready = this.serialized(() => this.load(e, target));
     }
     await entry.ready;
-    if (entry.state === 'FAILED') throw new DomainError('MODEL_LOAD_FAILED', `${entry.model} v${entry.version} failed to load: ${entry.reason}`);
+    if (entry.state === 'FAILED') {
+      // A transient failure (a worker that died, the database) is retried by the next request.
+      if (!entry.permanent && this.entries.get(entry.versionId) === entry) this.entries.delete(entry.versionId);
+      throw new DomainError(entry.permanent ? 'MODEL_LOAD_FAILED' : 'MODEL_NOT_READY', `${entry.model} v${entry.version} ${entry.permanent ? 'failed to load' : 'could not be loaded now'}: ${entry.reason}`);
+    }
+    // Marked in the same turn as the check above: no eviction can come in between.
+    entry.inUse++;
     entry.lastUsed = new Date();
     return entry;
   }
@@ -123,6 +147,8 @@ export class ModelManager {
       requests: 0,
       maxBatchSize,
       pinned: false,
+      inUse: 0,
+      permanent: false,
       ready: Promise.resolve(),
       batcher: null,
       inputName: sig.input ?? target.model.inputSpec.inputName ?? 'input',
@@ -147,24 +173,32 @@ export class ModelManager {
     const { backend, versions, artifacts, config, logger } = this.deps;
     const started = performance.now();
     const label = `${entry.model} v${entry.version}`;
+    /** Failures that loading again would repeat: the version is marked FAILED in the registry. */
+    const permanent = (message: string) => Object.assign(new Error(message), { permanent: true });
     try {
       const file = artifacts.absolute(target.record.localPath);
       const info = await stat(file).catch(() => null);
-      if (!info?.isFile()) throw new Error(`its artifact ${target.record.localPath} is missing from the data directory`);
+      if (!info?.isFile()) throw permanent(`its artifact ${target.record.localPath} is missing from the data directory`);
       const { sha256 } = await digestFile(file);
-      if (sha256 !== target.record.sha256) throw new Error(`its artifact no longer matches its sha256 (${sha256}, registered ${target.record.sha256})`);
-      const weightOnly = isWeightOnlyQuantized(await graphOps(file));
+      if (sha256 !== target.record.sha256) throw permanent(`its artifact no longer matches its sha256 (${sha256}, registered ${target.record.sha256})`);
+      const weightOnly = isWeightOnlyQuantized(await graphOps(file).catch((e: Error) => Promise.reject(permanent(`its artifact is not an ONNX graph: ${e.message}`))));
       // Weight-only int8 files hold fp32 weights once folded: about 4x their size in memory.
-      await this.makeRoom((weightOnly ? 4 : 1.5) * info.size, entry.versionId);
-      const loaded = await backend.load(entry.key, file, {
-        providers: this.providersFor(target.record),
-        intraOpNumThreads: config.inference.intraOpThreads,
-        interOpNumThreads: 1,
-        disableQuantQdq: weightOnly,
-      });
+      const estimate = (weightOnly ? 4 : 1.5) * info.size;
+      await this.makeRoom(estimate, entry.versionId);
+      const loaded = await backend
+        .load(entry.key, file, {
+          providers: this.providersFor(target.record),
+          intraOpNumThreads: config.inference.intraOpThreads,
+          interOpNumThreads: 1,
+          disableQuantQdq: weightOnly,
+        })
+        // The worker answering that no provider could create the session is about the file; a worker
+        // that died (a DomainError) is not.
+        .catch((e: Error) => Promise.reject(e instanceof DomainError ? e : permanent(e.message)));
       for (const w of loaded.warnings) logger.warn({ model: entry.model, version: entry.version, provider: loaded.provider }, `execution provider unavailable for ${label}, fell back: ${w}`);
       entry.provider = loaded.provider;
-      entry.memoryBytes = Math.max(loaded.memoryBytes, info.size);
+      // The process-wide RSS delta undercounts after an unload (freed memory is reused): never below the estimate.
+      entry.memoryBytes = Math.max(loaded.memoryBytes, estimate);
       entry.batcher = new Batcher(
         async (input, n) => {
           const spec = target.model.inputSpec;
@@ -176,23 +210,27 @@ export class ModelManager {
       );
       // Warm-up: the first run allocates and plans; no request should pay for it.
       const spec = target.model.inputSpec;
-      const size = spec.channels * spec.height * spec.width;
-      await entry.batcher.submit(new Float32Array(size));
+      await entry.batcher.submit(new Float32Array(spec.channels * spec.height * spec.width));
       entry.state = 'READY';
       entry.loadMs = performance.now() - started;
       entry.loadedAt = new Date();
       if (target.record.status === 'FAILED') await versions.setStatus(entry.versionId, 'READY', null);
       logger.info({ model: entry.model, version: entry.version, provider: entry.provider, weightOnlyInt8: weightOnly, ms: Math.round(entry.loadMs), memoryMB: Math.round(entry.memoryBytes / 2 ** 20) }, 'model loaded');
-      await this.makeRoom(0, entry.versionId);
     } catch (e) {
-      const reason = e instanceof DomainError ? e.message : (e as Error).message.split('\n')[0]!;
+      const reason = (e as Error).message.split('\n')[0]!;
       entry.state = 'FAILED';
       entry.reason = reason;
+      entry.permanent = (e as { permanent?: boolean }).permanent === true;
       await backend.unload(entry.key).catch(() => undefined);
-      // The registry says so too: requests get MODEL_LOAD_FAILED until an admin loads it again.
-      await versions.setStatus(entry.versionId, 'FAILED', `failed to load: ${reason}`).catch((err) => logger.error({ err }, 'could not mark the version FAILED'));
-      logger.error({ model: entry.model, version: entry.version, reason }, 'model failed to load');
+      if (entry.permanent) {
+        // The registry says so too: requests get MODEL_LOAD_FAILED until an admin loads it again.
+        await versions.setStatus(entry.versionId, 'FAILED', `failed to load: ${reason}`).catch((err) => logger.error({ err }, 'could not mark the version FAILED'));
+      }
+      logger.error({ model: entry.model, version: entry.version, reason, permanent: entry.permanent }, 'model failed to load');
+      return;
     }
+    // Over budget once this one is in: unload others now (a failure here does not undo the load).
+    await this.makeRoom(0, entry.versionId).catch((err) => logger.warn({ err }, 'could not make room after a load'));
   }
 
   /** Unloads least recently used, unpinned versions until `incoming` more bytes fit the budget. */
@@ -202,7 +240,7 @@ export class ModelManager {
     for (const e of this.entries.values()) e.pinned = pinned.has(e.versionId);
     const used = () => [...this.entries.values()].filter((e) => e.state === 'READY').reduce((s, e) => s + e.memoryBytes, 0);
     const candidates = [...this.entries.values()]
-      .filter((e) => e.state === 'READY' && !e.pinned && e.versionId !== keep)
+      .filter((e) => e.state === 'READY' && !e.pinned && e.versionId !== keep && e.inUse === 0 && (e.batcher?.pending ?? 0) === 0)
       .sort((a, b) => (a.lastUsed?.getTime() ?? 0) - (b.lastUsed?.getTime() ?? 0));
     while (used() + incoming > budget && candidates.length) {
       const victim = candidates.shift()!;
@@ -215,7 +253,8 @@ export class ModelManager {
   }
 
   private async unloadEntry(e: Entry): Promise<void> {
-    this.entries.delete(e.versionId);
+    // A stale handle must not remove a newer load of the same version.
+    if (this.entries.get(e.versionId) === e) this.entries.delete(e.versionId);
     e.batcher?.drain(new DomainError('MODEL_NOT_READY', `${e.model} v${e.version} was unloaded`));
     await this.deps.backend.unload(e.key);
   }

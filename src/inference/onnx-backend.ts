@@ -70,6 +70,8 @@ class WorkerHandle {
     this.closing = true;
     const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
     if ((await Promise.race([asked.then(() => exited), timer])) === 'timeout') await this.worker.terminate();
+    for (const p of this.pending.values()) p.reject(new DomainError('MODEL_NOT_READY', 'the inference runtime is stopping'));
+    this.pending.clear();
     this.dead = true;
   }
 }

@@ -86,7 +86,15 @@ async function run(msg) {
   return { data, dims: [...out.dims], ms: performance.now() - started };
 }
 
-parentPort.on('message', async (/** @type {any} */ msg) => {
+// Messages are handled strictly one after another: onnxruntime defers create() and run() with
+// setImmediate, so without this chain an `unload` or `close` sent after a `run` could dispose the
+// session before that run starts.
+let chain = Promise.resolve();
+parentPort.on('message', (/** @type {any} */ msg) => {
+  chain = chain.then(() => handle(msg));
+});
+
+async function handle(/** @type {any} */ msg) {
   const reply = (/** @type {any} */ body, /** @type {ArrayBuffer[]} */ transfer = []) => parentPort?.postMessage({ id: msg.id, ...body }, transfer);
   try {
     if (msg.type === 'load') return reply({ ok: true, result: await load(msg) });
@@ -102,8 +110,8 @@ parentPort.on('message', async (/** @type {any} */ msg) => {
     }
     if (msg.type === 'inspect') return reply({ ok: true, result: await inspect(msg) });
     if (msg.type === 'close') {
-      // Messages are handled in order, so every run sent before this one has finished: release the
-      // sessions and let the thread end by itself (terminating it mid-run aborts the process).
+      // Every run sent before this message has finished (see the chain above): release the sessions
+      // and let the thread end by itself (terminating it mid-run aborts the process).
       for (const [key, session] of sessions) {
         sessions.delete(key);
         await session.release();
@@ -116,4 +124,4 @@ parentPort.on('message', async (/** @type {any} */ msg) => {
   } catch (e) {
     reply({ ok: false, error: firstLine(e) });
   }
-});
+}

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { DomainError, ErrorCode } from '../common/errors';
@@ -119,6 +120,26 @@ export async function preprocess(bytes: Buffer, spec: InputSpec, limits: ImageLi
     source,
   };
 }
+
+/**
+ * preprocess(), at most one image per core at a time across the process: a decoded image can hold
+ * up to MAX_IMAGE_PIXELS x 3 bytes (150 MB at 50 MP), so a burst of requests must queue here
+ * instead of decoding all at once.
+ */
+export async function preprocessLimited(bytes: Buffer, spec: InputSpec, limits: ImageLimits = DEFAULT_IMAGE_LIMITS): Promise<Preprocessed> {
+  while (active >= MAX_ACTIVE) await new Promise<void>((resolve) => waiting.push(resolve));
+  active++;
+  try {
+    return await preprocess(bytes, spec, limits);
+  } finally {
+    active--;
+    waiting.shift()?.();
+  }
+}
+
+const MAX_ACTIVE = Math.max(2, availableParallelism());
+let active = 0;
+const waiting: (() => void)[] = [];
 
 async function decode(bytes: Buffer, limits: ImageLimits) {
   const options: sharp.SharpOptions = {

@@ -31,7 +31,7 @@ export class ComparisonRepository {
   /** The latest comparison with this key that succeeded or is still on its way. */
   findReusable(requestKey: string): Promise<ComparisonRecord | null> {
     return this.prisma.comparison.findFirst({
-      where: { requestKey, status: { in: ['SUCCEEDED', 'RUNNING', 'QUEUED'] } },
+      where: { requestKey, status: { in: ['SUCCEEDED', 'RUNNING', 'QUEUED'] }, cancelRequested: false },
       orderBy: { id: 'desc' },
     });
   }
@@ -46,20 +46,30 @@ export class ComparisonRepository {
 
   /**
    * Claims the oldest job that is queued, or running under a lease that ran out (its process died),
-   * for `owner` until `leaseMs` from now. Atomic across processes: SKIP LOCKED lets two gateways
-   * claim different jobs, never the same one.
+   * for `owner` until `leaseMs` from now (database time). Atomic across processes: SKIP LOCKED lets
+   * two gateways claim different jobs, never the same one. `running` are the jobs this process runs
+   * (never claimed again); with `reclaimAll` (one process per database) any other RUNNING job is
+   * orphaned, lease or not.
    */
-  async claim(owner: string, leaseMs: number, reclaimAll: boolean): Promise<ComparisonRecord | null> {
+  async claim(owner: string, leaseMs: number, reclaimAll: boolean, running: number[]): Promise<ComparisonRecord | null> {
     const rows = await this.prisma.$queryRaw<{ id: number }[]>`
       UPDATE "Comparison" SET "status" = 'RUNNING', "leaseOwner" = ${owner},
         "leaseUntil" = now() + ${leaseMs}::double precision * interval '1 millisecond', "startedAt" = COALESCE("startedAt", now())
       WHERE "id" = (
         SELECT "id" FROM "Comparison"
-        WHERE "status" = 'QUEUED'
-           OR ("status" = 'RUNNING' AND (${reclaimAll}::boolean OR "leaseUntil" < now()) AND "leaseOwner" IS DISTINCT FROM ${owner})
+        WHERE ("status" = 'QUEUED' OR ("status" = 'RUNNING' AND (${reclaimAll}::boolean OR "leaseUntil" < now())))
+          AND NOT ("id" = ANY(${running}::int[]))
         ORDER BY "id" LIMIT 1 FOR UPDATE SKIP LOCKED)
       RETURNING "id"`;
     return rows[0] ? this.find(rows[0].id) : null;
+  }
+
+  /** Extends the lease of a job this process holds; false when it no longer holds it. */
+  async renew(id: number, owner: string, leaseMs: number): Promise<boolean> {
+    const n = await this.prisma.$executeRaw`
+      UPDATE "Comparison" SET "leaseUntil" = now() + ${leaseMs}::double precision * interval '1 millisecond'
+      WHERE "id" = ${id} AND "leaseOwner" = ${owner} AND "status" = 'RUNNING'`;
+    return n === 1;
   }
 
   /** Ordinals already evaluated: a resumed job skips them. */
@@ -74,15 +84,17 @@ export class ComparisonRepository {
    */
   async checkpoint(id: number, owner: string, leaseMs: number, items: NewComparisonItem[], elapsedMs: number): Promise<{ held: boolean; cancelRequested: boolean }> {
     return this.prisma.$transaction(async (tx) => {
-      const job = await tx.comparison.findUnique({ where: { id } });
+      // Locks the job row: a process that lost its lease cannot write after the new owner's claim.
+      const [job] = await tx.$queryRaw<{ leaseOwner: string | null; status: string; cancelRequested: boolean }[]>`
+        SELECT "leaseOwner", "status"::text AS "status", "cancelRequested" FROM "Comparison" WHERE "id" = ${id} FOR UPDATE`;
       if (!job || job.leaseOwner !== owner || job.status !== 'RUNNING') return { held: false, cancelRequested: false };
       await tx.comparisonItem.createMany({ data: items.map((i) => ({ ...i, comparisonId: id })), skipDuplicates: true });
       const done = await tx.comparisonItem.count({ where: { comparisonId: id } });
-      const updated = await tx.comparison.update({
-        where: { id },
-        data: { done, elapsedMs: { increment: elapsedMs }, leaseUntil: new Date(Date.now() + leaseMs) },
-      });
-      return { held: true, cancelRequested: updated.cancelRequested };
+      await tx.$executeRaw`
+        UPDATE "Comparison" SET "done" = ${done}, "elapsedMs" = "elapsedMs" + ${elapsedMs}::double precision,
+          "leaseUntil" = now() + ${leaseMs}::double precision * interval '1 millisecond'
+        WHERE "id" = ${id}`;
+      return { held: true, cancelRequested: job.cancelRequested };
     });
   }
 
@@ -112,10 +124,13 @@ export class ComparisonRepository {
     await this.prisma.comparison.updateMany({ where: { id, leaseOwner: owner, status: 'RUNNING' }, data: { status: 'QUEUED', leaseOwner: null, leaseUntil: null } });
   }
 
-  /** Asks a running job to stop at its next checkpoint; cancels a queued one at once. */
+  /** Cancels a queued job at once and asks a running one to stop at its next checkpoint, in one statement. */
   async requestCancel(id: number): Promise<ComparisonRecord | null> {
-    await this.prisma.comparison.updateMany({ where: { id, status: 'QUEUED' }, data: { status: 'CANCELLED', finishedAt: new Date(), cancelRequested: true } });
-    await this.prisma.comparison.updateMany({ where: { id, status: 'RUNNING' }, data: { cancelRequested: true } });
+    await this.prisma.$executeRaw`
+      UPDATE "Comparison" SET "cancelRequested" = true,
+        "status" = CASE WHEN "status" = 'QUEUED' THEN 'CANCELLED'::"JobStatus" ELSE "status" END,
+        "finishedAt" = CASE WHEN "status" = 'QUEUED' THEN now() ELSE "finishedAt" END
+      WHERE "id" = ${id} AND "status" IN ('QUEUED', 'RUNNING')`;
     return this.find(id);
   }
 }

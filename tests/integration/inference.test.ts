@@ -137,6 +137,17 @@ describe(`inference on the demo registry (${dbKind()})`, () => {
     expect(expectData(await predict(3, smoke[0]!.bytes)).predict.modelVersion.version).toBe(3);
   });
 
+  it('unloads a version under load: requests succeed or get MODEL_NOT_READY, never an internal error', async () => {
+    const inFlight = Promise.all(smoke.slice(0, 40).map((i) => predict(3, i.bytes)));
+    await new Promise((r) => setTimeout(r, 5));
+    expectData(await t.gql(`mutation { unloadVersion(ref: { model: "fashion-classifier", version: 3 }) }`, {}, t.keys.admin));
+    for (const r of await inFlight) {
+      if (r.errors) expect(r.errors[0]!.extensions!.code).toBe('MODEL_NOT_READY');
+      else expect(r.data!.predict.modelVersion.version).toBe(3);
+    }
+    expect(expectData(await predict(3, smoke[0]!.bytes)).predict.modelVersion.version).toBe(3);
+  });
+
   it('loads a version once for concurrent first requests', async () => {
     await t.gql(`mutation { unloadVersion(ref: { model: "fashion-classifier", version: 2 }) }`, {}, t.keys.admin);
     const backend = (t.app.services.inference as any).deps.manager.deps.backend;

@@ -1,36 +1,53 @@
 import { Arg, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { DomainError } from '../../common/errors';
-import type { ImageSource, PredictionResult } from '../../inference/inference.service';
+import { MAX_BATCH_BYTES, type ImageSource, type PredictionResult } from '../../inference/inference.service';
 import type { LoadedVersion as Loaded } from '../../inference/model-manager';
 import type { GraphQLContext } from '../context';
 import { VersionRefInput } from '../types/inputs';
 import { ImageInput, LoadedVersion, Prediction } from '../types/prediction.type';
 
-/** Reads an uploaded file into memory, refusing it past `max` bytes without reading further. */
-async function uploadBytes(input: ImageInput, max: number): Promise<ImageSource> {
+/**
+ * Reads an uploaded file into memory, refusing it past `max` bytes. An upload that will not be used
+ * is drained, or the multipart stream would stall the files after it.
+ */
+async function uploadBytes(input: ImageInput, max: number, request: { bytes: number }): Promise<ImageSource> {
   if (!input.upload) return { base64: input.base64 ?? null };
-  if (input.base64 != null) return { bytes: Buffer.alloc(0), base64: input.base64 };
   let upload;
   try {
     upload = await input.upload;
   } catch (e) {
     throw new DomainError('BAD_USER_INPUT', `the upload could not be read: ${(e as Error).message}`);
   }
+  const stream = upload.createReadStream();
+  if (input.base64 != null) {
+    stream.resume();
+    return { bytes: Buffer.alloc(0), base64: input.base64 };
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   try {
-    for await (const chunk of upload.createReadStream() as AsyncIterable<Buffer>) {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
       size += chunk.length;
-      if (size > max) throw new DomainError('PAYLOAD_TOO_LARGE', `the upload ${upload.filename} is more than MAX_IMAGE_BYTES (${max} bytes)`);
-      chunks.push(chunk);
+      request.bytes += chunk.length;
+      if (request.bytes > MAX_BATCH_BYTES) throw new DomainError('PAYLOAD_TOO_LARGE', `the uploads add up to more than the ${MAX_BATCH_BYTES} bytes a request may carry`);
+      if (size <= max) chunks.push(chunk);
     }
   } catch (e) {
     if (e instanceof DomainError) throw e;
-    // The multipart middleware stops a file at its size limit with a 413 error.
-    if ((e as { status?: number }).status === 413) throw new DomainError('PAYLOAD_TOO_LARGE', `the upload ${upload.filename} is more than MAX_IMAGE_BYTES (${max} bytes)`);
     throw new DomainError('BAD_USER_INPUT', `the upload ${upload.filename} could not be read: ${(e as Error).message}`);
   }
+  // The middleware stops a file one byte past the limit: more than `max` bytes means too large.
+  if (size > max) throw new DomainError('PAYLOAD_TOO_LARGE', `the upload ${upload.filename} is more than MAX_IMAGE_BYTES (${max} bytes)`);
   return { bytes: Buffer.concat(chunks) };
+}
+
+/** All of a request's images at once: multipart files arrive in the client's order, not ours. */
+async function sources(images: ImageInput[], max: number): Promise<ImageSource[]> {
+  const request = { bytes: 0 };
+  const settled = await Promise.allSettled(images.map((i) => uploadBytes(i, max, request)));
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<ImageSource>).value);
 }
 
 const toPrediction = (r: PredictionResult) => ({ modelVersion: r.version, resolvedBy: r.resolvedBy, top: r.top, executionProvider: r.executionProvider, timingsMs: r.timingsMs, id: null });
@@ -45,8 +62,8 @@ export class PredictionResolver {
     @Arg('topK', () => Int, { nullable: true, defaultValue: 5 }) topK: number | null,
     @Arg('routingKey', () => String, { nullable: true, description: 'Sticky routing for experiments (reserved).' }) _routingKey?: string | null,
   ) {
-    const source = await uploadBytes(image, ctx.services.inference.maxImageBytes);
-    return toPrediction(await ctx.services.inference.predict(ctx.actor, ref, source, topK ?? 5));
+    const [source] = await sources([image], ctx.services.inference.maxImageBytes);
+    return toPrediction(await ctx.services.inference.predict(ctx.actor, ref, source!, topK ?? 5));
   }
 
   @Query(() => [Prediction], { description: 'Classifies several images with one version; they share batches.' })
@@ -56,10 +73,8 @@ export class PredictionResolver {
     @Arg('images', () => [ImageInput]) images: ImageInput[],
     @Arg('topK', () => Int, { nullable: true, defaultValue: 5 }) topK: number | null,
   ) {
-    const max = ctx.services.inference.maxImageBytes;
-    const sources = [];
-    for (const image of images) sources.push(await uploadBytes(image, max));
-    return (await ctx.services.inference.predictBatch(ctx.actor, ref, sources, topK ?? 5)).map(toPrediction);
+    const all = await sources(images, ctx.services.inference.maxImageBytes);
+    return (await ctx.services.inference.predictBatch(ctx.actor, ref, all, topK ?? 5)).map(toPrediction);
   }
 
   @Query(() => [LoadedVersion], { description: 'Versions the inference runtime holds, with state, memory and use.' })
