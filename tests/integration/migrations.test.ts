@@ -24,6 +24,9 @@ const PG_TYPES: Record<string, string> = {
   Float: 'float8',
 };
 
+/** Native type attributes (@db.X) that change the column type; others keep the scalar's. */
+const NATIVE_TYPES: Record<string, string> = { Real: 'float4', DoublePrecision: 'float8', Timestamptz: 'timestamptz', Timestamp: 'timestamp' };
+
 interface DmmfField {
   name: string;
   kind: 'scalar' | 'object' | 'enum';
@@ -68,7 +71,8 @@ describe(`migrations (${dbKind()})`, () => {
         expected.add(key);
         const column = actual.get(key);
         expect([key, column ? 'present' : 'missing']).toEqual([key, 'present']);
-        const base = field.kind === 'enum' ? field.type : PG_TYPES[field.type];
+        const native = field.nativeType?.[0];
+        const base = field.kind === 'enum' ? field.type : (native && NATIVE_TYPES[native]) || PG_TYPES[field.type];
         expect([key, column!.udt_name]).toEqual([key, field.isList ? `_${base}` : base]);
         // Prisma lists are nullable columns; everything else follows isRequired.
         expect([key, column!.is_nullable]).toEqual([key, field.isRequired && !field.isList ? 'NO' : 'YES']);
