@@ -56,7 +56,7 @@ const env = z.object({
   INFERENCE_WORKERS: count('worker threads').max(64, 'must be at most 64').default(1),
   INTRA_OP_THREADS: count('threads').max(256, 'must be at most 256').optional(),
   MAX_BATCH_SIZE: count('images').max(1024, 'must be at most 1024').default(32),
-  MAX_QUEUE_DELAY_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).min(0, 'must not be negative').max(1000, 'must be at most 1000').default(2),
+  MAX_QUEUE_DELAY_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).min(0, 'must not be negative').max(1000, 'must be at most 1000').default(0),
   MAX_IMAGE_BYTES: count('bytes').default(20 * 1024 * 1024),
   MAX_IMAGE_PIXELS: count('pixels').default(50_000_000),
   IMAGE_DECODE_TIMEOUT_S: count('seconds').max(3600, 'must be at most 3600').default(10),
@@ -161,7 +161,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       memoryBudgetBytes: e.MODEL_MEMORY_BUDGET_MB * 1024 * 1024,
       providers: Object.freeze([...e.EXECUTION_PROVIDERS]),
       workers: e.INFERENCE_WORKERS,
-      // All cores for the running model; sharp's decoding shares them between requests.
+      // Every core for the running model: its pool does not spin while idle (onnx-worker.cjs), so the
+      // event loop gets a core back between runs (BENCHMARKS.md measured one thread fewer: slower,
+      // and no better for registry queries).
       intraOpThreads: e.INTRA_OP_THREADS ?? os.availableParallelism(),
       maxBatchSize: e.MAX_BATCH_SIZE,
       maxQueueDelayMs: e.MAX_QUEUE_DELAY_MS,

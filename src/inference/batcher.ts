@@ -21,15 +21,16 @@ interface Waiting {
 }
 
 /**
- * Dynamic batching for one model version. Requests wait at most `maxQueueDelayMs` for company,
- * and while a batch runs the next one gathers: at low load a request runs alone after the delay,
- * under load batches fill up to `maxBatchSize` without extra waiting. One batch runs at a time
- * (a version's session runs its batches one after the other anyway).
+ * Dynamic batching for one model version. While a batch runs the next one gathers, up to
+ * `maxBatchSize`: under load batches fill without anyone waiting on purpose, and a request that
+ * finds the version idle runs at once (with `maxQueueDelayMs` > 0 it waits that long for company
+ * first). One batch runs at a time: a version's session runs its batches one after the other anyway.
  */
 export class Batcher {
   private queue: Waiting[] = [];
   private running = false;
-  private timer: NodeJS.Timeout | null = null;
+  /** The pending flush, when one is scheduled. */
+  private timer: { cancel(): void } | null = null;
 
   constructor(
     private readonly runner: BatchRunner,
@@ -46,12 +47,22 @@ export class Batcher {
       this.queue.push({ data, enqueued: performance.now(), resolve, reject });
       if (this.running) return;
       if (this.queue.length >= this.maxBatchSize) this.flush();
-      else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.maxQueueDelayMs);
+      // Idle: run at once (after the requests of this same turn), or wait for company if configured.
+      else if (!this.timer) this.timer = this.schedule();
     });
   }
 
+  private schedule(): { cancel(): void } {
+    if (this.maxQueueDelayMs > 0) {
+      const t = setTimeout(() => this.flush(), this.maxQueueDelayMs);
+      return { cancel: () => clearTimeout(t) };
+    }
+    const i = setImmediate(() => this.flush());
+    return { cancel: () => clearImmediate(i) };
+  }
+
   private flush(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     if (this.running || this.queue.length === 0) return;
     const batch = this.queue.splice(0, this.maxBatchSize);
@@ -89,7 +100,7 @@ export class Batcher {
 
   /** Fails everything still waiting (the version is being unloaded). */
   drain(error: Error): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     for (const w of this.queue.splice(0)) w.reject(error);
   }

@@ -28,8 +28,15 @@ async function load(msg) {
         intraOpNumThreads: msg.intraOpNumThreads,
         interOpNumThreads: msg.interOpNumThreads,
         graphOptimizationLevel: 'all',
-        // Weight-only int8 graphs: fold DequantizeLinear into fp32 weights (see STACK-NOTES).
-        ...(msg.disableQuantQdq ? { extra: { session: { disable_quant_qdq: '1' } } } : {}),
+        extra: {
+          session: {
+            // Idle pool threads sleep instead of spinning: spinning takes the cores the gateway's
+            // event loop needs between runs.
+            intra_op: { allow_spinning: '0' },
+            // Weight-only int8 graphs: fold DequantizeLinear into fp32 weights (see STACK-NOTES).
+            ...(msg.disableQuantQdq ? { disable_quant_qdq: '1' } : {}),
+          },
+        },
       });
       const old = sessions.get(msg.key);
       if (old) await old.release();

@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { DomainError, ErrorCode } from '../common/errors';
@@ -122,23 +121,27 @@ export async function preprocess(bytes: Buffer, spec: InputSpec, limits: ImageLi
 }
 
 /**
- * preprocess(), at most one image per core at a time across the process: a decoded image can hold
- * up to MAX_IMAGE_PIXELS x 3 bytes (150 MB at 50 MP), so a burst of requests must queue here
- * instead of decoding all at once.
+ * preprocess() within a process-wide budget of pixels being decoded at once (twice MAX_IMAGE_PIXELS):
+ * a decoded image holds up to width x height x 3 bytes (150 MB at 50 MP), so a burst of large images
+ * queues here, while small ones (the common case) pass freely and still reach the batcher together.
  */
 export async function preprocessLimited(bytes: Buffer, spec: InputSpec, limits: ImageLimits = DEFAULT_IMAGE_LIMITS): Promise<Preprocessed> {
-  while (active >= MAX_ACTIVE) await new Promise<void>((resolve) => waiting.push(resolve));
-  active++;
+  // The header alone gives the size; anything unreadable is left to preprocess() to refuse.
+  const meta = await sharp(bytes, { limitInputPixels: false }).metadata().catch(() => null);
+  const pixels = Math.min(limits.maxPixels, Math.max(1, (meta?.width ?? 1) * (meta?.height ?? 1)));
+  const capacity = 2 * limits.maxPixels;
+  while (pixelsInFlight > 0 && pixelsInFlight + pixels > capacity) await new Promise<void>((resolve) => waiting.push(resolve));
+  pixelsInFlight += pixels;
   try {
     return await preprocess(bytes, spec, limits);
   } finally {
-    active--;
-    waiting.shift()?.();
+    pixelsInFlight -= pixels;
+    // Wake everyone: each re-checks whether its image fits now.
+    for (const wake of waiting.splice(0)) wake();
   }
 }
 
-const MAX_ACTIVE = Math.max(2, availableParallelism());
-let active = 0;
+let pixelsInFlight = 0;
 const waiting: (() => void)[] = [];
 
 async function decode(bytes: Buffer, limits: ImageLimits) {
