@@ -8,6 +8,10 @@ const ort = require('onnxruntime-node');
 
 if (!parentPort) throw new Error('onnx-worker.cjs runs as a worker thread');
 
+// onnxruntime's own log lines go to stderr as coloured text; every failure it reports is returned
+// to the gateway instead, which logs it as JSON with the model and version.
+ort.env.logLevel = 'fatal';
+
 /** @type {Map<string, import('onnxruntime-node').InferenceSession>} */
 const sessions = new Map();
 
