@@ -83,27 +83,26 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const artifacts = new ArtifactStore(config.dataDir);
   // Models run (and are inspected) in worker threads; a worker that dies takes its models with it
   // (they reload on next use).
-  let manager: ModelManager;
   const backend = opts.backend ?? new OnnxBackend(config.inference.workers, logger, (keys) => manager.forget(keys));
   const models = new ModelService(repos.models);
   const versions = new VersionService({ models, versions: repos.versions, aliases: repos.aliases, artifacts, inspector: opts.inspector ?? backend, importRoots: config.importRoots });
   const aliases = new AliasService({ models, versions: repos.versions, aliases: repos.aliases, pinned: config.pinnedAliases });
   const datasets = new DatasetService(repos.datasets);
   const mlflowRepo = new MlflowRepository(db.prisma);
-  manager = new ModelManager({ backend, versions: repos.versions, artifacts, config, logger });
+  const manager = new ModelManager({ backend, versions: repos.versions, artifacts, config, logger });
+  const inference = new InferenceService({ versions, manager, config });
   const comparisonRepo = new ComparisonRepository(db.prisma);
   const runner = new ComparisonRunner({
     comparisons: comparisonRepo,
     versions: repos.versions,
     models: repos.models,
     datasets: repos.datasets,
-    manager,
+    inference,
     artifacts,
     logger,
     concurrency: config.comparisons.concurrency,
     leaseMs: config.comparisons.leaseMs,
     pollMs: 1000,
-    imageLimits: config.inference.image,
     singleProcess: db.kind === 'pglite',
   });
   const services: Services = {
@@ -121,7 +120,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       downloadDir: path.join(config.dataDir, 'tmp'),
     }),
     mlflowRuns: new MlflowRunService(mlflowRepo),
-    inference: new InferenceService({ versions, manager, config }),
+    inference,
     comparisons: new ComparisonService({ comparisons: comparisonRepo, versions, models, datasets: repos.datasets, versionRepo: repos.versions, kick: () => runner.kick() }),
   };
   return {

@@ -3,9 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { ArtifactStore } from '../artifacts/artifact-store';
 import { DomainError } from '../common/errors';
 import type { Logger } from '../common/logger';
-import type { ModelManager } from '../inference/model-manager';
-import { probabilities } from '../inference/postprocess';
-import { preprocessLimited, type ImageLimits } from '../inference/preprocess';
+import type { InferenceService } from '../inference/inference.service';
 import type { ComparisonItemRecord, ComparisonRecord, ComparisonRepository, NewComparisonItem } from '../registry/comparison.repository';
 import type { DatasetRepository } from '../registry/dataset.repository';
 import { parseInputSpec, type InputSpec } from '../registry/input-spec';
@@ -45,13 +43,12 @@ export class ComparisonRunner {
       versions: VersionRepository;
       models: ModelRepository;
       datasets: DatasetRepository;
-      manager: ModelManager;
+      inference: Pick<InferenceService, 'score'>;
       artifacts: ArtifactStore;
       logger: Logger;
       concurrency: number;
       leaseMs: number;
       pollMs: number;
-      imageLimits: ImageLimits;
       /** An embedded database has one process: a RUNNING job found at start belonged to a dead one. */
       singleProcess: boolean;
     },
@@ -194,26 +191,18 @@ export class ComparisonRunner {
   }
 
   private async score(bytes: Buffer, side: Side): Promise<{ probs: number[]; ms: number }> {
-    return this.deps.manager.use({ record: side.record, model: { name: side.model.name, inputSpec: side.spec } }, async (entry) => {
-      // Loading is not latency: the clock starts with the loaded version in hand.
-      const started = performance.now();
-      const image = await preprocessLimited(bytes, side.spec, this.deps.imageLimits);
-      entry.requests++;
-      const out = await entry.batcher!.submit(image.data);
-      const ms = performance.now() - started;
-      const p = probabilities(out.output, side.spec.output);
-      const label = `${side.model.name} v${side.record.version}`;
-      // A graph whose output does not fit stops the job at its first item, not after the dataset.
-      if (p.length !== side.model.labels.length) throw new Error(`${label} returned ${p.length} scores for ${side.model.labels.length} labels`);
-      let sum = 0;
-      for (const v of p) {
-        if (!Number.isFinite(v) || v < 0) throw new Error(`${label} returned a score that is not a probability (${v}): check inputSpec.output`);
-        sum += v;
-      }
-      if (Math.abs(sum - 1) > 1e-3) throw new Error(`${label}'s probabilities sum to ${sum}, not 1: its output is not "probabilities" (inputSpec.output)`);
-      // Stored as float4: rounding here keeps a resumed run's numbers equal to what it stored.
-      return { probs: side.permutation.map((k) => Math.fround(p[k]!)), ms };
-    });
+    const { probs: p, ms } = await this.deps.inference.score({ record: side.record, model: { name: side.model.name, inputSpec: side.spec } }, bytes);
+    const label = `${side.model.name} v${side.record.version}`;
+    // A graph whose output does not fit stops the job at its first item, not after the dataset.
+    if (p.length !== side.model.labels.length) throw new Error(`${label} returned ${p.length} scores for ${side.model.labels.length} labels`);
+    let sum = 0;
+    for (const v of p) {
+      if (!Number.isFinite(v) || v < 0) throw new Error(`${label} returned a score that is not a probability (${v}): check inputSpec.output`);
+      sum += v;
+    }
+    if (Math.abs(sum - 1) > 1e-3) throw new Error(`${label}'s probabilities sum to ${sum}, not 1: its output is not "probabilities" (inputSpec.output)`);
+    // Stored as float4: rounding here keeps a resumed run's numbers equal to what it stored.
+    return { probs: side.permutation.map((k) => Math.fround(p[k]!)), ms };
   }
 
   private results(rows: ComparisonItemRecord[], labels: string[], baseline: Side, candidate: Side, options: ComparisonOptions, elapsedMs: number) {

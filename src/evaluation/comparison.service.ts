@@ -141,7 +141,9 @@ export class ComparisonService {
 
   /** How a report names the two versions (with their aliases) and the dataset. */
   async names(record: ComparisonRecord): Promise<ReportNames> {
-    const [baseline, candidate] = await Promise.all([record.baselineId, record.candidateId].map(async (id) => (await this.deps.versionRepo.findByIds([id]))[0]!));
+    const found = await this.deps.versionRepo.findByIds([record.baselineId, record.candidateId]);
+    const baseline = found.find((v) => v.id === record.baselineId);
+    const candidate = found.find((v) => v.id === record.candidateId);
     const model = await this.deps.models.findById(candidate!.modelId);
     const dataset = await this.deps.datasets.findById(record.datasetId);
     const aliases = await this.deps.versionRepo.aliasNames([baseline!.id, candidate!.id]);

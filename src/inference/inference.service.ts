@@ -5,9 +5,10 @@ import { parseInputSpec } from '../registry/input-spec';
 import type { ModelRecord } from '../registry/model.repository';
 import type { VersionRecord } from '../registry/version.repository';
 import type { ResolvedVersion, VersionRef, VersionService } from '../registry/version.service';
-import type { LoadedVersion, ModelManager } from './model-manager';
+import type { LoadedVersion, ModelManager, Target } from './model-manager';
 import { probabilities, topK, type ClassScore } from './postprocess';
-import { bytesFromBase64, preprocessLimited } from './preprocess';
+import type { BatchResult } from './batcher';
+import { bytesFromBase64, preprocess, type Preprocessed } from './preprocess';
 
 /** An image as a client sends it: raw bytes (multipart upload) or base64 (plain or a data: URL). */
 export interface ImageSource {
@@ -87,31 +88,39 @@ export class InferenceService {
 
   private async run(resolved: ResolvedVersion, bytes: Buffer, k: number, started: number): Promise<PredictionResult> {
     if (!Number.isInteger(k) || k < 1) throw badInput(`topK must be a positive integer, got ${k}`, { field: 'topK' });
-    const target = this.target(resolved);
-    const spec = target.model.inputSpec;
+    const { probs, image, out, provider } = await this.score(this.target(resolved), bytes);
+    if (probs.length !== resolved.model.labels.length) {
+      throw new DomainError('INTERNAL_SERVER_ERROR', `${resolved.model.name} v${resolved.version.version} returned ${probs.length} scores for ${resolved.model.labels.length} labels`);
+    }
+    return {
+      model: resolved.model,
+      version: resolved.version,
+      resolvedBy: resolved.resolvedBy,
+      top: topK(probs, resolved.model.labels, k),
+      executionProvider: provider,
+      timingsMs: {
+        decode: round(image.timings.decode),
+        preprocess: round(image.timings.preprocess),
+        queue: round(out.queueMs),
+        inference: round(out.inferenceMs),
+        total: round(performance.now() - started),
+        batchSize: out.batchSize,
+      },
+    };
+  }
+
+  /**
+   * One image through a version: preprocessed as it expects, batched with other requests, scored.
+   * `ms` runs from the loaded version in hand to the scores (loading is not latency). Predictions
+   * and comparisons both come through here.
+   */
+  async score(target: Target, bytes: Buffer): Promise<{ probs: Float64Array; image: Preprocessed; out: BatchResult; provider: string; ms: number }> {
     return this.deps.manager.use(target, async (entry) => {
-      const image = await preprocessLimited(bytes, spec, this.deps.config.inference.image);
+      const started = performance.now();
+      const image = await preprocess(bytes, target.model.inputSpec, this.deps.config.inference.image);
       entry.requests++;
       const out = await entry.batcher!.submit(image.data);
-      const probs = probabilities(out.output, spec.output);
-      if (probs.length !== resolved.model.labels.length) {
-        throw new DomainError('INTERNAL_SERVER_ERROR', `${resolved.model.name} v${resolved.version.version} returned ${probs.length} scores for ${resolved.model.labels.length} labels`);
-      }
-      return {
-        model: resolved.model,
-        version: resolved.version,
-        resolvedBy: resolved.resolvedBy,
-        top: topK(probs, resolved.model.labels, k),
-        executionProvider: entry.provider!,
-        timingsMs: {
-          decode: round(image.timings.decode),
-          preprocess: round(image.timings.preprocess),
-          queue: round(out.queueMs),
-          inference: round(out.inferenceMs),
-          total: round(performance.now() - started),
-          batchSize: out.batchSize,
-        },
-      };
+      return { probs: probabilities(out.output, target.model.inputSpec.output), image, out, provider: entry.provider!, ms: performance.now() - started };
     });
   }
 

@@ -41,7 +41,7 @@ interface Entry extends LoadedVersion {
   outputName: string;
 }
 
-interface Target {
+export interface Target {
   record: VersionRecord;
   model: { name: string; inputSpec: InputSpec };
 }

@@ -102,66 +102,67 @@ export async function preprocess(bytes: Buffer, spec: InputSpec, limits: ImageLi
   if (bytes.length === 0) throw invalid('the image is empty (0 bytes)');
   if (bytes.length > limits.maxBytes) throw tooManyBytes(bytes.length, limits.maxBytes);
 
-  const { raster, source, is16 } = await decode(bytes, limits);
-  const t1 = performance.now();
+  const header = await readHeader(bytes, limits);
+  const release = await reservePixels(header.pixels, limits.maxPixels);
+  try {
+    const { raster, source, is16 } = await decode(bytes, header, limits);
+    const t1 = performance.now();
 
-  const flat = toChannels(raster, spec.channels, is16);
-  const geometry = plan(flat.width, flat.height, spec);
-  const resized = await resampleYielding(flat, geometry.width, geometry.height, spec.interpolation ?? DEFAULT_INTERPOLATION, !is16);
-  const data = normalize(resized, geometry, spec, is16);
-  const t2 = performance.now();
+    const flat = toChannels(raster, spec.channels, is16);
+    const geometry = plan(flat.width, flat.height, spec);
+    const resized = await resampleYielding(flat, geometry.width, geometry.height, spec.interpolation ?? DEFAULT_INTERPOLATION, !is16);
+    const data = normalize(resized, geometry, spec, is16);
+    const t2 = performance.now();
 
-  const { width: W, height: H, channels: C } = spec;
-  return {
-    data,
-    dims: spec.layout === 'NCHW' ? [C, H, W] : [H, W, C],
-    timings: { decode: t1 - t0, preprocess: t2 - t1 },
-    source,
-  };
+    const { width: W, height: H, channels: C } = spec;
+    return {
+      data,
+      dims: spec.layout === 'NCHW' ? [C, H, W] : [H, W, C],
+      timings: { decode: t1 - t0, preprocess: t2 - t1 },
+      source,
+    };
+  } finally {
+    release();
+  }
 }
 
 /**
- * preprocess() within a process-wide budget of pixels being decoded at once (twice MAX_IMAGE_PIXELS):
- * a decoded image holds up to width x height x 3 bytes (150 MB at 50 MP), so a burst of large images
- * queues here, while small ones (the common case) pass freely and still reach the batcher together.
+ * A process-wide budget of pixels being decoded at once (twice MAX_IMAGE_PIXELS): a decoded image
+ * holds up to width x height x 3 bytes (150 MB at 50 MP), so a burst of large images queues here,
+ * while small ones (the common case) pass freely and still reach the batcher together.
  */
-export async function preprocessLimited(bytes: Buffer, spec: InputSpec, limits: ImageLimits = DEFAULT_IMAGE_LIMITS): Promise<Preprocessed> {
-  // The header alone gives the size; anything unreadable is left to preprocess() to refuse.
-  const meta = await sharp(bytes, { limitInputPixels: false }).metadata().catch(() => null);
-  const pixels = Math.min(limits.maxPixels, Math.max(1, (meta?.width ?? 1) * (meta?.height ?? 1)));
-  const capacity = 2 * limits.maxPixels;
+async function reservePixels(pixels: number, maxPixels: number): Promise<() => void> {
+  const capacity = 2 * maxPixels;
   while (pixelsInFlight > 0 && pixelsInFlight + pixels > capacity) await new Promise<void>((resolve) => waiting.push(resolve));
   pixelsInFlight += pixels;
-  try {
-    return await preprocess(bytes, spec, limits);
-  } finally {
+  return () => {
     pixelsInFlight -= pixels;
     // Wake everyone: each re-checks whether its image fits now.
     for (const wake of waiting.splice(0)) wake();
-  }
+  };
 }
 
 let pixelsInFlight = 0;
 const waiting: (() => void)[] = [];
 
-async function decode(bytes: Buffer, limits: ImageLimits) {
-  const options: sharp.SharpOptions = {
-    failOn: 'error',
-    limitInputPixels: Math.max(1, Math.floor(limits.maxPixels)),
-    page: 0,
-    pages: 1,
-    animated: false,
-    ignoreIcc: true,
-  };
+const DECODE_OPTIONS: sharp.SharpOptions = { failOn: 'error', page: 0, pages: 1, animated: false, ignoreIcc: true };
 
+interface Header {
+  meta: sharp.Metadata;
+  format: string;
+  is16: boolean;
+  pixels: number;
+}
+
+/** The header only: format, sample depth and pixel count are refused before any pixel is decoded. */
+async function readHeader(bytes: Buffer, limits: ImageLimits): Promise<Header> {
   let meta: sharp.Metadata;
   try {
-    // Header only: the pixel limit is checked below with a message that gives the count.
-    meta = await sharp(bytes, { ...options, limitInputPixels: false }).metadata();
+    // The pixel limit is checked below with a message that gives the count.
+    meta = await sharp(bytes, { ...DECODE_OPTIONS, limitInputPixels: false }).metadata();
   } catch (e) {
     throw imageError(e, bytes, limits);
   }
-
   const format = meta.format === 'heif' ? (meta.compression === 'av1' ? 'avif' : 'heic') : meta.format;
   if (!(ACCEPTED_FORMATS as readonly string[]).includes(format)) {
     throw invalid(`the image is ${format}: only ${ACCEPTED_LIST} are accepted`, { format });
@@ -178,8 +179,11 @@ async function decode(bytes: Buffer, limits: ImageLimits) {
       maxPixels: limits.maxPixels,
     });
   }
+  return { meta, format, is16: meta.depth === 'ushort', pixels };
+}
 
-  const is16 = meta.depth === 'ushort';
+async function decode(bytes: Buffer, { meta, format, is16 }: Header, limits: ImageLimits) {
+  const options: sharp.SharpOptions = { ...DECODE_OPTIONS, limitInputPixels: Math.max(1, Math.floor(limits.maxPixels)) };
   const grey = meta.space === 'b-w' || meta.space === 'grey16';
   // Name the output colourspace, or sharp converts everything to 8-bit sRGB. 8-bit gray+alpha goes through
   // sRGB (gray replicated) because sharp's raw output keeps only the first band of a 'b-w' image.
