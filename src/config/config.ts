@@ -55,6 +55,7 @@ const env = z.object({
     .default(['cpu']),
   INFERENCE_WORKERS: count('worker threads').max(64, 'must be at most 64').default(1),
   INTRA_OP_THREADS: count('threads').max(256, 'must be at most 256').optional(),
+  INFERENCE_NICE: z.coerce.number({ error: 'must be a nice value from 0 to 19' }).int('must be a whole number').min(0, 'must be from 0 to 19').max(19, 'must be from 0 to 19').default(10),
   MAX_BATCH_SIZE: count('images').max(1024, 'must be at most 1024').default(32),
   MAX_QUEUE_DELAY_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).min(0, 'must not be negative').max(1000, 'must be at most 1000').default(0),
   MAX_IMAGE_BYTES: count('bytes').default(20 * 1024 * 1024),
@@ -98,6 +99,8 @@ export interface Config {
     readonly providers: readonly Provider[];
     readonly workers: number;
     readonly intraOpThreads: number;
+    /** Nice value of the inference worker threads and their onnxruntime pools (Linux only). */
+    readonly nice: number;
     readonly maxBatchSize: number;
     readonly maxQueueDelayMs: number;
     readonly image: { readonly maxBytes: number; readonly maxPixels: number; readonly timeoutSeconds: number };
@@ -165,6 +168,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       // event loop gets a core back between runs (BENCHMARKS.md measured one thread fewer: slower,
       // and no better for registry queries).
       intraOpThreads: e.INTRA_OP_THREADS ?? os.availableParallelism(),
+      // Inference threads yield the CPU to the gateway's own threads (Linux, where nice is per thread):
+      // a registry query or the next request's decoding preempts a running model instead of queueing
+      // behind it for a time slice.
+      nice: e.INFERENCE_NICE,
       maxBatchSize: e.MAX_BATCH_SIZE,
       maxQueueDelayMs: e.MAX_QUEUE_DELAY_MS,
       image: Object.freeze({ maxBytes: e.MAX_IMAGE_BYTES, maxPixels: e.MAX_IMAGE_PIXELS, timeoutSeconds: e.IMAGE_DECODE_TIMEOUT_S }),

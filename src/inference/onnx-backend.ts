@@ -24,8 +24,9 @@ class WorkerHandle {
     file: string,
     private readonly logger: Logger,
     private readonly onExit: (w: WorkerHandle) => void,
+    nice: number,
   ) {
-    this.worker = new Worker(file);
+    this.worker = new Worker(file, { workerData: { nice } });
     this.worker.on('message', (msg: { id: number; ok: boolean; result?: unknown; error?: string }) => {
       const p = this.pending.get(msg.id);
       if (!p) return;
@@ -93,6 +94,7 @@ export class OnnxBackend implements InferenceBackend {
     private readonly logger: Logger,
     /** Told when a worker dies, with the models it held (they must be loaded again). */
     private readonly onLost: (keys: string[]) => void = () => undefined,
+    private readonly options: { nice?: number } = {},
   ) {
     this.workers = Array.from({ length: Math.max(1, workers) }, () => null);
   }
@@ -100,10 +102,15 @@ export class OnnxBackend implements InferenceBackend {
   private worker(index: number): WorkerHandle {
     let w = this.workers[index];
     if (!w || w.dead) {
-      w = new WorkerHandle(this.file, this.logger, (dead) => {
-        if (this.workers[index] === dead) this.workers[index] = null;
-        if (!this.closed && dead.keys.size) this.onLost([...dead.keys]);
-      });
+      w = new WorkerHandle(
+        this.file,
+        this.logger,
+        (dead) => {
+          if (this.workers[index] === dead) this.workers[index] = null;
+          if (!this.closed && dead.keys.size) this.onLost([...dead.keys]);
+        },
+        this.options.nice ?? 0,
+      );
       this.workers[index] = w;
     }
     return w;

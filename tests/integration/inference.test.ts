@@ -1,4 +1,4 @@
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
@@ -219,6 +219,21 @@ describe(`inference with two worker threads under mixed concurrent load (${dbKin
     expect(results.filter((r, i) => i % 10 !== 9 && r === (i % 3) + 1)).toHaveLength(216);
     const loaded = expectData(await t.gql(LOADED, {}, t.keys.viewer)).loadedVersions as any[];
     expect(loaded.map((l) => l.state)).toEqual(['READY', 'READY', 'READY']);
+  });
+
+  // INFERENCE_NICE (default 10): the worker threads and the onnxruntime pools they created yield the
+  // CPU to the gateway's own threads; the gateway's thread keeps its nice value.
+  (process.platform === 'linux' ? it : it.skip)('runs models in threads with nice INFERENCE_NICE, and leaves the gateway thread alone', () => {
+    const nice = (tid: string) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    };
+    const tids = readdirSync('/proc/self/task');
+    expect(t.app.config.inference.nice).toBe(10);
+    expect(nice(String(process.pid))).toBe(0);
+    // Two worker threads, each (with more than one intra-op thread) with a pool thread of its own.
+    const pools = t.app.config.inference.intraOpThreads > 1 ? 2 : 0;
+    expect(tids.filter((tid) => nice(tid) === 10).length).toBeGreaterThanOrEqual(2 + pools);
   });
 
   it('survives a worker thread dying: its models load again on next use', async () => {
