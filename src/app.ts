@@ -7,6 +7,7 @@ import { ApiKeyService } from './auth/api-key.service';
 import { unauthenticated } from './common/errors';
 import { createLogger, type Logger } from './common/logger';
 import type { Config } from './config/config';
+import { RegistryCache } from './db/registry-cache';
 import { openDatabase, type Database, type DatabaseOptions } from './db/database';
 import { AliasRepository } from './registry/alias.repository';
 import { AliasService } from './registry/alias.service';
@@ -81,11 +82,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     apiKeys: new ApiKeyRepository(db.prisma),
   };
   const artifacts = new ArtifactStore(config.dataDir);
+  // API keys and version references resolve on every request: kept until the registry changes.
+  const cache = new RegistryCache(db.changes);
   // Models run (and are inspected) in worker threads; a worker that dies takes its models with it
   // (they reload on next use).
   const backend = opts.backend ?? new OnnxBackend(config.inference.workers, logger, (keys) => manager.forget(keys), { nice: config.inference.nice });
   const models = new ModelService(repos.models);
-  const versions = new VersionService({ models, versions: repos.versions, aliases: repos.aliases, artifacts, inspector: opts.inspector ?? backend, importRoots: config.importRoots });
+  const versions = new VersionService({ models, versions: repos.versions, aliases: repos.aliases, artifacts, inspector: opts.inspector ?? backend, importRoots: config.importRoots, cache });
   const aliases = new AliasService({ models, versions: repos.versions, aliases: repos.aliases, pinned: config.pinnedAliases });
   const datasets = new DatasetService(repos.datasets);
   const mlflowRepo = new MlflowRepository(db.prisma);
@@ -110,7 +113,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     versions,
     aliases,
     datasets,
-    apiKeys: new ApiKeyService(repos.apiKeys, logger),
+    apiKeys: new ApiKeyService(repos.apiKeys, logger, cache),
     dvcImporter: new DvcImporter({ models, versions, aliases, datasets, versionRepo: repos.versions, artifacts, importRoots: config.importRoots, logger }),
     mlflowImporter: new MlflowImporter({ models, versions, aliases, versionRepo: repos.versions, mlflowRepo,
       importRoots: config.importRoots,

@@ -3,6 +3,7 @@ import { badInput, DomainError, ErrorCode, notFound, unauthenticated } from '../
 import type { Logger } from '../common/logger';
 import { ConfigError, ROLES, type Role } from '../config/config';
 import { requireRole, type Actor } from './actor';
+import type { RegistryCache } from '../db/registry-cache';
 import type { ApiKeyRecord, ApiKeyRepository } from './api-key.repository';
 
 const scrypt = (password: string, salt: Buffer, keylen: number, options: ScryptOptions) =>
@@ -43,6 +44,7 @@ export class ApiKeyService {
   constructor(
     private readonly repo: ApiKeyRepository,
     private readonly logger: Logger,
+    private readonly cache?: RegistryCache,
   ) {}
 
   async create(actor: Actor, name: string, role: string): Promise<CreatedApiKey> {
@@ -72,11 +74,12 @@ export class ApiKeyService {
 
   /**
    * Resolves a presented key to an actor; a wrong, unknown or revoked key is UNAUTHENTICATED.
-   * The row is read on every call, so a revocation or role change applies at once in every
-   * process; only the (deliberately slow) scrypt check is cached.
+   * The row comes from the registry cache, which drops it when any process changes an API key (a
+   * revocation or role change applies at once here, and within milliseconds on other gateways);
+   * the (deliberately slow) scrypt check is cached against the stored hash.
    */
   async authenticate(key: string): Promise<Actor> {
-    const row = key.length >= PREFIX_LENGTH ? await this.repo.findByPrefix(key.slice(0, PREFIX_LENGTH)) : null;
+    const row = key.length >= PREFIX_LENGTH ? await this.findByPrefix(key.slice(0, PREFIX_LENGTH)) : null;
     if (!row) throw unauthenticated('invalid API key');
     const cacheKey = createHash('sha256').update(key).digest('hex');
     if (this.verified.get(cacheKey) !== row.hash) {
@@ -122,6 +125,12 @@ export class ApiKeyService {
       if (e instanceof DomainError && e.code === ErrorCode.CONFLICT) return null;
       throw e;
     }
+  }
+
+  private findByPrefix(prefix: string): Promise<ApiKeyRecord | null> {
+    if (!this.cache) return this.repo.findByPrefix(prefix);
+    // Unknown prefixes are not kept: guessing keys must not fill the cache.
+    return this.cache.get(`apiKey\0${prefix}`, () => this.repo.findByPrefix(prefix), (row) => row !== null);
   }
 
   private touch(id: number, now: number): void {

@@ -7,6 +7,7 @@ import type { Logger } from '../common/logger';
 import { PrismaClient } from './generated/client';
 import { migrate, migrationStatus, type MigrationStatus, type SqlSession } from './migrator';
 import { acquireDataDirLock } from './pglite-lock';
+import { listenEmbedded, listenServer, RegistryChangeFeed, WATCHED_MODELS, type ChangeFeed } from './registry-cache';
 
 export type Prisma = PrismaClient;
 
@@ -28,6 +29,8 @@ export interface Database {
   /** Human-readable location, without credentials. */
   readonly location: string;
   readonly prisma: Prisma;
+  /** Changes to API keys, models, versions and aliases, committed by this or any other process. */
+  readonly changes: ChangeFeed;
   ping(): Promise<void>;
   migrationStatus(): Promise<MigrationStatus>;
   close(): Promise<void>;
@@ -85,11 +88,34 @@ type AdapterFactory = NonNullable<ConstructorParameters<typeof PrismaClient>[0][
 // default 2 s wait. Registry transactions are short, so a generous wait costs nothing.
 const transactionOptions = { maxWait: 30_000, timeout: 60_000 };
 
-function prismaClient(adapter: AdapterFactory, onQuery?: (sql: string) => void): PrismaClient {
-  if (!onQuery) return new PrismaClient({ adapter, transactionOptions });
-  const client = new PrismaClient({ adapter, transactionOptions, log: [{ emit: 'event', level: 'query' }] });
-  client.$on('query', (e) => onQuery(e.query));
-  return client as unknown as PrismaClient;
+const WRITES = new Set(['create', 'createMany', 'createManyAndReturn', 'update', 'updateMany', 'updateManyAndReturn', 'upsert', 'delete', 'deleteMany']);
+
+/** As the change triggers see it: recording an API key's use is not a change. */
+function isChange(model: string, operation: string, args: unknown): boolean {
+  if (!WRITES.has(operation) || !WATCHED_MODELS.has(model)) return false;
+  const data = (args as { data?: object } | undefined)?.data;
+  return !(model === 'ApiKey' && operation === 'update' && data && Object.keys(data).every((k) => k === 'lastUsedAt'));
+}
+
+function prismaClient(adapter: AdapterFactory, feed: RegistryChangeFeed, onQuery?: (sql: string) => void): PrismaClient {
+  const client = onQuery ? new PrismaClient({ adapter, transactionOptions, log: [{ emit: 'event', level: 'query' }] }) : new PrismaClient({ adapter, transactionOptions });
+  if (onQuery) (client as unknown as PrismaClient<'query'>).$on('query', (e) => onQuery(e.query));
+  // This process's own writes move the feed as soon as they return, so its next request sees them
+  // even before a PostgreSQL server's notification arrives (another process's writes wait for it).
+  const extended = client.$extends({
+    query: {
+      $allModels: {
+        async $allOperations({ model, operation, args, query }) {
+          try {
+            return await query(args);
+          } finally {
+            if (isChange(model, operation, args)) feed.changed();
+          }
+        },
+      },
+    },
+  });
+  return extended as unknown as PrismaClient;
 }
 
 /** Opens the embedded database (no URL) or a PostgreSQL server, migrated unless told otherwise. */
@@ -115,16 +141,20 @@ async function openEmbedded(opts: DatabaseOptions): Promise<Database> {
     release();
     throw e;
   }
-  const prisma = prismaClient(new PrismaPGlite(pglite), opts.onQuery);
+  const feed = new RegistryChangeFeed();
+  const prisma = prismaClient(new PrismaPGlite(pglite), feed, opts.onQuery);
+  const unlisten = await listenEmbedded(pglite, feed);
   return {
     kind: 'pglite',
     location: opts.pglite ? 'pglite (provided instance)' : dir,
     prisma,
+    changes: feed,
     ping: async () => {
       await pglite.query('SELECT 1');
     },
     migrationStatus: () => migrationStatus(session),
     close: async () => {
+      await unlisten();
       await prisma.$disconnect();
       if (!pglite.closed) await pglite.close();
       release();
@@ -145,7 +175,9 @@ async function openServer(opts: DatabaseOptions, url: string): Promise<Database>
   }
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   pool.on('error', (e) => opts.logger.error({ err: e }, 'idle PostgreSQL connection failed'));
-  const prisma = prismaClient(new PrismaPg(pool), opts.onQuery);
+  const feed = new RegistryChangeFeed();
+  const prisma = prismaClient(new PrismaPg(pool), feed, opts.onQuery);
+  const unlisten = await listenServer(url, feed, opts.logger);
   const poolSession: SqlSession = {
     query: async <T>(sql: string, params?: unknown[]) => (await pool.query(sql, params)).rows as T[],
     exec: async (sql) => {
@@ -157,11 +189,13 @@ async function openServer(opts: DatabaseOptions, url: string): Promise<Database>
     kind: 'postgresql',
     location: redactUrl(url),
     prisma,
+    changes: feed,
     ping: async () => {
       await pool.query('SELECT 1');
     },
     migrationStatus: () => migrationStatus(poolSession),
     close: async () => {
+      await unlisten();
       await prisma.$disconnect();
       await pool.end();
     },

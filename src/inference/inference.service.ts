@@ -1,7 +1,7 @@
 import { requireRole, type Actor } from '../auth/actor';
 import { badInput, DomainError } from '../common/errors';
 import type { Config } from '../config/config';
-import { parseInputSpec } from '../registry/input-spec';
+import { parseInputSpec, type InputSpec } from '../registry/input-spec';
 import type { ModelRecord } from '../registry/model.repository';
 import type { VersionRecord } from '../registry/version.repository';
 import type { ResolvedVersion, VersionRef, VersionService } from '../registry/version.service';
@@ -57,12 +57,21 @@ export class InferenceService {
     return bytesFromBase64(image.base64!, maxBytes);
   }
 
-  private target(resolved: ResolvedVersion) {
+  /** Parsed input specs of the (cached, immutable) model records requests resolve to. */
+  private readonly specs = new WeakMap<ModelRecord, InputSpec>();
+
+  private target(resolved: ResolvedVersion): Target {
     const { version, model } = resolved;
     if (version.status !== 'READY' && version.status !== 'FAILED') {
       throw new DomainError('MODEL_NOT_READY', `${model.name} v${version.version} is ${version.status}, not READY`);
     }
-    return { record: version, model: { name: model.name, inputSpec: parseInputSpec(model.inputSpec) } };
+    return this.toTarget(resolved);
+  }
+
+  private toTarget({ model, version }: ResolvedVersion): Target {
+    let inputSpec = this.specs.get(model);
+    if (!inputSpec) this.specs.set(model, (inputSpec = parseInputSpec(model.inputSpec)));
+    return { record: version, model: { name: model.name, inputSpec } };
   }
 
   async predict(actor: Actor, ref: VersionRef, image: ImageSource, k = 5): Promise<PredictionResult> {
@@ -132,8 +141,7 @@ export class InferenceService {
   /** Loads (or reloads a FAILED) version now, instead of on first use. */
   async load(actor: Actor, ref: VersionRef): Promise<LoadedVersion> {
     requireRole(actor, 'admin', 'loading a version');
-    const { model, version } = await this.deps.versions.resolve(actor, ref);
-    const target = { record: version, model: { name: model.name, inputSpec: parseInputSpec(model.inputSpec) } };
+    const target = this.toTarget(await this.deps.versions.resolve(actor, ref));
     return this.deps.manager.use(target, async (entry) => this.deps.manager.list().find((l) => l.versionId === entry.versionId)!, { retry: true });
   }
 

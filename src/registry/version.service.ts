@@ -9,6 +9,7 @@ import { InvalidModelFileError, type GraphSignature, type ModelInspector } from 
 import type { ModelRecord } from './model.repository';
 import type { ModelService } from './model.service';
 import type { AliasRepository } from './alias.repository';
+import type { RegistryCache } from '../db/registry-cache';
 import { checkAlias, checkTags } from './names';
 import { fitSignature, type SignatureFit } from './signature';
 import type { NewVersion, VersionRecord, VersionRepository } from './version.repository';
@@ -56,6 +57,7 @@ export class VersionService {
       artifacts: ArtifactStore;
       inspector: ModelInspector;
       importRoots: readonly string[];
+      cache?: RegistryCache;
     },
   ) {}
 
@@ -118,10 +120,17 @@ export class VersionService {
     });
   }
 
+  /** Every prediction resolves its reference: the answer is cached until the registry changes. */
   async resolve(actor: Actor, ref: VersionRef): Promise<ResolvedVersion> {
     requireRole(actor, 'viewer', 'reading a model version');
-    const { models, versions, aliases } = this.deps;
     if (ref.version != null && ref.alias != null) throw badInput('give either version or alias, not both', { field: 'ref' });
+    const { cache } = this.deps;
+    if (!cache) return this.lookUp(ref);
+    return cache.get(`resolve\0${ref.model}\0${ref.version ?? ''}\0${ref.alias ?? ''}`, () => this.lookUp(ref));
+  }
+
+  private async lookUp(ref: VersionRef): Promise<ResolvedVersion> {
+    const { models, versions, aliases } = this.deps;
     const model = await models.require(ref.model);
     if (ref.version != null) {
       const version = await versions.findByNumber(model.id, ref.version);

@@ -31,9 +31,12 @@ describe(`listing models costs a constant number of queries (${dbKind()})`, () =
   }
 
   async function count(): Promise<{ queries: number; models: number; versions: number }> {
-    // Warm the key (its first use records lastUsedAt) so that only the listing is counted.
-    await t.app.authenticate(`Bearer ${t.keys.viewer}`);
-    await new Promise((r) => setTimeout(r, 50));
+    // Warm the key so that only the listing is counted: its first use records lastUsedAt, and the
+    // notifications of the writes above may still be arriving (PostgreSQL).
+    for (let i = 0; i < 2; i++) {
+      await t.app.authenticate(`Bearer ${t.keys.viewer}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
     queries = [];
     const { models } = expectData(await t.gql(LIST, {}, t.keys.viewer));
     const n = queries.length;
@@ -48,9 +51,9 @@ describe(`listing models costs a constant number of queries (${dbKind()})`, () =
     const large = await count();
     expect(large).toMatchObject({ models: 100, versions: 300 });
     expect(large.queries).toBe(small.queries);
-    // The API key's row, then one per kind of record: models, versions (alias targets and parents
-    // come from them), aliases, alias names per version, models by id, DVC provenance.
+    // One per kind of record: models, versions (alias targets and parents come from them), aliases,
+    // alias names per version, models by id, DVC provenance (the API key's row is cached).
     // Per-row loading would add hundreds.
-    expect(large.queries).toBeLessThanOrEqual(7);
+    expect(large.queries).toBeLessThanOrEqual(6);
   }, 240_000);
 });

@@ -1,0 +1,148 @@
+import type { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import type { Logger } from '../common/logger';
+
+/** The channel the migration 20261126140000_registry_changes notifies on. */
+export const REGISTRY_CHANNEL = 'modelgate_registry';
+
+/** Prisma models whose rows requests resolve on every call: the tables with change triggers. */
+export const WATCHED_MODELS: ReadonlySet<string> = new Set(['ApiKey', 'Model', 'ModelVersion', 'Alias']);
+
+/**
+ * What a cache needs to know about changes to the watched tables: a generation that moves on every
+ * change committed by any process, and whether changes are being seen at all.
+ */
+export interface ChangeFeed {
+  readonly generation: number;
+  /** False while nothing vouches for the changes (no listening connection): caches must not serve. */
+  readonly live: boolean;
+}
+
+export class RegistryChangeFeed implements ChangeFeed {
+  generation = 0;
+  live = false;
+
+  changed(): void {
+    this.generation++;
+  }
+
+  setLive(live: boolean): void {
+    this.live = live;
+    // Whatever was read before (or while not) listening may be stale.
+    this.generation++;
+  }
+}
+
+/**
+ * Embedded database: one process owns it (the data-directory lock), and PGlite delivers a
+ * notification synchronously when the transaction that caused it commits.
+ */
+export async function listenEmbedded(pglite: PGlite, feed: RegistryChangeFeed): Promise<() => Promise<void>> {
+  const unlisten = await pglite.listen(REGISTRY_CHANNEL, () => feed.changed());
+  feed.setLive(true);
+  return async () => {
+    feed.setLive(false);
+    if (!pglite.closed) await unlisten();
+  };
+}
+
+/**
+ * PostgreSQL server: a dedicated connection LISTENs; notifications from other gateways arrive within
+ * milliseconds of their commit. While the connection is down the feed is not live (caches bypassed)
+ * and it reconnects with backoff.
+ */
+export async function listenServer(url: string, feed: RegistryChangeFeed, logger: Logger): Promise<() => Promise<void>> {
+  let closed = false;
+  let current: pg.Client | null = null;
+  let timer: NodeJS.Timeout | undefined;
+  let delayMs = 250;
+
+  const lost = (client: pg.Client, err?: Error) => {
+    if (current !== client) return;
+    current = null;
+    feed.setLive(false);
+    client.end().catch(() => undefined);
+    if (closed) return;
+    logger.warn({ err, retryInMs: delayMs }, 'registry change notifications lost: caches are bypassed until they are back');
+    timer = setTimeout(() => void connect(), delayMs);
+    timer.unref();
+    delayMs = Math.min(delayMs * 2, 30_000);
+  };
+
+  const connect = async (): Promise<void> => {
+    const client = new pg.Client({ connectionString: url });
+    client.on('notification', () => feed.changed());
+    client.on('error', (err) => lost(client, err));
+    client.on('end', () => lost(client));
+    current = client;
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${REGISTRY_CHANNEL}`);
+    } catch (err) {
+      lost(client, err as Error);
+      return;
+    }
+    if (current !== client) return;
+    if (closed) {
+      current = null;
+      await client.end().catch(() => undefined);
+      return;
+    }
+    delayMs = 250;
+    feed.setLive(true);
+  };
+
+  await connect();
+  return async () => {
+    closed = true;
+    clearTimeout(timer);
+    const client = current;
+    current = null;
+    feed.setLive(false);
+    if (client) await client.end().catch(() => undefined);
+  };
+}
+
+/** The value and the objects it holds directly (a record, or a model and a version). */
+function freeze<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  for (const inner of Object.values(value)) if (inner !== null && typeof inner === 'object') Object.freeze(inner);
+  return Object.freeze(value);
+}
+
+/**
+ * Lookups memoized until the next registry change: an entry is stored only if no change was seen
+ * while it was read, and nothing is served while the feed is not live. Values are shared between
+ * requests, so they are frozen.
+ */
+export class RegistryCache {
+  private readonly entries = new Map<string, unknown>();
+  private generation = -1;
+
+  constructor(
+    private readonly feed: ChangeFeed,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  /** `keep` decides which results are worth storing (a miss for an unknown key is not). */
+  async get<T>(key: string, load: () => Promise<T>, keep: (value: T) => boolean = () => true): Promise<T> {
+    const { feed } = this;
+    if (!feed.live) return load();
+    if (this.generation !== feed.generation) {
+      this.entries.clear();
+      this.generation = feed.generation;
+    }
+    if (this.entries.has(key)) return this.entries.get(key) as T;
+    const before = feed.generation;
+    const value = await load();
+    if (feed.live && feed.generation === before && keep(value)) {
+      if (this.generation !== before) {
+        this.entries.clear();
+        this.generation = before;
+      }
+      if (this.entries.size >= this.maxEntries) this.entries.clear();
+      this.entries.set(key, freeze(value));
+    }
+    return value;
+  }
+}
