@@ -16,12 +16,11 @@
  * BENCH_PARTS (default 1,2,3,4) picks the parts to run.
  */
 import 'reflect-metadata';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
@@ -39,8 +38,9 @@ import { OnnxBackend } from '../inference/onnx-backend';
 import { preprocess } from '../inference/preprocess';
 import { VersionRepository } from '../registry/version.repository';
 import { parseInputSpec, type InputSpec } from '../registry/input-spec';
+import type { ChildMessage, ChildRequest } from './gateway-child';
 import type { LoadJob, LoadResult } from './load-client';
-import { MainThreadBackend, sessionOptions } from './main-thread-backend';
+import { sessionOptions } from './main-thread-backend';
 import { fmt, meanBatchSize, median, percentile, table } from './stats';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -169,10 +169,10 @@ interface Gateway {
   url: string;
 }
 
-async function gateway(config: Config, pglite: PGlite, backend?: MainThreadBackend): Promise<Gateway> {
+async function gateway(config: Config, pglite: PGlite): Promise<Gateway> {
   const logger = createLogger('warn', { bench: true }, 2);
   // With DATABASE_URL (BENCH_DATABASE=postgres) every gateway talks to the PostgreSQL server instead.
-  const app = await createApp(config, { logger, ...(config.databaseUrl ? {} : { database: { pglite } }), ...(backend ? { backend } : {}) });
+  const app = await createApp(config, { logger, ...(config.databaseUrl ? {} : { database: { pglite } }) });
   const server = await startServer(app, { port: 0, host: '127.0.0.1' });
   return { app, server, url: `http://127.0.0.1:${server.port}/graphql` };
 }
@@ -192,6 +192,7 @@ async function main(): Promise<void> {
   const dataDir = path.join(tmp, 'data');
   mkdirSync(dataDir, { recursive: true });
   const closers: (() => Promise<unknown>)[] = [];
+  const loadWorkers: LoadWorker[] = [];
   try {
     // ---------------------------------------------------------------- setup
     const setupStarted = performance.now();
@@ -393,133 +394,11 @@ async function main(): Promise<void> {
       out();
     }
 
-    // ---------------------------------------------------------------- part 2
-    const extraApps: App[] = [];
+    // Load generators: worker threads of this process, so that their timers never wait for a gateway.
+    // Closed at the very end (part 2 runs after the in-process apps are closed).
     const probeWorker = new LoadWorker();
     const loadWorker = new LoadWorker();
-    closers.push(() => probeWorker.close(), () => loadWorker.close());
-    if (PARTS.has(2)) {
-      const p2Started = performance.now();
-      const p2Other = otherLoad();
-      const probeMs = scaled(15_000, 2000);
-      const warmMs = 2000;
-      const interval = 20;
-      const probeBody = JSON.stringify({ query: PROBE });
-      const resnetBody = JSON.stringify({ query: PREDICT, variables: { ref: { model: 'resnet50-224', version: 1 }, image: { base64: jpegBase64 } } });
-      interface Phase {
-        name: string;
-        probe: LoadResult;
-        loopDelay: { p50: number; p99: number; max: number };
-        /** Event-loop utilization of the gateway's thread over the window (0..1). */
-        elu: number;
-        /** Garbage-collection pauses of the gateway's thread in the window, ms. */
-        gc: number[];
-        load: LoadResult | null;
-        mainRuns?: number;
-      }
-      const phase = async (name: string, url: string, opts: { load?: boolean; mainLoop?: () => Promise<void> } = {}): Promise<Phase> => {
-        const h = monitorEventLoopDelay({ resolution: 5 });
-        let stop = false;
-        let mainRuns = 0;
-        const loop = opts.mainLoop
-          ? (async () => {
-              while (!stop) {
-                await opts.mainLoop!();
-                mainRuns++;
-                // Let I/O in between runs, as a server handling requests one after the other would.
-                await new Promise((r) => setImmediate(r));
-              }
-            })()
-          : null;
-        const load = opts.load ? loadWorker.run({ kind: 'closed', url, key, body: resnetBody, concurrency: 4, warmupMs: warmMs, durationMs: probeMs }) : null;
-        const probe = probeWorker.run({ kind: 'open', url, key, body: probeBody, intervalMs: interval, warmupMs: warmMs, durationMs: probeMs });
-        await sleep(warmMs);
-        const gc: number[] = [];
-        const gcObserver = new PerformanceObserver((list) => {
-          for (const e of list.getEntries()) gc.push(e.duration);
-        });
-        gcObserver.observe({ entryTypes: ['gc'] });
-        h.enable();
-        const elu0 = performance.eventLoopUtilization();
-        const probeResult = await probe;
-        const elu = performance.eventLoopUtilization(elu0).utilization;
-        h.disable();
-        gcObserver.disconnect();
-        const loadResult = load ? await load : null;
-        stop = true;
-        await loop;
-        return { name, probe: probeResult, load: loadResult, elu, gc, loopDelay: { p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6 }, ...(loop ? { mainRuns } : {}) };
-      };
-      // The contrast gateway: the same code and database with onnxruntime on the main thread.
-      const mainThread = await gateway(config, pglite, new MainThreadBackend());
-      closers.push(() => mainThread.server.close());
-      await gql(mainThread.url, key, PREDICT, { ref: { model: 'resnet50-224', version: 1 }, image: { base64: jpegBase64 } });
-      // Diagnostic: the same gateway with INFERENCE_NICE=0, onnxruntime's threads competing with the
-      // gateway's own on equal terms (what INFERENCE_NICE's default avoids).
-      const altGateway = await gateway(loadConfig({ ...env, INFERENCE_NICE: '0' }), pglite);
-      closers.push(() => altGateway.server.close());
-      extraApps.push(mainThread.app, altGateway.app);
-      await gql(altGateway.url, key, PREDICT, { ref: { model: 'resnet50-224', version: 1 }, image: { base64: jpegBase64 } });
-      const fixedFeeds = (await preprocess(jpeg, spec224, config.inference.image)).data;
-      const phases: Phase[] = [];
-      phases.push(await phase('idle gateway', gw.url));
-      phases.push(await phase(`4 clients predicting ResNet-50 224 (worker thread, ${threads} intra-op threads, nice ${config.inference.nice})`, gw.url, { load: true }));
-      phases.push(await phase('diagnostic: the same with INFERENCE_NICE=0', altGateway.url, { load: true }));
-      phases.push(await phase('contrast: same 4 clients, gateway running ORT on the main thread', mainThread.url, { load: true }));
-      phases.push(
-        await phase('contrast: main thread loops session.run() (batch 1), no clients', gw.url, {
-          mainLoop: async () => {
-            await sInt8.run({ [inName]: new Tensor('float32', fixedFeeds, [1, 1, 224, 224]) });
-          },
-        }),
-      );
-      for (const g of [mainThread, altGateway]) {
-        await g.server.close();
-        await g.app.services.inference.unload(actor, { model: 'resnet50-224', version: 1 }).catch(() => undefined);
-      }
-      const p2Seconds = (performance.now() - p2Started) / 1000;
-      out(`## Part 2: event-loop responsiveness (${p2Seconds.toFixed(0)} s; other processes used ${p2Other()} on average)`);
-      out();
-      out(`Probe: ${PROBE} over HTTP, open loop every ${interval} ms for ${probeMs / 1000} s after ${warmMs / 1000} s of warm-up, latency counted from the scheduled send time.`);
-      out(`Load: 4 closed-loop clients sending the part-1 224x224 JPEG predict (resnet50-224 v1). Loop delay: perf_hooks.monitorEventLoopDelay (5 ms resolution)`);
-      out(`and loop util(ization): performance.eventLoopUtilization(), both of the gateway's thread (the clients run in other threads).`);
-      out();
-      const rows2: string[][] = [['phase', 'probes', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'loop delay p99 ms', 'loop max ms', 'loop util', 'GC max ms', 'predict req/s', 'mean batch']];
-      for (const p of phases) {
-        const l = p.probe.latencies;
-        const predicts = p.load ? fmt(p.load.completed / (p.load.windowMs / 1000), 1) : p.mainRuns != null ? `${fmt(p.mainRuns / ((probeMs + warmMs) / 1000), 1)} runs/s` : '-';
-        rows2.push([
-          p.name,
-          `${p.probe.completed}${p.probe.errors ? ` (+${p.probe.errors} errors)` : ''}`,
-          fmt(median(l)),
-          fmt(percentile(l, 90)),
-          fmt(percentile(l, 99)),
-          fmt(Math.max(...l)),
-          fmt(p.loopDelay.p99),
-          fmt(p.loopDelay.max),
-          `${fmt(p.elu * 100, 0)}%`,
-          p.gc.length ? fmt(Math.max(...p.gc)) : '-',
-          predicts,
-          p.load ? fmt(meanBatchSize(p.load.batchSizes), 2) : '-',
-        ]);
-      }
-      out(table(rows2));
-      const loaded = phases[1]!;
-      const p99 = percentile(loaded.probe.latencies, 99);
-      out();
-      out(table([
-        ['goal', 'measured', 'status'],
-        ['probe p99 <= 20 ms while 4 clients run ResNet-50 predictions', `${fmt(p99)} ms`, met(p99 <= 20)],
-        ['(diagnostic) the same with INFERENCE_NICE=0', `${fmt(percentile(phases[2]!.probe.latencies, 99))} ms`, ''],
-        ['(contrast) the same with inference on the main thread', `${fmt(percentile(phases[3]!.probe.latencies, 99))} ms`, ''],
-        ['(contrast) main thread looping session.run()', `${fmt(percentile(phases[4]!.probe.latencies, 99))} ms`, ''],
-      ], ['l', 'r', 'l']));
-      for (const p of phases) {
-        if (p.probe.errors) out(`  ${p.name}: probe errors, first: ${p.probe.firstError}`);
-        if (p.load?.errors) out(`  ${p.name}: predict errors, first: ${p.load.firstError}`);
-      }
-      out();
-    }
+    loadWorkers.push(probeWorker, loadWorker);
 
     // ---------------------------------------------------------------- part 3
     if (PARTS.has(3)) {
@@ -636,11 +515,13 @@ async function main(): Promise<void> {
 
     // ---------------------------------------------------------------- close, then part 4
     for (const c of closers.splice(0).reverse()) await c().catch(() => undefined);
-    // They share the bench's PGlite instance, which the first close() closes: closed last, together.
-    for (const a of extraApps) await a.close();
     await unbatched.app.close();
     await app.close();
     if (!pglite.closed) await pglite.close();
+
+    // ---------------------------------------------------------------- part 2 (gateway processes)
+    // Run after the in-process apps are closed: a forked gateway opens the same data directory.
+    if (PARTS.has(2)) await part2({ env, key, jpegBase64, int8File, feeds: (await preprocess(jpeg, spec224, config.inference.image)).data, config, probeWorker, loadWorker });
 
     if (databaseUrl || !PARTS.has(4)) {
       // Part 4 copies an embedded database into each child's DATA_DIR: it measures PGlite only.
@@ -685,8 +566,178 @@ async function main(): Promise<void> {
     out(`Load average at end (1/5/15 min): ${loadavg()}. Total bench time ${((performance.now() - benchStarted) / 1000).toFixed(0)} s.`);
   } finally {
     for (const c of closers.reverse()) await c().catch(() => undefined);
+    for (const w of loadWorkers) await w.close();
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** A forked gateway process (gateway-child.js) on the bench's data directory or database. */
+class GatewayChild {
+  private readonly child: ChildProcess;
+  private readonly messages: ChildMessage[] = [];
+  private waiter: ((m: ChildMessage) => void) | null = null;
+  url = '';
+
+  constructor(env: Record<string, string>) {
+    this.child = fork(path.join(__dirname, 'gateway-child.js'), [], {
+      env: { ...process.env, ...env, DEMO_SEED: 'false', PORT: '0' },
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    this.child.on('message', (m: ChildMessage) => {
+      if (this.waiter) {
+        const w = this.waiter;
+        this.waiter = null;
+        w(m);
+      } else this.messages.push(m);
+    });
+  }
+
+  private next(): Promise<ChildMessage> {
+    const queued = this.messages.shift();
+    if (queued) return Promise.resolve(queued);
+    return new Promise((resolve, reject) => {
+      this.waiter = resolve;
+      this.child.once('exit', (code) => reject(new Error(`the gateway process exited (code ${code})`)));
+    });
+  }
+
+  async ready(): Promise<this> {
+    const m = await this.next();
+    if (m.type !== 'ready') throw new Error(`gateway process: ${m.type === 'error' ? m.message : 'unexpected message'}`);
+    this.url = `http://127.0.0.1:${m.port}/graphql`;
+    return this;
+  }
+
+  start(req: Extract<ChildRequest, { type: 'start' }>): void {
+    this.child.send(req);
+  }
+
+  async stop(): Promise<Extract<ChildMessage, { type: 'stats' }>> {
+    this.child.send({ type: 'stop' } satisfies ChildRequest);
+    const m = await this.next();
+    if (m.type !== 'stats') throw new Error(`gateway process: ${m.type === 'error' ? m.message : 'unexpected message'}`);
+    return m;
+  }
+
+  async exit(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.child.send({ type: 'exit' } satisfies ChildRequest);
+    await Promise.race([exited, sleep(15_000).then(() => this.child.kill('SIGKILL'))]);
+  }
+}
+
+/**
+ * Part 2: event-loop responsiveness of a gateway process while 4 clients run ResNet-50 predictions,
+ * against contrasts with onnxruntime on the gateway's thread.
+ */
+async function part2(o: {
+  env: Record<string, string>;
+  key: string;
+  jpegBase64: string;
+  int8File: string;
+  feeds: Float32Array;
+  config: Config;
+  probeWorker: LoadWorker;
+  loadWorker: LoadWorker;
+}): Promise<void> {
+  const { key, probeWorker, loadWorker, config } = o;
+  const p2Started = performance.now();
+  const p2Other = otherLoad();
+  const probeMs = scaled(15_000, 2000);
+  const warmMs = 2000;
+  const interval = 20;
+  const probeBody = JSON.stringify({ query: PROBE });
+  const resnetBody = JSON.stringify({ query: PREDICT, variables: { ref: { model: 'resnet50-224', version: 1 }, image: { base64: o.jpegBase64 } } });
+  interface Phase {
+    name: string;
+    probe: LoadResult;
+    stats: Extract<ChildMessage, { type: 'stats' }>;
+    load: LoadResult | null;
+  }
+  const phase = async (name: string, gw: GatewayChild, opts: { load?: boolean; mainLoop?: boolean } = {}): Promise<Phase> => {
+    const load = opts.load ? loadWorker.run({ kind: 'closed', url: gw.url, key, body: resnetBody, concurrency: 4, warmupMs: warmMs, durationMs: probeMs }) : null;
+    const probe = probeWorker.run({ kind: 'open', url: gw.url, key, body: probeBody, intervalMs: interval, warmupMs: warmMs, durationMs: probeMs });
+    await sleep(warmMs);
+    gw.start({ type: 'start', ...(opts.mainLoop ? { mainLoop: { file: o.int8File, feeds: o.feeds, dims: [1, 1, 224, 224] } } : {}) });
+    const probeResult = await probe;
+    const stats = await gw.stop();
+    return { name, probe: probeResult, stats, load: load ? await load : null };
+  };
+  const started = async (env: Record<string, string>) => {
+    const gw = await new GatewayChild({ ...o.env, ...env }).ready();
+    // The version loads (and warms up) before anything is measured.
+    await gql(gw.url, key, PREDICT, { ref: { model: 'resnet50-224', version: 1 }, image: { base64: o.jpegBase64 } });
+    return gw;
+  };
+  const phases: Phase[] = [];
+  const gw = await started({});
+  try {
+    phases.push(await phase('idle gateway', gw));
+    phases.push(await phase(`4 clients predicting ResNet-50 224 (worker thread, ${config.inference.intraOpThreads} intra-op threads, nice ${config.inference.nice})`, gw, { load: true }));
+  } finally {
+    await gw.exit();
+  }
+  // Diagnostic: INFERENCE_NICE=0, onnxruntime's threads competing with the gateway's on equal terms.
+  const equal = await started({ INFERENCE_NICE: '0' });
+  try {
+    phases.push(await phase('diagnostic: the same with INFERENCE_NICE=0', equal, { load: true }));
+  } finally {
+    await equal.exit();
+  }
+  // Contrasts: onnxruntime on the gateway's own thread.
+  const mainThread = await started({ BENCH_MAIN_THREAD_BACKEND: '1' });
+  try {
+    phases.push(await phase('contrast: same 4 clients, gateway running ORT on the main thread', mainThread, { load: true }));
+    phases.push(await phase('contrast: main thread loops session.run() (batch 1), no clients', mainThread, { mainLoop: true }));
+  } finally {
+    await mainThread.exit();
+  }
+  const p2Seconds = (performance.now() - p2Started) / 1000;
+  out(`## Part 2: event-loop responsiveness (${p2Seconds.toFixed(0)} s; other processes used ${p2Other()} on average)`);
+  out();
+  out(`Gateway: its own process (src/bench/gateway-child.ts: the app and HTTP server as \`modelgate serve\` builds them, on the`);
+  out(`bench's data directory), a fresh one per configuration; the clients are worker threads of the bench process.`);
+  out(`Probe: ${PROBE} over HTTP, open loop every ${interval} ms for ${probeMs / 1000} s after ${warmMs / 1000} s of warm-up, latency counted from the scheduled send time.`);
+  out(`Load: 4 closed-loop clients sending the part-1 224x224 JPEG predict (resnet50-224 v1). Loop delay: perf_hooks.monitorEventLoopDelay (5 ms resolution),`);
+  out(`loop util(ization): performance.eventLoopUtilization(), GC: pauses and full (mark-compact) collections, all of the gateway's thread.`);
+  out();
+  const rows2: string[][] = [['phase', 'probes', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'loop delay p99 ms', 'loop max ms', 'loop util', 'GC max ms', 'full GCs', 'predict req/s', 'mean batch']];
+  for (const p of phases) {
+    const l = p.probe.latencies;
+    const predicts = p.load ? fmt(p.load.completed / (p.load.windowMs / 1000), 1) : p.stats.mainRuns != null ? `${fmt(p.stats.mainRuns / (probeMs / 1000), 1)} runs/s` : '-';
+    rows2.push([
+      p.name,
+      `${p.probe.completed}${p.probe.errors ? ` (+${p.probe.errors} errors)` : ''}`,
+      fmt(median(l)),
+      fmt(percentile(l, 90)),
+      fmt(percentile(l, 99)),
+      fmt(Math.max(...l)),
+      fmt(p.stats.loopDelay.p99),
+      fmt(p.stats.loopDelay.max),
+      `${fmt(p.stats.elu * 100, 0)}%`,
+      p.stats.gc.length ? fmt(Math.max(...p.stats.gc)) : '-',
+      String(p.stats.majorGc),
+      predicts,
+      p.load ? fmt(meanBatchSize(p.load.batchSizes), 2) : '-',
+    ]);
+  }
+  out(table(rows2));
+  const p99 = percentile(phases[1]!.probe.latencies, 99);
+  out();
+  out(table([
+    ['goal', 'measured', 'status'],
+    ['probe p99 <= 20 ms while 4 clients run ResNet-50 predictions', `${fmt(p99)} ms`, met(p99 <= 20)],
+    ['(diagnostic) the same with INFERENCE_NICE=0', `${fmt(percentile(phases[2]!.probe.latencies, 99))} ms`, ''],
+    ['(contrast) the same with inference on the main thread', `${fmt(percentile(phases[3]!.probe.latencies, 99))} ms`, ''],
+    ['(contrast) main thread looping session.run()', `${fmt(percentile(phases[4]!.probe.latencies, 99))} ms`, ''],
+  ], ['l', 'r', 'l']));
+  for (const p of phases) {
+    if (p.probe.errors) out(`  ${p.name}: probe errors, first: ${p.probe.firstError}`);
+    if (p.load?.errors) out(`  ${p.name}: predict errors, first: ${p.load.firstError}`);
+  }
+  out();
 }
 
 interface ColdRun {
