@@ -57,7 +57,7 @@ async function main(): Promise<void> {
         const loop = m.mainLoop
           ? (async () => {
               const { file, feeds, dims } = m.mainLoop!;
-              const session = await InferenceSession.create(file, sessionOptions({ intraOpNumThreads: config.inference.intraOpThreads, disableQuantQdq: true }));
+              const session = await InferenceSession.create(file, sessionOptions({ intraOpNumThreads: config.inference.intraOpThreads, disableQuantQdq: true, allowSpinning: config.inference.spinning }));
               const input = session.inputNames[0]!;
               while (!stopLoop) {
                 await session.run({ [input]: new Tensor('float32', feeds, dims) });

@@ -255,7 +255,7 @@ async function main(): Promise<void> {
     closers.push(() => unbatched.server.close());
     out(`Setup: temporary DATA_DIR ${dataDir}, ${databaseUrl ? 'PostgreSQL server (a fresh database)' : 'embedded PGlite'}, demo seeded, ${((performance.now() - setupStarted) / 1000).toFixed(1)} s.`);
     out(
-      `Gateway config: ${config.inference.workers} inference worker thread(s), intraOpNumThreads ${config.inference.intraOpThreads}, ` +
+      `Gateway config: ${config.inference.workers} inference worker thread(s), intraOpNumThreads ${config.inference.intraOpThreads} (spinning ${config.inference.spinning ? 'on' : 'off'}, nice ${config.inference.nice}), ` +
         `MAX_BATCH_SIZE ${config.inference.maxBatchSize}, MAX_QUEUE_DELAY_MS ${config.inference.maxQueueDelayMs}, UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}.`,
     );
     out(`Clients: Node fetch; part 1 from the gateway's own thread (sequential), parts 2-3 from load-generator worker threads of the same process.`);
@@ -263,9 +263,9 @@ async function main(): Promise<void> {
 
     // ---------------------------------------------------------------- part 1
     const threads = config.inference.intraOpThreads;
-    const sInt8 = await InferenceSession.create(int8File, sessionOptions({ intraOpNumThreads: threads, disableQuantQdq: true }));
-    const sInt8Qdq = await InferenceSession.create(int8File, sessionOptions({ intraOpNumThreads: threads, disableQuantQdq: false }));
-    const sFp32 = haveFp32 ? await InferenceSession.create(FP32_FILE, sessionOptions({ intraOpNumThreads: threads, disableQuantQdq: false })) : null;
+    const sInt8 = await InferenceSession.create(int8File, sessionOptions({ intraOpNumThreads: threads, disableQuantQdq: true, allowSpinning: config.inference.spinning }));
+    const sInt8Qdq = await InferenceSession.create(int8File, sessionOptions({ intraOpNumThreads: threads, disableQuantQdq: false, allowSpinning: config.inference.spinning }));
+    const sFp32 = haveFp32 ? await InferenceSession.create(FP32_FILE, sessionOptions({ intraOpNumThreads: threads, disableQuantQdq: false, allowSpinning: config.inference.spinning })) : null;
     closers.push(async () => {
       await sInt8.release();
       await sInt8Qdq.release();

@@ -3,13 +3,13 @@ import type { BackendLoaded, BackendLoadOptions, BackendOutput, InferenceBackend
 import { InvalidModelFileError, type GraphSignature, type TensorInfo } from '../registry/model-inspector';
 
 /** The session options the gateway's worker (src/inference/onnx-worker.cjs) uses, for in-process baselines. */
-export function sessionOptions(o: { intraOpNumThreads: number; disableQuantQdq: boolean; provider?: string }): InferenceSession.SessionOptions {
+export function sessionOptions(o: { intraOpNumThreads: number; disableQuantQdq: boolean; allowSpinning?: boolean; provider?: string }): InferenceSession.SessionOptions {
   return {
     executionProviders: [o.provider ?? 'cpu'],
     intraOpNumThreads: o.intraOpNumThreads,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
-    ...(o.disableQuantQdq ? { extra: { session: { disable_quant_qdq: '1' } } } : {}),
+    extra: { session: { intra_op: { allow_spinning: o.allowSpinning === false ? '0' : '1' }, ...(o.disableQuantQdq ? { disable_quant_qdq: '1' } : {}) } },
   };
 }
 
@@ -44,7 +44,7 @@ export class MainThreadBackend implements InferenceBackend {
   }
 
   async load(key: string, file: string, options: BackendLoadOptions): Promise<BackendLoaded> {
-    const session = await InferenceSession.create(file, sessionOptions({ intraOpNumThreads: options.intraOpNumThreads, disableQuantQdq: options.disableQuantQdq }));
+    const session = await InferenceSession.create(file, sessionOptions({ intraOpNumThreads: options.intraOpNumThreads, disableQuantQdq: options.disableQuantQdq, allowSpinning: options.allowSpinning }));
     await this.sessions.get(key)?.release();
     this.sessions.set(key, session);
     return {

@@ -55,6 +55,7 @@ const env = z.object({
     .default(['cpu']),
   INFERENCE_WORKERS: count('worker threads').max(64, 'must be at most 64').default(1),
   INTRA_OP_THREADS: count('threads').max(256, 'must be at most 256').optional(),
+  INFERENCE_SPINNING: bool.default(true),
   INFERENCE_NICE: z.coerce.number({ error: 'must be a nice value from 0 to 19' }).int('must be a whole number').min(0, 'must be from 0 to 19').max(19, 'must be from 0 to 19').default(10),
   MAX_BATCH_SIZE: count('images').max(1024, 'must be at most 1024').default(32),
   MAX_QUEUE_DELAY_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).min(0, 'must not be negative').max(1000, 'must be at most 1000').default(0),
@@ -101,6 +102,8 @@ export interface Config {
     readonly intraOpThreads: number;
     /** Nice value of the inference worker threads and their onnxruntime pools (Linux only). */
     readonly nice: number;
+    /** Whether onnxruntime's intra-op pool threads may spin while waiting for work. */
+    readonly spinning: boolean;
     readonly maxBatchSize: number;
     readonly maxQueueDelayMs: number;
     readonly image: { readonly maxBytes: number; readonly maxPixels: number; readonly timeoutSeconds: number };
@@ -172,6 +175,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       // a registry query or the next request's decoding preempts a running model instead of queueing
       // behind it for a time slice.
       nice: e.INFERENCE_NICE,
+      // onnxruntime's default: the pool threads spin for work between (and briefly after) the parallel
+      // sections of a run, which is about 1 ms faster per ResNet-50 run here than sleeping; at
+      // INFERENCE_NICE they yield to the gateway's thread while they spin (BENCHMARKS.md, run E).
+      spinning: e.INFERENCE_SPINNING,
       maxBatchSize: e.MAX_BATCH_SIZE,
       maxQueueDelayMs: e.MAX_QUEUE_DELAY_MS,
       image: Object.freeze({ maxBytes: e.MAX_IMAGE_BYTES, maxPixels: e.MAX_IMAGE_PIXELS, timeoutSeconds: e.IMAGE_DECODE_TIMEOUT_S }),

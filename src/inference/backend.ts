@@ -11,6 +11,8 @@ export interface BackendLoadOptions {
   interOpNumThreads: number;
   /** Fold weight-only int8 DequantizeLinear nodes into fp32 weights (never for static int8 graphs). */
   disableQuantQdq: boolean;
+  /** Let the intra-op pool spin between the parallel sections of a run (onnxruntime's default). */
+  allowSpinning: boolean;
 }
 
 export interface BackendLoaded {

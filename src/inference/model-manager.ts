@@ -191,6 +191,7 @@ export class ModelManager {
           intraOpNumThreads: config.inference.intraOpThreads,
           interOpNumThreads: 1,
           disableQuantQdq: weightOnly,
+          allowSpinning: config.inference.spinning,
         })
         // The worker answering that no provider could create the session is about the file; a worker
         // that died (a DomainError) is not.

@@ -37,7 +37,7 @@ const firstLine = (/** @type {unknown} */ e) => String(e instanceof Error ? e.me
 /**
  * Creates the session with the first execution provider of the preference list that works; the
  * providers that failed are returned as warnings (the caller logs them).
- * @param {{ key: string, file: string, providers: string[], intraOpNumThreads: number, interOpNumThreads: number, disableQuantQdq: boolean }} msg
+ * @param {{ key: string, file: string, providers: string[], intraOpNumThreads: number, interOpNumThreads: number, disableQuantQdq: boolean, allowSpinning: boolean }} msg
  */
 async function load(msg) {
   const warnings = niceNote ? [niceNote] : [];
@@ -52,9 +52,10 @@ async function load(msg) {
         graphOptimizationLevel: 'all',
         extra: {
           session: {
-            // Idle pool threads sleep instead of spinning: spinning takes the cores the gateway's
-            // event loop needs between runs.
-            intra_op: { allow_spinning: '0' },
+            // INFERENCE_SPINNING: pool threads spin for work (faster hand-offs between a run's
+            // operators) or sleep (no CPU burnt after a run); at INFERENCE_NICE either way they give
+            // way to the gateway's thread.
+            intra_op: { allow_spinning: msg.allowSpinning ? '1' : '0' },
             // Weight-only int8 graphs: fold DequantizeLinear into fp32 weights (see STACK-NOTES).
             ...(msg.disableQuantQdq ? { disable_quant_qdq: '1' } : {}),
           },
