@@ -200,7 +200,7 @@ async function main(): Promise<void> {
     // BENCH_DATABASE=postgres: the same runs against a fresh database on the PostgreSQL server at
     // BENCH_PG_ADMIN_URL (default postgresql://postgres@127.0.0.1:5432/postgres), dropped at the end.
     const databaseUrl = BENCH_DATABASE === 'postgres' ? await createBenchDatabase() : undefined;
-    if (databaseUrl) closers.push(() => dropBenchDatabase());
+    // Dropped at the very end (part 2's gateway processes use it after the in-process apps close).
     const env = {
       DATA_DIR: dataDir,
       DEMO_SEED: 'true',
@@ -567,6 +567,7 @@ async function main(): Promise<void> {
   } finally {
     for (const c of closers.reverse()) await c().catch(() => undefined);
     for (const w of loadWorkers) await w.close();
+    if (BENCH_DATABASE === 'postgres') await dropBenchDatabase().catch(() => undefined);
     rmSync(tmp, { recursive: true, force: true });
   }
 }

@@ -143,7 +143,7 @@ async function openEmbedded(opts: DatabaseOptions): Promise<Database> {
   }
   const feed = new RegistryChangeFeed();
   const prisma = prismaClient(new PrismaPGlite(pglite), feed, opts.onQuery);
-  const unlisten = await listenEmbedded(pglite, feed);
+  const unlisten = await listenEmbedded(pglite, feed, opts.logger);
   return {
     kind: 'pglite',
     location: opts.pglite ? 'pglite (provided instance)' : dir,

@@ -5,6 +5,13 @@ import type { Logger } from '../common/logger';
 /** The channel the migration 20261126140000_registry_changes notifies on. */
 export const REGISTRY_CHANNEL = 'modelgate_registry';
 
+/** Whether the migration that installs the change triggers has run on this database. */
+const TRIGGERS_INSTALLED = `SELECT to_regproc('modelgate_registry_changed') IS NOT NULL AS "ok"`;
+const NO_TRIGGERS = 'the registry change triggers are not installed (pending migrations?): the registry cache stays off';
+
+/** application_name of the PostgreSQL connection that listens. */
+export const LISTENER_NAME = 'modelgate-registry-listener';
+
 /** Prisma models whose rows requests resolve on every call: the tables with change triggers. */
 export const WATCHED_MODELS: ReadonlySet<string> = new Set(['ApiKey', 'Model', 'ModelVersion', 'Alias']);
 
@@ -37,9 +44,11 @@ export class RegistryChangeFeed implements ChangeFeed {
  * Embedded database: one process owns it (the data-directory lock), and PGlite delivers a
  * notification synchronously when the transaction that caused it commits.
  */
-export async function listenEmbedded(pglite: PGlite, feed: RegistryChangeFeed): Promise<() => Promise<void>> {
+export async function listenEmbedded(pglite: PGlite, feed: RegistryChangeFeed, logger: Logger): Promise<() => Promise<void>> {
   const unlisten = await pglite.listen(REGISTRY_CHANNEL, () => feed.changed());
-  feed.setLive(true);
+  const [installed] = (await pglite.query<{ ok: boolean }>(TRIGGERS_INSTALLED)).rows;
+  if (installed?.ok) feed.setLive(true);
+  else logger.warn(NO_TRIGGERS);
   return async () => {
     feed.setLive(false);
     if (!pglite.closed) await unlisten();
@@ -70,7 +79,8 @@ export async function listenServer(url: string, feed: RegistryChangeFeed, logger
   };
 
   const connect = async (): Promise<void> => {
-    const client = new pg.Client({ connectionString: url });
+    // Named, so that operators can tell it apart in pg_stat_activity.
+    const client = new pg.Client({ connectionString: url, application_name: LISTENER_NAME });
     client.on('notification', () => feed.changed());
     client.on('error', (err) => lost(client, err));
     client.on('end', () => lost(client));
@@ -78,6 +88,13 @@ export async function listenServer(url: string, feed: RegistryChangeFeed, logger
     try {
       await client.connect();
       await client.query(`LISTEN ${REGISTRY_CHANNEL}`);
+      const { rows } = await client.query<{ ok: boolean }>(TRIGGERS_INSTALLED);
+      if (!rows[0]?.ok) {
+        logger.warn(NO_TRIGGERS);
+        current = null;
+        await client.end().catch(() => undefined);
+        return;
+      }
     } catch (err) {
       lost(client, err as Error);
       return;

@@ -1,4 +1,9 @@
+import os from 'node:os';
+import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import pino from 'pino';
+import { openDatabase } from '../../src/db/database';
+import { LISTENER_NAME } from '../../src/db/registry-cache';
 import { createTestApp, dbKind, fixture, GRAY_MODEL, type TestApp } from '../helpers/test-app';
 
 /**
@@ -97,7 +102,8 @@ describe(`the registry cache (${dbKind()})`, () => {
     const admin = new pg.Client({ connectionString: t.config.databaseUrl });
     await admin.connect();
     try {
-      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'`);
+      const killed = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`, [LISTENER_NAME]);
+      expect(killed.rowCount).toBe(1);
       const until = Date.now() + 5000;
       while (t.app.db.changes.live && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
       expect(t.app.db.changes.live).toBe(false);
@@ -113,6 +119,19 @@ describe(`the registry cache (${dbKind()})`, () => {
       expect(await sql(resolveChampion)).toEqual([]);
     } finally {
       await admin.end();
+    }
+  });
+
+  // Last: on PostgreSQL it drops this database's triggers.
+  it('stays off on a database without the change triggers (migrations not applied)', async () => {
+    const logger = pino({ level: 'silent' });
+    const common = { dataDir: os.tmpdir(), logger, migrate: false };
+    if (dbKind() === 'postgres') await t.app.db.prisma.$executeRawUnsafe('DROP FUNCTION "modelgate_registry_changed"() CASCADE');
+    const db = dbKind() === 'postgres' ? await openDatabase({ ...common, databaseUrl: t.config.databaseUrl }) : await openDatabase({ ...common, databaseUrl: undefined, pglite: await PGlite.create() });
+    try {
+      expect(db.changes.live).toBe(false);
+    } finally {
+      await db.close();
     }
   });
 });
