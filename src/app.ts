@@ -86,7 +86,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const cache = new RegistryCache(db.changes);
   // Models run (and are inspected) in worker threads; a worker that dies takes its models with it
   // (they reload on next use).
-  const backend = opts.backend ?? new OnnxBackend(config.inference.workers, logger, (keys) => manager.forget(keys), { nice: config.inference.nice });
+  const backend = opts.backend ?? new OnnxBackend(config.inference.workers, logger, (keys) => manager.forget(keys), { nice: config.inference.nice, runTimeoutMs: config.inference.runTimeoutMs });
   const models = new ModelService(repos.models);
   const versions = new VersionService({ models, versions: repos.versions, aliases: repos.aliases, artifacts, inspector: opts.inspector ?? backend, importRoots: config.importRoots, cache });
   const aliases = new AliasService({ models, versions: repos.versions, aliases: repos.aliases, pinned: config.pinnedAliases });

@@ -56,6 +56,7 @@ const env = z.object({
   INFERENCE_WORKERS: count('worker threads').max(64, 'must be at most 64').default(1),
   INTRA_OP_THREADS: count('threads').max(256, 'must be at most 256').optional(),
   INFERENCE_SPINNING: bool.default(true),
+  INFERENCE_TIMEOUT_S: z.coerce.number({ error: 'must be a number of seconds' }).positive('must be positive').max(3600, 'must be at most 3600').default(60),
   INFERENCE_NICE: z.coerce.number({ error: 'must be a nice value from 0 to 19' }).int('must be a whole number').min(0, 'must be from 0 to 19').max(19, 'must be from 0 to 19').default(10),
   MAX_BATCH_SIZE: count('images').max(1024, 'must be at most 1024').default(32),
   MAX_QUEUE_DELAY_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).min(0, 'must not be negative').max(1000, 'must be at most 1000').default(0),
@@ -104,6 +105,8 @@ export interface Config {
     readonly nice: number;
     /** Whether onnxruntime's intra-op pool threads may spin while waiting for work. */
     readonly spinning: boolean;
+    /** How long one batch may run before its requests fail with TIMEOUT and its worker is replaced. */
+    readonly runTimeoutMs: number;
     readonly maxBatchSize: number;
     readonly maxQueueDelayMs: number;
     readonly image: { readonly maxBytes: number; readonly maxPixels: number; readonly timeoutSeconds: number };
@@ -179,6 +182,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       // sections of a run, which is about 1 ms faster per ResNet-50 run here than sleeping; at
       // INFERENCE_NICE they yield to the gateway's thread while they spin (BENCHMARKS.md, run E).
       spinning: e.INFERENCE_SPINNING,
+      runTimeoutMs: e.INFERENCE_TIMEOUT_S * 1000,
       maxBatchSize: e.MAX_BATCH_SIZE,
       maxQueueDelayMs: e.MAX_QUEUE_DELAY_MS,
       image: Object.freeze({ maxBytes: e.MAX_IMAGE_BYTES, maxPixels: e.MAX_IMAGE_PIXELS, timeoutSeconds: e.IMAGE_DECODE_TIMEOUT_S }),

@@ -35,6 +35,8 @@ interface Entry extends LoadedVersion {
   inUse: number;
   /** A FAILED load that will fail again (bad or changed file), as opposed to a transient one. */
   permanent: boolean;
+  /** The warm-up run outlived INFERENCE_TIMEOUT_S: requests are told TIMEOUT, not MODEL_NOT_READY. */
+  timedOut: boolean;
   ready: Promise<void>;
   batcher: Batcher | null;
   inputName: string;
@@ -118,7 +120,8 @@ export class ModelManager {
     if (entry.state === 'FAILED') {
       // A transient failure (a worker that died, the database) is retried by the next request.
       if (!entry.permanent && this.entries.get(entry.versionId) === entry) this.entries.delete(entry.versionId);
-      throw new DomainError(entry.permanent ? 'MODEL_LOAD_FAILED' : 'MODEL_NOT_READY', `${entry.model} v${entry.version} ${entry.permanent ? 'failed to load' : 'could not be loaded now'}: ${entry.reason}`);
+      const code = entry.permanent ? 'MODEL_LOAD_FAILED' : entry.timedOut ? 'TIMEOUT' : 'MODEL_NOT_READY';
+      throw new DomainError(code, `${entry.model} v${entry.version} ${entry.permanent ? 'failed to load' : 'could not be loaded now'}: ${entry.reason}`);
     }
     // Marked in the same turn as the check above: no eviction can come in between.
     entry.inUse++;
@@ -149,6 +152,7 @@ export class ModelManager {
       pinned: false,
       inUse: 0,
       permanent: false,
+      timedOut: false,
       ready: Promise.resolve(),
       batcher: null,
       inputName: sig.input ?? target.model.inputSpec.inputName ?? 'input',
@@ -222,6 +226,7 @@ export class ModelManager {
       entry.state = 'FAILED';
       entry.reason = reason;
       entry.permanent = (e as { permanent?: boolean }).permanent === true;
+      entry.timedOut = e instanceof DomainError && e.code === 'TIMEOUT';
       await backend.unload(entry.key).catch(() => undefined);
       if (entry.permanent) {
         // The registry says so too: requests get MODEL_LOAD_FAILED until an admin loads it again.

@@ -63,6 +63,23 @@ class WorkerHandle {
     });
   }
 
+  /**
+   * Gives up on a worker stuck in a run: everything waiting on it fails with `error`, its models are
+   * lost (they load again elsewhere on next use), and it is asked to end once the run returns. It is
+   * not terminated: terminating a thread inside onnxruntime's run() aborts the whole process.
+   */
+  retire(error: DomainError): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.closing = true;
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+    this.worker.postMessage({ type: 'close', id: 0 });
+    // A run that never returns must not keep the process alive either.
+    this.worker.unref();
+    this.onExit(this);
+  }
+
   /** Asks the worker to finish what it was sent, release its sessions and end; terminates it only if it does not. */
   async close(timeoutMs = 10_000): Promise<void> {
     if (this.dead) return;
@@ -94,7 +111,7 @@ export class OnnxBackend implements InferenceBackend {
     private readonly logger: Logger,
     /** Told when a worker dies, with the models it held (they must be loaded again). */
     private readonly onLost: (keys: string[]) => void = () => undefined,
-    private readonly options: { nice?: number } = {},
+    private readonly options: { nice?: number; runTimeoutMs?: number } = {},
   ) {
     this.workers = Array.from({ length: Math.max(1, workers) }, () => null);
   }
@@ -151,7 +168,23 @@ export class OnnxBackend implements InferenceBackend {
     const w = this.holder(key);
     if (!w) throw new DomainError('MODEL_NOT_READY', `model ${key} is not loaded`);
     // The input buffer is transferred, not copied: callers hand over a tensor they no longer need.
-    return w.call<BackendOutput>({ type: 'run', key, inputName: input.name, outputName, data: input.data, dims: input.dims }, [input.data.buffer as ArrayBuffer]);
+    const run = w.call<BackendOutput>({ type: 'run', key, inputName: input.name, outputName, data: input.data, dims: input.dims }, [input.data.buffer as ArrayBuffer]);
+    const limit = this.options.runTimeoutMs;
+    if (!limit) return run;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new DomainError('TIMEOUT', `inference did not finish within INFERENCE_TIMEOUT_S (${limit / 1000} s); the models of its worker load again on next use`);
+        this.logger.error({ key, timeoutMs: limit, models: [...w.keys] }, 'inference run timed out: replacing its worker');
+        w.retire(error);
+        reject(error);
+      }, limit);
+    });
+    try {
+      return await Promise.race([run, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async unload(key: string): Promise<void> {

@@ -5,6 +5,7 @@ import pino from 'pino';
 import { seedDemo } from '../../src/importers/demo';
 import { loadConfig } from '../../src/config/config';
 import { startServer } from '../../src/http/server';
+import { OnnxBackend } from '../../src/inference/onnx-backend';
 import { createTestApp, dbKind, expectData, expectError, fixture, GRAY_MODEL, type TestApp } from '../helpers/test-app';
 
 const RECORDED = JSON.parse(readFileSync(path.resolve(__dirname, '..', '..', 'models', 'metrics', 'evaluation.json'), 'utf8'));
@@ -279,3 +280,49 @@ async function firstSmokeSha(t: TestApp): Promise<[string, string]> {
   const item = await t.app.db.prisma.datasetItem.findFirstOrThrow({ where: { dataset: { name: 'fashion-smoke' } }, orderBy: { ordinal: 'asc' } });
   return [item.sha256.slice(0, 2), item.sha256];
 }
+
+describe(`inference runs that outlive INFERENCE_TIMEOUT_S (${dbKind()})`, () => {
+  let t: TestApp;
+  const image = () => ({ base64: readFileSync(fixture('png-renamed.onnx')).toString('base64') }); // a real 8x8 PNG
+  beforeAll(async () => {
+    // gray8x8-3class-slow.onnx takes about half a second per image on 2 cores; the limit is 50 ms.
+    t = await createTestApp({ config: { inference: { ...loadConfig({}).inference, runTimeoutMs: 50 } } });
+    const actor = t.app.localActor();
+    for (const name of ['slow', 'fast']) await t.app.services.models.register(actor, { ...GRAY_MODEL, name });
+    await t.app.services.versions.register(actor, { model: 'slow', artifactPath: fixture('gray8x8-3class-slow.onnx') });
+    await t.app.services.versions.register(actor, { model: 'fast', artifactPath: fixture('gray8x8-3class.onnx') });
+  });
+  afterAll(() => t.close());
+
+  it('answers TIMEOUT with the reason, keeps serving, and runs other models in a fresh worker', async () => {
+    const slow = t.gql(PREDICT, { ref: { model: 'slow', version: 1 }, image: image() }, t.keys.viewer);
+    const error = expectError(await slow, 'TIMEOUT');
+    expect(error.message).toMatch(/^slow v1 could not be loaded now: inference did not finish within INFERENCE_TIMEOUT_S \(0\.05 s\)/);
+    // Registry queries and other models are served while the stuck run goes on in the old worker.
+    expect(expectData(await t.gql(`{ model(name: "slow") { versions { version status } } }`, {}, t.keys.viewer)).model.versions).toEqual([{ version: 1, status: 'READY' }]);
+    const fast = expectData(await t.gql(PREDICT, { ref: { model: 'fast', version: 1 }, image: image(), topK: 3 }, t.keys.viewer)).predict;
+    expect(fast.top).toHaveLength(3);
+    const loaded = expectData(await t.gql(LOADED, {}, t.keys.viewer)).loadedVersions as any[];
+    expect(loaded).toHaveLength(1);
+    expect(loaded[0]).toMatchObject({ state: 'READY', requests: 1 });
+  });
+
+  it('fails a run that times out after its version loaded, and loads that version again in another worker', async () => {
+    const logger = pino({ level: 'silent' });
+    const lost: string[][] = [];
+    const backend = new OnnxBackend(1, logger, (keys) => lost.push(keys), { runTimeoutMs: 50 });
+    const options = { providers: ['cpu'], intraOpNumThreads: 2, interOpNumThreads: 1, disableQuantQdq: false, allowSpinning: true };
+    const input = () => ({ name: 'input', data: new Float32Array(64).fill(0.5), dims: [1, 1, 8, 8] });
+    try {
+      await backend.load('slow', fixture('gray8x8-3class-slow.onnx'), options);
+      await expect(backend.run('slow', input(), 'logits')).rejects.toMatchObject({ code: 'TIMEOUT' });
+      expect(lost).toEqual([['slow']]);
+      await expect(backend.run('slow', input(), 'logits')).rejects.toMatchObject({ code: 'MODEL_NOT_READY' });
+      await backend.load('fast', fixture('gray8x8-3class.onnx'), options);
+      const out = await backend.run('fast', input(), 'logits');
+      expect(out.dims).toEqual([1, 3]);
+    } finally {
+      await backend.close();
+    }
+  });
+});

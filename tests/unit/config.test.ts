@@ -21,14 +21,15 @@ describe('configuration from the environment', () => {
 
   it('reads the inference settings: budget, providers, workers, batching and image limits', () => {
     const d = loadConfig({}).inference;
-    expect(d).toMatchObject({ memoryBudgetBytes: 4096 * 2 ** 20, providers: ['cpu'], workers: 1, nice: 10, spinning: true, maxBatchSize: 32, maxQueueDelayMs: 0, image: { maxBytes: 20 * 2 ** 20, maxPixels: 50_000_000, timeoutSeconds: 10 } });
+    expect(d).toMatchObject({ memoryBudgetBytes: 4096 * 2 ** 20, providers: ['cpu'], workers: 1, nice: 10, spinning: true, runTimeoutMs: 60_000, maxBatchSize: 32, maxQueueDelayMs: 0, image: { maxBytes: 20 * 2 ** 20, maxPixels: 50_000_000, timeoutSeconds: 10 } });
     expect(d.intraOpThreads).toBeGreaterThan(0);
-    const c = loadConfig({ MODEL_MEMORY_BUDGET_MB: '512', EXECUTION_PROVIDERS: 'cuda, cpu', INFERENCE_WORKERS: '2', INFERENCE_NICE: '0', INFERENCE_SPINNING: 'false', MAX_BATCH_SIZE: '8', MAX_QUEUE_DELAY_MS: '3' }).inference;
-    expect(c).toMatchObject({ memoryBudgetBytes: 512 * 2 ** 20, providers: ['cuda', 'cpu'], workers: 2, nice: 0, spinning: false, maxBatchSize: 8, maxQueueDelayMs: 3 });
+    const c = loadConfig({ MODEL_MEMORY_BUDGET_MB: '512', EXECUTION_PROVIDERS: 'cuda, cpu', INFERENCE_WORKERS: '2', INFERENCE_NICE: '0', INFERENCE_SPINNING: 'false', INFERENCE_TIMEOUT_S: '2.5', MAX_BATCH_SIZE: '8', MAX_QUEUE_DELAY_MS: '3' }).inference;
+    expect(c).toMatchObject({ memoryBudgetBytes: 512 * 2 ** 20, providers: ['cuda', 'cpu'], workers: 2, nice: 0, spinning: false, runTimeoutMs: 2500, maxBatchSize: 8, maxQueueDelayMs: 3 });
     expect(problems({ EXECUTION_PROVIDERS: 'gpu' })).toContain('EXECUTION_PROVIDERS must list providers among cpu, cuda, tensorrt, webgpu');
     expect(problems({ MAX_BATCH_SIZE: '0' })).toContain('MAX_BATCH_SIZE must be positive');
     expect(problems({ INFERENCE_NICE: '-5' })).toContain('INFERENCE_NICE must be from 0 to 19');
     expect(problems({ INFERENCE_NICE: '20' })).toContain('INFERENCE_NICE must be from 0 to 19');
+    expect(problems({ INFERENCE_TIMEOUT_S: '0' })).toContain('INFERENCE_TIMEOUT_S must be positive');
     expect(problems({ MODEL_MEMORY_BUDGET_MB: '1.5' })).toContain('MODEL_MEMORY_BUDGET_MB must be a whole number of megabytes');
   });
 
