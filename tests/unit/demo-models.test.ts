@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,4 +48,19 @@ describe('the demo models in models/', () => {
       expect(statSync(file).size).toBe(recorded[a.name].sizeBytes);
     }
   }, 120_000);
+
+  it('keeps every tracked part under 10 MB: larger files are split under models/split/ and joined by npm ci to their md5', async () => {
+    const { stdout } = await run('git', ['ls-files', '-z', 'models'], { cwd: path.dirname(MODELS) });
+    const tracked = stdout.split('\0').filter(Boolean);
+    const big = tracked.filter((f) => statSync(path.join(path.dirname(MODELS), f)).size > 10 * 1024 * 1024);
+    expect(big).toEqual([]);
+    const parts = tracked.filter((f) => f.startsWith('models/split/') && f.endsWith('.00'));
+    expect(parts.length).toBeGreaterThan(0);
+    for (const first of parts) {
+      const joined = path.join(MODELS, first.slice('models/split/'.length, -'.00'.length));
+      const name = joined.split(path.sep).slice(-2).join('');
+      expect([joined, createHash('md5').update(readFileSync(joined)).digest('hex')]).toEqual([joined, name]);
+    }
+  });
 });
+
