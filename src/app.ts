@@ -124,7 +124,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     }),
     mlflowRuns: new MlflowRunService(mlflowRepo),
     inference,
-    comparisons: new ComparisonService({ comparisons: comparisonRepo, versions, models, datasets: repos.datasets, versionRepo: repos.versions, kick: () => runner.kick() }),
+    comparisons: new ComparisonService({ comparisons: comparisonRepo, versions, models, datasets: repos.datasets, kick: () => runner.kick() }),
   };
   return {
     config,

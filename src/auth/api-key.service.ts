@@ -44,7 +44,7 @@ export class ApiKeyService {
   constructor(
     private readonly repo: ApiKeyRepository,
     private readonly logger: Logger,
-    private readonly cache?: RegistryCache,
+    private readonly cache: RegistryCache,
   ) {}
 
   async create(actor: Actor, name: string, role: string): Promise<CreatedApiKey> {
@@ -128,7 +128,6 @@ export class ApiKeyService {
   }
 
   private findByPrefix(prefix: string): Promise<ApiKeyRecord | null> {
-    if (!this.cache) return this.repo.findByPrefix(prefix);
     // Unknown prefixes are not kept: guessing keys must not fill the cache.
     return this.cache.get(`apiKey\0${prefix}`, () => this.repo.findByPrefix(prefix), (row) => row !== null);
   }

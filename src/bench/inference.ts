@@ -35,6 +35,7 @@ import { seedDemo } from '../importers/demo';
 import { InferenceService } from '../inference/inference.service';
 import { ModelManager } from '../inference/model-manager';
 import { OnnxBackend } from '../inference/onnx-backend';
+import { argmax } from '../inference/postprocess';
 import { preprocess } from '../inference/preprocess';
 import { VersionRepository } from '../registry/version.repository';
 import { parseInputSpec, type InputSpec } from '../registry/input-spec';
@@ -157,11 +158,6 @@ function lockedMd5(outPath: string): string | null {
   return m?.[1] ?? null;
 }
 
-function argmax(x: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < x.length; i++) if (x[i]! > x[best]!) best = i;
-  return best;
-}
 
 interface Gateway {
   app: App;

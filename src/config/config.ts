@@ -170,9 +170,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       memoryBudgetBytes: e.MODEL_MEMORY_BUDGET_MB * 1024 * 1024,
       providers: Object.freeze([...e.EXECUTION_PROVIDERS]),
       workers: e.INFERENCE_WORKERS,
-      // Every core for the running model: its pool does not spin while idle (onnx-worker.cjs), so the
-      // event loop gets a core back between runs (BENCHMARKS.md measured one thread fewer: slower,
-      // and no better for registry queries).
+      // Every core for the running model: at INFERENCE_NICE its threads give way to the event loop
+      // (BENCHMARKS.md measured one thread fewer: slower, and no better for registry queries).
       intraOpThreads: e.INTRA_OP_THREADS ?? os.availableParallelism(),
       // Inference threads yield the CPU to the gateway's own threads (Linux, where nice is per thread):
       // a registry query or the next request's decoding preempts a running model instead of queueing

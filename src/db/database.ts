@@ -97,11 +97,15 @@ function isChange(model: string, operation: string, args: unknown): boolean {
   return !(model === 'ApiKey' && operation === 'update' && data && Object.keys(data).every((k) => k === 'lastUsedAt'));
 }
 
-function prismaClient(adapter: AdapterFactory, feed: RegistryChangeFeed, onQuery?: (sql: string) => void): PrismaClient {
+/**
+ * `ownWrites`: a PostgreSQL server's notifications arrive asynchronously, so this process's own
+ * writes move the feed as soon as they return, and its next request sees them without waiting for
+ * the notification (PGlite delivers it at commit, before the write returns: no need there).
+ */
+function prismaClient(adapter: AdapterFactory, onQuery?: (sql: string) => void, ownWrites?: RegistryChangeFeed): PrismaClient {
   const client = onQuery ? new PrismaClient({ adapter, transactionOptions, log: [{ emit: 'event', level: 'query' }] }) : new PrismaClient({ adapter, transactionOptions });
   if (onQuery) (client as unknown as PrismaClient<'query'>).$on('query', (e) => onQuery(e.query));
-  // This process's own writes move the feed as soon as they return, so its next request sees them
-  // even before a PostgreSQL server's notification arrives (another process's writes wait for it).
+  if (!ownWrites) return client as unknown as PrismaClient;
   const extended = client.$extends({
     query: {
       $allModels: {
@@ -109,7 +113,7 @@ function prismaClient(adapter: AdapterFactory, feed: RegistryChangeFeed, onQuery
           try {
             return await query(args);
           } finally {
-            if (isChange(model, operation, args)) feed.changed();
+            if (isChange(model, operation, args)) ownWrites.changed();
           }
         },
       },
@@ -142,7 +146,7 @@ async function openEmbedded(opts: DatabaseOptions): Promise<Database> {
     throw e;
   }
   const feed = new RegistryChangeFeed();
-  const prisma = prismaClient(new PrismaPGlite(pglite), feed, opts.onQuery);
+  const prisma = prismaClient(new PrismaPGlite(pglite), opts.onQuery);
   const unlisten = await listenEmbedded(pglite, feed, opts.logger);
   return {
     kind: 'pglite',
@@ -176,7 +180,7 @@ async function openServer(opts: DatabaseOptions, url: string): Promise<Database>
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   pool.on('error', (e) => opts.logger.error({ err: e }, 'idle PostgreSQL connection failed'));
   const feed = new RegistryChangeFeed();
-  const prisma = prismaClient(new PrismaPg(pool), feed, opts.onQuery);
+  const prisma = prismaClient(new PrismaPg(pool), opts.onQuery, feed);
   const unlisten = await listenServer(url, feed, opts.logger);
   const poolSession: SqlSession = {
     query: async <T>(sql: string, params?: unknown[]) => (await pool.query(sql, params)).rows as T[],

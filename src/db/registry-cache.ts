@@ -99,12 +99,8 @@ export async function listenServer(url: string, feed: RegistryChangeFeed, logger
       lost(client, err as Error);
       return;
     }
+    // Closed (or lost) meanwhile: close() and lost() have ended this client already.
     if (current !== client) return;
-    if (closed) {
-      current = null;
-      await client.end().catch(() => undefined);
-      return;
-    }
     delayMs = 250;
     feed.setLive(true);
   };
@@ -152,11 +148,8 @@ export class RegistryCache {
     if (this.entries.has(key)) return this.entries.get(key) as T;
     const before = feed.generation;
     const value = await load();
+    // The generation only grows: unchanged means nothing was cleared or changed meanwhile.
     if (feed.live && feed.generation === before && keep(value)) {
-      if (this.generation !== before) {
-        this.entries.clear();
-        this.generation = before;
-      }
       if (this.entries.size >= this.maxEntries) this.entries.clear();
       this.entries.set(key, freeze(value));
     }

@@ -4,13 +4,14 @@ import type { ArtifactStore } from '../artifacts/artifact-store';
 import { DomainError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { InferenceService } from '../inference/inference.service';
+import { argmax } from '../inference/postprocess';
 import type { ComparisonItemRecord, ComparisonRecord, ComparisonRepository, NewComparisonItem } from '../registry/comparison.repository';
 import type { DatasetRepository } from '../registry/dataset.repository';
 import { parseInputSpec, type InputSpec } from '../registry/input-spec';
 import type { ModelRecord, ModelRepository } from '../registry/model.repository';
 import type { VersionRecord, VersionRepository } from '../registry/version.repository';
 import { labelPermutation, type ComparisonOptions } from './comparison.service';
-import { pairedComparison, versionMetrics, type ItemOutcome } from './statistics';
+import { PROBABILITY_SUM_TOLERANCE, pairedComparison, versionMetrics, type ItemOutcome } from './statistics';
 
 /** Items evaluated between two checkpoints. */
 const CHUNK = 32;
@@ -200,7 +201,7 @@ export class ComparisonRunner {
       if (!Number.isFinite(v) || v < 0) throw new Error(`${label} returned a score that is not a probability (${v}): check inputSpec.output`);
       sum += v;
     }
-    if (Math.abs(sum - 1) > 1e-3) throw new Error(`${label}'s probabilities sum to ${sum}, not 1: its output is not "probabilities" (inputSpec.output)`);
+    if (Math.abs(sum - 1) > PROBABILITY_SUM_TOLERANCE) throw new Error(`${label}'s probabilities sum to ${sum}, not 1: its output is not "probabilities" (inputSpec.output)`);
     // Stored as float4: rounding here keeps a resumed run's numbers equal to what it stored.
     return { probs: side.permutation.map((k) => Math.fround(p[k]!)), ms };
   }
@@ -221,10 +222,4 @@ export class ComparisonRunner {
       paired: pairedComparison(b, c, labels, { alpha: options.alpha, ...(options.nonInferiorityMargin !== null ? { nonInferiorityMargin: options.nonInferiorityMargin } : {}) }),
     };
   }
-}
-
-function argmax(values: number[]): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
-  return best;
 }

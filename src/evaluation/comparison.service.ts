@@ -4,9 +4,13 @@ import { badInput, DomainError, notFound } from '../common/errors';
 import type { ComparisonRecord, ComparisonRepository } from '../registry/comparison.repository';
 import type { DatasetRecord, DatasetRepository } from '../registry/dataset.repository';
 import type { ModelService } from '../registry/model.service';
-import type { VersionRepository } from '../registry/version.repository';
+import type { AliasRecord } from '../registry/alias.repository';
+import type { RegistryLoaders } from '../registry/loaders';
+import type { ModelRecord } from '../registry/model.repository';
+import type { VersionRecord } from '../registry/version.repository';
 import type { ResolvedVersion, VersionRef, VersionService } from '../registry/version.service';
 import type { Disagreement, ReportNames } from './report';
+import { DEFAULT_ALPHA } from './statistics';
 
 export interface StartComparisonInput {
   candidate: VersionRef;
@@ -55,6 +59,12 @@ export function labelPermutation(datasetLabels: string[], modelLabels: string[],
 }
 
 /** startComparison, comparison(s), cancelComparison: validation and bookkeeping; the runner does the work. */
+/** A comparison's id as clients send it (a GraphQL ID or a URL segment). */
+export function parseComparisonId(id: string): number {
+  if (!/^\d{1,9}$/.test(id)) throw badInput(`comparison id "${id}" is not a number`);
+  return Number(id);
+}
+
 export class ComparisonService {
   constructor(
     private readonly deps: {
@@ -62,7 +72,6 @@ export class ComparisonService {
       versions: VersionService;
       models: ModelService;
       datasets: DatasetRepository;
-      versionRepo: VersionRepository;
       /** Tells the runner there is work. */
       kick: () => void;
     },
@@ -84,7 +93,7 @@ export class ComparisonService {
 
   async start(actor: Actor, input: StartComparisonInput): Promise<ComparisonRecord> {
     requireRole(actor, 'operator', 'starting a comparison');
-    const alpha = input.alpha ?? 0.05;
+    const alpha = input.alpha ?? DEFAULT_ALPHA;
     if (!(alpha > 0 && alpha < 1)) throw badInput(`alpha must be between 0 and 1, got ${alpha}`, { field: 'alpha' });
     if (input.limit != null && (!Number.isInteger(input.limit) || input.limit < 1)) throw badInput(`limit must be a positive integer, got ${input.limit}`, { field: 'limit' });
     const margin = input.nonInferiorityMargin ?? null;
@@ -140,18 +149,16 @@ export class ComparisonService {
   }
 
   /** How a report names the two versions (with their aliases) and the dataset. */
-  async names(record: ComparisonRecord): Promise<ReportNames> {
-    const found = await this.deps.versionRepo.findByIds([record.baselineId, record.candidateId]);
-    const baseline = found.find((v) => v.id === record.baselineId);
-    const candidate = found.find((v) => v.id === record.candidateId);
-    const model = await this.deps.models.findById(candidate!.modelId);
+  async names(record: ComparisonRecord, loaders: RegistryLoaders): Promise<ReportNames> {
+    const [baseline, candidate] = (await loaders.versionById.loadMany([record.baselineId, record.candidateId])) as VersionRecord[];
+    const [model, baselineModel] = (await loaders.modelById.loadMany([candidate!.modelId, baseline!.modelId])) as (ModelRecord | null)[];
+    const [baselineAliases, candidateAliases] = (await loaders.aliasesByVersionId.loadMany([baseline!.id, candidate!.id])) as AliasRecord[][];
     const dataset = await this.deps.datasets.findById(record.datasetId);
-    const aliases = await this.deps.versionRepo.aliasNames([baseline!.id, candidate!.id]);
-    const name = (v: NonNullable<typeof baseline>) => `v${v.version}${aliases.get(v.id)?.length ? ` (${aliases.get(v.id)!.join(', ')})` : ''}`;
+    const name = (v: VersionRecord, aliases: AliasRecord[]) => `v${v.version}${aliases.length ? ` (${aliases.map((a) => a.name).join(', ')})` : ''}`;
     return {
       model: model?.name ?? '?',
-      baseline: baseline!.modelId === candidate!.modelId ? name(baseline!) : `${(await this.deps.models.findById(baseline!.modelId))?.name ?? '?'} ${name(baseline!)}`,
-      candidate: name(candidate!),
+      baseline: baseline!.modelId === candidate!.modelId ? name(baseline!, baselineAliases!) : `${baselineModel?.name ?? '?'} ${name(baseline!, baselineAliases!)}`,
+      candidate: name(candidate!, candidateAliases!),
       dataset: dataset ? `${dataset.name}@${dataset.version}` : '?',
     };
   }

@@ -1,5 +1,5 @@
 import type { ComparisonRecord } from '../registry/comparison.repository';
-import type { PairedResult, VersionMetrics } from './statistics';
+import { DEFAULT_ALPHA, type PairedResult, type VersionMetrics } from './statistics';
 
 export interface ComparisonResults {
   baseline: VersionMetrics & { sizeBytes: number };
@@ -50,7 +50,7 @@ export function comparisonView(record: ComparisonRecord): ComparisonView {
     itemsDone: record.done,
     total: record.total,
     etaSeconds: running ? ((record.total - record.done) * record.elapsedMs) / record.done / 1000 : null,
-    alpha: (record.options as { alpha?: number }).alpha ?? 0.05,
+    alpha: (record.options as { alpha?: number }).alpha ?? DEFAULT_ALPHA,
     n: p?.n ?? null,
     baselineMetrics: results?.baseline ?? null,
     candidateMetrics: results?.candidate ?? null,

@@ -8,7 +8,9 @@ import { graphqlUploadExpress } from 'graphql-upload-minimal';
 import { GraphQLError } from 'graphql';
 import type { App } from '../app';
 import { DomainError, ErrorCode } from '../common/errors';
+import { parseComparisonId } from '../evaluation/comparison.service';
 import { comparisonView } from '../evaluation/report';
+import { MAX_BATCH_IMAGES } from '../inference/inference.service';
 import { createApolloServer } from '../graphql/apollo';
 import { createContext } from '../graphql/context';
 
@@ -64,11 +66,13 @@ export async function startServer(app: App, opts: { port?: number; host?: string
     const requestId = res.locals.requestId;
     const fail = (status: number, code: string, message: string): void => void res.status(status).json({ errors: [{ message, extensions: { code, requestId } }] });
     let actor;
+    let id: number;
+    let c;
     try {
       actor = await app.authenticate(req.header('authorization'));
-      if (!/^\d{1,9}$/.test(req.params.id)) return fail(400, ErrorCode.BAD_USER_INPUT, `comparison id "${req.params.id}" is not a number`);
-      const first = await app.services.comparisons.get(actor, Number(req.params.id));
-      if (!first) return fail(404, ErrorCode.NOT_FOUND, `no comparison ${req.params.id}`);
+      id = parseComparisonId(req.params.id);
+      c = await app.services.comparisons.get(actor, id);
+      if (!c) return fail(404, ErrorCode.NOT_FOUND, `no comparison ${req.params.id}`);
     } catch (e) {
       if (e instanceof DomainError) return fail(e.code === 'UNAUTHENTICATED' ? 401 : e.code === 'FORBIDDEN' ? 403 : 400, e.code, e.message);
       throw e;
@@ -79,15 +83,14 @@ export async function startServer(app: App, opts: { port?: number; host?: string
     req.on('close', () => {
       open = false;
     });
-    while (open) {
-      const c = await app.services.comparisons.get(actor, Number(req.params.id)).catch(() => null);
-      if (!c) break;
+    while (open && c) {
       const view = comparisonView(c);
       const data = { id: view.id, status: view.status, progress: view.progress, itemsDone: view.itemsDone, total: view.total, etaSeconds: view.etaSeconds, verdict: view.verdict };
       const done = !['QUEUED', 'RUNNING'].includes(c.status);
       res.write(`event: ${done ? 'done' : 'progress'}\ndata: ${JSON.stringify(data)}\n\n`);
       if (done) break;
       await new Promise((r) => setTimeout(r, 1000));
+      c = await app.services.comparisons.get(actor, id).catch(() => null);
     }
     res.end();
     return;
@@ -102,7 +105,7 @@ export async function startServer(app: App, opts: { port?: number; host?: string
     // Multipart requests (the GraphQL multipart request spec): files are streamed to the resolvers,
     // which stop reading at MAX_IMAGE_BYTES. Apollo's CSRF prevention still applies to them.
     // One byte over the limit, so that a file of exactly MAX_IMAGE_BYTES passes and a larger one is seen as larger.
-    graphqlUploadExpress({ maxFileSize: app.config.inference.image.maxBytes + 1, maxFiles: 64 }),
+    graphqlUploadExpress({ maxFileSize: app.config.inference.image.maxBytes + 1, maxFiles: MAX_BATCH_IMAGES }),
     express.json({ limit: '30mb' }),
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {

@@ -25,7 +25,8 @@ export interface PredictionResult {
   timingsMs: { decode: number; preprocess: number; queue: number; inference: number; total: number; batchSize: number };
 }
 
-const MAX_BATCH_IMAGES = 64;
+/** Images one predictBatch may carry (and multipart files one request may carry). */
+export const MAX_BATCH_IMAGES = 64;
 /** All of a predictBatch's image files together. */
 export const MAX_BATCH_BYTES = 100 * 1024 * 1024;
 const round = (ms: number) => Math.round(ms * 1000) / 1000;

@@ -36,9 +36,7 @@ class WorkerHandle {
     });
     const fail = (reason: string) => {
       if (this.dead) return;
-      this.dead = true;
-      for (const p of this.pending.values()) p.reject(new DomainError('INTERNAL_SERVER_ERROR', `the inference worker stopped: ${reason}`));
-      this.pending.clear();
+      this.abandon(new DomainError('INTERNAL_SERVER_ERROR', `the inference worker stopped: ${reason}`));
       this.onExit(this);
     };
     this.worker.on('error', (e) => {
@@ -70,10 +68,7 @@ class WorkerHandle {
    */
   retire(error: DomainError): void {
     if (this.dead) return;
-    this.dead = true;
-    this.closing = true;
-    for (const p of this.pending.values()) p.reject(error);
-    this.pending.clear();
+    this.abandon(error);
     this.worker.postMessage({ type: 'close', id: 0 });
     // A run that never returns must not keep the process alive either.
     this.worker.unref();
@@ -88,9 +83,14 @@ class WorkerHandle {
     this.closing = true;
     const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
     if ((await Promise.race([asked.then(() => exited), timer])) === 'timeout') await this.worker.terminate();
-    for (const p of this.pending.values()) p.reject(new DomainError('MODEL_NOT_READY', 'the inference runtime is stopping'));
-    this.pending.clear();
+    this.abandon(new DomainError('MODEL_NOT_READY', 'the inference runtime is stopping'));
+  }
+
+  /** Marks the worker dead and fails everything still waiting on it. */
+  private abandon(error: DomainError): void {
     this.dead = true;
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
   }
 }
 

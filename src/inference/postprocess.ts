@@ -20,6 +20,13 @@ export function probabilities(row: Float32Array, output: 'logits' | 'probabiliti
 }
 
 /** The k most probable classes, most probable first (ties: lower index first). */
+/** Index of the largest value (the first, on ties). */
+export function argmax(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
+  return best;
+}
+
 export function topK(probs: Float64Array, labels: readonly string[], k: number): ClassScore[] {
   const order = Array.from(probs.keys()).sort((a, b) => probs[b]! - probs[a]! || a - b);
   return order.slice(0, Math.min(k, probs.length)).map((index) => ({ index, label: labels[index] ?? String(index), probability: probs[index]! }));

@@ -88,10 +88,10 @@ export class ComparisonRepository {
       const [job] = await tx.$queryRaw<{ leaseOwner: string | null; status: string; cancelRequested: boolean }[]>`
         SELECT "leaseOwner", "status"::text AS "status", "cancelRequested" FROM "Comparison" WHERE "id" = ${id} FOR UPDATE`;
       if (!job || job.leaseOwner !== owner || job.status !== 'RUNNING') return { held: false, cancelRequested: false };
-      await tx.comparisonItem.createMany({ data: items.map((i) => ({ ...i, comparisonId: id })), skipDuplicates: true });
-      const done = await tx.comparisonItem.count({ where: { comparisonId: id } });
+      // Items are written only here, under this lock: the count grows by what was inserted.
+      const { count } = await tx.comparisonItem.createMany({ data: items.map((i) => ({ ...i, comparisonId: id })), skipDuplicates: true });
       await tx.$executeRaw`
-        UPDATE "Comparison" SET "done" = ${done}, "elapsedMs" = "elapsedMs" + ${elapsedMs}::double precision,
+        UPDATE "Comparison" SET "done" = "done" + ${count}, "elapsedMs" = "elapsedMs" + ${elapsedMs}::double precision,
           "leaseUntil" = now() + ${leaseMs}::double precision * interval '1 millisecond'
         WHERE "id" = ${id}`;
       return { held: true, cancelRequested: job.cancelRequested };

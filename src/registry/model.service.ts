@@ -48,10 +48,6 @@ export class ModelService {
     return this.models.findByName(name);
   }
 
-  async findById(id: number): Promise<ModelRecord | null> {
-    return (await this.models.findByIds([id]))[0] ?? null;
-  }
-
   /** As `find`, NOT_FOUND when there is no such model. */
   async require(name: string): Promise<ModelRecord> {
     const model = await this.find(name);

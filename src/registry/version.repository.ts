@@ -81,13 +81,6 @@ export class VersionRepository {
   }
 
   /** Alias names per version id. */
-  async aliasNames(versionIds: readonly number[]): Promise<Map<number, string[]>> {
-    const rows = await this.prisma.alias.findMany({ where: { versionId: { in: [...versionIds] } }, orderBy: { name: 'asc' } });
-    const out = new Map<number, string[]>();
-    for (const r of rows) out.set(r.versionId, [...(out.get(r.versionId) ?? []), r.name]);
-    return out;
-  }
-
   /** Ids of the versions some alias with one of these names points at. */
   async idsWithAliases(names: readonly string[]): Promise<Set<number>> {
     const rows = await this.prisma.alias.findMany({ where: { name: { in: [...names] } }, select: { versionId: true } });

@@ -57,7 +57,7 @@ export class VersionService {
       artifacts: ArtifactStore;
       inspector: ModelInspector;
       importRoots: readonly string[];
-      cache?: RegistryCache;
+      cache: RegistryCache;
     },
   ) {}
 
@@ -124,9 +124,7 @@ export class VersionService {
   async resolve(actor: Actor, ref: VersionRef): Promise<ResolvedVersion> {
     requireRole(actor, 'viewer', 'reading a model version');
     if (ref.version != null && ref.alias != null) throw badInput('give either version or alias, not both', { field: 'ref' });
-    const { cache } = this.deps;
-    if (!cache) return this.lookUp(ref);
-    return cache.get(`resolve\0${ref.model}\0${ref.version ?? ''}\0${ref.alias ?? ''}`, () => this.lookUp(ref));
+    return this.deps.cache.get(`resolve\0${ref.model}\0${ref.version ?? ''}\0${ref.alias ?? ''}`, () => this.lookUp(ref));
   }
 
   private async lookUp(ref: VersionRef): Promise<ResolvedVersion> {

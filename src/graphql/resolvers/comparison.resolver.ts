@@ -1,15 +1,10 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { DomainError } from '../../common/errors';
+import { parseComparisonId } from '../../evaluation/comparison.service';
 import { comparisonView, renderReport, type ComparisonView } from '../../evaluation/report';
 import type { GraphQLContext } from '../context';
 import { Comparison, ComparisonItem, ReportFormat, StartComparisonInput } from '../types/comparison.type';
 import { Dataset } from '../types/dataset.type';
 import { ModelVersion } from '../types/version.type';
-
-const parseId = (id: string): number => {
-  if (!/^\d{1,9}$/.test(id)) throw new DomainError('BAD_USER_INPUT', `comparison id "${id}" is not a number`);
-  return Number(id);
-};
 
 @Resolver(() => Comparison)
 export class ComparisonResolver {
@@ -20,12 +15,12 @@ export class ComparisonResolver {
 
   @Mutation(() => Comparison, { description: 'Stops a queued or running comparison (at its next checkpoint).' })
   async cancelComparison(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<ComparisonView> {
-    return comparisonView(await ctx.services.comparisons.cancel(ctx.actor, parseId(id)));
+    return comparisonView(await ctx.services.comparisons.cancel(ctx.actor, parseComparisonId(id)));
   }
 
   @Query(() => Comparison, { nullable: true })
   async comparison(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<ComparisonView | null> {
-    const c = await ctx.services.comparisons.get(ctx.actor, parseId(id));
+    const c = await ctx.services.comparisons.get(ctx.actor, parseComparisonId(id));
     return c && comparisonView(c);
   }
 
@@ -56,14 +51,14 @@ export class ComparisonResolver {
   @FieldResolver(() => String, { nullable: true, description: 'A self-contained report (Markdown or HTML) once the comparison succeeded.' })
   async report(@Root() c: ComparisonView, @Ctx() ctx: GraphQLContext, @Arg('format', () => ReportFormat, { defaultValue: ReportFormat.MARKDOWN }) format: ReportFormat): Promise<string | null> {
     if (!c.results) return null;
-    const names = await ctx.services.comparisons.names(c.record);
+    const names = await ctx.services.comparisons.names(c.record, ctx.loaders);
     const disagreements = await ctx.services.comparisons.disagreements(ctx.actor, c.record, 50);
     return renderReport(c, names, disagreements, format === ReportFormat.HTML ? 'html' : 'markdown');
   }
 
   @FieldResolver(() => String, { nullable: true })
   async summary(@Root() c: ComparisonView, @Ctx() ctx: GraphQLContext): Promise<string | null> {
-    return c.results ? renderReport(c, await ctx.services.comparisons.names(c.record), [], 'sentence') : null;
+    return c.results ? renderReport(c, await ctx.services.comparisons.names(c.record, ctx.loaders), [], 'sentence') : null;
   }
 
   @FieldResolver(() => [ComparisonItem], { description: 'Items the versions classified differently, in dataset order.' })
