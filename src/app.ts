@@ -28,6 +28,8 @@ import { ComparisonRunner } from './evaluation/comparison-runner';
 import { ComparisonService } from './evaluation/comparison.service';
 import type { InferenceBackend } from './inference/backend';
 import { InferenceService } from './inference/inference.service';
+import { Admission } from './inference/admission';
+import { ImagePool } from './inference/image/image-pool';
 import { ModelManager } from './inference/model-manager';
 import { OnnxBackend } from './inference/onnx-backend';
 
@@ -93,7 +95,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const datasets = new DatasetService(repos.datasets);
   const mlflowRepo = new MlflowRepository(db.prisma);
   const manager = new ModelManager({ backend, versions: repos.versions, artifacts, config, logger });
-  const inference = new InferenceService({ versions, manager, config });
+  const images = await ImagePool.create({ workers: config.inference.preprocessWorkers, nice: config.inference.nice, limits: config.inference.image, logger });
+  const admission = new Admission({ perVersion: config.limits.queuePerVersion, total: config.limits.queueTotal });
+  const inference = new InferenceService({ versions, manager, images, admission, config });
   const comparisonRepo = new ComparisonRepository(db.prisma);
   const runner = new ComparisonRunner({
     comparisons: comparisonRepo,
@@ -143,6 +147,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     startWorkers: () => runner.start(),
     close: async () => {
       await runner.stop();
+      await images.close();
       await manager.close();
       await db.close();
     },

@@ -36,7 +36,9 @@ import { InferenceService } from '../inference/inference.service';
 import { ModelManager } from '../inference/model-manager';
 import { OnnxBackend } from '../inference/onnx-backend';
 import { argmax } from '../inference/postprocess';
-import { preprocess } from '../inference/preprocess';
+import { preprocess } from '../inference/image/preprocess';
+import { ImagePool } from '../inference/image/image-pool';
+import { Admission } from '../inference/admission';
 import { VersionRepository } from '../registry/version.repository';
 import { parseInputSpec, type InputSpec } from '../registry/input-spec';
 import type { ChildMessage, ChildRequest } from './gateway-child';
@@ -456,16 +458,18 @@ async function main(): Promise<void> {
       const target = { record: v2.version, model: { name: 'fashion-classifier', inputSpec: spec } };
       const tensor = (await preprocess(png, spec, config.inference.image)).data;
       const runtimeLogger = createLogger('warn', { bench: true }, 2);
+      const images = await ImagePool.create({ workers: config.inference.preprocessWorkers, nice: config.inference.nice, limits: config.inference.image, logger: runtimeLogger });
       const runtime = (maxBatchSize: number) => {
         const cfg = loadConfig(env, { inference: { ...config.inference, maxBatchSize } });
         const backend = new OnnxBackend(cfg.inference.workers, runtimeLogger, undefined, { nice: cfg.inference.nice });
         const manager = new ModelManager({ backend, versions: new VersionRepository(app.db.prisma), artifacts: app.artifacts, config: cfg, logger: runtimeLogger });
-        return { manager, service: new InferenceService({ versions: app.services.versions, manager, config: cfg }) };
+        const admission = new Admission({ perVersion: Number.MAX_SAFE_INTEGER, total: Number.MAX_SAFE_INTEGER });
+        return { manager, service: new InferenceService({ versions: app.services.versions, manager, images, admission, config: cfg }) };
       };
       const runtimes = [runtime(config.inference.maxBatchSize), runtime(1)];
       const layers = [
         { name: 'score(): sharp decode + preprocess + batcher + worker', call: (r: (typeof runtimes)[0]) => r.service.score(target, png).then((x) => x.out.batchSize) },
-        { name: 'batcher + worker (tensor already preprocessed)', call: (r: (typeof runtimes)[0]) => r.manager.use(target, (e) => e.batcher!.submit(tensor)).then((x) => x.batchSize) },
+        { name: 'batcher + worker (tensor already preprocessed)', call: (r: (typeof runtimes)[0]) => r.manager.use(target, (m) => m.run(tensor)).then((x) => x.batchSize) },
       ];
       const rtWindowMs = scaled(3000, 600);
       const closedLoop = async (c: number, ms: number, fn: () => Promise<number>) => {

@@ -12,7 +12,12 @@ export const ErrorCode = {
   MODEL_LOAD_FAILED: 'MODEL_LOAD_FAILED',
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   FORBIDDEN: 'FORBIDDEN',
+  /** The operation is over a GraphQL limit (depth, aliases, tokens, size, directives, cost): refused before it ran. */
+  QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
+  /** The caller's key spent its request budget: retry after `retryAfterMs`. */
   RATE_LIMITED: 'RATE_LIMITED',
+  /** A bounded queue or pool is full (inference, comparisons, streams): retry after `retryAfterMs`. */
+  RESOURCE_EXHAUSTED: 'RESOURCE_EXHAUSTED',
   TIMEOUT: 'TIMEOUT',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
@@ -39,3 +44,37 @@ export const conflict = (message: string, details?: Record<string, unknown>) =>
   new DomainError(ErrorCode.CONFLICT, message, details);
 export const unauthenticated = (message: string) => new DomainError(ErrorCode.UNAUTHENTICATED, message);
 export const forbidden = (message: string) => new DomainError(ErrorCode.FORBIDDEN, message);
+/** A full queue or spent budget: the client should retry after `retryAfterMs` (HTTP 429 semantics). */
+export const exhausted = (message: string, retryAfterMs: number, details?: Record<string, unknown>) =>
+  new DomainError(ErrorCode.RESOURCE_EXHAUSTED, message, { ...details, retryAfterMs: Math.max(1, Math.ceil(retryAfterMs)) });
+export const rateLimited = (message: string, retryAfterMs: number, details?: Record<string, unknown>) =>
+  new DomainError(ErrorCode.RATE_LIMITED, message, { ...details, retryAfterMs: Math.max(1, Math.ceil(retryAfterMs)) });
+
+/**
+ * The HTTP status a request-level failure answers with (GraphQL request errors, SSE, uploads):
+ * one map for every route. Errors inside a GraphQL response that also carries data stay 200.
+ */
+export function httpStatus(code: string): number {
+  switch (code) {
+    case ErrorCode.UNAUTHENTICATED:
+      return 401;
+    case ErrorCode.FORBIDDEN:
+      return 403;
+    case ErrorCode.NOT_FOUND:
+      return 404;
+    case ErrorCode.PAYLOAD_TOO_LARGE:
+      return 413;
+    case ErrorCode.RATE_LIMITED:
+    case ErrorCode.RESOURCE_EXHAUSTED:
+      return 429;
+    case ErrorCode.TIMEOUT:
+      return 504;
+    case ErrorCode.MODEL_NOT_READY:
+    case ErrorCode.MODEL_LOAD_FAILED:
+      return 503;
+    case ErrorCode.INTERNAL_SERVER_ERROR:
+      return 500;
+    default:
+      return 400;
+  }
+}

@@ -21,6 +21,8 @@ const list = z.string().transform((v) =>
 export const PROVIDERS = ['cpu', 'cuda', 'tensorrt', 'webgpu'] as const;
 export type Provider = (typeof PROVIDERS)[number];
 
+const perSecond = z.coerce.number({ error: 'must be a number of requests per second (0: unlimited)' }).min(0, 'must not be negative');
+
 const count = (unit: string) => z.coerce.number({ error: `must be a number of ${unit}` }).int(`must be a whole number of ${unit}`).positive('must be positive');
 
 const env = z.object({
@@ -65,7 +67,38 @@ const env = z.object({
   IMAGE_DECODE_TIMEOUT_S: count('seconds').max(3600, 'must be at most 3600').default(10),
   COMPARISON_CONCURRENCY: count('jobs').max(64, 'must be at most 64').default(1),
   COMPARISON_LEASE_S: count('seconds').max(3600, 'must be at most 3600').default(30),
+  COMPARISON_MAX_ACTIVE_PER_KEY: count('jobs').max(1000, 'must be at most 1000').default(4),
+  GRAPHQL_MAX_DEPTH: count('levels').max(100, 'must be at most 100').default(10),
+  GRAPHQL_MAX_ALIASES: count('aliases').max(10_000, 'must be at most 10000').default(20),
+  GRAPHQL_MAX_DIRECTIVES: count('directives').max(10_000, 'must be at most 10000').default(20),
+  GRAPHQL_MAX_TOKENS: count('tokens').max(1_000_000, 'must be at most 1000000').default(2000),
+  GRAPHQL_MAX_QUERY_BYTES: count('bytes').max(10 * 1024 * 1024, 'must be at most 10 MB').default(64 * 1024),
+  GRAPHQL_MAX_COST: count('cost units').default(50_000),
+  INFERENCE_QUEUE_PER_VERSION: count('images').max(1_000_000, 'must be at most 1000000').default(256),
+  INFERENCE_QUEUE_TOTAL: count('images').max(1_000_000, 'must be at most 1000000').default(1024),
+  PREPROCESS_WORKERS: count('worker threads').max(64, 'must be at most 64').optional(),
+  RATE_LIMIT_VIEWER: perSecond.default(100),
+  RATE_LIMIT_OPERATOR: perSecond.default(300),
+  RATE_LIMIT_ADMIN: perSecond.default(1000),
+  AUTH_FAILURES_PER_MINUTE: count('failures').max(100_000, 'must be at most 100000').default(30),
+  SSE_MAX_PER_KEY: count('streams').max(10_000, 'must be at most 10000').default(8),
+  SSE_MAX_TOTAL: count('streams').max(100_000, 'must be at most 100000').default(256),
+  HTTP_MAX_CONNECTIONS: count('connections').max(1_000_000, 'must be at most 1000000').default(1024),
+  HTTP_HEADERS_TIMEOUT_S: count('seconds').max(3600, 'must be at most 3600').default(20),
+  HTTP_REQUEST_TIMEOUT_S: count('seconds').max(3600, 'must be at most 3600').default(120),
+  HTTP_KEEP_ALIVE_TIMEOUT_S: count('seconds').max(3600, 'must be at most 3600').default(5),
+  METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  METRICS_PORT: z.coerce
+    .number({ error: 'must be an integer between 1 and 65535' })
+    .int('must be an integer between 1 and 65535')
+    .min(1, 'must be an integer between 1 and 65535')
+    .max(65535, 'must be an integer between 1 and 65535')
+    .optional(),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 });
+
+/** Requests per second a key may make, by role (0: unlimited); bursts of twice that pass. */
+export type RateLimits = Readonly<Record<Role, number>>;
 
 /** models/ beside src/ (or dist/): the demo project of this repository. */
 const DEFAULT_DEMO_REPO = path.resolve(__dirname, '..', '..', 'models');
@@ -110,12 +143,49 @@ export interface Config {
     readonly maxBatchSize: number;
     readonly maxQueueDelayMs: number;
     readonly image: { readonly maxBytes: number; readonly maxPixels: number; readonly timeoutSeconds: number };
+    /** Threads that decode and resize images off the gateway's thread. */
+    readonly preprocessWorkers: number;
   };
   readonly comparisons: {
     /** Jobs this process runs at once; the rest wait in the queue. */
     readonly concurrency: number;
     /** How long a job stays claimed without a checkpoint before another process may resume it. */
     readonly leaseMs: number;
+    /** Queued or running jobs one key may have; more are refused with RESOURCE_EXHAUSTED. */
+    readonly maxActivePerKey: number;
+  };
+  /** Operations over these are refused with QUERY_TOO_COMPLEX before anything runs. */
+  readonly graphql: {
+    readonly maxDepth: number;
+    readonly maxAliases: number;
+    readonly maxDirectives: number;
+    readonly maxTokens: number;
+    readonly maxQueryBytes: number;
+    /** Objects cost 1, lists multiply by their page size, an image through a model costs IMAGE_COST. */
+    readonly maxCost: number;
+  };
+  /** Fairness between callers. */
+  readonly limits: {
+    readonly rate: RateLimits;
+    /** Failed authentications per client address and minute before it is answered 429 unverified. */
+    readonly authFailuresPerMinute: number;
+    /** Images admitted into inference (preprocessing to result) per version and in all. */
+    readonly queuePerVersion: number;
+    readonly queueTotal: number;
+    readonly ssePerKey: number;
+    readonly sseTotal: number;
+  };
+  readonly http: {
+    readonly maxConnections: number;
+    readonly headersTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+    readonly keepAliveTimeoutMs: number;
+  };
+  /** /metrics: on the main port with this bearer token (or an admin key), and/or on its own listener. */
+  readonly metrics: {
+    readonly token: string | undefined;
+    readonly port: number | undefined;
+    readonly host: string;
   };
 }
 
@@ -140,7 +210,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       parsed.error.issues.map((issue) => {
         const variable = String(issue.path[0] ?? '?');
         const got = raw[variable];
-        const secret = ['ADMIN_API_KEY', 'DATABASE_URL', 'MLFLOW_TRACKING_TOKEN', 'MLFLOW_TRACKING_PASSWORD'].includes(variable);
+        const secret = ['ADMIN_API_KEY', 'DATABASE_URL', 'MLFLOW_TRACKING_TOKEN', 'MLFLOW_TRACKING_PASSWORD', 'METRICS_TOKEN'].includes(variable);
         const shown = secret ? '' : ` (got "${got}")`;
         return { variable, message: `${issue.message}${got === undefined ? '' : shown}` };
       }),
@@ -185,8 +255,34 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       maxBatchSize: e.MAX_BATCH_SIZE,
       maxQueueDelayMs: e.MAX_QUEUE_DELAY_MS,
       image: Object.freeze({ maxBytes: e.MAX_IMAGE_BYTES, maxPixels: e.MAX_IMAGE_PIXELS, timeoutSeconds: e.IMAGE_DECODE_TIMEOUT_S }),
+      // One preprocessing thread per core beside the gateway's own: decoding and resizing never run
+      // on the event loop's thread (small PNGs excepted, see preprocess.ts).
+      preprocessWorkers: e.PREPROCESS_WORKERS ?? Math.max(1, os.availableParallelism() - 1),
     }),
-    comparisons: Object.freeze({ concurrency: e.COMPARISON_CONCURRENCY, leaseMs: e.COMPARISON_LEASE_S * 1000 }),
+    comparisons: Object.freeze({ concurrency: e.COMPARISON_CONCURRENCY, leaseMs: e.COMPARISON_LEASE_S * 1000, maxActivePerKey: e.COMPARISON_MAX_ACTIVE_PER_KEY }),
+    graphql: Object.freeze({
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxAliases: e.GRAPHQL_MAX_ALIASES,
+      maxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
+      maxTokens: e.GRAPHQL_MAX_TOKENS,
+      maxQueryBytes: e.GRAPHQL_MAX_QUERY_BYTES,
+      maxCost: e.GRAPHQL_MAX_COST,
+    }),
+    limits: Object.freeze({
+      rate: Object.freeze({ viewer: e.RATE_LIMIT_VIEWER, operator: e.RATE_LIMIT_OPERATOR, admin: e.RATE_LIMIT_ADMIN }),
+      authFailuresPerMinute: e.AUTH_FAILURES_PER_MINUTE,
+      queuePerVersion: e.INFERENCE_QUEUE_PER_VERSION,
+      queueTotal: Math.max(e.INFERENCE_QUEUE_TOTAL, e.INFERENCE_QUEUE_PER_VERSION),
+      ssePerKey: e.SSE_MAX_PER_KEY,
+      sseTotal: e.SSE_MAX_TOTAL,
+    }),
+    http: Object.freeze({
+      maxConnections: e.HTTP_MAX_CONNECTIONS,
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_S * 1000,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_S * 1000,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_S * 1000,
+    }),
+    metrics: Object.freeze({ token: e.METRICS_TOKEN, port: e.METRICS_PORT, host: e.METRICS_HOST }),
     // The demo project is always readable: seeding must not depend on IMPORT_ROOTS.
     importRoots: Object.freeze([...new Set([...(e.IMPORT_ROOTS ?? [process.cwd(), DEFAULT_DEMO_REPO]).map((r) => path.resolve(r)), ...(demoRepo ? [demoRepo] : [])])]),
     ...overrides,

@@ -5,10 +5,13 @@ import { parseInputSpec, type InputSpec } from '../registry/input-spec';
 import type { ModelRecord } from '../registry/model.repository';
 import type { VersionRecord } from '../registry/version.repository';
 import type { ResolvedVersion, VersionRef, VersionService } from '../registry/version.service';
+import type { Admission } from './admission';
+import type { BatchResult } from './batcher';
+import type { ImagePool } from './image/image-pool';
+import { bytesFromBase64 } from './image/image-input';
+import type { Preprocessed } from './image/preprocess';
 import type { LoadedVersion, ModelManager, Target } from './model-manager';
 import { probabilities, topK, type ClassScore } from './postprocess';
-import type { BatchResult } from './batcher';
-import { bytesFromBase64, preprocess, type Preprocessed } from './preprocess';
 
 /** An image as a client sends it: raw bytes (multipart upload) or base64 (plain or a data: URL). */
 export interface ImageSource {
@@ -37,6 +40,8 @@ export class InferenceService {
     private readonly deps: {
       versions: VersionService;
       manager: ModelManager;
+      images: ImagePool;
+      admission: Admission;
       config: Config;
     },
   ) {}
@@ -125,13 +130,18 @@ export class InferenceService {
    * and comparisons both come through here.
    */
   async score(target: Target, bytes: Buffer): Promise<{ probs: Float64Array; image: Preprocessed; out: BatchResult; provider: string; ms: number }> {
-    return this.deps.manager.use(target, async (entry) => {
-      const started = performance.now();
-      const image = await preprocess(bytes, target.model.inputSpec, this.deps.config.inference.image);
-      entry.requests++;
-      const out = await entry.batcher!.submit(image.data);
-      return { probs: probabilities(out.output, target.model.inputSpec.output), image, out, provider: entry.provider!, ms: performance.now() - started };
-    });
+    // Refused at once (RESOURCE_EXHAUSTED) when the version's queue or the whole runtime is full.
+    const release = this.deps.admission.enter(target.record.id, `${target.model.name} v${target.record.version}`);
+    try {
+      return await this.deps.manager.use(target, async (model) => {
+        const started = performance.now();
+        const image = await this.deps.images.preprocess(bytes, target.model.inputSpec);
+        const out = await model.run(image.data);
+        return { probs: probabilities(out.output, target.model.inputSpec.output), image, out, provider: model.provider, ms: performance.now() - started };
+      });
+    } finally {
+      release();
+    }
   }
 
   loaded(actor: Actor): LoadedVersion[] {
@@ -143,7 +153,7 @@ export class InferenceService {
   async load(actor: Actor, ref: VersionRef): Promise<LoadedVersion> {
     requireRole(actor, 'admin', 'loading a version');
     const target = this.toTarget(await this.deps.versions.resolve(actor, ref));
-    return this.deps.manager.use(target, async (entry) => this.deps.manager.list().find((l) => l.versionId === entry.versionId)!, { retry: true });
+    return this.deps.manager.use(target, async () => this.deps.manager.list().find((l) => l.versionId === target.record.id)!, { retry: true });
   }
 
   async unload(actor: Actor, ref: VersionRef): Promise<boolean> {

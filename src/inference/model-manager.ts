@@ -6,7 +6,7 @@ import type { Config, Provider } from '../config/config';
 import type { InputSpec } from '../registry/input-spec';
 import type { VersionRecord, VersionRepository } from '../registry/version.repository';
 import type { InferenceBackend } from './backend';
-import { Batcher } from './batcher';
+import { Batcher, type BatchResult } from './batcher';
 import { graphOps, isWeightOnlyQuantized } from './graph-ops';
 
 export type LoadState = 'LOADING' | 'READY' | 'FAILED';
@@ -41,6 +41,13 @@ interface Entry extends LoadedVersion {
   batcher: Batcher | null;
   inputName: string;
   outputName: string;
+}
+
+/** What a caller of use() gets: the loaded version's provider and a way to run one input through it. */
+export interface ReadyModel {
+  readonly provider: string;
+  /** One image's tensor through the version, batched with other requests. */
+  run(data: Float32Array): Promise<BatchResult>;
 }
 
 export interface Target {
@@ -90,10 +97,16 @@ export class ModelManager {
    * Runs `fn` with the version loaded and ready; the version cannot be unloaded to make room until
    * `fn` settles.
    */
-  async use<T>(target: Target, fn: (entry: Entry) => Promise<T>, opts: { retry?: boolean } = {}): Promise<T> {
+  async use<T>(target: Target, fn: (model: ReadyModel) => Promise<T>, opts: { retry?: boolean } = {}): Promise<T> {
     const entry = await this.acquire(target, opts);
     try {
-      return await fn(entry);
+      return await fn({
+        provider: entry.provider!,
+        run: (data) => {
+          entry.requests++;
+          return entry.batcher!.submit(data);
+        },
+      });
     } finally {
       entry.inUse--;
       entry.lastUsed = new Date();

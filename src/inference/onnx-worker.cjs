@@ -3,27 +3,14 @@
 // InferenceSession.run() blocks the thread it is called on for the whole inference.
 // Plain CommonJS so that a Worker can load it as is, from src/ under jest and from dist/ in production.
 'use strict';
-const os = require('node:os');
 const { parentPort, workerData } = require('node:worker_threads');
 const ort = require('onnxruntime-node');
 
 if (!parentPort) throw new Error('onnx-worker.cjs runs as a worker thread');
 
-// INFERENCE_NICE: on Linux the nice value belongs to the thread (setpriority with pid 0 changes the
-// calling thread only), and threads inherit it from the thread that creates them, so setting it
-// here, before the first session, covers onnxruntime's pool threads too. Elsewhere it would renice
-// the whole gateway, so it is Linux only. Raising nice needs no privilege; lowering it does, and is
-// never attempted.
+// Before the first session, so that onnxruntime's pool threads inherit it (thread-nice.cjs).
 /** @type {string | null} */
-let niceNote = null;
-const wantedNice = Number(workerData?.nice ?? 0);
-if (process.platform === 'linux' && wantedNice > 0) {
-  try {
-    if (os.getPriority() < wantedNice) os.setPriority(wantedNice);
-  } catch (e) {
-    niceNote = `could not set INFERENCE_NICE ${wantedNice}: ${e instanceof Error ? e.message : e}`;
-  }
-}
+let niceNote = require('./thread-nice.cjs')(Number(workerData?.nice ?? 0));
 
 // onnxruntime's own log lines go to stderr as coloured text; every failure it reports is returned
 // to the gateway instead, which logs it as JSON with the model and version.

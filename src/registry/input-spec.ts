@@ -13,7 +13,16 @@ export const INTERPOLATIONS = ['bilinear', 'nearest', 'bicubic', 'lanczos'] as c
 export type Interpolation = (typeof INTERPOLATIONS)[number];
 export const DEFAULT_INTERPOLATION: Interpolation = 'bilinear';
 
-const positiveSize = z.number().int('must be an integer').min(1, 'must be at least 1').max(16384, 'must be at most 16384');
+/**
+ * Bounds that keep one image's work and memory sane: a tensor side beyond MAX_SIDE, a tensor
+ * beyond MAX_TENSOR_PIXELS (16 MB of float32 per RGB image, times the batch size) or a crop ratio
+ * below MIN_CROP_RATIO (the image is resized to size / cropRatio before cropping) is refused.
+ */
+export const MAX_SIDE = 4096;
+export const MAX_TENSOR_PIXELS = 2048 * 2048;
+export const MIN_CROP_RATIO = 0.25;
+
+const positiveSize = z.number().int('must be an integer').min(1, 'must be at least 1').max(MAX_SIDE, `must be at most ${MAX_SIDE}`);
 
 const inputSpecSchema = z
   .object({
@@ -22,7 +31,7 @@ const inputSpecSchema = z
     channels: z.union([z.literal(1), z.literal(3)], { error: 'must be 1 (grayscale) or 3 (RGB)' }),
     resize: z.enum(RESIZE_MODES, { error: `must be one of ${RESIZE_MODES.join(', ')}` }).default('resize'),
     interpolation: z.enum(INTERPOLATIONS, { error: `must be one of ${INTERPOLATIONS.join(', ')}` }).optional(),
-    cropRatio: z.number().gt(0, 'must be in (0, 1]').lte(1, 'must be in (0, 1]').optional(),
+    cropRatio: z.number().gte(MIN_CROP_RATIO, `must be in [${MIN_CROP_RATIO}, 1]`).lte(1, `must be in [${MIN_CROP_RATIO}, 1]`).optional(),
     scale: z.number().positive('must be positive').default(255),
     mean: z.array(z.number().finite()).optional(),
     std: z.array(z.number().positive('must be positive')).optional(),
@@ -76,6 +85,7 @@ export function parseInputSpec(raw: unknown): InputSpec {
   if (mean.length !== s.channels) problems.push(`mean has ${mean.length} values for ${s.channels} channel${s.channels > 1 ? 's' : ''}`);
   if (std.length !== s.channels) problems.push(`std has ${std.length} values for ${s.channels} channel${s.channels > 1 ? 's' : ''}`);
   if (s.cropRatio !== undefined && s.resize !== 'resize-crop') problems.push(`cropRatio applies only to resize "resize-crop", not "${s.resize}"`);
+  if (s.width * s.height > MAX_TENSOR_PIXELS) problems.push(`width x height is ${s.width * s.height}, more than ${MAX_TENSOR_PIXELS} (${Math.sqrt(MAX_TENSOR_PIXELS)}x${Math.sqrt(MAX_TENSOR_PIXELS)})`);
   if (problems.length) throw badInput(`invalid inputSpec: ${problems.join('; ')}`, { field: 'inputSpec', problems });
   const spec: InputSpec = {
     width: s.width,

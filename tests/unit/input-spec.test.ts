@@ -91,7 +91,7 @@ describe('inputSpec validation', () => {
     expect(refusal({ width: '28', height: 28, channels: 1 }).message).toContain('width must be a number');
   });
 
-  it('refuses cropRatio outside (0, 1] or without resize-crop', () => {
+  it('refuses cropRatio outside [0.25, 1] or without resize-crop', () => {
     expect(refusal({ width: 8, height: 8, channels: 1, resize: 'resize-crop', cropRatio: 1.5 }).message).toContain('cropRatio');
     expect(refusal({ width: 8, height: 8, channels: 1, cropRatio: 0.5 }).message).toContain('cropRatio applies only to resize "resize-crop"');
   });

@@ -2,17 +2,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { DomainError } from '../../src/common/errors';
-import {
-  bytesFromBase64,
-  DEFAULT_IMAGE_LIMITS,
-  imageError,
-  plan,
-  preprocess,
-  resample,
-  resampleYielding,
-  type ImageLimits,
-  type Preprocessed,
-} from '../../src/inference/preprocess';
+import { DEFAULT_IMAGE_LIMITS, imageError, type ImageLimits } from '../../src/inference/image/decode';
+import { bytesFromBase64 } from '../../src/inference/image/image-input';
+import { loadPngDecoder, pngInfo } from '../../src/inference/image/png';
+import { plan, preprocess, preprocessSmallPng, type Preprocessed } from '../../src/inference/image/preprocess';
+import { resample } from '../../src/inference/image/resample';
 import { parseInputSpec, type InputSpec } from '../../src/registry/input-spec';
 
 const IMAGES = join(__dirname, '../fixtures/images');
@@ -250,19 +244,69 @@ describe('preprocess: hand-computed checks', () => {
   });
 });
 
-describe('preprocess: large images in slices', () => {
-  it('resamples a large image in several event-loop turns to exactly the one-pass result', async () => {
-    const width = 900;
-    const height = 700; // 630,000 pixels: three slices of the horizontal pass
-    const data = new Uint8Array(width * height * 3);
-    for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761) >>> 24;
-    const raster = { data, width, height, channels: 3 };
-    let turns = 0;
-    const timer = setInterval(() => turns++, 0);
-    const sliced = await resampleYielding(raster, 224, 160, 'bilinear', true);
-    clearInterval(timer);
-    expect(Buffer.from(sliced.data).equals(Buffer.from(resample(raster, 224, 160, 'bilinear', true).data))).toBe(true);
-    expect(turns).toBeGreaterThan(0);
+describe('preprocess: fast-png and sharp decode PNGs alike', () => {
+  const photo = () => sharp(fixture('rgb-96x72.png'));
+  const variants: [string, () => Promise<Buffer>, boolean][] = [
+    ['8-bit RGB', () => photo().png().toBuffer(), true],
+    ['8-bit gray', () => photo().grayscale().png().toBuffer(), true],
+    ['8-bit RGBA', () => photo().ensureAlpha(0.5).png().toBuffer(), true],
+    ['8-bit gray + alpha', () => photo().grayscale().ensureAlpha(0.25).png().toBuffer(), true],
+    ['16-bit RGB', () => photo().toColourspace('rgb16').png().toBuffer(), true],
+    ['16-bit gray', () => photo().toColourspace('grey16').png().toBuffer(), true],
+    ['Adam7-interlaced', () => photo().png({ progressive: true }).toBuffer(), true],
+    ['palette', () => photo().png({ palette: true, colours: 16 }).toBuffer(), true],
+    ['palette with transparency', () => photo().ensureAlpha(0.5).png({ palette: true, colours: 16 }).toBuffer(), true],
+    ['1-bit gray (left to sharp)', () => photo().grayscale().png({ palette: true, colours: 2 }).toBuffer(), true],
+  ];
+  beforeAll(() => loadPngDecoder());
+
+  it.each(variants)('%s: the same tensor from either decoder', async (_name, make, _simple) => {
+    const bytes = await make();
+    for (const s of [plain(28, 28, 1), plain(64, 48, 3, { resize: 'resize-crop', ...IMAGENET })]) {
+      const fast = await preprocess(bytes, s);
+      const viaSharp = await preprocess(bytes, s, DEFAULT_IMAGE_LIMITS, { sharpOnly: true });
+      expect(maxAbsDiff(fast.data, viaSharp.data)).toBe(0);
+    }
+  });
+
+  it('leaves to sharp what fast-png would read differently: an EXIF orientation, a colour-key tRNS, low bit depths', async () => {
+    const rgb = await photo().png().toBuffer();
+    expect(pngInfo(rgb)).toMatchObject({ width: 96, height: 72, bitDepth: 8, colorType: 2, simple: true });
+    const withChunk = (type: string) => {
+      // The same file with one more (empty) chunk before IEND: only its type matters to pngInfo.
+      const iend = rgb.length - 12;
+      const chunk = Buffer.alloc(12);
+      chunk.write(type, 4, 'latin1');
+      return Buffer.concat([rgb.subarray(0, iend), chunk, rgb.subarray(iend)]);
+    };
+    expect(pngInfo(withChunk('eXIf'))!.simple).toBe(false);
+    expect(pngInfo(withChunk('tRNS'))!.simple).toBe(false);
+    expect(pngInfo(withChunk('acTL'))!.simple).toBe(false);
+    expect(pngInfo(withChunk('tEXt'))!.simple).toBe(true);
+    expect(pngInfo(await photo().grayscale().png({ palette: true, colours: 2 }).toBuffer())!.bitDepth).toBeLessThan(8);
+    expect(pngInfo(fixture('rgb-37x23.jpg'))).toBeNull();
+  });
+
+  it('preprocesses small simple PNGs synchronously, and nothing else', async () => {
+    const small = fixture('gray-29x31.png');
+    const inline = preprocessSmallPng(small, plain(8, 8, 1), DEFAULT_IMAGE_LIMITS, 128 * 128);
+    expect(inline).not.toBeNull();
+    expect(maxAbsDiff(inline!.data, (await preprocess(small, plain(8, 8, 1))).data)).toBe(0);
+    expect(preprocessSmallPng(fixture('rgb-96x72.png'), plain(8, 8, 1), DEFAULT_IMAGE_LIMITS, 64 * 64)).toBeNull();
+    expect(preprocessSmallPng(fixture('rgb-37x23.jpg'), plain(8, 8, 1), DEFAULT_IMAGE_LIMITS, 128 * 128)).toBeNull();
+  });
+
+  it('refuses a truncated PNG with INVALID_IMAGE from either decoder', async () => {
+    for (const sharpOnly of [false, true]) {
+      expect((await refusal(preprocess(fixture('truncated.png'), plain(8, 8, 1), DEFAULT_IMAGE_LIMITS, { sharpOnly }))).code).toBe('INVALID_IMAGE');
+    }
+  });
+
+  it('refuses an image whose resize for the model would be huge (a 20000x1 strip to resize-crop 224)', async () => {
+    const strip = await sharp({ create: { width: 20000, height: 1, channels: 3, background: '#808080' } }).png().toBuffer();
+    const e = await refusal(preprocess(strip, plain(224, 224, 3, { resize: 'resize-crop' })));
+    expect(e.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(e.message).toContain('resizing it for this model');
   });
 });
 

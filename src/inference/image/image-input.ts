@@ -1,4 +1,4 @@
-import { DomainError, ErrorCode } from '../common/errors';
+import { DomainError, ErrorCode } from '../../common/errors';
 
 /**
  * Image transport: how the bytes of one image arrive (base64, plain or as a data: URL). Size is checked
