@@ -28,8 +28,8 @@ export class ApiKeyRepository {
     return this.prisma.apiKey.findUnique({ where: { name } });
   }
 
-  list(): Promise<ApiKeyRecord[]> {
-    return this.prisma.apiKey.findMany({ orderBy: { createdAt: 'asc' } });
+  list(first: number): Promise<ApiKeyRecord[]> {
+    return this.prisma.apiKey.findMany({ orderBy: { createdAt: 'asc' }, take: first });
   }
 
   revoke(id: number): Promise<ApiKeyRecord> {

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { badInput, DomainError, ErrorCode, notFound, unauthenticated } from '../common/errors';
+import { PAGES, pageSize } from '../common/paging';
 import type { Logger } from '../common/logger';
 import { ConfigError, ROLES, type Role } from '../config/config';
 import { requireRole, type Actor } from './actor';
@@ -59,9 +60,9 @@ export class ApiKeyService {
     return { key, apiKey };
   }
 
-  async list(actor: Actor): Promise<ApiKeyRecord[]> {
+  async list(actor: Actor, first?: number | null): Promise<ApiKeyRecord[]> {
     requireRole(actor, 'admin', 'listing API keys');
-    return this.repo.list();
+    return this.repo.list(pageSize(first, PAGES.apiKeys));
   }
 
   async revoke(actor: Actor, name: string): Promise<ApiKeyRecord> {

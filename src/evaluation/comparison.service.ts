@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { requireRole, type Actor } from '../auth/actor';
 import { badInput, DomainError, notFound } from '../common/errors';
+import { PAGES, pageSize } from '../common/paging';
 import type { ComparisonRecord, ComparisonRepository } from '../registry/comparison.repository';
 import type { DatasetRecord, DatasetRepository } from '../registry/dataset.repository';
 import type { ModelService } from '../registry/model.service';
@@ -138,8 +139,7 @@ export class ComparisonService {
 
   async list(actor: Actor, filter: { model?: string | null; first?: number | null }): Promise<ComparisonRecord[]> {
     requireRole(actor, 'viewer', 'listing comparisons');
-    const first = filter.first ?? 50;
-    if (!Number.isInteger(first) || first < 1 || first > 500) throw badInput(`first must be between 1 and 500, got ${first}`, { field: 'first' });
+    const first = pageSize(filter.first, PAGES.comparisons);
     const model = filter.model ? await this.deps.models.require(filter.model) : null;
     return this.deps.comparisons.list({ ...(model ? { modelId: model.id } : {}), first });
   }
@@ -165,7 +165,7 @@ export class ComparisonService {
 
   async disagreements(actor: Actor, record: ComparisonRecord, first: number): Promise<Disagreement[]> {
     requireRole(actor, 'viewer', 'reading comparisons');
-    if (!Number.isInteger(first) || first < 0 || first > 10_000) throw badInput(`first must be between 0 and 10000, got ${first}`, { field: 'first' });
+    pageSize(first, PAGES.disagreements, { allowZero: true });
     const dataset = await this.deps.datasets.findById(record.datasetId);
     const labels = dataset?.labels ?? [];
     return (await this.deps.comparisons.disagreements(record.id, first)).map((r) => ({

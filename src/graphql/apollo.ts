@@ -5,7 +5,10 @@ import type { App } from '../app';
 import { ErrorCode } from '../common/errors';
 import type { GraphQLContext } from './context';
 import { errorCode, formatError } from './errors';
+import { limitRules, operationLimits } from './limits';
 import { buildGatewaySchema } from './schema';
+
+const BACK_OFF = new Set<string>([ErrorCode.RATE_LIMITED, ErrorCode.RESOURCE_EXHAUSTED]);
 
 /**
  * Logs every unexpected error in full with its request id, and stamps the request id on every
@@ -24,10 +27,14 @@ const errorLogging: ApolloServerPlugin<GraphQLContext> = {
       async willSendResponse({ contextValue, response }) {
         if (response.body.kind !== 'single' || !response.body.singleResult.errors) return;
         const requestId = contextValue?.requestId ?? randomUUID();
-        response.body.singleResult.errors = response.body.singleResult.errors.map((e) => ({
-          ...e,
-          extensions: { ...e.extensions, requestId },
-        }));
+        const { errors, data } = response.body.singleResult;
+        response.body.singleResult.errors = errors.map((e) => ({ ...e, extensions: { ...e.extensions, requestId } }));
+        // Nothing was served and every error says "later": answer 429 with Retry-After, as for a full queue anywhere.
+        if (data == null && errors.every((e) => BACK_OFF.has(String(e.extensions?.code)))) {
+          const waitMs = errors.reduce((most, e) => Math.max(most, Number(e.extensions?.retryAfterMs) || 1000), 0);
+          response.http.status = 429;
+          response.http.headers.set('retry-after', String(Math.ceil(waitMs / 1000)));
+        }
       },
     };
   },
@@ -35,13 +42,21 @@ const errorLogging: ApolloServerPlugin<GraphQLContext> = {
 
 export function createApolloServer(app: App, plugins: ApolloServerPlugin<GraphQLContext>[] = []): ApolloServer<GraphQLContext> {
   const development = app.config.nodeEnv === 'development';
+  const schema = buildGatewaySchema();
+  const limits = app.config.graphql;
   return new ApolloServer<GraphQLContext>({
-    schema: buildGatewaySchema(),
+    schema,
     formatError: formatError(development),
     includeStacktraceInErrorResponses: development,
+    // Allowed here, then refused to anonymous callers outside development (operationLimits).
     introspection: true,
+    // Refused while parsing, before the document is built.
+    parseOptions: { maxTokens: limits.maxTokens },
+    validationRules: limitRules(limits),
+    // One operation per request: the limits apply per HTTP request, not per element of a batch.
+    allowBatchedHttpRequests: false,
     // The process owner (serve) drains HTTP, then closes the database: Apollo must not exit first.
     stopOnTerminationSignals: false,
-    plugins: [errorLogging, ApolloServerPluginLandingPageDisabled(), ...plugins],
+    plugins: [errorLogging, operationLimits(schema, limits, development), ApolloServerPluginLandingPageDisabled(), ...plugins],
   });
 }

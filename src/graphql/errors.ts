@@ -1,6 +1,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { DomainError, ErrorCode } from '../common/errors';
+import { tokenLimitError } from './limits';
 
 /** Codes Apollo assigns to malformed requests (before any resolver runs): they pass through unchanged. */
 const APOLLO_CODES = new Set([
@@ -13,13 +14,31 @@ const APOLLO_CODES = new Set([
   'BAD_REQUEST',
 ]);
 
+const ownCode = (code: unknown): code is string => typeof code === 'string' && Object.hasOwn(ErrorCode, code);
+
+/**
+ * The error a client is told about: Apollo wraps what validation rules report (the operation
+ * limits) in its own GRAPHQL_VALIDATION_FAILED error, and the parser's token limit is a plain
+ * syntax error; both are answered as the QUERY_TOO_COMPLEX they are.
+ */
+function clientError(error: unknown): unknown {
+  const original = unwrapResolverError(error);
+  if (!(original instanceof GraphQLError)) return original;
+  const code = original.extensions?.code;
+  if (code === 'GRAPHQL_VALIDATION_FAILED' && original.originalError instanceof GraphQLError && ownCode(original.originalError.extensions?.code)) {
+    return original.originalError;
+  }
+  if (code === 'GRAPHQL_PARSE_FAILED') return tokenLimitError(original) ?? original;
+  return original;
+}
+
 /** The `extensions.code` of any error that reaches a client: a domain code, or one of Apollo's above. */
 export function errorCode(error: unknown): string {
-  const original = unwrapResolverError(error);
+  const original = clientError(error);
   if (original instanceof DomainError) return original.code;
   if (original instanceof GraphQLError) {
     const code = original.extensions?.code;
-    if (typeof code === 'string' && (APOLLO_CODES.has(code) || Object.hasOwn(ErrorCode, code))) return code;
+    if (typeof code === 'string' && (APOLLO_CODES.has(code) || ownCode(code))) return code;
   }
   return ErrorCode.INTERNAL_SERVER_ERROR;
 }
@@ -30,10 +49,19 @@ export function errorCode(error: unknown): string {
  */
 export function formatError(development: boolean) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
+    const original = clientError(error);
     const code = errorCode(error);
     const extensions: Record<string, unknown> = { ...formatted.extensions, code };
-    if (original instanceof DomainError && original.details) Object.assign(extensions, { details: original.details });
+    if (original instanceof DomainError && original.details) {
+      Object.assign(extensions, { details: original.details });
+      // Clients back off by this (HTTP 429 semantics); it is as visible as the code.
+      if (typeof original.details.retryAfterMs === 'number') extensions.retryAfterMs = original.details.retryAfterMs;
+    }
+    if (original instanceof GraphQLError && original !== unwrapResolverError(error)) {
+      // A limit's own error replaces Apollo's wrapper: its message and numbers, not the wrapper's.
+      const { http: _http, ...own } = original.extensions;
+      return { message: original.message, ...(formatted.locations ? { locations: formatted.locations } : {}), extensions: { ...own, code } };
+    }
     if (code === ErrorCode.INTERNAL_SERVER_ERROR && !development) {
       delete extensions.stacktrace;
       return { message: 'Internal server error', ...(formatted.path ? { path: formatted.path } : {}), extensions };

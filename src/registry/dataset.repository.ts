@@ -16,8 +16,8 @@ export interface NewDataset {
 export class DatasetRepository {
   constructor(private readonly prisma: Prisma) {}
 
-  list(): Promise<DatasetRecord[]> {
-    return this.prisma.dataset.findMany({ orderBy: [{ name: 'asc' }, { version: 'asc' }] });
+  list(first: number): Promise<DatasetRecord[]> {
+    return this.prisma.dataset.findMany({ orderBy: [{ name: 'asc' }, { version: 'asc' }], take: first });
   }
 
   find(name: string, version: number): Promise<DatasetRecord | null> {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { badInput } from '../common/errors';
+import { PAGES, pageSize } from '../common/paging';
 import { requireRole, type Actor } from '../auth/actor';
 import type { DatasetItemRecord, DatasetRecord, DatasetRepository, NewDataset } from './dataset.repository';
 import { checkLabels, checkName } from './names';
@@ -30,9 +31,9 @@ export function datasetDigest(labels: string[], items: NewDatasetInput['items'])
 export class DatasetService {
   constructor(private readonly datasets: DatasetRepository) {}
 
-  async list(actor: Actor): Promise<DatasetRecord[]> {
+  async list(actor: Actor, first?: number | null): Promise<DatasetRecord[]> {
     requireRole(actor, 'viewer', 'listing datasets');
-    return this.datasets.list();
+    return this.datasets.list(pageSize(first, PAGES.datasets));
   }
 
   async items(actor: Actor, dataset: DatasetRecord, offset: number, limit: number): Promise<DatasetItemRecord[]> {

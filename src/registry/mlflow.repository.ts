@@ -76,10 +76,11 @@ export class MlflowRepository {
     return { run, action: existing ? 'updated' : 'created' };
   }
 
-  history(runRowId: number, key?: string) {
+  history(runRowId: number, key: string | undefined, first: number) {
     return this.prisma.mlflowMetric.findMany({
       where: { runId: runRowId, ...(key !== undefined ? { key } : {}) },
       orderBy: [{ key: 'asc' }, { step: 'asc' }, { timestamp: 'asc' }, { id: 'asc' }],
+      take: first,
     });
   }
 

@@ -1,11 +1,11 @@
 import { badInput, notFound } from '../common/errors';
+import { PAGES, pageSize } from '../common/paging';
 import { requireRole, type Actor } from '../auth/actor';
 import { parseInputSpec } from './input-spec';
 import type { ModelRecord, ModelRepository } from './model.repository';
 import { checkLabels, checkName } from './names';
 
 export const TASKS = ['image-classification'] as const;
-const MAX_PAGE = 500;
 
 export interface RegisterModelInput {
   name: string;
@@ -33,8 +33,7 @@ export class ModelService {
 
   async list(actor: Actor, opts: { search?: string | null; first?: number | null; after?: string | null } = {}): Promise<ModelRecord[]> {
     requireRole(actor, 'viewer', 'listing models');
-    const first = opts.first ?? 100;
-    if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw badInput(`first must be between 1 and ${MAX_PAGE}`, { field: 'first' });
+    const first = pageSize(opts.first, PAGES.models);
     return this.models.list({ search: opts.search ?? undefined, first, after: opts.after ?? undefined });
   }
 

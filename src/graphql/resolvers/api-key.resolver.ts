@@ -1,7 +1,9 @@
-import { Arg, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { PAGES } from '../../common/paging';
 import type { ApiKeyRecord } from '../../auth/api-key.repository';
 import type { CreatedApiKey as CreatedApiKeyRecord } from '../../auth/api-key.service';
 import type { GraphQLContext } from '../context';
+import { listCost } from '../cost';
 import { ApiKey, ApiKeyRole, CreatedApiKey, Viewer } from '../types/api-key.type';
 
 @Resolver()
@@ -11,9 +13,9 @@ export class ApiKeyResolver {
     return { name: ctx.actor.name, role: ctx.actor.role as ApiKeyRole | null };
   }
 
-  @Query(() => [ApiKey], { description: 'Admin only.' })
-  apiKeys(@Ctx() ctx: GraphQLContext): Promise<ApiKeyRecord[]> {
-    return ctx.services.apiKeys.list(ctx.actor);
+  @Query(() => [ApiKey], { description: 'Admin only. Oldest first (the first `first`, default 100).', complexity: listCost(PAGES.apiKeys) })
+  apiKeys(@Ctx() ctx: GraphQLContext, @Arg('first', () => Int, { nullable: true }) first?: number | null): Promise<ApiKeyRecord[]> {
+    return ctx.services.apiKeys.list(ctx.actor, first);
   }
 
   @Mutation(() => CreatedApiKey, { description: 'Admin only. The key is returned once.' })

@@ -1,10 +1,15 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { PAGES } from '../../common/paging';
 import { parseComparisonId } from '../../evaluation/comparison.service';
 import { comparisonView, renderReport, type ComparisonView } from '../../evaluation/report';
 import type { GraphQLContext } from '../context';
+import { listCost } from '../cost';
 import { Comparison, ComparisonItem, ReportFormat, StartComparisonInput } from '../types/comparison.type';
 import { Dataset } from '../types/dataset.type';
 import { ModelVersion } from '../types/version.type';
+
+/** Rendering a report reads the results and 50 disagreements: priced like that many objects. */
+const REPORT_COST = 100;
 
 @Resolver(() => Comparison)
 export class ComparisonResolver {
@@ -24,7 +29,7 @@ export class ComparisonResolver {
     return c && comparisonView(c);
   }
 
-  @Query(() => [Comparison], { description: 'Newest first; optionally only those whose candidate belongs to the model.' })
+  @Query(() => [Comparison], { description: 'Newest first (the first `first`, default 50); optionally only those whose candidate belongs to the model.', complexity: listCost(PAGES.comparisons) })
   async comparisons(
     @Ctx() ctx: GraphQLContext,
     @Arg('model', () => String, { nullable: true }) model?: string | null,
@@ -48,7 +53,7 @@ export class ComparisonResolver {
     return ctx.services.comparisons.dataset(c.record.datasetId);
   }
 
-  @FieldResolver(() => String, { nullable: true, description: 'A self-contained report (Markdown or HTML) once the comparison succeeded.' })
+  @FieldResolver(() => String, { nullable: true, description: 'A self-contained report (Markdown or HTML) once the comparison succeeded.', complexity: REPORT_COST })
   async report(@Root() c: ComparisonView, @Ctx() ctx: GraphQLContext, @Arg('format', () => ReportFormat, { defaultValue: ReportFormat.MARKDOWN }) format: ReportFormat): Promise<string | null> {
     if (!c.results) return null;
     const names = await ctx.services.comparisons.names(c.record, ctx.loaders);
@@ -61,7 +66,7 @@ export class ComparisonResolver {
     return c.results ? renderReport(c, await ctx.services.comparisons.names(c.record, ctx.loaders), [], 'sentence') : null;
   }
 
-  @FieldResolver(() => [ComparisonItem], { description: 'Items the versions classified differently, in dataset order.' })
+  @FieldResolver(() => [ComparisonItem], { description: 'Items the versions classified differently, in dataset order.', complexity: listCost(PAGES.disagreements) })
   disagreements(@Root() c: ComparisonView, @Ctx() ctx: GraphQLContext, @Arg('first', () => Int, { defaultValue: 20 }) first: number) {
     return ctx.services.comparisons.disagreements(ctx.actor, c.record, first);
   }

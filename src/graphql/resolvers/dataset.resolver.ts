@@ -1,13 +1,15 @@
-import { Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
+import { PAGES } from '../../common/paging';
 import type { DatasetRecord } from '../../registry/dataset.repository';
 import type { GraphQLContext } from '../context';
+import { listCost } from '../cost';
 import { Dataset } from '../types/dataset.type';
 
 @Resolver(() => Dataset)
 export class DatasetResolver {
-  @Query(() => [Dataset], { description: 'Every version of every dataset, by name then version.' })
-  datasets(@Ctx() ctx: GraphQLContext): Promise<DatasetRecord[]> {
-    return ctx.services.datasets.list(ctx.actor);
+  @Query(() => [Dataset], { description: 'Every version of every dataset, by name then version (the first `first`, default 100).', complexity: listCost(PAGES.datasets) })
+  datasets(@Ctx() ctx: GraphQLContext, @Arg('first', () => Int, { nullable: true }) first?: number | null): Promise<DatasetRecord[]> {
+    return ctx.services.datasets.list(ctx.actor, first);
   }
 
   @FieldResolver(() => Int, { description: 'Number of items.' })

@@ -1,8 +1,10 @@
 import { Arg, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { DomainError } from '../../common/errors';
+import { firstPage, PAGES } from '../../common/paging';
 import { MAX_BATCH_BYTES, type ImageSource, type PredictionResult } from '../../inference/inference.service';
 import type { LoadedVersion as Loaded } from '../../inference/model-manager';
 import type { GraphQLContext } from '../context';
+import { imageCost, imagesCost, listCost } from '../cost';
 import { VersionRefInput } from '../types/inputs';
 import { ImageInput, LoadedVersion, Prediction } from '../types/prediction.type';
 
@@ -54,7 +56,7 @@ const toPrediction = (r: PredictionResult) => ({ modelVersion: r.version, resolv
 
 @Resolver()
 export class PredictionResolver {
-  @Query(() => Prediction, { description: 'Classifies one image with the version the ref selects.' })
+  @Query(() => Prediction, { description: 'Classifies one image with the version the ref selects.', complexity: imageCost })
   async predict(
     @Ctx() ctx: GraphQLContext,
     @Arg('ref', () => VersionRefInput) ref: VersionRefInput,
@@ -66,7 +68,7 @@ export class PredictionResolver {
     return toPrediction(await ctx.services.inference.predict(ctx.actor, ref, source!, topK ?? 5));
   }
 
-  @Query(() => [Prediction], { description: 'Classifies several images with one version; they share batches.' })
+  @Query(() => [Prediction], { description: 'Classifies several images with one version; they share batches.', complexity: imagesCost })
   async predictBatch(
     @Ctx() ctx: GraphQLContext,
     @Arg('ref', () => VersionRefInput) ref: VersionRefInput,
@@ -77,9 +79,9 @@ export class PredictionResolver {
     return (await ctx.services.inference.predictBatch(ctx.actor, ref, all, topK ?? 5)).map(toPrediction);
   }
 
-  @Query(() => [LoadedVersion], { description: 'Versions the inference runtime holds, with state, memory and use.' })
-  async loadedVersions(@Ctx() ctx: GraphQLContext) {
-    const loaded = ctx.services.inference.loaded(ctx.actor);
+  @Query(() => [LoadedVersion], { description: 'Versions the inference runtime holds, with state, memory and use.', complexity: listCost(PAGES.loadedVersions) })
+  async loadedVersions(@Ctx() ctx: GraphQLContext, @Arg('first', () => Int, { nullable: true }) first?: number | null) {
+    const loaded = firstPage(ctx.services.inference.loaded(ctx.actor), first, PAGES.loadedVersions);
     const records = await Promise.all(loaded.map((l) => ctx.loaders.versionById.load(l.versionId)));
     return loaded.map((l, i) => toLoaded(l, records[i]));
   }

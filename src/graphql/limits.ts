@@ -1,0 +1,118 @@
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
+import type { ApolloServerPlugin } from '@apollo/server';
+import { GraphQLError, Lexer, MaxIntrospectionDepthRule, Source, TokenKind, visit, type DocumentNode, type GraphQLSchema, type ValidationContext, type ValidationRule } from 'graphql';
+import { fieldExtensionsEstimator, getComplexity } from 'graphql-query-complexity';
+import { ErrorCode } from '../common/errors';
+import type { Config } from '../config/config';
+import type { GraphQLContext } from './context';
+import { defaultCost } from './cost';
+
+export type Limit = 'depth' | 'aliases' | 'directives' | 'tokens' | 'size' | 'cost';
+
+const VARIABLE: Record<Limit, string> = {
+  depth: 'GRAPHQL_MAX_DEPTH',
+  aliases: 'GRAPHQL_MAX_ALIASES',
+  directives: 'GRAPHQL_MAX_DIRECTIVES',
+  tokens: 'GRAPHQL_MAX_TOKENS',
+  size: 'GRAPHQL_MAX_QUERY_BYTES',
+  cost: 'GRAPHQL_MAX_COST',
+};
+
+/** QUERY_TOO_COMPLEX, naming the limit, its value and what the operation measured. */
+export function tooComplex(limit: Limit, max: number, actual: number | null): GraphQLError {
+  const measured = actual === null ? `more than ${max}` : String(actual);
+  return new GraphQLError(`the operation's ${limit} is ${measured}, over the limit of ${max} (${VARIABLE[limit]}); it was not run`, {
+    extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, limit, max, actual, http: { status: 400 } },
+  });
+}
+
+/** graphql-armor's rules say "... limit of N exceeded, found M."; the error sent carries the numbers. */
+const reportTo =
+  (limit: Limit, max: number) =>
+  (context: ValidationContext | null, error: GraphQLError): void => {
+    const found = /found (\d+)/.exec(error.message)?.[1];
+    context?.reportError(tooComplex(limit, max, found === undefined ? null : Number(found)));
+  };
+
+/**
+ * Checked once per distinct document (Apollo caches validated documents): depth, aliases and
+ * directives by graphql-armor's rules, and graphql-js's cap on nested introspection lists (a deep
+ * `__schema { types { fields { type { fields ...` multiplies like nested lists do).
+ */
+export function limitRules(limits: Config['graphql']): ValidationRule[] {
+  const armor = (limit: Limit, n: number) => ({ n, onReject: [reportTo(limit, n)], propagateOnRejection: false });
+  return [
+    maxDepthRule(armor('depth', limits.maxDepth)),
+    maxAliasesRule(armor('aliases', limits.maxAliases)),
+    maxDirectivesRule(armor('directives', limits.maxDirectives)),
+    MaxIntrospectionDepthRule,
+  ];
+}
+
+/** graphql-js's own message when a document has more than `maxTokens` tokens. */
+const TOKEN_LIMIT = /contains more th[ae]n (\d+) tokens/;
+
+/** The token limit is enforced while parsing (Apollo's parseOptions); its refusal is rewritten here. */
+export function tokenLimitError(error: GraphQLError): GraphQLError | null {
+  const max = TOKEN_LIMIT.exec(error.message)?.[1];
+  if (max === undefined) return null;
+  return tooComplex('tokens', Number(max), error.source ? countTokens(error.source) : null);
+}
+
+function countTokens(source: Source): number {
+  const lexer = new Lexer(source);
+  let n = 0;
+  try {
+    while (lexer.advance().kind !== TokenKind.EOF) n++;
+  } catch {
+    // A lexical error further on: what was counted so far is still more than the limit.
+  }
+  return n;
+}
+
+/** Whether a document reads the schema itself (`__schema`, `__type`), anywhere. */
+const introspects = new WeakMap<DocumentNode, boolean>();
+function isIntrospection(document: DocumentNode): boolean {
+  let found = introspects.get(document);
+  if (found === undefined) {
+    found = false;
+    visit(document, {
+      Field(node) {
+        if (node.name.value === '__schema' || node.name.value === '__type') found = true;
+      },
+    });
+    introspects.set(document, found);
+  }
+  return found;
+}
+
+/**
+ * Per operation, with its variables: the cost limit (a page size or an image list can come from a
+ * variable), and introspection only for callers with a key outside development.
+ */
+export function operationLimits(schema: GraphQLSchema, limits: Config['graphql'], development: boolean): ApolloServerPlugin<GraphQLContext> {
+  const estimators = [fieldExtensionsEstimator(), defaultCost];
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ document, request, operationName, contextValue }) {
+          if (!development && contextValue.actor.kind === 'anonymous' && isIntrospection(document)) {
+            throw new GraphQLError('introspection needs an API key: send "Authorization: Bearer <key>"', {
+              extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } },
+            });
+          }
+          let cost: number;
+          try {
+            cost = getComplexity({ schema, query: document, variables: request.variables ?? {}, operationName: operationName ?? undefined, estimators });
+          } catch (e) {
+            // Variables that do not fit the operation: execution would refuse them the same way.
+            throw new GraphQLError(e instanceof Error ? e.message : String(e), { extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: 400 } } });
+          }
+          if (cost > limits.maxCost) throw tooComplex('cost', limits.maxCost, cost);
+        },
+      };
+    },
+  };
+}
