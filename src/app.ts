@@ -31,6 +31,8 @@ import { InferenceService } from './inference/inference.service';
 import { Admission } from './inference/admission';
 import { ImagePool } from './inference/image/image-pool';
 import { ModelManager } from './inference/model-manager';
+import { GatewayMetrics } from './http/metrics';
+import { StreamLimits } from './http/streams';
 import { OnnxBackend } from './inference/onnx-backend';
 
 export interface Services {
@@ -57,8 +59,15 @@ export interface App {
   startWorkers(): void;
   /** Fresh batch loaders: one set per request, never shared. */
   createLoaders(): RegistryLoaders;
-  /** Resolves an Authorization header value; no header means the anonymous actor. */
-  authenticate(authorization: string | undefined): Promise<Actor>;
+  /**
+   * Resolves an Authorization header value; no header means the anonymous actor. `verifyWait`
+   * (ms until the caller may have a key verified, 0: now) throttles slow verifications.
+   */
+  authenticate(authorization: string | undefined, opts?: { verifyWait?: () => number }): Promise<Actor>;
+  /** Prometheus metrics of this app (served at /metrics). */
+  readonly metrics: GatewayMetrics;
+  /** Open progress streams, capped per key and in all. */
+  readonly streams: StreamLimits;
   /** The operating-system user of a local CLI command. */
   localActor(): Actor;
   close(): Promise<void>;
@@ -94,10 +103,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const aliases = new AliasService({ models, versions: repos.versions, aliases: repos.aliases, pinned: config.pinnedAliases });
   const datasets = new DatasetService(repos.datasets);
   const mlflowRepo = new MlflowRepository(db.prisma);
-  const manager = new ModelManager({ backend, versions: repos.versions, artifacts, config, logger });
+  const metrics = new GatewayMetrics();
+  const manager = new ModelManager({ backend, versions: repos.versions, artifacts, config, logger, telemetry: metrics });
   const images = await ImagePool.create({ workers: config.inference.preprocessWorkers, nice: config.inference.nice, limits: config.inference.image, logger });
   const admission = new Admission({ perVersion: config.limits.queuePerVersion, total: config.limits.queueTotal });
-  const inference = new InferenceService({ versions, manager, images, admission, config });
+  const inference = new InferenceService({ versions, manager, images, admission, config, telemetry: metrics });
   const comparisonRepo = new ComparisonRepository(db.prisma);
   const runner = new ComparisonRunner({
     comparisons: comparisonRepo,
@@ -111,6 +121,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     leaseMs: config.comparisons.leaseMs,
     pollMs: 1000,
     singleProcess: db.kind === 'pglite',
+  });
+  const streams = new StreamLimits({ perKey: config.limits.ssePerKey, total: config.limits.sseTotal });
+  metrics.readFrom({
+    queue: () => admission.stats(),
+    loaded: () => manager.list(),
+    comparisonsByStatus: () => comparisonRepo.countByStatus(),
+    streams: () => streams.open,
   });
   const services: Services = {
     models,
@@ -128,7 +145,14 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     }),
     mlflowRuns: new MlflowRunService(mlflowRepo),
     inference,
-    comparisons: new ComparisonService({ comparisons: comparisonRepo, versions, models, datasets: repos.datasets, kick: () => runner.kick() }),
+    comparisons: new ComparisonService({
+      comparisons: comparisonRepo,
+      versions,
+      models,
+      datasets: repos.datasets,
+      kick: () => runner.kick(),
+      maxActivePerKey: config.comparisons.maxActivePerKey,
+    }),
   };
   return {
     config,
@@ -137,11 +161,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     services,
     artifacts,
     createLoaders: () => createRegistryLoaders(repos),
-    authenticate: async (authorization) => {
+    metrics,
+    streams,
+    authenticate: async (authorization, opts) => {
       if (!authorization) return anonymousActor(config.anonymousRead);
       const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
       if (!match) throw unauthenticated('malformed Authorization header: expected "Bearer <api key>"');
-      return services.apiKeys.authenticate(match[1]!);
+      return services.apiKeys.authenticate(match[1]!, opts);
     },
     localActor: () => localActor(os.userInfo().username),
     startWorkers: () => runner.start(),

@@ -12,7 +12,7 @@ export class ApiKeyRepository {
     return this.prisma.apiKey.count();
   }
 
-  async create(data: { name: string; prefix: string; hash: string; role: Role }): Promise<ApiKeyRecord> {
+  async create(data: { name: string; prefix: string; hash: string; role: Role; fromEnv?: boolean }): Promise<ApiKeyRecord> {
     try {
       return await this.prisma.apiKey.create({ data });
     } catch (e) {
@@ -34,6 +34,16 @@ export class ApiKeyRepository {
 
   revoke(id: number): Promise<ApiKeyRecord> {
     return this.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+  }
+
+  /** Marks a key as the one ADMIN_API_KEY names and revokes every other key that came from it. */
+  async adoptEnvKey(id: number): Promise<string[]> {
+    return this.prisma.$transaction(async (tx) => {
+      await tx.apiKey.update({ where: { id }, data: { fromEnv: true } });
+      const previous = await tx.apiKey.findMany({ where: { fromEnv: true, revokedAt: null, id: { not: id } }, select: { id: true, name: true } });
+      if (previous.length) await tx.apiKey.updateMany({ where: { id: { in: previous.map((p) => p.id) } }, data: { revokedAt: new Date() } });
+      return previous.map((p) => p.name);
+    });
   }
 
   async touch(id: number): Promise<void> {

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { badInput, DomainError, ErrorCode, notFound, unauthenticated } from '../common/errors';
+import { badInput, DomainError, ErrorCode, notFound, rateLimited, unauthenticated } from '../common/errors';
+import { Limiter } from '../common/limiter';
 import { PAGES, pageSize } from '../common/paging';
 import type { Logger } from '../common/logger';
 import { ConfigError, ROLES, type Role } from '../config/config';
@@ -13,6 +14,9 @@ const scrypt = (password: string, salt: Buffer, keylen: number, options: ScryptO
 const SCRYPT = { N: 16384, r: 8, p: 1 } as const;
 const PREFIX_LENGTH = 12;
 const VERIFIED_CACHE_SIZE = 10_000;
+/** scrypt runs on libuv's pool (4 threads): verifications beyond these wait, then are refused. */
+const VERIFYING_AT_ONCE = 2;
+const VERIFYING_WAITING = 32;
 const TOUCH_EVERY_MS = 60_000;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -40,7 +44,12 @@ export interface CreatedApiKey {
 export class ApiKeyService {
   /** sha256 of a presented key -> the stored hash it was verified against. */
   private readonly verified = new Map<string, string>();
+  /** sha256 of a presented key -> the stored hash it failed against: the same wrong key is not verified twice. */
+  private readonly rejected = new Map<string, string>();
   private readonly touched = new Map<number, number>();
+  private readonly verifying = new Limiter(VERIFYING_AT_ONCE, VERIFYING_WAITING, 'API keys being verified');
+  /** Verifications under way by presented key: a burst of requests with a new key costs one scrypt. */
+  private readonly inFlight = new Map<string, Promise<boolean>>();
 
   constructor(
     private readonly repo: ApiKeyRepository,
@@ -53,10 +62,10 @@ export class ApiKeyService {
     return this.createUnchecked(name, role);
   }
 
-  private async createUnchecked(name: string, role: string, key = `mg_${randomBytes(24).toString('base64url')}`): Promise<CreatedApiKey> {
+  private async createUnchecked(name: string, role: string, key = `mg_${randomBytes(24).toString('base64url')}`, fromEnv = false): Promise<CreatedApiKey> {
     if (!NAME.test(name)) throw badInput(`invalid key name "${name}": use letters, digits, ".", "_" or "-" (at most 64)`);
     if (!(ROLES as readonly string[]).includes(role)) throw badInput(`invalid role "${role}": one of ${ROLES.join(', ')}`);
-    const apiKey = await this.repo.create({ name, role: role as Role, prefix: key.slice(0, PREFIX_LENGTH), hash: await hashKey(key) });
+    const apiKey = await this.repo.create({ name, role: role as Role, prefix: key.slice(0, PREFIX_LENGTH), hash: await hashKey(key), fromEnv });
     return { key, apiKey };
   }
 
@@ -79,14 +88,23 @@ export class ApiKeyService {
    * revocation or role change applies at once here, and within milliseconds on other gateways);
    * the (deliberately slow) scrypt check is cached against the stored hash.
    */
-  async authenticate(key: string): Promise<Actor> {
+  async authenticate(key: string, opts: { verifyWait?: () => number } = {}): Promise<Actor> {
     const row = key.length >= PREFIX_LENGTH ? await this.findByPrefix(key.slice(0, PREFIX_LENGTH)) : null;
     if (!row) throw unauthenticated('invalid API key');
     const cacheKey = createHash('sha256').update(key).digest('hex');
     if (this.verified.get(cacheKey) !== row.hash) {
-      if (!(await verifyKey(key, row.hash))) throw unauthenticated('invalid API key');
-      if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.clear();
-      this.verified.set(cacheKey, row.hash);
+      if (this.rejected.get(cacheKey) === row.hash) throw unauthenticated('invalid API key');
+      // The caller's budget of (slow) verifications, e.g. per client address after failures.
+      const wait = opts.verifyWait?.() ?? 0;
+      if (wait > 0) throw rateLimited('too many failed authentications from this address; retry later', wait);
+      let verification = this.inFlight.get(cacheKey);
+      if (!verification) {
+        verification = this.verifying.run(() => verifyKey(key, row.hash)).finally(() => this.inFlight.delete(cacheKey));
+        this.inFlight.set(cacheKey, verification);
+      }
+      const ok = await verification;
+      remember(ok ? this.verified : this.rejected, cacheKey, row.hash);
+      if (!ok) throw unauthenticated('invalid API key');
     }
     if (row.revokedAt) throw unauthenticated('the API key was revoked');
     this.touch(row.id, Date.now());
@@ -95,11 +113,12 @@ export class ApiKeyService {
 
   /**
    * First start: with no keys at all, create an admin key and return the secret so the caller can
-   * print it once. ADMIN_API_KEY, when set, is registered as an admin key unless already stored;
+   * print it once. ADMIN_API_KEY, when set, is registered as an admin key unless already stored,
+   * and the key an earlier value registered is revoked (rotating the variable rotates the key);
    * a value that clashes with another key or was revoked stops the start with a clear error.
    * Gateways starting together on one database may race here: the loser finds the key made.
    */
-  async bootstrap(adminApiKey: string | undefined): Promise<CreatedApiKey | null> {
+  async bootstrap(adminApiKey: string | undefined): Promise<(CreatedApiKey & { revoked?: string[] }) | null> {
     if (adminApiKey) {
       const existing = await this.repo.findByPrefix(adminApiKey.slice(0, PREFIX_LENGTH));
       if (existing) {
@@ -109,11 +128,15 @@ export class ApiKeyService {
         if (existing.revokedAt) {
           throw new ConfigError([{ variable: 'ADMIN_API_KEY', message: `is the key "${existing.name}", which was revoked: set a new value` }]);
         }
+        const revoked = await this.repo.adoptEnvKey(existing.id);
+        if (revoked.length) this.logger.warn({ revoked }, 'revoked the key(s) an earlier ADMIN_API_KEY registered');
         return null;
       }
       const name = (await this.repo.findByName('admin')) ? `admin-env-${Date.now()}` : 'admin';
-      const created = await this.ignoreConflict(() => this.createUnchecked(name, 'admin', adminApiKey));
-      return created && { ...created, key: '(from ADMIN_API_KEY)' };
+      const created = await this.ignoreConflict(() => this.createUnchecked(name, 'admin', adminApiKey, true));
+      if (!created) return null;
+      const revoked = await this.repo.adoptEnvKey(created.apiKey.id);
+      return { ...created, key: '(from ADMIN_API_KEY)', revoked };
     }
     if ((await this.repo.count()) > 0) return null;
     return this.ignoreConflict(() => this.createUnchecked('admin', 'admin'));
@@ -138,4 +161,9 @@ export class ApiKeyService {
     this.touched.set(id, now);
     this.repo.touch(id).catch((err) => this.logger.warn({ err }, 'could not record API key use'));
   }
+}
+
+function remember(cache: Map<string, string>, key: string, hash: string): void {
+  if (cache.size >= VERIFIED_CACHE_SIZE) cache.clear();
+  cache.set(key, hash);
 }

@@ -25,7 +25,7 @@ export async function serve(opts: { port?: number | undefined }): Promise<void> 
         ].join('\n') + '\n',
       );
     } else if (created) {
-      logger.info({ name: created.apiKey.name }, 'registered ADMIN_API_KEY as an admin key');
+      logger.info({ name: created.apiKey.name, revoked: created.revoked ?? [] }, 'registered ADMIN_API_KEY as an admin key; keys from its earlier values are revoked');
     }
     // A demo that cannot be imported is worth a warning, not a gateway that does not start.
     await seedDemo(app).catch((err) => logger.warn({ err }, 'could not seed the registry with the demo project'));

@@ -255,9 +255,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       maxBatchSize: e.MAX_BATCH_SIZE,
       maxQueueDelayMs: e.MAX_QUEUE_DELAY_MS,
       image: Object.freeze({ maxBytes: e.MAX_IMAGE_BYTES, maxPixels: e.MAX_IMAGE_PIXELS, timeoutSeconds: e.IMAGE_DECODE_TIMEOUT_S }),
-      // One preprocessing thread per core beside the gateway's own: decoding and resizing never run
+      // One preprocessing thread per core beside the gateway's own, at least two (one large image must
+      // not hold up every other): decoding and resizing never run
       // on the event loop's thread (small PNGs excepted, see preprocess.ts).
-      preprocessWorkers: e.PREPROCESS_WORKERS ?? Math.max(1, os.availableParallelism() - 1),
+      preprocessWorkers: e.PREPROCESS_WORKERS ?? Math.max(2, os.availableParallelism() - 1),
     }),
     comparisons: Object.freeze({ concurrency: e.COMPARISON_CONCURRENCY, leaseMs: e.COMPARISON_LEASE_S * 1000, maxActivePerKey: e.COMPARISON_MAX_ACTIVE_PER_KEY }),
     graphql: Object.freeze({

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { ArtifactStore } from '../artifacts/artifact-store';
-import { DomainError } from '../common/errors';
+import { badInput, DomainError, ErrorCode, notFound } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { InferenceService } from '../inference/inference.service';
 import { argmax } from '../inference/postprocess';
@@ -109,7 +109,7 @@ export class ComparisonRunner {
 
   private async side(versionId: number, datasetLabels: string[], options: ComparisonOptions, role: string): Promise<Side> {
     const [record] = await this.deps.versions.findByIds([versionId]);
-    if (!record) throw new Error(`the ${role} version no longer exists`);
+    if (!record) throw notFound(`the ${role} version no longer exists`);
     const [model] = await this.deps.models.findByIds([record.modelId]);
     return {
       record,
@@ -129,7 +129,7 @@ export class ComparisonRunner {
     heartbeat.unref();
     try {
       const dataset = await this.deps.datasets.findById(job.datasetId);
-      if (!dataset) throw new Error('the dataset no longer exists');
+      if (!dataset) throw notFound('the dataset no longer exists');
       const options = job.options as unknown as ComparisonOptions;
       const baseline = await this.side(job.baselineId, dataset.labels, options, 'baseline');
       const candidate = await this.side(job.candidateId, dataset.labels, options, 'candidate');
@@ -160,14 +160,13 @@ export class ComparisonRunner {
       await comparisons.finish(job.id, this.owner, { status: 'SUCCEEDED', results });
       log.info({ verdict: results.paired.verdict, n: results.paired.n }, 'comparison finished');
     } catch (e) {
-      const message = (e as Error).message ?? String(e);
       if (this.stopping || (e instanceof DomainError && (e.code === 'MODEL_NOT_READY' || e.code === 'INTERNAL_SERVER_ERROR'))) {
         // Transient (the gateway stopping, a worker that died): back to the queue, to resume later.
         log.warn({ err: e }, 'comparison interrupted: queued again');
         await comparisons.release(job.id, this.owner).catch(() => undefined);
       } else {
         log.error({ err: e }, 'comparison failed');
-        await comparisons.finish(job.id, this.owner, { status: 'FAILED', error: message }).catch(() => undefined);
+        await comparisons.finish(job.id, this.owner, { status: 'FAILED', error: safeError(e, job.id) }).catch(() => undefined);
       }
     } finally {
       clearInterval(heartbeat);
@@ -192,18 +191,30 @@ export class ComparisonRunner {
   }
 
   private async score(bytes: Buffer, side: Side): Promise<{ probs: number[]; ms: number }> {
-    const { probs: p, ms } = await this.deps.inference.score({ record: side.record, model: { name: side.model.name, inputSpec: side.spec } }, bytes);
+    const { probs: p, ms } = await this.scoreWhenAdmitted(bytes, side);
     const label = `${side.model.name} v${side.record.version}`;
     // A graph whose output does not fit stops the job at its first item, not after the dataset.
-    if (p.length !== side.model.labels.length) throw new Error(`${label} returned ${p.length} scores for ${side.model.labels.length} labels`);
+    if (p.length !== side.model.labels.length) throw badInput(`${label} returned ${p.length} scores for ${side.model.labels.length} labels`);
     let sum = 0;
     for (const v of p) {
-      if (!Number.isFinite(v) || v < 0) throw new Error(`${label} returned a score that is not a probability (${v}): check inputSpec.output`);
+      if (!Number.isFinite(v) || v < 0) throw badInput(`${label} returned a score that is not a probability (${v}): check inputSpec.output`);
       sum += v;
     }
-    if (Math.abs(sum - 1) > PROBABILITY_SUM_TOLERANCE) throw new Error(`${label}'s probabilities sum to ${sum}, not 1: its output is not "probabilities" (inputSpec.output)`);
+    if (Math.abs(sum - 1) > PROBABILITY_SUM_TOLERANCE) throw badInput(`${label}'s probabilities sum to ${sum}, not 1: its output is not "probabilities" (inputSpec.output)`);
     // Stored as float4: rounding here keeps a resumed run's numbers equal to what it stored.
     return { probs: side.permutation.map((k) => Math.fround(p[k]!)), ms };
+  }
+
+  /** A full inference queue (a burst of predictions) delays the job; it does not fail it. */
+  private async scoreWhenAdmitted(bytes: Buffer, side: Side): Promise<{ probs: Float64Array; ms: number }> {
+    for (;;) {
+      try {
+        return await this.deps.inference.score({ record: side.record, model: { name: side.model.name, inputSpec: side.spec } }, bytes);
+      } catch (e) {
+        if (!(e instanceof DomainError && e.code === ErrorCode.RESOURCE_EXHAUSTED) || this.stopping) throw e;
+        await new Promise((r) => setTimeout(r, Number(e.details?.retryAfterMs ?? 100)));
+      }
+    }
   }
 
   private results(rows: ComparisonItemRecord[], labels: string[], baseline: Side, candidate: Side, options: ComparisonOptions, elapsedMs: number) {
@@ -222,4 +233,13 @@ export class ComparisonRunner {
       paired: pairedComparison(b, c, labels, { alpha: options.alpha, ...(options.nonInferiorityMargin !== null ? { nonInferiorityMargin: options.nonInferiorityMargin } : {}) }),
     };
   }
+}
+
+/**
+ * What a failed job's `error` says: a domain error's code and message (written for users); for
+ * anything else only that it was unexpected, the details being in the log under the job's id.
+ */
+function safeError(e: unknown, jobId: number): string {
+  if (e instanceof DomainError && e.code !== ErrorCode.INTERNAL_SERVER_ERROR) return `${e.code}: ${e.message}`;
+  return `${ErrorCode.INTERNAL_SERVER_ERROR}: comparison ${jobId} failed unexpectedly (the gateway log has the details)`;
 }

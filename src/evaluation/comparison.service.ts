@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { requireRole, type Actor } from '../auth/actor';
-import { badInput, DomainError, notFound } from '../common/errors';
+import { badInput, DomainError, exhausted, notFound } from '../common/errors';
 import { PAGES, pageSize } from '../common/paging';
 import type { ComparisonRecord, ComparisonRepository } from '../registry/comparison.repository';
 import type { DatasetRecord, DatasetRepository } from '../registry/dataset.repository';
@@ -75,6 +75,8 @@ export class ComparisonService {
       datasets: DatasetRepository;
       /** Tells the runner there is work. */
       kick: () => void;
+      /** Queued or running jobs one key may have (COMPARISON_MAX_ACTIVE_PER_KEY). */
+      maxActivePerKey: number;
     },
   ) {}
 
@@ -115,11 +117,17 @@ export class ComparisonService {
     const requestKey = createHash('sha256')
       .update(JSON.stringify({ evaluator: EVALUATOR_VERSION, baseline: side(baseline), candidate: side(candidate), dataset: dataset.digest, options }))
       .digest('hex');
-    if (!input.force) {
-      const existing = await this.deps.comparisons.findReusable(requestKey);
-      if (existing) return existing;
+    // With force a finished result is not reused, but a run in progress is: it is a fresh one.
+    const existing = input.force ? await this.deps.comparisons.findActive(requestKey) : await this.deps.comparisons.findReusable(requestKey);
+    if (existing) return existing;
+    const active = await this.deps.comparisons.countActiveBy(actor.name);
+    if (active >= this.deps.maxActivePerKey) {
+      throw exhausted(`"${actor.name}" already has ${active} comparisons queued or running (COMPARISON_MAX_ACTIVE_PER_KEY ${this.deps.maxActivePerKey}); wait for one to finish or cancel one`, 5000, {
+        active,
+        max: this.deps.maxActivePerKey,
+      });
     }
-    const created = await this.deps.comparisons.create({
+    const created = await this.deps.comparisons.createUnlessActive({
       baselineId: baseline.version.id,
       candidateId: candidate.version.id,
       datasetId: dataset.id,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { Kind } from 'graphql';
 import type { App } from '../app';
 import { ErrorCode } from '../common/errors';
 import type { GraphQLContext } from './context';
@@ -40,6 +41,27 @@ const errorLogging: ApolloServerPlugin<GraphQLContext> = {
   },
 };
 
+/**
+ * Counts each operation by what it asked for first ("query:predict") and its outcome (OK or the
+ * first error's code), with its latency: root fields come from the schema, so the labels stay few
+ * whatever operation names clients send.
+ */
+function operationMetrics(app: App): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      const started = performance.now();
+      return {
+        async willSendResponse({ operation, response }) {
+          const root = operation?.selectionSet.selections.find((s) => s.kind === Kind.FIELD);
+          const name = operation ? `${operation.operation}:${root?.kind === Kind.FIELD ? root.name.value : '?'}` : 'invalid';
+          const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
+          app.metrics.operation(name, String(errors?.[0]?.extensions?.code ?? 'OK'), (performance.now() - started) / 1000);
+        },
+      };
+    },
+  };
+}
+
 export function createApolloServer(app: App, plugins: ApolloServerPlugin<GraphQLContext>[] = []): ApolloServer<GraphQLContext> {
   const development = app.config.nodeEnv === 'development';
   const schema = buildGatewaySchema();
@@ -57,6 +79,6 @@ export function createApolloServer(app: App, plugins: ApolloServerPlugin<GraphQL
     allowBatchedHttpRequests: false,
     // The process owner (serve) drains HTTP, then closes the database: Apollo must not exit first.
     stopOnTerminationSignals: false,
-    plugins: [errorLogging, operationLimits(schema, limits, development), ApolloServerPluginLandingPageDisabled(), ...plugins],
+    plugins: [errorLogging, operationLimits(schema, limits, development), operationMetrics(app), ApolloServerPluginLandingPageDisabled(), ...plugins],
   });
 }

@@ -1,37 +1,51 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import express from 'express';
 import { graphqlUploadExpress } from 'graphql-upload-minimal';
-import { GraphQLError } from 'graphql';
+import helmet from 'helmet';
 import type { App } from '../app';
-import { DomainError, ErrorCode } from '../common/errors';
-import { parseComparisonId } from '../evaluation/comparison.service';
-import { comparisonView } from '../evaluation/report';
+import type { Actor } from '../auth/actor';
+import { hasRole } from '../auth/actor';
+import { DomainError, ErrorCode, httpStatus, unauthenticated } from '../common/errors';
 import { MAX_BATCH_IMAGES } from '../inference/inference.service';
 import { createApolloServer } from '../graphql/apollo';
 import { createContext } from '../graphql/context';
+import { tooComplex } from '../graphql/limits';
+import { createGuard, sendError, type Guard } from './guard';
+import { comparisonEvents } from './sse';
 
 export interface RunningServer {
   readonly url: string;
   readonly port: number;
+  /** The metrics listener (METRICS_PORT), when there is one. */
+  readonly metricsUrl: string | null;
   close(): Promise<void>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+/** Requests without a key carry a query and small variables, never images. */
+const ANONYMOUS_BODY_BYTES = 64 * 1024;
+/** With a key: base64 images in variables (MAX_IMAGE_BYTES each, 4/3 larger encoded), up to 30 MB. */
+const KEYED_BODY_BYTES = 30 * 1024 * 1024;
 
-/** Starts /graphql, /healthz and /readyz on the configured port (0 = any free port). */
+/** Starts /graphql, /comparisons/<id>/events, /metrics, /healthz and /readyz (port 0 = any free port). */
 export async function startServer(app: App, opts: { port?: number; host?: string } = {}): Promise<RunningServer> {
   const expressApp = express();
   expressApp.disable('x-powered-by');
   // Express shows stack traces unless its env is production; follow our NODE_ENV, not its default.
   expressApp.set('env', app.config.nodeEnv === 'development' ? 'development' : 'production');
-  const httpServer = http.createServer(expressApp);
+  // Timeouts are enforced on this check's beat (Node's default: every 30 s).
+  const httpServer = http.createServer({ connectionsCheckingInterval: 1000 }, expressApp);
+  applyServerLimits(httpServer, app);
   const apollo = createApolloServer(app, [ApolloServerPluginDrainHttpServer({ httpServer })]);
   await apollo.start();
+  const guard = createGuard(app);
+  app.metrics.startDefaultMetrics();
 
+  expressApp.use(helmet());
   expressApp.use((req, res, next) => {
     const given = req.header('x-request-id');
     const id = given && REQUEST_ID.test(given) ? given : randomUUID();
@@ -43,84 +57,25 @@ export async function startServer(app: App, opts: { port?: number; host?: string
   expressApp.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-
-  expressApp.get('/readyz', async (_req, res) => {
-    try {
-      await app.db.ping();
-      const status = await app.db.migrationStatus();
-      const ready = status.pending.length === 0 && status.failed.length === 0;
-      res.status(ready ? 200 : 503).json({
-        status: ready ? 'ready' : 'not ready',
-        database: app.db.kind,
-        migrations: { applied: status.applied.length, pending: status.pending, failed: status.failed },
-      });
-    } catch (err) {
-      app.logger.warn({ err }, 'readiness check failed');
-      res.status(503).json({ status: 'not ready', database: app.db.kind, error: 'database unreachable' });
-    }
-  });
-
-  // Progress of a comparison as server-sent events (for the admin UI): one `progress` event per
-  // second while it runs, then `done` with the final status.
-  expressApp.get('/comparisons/:id/events', async (req, res) => {
-    const requestId = res.locals.requestId;
-    const fail = (status: number, code: string, message: string): void => void res.status(status).json({ errors: [{ message, extensions: { code, requestId } }] });
-    let actor;
-    let id: number;
-    let c;
-    try {
-      actor = await app.authenticate(req.header('authorization'));
-      id = parseComparisonId(req.params.id);
-      c = await app.services.comparisons.get(actor, id);
-      if (!c) return fail(404, ErrorCode.NOT_FOUND, `no comparison ${req.params.id}`);
-    } catch (e) {
-      if (e instanceof DomainError) return fail(e.code === 'UNAUTHENTICATED' ? 401 : e.code === 'FORBIDDEN' ? 403 : 400, e.code, e.message);
-      throw e;
-    }
-
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-    let open = true;
-    req.on('close', () => {
-      open = false;
-    });
-    while (open && c) {
-      const view = comparisonView(c);
-      const data = { id: view.id, status: view.status, progress: view.progress, itemsDone: view.itemsDone, total: view.total, etaSeconds: view.etaSeconds, verdict: view.verdict };
-      const done = !['QUEUED', 'RUNNING'].includes(c.status);
-      res.write(`event: ${done ? 'done' : 'progress'}\ndata: ${JSON.stringify(data)}\n\n`);
-      if (done) break;
-      await new Promise((r) => setTimeout(r, 1000));
-      c = await app.services.comparisons.get(actor, id).catch(() => null);
-    }
-    res.end();
-    return;
-  });
-
+  expressApp.get('/readyz', readiness(app));
+  expressApp.get('/metrics', metricsRoute(app, true));
+  expressApp.get('/comparisons/:id/events', comparisonEvents(app, guard));
   expressApp.get('/', (_req, res) => {
     res.json({ service: 'modelgate', graphql: '/graphql', health: '/healthz', ready: '/readyz' });
   });
 
   expressApp.use(
     '/graphql',
+    // Who is calling, throttled and rate-limited, before a byte of the body is read.
+    admit(app, guard),
     // Multipart requests (the GraphQL multipart request spec): files are streamed to the resolvers,
     // which stop reading at MAX_IMAGE_BYTES. Apollo's CSRF prevention still applies to them.
     // One byte over the limit, so that a file of exactly MAX_IMAGE_BYTES passes and a larger one is seen as larger.
     graphqlUploadExpress({ maxFileSize: app.config.inference.image.maxBytes + 1, maxFiles: MAX_BATCH_IMAGES }),
-    express.json({ limit: '30mb' }),
+    jsonBody(),
+    querySize(app),
     expressMiddleware(apollo, {
-      context: async ({ req, res }) => {
-        const requestId = String(res.locals.requestId);
-        try {
-          const actor = await app.authenticate(req.header('authorization'));
-          return createContext(app, actor, requestId);
-        } catch (e) {
-          if (e instanceof DomainError && e.code === ErrorCode.UNAUTHENTICATED) {
-            throw new GraphQLError(e.message, { extensions: { code: e.code, requestId, http: { status: 401 } } });
-          }
-          app.logger.error({ err: e, requestId }, 'could not build the request context');
-          throw new GraphQLError('Internal server error', { extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, requestId } });
-        }
-      },
+      context: async ({ res }) => createContext(app, res.locals.actor as Actor, String(res.locals.requestId)),
     }),
   );
 
@@ -130,36 +85,133 @@ export async function startServer(app: App, opts: { port?: number; host?: string
 
   // Failures before GraphQL runs (unreadable or oversized bodies) answer in GraphQL's error shape too.
   expressApp.use((err: { type?: string; status?: number; message?: string; limit?: number }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    const requestId = res.locals.requestId;
     if (err.type === 'entity.too.large') {
-      res.status(413).json({ errors: [{ message: `request body exceeds ${err.limit} bytes`, extensions: { code: ErrorCode.PAYLOAD_TOO_LARGE, requestId } }] });
+      sendError(app, res, new DomainError(ErrorCode.PAYLOAD_TOO_LARGE, `request body exceeds ${err.limit} bytes${err.limit === ANONYMOUS_BODY_BYTES ? ' (the limit without an API key)' : ''}`), { bodyUnread: true });
     } else if (err.type === 'entity.parse.failed' || err.type === 'encoding.unsupported' || err.type === 'charset.unsupported') {
-      res.status(400).json({ errors: [{ message: `request body is not valid JSON: ${err.message}`, extensions: { code: ErrorCode.BAD_USER_INPUT, requestId } }] });
+      sendError(app, res, new DomainError(ErrorCode.BAD_USER_INPUT, `request body is not valid JSON: ${err.message}`));
     } else {
-      app.logger.error({ err, requestId }, 'HTTP request failed');
-      res.status(err.status && err.status >= 400 && err.status < 600 ? err.status : 500).json({
-        errors: [{ message: 'Internal server error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, requestId } }],
-      });
+      sendError(app, res, err);
     }
   });
 
+  const metricsServer = app.config.metrics.port === undefined ? null : http.createServer(express().get('/metrics', metricsRoute(app, false)));
   try {
-    await new Promise<void>((resolve, reject) => {
-      httpServer.once('error', reject);
-      httpServer.listen(opts.port ?? app.config.port, opts.host ?? app.config.host, () => {
-        httpServer.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(httpServer, opts.port ?? app.config.port, opts.host ?? app.config.host);
+    if (metricsServer) await listen(metricsServer, app.config.metrics.port!, app.config.metrics.host);
   } catch (e) {
+    metricsServer?.close();
     await apollo.stop().catch(() => undefined);
     throw e;
   }
   const { port } = httpServer.address() as AddressInfo;
-  const shownHost = (opts.host ?? app.config.host) === '0.0.0.0' ? 'localhost' : opts.host ?? app.config.host;
+  const shownHost = (opts.host ?? app.config.host) === '0.0.0.0' ? 'localhost' : (opts.host ?? app.config.host);
   return {
     url: `http://${shownHost}:${port}`,
     port,
-    close: () => apollo.stop(),
+    metricsUrl: metricsServer ? `http://${app.config.metrics.host}:${(metricsServer.address() as AddressInfo).port}/metrics` : null,
+    close: async () => {
+      metricsServer?.close();
+      await apollo.stop();
+    },
+  };
+}
+
+/** Slow or endless clients cannot hold connections: header, request and keep-alive timeouts and a connection cap. */
+function applyServerLimits(server: http.Server, app: App): void {
+  const { http: limits } = app.config;
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.maxConnections = limits.maxConnections;
+  server.maxHeadersCount = 100;
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * The caller of a GraphQL request, admitted by the guard before its body is read; a multipart
+ * upload without a valid key is refused unread (Connection: close), not buffered first.
+ */
+function admit(app: App, guard: Guard): express.RequestHandler {
+  return async (req, res, next) => {
+    try {
+      const actor = await guard.admit(req);
+      if (req.is('multipart/form-data') && actor.kind !== 'key') throw unauthenticated('uploads need an API key: send "Authorization: Bearer <key>"');
+      res.locals.actor = actor;
+      next();
+    } catch (e) {
+      sendError(app, res, e, { bodyUnread: true });
+    }
+  };
+}
+
+/** JSON bodies: a small limit without a key (nothing unauthenticated is buffered at length). */
+function jsonBody(): express.RequestHandler {
+  const keyed = express.json({ limit: KEYED_BODY_BYTES });
+  const anonymous = express.json({ limit: ANONYMOUS_BODY_BYTES });
+  return (req, res, next) => ((res.locals.actor as Actor).kind === 'key' ? keyed : anonymous)(req, res, next);
+}
+
+/** GRAPHQL_MAX_QUERY_BYTES, checked before the document is parsed (the token limit applies while it is). */
+function querySize(app: App): express.RequestHandler {
+  const max = app.config.graphql.maxQueryBytes;
+  return (req, res, next) => {
+    const query: unknown = req.method === 'GET' ? req.query.query : (req.body as { query?: unknown } | undefined)?.query;
+    const size = typeof query === 'string' ? Buffer.byteLength(query) : 0;
+    if (size <= max) return next();
+    const error = tooComplex('size', max, size);
+    res.status(400).json({ errors: [{ message: error.message, extensions: { ...error.extensions, http: undefined, requestId: res.locals.requestId } }] });
+  };
+}
+
+/** /readyz: 200 once the database answers and every migration is applied; details only for a key holder. */
+function readiness(app: App): express.RequestHandler {
+  return async (req, res) => {
+    const detailed = await app
+      .authenticate(req.header('authorization'))
+      .then((a) => a.kind !== 'anonymous')
+      .catch(() => false);
+    try {
+      await app.db.ping();
+      const status = await app.db.migrationStatus();
+      const ready = status.pending.length === 0 && status.failed.length === 0;
+      res.status(ready ? 200 : 503).json({
+        status: ready ? 'ready' : 'not ready',
+        ...(detailed ? { database: app.db.kind, migrations: { applied: status.applied.length, pending: status.pending, failed: status.failed } } : {}),
+      });
+    } catch (err) {
+      app.logger.warn({ err }, 'readiness check failed');
+      res.status(503).json({ status: 'not ready', ...(detailed ? { database: app.db.kind, error: 'database unreachable' } : {}) });
+    }
+  };
+}
+
+/**
+ * /metrics in Prometheus' text format. On the main port it needs METRICS_TOKEN as a bearer token,
+ * or an admin API key; on its own listener (METRICS_PORT, loopback by default) it is open.
+ */
+function metricsRoute(app: App, protectedRoute: boolean): express.RequestHandler {
+  const token = app.config.metrics.token ? Buffer.from(app.config.metrics.token) : null;
+  return async (req, res) => {
+    if (protectedRoute) {
+      const given = /^Bearer\s+(\S+)$/i.exec(req.header('authorization') ?? '')?.[1];
+      const tokenOk = token !== null && given !== undefined && given.length === token.length && timingSafeEqual(Buffer.from(given), token);
+      const admin = !tokenOk && given !== undefined && (await app.authenticate(`Bearer ${given}`).then((a) => hasRole(a, 'admin')).catch(() => false));
+      if (!tokenOk && !admin) {
+        const code = given === undefined ? ErrorCode.UNAUTHENTICATED : ErrorCode.FORBIDDEN;
+        res.status(httpStatus(code)).json({ errors: [{ message: 'metrics need METRICS_TOKEN or an admin API key as "Authorization: Bearer <token>"', extensions: { code, requestId: res.locals.requestId } }] });
+        return;
+      }
+    }
+    res.setHeader('content-type', app.metrics.contentType);
+    res.send(await app.metrics.text());
   };
 }

@@ -36,6 +36,8 @@ export class Batcher {
     private readonly runner: BatchRunner,
     readonly maxBatchSize: number,
     readonly maxQueueDelayMs: number,
+    /** Told of every batch that ran (metrics). */
+    private readonly onBatch: (size: number, ms: number) => void = () => undefined,
   ) {}
 
   get pending(): number {
@@ -84,6 +86,7 @@ export class Batcher {
       const [n, ...rowDims] = out.dims;
       if (n !== batch.length) throw new Error(`the model returned ${n} rows for a batch of ${batch.length}`);
       const row = out.data.length / batch.length;
+      this.onBatch(batch.length, out.ms);
       batch.forEach((w, i) =>
         w.resolve({
           output: out.data.slice(i * row, (i + 1) * row),

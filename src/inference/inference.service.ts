@@ -12,6 +12,7 @@ import { bytesFromBase64 } from './image/image-input';
 import type { Preprocessed } from './image/preprocess';
 import type { LoadedVersion, ModelManager, Target } from './model-manager';
 import { probabilities, topK, type ClassScore } from './postprocess';
+import type { InferenceTelemetry } from './telemetry';
 
 /** An image as a client sends it: raw bytes (multipart upload) or base64 (plain or a data: URL). */
 export interface ImageSource {
@@ -43,6 +44,7 @@ export class InferenceService {
       images: ImagePool;
       admission: Admission;
       config: Config;
+      telemetry?: InferenceTelemetry;
     },
   ) {}
 
@@ -103,7 +105,8 @@ export class InferenceService {
 
   private async run(resolved: ResolvedVersion, bytes: Buffer, k: number, started: number): Promise<PredictionResult> {
     if (!Number.isInteger(k) || k < 1) throw badInput(`topK must be a positive integer, got ${k}`, { field: 'topK' });
-    const { probs, image, out, provider } = await this.score(this.target(resolved), bytes);
+    const { probs, image, out, provider, ms } = await this.score(this.target(resolved), bytes);
+    this.deps.telemetry?.prediction({ model: resolved.model.name, version: resolved.version.version, provider, ms });
     if (probs.length !== resolved.model.labels.length) {
       throw new DomainError('INTERNAL_SERVER_ERROR', `${resolved.model.name} v${resolved.version.version} returned ${probs.length} scores for ${resolved.model.labels.length} labels`);
     }

@@ -8,6 +8,7 @@ import type { VersionRecord, VersionRepository } from '../registry/version.repos
 import type { InferenceBackend } from './backend';
 import { Batcher, type BatchResult } from './batcher';
 import { graphOps, isWeightOnlyQuantized } from './graph-ops';
+import type { InferenceTelemetry } from './telemetry';
 
 export type LoadState = 'LOADING' | 'READY' | 'FAILED';
 
@@ -77,6 +78,7 @@ export class ModelManager {
       artifacts: ArtifactStore;
       config: Config;
       logger: Logger;
+      telemetry?: InferenceTelemetry;
     },
   ) {}
 
@@ -225,6 +227,7 @@ export class ModelManager {
         },
         entry.maxBatchSize,
         Number(tagString(target.record.tags, 'inference.maxQueueDelayMs') ?? config.inference.maxQueueDelayMs),
+        (size, ms) => this.deps.telemetry?.batch({ model: entry.model, version: entry.version, size, ms }),
       );
       // Warm-up: the first run allocates and plans; no request should pay for it.
       const spec = target.model.inputSpec;

@@ -1,4 +1,6 @@
 import type { Prisma } from '../db/database';
+import { DomainError, ErrorCode } from '../common/errors';
+import { translatePrismaError } from '../db/prisma-errors';
 import type { Comparison, ComparisonItem, JobStatus } from '../db/generated/client';
 
 export type ComparisonRecord = Comparison;
@@ -20,8 +22,37 @@ export type NewComparisonItem = Omit<ComparisonItem, 'comparisonId'>;
 export class ComparisonRepository {
   constructor(private readonly prisma: Prisma) {}
 
-  create(data: NewComparison): Promise<ComparisonRecord> {
-    return this.prisma.comparison.create({ data });
+  /**
+   * A new queued job, or the active one with the same request key: the partial unique index
+   * (migration 20261202100000) lets only one of two identical concurrent calls insert.
+   */
+  async createUnlessActive(data: NewComparison): Promise<ComparisonRecord> {
+    try {
+      return await this.prisma.comparison.create({ data });
+    } catch (e) {
+      const translated = translatePrismaError(e);
+      if (!(translated instanceof DomainError && translated.code === ErrorCode.CONFLICT)) throw translated;
+      const active = await this.findActive(data.requestKey);
+      // It finished between the insert and this read: the caller may simply ask again.
+      if (!active) throw translated;
+      return active;
+    }
+  }
+
+  /** The queued or running job with this key, unless it is being cancelled. */
+  findActive(requestKey: string): Promise<ComparisonRecord | null> {
+    return this.prisma.comparison.findFirst({ where: { requestKey, status: { in: ['RUNNING', 'QUEUED'] }, cancelRequested: false } });
+  }
+
+  /** How many jobs are in each state (metrics). */
+  async countByStatus(): Promise<Record<string, number>> {
+    const rows = await this.prisma.comparison.groupBy({ by: ['status'], _count: { _all: true } });
+    return Object.fromEntries(rows.map((r) => [r.status, r._count._all]));
+  }
+
+  /** Queued or running jobs a key (by name) started, not counting those being cancelled. */
+  countActiveBy(createdBy: string): Promise<number> {
+    return this.prisma.comparison.count({ where: { createdBy, status: { in: ['RUNNING', 'QUEUED'] }, cancelRequested: false } });
   }
 
   find(id: number): Promise<ComparisonRecord | null> {

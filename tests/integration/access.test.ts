@@ -42,11 +42,13 @@ describe(`access control over HTTP (${dbKind()})`, () => {
     await t.close();
   });
 
-  it('serves /healthz and /readyz (database reachable, migrations applied)', async () => {
+  it('serves /healthz and /readyz (database reachable, migrations applied), with details only for a key holder', async () => {
     expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({ status: 'ok' });
-    const ready = await fetch(`${server.url}/readyz`);
-    expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ status: 'ready', database: t.app.db.kind, migrations: { pending: [], failed: [] } });
+    const anonymous = await fetch(`${server.url}/readyz`);
+    expect(anonymous.status).toBe(200);
+    expect(await anonymous.json()).toEqual({ status: 'ready' });
+    const keyed = await fetch(`${server.url}/readyz`, { headers: { authorization: `Bearer ${t.keys.viewer}` } });
+    expect(await keyed.json()).toMatchObject({ status: 'ready', database: t.app.db.kind, migrations: { pending: [], failed: [] } });
   });
 
   it('refuses anonymous callers with UNAUTHENTICATED (ANONYMOUS_READ is off by default)', async () => {

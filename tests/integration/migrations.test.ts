@@ -100,12 +100,20 @@ describe(`migrations (${dbKind()})`, () => {
       JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = 'public'
       CROSS JOIN LATERAL unnest(ix.indkey) WITH ORDINALITY AS k(attnum, ord)
       JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
-      WHERE t.relname <> '_prisma_migrations'
+      WHERE t.relname <> '_prisma_migrations' AND ix.indpred IS NULL
       GROUP BY t.relname, ix.indexrelid, ix.indisunique, ix.indisprimary`);
     const kind = (r: { unique: boolean; primary: boolean }) => (r.primary ? 'id' : r.unique ? 'unique' : 'normal');
     const actual = rows.map((r) => `${r.table}:${kind(r)}:${r.columns.join(',')}`).sort();
     const expected = dmmf.datamodel.indexes.map((i) => `${i.model}:${i.type}:${i.fields.map((f) => f.name).join(',')}`).sort();
     expect(actual).toEqual(expected);
+  });
+
+  it('create the partial unique index schema.prisma cannot state: one active comparison per request key', async () => {
+    const rows = await q<{ name: string; def: string }>(`
+      SELECT i.relname AS name, pg_get_indexdef(ix.indexrelid) AS def FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid
+      WHERE ix.indpred IS NOT NULL`);
+    expect(rows.map((r) => r.name)).toEqual(['Comparison_active_requestKey_key']);
+    expect(rows[0]!.def).toMatch(/UNIQUE INDEX .* \("requestKey"\) WHERE .*QUEUED.*RUNNING.*NOT "cancelRequested"/);
   });
 
   it('create every foreign key of schema.prisma with its columns and delete rule', async () => {

@@ -1,0 +1,34 @@
+import { exhausted } from '../common/errors';
+
+/**
+ * Open progress streams (SSE), per key and in all: each holds a connection and polls the database
+ * once a second, so their number is capped (SSE_MAX_PER_KEY, SSE_MAX_TOTAL).
+ */
+export class StreamLimits {
+  private total = 0;
+  private readonly byKey = new Map<string, number>();
+
+  constructor(private readonly limits: { perKey: number; total: number }) {}
+
+  get open(): number {
+    return this.total;
+  }
+
+  /** Takes a slot for `who`; the returned function gives it back (once). RESOURCE_EXHAUSTED when full. */
+  acquire(who: string): () => void {
+    const mine = this.byKey.get(who) ?? 0;
+    if (mine >= this.limits.perKey) throw exhausted(`"${who}" already has ${mine} progress streams open (SSE_MAX_PER_KEY ${this.limits.perKey}); close one`, 5000);
+    if (this.total >= this.limits.total) throw exhausted(`the gateway has ${this.total} progress streams open (SSE_MAX_TOTAL ${this.limits.total}); retry later`, 5000);
+    this.byKey.set(who, mine + 1);
+    this.total++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.byKey.get(who) ?? 1) - 1;
+      if (left > 0) this.byKey.set(who, left);
+      else this.byKey.delete(who);
+      this.total--;
+    };
+  }
+}
