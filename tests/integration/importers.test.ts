@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { UNEXPECTED_FAILURE } from '../../src/importers/report';
 import { writeDvcProject } from '../helpers/dvc-project';
 import { writeMlflowStore } from '../helpers/mlflow-store';
 import { createTestApp, dbKind, expectData, expectError, FIXTURES, fixture, GRAY_MODEL, type TestApp } from '../helpers/test-app';
@@ -268,6 +269,20 @@ describe(`importers (${dbKind()})`, () => {
     expect(modelVersion).toMatchObject({ version: 1, aliases: ['baseline', 'staging'], tags: { 'gto.version': 'v1.0.0' }, dvc: { rev: first } });
     expect(readFileSync(path.join(root, 'dvc.yaml'), 'utf8')).toBe('stages: {}\n');
     expectError(await op(IMPORT_DVC, { repoPath: root, rev: 'no-such-rev' }), 'BAD_USER_INPUT');
+  });
+
+  it('reports an unexpected error as a code only, and logs it in full with the artifact it concerns', async () => {
+    const { root } = project();
+    const logged = jest.spyOn(t.app.services.dvcImporter['deps'].logger, 'error');
+    const internal = new Error('relation "secret_table" does not exist (postgres://admin:pw@db)');
+    jest.spyOn(t.app.services.models, 'find').mockRejectedValueOnce(internal);
+    const report = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
+    expect(report.items[0]).toEqual({ kind: 'version', name: 'shapes-v1', version: null, action: 'failed', reason: UNEXPECTED_FAILURE });
+    expect(UNEXPECTED_FAILURE).toBe('INTERNAL_SERVER_ERROR: unexpected error (see the gateway log)');
+    expect(JSON.stringify(report)).not.toContain('secret_table');
+    expect(logged).toHaveBeenCalledWith(expect.objectContaining({ err: internal, importer: 'dvc', repo: root, item: { kind: 'version', name: 'shapes-v1' } }), expect.any(String));
+    // Domain errors keep their message: they are written for users.
+    expect(report.items.find((i: any) => i.name === 'shapes <- shapes-v2')).toMatchObject({ action: 'created' });
   });
 
   it('imports MLflow runs with full metric histories and links them to the versions holding their bytes', async () => {

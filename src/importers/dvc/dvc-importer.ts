@@ -12,7 +12,7 @@ import type { DatasetService } from '../../registry/dataset.service';
 import type { ModelService } from '../../registry/model.service';
 import type { VersionRepository } from '../../registry/version.repository';
 import type { VersionService } from '../../registry/version.service';
-import { failureReason, ReportBuilder, type ImportReport } from '../report';
+import { ReportBuilder, type ImportReport } from '../report';
 import { applyUpstreamAliases } from '../upstream-aliases';
 import { readLabels } from './labels';
 import { DvcObjects, isSafeRelative, type DvcOut } from './objects';
@@ -55,20 +55,20 @@ export class DvcImporter {
     requireRole(actor, 'operator', 'importing from DVC');
     const project = await loadDvcProject(await allowedPath(this.deps.importRoots, input.repoPath, 'repoPath'), input.rev);
     const objects = new DvcObjects(project.root, project.config);
-    const report = new ReportBuilder();
+    const report = new ReportBuilder(this.deps.logger, { importer: 'dvc', repo: project.root, rev: project.git?.commit ?? null });
     const dryRun = input.dryRun === true;
     for (const a of project.artifacts.filter((x) => x.type === 'model').sort(byVersion)) {
       try {
         await this.importModel(actor, project, objects, a, report, dryRun);
       } catch (e) {
-        report.add({ kind: 'version', name: a.id, action: 'failed', reason: failureReason(e) });
+        report.fail({ kind: 'version', name: a.id }, e);
       }
     }
     for (const a of project.artifacts.filter((x) => x.type === 'dataset')) {
       try {
         await this.importDataset(actor, project, objects, a, report, dryRun);
       } catch (e) {
-        report.add({ kind: 'dataset', name: a.id, action: 'failed', reason: failureReason(e) });
+        report.fail({ kind: 'dataset', name: a.id }, e);
       }
     }
     for (const a of project.artifacts.filter((x) => x.type !== 'model' && x.type !== 'dataset')) {

@@ -3,12 +3,13 @@ import { digestFile } from '../../artifacts/artifact-store';
 import { allowedPath } from '../../artifacts/import-roots';
 import { requireRole, type Actor } from '../../auth/actor';
 import { DomainError } from '../../common/errors';
+import type { Logger } from '../../common/logger';
 import type { AliasService } from '../../registry/alias.service';
 import type { MlflowRepository, MlflowRunRow } from '../../registry/mlflow.repository';
 import type { ModelService } from '../../registry/model.service';
 import type { VersionRecord, VersionRepository } from '../../registry/version.repository';
 import type { VersionService } from '../../registry/version.service';
-import { failureReason, planned, ReportBuilder, type ImportReport } from '../report';
+import { planned, ReportBuilder, type ImportReport } from '../report';
 import { applyUpstreamAliases } from '../upstream-aliases';
 import { FileStoreSource } from './file-store';
 import { RestSource, type MlflowAuth } from './rest-source';
@@ -45,6 +46,7 @@ export interface MlflowImportDeps {
   timeoutMs: number;
   /** Where artifacts downloaded from a tracking server are staged (inside DATA_DIR). */
   downloadDir: string;
+  logger: Logger;
 }
 
 export interface ImportMlflowInput {
@@ -102,7 +104,7 @@ export class MlflowImporter {
   private async importFrom(actor: Actor, source: MlflowSource, input: ImportMlflowInput): Promise<ImportReport> {
     await source.check();
     const trackingUri = source instanceof FileStoreSource ? pathToFileURL(source.root).href : input.trackingUri;
-    const report = new ReportBuilder();
+    const report = new ReportBuilder(this.deps.logger, { importer: 'mlflow', trackingUri });
     const dryRun = input.dryRun === true;
     const ctx: ImportCtx = { source, trackingUri, report, dryRun, runs: new Map(), plannedBytes: new Set() };
     const experiments = (await source.experiments(input.experiment)).filter(
@@ -115,14 +117,14 @@ export class MlflowImporter {
         list = (await source.runs(exp.id)).filter((r) => r.lifecycleStage === 'active');
       } catch (e) {
         // A server that fails mid-import: what was imported stays, the report says what was not.
-        report.add({ kind: 'experiment', name: exp.name, action: 'failed', reason: failureReason(e) });
+        report.fail({ kind: 'experiment', name: exp.name }, e);
         continue;
       }
       for (const run of list) {
         try {
           ctx.runs.set(run.runId, await this.importRun(ctx, exp.name, run));
         } catch (e) {
-          report.add({ kind: 'run', name: run.runName ?? run.runId, action: 'failed', reason: failureReason(e) });
+          report.fail({ kind: 'run', name: run.runName ?? run.runId }, e);
         }
       }
     }
@@ -130,7 +132,7 @@ export class MlflowImporter {
     try {
       registered = await source.registeredModels(input.registeredModel);
     } catch (e) {
-      report.add({ kind: 'registered-model', name: input.registeredModel ?? '(all)', action: 'failed', reason: failureReason(e) });
+      report.fail({ kind: 'registered-model', name: input.registeredModel ?? '(all)' }, e);
     }
     if (input.registeredModel && registered.length === 0 && !report.items.some((i) => i.kind === 'registered-model')) {
       throw new DomainError('NOT_FOUND', `no registered model "${input.registeredModel}" in ${input.trackingUri}`);
@@ -140,7 +142,7 @@ export class MlflowImporter {
         try {
           await this.importRegisteredVersion(actor, ctx, v);
         } catch (e) {
-          report.add({ kind: 'registered-model', name: model.name, version: v.version, action: 'failed', reason: failureReason(e) });
+          report.fail({ kind: 'registered-model', name: model.name, version: v.version }, e);
         }
       }
     }
@@ -153,7 +155,7 @@ export class MlflowImporter {
     const name = run.runName ?? run.runId;
     // A logged model that cannot be read costs its link, not the run.
     const artifacts = await source.modelArtifacts(run).catch((e) => {
-      report.add({ kind: 'artifact', name: `${name}/model`, action: 'failed', reason: failureReason(e) });
+      report.fail({ kind: 'artifact', name: `${name}/model` }, e);
       return [] as MlflowModelArtifact[];
     });
     const { run: row, action } = await mlflowRepo.upsertRun(
@@ -221,7 +223,7 @@ export class MlflowImporter {
     const linked = v.runId ? await this.runFor(ctx, v.runId) : null;
     // The registered version's own files (its source), whatever form the source takes.
     const artifact = await source.versionArtifact(v).catch((e) => {
-      report.add({ kind: 'artifact', name: `${label} files`, action: 'failed', reason: failureReason(e) });
+      report.fail({ kind: 'artifact', name: `${label} files` }, e);
       return null;
     });
     let gateway: VersionRecord | null = artifact ? ((await this.versionsFor(linked?.run ?? null, artifact))[0] ?? null) : null;
