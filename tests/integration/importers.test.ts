@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -269,6 +269,61 @@ describe(`importers (${dbKind()})`, () => {
     expect(modelVersion).toMatchObject({ version: 1, aliases: ['baseline', 'staging'], tags: { 'gto.version': 'v1.0.0' }, dvc: { rev: first } });
     expect(readFileSync(path.join(root, 'dvc.yaml'), 'utf8')).toBe('stages: {}\n');
     expectError(await op(IMPORT_DVC, { repoPath: root, rev: 'no-such-rev' }), 'BAD_USER_INPUT');
+  });
+
+  it('runs git with a scrubbed environment, the repository\'s own commands (fsmonitor, pager, filters) off, and refuses a revision like an option', async () => {
+    const { root } = project();
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: root, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).toString().trim();
+    writeFileSync(path.join(root, '.gitattributes'), '* filter=evil\n');
+    git('init', '-q');
+    git('add', '.');
+    git('commit', '-qm', 'v1');
+    // Commands a hostile repository configures: each leaves its marker file if git runs it.
+    const marker = (name: string) => path.join(dir, `ran-${name}`);
+    git('config', 'core.fsmonitor', `touch ${marker('fsmonitor')}; echo`);
+    git('config', 'core.pager', `touch ${marker('pager')}; cat`);
+    git('config', 'filter.evil.clean', `touch ${marker('clean')}; cat`);
+    git('config', 'filter.evil.smudge', `touch ${marker('smudge')}; cat`);
+    git('config', 'filter.evil.required', 'true');
+    // A new mtime makes `git status` hash the file again, through its clean filter.
+    utimesSync(path.join(root, 'dvc.yaml'), new Date(2020, 0, 1), new Date(2020, 0, 1));
+    // Every git the importer starts goes through this wrapper, which records its arguments and environment.
+    const bin = path.join(dir, 'bin');
+    const calls = path.join(dir, 'git-calls.log');
+    mkdirSync(bin);
+    const realGit = execFileSync('sh', ['-c', 'command -v git']).toString().trim();
+    writeFileSync(path.join(bin, 'git'), `#!/bin/sh\n{ printf 'ARGS'; for a in "$@"; do printf ' [%s]' "$a"; done; printf '\\n'; env; } >> ${calls}\nexec ${realGit} "$@"\n`, { mode: 0o755 });
+    const secrets = { ADMIN_API_KEY: 'gateway-admin-key', DATABASE_URL: 'postgresql://gateway-db-secret@db/x', MLFLOW_TRACKING_TOKEN: 'gateway-mlflow-token' };
+    const saved = { PATH: process.env.PATH, ...Object.fromEntries(Object.keys(secrets).map((k) => [k, process.env[k]])) };
+    Object.assign(process.env, secrets, { PATH: `${bin}:${process.env.PATH}` });
+    const escaped = path.join(dir, 'x');
+    try {
+      const workspace = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
+      const atRev = expectData(await op(IMPORT_DVC, { repoPath: root, rev: 'HEAD' })).importDvc;
+      expect([workspace.failed, atRev.failed]).toEqual([0, 0]);
+      expect(expectError(await op(IMPORT_DVC, { repoPath: root, rev: `--output=${escaped}` }), 'BAD_USER_INPUT').message).toBe(`revision "--output=${escaped}" must not start with "-"`);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+    expect(existsSync(escaped)).toBe(false);
+    expect(['fsmonitor', 'pager', 'clean', 'smudge'].filter((m) => existsSync(marker(m)))).toEqual([]);
+    const log = readFileSync(calls, 'utf8');
+    const invocations = log.split('\n').filter((l) => l.startsWith('ARGS'));
+    expect(invocations.map((a) => /^ARGS \[--no-pager\]( \[-c\] \[[^\]]*\]){6} \[([^\]]+)\]/.exec(a)?.[2])).toEqual(
+      expect.arrayContaining(['rev-parse', 'ls-files', 'config', 'status', 'for-each-ref', 'show', 'ls-tree']),
+    );
+    for (const args of invocations) {
+      expect(args).toContain('ARGS [--no-pager] [-c] [core.fsmonitor=false] [-c] [core.hooksPath=/dev/null] [-c] [core.sshCommand=] [-c] [diff.external=] [-c] [core.pager=cat] [-c] [protocol.allow=never] ');
+    }
+    expect(invocations.find((a) => a.includes(' [show] '))).toContain(' [show] [--no-textconv] [--end-of-options] ');
+    expect(invocations.find((a) => a.includes('^{commit}]'))).toContain(' [--end-of-options] [HEAD^{commit}]');
+    expect(log).not.toContain('--output');
+    for (const line of ['GIT_CONFIG_NOSYSTEM=1', 'GIT_CONFIG_GLOBAL=/dev/null', 'GIT_TERMINAL_PROMPT=0', 'GIT_OPTIONAL_LOCKS=0', 'HOME=/dev/null', 'LC_ALL=C']) expect(log).toContain(`\n${line}\n`);
+    for (const value of Object.values(secrets)) expect(log).not.toContain(value);
+    expect(log).not.toMatch(/^(ADMIN_API_KEY|DATABASE_URL|MLFLOW_TRACKING_TOKEN)=/m);
   });
 
   it('reports an unexpected error as a code only, and logs it in full with the artifact it concerns', async () => {
