@@ -326,6 +326,13 @@ describe(`importers (${dbKind()})`, () => {
     expect(log).not.toMatch(/^(ADMIN_API_KEY|DATABASE_URL|MLFLOW_TRACKING_TOKEN)=/m);
   });
 
+  it('refuses a labels file whose class index would allocate unbounded memory, as BAD_USER_INPUT', async () => {
+    const root = path.join(dir, 'huge');
+    writeDvcProject(root, { workspace: false, datasets: [{ name: 'huge', path: 'd', files: { 'labels.csv': 'path,label\na.png,1000000000', 'a.png': png }, meta: { labelsFile: 'labels.csv' } }] });
+    const report = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
+    expect(report.items).toEqual([{ kind: 'dataset', name: 'huge', version: null, action: 'failed', reason: 'a.png: class index 1000000000 is beyond MAX_CLASSES (100000)' }]);
+  });
+
   it('reports an unexpected error as a code only, and logs it in full with the artifact it concerns', async () => {
     const { root } = project();
     const logged = jest.spyOn(t.app.services.dvcImporter['deps'].logger, 'error');

@@ -189,11 +189,12 @@ export class DvcImporter {
     if (labelsName && !labelsEntry) throw new DomainError('BAD_USER_INPUT', `${a.path}: the labels file ${labelsName} (meta.labelsFile) is not in the directory`);
     const images = dir.files.filter((f) => f.relpath !== labelsName);
     const classes = Array.isArray(a.meta.labels) ? a.meta.labels.map(String) : null;
-    const { labels, items } = readLabels(
+    const { labels, items, skipped } = readLabels(
       images.map((f) => f.relpath),
       labelsEntry ? { name: labelsName!, text: await readFile(labelsEntry.file, 'utf8') } : null,
       classes,
     );
+    for (const s of skipped) report.add({ kind: 'artifact', name: `${a.id}: ${s.relpath}`, action: 'skipped', reason: `listed in ${labelsName}: ${s.reason}` });
     const byPath = new Map(images.map((f) => [f.relpath, f]));
     if (dryRun) {
       // Hash without storing: the dataset is unchanged when its latest version holds the same items.
