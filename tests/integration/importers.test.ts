@@ -326,6 +326,39 @@ describe(`importers (${dbKind()})`, () => {
     expect(log).not.toMatch(/^(ADMIN_API_KEY|DATABASE_URL|MLFLOW_TRACKING_TOKEN)=/m);
   });
 
+  it('reports .dvc outs, a linked .dvc file and labels-file entries leading outside the project as skipped, reading none of them', async () => {
+    const root = path.join(dir, 'repo');
+    writeDvcProject(root, {
+      workspace: false,
+      datasets: [
+        {
+          name: 'listed',
+          path: 'data/listed',
+          files: { 'labels.csv': 'path,label\nimg/1.png,0\n../x.png,1\n/etc/passwd,1\n', 'img/1.png': png },
+          meta: { labelsFile: 'labels.csv', labels: GRAY_MODEL.labels },
+        },
+      ],
+    });
+    // Typed outs: each would be imported as a model if its path were followed.
+    const out = (p: string) => `  - md5: ${md5(onnx)}\n    size: ${onnx.length}\n    hash: md5\n    path: ${p}\n    type: model\n    meta: { registeredModel: shapes }\n`;
+    mkdirSync(path.join(root, 'data'), { recursive: true });
+    writeFileSync(path.join(root, 'data', 'escape.dvc'), `outs:\n${out('../../etc/passwd')}${out('/etc/passwd')}`);
+    writeFileSync(path.join(root, 'wdir.dvc'), `wdir: ../..\nouts:\n${out('secret.onnx')}`);
+    writeFileSync(path.join(dir, 'outside.dvc'), `outs:\n${out('models/outside.onnx')}`);
+    symlinkSync(path.join(dir, 'outside.dvc'), path.join(root, 'linked.dvc'));
+    const report = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
+    expect(report.items.map((i: any) => [i.kind, i.name, i.action, i.reason])).toEqual([
+      ['artifact', 'listed: ../x.png', 'skipped', 'listed in labels.csv: the path leads outside the dataset: not read'],
+      ['artifact', 'listed: /etc/passwd', 'skipped', 'listed in labels.csv: the path leads outside the dataset: not read'],
+      ['dataset', 'listed', 'created', '1 items'],
+      ['artifact', '../../etc/passwd', 'skipped', 'data/escape.dvc gives it a path leading outside the project: not read'],
+      ['artifact', '/etc/passwd', 'skipped', 'data/escape.dvc gives it an absolute path (an output outside the project): not read'],
+      ['artifact', 'linked.dvc', 'skipped', 'linked.dvc links outside the project: not read'],
+      ['artifact', 'secret.onnx', 'skipped', 'wdir.dvc gives it a path leading outside the project: not read'],
+    ]);
+    expect(expectData(await t.gql(`{ models { name } datasets { name size } }`, {}, t.keys.viewer))).toEqual({ models: [], datasets: [{ name: 'listed', size: 1 }] });
+  });
+
   it('refuses a labels file whose class index would allocate unbounded memory, as BAD_USER_INPUT', async () => {
     const root = path.join(dir, 'huge');
     writeDvcProject(root, { workspace: false, datasets: [{ name: 'huge', path: 'd', files: { 'labels.csv': 'path,label\na.png,1000000000', 'a.png': png }, meta: { labelsFile: 'labels.csv' } }] });

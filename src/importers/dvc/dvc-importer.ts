@@ -74,6 +74,7 @@ export class DvcImporter {
     for (const a of project.artifacts.filter((x) => x.type !== 'model' && x.type !== 'dataset')) {
       report.add({ kind: 'artifact', name: a.id, action: 'skipped', reason: `type ${a.type ?? '(none)'} is not imported (only model and dataset)` });
     }
+    for (const s of project.skipped) report.add({ kind: 'artifact', name: s.name, action: 'skipped', reason: s.reason });
     for (const o of project.standalone) {
       report.add({ kind: 'artifact', name: o.path, action: 'skipped', reason: `tracked by ${o.dvcFile} but not an artifact: declare it under dvc.yaml artifacts:, or give the out type: model or dataset` });
     }
