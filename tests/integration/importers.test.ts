@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { MAX_WALK_DEPTH } from '../../src/importers/mlflow/file-store';
 import { UNEXPECTED_FAILURE } from '../../src/importers/report';
 import { writeDvcProject } from '../helpers/dvc-project';
 import { writeMlflowStore } from '../helpers/mlflow-store';
@@ -452,6 +453,59 @@ describe(`importers (${dbKind()})`, () => {
     expect(expectData(await t.gql(`{ model(name: "outside") { versions { version } } }`, {}, t.keys.viewer)).model.versions).toEqual([]);
     writeFileSync(path.join(store, '1', 'meta.yaml'), 'name: [broken\n');
     expect(expectError(await op(IMPORT_MLFLOW, { trackingUri: store }), 'BAD_USER_INPUT').message).toMatch(/meta\.yaml is not valid YAML: .*line \d+/);
+  });
+
+  it('never reads through a link out of the FileStore (params -> /etc, linked metrics, tag file and artifacts), importing the rest', async () => {
+    await t.app.services.models.register(t.app.localActor(), { ...GRAY_MODEL, name: 'linked' });
+    const store = path.join(dir, 'mlruns');
+    const runId = 'f'.repeat(32);
+    writeMlflowStore(store, {
+      experimentId: '7',
+      experiment: 'links',
+      runs: [{ runId, name: 'linked-run', params: { lr: '0.1' }, metrics: [['loss', 0.5, 1700000001000, 1]], tags: { team: 'a' }, model: { onnx } }],
+      registered: { name: 'linked', versions: [{ version: 1, runId }] },
+    });
+    const runDir = path.join(store, '7', runId);
+    // Outside the store: metrics, a secret, and a model folder that would register a version.
+    const outside = path.join(dir, 'outside');
+    mkdirSync(path.join(outside, 'metrics'), { recursive: true });
+    writeFileSync(path.join(outside, 'metrics', 'stolen'), '1700000009000 42 0\n');
+    writeFileSync(path.join(outside, 'secret.txt'), 'do-not-read');
+    cpSync(path.join(runDir, 'artifacts'), path.join(outside, 'artifacts'), { recursive: true });
+    const relink = (name: string, target: string) => {
+      rmSync(path.join(runDir, name), { recursive: true, force: true });
+      symlinkSync(target, path.join(runDir, name));
+    };
+    relink('params', '/etc');
+    relink('metrics', path.join(outside, 'metrics'));
+    relink('artifacts', path.join(outside, 'artifacts'));
+    relink('tags/leak', path.join(outside, 'secret.txt'));
+    // Links that stay inside the store: a file is read, a folder (here a cycle) is not followed.
+    relink('tags/team-alias', path.join(runDir, 'tags', 'team'));
+    relink('tags/loop', path.join(runDir, 'tags'));
+    const report = expectData(await op(IMPORT_MLFLOW, { trackingUri: store })).importMlflow;
+    expect(report.failed).toBe(0);
+    expect(report.items.filter((i: any) => i.action === 'skipped').map((i: any) => [i.name, i.reason])).toEqual(
+      ['artifacts', 'metrics', 'params', 'tags/leak'].map((n) => [`7/${runId}/${n}`, 'links outside the FileStore: not read']),
+    );
+    // The registered version's files lay behind the linked artifacts folder.
+    expect(report.items.find((i: any) => i.kind === 'registered-model').reason).toContain('run link only');
+    const run = await t.app.db.prisma.mlflowRun.findFirstOrThrow({ where: { runId } });
+    expect([run.params, run.tags, run.metrics]).toEqual([{}, { 'mlflow.runName': 'linked-run', team: 'a', 'team-alias': 'a' }, {}]);
+    expect(await t.app.db.prisma.mlflowMetric.count({ where: { runId: run.id } })).toBe(0);
+    expect(expectData(await t.gql(`{ model(name: "linked") { versions { version } } }`, {}, t.keys.viewer)).model.versions).toEqual([]);
+  });
+
+  it('refuses FileStore folders nested deeper than MAX_WALK_DEPTH with BAD_USER_INPUT naming the limit', async () => {
+    const store = path.join(dir, 'mlruns');
+    const runId = 'a'.repeat(32);
+    writeMlflowStore(store, { experimentId: '8', experiment: 'deep', runs: [{ runId, name: 'deep' }], registered: { name: 'deep-model', versions: [] } });
+    const deep = path.join(store, '8', runId, 'params', ...Array<string>(MAX_WALK_DEPTH + 1).fill('n'));
+    mkdirSync(deep, { recursive: true });
+    writeFileSync(path.join(deep, 'p'), 'x');
+    const report = expectData(await op(IMPORT_MLFLOW, { trackingUri: store })).importMlflow;
+    expect(report.items.map((i: any) => [i.kind, i.name, i.action])).toEqual([['experiment', 'deep', 'failed']]);
+    expect(report.items[0].reason).toMatch(/: folders nested more than 16 deep \(MAX_WALK_DEPTH\)$/);
   });
 
   it('imports MLflow 3 LoggedModels: versions registered from models:/m-<id>, and copies (models:/<name>/<N>)', async () => {

@@ -146,6 +146,9 @@ export class MlflowImporter {
         }
       }
     }
+    if (source instanceof FileStoreSource) {
+      for (const link of source.skippedLinks()) report.add({ kind: 'artifact', name: link, action: 'skipped', reason: 'links outside the FileStore: not read' });
+    }
     return report.build();
   }
 
