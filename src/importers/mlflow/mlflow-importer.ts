@@ -12,7 +12,7 @@ import type { VersionService } from '../../registry/version.service';
 import { planned, ReportBuilder, type ImportReport } from '../report';
 import { applyUpstreamAliases } from '../upstream-aliases';
 import { FileStoreSource } from './file-store';
-import { RestSource, type MlflowAuth } from './rest-source';
+import { isAllowedHost, RestSource, type MlflowAuth, type RestLimits } from './rest-source';
 import { latestMetrics, type MlflowModelArtifact, type MlflowRegisteredVersion, type MlflowRunData, type MlflowSource } from './source';
 
 interface ImportedRun {
@@ -44,6 +44,8 @@ export interface MlflowImportDeps {
   allowedHosts: readonly string[];
   auth: MlflowAuth;
   timeoutMs: number;
+  /** Body sizes and download duration (defaults: MAX_JSON_BYTES, MAX_DOWNLOAD_BYTES, DOWNLOAD_TIMEOUT_MS). */
+  restLimits?: Partial<RestLimits>;
   /** Where artifacts downloaded from a tracking server are staged (inside DATA_DIR). */
   downloadDir: string;
   logger: Logger;
@@ -78,11 +80,15 @@ export class MlflowImporter {
       } catch {
         throw new DomainError('BAD_USER_INPUT', `${trackingUri} is not a valid URL`);
       }
-      if (!this.deps.allowedHosts.includes(url.host) && !this.deps.allowedHosts.includes(url.hostname)) {
+      if (!isAllowedHost(url, this.deps.allowedHosts)) {
         throw new DomainError('BAD_USER_INPUT', `tracking server ${url.host} is not in MLFLOW_ALLOWED_HOSTS (${this.deps.allowedHosts.join(', ') || 'empty'})`);
       }
       if (url.username || url.password) throw new DomainError('BAD_USER_INPUT', 'put MLflow credentials in MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD, not in the URI');
-      return new RestSource(trackingUri, this.deps.auth, this.deps.downloadDir, this.deps.timeoutMs);
+      return new RestSource(trackingUri, this.deps.auth, this.deps.downloadDir, {
+        allowedHosts: this.deps.allowedHosts,
+        timeoutMs: this.deps.timeoutMs,
+        ...(this.deps.restLimits ? { limits: this.deps.restLimits } : {}),
+      });
     }
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trackingUri) && !trackingUri.startsWith('file:')) {
       throw new DomainError('BAD_USER_INPUT', `unsupported tracking URI ${trackingUri}: use an mlruns/ directory, file://, http:// or https://`);
