@@ -142,6 +142,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       auth: { token: config.mlflow.token, username: config.mlflow.username, password: config.mlflow.password },
       timeoutMs: config.mlflow.timeoutMs,
       downloadDir: path.join(config.dataDir, 'tmp'),
+      logger,
     }),
     mlflowRuns: new MlflowRunService(mlflowRepo),
     inference,

@@ -28,6 +28,7 @@ import pg from 'pg';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import sharp from 'sharp';
 import { createApp, type App } from '../app';
+import { maxOf } from '../common/arrays';
 import { createLogger } from '../common/logger';
 import { loadConfig, type Config } from '../config/config';
 import { startServer, type RunningServer } from '../http/server';
@@ -714,11 +715,11 @@ async function part2(o: {
       fmt(median(l)),
       fmt(percentile(l, 90)),
       fmt(percentile(l, 99)),
-      fmt(Math.max(...l)),
+      fmt(maxOf(l)),
       fmt(p.stats.loopDelay.p99),
       fmt(p.stats.loopDelay.max),
       `${fmt(p.stats.elu * 100, 0)}%`,
-      p.stats.gc.length ? fmt(Math.max(...p.stats.gc)) : '-',
+      p.stats.gc.length ? fmt(maxOf(p.stats.gc)) : '-',
       String(p.stats.majorGc),
       predicts,
       p.load ? fmt(meanBatchSize(p.load.batchSizes), 2) : '-',

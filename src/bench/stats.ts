@@ -1,5 +1,7 @@
 /** Small helpers for the benchmark's figures and tables. */
 
+import { maxOf } from '../common/arrays';
+
 /** Nearest-rank percentile (p in 0..100) of unsorted samples; NaN when there are none. */
 export function percentile(samples: readonly number[], p: number): number {
   if (samples.length === 0) return NaN;
@@ -30,7 +32,7 @@ export function fmt(x: number, digits = 1): string {
 
 /** A plain-text table: the first row is the header; numbers should already be formatted. */
 export function table(rows: string[][], align: ('l' | 'r')[] = []): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  const widths = rows[0]!.map((_, c) => maxOf(rows.map((r) => (r[c] ?? '').length)));
   const line = (r: string[]) =>
     r
       .map((cell, c) => ((align[c] ?? (c === 0 ? 'l' : 'r')) === 'l' ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))

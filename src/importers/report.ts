@@ -1,4 +1,5 @@
 import { DomainError } from '../common/errors';
+import type { Logger } from '../common/logger';
 
 /** What an import did, item by item (the GraphQL ImportReport of API-SKETCH). */
 /** `skipped`: seen and deliberately not imported (counted in none of the totals). */
@@ -20,9 +21,12 @@ export interface ImportReport {
   items: ImportItem[];
 }
 
-/** A failed item's reason: a domain error says what went wrong; anything else is unexpected. */
+/** What a report says of a failure that is not a domain error: its text may hold paths, SQL, or secrets. */
+export const UNEXPECTED_FAILURE = 'INTERNAL_SERVER_ERROR: unexpected error (see the gateway log)';
+
+/** A failed item's reason: a domain error's message is written for users; anything else is masked. */
 export function failureReason(e: unknown): string {
-  return e instanceof DomainError ? e.message : `unexpected error: ${(e as Error)?.message ?? String(e)}`;
+  return e instanceof DomainError ? e.message : UNEXPECTED_FAILURE;
 }
 
 /** The action to report: in a dry run, what would be done. */
@@ -34,9 +38,21 @@ export function planned(action: 'created' | 'updated' | 'unchanged', dryRun: boo
 export class ReportBuilder {
   readonly items: ImportItem[] = [];
 
+  /** `context` (the importer, the source) goes into the log line of every unexpected failure. */
+  constructor(
+    private readonly logger: Logger,
+    private readonly context: Record<string, unknown>,
+  ) {}
+
   add(item: ImportItem): ImportItem {
     this.items.push(item);
     return item;
+  }
+
+  /** A failed item: the reason for the report, and the full error in the log when it is unexpected. */
+  fail(item: Omit<ImportItem, 'action' | 'reason'>, e: unknown): ImportItem {
+    if (!(e instanceof DomainError)) this.logger.error({ err: e, ...this.context, item }, 'import item failed with an unexpected error');
+    return this.add({ ...item, action: 'failed', reason: failureReason(e) });
   }
 
   build(): ImportReport {

@@ -2,7 +2,7 @@ import type { Actor } from '../auth/actor';
 import { DomainError } from '../common/errors';
 import type { AliasService } from '../registry/alias.service';
 import type { VersionService } from '../registry/version.service';
-import { failureReason, type ReportBuilder } from './report';
+import type { ReportBuilder } from './report';
 
 /**
  * Applies the aliases a source (DVC meta/GTO stages, MLflow) gives a version, following upstream
@@ -42,7 +42,7 @@ export async function applyUpstreamAliases(
       await deps.aliases.set(actor, target.model, alias, target.version);
       report.add({ kind: 'alias', name, version: target.version, action: 'updated', reason: current === null ? null : `moved from v${current}` });
     } catch (e) {
-      report.add({ kind: 'alias', name, version: target.version, action: 'failed', reason: failureReason(e) });
+      report.fail({ kind: 'alias', name, version: target.version }, e);
     }
   }
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { argmin } from '../common/arrays';
 import { DomainError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { InvalidModelFileError, type GraphSignature } from '../registry/model-inspector';
@@ -143,7 +144,7 @@ export class OnnxBackend implements InferenceBackend {
 
   async inspect(file: string): Promise<GraphSignature> {
     const counts = this.workers.map((w) => (w && !w.dead ? w.load : 0));
-    const r = await this.worker(counts.indexOf(Math.min(...counts))).call<{ signature?: GraphSignature; error?: string }>({ type: 'inspect', file });
+    const r = await this.worker(argmin(counts)).call<{ signature?: GraphSignature; error?: string }>({ type: 'inspect', file });
     if (r.error !== undefined) throw new InvalidModelFileError(r.error);
     return r.signature!;
   }
@@ -152,7 +153,7 @@ export class OnnxBackend implements InferenceBackend {
     let target = this.holder(key);
     if (!target) {
       const counts = this.workers.map((w) => (w && !w.dead ? w.keys.size : 0));
-      target = this.worker(counts.indexOf(Math.min(...counts)));
+      target = this.worker(argmin(counts));
     }
     const result = await target.call<{ provider: string; warnings: string[]; rssDelta: number; inputs: BackendLoaded['inputs']; outputs: string[] }>({
       type: 'load',

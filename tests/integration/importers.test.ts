@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { MAX_WALK_DEPTH } from '../../src/importers/mlflow/file-store';
+import { UNEXPECTED_FAILURE } from '../../src/importers/report';
 import { writeDvcProject } from '../helpers/dvc-project';
 import { writeMlflowStore } from '../helpers/mlflow-store';
 import { createTestApp, dbKind, expectData, expectError, FIXTURES, fixture, GRAY_MODEL, type TestApp } from '../helpers/test-app';
@@ -270,6 +272,115 @@ describe(`importers (${dbKind()})`, () => {
     expectError(await op(IMPORT_DVC, { repoPath: root, rev: 'no-such-rev' }), 'BAD_USER_INPUT');
   });
 
+  it('runs git with a scrubbed environment, the repository\'s own commands (fsmonitor, pager, filters) off, and refuses a revision like an option', async () => {
+    const { root } = project();
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: root, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).toString().trim();
+    writeFileSync(path.join(root, '.gitattributes'), '* filter=evil\n');
+    git('init', '-q');
+    git('add', '.');
+    git('commit', '-qm', 'v1');
+    // Commands a hostile repository configures: each leaves its marker file if git runs it.
+    const marker = (name: string) => path.join(dir, `ran-${name}`);
+    git('config', 'core.fsmonitor', `touch ${marker('fsmonitor')}; echo`);
+    git('config', 'core.pager', `touch ${marker('pager')}; cat`);
+    git('config', 'filter.evil.clean', `touch ${marker('clean')}; cat`);
+    git('config', 'filter.evil.smudge', `touch ${marker('smudge')}; cat`);
+    git('config', 'filter.evil.required', 'true');
+    // A new mtime makes `git status` hash the file again, through its clean filter.
+    utimesSync(path.join(root, 'dvc.yaml'), new Date(2020, 0, 1), new Date(2020, 0, 1));
+    // Every git the importer starts goes through this wrapper, which records its arguments and environment.
+    const bin = path.join(dir, 'bin');
+    const calls = path.join(dir, 'git-calls.log');
+    mkdirSync(bin);
+    const realGit = execFileSync('sh', ['-c', 'command -v git']).toString().trim();
+    writeFileSync(path.join(bin, 'git'), `#!/bin/sh\n{ printf 'ARGS'; for a in "$@"; do printf ' [%s]' "$a"; done; printf '\\n'; env; } >> ${calls}\nexec ${realGit} "$@"\n`, { mode: 0o755 });
+    const secrets = { ADMIN_API_KEY: 'gateway-admin-key', DATABASE_URL: 'postgresql://gateway-db-secret@db/x', MLFLOW_TRACKING_TOKEN: 'gateway-mlflow-token' };
+    const saved = { PATH: process.env.PATH, ...Object.fromEntries(Object.keys(secrets).map((k) => [k, process.env[k]])) };
+    Object.assign(process.env, secrets, { PATH: `${bin}:${process.env.PATH}` });
+    const escaped = path.join(dir, 'x');
+    try {
+      const workspace = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
+      const atRev = expectData(await op(IMPORT_DVC, { repoPath: root, rev: 'HEAD' })).importDvc;
+      expect([workspace.failed, atRev.failed]).toEqual([0, 0]);
+      expect(expectError(await op(IMPORT_DVC, { repoPath: root, rev: `--output=${escaped}` }), 'BAD_USER_INPUT').message).toBe(`revision "--output=${escaped}" must not start with "-"`);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+    expect(existsSync(escaped)).toBe(false);
+    expect(['fsmonitor', 'pager', 'clean', 'smudge'].filter((m) => existsSync(marker(m)))).toEqual([]);
+    const log = readFileSync(calls, 'utf8');
+    const invocations = log.split('\n').filter((l) => l.startsWith('ARGS'));
+    expect(invocations.map((a) => /^ARGS \[--no-pager\]( \[-c\] \[[^\]]*\]){6} \[([^\]]+)\]/.exec(a)?.[2])).toEqual(
+      expect.arrayContaining(['rev-parse', 'ls-files', 'config', 'status', 'for-each-ref', 'show', 'ls-tree']),
+    );
+    for (const args of invocations) {
+      expect(args).toContain('ARGS [--no-pager] [-c] [core.fsmonitor=false] [-c] [core.hooksPath=/dev/null] [-c] [core.sshCommand=] [-c] [diff.external=] [-c] [core.pager=cat] [-c] [protocol.allow=never] ');
+    }
+    expect(invocations.find((a) => a.includes(' [show] '))).toContain(' [show] [--no-textconv] [--end-of-options] ');
+    expect(invocations.find((a) => a.includes('^{commit}]'))).toContain(' [--end-of-options] [HEAD^{commit}]');
+    expect(log).not.toContain('--output');
+    for (const line of ['GIT_CONFIG_NOSYSTEM=1', 'GIT_CONFIG_GLOBAL=/dev/null', 'GIT_TERMINAL_PROMPT=0', 'GIT_OPTIONAL_LOCKS=0', 'HOME=/dev/null', 'LC_ALL=C']) expect(log).toContain(`\n${line}\n`);
+    for (const value of Object.values(secrets)) expect(log).not.toContain(value);
+    expect(log).not.toMatch(/^(ADMIN_API_KEY|DATABASE_URL|MLFLOW_TRACKING_TOKEN)=/m);
+  });
+
+  it('reports .dvc outs, a linked .dvc file and labels-file entries leading outside the project as skipped, reading none of them', async () => {
+    const root = path.join(dir, 'repo');
+    writeDvcProject(root, {
+      workspace: false,
+      datasets: [
+        {
+          name: 'listed',
+          path: 'data/listed',
+          files: { 'labels.csv': 'path,label\nimg/1.png,0\n../x.png,1\n/etc/passwd,1\n', 'img/1.png': png },
+          meta: { labelsFile: 'labels.csv', labels: GRAY_MODEL.labels },
+        },
+      ],
+    });
+    // Typed outs: each would be imported as a model if its path were followed.
+    const out = (p: string) => `  - md5: ${md5(onnx)}\n    size: ${onnx.length}\n    hash: md5\n    path: ${p}\n    type: model\n    meta: { registeredModel: shapes }\n`;
+    mkdirSync(path.join(root, 'data'), { recursive: true });
+    writeFileSync(path.join(root, 'data', 'escape.dvc'), `outs:\n${out('../../etc/passwd')}${out('/etc/passwd')}`);
+    writeFileSync(path.join(root, 'wdir.dvc'), `wdir: ../..\nouts:\n${out('secret.onnx')}`);
+    writeFileSync(path.join(dir, 'outside.dvc'), `outs:\n${out('models/outside.onnx')}`);
+    symlinkSync(path.join(dir, 'outside.dvc'), path.join(root, 'linked.dvc'));
+    const report = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
+    expect(report.items.map((i: any) => [i.kind, i.name, i.action, i.reason])).toEqual([
+      ['artifact', 'listed: ../x.png', 'skipped', 'listed in labels.csv: the path leads outside the dataset: not read'],
+      ['artifact', 'listed: /etc/passwd', 'skipped', 'listed in labels.csv: the path leads outside the dataset: not read'],
+      ['dataset', 'listed', 'created', '1 items'],
+      ['artifact', '../../etc/passwd', 'skipped', 'data/escape.dvc gives it a path leading outside the project: not read'],
+      ['artifact', '/etc/passwd', 'skipped', 'data/escape.dvc gives it an absolute path (an output outside the project): not read'],
+      ['artifact', 'linked.dvc', 'skipped', 'linked.dvc links outside the project: not read'],
+      ['artifact', 'secret.onnx', 'skipped', 'wdir.dvc gives it a path leading outside the project: not read'],
+    ]);
+    expect(expectData(await t.gql(`{ models { name } datasets { name size } }`, {}, t.keys.viewer))).toEqual({ models: [], datasets: [{ name: 'listed', size: 1 }] });
+  });
+
+  it('refuses a labels file whose class index would allocate unbounded memory, as BAD_USER_INPUT', async () => {
+    const root = path.join(dir, 'huge');
+    writeDvcProject(root, { workspace: false, datasets: [{ name: 'huge', path: 'd', files: { 'labels.csv': 'path,label\na.png,1000000000', 'a.png': png }, meta: { labelsFile: 'labels.csv' } }] });
+    const report = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
+    expect(report.items).toEqual([{ kind: 'dataset', name: 'huge', version: null, action: 'failed', reason: 'a.png: class index 1000000000 is beyond MAX_CLASSES (100000)' }]);
+  });
+
+  it('reports an unexpected error as a code only, and logs it in full with the artifact it concerns', async () => {
+    const { root } = project();
+    const logged = jest.spyOn(t.app.services.dvcImporter['deps'].logger, 'error');
+    const internal = new Error('relation "secret_table" does not exist (postgres://admin:pw@db)');
+    jest.spyOn(t.app.services.models, 'find').mockRejectedValueOnce(internal);
+    const report = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
+    expect(report.items[0]).toEqual({ kind: 'version', name: 'shapes-v1', version: null, action: 'failed', reason: UNEXPECTED_FAILURE });
+    expect(UNEXPECTED_FAILURE).toBe('INTERNAL_SERVER_ERROR: unexpected error (see the gateway log)');
+    expect(JSON.stringify(report)).not.toContain('secret_table');
+    expect(logged).toHaveBeenCalledWith(expect.objectContaining({ err: internal, importer: 'dvc', repo: root, item: { kind: 'version', name: 'shapes-v1' } }), expect.any(String));
+    // Domain errors keep their message: they are written for users.
+    expect(report.items.find((i: any) => i.name === 'shapes <- shapes-v2')).toMatchObject({ action: 'created' });
+  });
+
   it('imports MLflow runs with full metric histories and links them to the versions holding their bytes', async () => {
     const { root } = project();
     expectData(await op(IMPORT_DVC, { repoPath: root }));
@@ -342,6 +453,59 @@ describe(`importers (${dbKind()})`, () => {
     expect(expectData(await t.gql(`{ model(name: "outside") { versions { version } } }`, {}, t.keys.viewer)).model.versions).toEqual([]);
     writeFileSync(path.join(store, '1', 'meta.yaml'), 'name: [broken\n');
     expect(expectError(await op(IMPORT_MLFLOW, { trackingUri: store }), 'BAD_USER_INPUT').message).toMatch(/meta\.yaml is not valid YAML: .*line \d+/);
+  });
+
+  it('never reads through a link out of the FileStore (params -> /etc, linked metrics, tag file and artifacts), importing the rest', async () => {
+    await t.app.services.models.register(t.app.localActor(), { ...GRAY_MODEL, name: 'linked' });
+    const store = path.join(dir, 'mlruns');
+    const runId = 'f'.repeat(32);
+    writeMlflowStore(store, {
+      experimentId: '7',
+      experiment: 'links',
+      runs: [{ runId, name: 'linked-run', params: { lr: '0.1' }, metrics: [['loss', 0.5, 1700000001000, 1]], tags: { team: 'a' }, model: { onnx } }],
+      registered: { name: 'linked', versions: [{ version: 1, runId }] },
+    });
+    const runDir = path.join(store, '7', runId);
+    // Outside the store: metrics, a secret, and a model folder that would register a version.
+    const outside = path.join(dir, 'outside');
+    mkdirSync(path.join(outside, 'metrics'), { recursive: true });
+    writeFileSync(path.join(outside, 'metrics', 'stolen'), '1700000009000 42 0\n');
+    writeFileSync(path.join(outside, 'secret.txt'), 'do-not-read');
+    cpSync(path.join(runDir, 'artifacts'), path.join(outside, 'artifacts'), { recursive: true });
+    const relink = (name: string, target: string) => {
+      rmSync(path.join(runDir, name), { recursive: true, force: true });
+      symlinkSync(target, path.join(runDir, name));
+    };
+    relink('params', '/etc');
+    relink('metrics', path.join(outside, 'metrics'));
+    relink('artifacts', path.join(outside, 'artifacts'));
+    relink('tags/leak', path.join(outside, 'secret.txt'));
+    // Links that stay inside the store: a file is read, a folder (here a cycle) is not followed.
+    relink('tags/team-alias', path.join(runDir, 'tags', 'team'));
+    relink('tags/loop', path.join(runDir, 'tags'));
+    const report = expectData(await op(IMPORT_MLFLOW, { trackingUri: store })).importMlflow;
+    expect(report.failed).toBe(0);
+    expect(report.items.filter((i: any) => i.action === 'skipped').map((i: any) => [i.name, i.reason])).toEqual(
+      ['artifacts', 'metrics', 'params', 'tags/leak'].map((n) => [`7/${runId}/${n}`, 'links outside the FileStore: not read']),
+    );
+    // The registered version's files lay behind the linked artifacts folder.
+    expect(report.items.find((i: any) => i.kind === 'registered-model').reason).toContain('run link only');
+    const run = await t.app.db.prisma.mlflowRun.findFirstOrThrow({ where: { runId } });
+    expect([run.params, run.tags, run.metrics]).toEqual([{}, { 'mlflow.runName': 'linked-run', team: 'a', 'team-alias': 'a' }, {}]);
+    expect(await t.app.db.prisma.mlflowMetric.count({ where: { runId: run.id } })).toBe(0);
+    expect(expectData(await t.gql(`{ model(name: "linked") { versions { version } } }`, {}, t.keys.viewer)).model.versions).toEqual([]);
+  });
+
+  it('refuses FileStore folders nested deeper than MAX_WALK_DEPTH with BAD_USER_INPUT naming the limit', async () => {
+    const store = path.join(dir, 'mlruns');
+    const runId = 'a'.repeat(32);
+    writeMlflowStore(store, { experimentId: '8', experiment: 'deep', runs: [{ runId, name: 'deep' }], registered: { name: 'deep-model', versions: [] } });
+    const deep = path.join(store, '8', runId, 'params', ...Array<string>(MAX_WALK_DEPTH + 1).fill('n'));
+    mkdirSync(deep, { recursive: true });
+    writeFileSync(path.join(deep, 'p'), 'x');
+    const report = expectData(await op(IMPORT_MLFLOW, { trackingUri: store })).importMlflow;
+    expect(report.items.map((i: any) => [i.kind, i.name, i.action])).toEqual([['experiment', 'deep', 'failed']]);
+    expect(report.items[0].reason).toMatch(/: folders nested more than 16 deep \(MAX_WALK_DEPTH\)$/);
   });
 
   it('imports MLflow 3 LoggedModels: versions registered from models:/m-<id>, and copies (models:/<name>/<N>)', async () => {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { MAX_DOWNLOAD_BYTES, MAX_JSON_BYTES, MAX_REDIRECTS } from '../../src/importers/mlflow/rest-source';
 import { createTestApp, dbKind, expectData, expectError, FIXTURES, fixture, GRAY_MODEL, type TestApp } from '../helpers/test-app';
 
 // The JSON bodies below are MLflow's wire shapes from ../shared/formats/mlflow/rest/constructed
@@ -199,6 +200,131 @@ describe(`MLflow tracking-server import against a protocol double replaying reco
     const partial = expectData(await run({})).importMlflow;
     expect(partial.items.filter((i: any) => i.kind === 'run' && i.action === 'created').length).toBeGreaterThan(0);
     expect(partial.failed).toBe(1);
+  });
+
+  it('follows redirects by hand: the token stays with its origin, other hosts and ports and a sixth hop are refused (MLflow REST protocol double)', async () => {
+    const importer = t.app.services.mlflowImporter;
+    const host = new URL(server.url).host;
+    // Another server, on another port: it records the Authorization header it gets.
+    const other = await mlflowDouble();
+    const seen: (string | undefined)[] = [];
+    other.override = (req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"experiments": []}');
+      return true;
+    };
+    const redirect = (to: (url: URL) => string | null) => {
+      server.override = (_req, res, url) => {
+        const location = url.pathname === '/api/2.0/mlflow/experiments/search' ? to(url) : null;
+        if (location === null) return false;
+        res.writeHead(307, { location });
+        res.end();
+        return true;
+      };
+    };
+    try {
+      // Same origin: the token goes along (the double refuses requests without it).
+      redirect((url) => (url.searchParams.has('hop') ? null : '/api/2.0/mlflow/experiments/search?hop=1'));
+      expect(expectData(await run({})).importMlflow.failed).toBe(0);
+      expect(server.requests).toContain('POST /api/2.0/mlflow/experiments/search?hop=1');
+      // Another allowed origin: followed, without the token.
+      importer['deps'].allowedHosts = [host, new URL(other.url).host];
+      redirect(() => `${other.url}/api/2.0/mlflow/experiments/search`);
+      expect(expectData(await run({})).importMlflow.failed).toBe(0);
+      expect(seen.length).toBeGreaterThan(0);
+      expect(seen.every((a) => a === undefined)).toBe(true);
+      // The same other origin when MLFLOW_ALLOWED_HOSTS lists only the first port, or another host.
+      importer['deps'].allowedHosts = [host];
+      const before = seen.length;
+      expect(expectError(await run({}), 'BAD_USER_INPUT').message).toBe(
+        `the MLflow server redirected ${server.url}/api/2.0/mlflow/experiments/search to ${new URL(other.url).host}, which is not in MLFLOW_ALLOWED_HOSTS (${host})`,
+      );
+      expect(seen.length).toBe(before);
+      redirect(() => 'http://example.com/api/2.0/mlflow/experiments/search');
+      expect(expectError(await run({}), 'BAD_USER_INPUT').message).toContain('to example.com, which is not in MLFLOW_ALLOWED_HOSTS');
+      // A redirect loop: the sixth hop is refused.
+      redirect((url) => `/api/2.0/mlflow/experiments/search?hop=${Number(url.searchParams.get('hop') ?? 0) + 1}`);
+      expect(expectError(await run({}), 'BAD_USER_INPUT').message).toContain(`more than ${MAX_REDIRECTS} times (MAX_REDIRECTS)`);
+      expect(server.requests.filter((r) => r.startsWith('POST /api/2.0/mlflow/experiments/search?hop=')).length).toBeGreaterThanOrEqual(MAX_REDIRECTS);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('caps JSON answers and artifact downloads, declared or streamed (MLflow REST protocol double)', async () => {
+    t.app.services.mlflowImporter['deps'].restLimits = { maxJsonBytes: 64 * 1024, maxDownloadBytes: 32 * 1024 };
+    const MB = Buffer.alloc(1024 * 1024, ' ');
+    server.override = (_req, res, url) => {
+      // An endless JSON answer (whitespace is valid JSON padding), sent without a length.
+      if (url.pathname === '/api/2.0/mlflow/runs/search') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const pump = () => {
+          while (!res.destroyed && res.write(MB));
+        };
+        res.on('drain', pump);
+        pump();
+        return true;
+      }
+      const file = url.searchParams.get('artifact_file_path') ?? url.searchParams.get('path');
+      if (file !== 'model.onnx') return false;
+      // LoggedModel files announce a size past the cap; registered versions' files stream past it.
+      if (url.pathname.includes('logged-models')) res.writeHead(200, { 'content-length': String(10 * 1024 ** 3) });
+      else res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.write(Buffer.alloc(64 * 1024));
+      return true;
+    };
+    const report = expectData(await run({})).importMlflow;
+    expect(report.items.find((i: any) => i.kind === 'experiment')).toMatchObject({ action: 'failed', reason: expect.stringMatching(/runs\/search is larger than 65536 bytes \(MAX_JSON_BYTES\)$/) });
+    const downloads = report.items.filter((i: any) => i.kind === 'artifact');
+    expect(downloads.length).toBeGreaterThan(0);
+    for (const d of downloads) expect(d).toMatchObject({ action: 'failed', reason: expect.stringMatching(/is larger than 32768 bytes \(MAX_DOWNLOAD_BYTES\)$/) });
+    expect(await t.app.db.prisma.modelVersion.count()).toBe(0);
+    expect([MAX_JSON_BYTES, MAX_DOWNLOAD_BYTES]).toEqual([64 * 1024 ** 2, 4 * 1024 ** 3]);
+  });
+
+  it('applies the timeout to whole bodies: a trickling JSON answer, a stalled or endless download (MLflow REST protocol double)', async () => {
+    const deps = t.app.services.mlflowImporter['deps'];
+    deps.timeoutMs = 400;
+    deps.restLimits = { downloadTimeoutMs: 1200 };
+    let download: 'stall' | 'trickle' = 'stall';
+    server.override = (_req, res, url) => {
+      const onnxFile = (url.searchParams.get('artifact_file_path') ?? url.searchParams.get('path')) === 'model.onnx';
+      if (url.pathname !== '/api/2.0/mlflow/runs/search' && !onnxFile) return false;
+      res.writeHead(200, { 'content-type': url.pathname.endsWith('search') ? 'application/json' : 'application/octet-stream' });
+      if (onnxFile && download === 'stall') {
+        res.write(Buffer.alloc(10)); // then nothing more
+        return true;
+      }
+      // A byte at a time, each well within the timeout: only a deadline on the whole body ends it.
+      const timer = setInterval(() => res.write(' '), 50);
+      res.on('close', () => clearInterval(timer));
+      return true;
+    };
+    const stalled = expectData(await run({})).importMlflow;
+    expect(stalled.items.find((i: any) => i.kind === 'experiment').reason).toBe(`MLflow server did not finish sending ${server.url}/api/2.0/mlflow/runs/search within 400 ms`);
+    const idle = stalled.items.filter((i: any) => i.kind === 'artifact');
+    expect(idle.length).toBeGreaterThan(0);
+    for (const i of idle) expect(i).toMatchObject({ action: 'failed', reason: expect.stringMatching(/^MLflow server sent nothing of http:.* for 400 ms$/) });
+    download = 'trickle';
+    const endless = expectData(await run({})).importMlflow.items.filter((i: any) => i.kind === 'artifact');
+    expect(endless.length).toBeGreaterThan(0);
+    for (const i of endless) expect(i).toMatchObject({ action: 'failed', reason: expect.stringMatching(/^MLflow server did not finish sending http:.* within 1200 ms$/) });
+    expect(await t.app.db.prisma.modelVersion.count()).toBe(0);
+  });
+
+  it('refuses to send a token over plain http to a host that is not loopback, before any request', async () => {
+    t.app.services.mlflowImporter['deps'].allowedHosts = ['mlflow.example.com:5000', 'mlflow.example.com'];
+    const error = expectError(await t.gql(IMPORT, { input: { trackingUri: 'http://mlflow.example.com:5000' } }, t.keys.admin), 'BAD_USER_INPUT');
+    expect(error.message).toBe(
+      'refusing to send the MLflow credentials (MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD) over plain http to mlflow.example.com:5000: use https, or a loopback address (127.0.0.1, ::1, localhost)',
+    );
+    expect(JSON.stringify(error)).not.toContain(TOKEN);
+    // Basic auth likewise.
+    const auth = t.app.services.mlflowImporter['deps'].auth;
+    Object.assign(auth, { token: undefined, username: 'user', password: 'pw' });
+    expect(expectError(await t.gql(IMPORT, { input: { trackingUri: 'http://mlflow.example.com' } }, t.keys.admin), 'BAD_USER_INPUT').message).toContain('over plain http');
+    expect(server.requests).toEqual([]);
   });
 
   it('refuses hosts outside MLFLOW_ALLOWED_HOSTS and credentials in the URI', async () => {

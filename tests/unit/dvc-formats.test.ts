@@ -1,8 +1,9 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DomainError } from '../../src/common/errors';
 import { parseDvcConfig } from '../../src/importers/dvc/config';
-import { readLabels } from '../../src/importers/dvc/labels';
+import { MAX_CLASSES, readLabels } from '../../src/importers/dvc/labels';
 import { DvcObjects, dvcMd5 } from '../../src/importers/dvc/objects';
 import { loadDvcProject } from '../../src/importers/dvc/project';
 import { FIXTURES } from '../helpers/test-app';
@@ -89,6 +90,7 @@ describe('DVC formats', () => {
         { relpath: 'a.png', label: 1 },
         { relpath: 'b.png', label: 0 },
       ],
+      skipped: [],
     });
     expect(readLabels(['a.png'], { name: 'l.json', text: '{"a.png": "cat"}' }, ['dog', 'cat']).items).toEqual([{ relpath: 'a.png', label: 1 }]);
     expect(readLabels(['cat/1.png', 'dog/2.png'], null, null)).toEqual({
@@ -97,6 +99,7 @@ describe('DVC formats', () => {
         { relpath: 'cat/1.png', label: 0 },
         { relpath: 'dog/2.png', label: 1 },
       ],
+      skipped: [],
     });
     // Class names from the CSV's class column when dvc.yaml gives none.
     expect(readLabels(['a.png', 'b.png'], { name: 'l.csv', text: 'path,label,class\na.png,1,Trouser\nb.png,0,"T-shirt/top"\n' }, null).labels).toEqual([
@@ -105,5 +108,22 @@ describe('DVC formats', () => {
     ]);
     expect(() => readLabels(['a.png'], { name: 'l.csv', text: 'path,label\nb.png,0\n' }, ['x'])).toThrow('not in the dataset');
     expect(() => readLabels(['a.png'], { name: 'l.csv', text: 'path,label\na.png,5\n' }, ['x'])).toThrow('not one of the 1 classes');
+  });
+
+  it('refuses a class index past MAX_CLASSES before allocating anything, and skips paths leading out of the dataset', () => {
+    const huge = () => readLabels(['a.png'], { name: 'l.csv', text: 'path,label\na.png,1000000000\n' }, null);
+    expect(huge).toThrow(DomainError);
+    expect(huge).toThrow(`a.png: class index 1000000000 is beyond MAX_CLASSES (${MAX_CLASSES})`);
+    expect(() => readLabels(['a.png'], { name: 'l.json', text: '[{"path": "a.png", "label": 1000000000}]' }, null)).toThrow('MAX_CLASSES');
+    expect(() => readLabels(['a.png'], { name: 'l.csv', text: 'path,label\na.png,1000000000\n' }, ['x', 'y'])).toThrow('not one of the 2 classes');
+    expect(() => readLabels(['a.png'], { name: 'l.json', text: 'null' }, null)).toThrow('must be a JSON list or object');
+    expect(readLabels(['a.png'], { name: 'l.csv', text: 'path,label\na.png,1\n../x.png,0\n/etc/passwd,0\n' }, null)).toEqual({
+      labels: ['0', '1'],
+      items: [{ relpath: 'a.png', label: 1 }],
+      skipped: [
+        { relpath: '../x.png', reason: 'the path leads outside the dataset: not read' },
+        { relpath: '/etc/passwd', reason: 'the path leads outside the dataset: not read' },
+      ],
+    });
   });
 });

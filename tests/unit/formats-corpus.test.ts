@@ -879,9 +879,10 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
       expect(files).toEqual(['mlflow/mlmodel/onnx-mlflow2.8.1-save_model/MLmodel', 'mlflow/mlmodel/sklearn-mlflow1.30.1-tests-resources/MLmodel']);
       const s = await storeOf(STORE_28);
       for (const f of files) {
-        // A run whose artifacts folder is the model folder: the MLmodel is at its root.
-        const run: MlflowRunData = { ...s.runs[0]!, artifactUri: path.dirname(abs(f)) };
-        const artifacts = await s.source.modelArtifacts(run);
+        // A run whose artifacts folder is the model folder: the MLmodel is at its root. The source
+        // reads only inside its own folder, so it is rooted at the model folder's parent.
+        const run: MlflowRunData = { ...s.runs[0]!, artifactUri: path.dirname(abs(f)), loggedModels: [] };
+        const artifacts = await new FileStoreSource(path.dirname(path.dirname(abs(f)))).modelArtifacts(run);
         expect([f, artifacts.map((a) => [a.artifactPath, a.mlmodel, a.onnxFile])]).toEqual([f, [['', yamlOf(f), null]]]);
         mark(f);
       }

@@ -12,7 +12,7 @@ import type { DatasetService } from '../../registry/dataset.service';
 import type { ModelService } from '../../registry/model.service';
 import type { VersionRepository } from '../../registry/version.repository';
 import type { VersionService } from '../../registry/version.service';
-import { failureReason, ReportBuilder, type ImportReport } from '../report';
+import { ReportBuilder, type ImportReport } from '../report';
 import { applyUpstreamAliases } from '../upstream-aliases';
 import { readLabels } from './labels';
 import { DvcObjects, isSafeRelative, type DvcOut } from './objects';
@@ -55,25 +55,26 @@ export class DvcImporter {
     requireRole(actor, 'operator', 'importing from DVC');
     const project = await loadDvcProject(await allowedPath(this.deps.importRoots, input.repoPath, 'repoPath'), input.rev);
     const objects = new DvcObjects(project.root, project.config);
-    const report = new ReportBuilder();
+    const report = new ReportBuilder(this.deps.logger, { importer: 'dvc', repo: project.root, rev: project.git?.commit ?? null });
     const dryRun = input.dryRun === true;
     for (const a of project.artifacts.filter((x) => x.type === 'model').sort(byVersion)) {
       try {
         await this.importModel(actor, project, objects, a, report, dryRun);
       } catch (e) {
-        report.add({ kind: 'version', name: a.id, action: 'failed', reason: failureReason(e) });
+        report.fail({ kind: 'version', name: a.id }, e);
       }
     }
     for (const a of project.artifacts.filter((x) => x.type === 'dataset')) {
       try {
         await this.importDataset(actor, project, objects, a, report, dryRun);
       } catch (e) {
-        report.add({ kind: 'dataset', name: a.id, action: 'failed', reason: failureReason(e) });
+        report.fail({ kind: 'dataset', name: a.id }, e);
       }
     }
     for (const a of project.artifacts.filter((x) => x.type !== 'model' && x.type !== 'dataset')) {
       report.add({ kind: 'artifact', name: a.id, action: 'skipped', reason: `type ${a.type ?? '(none)'} is not imported (only model and dataset)` });
     }
+    for (const s of project.skipped) report.add({ kind: 'artifact', name: s.name, action: 'skipped', reason: s.reason });
     for (const o of project.standalone) {
       report.add({ kind: 'artifact', name: o.path, action: 'skipped', reason: `tracked by ${o.dvcFile} but not an artifact: declare it under dvc.yaml artifacts:, or give the out type: model or dataset` });
     }
@@ -189,11 +190,12 @@ export class DvcImporter {
     if (labelsName && !labelsEntry) throw new DomainError('BAD_USER_INPUT', `${a.path}: the labels file ${labelsName} (meta.labelsFile) is not in the directory`);
     const images = dir.files.filter((f) => f.relpath !== labelsName);
     const classes = Array.isArray(a.meta.labels) ? a.meta.labels.map(String) : null;
-    const { labels, items } = readLabels(
+    const { labels, items, skipped } = readLabels(
       images.map((f) => f.relpath),
       labelsEntry ? { name: labelsName!, text: await readFile(labelsEntry.file, 'utf8') } : null,
       classes,
     );
+    for (const s of skipped) report.add({ kind: 'artifact', name: `${a.id}: ${s.relpath}`, action: 'skipped', reason: `listed in ${labelsName}: ${s.reason}` });
     const byPath = new Map(images.map((f) => [f.relpath, f]));
     if (dryRun) {
       // Hash without storing: the dataset is unchanged when its latest version holds the same items.

@@ -1,16 +1,81 @@
 import { execFile } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { badInput } from '../../common/errors';
 
 const run = promisify(execFile);
 
-async function git(cwd: string, args: string[]): Promise<string | null> {
+/** A repository must not make an import hang (a FIFO as excludesFile) or fill memory. */
+const GIT_TIMEOUT_MS = 60_000;
+const GIT_MAX_OUTPUT = 64 * 1024 * 1024;
+
+/**
+ * Repository config can name commands git runs on its own (fsmonitor on every index read, hooks,
+ * pager, ssh, external diff, lazy fetches of a partial clone): none may run for an import.
+ */
+export const GIT_SAFE_CONFIG: readonly string[] = [
+  'core.fsmonitor=false',
+  'core.hooksPath=/dev/null',
+  'core.sshCommand=',
+  'diff.external=',
+  'core.pager=cat',
+  'protocol.allow=never',
+];
+
+/**
+ * Only what git needs: the gateway's own variables (API keys, DATABASE_URL, MLflow tokens) never
+ * reach git or anything it starts; no system or user config (a HOME where nothing can be found).
+ */
+export function gitEnv(): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: os.devNull,
+    LANG: 'C',
+    LC_ALL: 'C',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: os.devNull,
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_OPTIONAL_LOCKS: '0',
+    GIT_NO_LAZY_FETCH: '1',
+  };
+}
+
+/** Config overrides given as GIT_CONFIG_KEY_n/VALUE_n: exact keys, whatever characters they hold. */
+function configEnv(overrides: [string, string][]): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { GIT_CONFIG_COUNT: String(overrides.length) };
+  overrides.forEach(([key, value], i) => {
+    env[`GIT_CONFIG_KEY_${i}`] = key;
+    env[`GIT_CONFIG_VALUE_${i}`] = value;
+  });
+  return env;
+}
+
+/** Runs git; `code` is its exit status (null when it could not run, was killed or said too much). */
+async function gitRun(cwd: string, args: string[], overrides: [string, string][] = []): Promise<{ code: number | null; stdout: string }> {
   try {
-    const { stdout } = await run('git', args, { cwd, maxBuffer: 64 * 1024 * 1024 });
-    return stdout;
-  } catch {
-    return null;
+    const { stdout } = await run('git', ['--no-pager', ...GIT_SAFE_CONFIG.flatMap((c) => ['-c', c]), ...args], {
+      cwd,
+      env: { ...gitEnv(), ...configEnv(overrides) },
+      maxBuffer: GIT_MAX_OUTPUT,
+      timeout: GIT_TIMEOUT_MS,
+    });
+    return { code: 0, stdout };
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    return { code: typeof code === 'number' ? code : null, stdout: '' };
   }
+}
+
+/** git's output, or null when it failed. */
+async function git(cwd: string, args: string[], overrides: [string, string][] = []): Promise<string | null> {
+  const { code, stdout } = await gitRun(cwd, args, overrides);
+  return code === 0 ? stdout : null;
+}
+
+/** A revision is handed to git as one: one that looks like an option is refused before git runs. */
+export function checkRevision(rev: string): void {
+  if (rev.startsWith('-')) throw badInput(`revision "${rev}" must not start with "-"`, { field: 'rev' });
 }
 
 export interface GitCheckout {
@@ -23,17 +88,18 @@ export interface GitCheckout {
 
 /** The git repository holding `dir`, resolved at `rev` (default HEAD); null outside git. */
 export async function gitCheckout(dir: string, rev = 'HEAD'): Promise<GitCheckout | null> {
+  checkRevision(rev);
   const toplevel = (await git(dir, ['rev-parse', '--show-toplevel']))?.trim();
   if (!toplevel) return null;
   const prefix = (await git(dir, ['rev-parse', '--show-prefix']))?.trim() ?? '';
-  const commit = (await git(dir, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`]))?.trim();
+  const commit = (await git(dir, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`]))?.trim();
   if (!commit) return null;
   return { toplevel, prefix, commit };
 }
 
 /** A file's text at a commit, without touching the working tree; null when absent there. */
 export function gitShow(checkout: GitCheckout, relPath: string): Promise<string | null> {
-  return git(checkout.toplevel, ['show', `${checkout.commit}:${path.posix.join(checkout.prefix, relPath)}`]);
+  return git(checkout.toplevel, ['show', '--no-textconv', '--end-of-options', `${checkout.commit}:${path.posix.join(checkout.prefix, relPath)}`]);
 }
 
 /**
@@ -43,15 +109,41 @@ export function gitShow(checkout: GitCheckout, relPath: string): Promise<string 
 export async function gitLsFiles(checkout: GitCheckout, workingTree: boolean): Promise<string[]> {
   const args = workingTree
     ? ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--full-name', '--', checkout.prefix || '.']
-    : ['ls-tree', '-r', '--name-only', '-z', checkout.commit, '--', checkout.prefix || '.'];
+    : ['ls-tree', '-r', '--name-only', '-z', '--end-of-options', checkout.commit, '--', checkout.prefix || '.'];
   const out = await git(checkout.toplevel, args);
   if (!out) return [];
   return out.split('\0').filter(Boolean).map((f) => (checkout.prefix ? f.slice(checkout.prefix.length) : f));
 }
 
+/**
+ * Every filter driver the repository configures, switched off: `git status` re-hashes changed
+ * files through their clean filter (or long-running process), which would run the repository's commands.
+ */
+async function filterOverrides(checkout: GitCheckout): Promise<[string, string][] | null> {
+  const { code, stdout } = await gitRun(checkout.toplevel, ['config', '-z', '--get-regexp', '^filter\\.']);
+  // Exit status 1: no filter configured; anything else but 0: the config is unreadable.
+  if (code === 1) return [];
+  if (code !== 0) return null;
+  const drivers = new Set<string>();
+  for (const entry of stdout.split('\0')) {
+    const key = entry.split('\n', 1)[0]!;
+    const dot = key.lastIndexOf('.');
+    if (dot > 'filter.'.length) drivers.add(key.slice('filter.'.length, dot));
+  }
+  return [...drivers].flatMap((d): [string, string][] => [
+    [`filter.${d}.clean`, ''],
+    [`filter.${d}.smudge`, ''],
+    [`filter.${d}.process`, ''],
+    [`filter.${d}.required`, 'false'],
+  ]);
+}
+
 /** Whether tracked files under the project differ from HEAD (uncommitted changes). */
 export async function gitDirty(checkout: GitCheckout): Promise<boolean> {
-  const out = await git(checkout.toplevel, ['status', '--porcelain', '--untracked-files=no', '--', checkout.prefix || '.']);
+  const overrides = await filterOverrides(checkout);
+  // A config git cannot read would fail status as well.
+  if (overrides === null) return false;
+  const out = await git(checkout.toplevel, ['status', '--porcelain', '--untracked-files=no', '--ignore-submodules', '--', checkout.prefix || '.'], overrides);
   return out !== null && out.trim() !== '';
 }
 

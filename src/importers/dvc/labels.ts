@@ -1,8 +1,18 @@
 import { badInput } from '../../common/errors';
+import { isSafeRelative } from './objects';
+
+/** More classes than any image classifier has: a numeric label past it is a mistake, not a class. */
+export const MAX_CLASSES = 100_000;
 
 export interface LabeledFile {
   relpath: string;
   label: number;
+}
+
+/** A labels-file entry that is not read: its path leads outside the dataset. */
+export interface SkippedLabel {
+  relpath: string;
+  reason: string;
 }
 
 /** Splits one CSV line (RFC 4180 quoting). */
@@ -41,8 +51,8 @@ export function readLabels(
   files: string[],
   labelsFile: { name: string; text: string } | null,
   classes: string[] | null,
-): { labels: string[]; items: LabeledFile[] } {
-  const pairs: { relpath: string; label: string }[] = [];
+): { labels: string[]; items: LabeledFile[]; skipped: SkippedLabel[] } {
+  const listed: { relpath: string; label: string }[] = [];
   const named = new Map<number, string>();
   if (labelsFile) {
     if (/\.json$/i.test(labelsFile.name)) {
@@ -52,10 +62,11 @@ export function readLabels(
       } catch (e) {
         throw badInput(`${labelsFile.name} is not valid JSON: ${(e as Error).message}`);
       }
+      if (parsed === null || typeof parsed !== 'object') throw badInput(`${labelsFile.name} must be a JSON list or object`);
       const entries: [string, unknown][] = Array.isArray(parsed)
-        ? parsed.map((e: any) => [String(e.path ?? e.file ?? ''), e.label ?? e.class])
+        ? parsed.map((e: any) => [String(e?.path ?? e?.file ?? ''), e?.label ?? e?.class])
         : Object.entries(parsed as Record<string, unknown>);
-      for (const [relpath, label] of entries) pairs.push({ relpath, label: String(label) });
+      for (const [relpath, label] of entries) listed.push({ relpath, label: String(label) });
     } else {
       const lines = labelsFile.text.split(/\r?\n/).filter((l) => l.trim() !== '');
       const header = csvLine(lines[0] ?? '').map((h) => h.toLowerCase());
@@ -65,7 +76,7 @@ export function readLabels(
       if (fileCol < 0 || labelCol < 0) throw badInput(`${labelsFile.name}: the header must name a file column (path) and a label column (label)`);
       for (const line of lines.slice(1)) {
         const cells = csvLine(line);
-        pairs.push({ relpath: cells[fileCol]!, label: cells[labelCol]! });
+        listed.push({ relpath: cells[fileCol] ?? '', label: cells[labelCol] ?? '' });
         if (classCol >= 0 && classCol !== labelCol && /^\d+$/.test(cells[labelCol]!)) named.set(Number(cells[labelCol]), cells[classCol]!);
       }
     }
@@ -73,26 +84,34 @@ export function readLabels(
     for (const f of files) {
       const slash = f.indexOf('/');
       if (slash < 0) throw badInput(`${f} is not in a class folder, and the dataset has no labels file (meta.labelsFile)`);
-      pairs.push({ relpath: f, label: f.slice(0, slash) });
+      listed.push({ relpath: f, label: f.slice(0, slash) });
     }
   }
+  // A path leading out of the dataset (`../x.png`, `/etc/passwd`) is reported, never looked up.
+  const skipped = listed.filter((p) => !isSafeRelative(p.relpath)).map((p) => ({ relpath: p.relpath, reason: 'the path leads outside the dataset: not read' }));
+  const pairs = listed.filter((p) => isSafeRelative(p.relpath));
   const numeric = pairs.every((p) => /^\d+$/.test(p.label));
-  let labels = classes;
-  if (!labels) {
-    if (numeric) {
-      const max = Math.max(...pairs.map((p) => Number(p.label)));
-      labels = Array.from({ length: max + 1 }, (_, i) => named.get(i) ?? String(i));
-    } else {
-      labels = [...new Set(pairs.map((p) => p.label))].sort();
-    }
-  }
+  const labels = classes ?? (numeric ? numberedClasses(pairs, named) : [...new Set(pairs.map((p) => p.label))].sort());
+  if (labels.length > MAX_CLASSES) throw badInput(`${labels.length} classes: more than MAX_CLASSES (${MAX_CLASSES})`);
   const index = new Map(labels.map((l, i) => [l, i]));
   const present = new Set(files);
   const items = pairs.map(({ relpath, label }) => {
     const i = numeric ? Number(label) : index.get(label);
-    if (i === undefined || i < 0 || i >= labels!.length) throw badInput(`${relpath}: label "${label}" is not one of the ${labels!.length} classes`);
+    if (i === undefined || i < 0 || i >= labels.length) throw badInput(`${relpath}: label "${label}" is not one of the ${labels.length} classes`);
     if (!present.has(relpath)) throw badInput(`${relpath} is listed in the labels file but not in the dataset`);
     return { relpath, label: i };
   });
-  return { labels, items };
+  return { labels, items, skipped };
+}
+
+/** Classes 0..max of numeric labels, named from a `class` column when it has them. */
+function numberedClasses(pairs: { relpath: string; label: string }[], named: Map<number, string>): string[] {
+  let max = -1;
+  for (const p of pairs) {
+    const i = Number(p.label);
+    // Checked before anything is allocated: one label "1000000000" must not make a billion classes.
+    if (i >= MAX_CLASSES) throw badInput(`${p.relpath}: class index ${p.label} is beyond MAX_CLASSES (${MAX_CLASSES})`);
+    if (i > max) max = i;
+  }
+  return Array.from({ length: max + 1 }, (_, i) => named.get(i) ?? String(i));
 }

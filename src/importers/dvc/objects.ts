@@ -219,7 +219,7 @@ export class DvcObjects {
       seen.add(e.relpath);
     }
     if (out.nfiles != null && entries.length !== out.nfiles) {
-      throw new Error(`${what}: the manifest lists ${entries.length} files, dvc.lock says ${out.nfiles}`);
+      throw new DomainError('BAD_USER_INPUT', `${what}: the manifest lists ${entries.length} files, dvc.lock says ${out.nfiles}`);
     }
     const files: (DirEntry & Located)[] = [];
     for (const e of entries) {

@@ -1,7 +1,8 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
-import { badInput } from '../../common/errors';
+import { isInside } from '../../artifacts/import-roots';
+import { badInput, DomainError } from '../../common/errors';
 import { parseDvcConfig, type DvcConfig } from './config';
 import { gitCheckout, gitDirty, gitLsFiles, gitShow, gitTags, type GitCheckout } from './git';
 import { GtoRegistry } from './gto';
@@ -24,6 +25,12 @@ export interface StandaloneOut {
   dvcFile: string;
 }
 
+/** Something the project lists that is deliberately not read (reported as `skipped`). */
+export interface SkippedEntry {
+  name: string;
+  reason: string;
+}
+
 export interface DvcProject {
   /** Absolute folder holding .dvc/ and dvc.yaml. */
   root: string;
@@ -33,6 +40,8 @@ export interface DvcProject {
   outs: Map<string, DvcOut>;
   /** Outputs of .dvc files that no artifact declares (reported, not imported). */
   standalone: StandaloneOut[];
+  /** .dvc files and outs that lead outside the project: never read. */
+  skipped: SkippedEntry[];
   git: GitCheckout | null;
   dirty: boolean;
   /** GTO's registry, from all the repository's tags (`name@v1.2.3`, `name#stage#N`). */
@@ -63,13 +72,45 @@ async function listDvcFiles(root: string, git: GitCheckout | null, rev: boolean)
     for (const e of entries) {
       if (++seen > MAX_WALK) return;
       const child = rel ? `${rel}/${e.name}` : e.name;
+      if (SKIP_DIRS.has(e.name)) continue;
       // Symlinked folders are not followed: they may point outside the repository.
-      if (e.isDirectory() && !SKIP_DIRS.has(e.name)) await walk(child, depth + 1);
-      else if (e.isFile() && e.name.endsWith('.dvc')) found.push(child);
+      if (e.isDirectory()) await walk(child, depth + 1);
+      // A linked .dvc file is listed: reading it checks where it leads (and reports it when outside).
+      else if ((e.isFile() || e.isSymbolicLink()) && e.name.endsWith('.dvc')) found.push(child);
     }
   };
   await walk('', 0);
   return found.sort();
+}
+
+/** A working-tree file that is a link out of the project: refused rather than read. */
+class OutsideLinkError extends DomainError {
+  constructor(rel: string) {
+    super('BAD_USER_INPUT', `${rel} links outside the project: not read`);
+  }
+}
+
+/** Reads working-tree files of the project, never through a symlink leading out of it; null when absent. */
+function workingTreeReader(root: string): (rel: string) => Promise<string | null> {
+  const realRoot = realpath(root).catch(() => root);
+  return async (rel) => {
+    const real = await realpath(path.join(root, rel)).catch(() => null);
+    if (real === null) return null;
+    if (!isInside(await realRoot, real)) throw new OutsideLinkError(rel);
+    return readFile(real, 'utf8').catch(() => null);
+  };
+}
+
+/**
+ * Where a .dvc file's out lies, relative to the project (its paths are relative to the file's
+ * folder, and to `wdir` in DVC 0.x files); a reason instead when it lies outside the project.
+ */
+function dvcOutPath(dvcFile: string, wdir: unknown, given: unknown): { path: string } | { reason: string } {
+  const parts = [typeof wdir === 'string' ? wdir : '.', String(given ?? '')];
+  if (parts.some((p) => path.posix.isAbsolute(p) || /^[a-zA-Z]:[\\/]/.test(p))) return { reason: `${dvcFile} gives it an absolute path (an output outside the project): not read` };
+  const joined = path.posix.normalize(path.posix.join(path.posix.dirname(dvcFile), ...parts));
+  if (!isSafeRelative(joined)) return { reason: `${dvcFile} gives it a path leading outside the project: not read` };
+  return { path: joined };
 }
 
 /** An artifact name from a path, in GTO's grammar: `models/Model.pkl` → `model-pkl`. */
@@ -100,14 +141,15 @@ export async function loadDvcProject(repoPath: string, rev?: string | null): Pro
   const root = path.resolve(repoPath);
   const git = await gitCheckout(root, rev ?? 'HEAD');
   if (rev && !git) throw badInput(`cannot read revision "${rev}" of ${root}: not a git repository or no such revision`);
+  const fromWorkingTree = workingTreeReader(root);
   const read = async (rel: string): Promise<string | null> => {
     if (rev && git) return gitShow(git, rel);
-    return readFile(path.join(root, rel), 'utf8').catch(() => null);
+    return fromWorkingTree(rel);
   };
   const configText = await read('.dvc/config');
   if (configText === null) throw badInput(`${root} is not a DVC project: no .dvc/config`);
   // config.local is never committed: only the working tree has it.
-  const localConfig = await readFile(path.join(root, '.dvc', 'config.local'), 'utf8').catch(() => '');
+  const localConfig = (await fromWorkingTree('.dvc/config.local')) ?? '';
   const config = parseDvcConfig(configText, localConfig);
 
   const dvcYamlText = await read('dvc.yaml');
@@ -140,15 +182,26 @@ export async function loadDvcProject(repoPath: string, rev?: string | null): Pro
   // its annotations declare (`type: model|dataset` on an out) beyond dvc.yaml's `artifacts:`.
   const declared = new Set(artifacts.map((a) => a.path));
   const standalone: StandaloneOut[] = [];
+  const skipped: SkippedEntry[] = [];
   for (const dvcFile of await listDvcFiles(root, git, Boolean(rev))) {
-    const text = await read(dvcFile);
+    let text: string | null;
+    try {
+      text = await read(dvcFile);
+    } catch (e) {
+      if (!(e instanceof OutsideLinkError)) throw e;
+      skipped.push({ name: dvcFile, reason: e.message });
+      continue;
+    }
     if (text === null) continue;
     const parsed = yaml(text, dvcFile) ?? {};
-    // Paths in a .dvc file are relative to its folder (and to `wdir` in DVC 0.x files).
-    const base = path.posix.join(path.posix.dirname(dvcFile), typeof parsed.wdir === 'string' ? parsed.wdir : '.');
     for (const entry of Array.isArray(parsed.outs) ? parsed.outs : []) {
-      const out = toOut({ ...entry, path: path.posix.join(base, String(entry?.path ?? '')) });
-      if (!out || !isSafeRelative(out.path)) continue;
+      const where = dvcOutPath(dvcFile, parsed.wdir, entry?.path);
+      if ('reason' in where) {
+        skipped.push({ name: String(entry?.path ?? ''), reason: where.reason });
+        continue;
+      }
+      const out = toOut({ ...entry, path: where.path });
+      if (!out) continue;
       if (!outs.has(out.path)) outs.set(out.path, out);
       if (declared.has(out.path)) continue;
       if (typeof entry.type === 'string') {
@@ -170,5 +223,5 @@ export async function loadDvcProject(repoPath: string, rev?: string | null): Pro
     }
   }
   const gto = new GtoRegistry(git ? await gitTags(git) : []);
-  return { root, config, artifacts, outs, standalone, git, dirty: git && !rev ? await gitDirty(git) : false, gto, read };
+  return { root, config, artifacts, outs, standalone, skipped, git, dirty: git && !rev ? await gitDirty(git) : false, gto, read };
 }

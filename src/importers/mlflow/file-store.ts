@@ -1,4 +1,5 @@
-import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { opendir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
@@ -20,34 +21,119 @@ const RESERVED = new Set(['.trash', 'models', 'datasets', 'traces']);
 const RUN_ID = /^[0-9a-f]{32}$/;
 const LOGGED_MODEL_ID = /^m-[0-9a-f]{32}$/;
 
-/** Parses a FileStore YAML file; a malformed one is refused naming the file and the line. */
-async function readYaml(file: string): Promise<any | null> {
-  const text = await readFile(file, 'utf8').catch(() => null);
-  if (text === null) return null;
-  try {
-    return YAML.parse(text);
-  } catch (e) {
-    throw badInput(`${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
-  }
+/** A FileStore nests a few folders deep; anything deeper or wider is not one (or is an attack). */
+export const MAX_WALK_DEPTH = 16;
+export const MAX_WALK_ENTRIES = 100_000;
+
+export interface WalkLimits {
+  /** Folders below the one a walk starts in. */
+  maxDepth: number;
+  /** Entries one walk may list, all its folders together. */
+  maxEntries: number;
 }
 
-/** Files below `dir` as "a/b/c" keys: keys with "/" are nested folders in a FileStore. */
-async function keyedFiles(dir: string, prefix = ''): Promise<[string, string][]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const out: [string, string][] = [];
-  for (const e of entries) {
-    const full = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await keyedFiles(full, `${prefix}${e.name}/`)));
-    else if (e.isFile()) out.push([`${prefix}${e.name}`, full]);
-  }
-  return out;
+/** One walk's running count of entries, shared by the folders it descends into. */
+interface WalkBudget {
+  entries: number;
 }
 
-/** Params and tags are whole-file values without a trailing newline (some repos add one: strip it). */
-async function values(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const [key, file] of await keyedFiles(dir)) out[key] = (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
-  return out;
+const newBudget = (): WalkBudget => ({ entries: 0 });
+
+/**
+ * Reads inside one FileStore only: every path is resolved (symlinks followed) and what resolves
+ * outside the store is treated as absent, so `params -> /etc` or a linked metrics folder is never
+ * read. Listings are bounded (MAX_WALK_ENTRIES per walk, MAX_WALK_DEPTH deep).
+ */
+class StoreReader {
+  private readonly realRoot: Promise<string>;
+  /** Links out of the store met so far (absolute paths), for the report. */
+  readonly skipped = new Set<string>();
+
+  constructor(
+    root: string,
+    private readonly limits: WalkLimits,
+  ) {
+    this.realRoot = realpath(root).catch(() => path.resolve(root));
+  }
+
+  /** The real path of `p` when it exists inside the store; null when absent or a link out of it. */
+  async inside(p: string): Promise<string | null> {
+    const real = await realpath(p).catch(() => null);
+    if (real === null) return null;
+    if (isInside(await this.realRoot, real)) return real;
+    this.skipped.add(p);
+    return null;
+  }
+
+  /** A regular file's text (a FIFO or a device would block or never end). */
+  async text(file: string): Promise<string | null> {
+    const real = await this.inside(file);
+    if (real === null || !(await stat(real).catch(() => null))?.isFile()) return null;
+    return readFile(real, 'utf8').catch(() => null);
+  }
+
+  /** Parses a FileStore YAML file; a malformed one is refused naming the file and the line. */
+  async yaml(file: string): Promise<any | null> {
+    const text = await this.text(file);
+    if (text === null) return null;
+    try {
+      return YAML.parse(text);
+    } catch (e) {
+      throw badInput(`${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+
+  /** A folder's entries (not followed when they are links), counted against the walk's budget. */
+  async list(dir: string, budget: WalkBudget = newBudget()): Promise<Dirent[]> {
+    const real = await this.inside(dir);
+    const handle = real === null ? null : await opendir(real).catch(() => null);
+    if (handle === null) return [];
+    const out: Dirent[] = [];
+    // for-await closes the handle, also when the limit throws.
+    for await (const entry of handle) {
+      if (++budget.entries > this.limits.maxEntries) throw badInput(`${dir}: more than ${this.limits.maxEntries} entries in one walk (MAX_WALK_ENTRIES)`);
+      out.push(entry);
+    }
+    return out;
+  }
+
+  async dirs(dir: string): Promise<string[]> {
+    return (await this.list(dir)).filter((d) => d.isDirectory()).map((d) => d.name);
+  }
+
+  /**
+   * Files below `dir` as "a/b/c" keys: keys with "/" are nested folders in a FileStore. A linked
+   * file is read when it resolves inside the store; linked folders are not followed (no cycles).
+   */
+  async keyedFiles(dir: string): Promise<[string, string][]> {
+    const out: [string, string][] = [];
+    await this.collect(dir, '', 0, newBudget(), out);
+    return out;
+  }
+
+  private async collect(dir: string, prefix: string, depth: number, budget: WalkBudget, out: [string, string][]): Promise<void> {
+    if (depth > this.limits.maxDepth) throw badInput(`${dir}: folders nested more than ${this.limits.maxDepth} deep (MAX_WALK_DEPTH)`);
+    for (const e of await this.list(dir, budget)) {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) await this.collect(full, `${prefix}${e.name}/`, depth + 1, budget, out);
+      else if (e.isFile() || (e.isSymbolicLink() && (await this.isFileInside(full)))) out.push([`${prefix}${e.name}`, full]);
+    }
+  }
+
+  private async isFileInside(p: string): Promise<boolean> {
+    const real = await this.inside(p);
+    return real !== null && (await stat(real).catch(() => null))?.isFile() === true;
+  }
+
+  /** Params and tags are whole-file values without a trailing newline (some repos add one: strip it). */
+  async values(dir: string): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const [key, file] of await this.keyedFiles(dir)) {
+      const text = await this.text(file);
+      if (text !== null) out[key] = text.replace(/\r?\n$/, '');
+    }
+    return out;
+  }
 }
 
 /**
@@ -56,13 +142,23 @@ async function values(dir: string): Promise<Record<string, string>> {
  */
 export class FileStoreSource implements MlflowSource {
   readonly root: string;
+  private readonly fs: StoreReader;
 
-  constructor(readonly trackingUri: string) {
+  constructor(
+    readonly trackingUri: string,
+    limits: Partial<WalkLimits> = {},
+  ) {
     try {
       this.root = trackingUri.startsWith('file:') ? fileURLToPath(trackingUri) : path.resolve(trackingUri);
     } catch {
       throw badInput(`${trackingUri} is not a valid file:// URI`);
     }
+    this.fs = new StoreReader(this.root, { maxDepth: MAX_WALK_DEPTH, maxEntries: MAX_WALK_ENTRIES, ...limits });
+  }
+
+  /** Links out of the store that were met and not followed, relative to the store. */
+  skippedLinks(): string[] {
+    return [...this.fs.skipped].map((p) => path.relative(this.root, p)).sort();
   }
 
   async check(): Promise<void> {
@@ -73,7 +169,7 @@ export class FileStoreSource implements MlflowSource {
   async experiments(): Promise<MlflowExperiment[]> {
     const out: MlflowExperiment[] = [];
     for (const name of await this.experimentDirs()) {
-      const meta = await readYaml(path.join(this.root, name, 'meta.yaml'));
+      const meta = await this.fs.yaml(path.join(this.root, name, 'meta.yaml'));
       if (!meta) continue;
       out.push({
         id: String(meta.experiment_id ?? name),
@@ -86,12 +182,13 @@ export class FileStoreSource implements MlflowSource {
   }
 
   async runs(experimentId: string): Promise<MlflowRunData[]> {
+    // The id comes from a meta.yaml: it names a folder of the store, never a path.
+    if (!/^[^/\\]+$/.test(experimentId) || experimentId === '..') return [];
     const expDir = path.join(this.root, experimentId);
-    const dirs = await readdir(expDir, { withFileTypes: true });
     const out: MlflowRunData[] = [];
-    for (const d of dirs) {
-      if (!d.isDirectory() || !RUN_ID.test(d.name)) continue;
-      const run = await this.readRun(expDir, d.name);
+    for (const name of await this.fs.dirs(expDir)) {
+      if (!RUN_ID.test(name)) continue;
+      const run = await this.readRun(expDir, name);
       if (run) out.push(run);
     }
     return out.sort((a, b) => (a.startTime ?? 0) - (b.startTime ?? 0) || a.runId.localeCompare(b.runId));
@@ -107,17 +204,16 @@ export class FileStoreSource implements MlflowSource {
   }
 
   private async experimentDirs(): Promise<string[]> {
-    const dirs = await readdir(this.root, { withFileTypes: true });
-    return dirs.filter((d) => d.isDirectory() && !RESERVED.has(d.name)).map((d) => d.name);
+    return (await this.fs.dirs(this.root)).filter((name) => !RESERVED.has(name));
   }
 
   private async readRun(expDir: string, runId: string): Promise<MlflowRunData | null> {
     const runDir = path.join(expDir, runId);
-    const meta = await readYaml(path.join(runDir, 'meta.yaml'));
+    const meta = await this.fs.yaml(path.join(runDir, 'meta.yaml'));
     if (!meta) return null;
     const metrics: MlflowMetricPoint[] = [];
-    for (const [key, file] of await keyedFiles(path.join(runDir, 'metrics'))) {
-      for (const line of (await readFile(file, 'utf8')).split('\n')) {
+    for (const [key, file] of await this.fs.keyedFiles(path.join(runDir, 'metrics'))) {
+      for (const line of ((await this.fs.text(file)) ?? '').split('\n')) {
         // "<timestamp> <value> <step>" (old files: no step; LoggedModel files: a 4th field).
         const parts = line.trim().split(/\s+/);
         if (parts.length < 2 || parts[0] === '') continue;
@@ -136,8 +232,8 @@ export class FileStoreSource implements MlflowSource {
       artifactUri: path.join(runDir, 'artifacts'),
       userId: meta.user_id ?? null,
       lifecycleStage: meta.lifecycle_stage ?? 'active',
-      params: await values(path.join(runDir, 'params')),
-      tags: await values(path.join(runDir, 'tags')),
+      params: await this.fs.values(path.join(runDir, 'params')),
+      tags: await this.fs.values(path.join(runDir, 'tags')),
       metrics,
       loggedModels: await this.loggedModelsOf(expDir, runDir, id),
     };
@@ -146,14 +242,14 @@ export class FileStoreSource implements MlflowSource {
   /** MLflow 3: the run's `outputs/<m-id>/meta.yaml` links, and LoggedModels naming it as source run. */
   private async loggedModelsOf(expDir: string, runDir: string, runId: string): Promise<string[]> {
     const ids = new Set<string>();
-    for (const d of await readdir(path.join(runDir, 'outputs'), { withFileTypes: true }).catch(() => [])) {
-      const meta = d.isDirectory() ? await readYaml(path.join(runDir, 'outputs', d.name, 'meta.yaml')) : null;
+    for (const name of await this.fs.dirs(path.join(runDir, 'outputs'))) {
+      const meta = await this.fs.yaml(path.join(runDir, 'outputs', name, 'meta.yaml'));
       if (meta?.destination_type === 'MODEL_OUTPUT' && LOGGED_MODEL_ID.test(String(meta.destination_id))) ids.add(String(meta.destination_id));
     }
-    for (const d of await readdir(path.join(expDir, 'models'), { withFileTypes: true }).catch(() => [])) {
-      if (!d.isDirectory() || !LOGGED_MODEL_ID.test(d.name)) continue;
-      const meta = await readYaml(path.join(expDir, 'models', d.name, 'meta.yaml'));
-      if (meta && String(meta.source_run_id) === runId) ids.add(d.name);
+    for (const name of await this.fs.dirs(path.join(expDir, 'models'))) {
+      if (!LOGGED_MODEL_ID.test(name)) continue;
+      const meta = await this.fs.yaml(path.join(expDir, 'models', name, 'meta.yaml'));
+      if (meta && String(meta.source_run_id) === runId) ids.add(name);
     }
     return [...ids].sort();
   }
@@ -162,27 +258,26 @@ export class FileStoreSource implements MlflowSource {
   private async loggedModelDir(modelId: string): Promise<string | null> {
     if (!LOGGED_MODEL_ID.test(modelId)) return null;
     for (const exp of await this.experimentDirs()) {
-      const dir = path.join(this.root, exp, 'models', modelId);
-      if ((await stat(dir).catch(() => null))?.isDirectory()) return path.join(dir, 'artifacts');
+      const dir = await this.fs.inside(path.join(this.root, exp, 'models', modelId));
+      if (dir && (await stat(dir).catch(() => null))?.isDirectory()) return path.join(this.root, exp, 'models', modelId, 'artifacts');
     }
     return null;
   }
 
   async registeredModels(name?: string | null): Promise<MlflowRegisteredModel[]> {
     const base = path.join(this.root, 'models');
-    const dirs = await readdir(base, { withFileTypes: true }).catch(() => []);
     const out: MlflowRegisteredModel[] = [];
-    for (const d of dirs) {
-      if (!d.isDirectory() || (name && d.name !== name)) continue;
-      const dir = path.join(base, d.name);
-      const meta = await readYaml(path.join(dir, 'meta.yaml'));
+    for (const folder of await this.fs.dirs(base)) {
+      if (name && folder !== name) continue;
+      const dir = path.join(base, folder);
+      const meta = await this.fs.yaml(path.join(dir, 'meta.yaml'));
       if (!meta) continue;
       // Aliases: the aliases/ folder (one file per alias holding the version), as FileStore reads them.
-      const aliases = await values(path.join(dir, 'aliases'));
+      const aliases = await this.fs.values(path.join(dir, 'aliases'));
       const versions = [];
-      for (const v of await readdir(dir, { withFileTypes: true })) {
-        if (!v.isDirectory() || !/^version-\d+$/.test(v.name)) continue;
-        const vm = await readYaml(path.join(dir, v.name, 'meta.yaml'));
+      for (const v of await this.fs.dirs(dir)) {
+        if (!/^version-\d+$/.test(v)) continue;
+        const vm = await this.fs.yaml(path.join(dir, v, 'meta.yaml'));
         if (!vm || vm.current_stage === 'Deleted_Internal') continue;
         const number = Number(vm.version);
         versions.push({
@@ -198,7 +293,7 @@ export class FileStoreSource implements MlflowSource {
           aliases: Object.entries(aliases).filter(([, n]) => Number(n) === number).map(([a]) => a).sort(),
         });
       }
-      out.push({ name: String(meta.name ?? d.name), description: meta.description || null, versions: versions.sort((a, b) => a.version - b.version) });
+      out.push({ name: String(meta.name ?? folder), description: meta.description || null, versions: versions.sort((a, b) => a.version - b.version) });
     }
     return out;
   }
@@ -208,7 +303,7 @@ export class FileStoreSource implements MlflowSource {
   async modelArtifacts(run: MlflowRunData): Promise<MlflowModelArtifact[]> {
     const out: MlflowModelArtifact[] = [];
     if (run.artifactUri) {
-      for (const [key] of await keyedFiles(run.artifactUri)) {
+      for (const [key] of await this.fs.keyedFiles(run.artifactUri)) {
         if (path.posix.basename(key) !== 'MLmodel') continue;
         const dir = path.posix.dirname(key) === '.' ? '' : path.posix.dirname(key);
         out.push(await this.modelFolder(run.artifactUri, dir, null));
@@ -261,14 +356,16 @@ export class FileStoreSource implements MlflowSource {
   private async modelFolder(root: string, relPath: string, modelId: string | null): Promise<MlflowModelArtifact> {
     // Sources are upstream data: a `..` in `runs:/<run>/../..` must not leave the artifacts folder.
     const rel = relPath.split('/').filter((p) => p && p !== '.' && p !== '..').join('/');
+    // An artifacts folder linked out of the store is not read at all.
+    const artifactsRoot = await this.fs.inside(root);
+    if (artifactsRoot === null) return { artifactPath: rel, modelId, mlmodel: {}, onnxFile: null };
     const dir = path.join(root, rel);
-    const mlmodel = (await readYaml(path.join(dir, 'MLmodel'))) ?? {};
-    const data: string | undefined = mlmodel.flavors?.onnx?.data;
+    const mlmodel = (await this.fs.yaml(path.join(dir, 'MLmodel'))) ?? {};
+    const data: unknown = mlmodel.flavors?.onnx?.data;
     let onnxFile: string | null = null;
     // Only files inside the artifacts folder (symlinks resolved): `data: ../../x` is not followed.
-    const artifactsRoot = await realpath(root).catch(() => root);
-    const names = await readdir(dir).catch(() => [] as string[]);
-    for (const candidate of [data, ...names.filter((f) => f.endsWith('.onnx'))]) {
+    const names = (await this.fs.list(dir)).map((e) => e.name);
+    for (const candidate of [typeof data === 'string' ? data : null, ...names.filter((f) => f.endsWith('.onnx'))]) {
       if (!candidate) continue;
       const full = await realpath(path.join(dir, candidate)).catch(() => null);
       if (full && isInside(artifactsRoot, full) && (await stat(full).catch(() => null))?.isFile()) {

@@ -3,15 +3,16 @@ import { digestFile } from '../../artifacts/artifact-store';
 import { allowedPath } from '../../artifacts/import-roots';
 import { requireRole, type Actor } from '../../auth/actor';
 import { DomainError } from '../../common/errors';
+import type { Logger } from '../../common/logger';
 import type { AliasService } from '../../registry/alias.service';
 import type { MlflowRepository, MlflowRunRow } from '../../registry/mlflow.repository';
 import type { ModelService } from '../../registry/model.service';
 import type { VersionRecord, VersionRepository } from '../../registry/version.repository';
 import type { VersionService } from '../../registry/version.service';
-import { failureReason, planned, ReportBuilder, type ImportReport } from '../report';
+import { planned, ReportBuilder, type ImportReport } from '../report';
 import { applyUpstreamAliases } from '../upstream-aliases';
 import { FileStoreSource } from './file-store';
-import { RestSource, type MlflowAuth } from './rest-source';
+import { isAllowedHost, RestSource, type MlflowAuth, type RestLimits } from './rest-source';
 import { latestMetrics, type MlflowModelArtifact, type MlflowRegisteredVersion, type MlflowRunData, type MlflowSource } from './source';
 
 interface ImportedRun {
@@ -43,8 +44,11 @@ export interface MlflowImportDeps {
   allowedHosts: readonly string[];
   auth: MlflowAuth;
   timeoutMs: number;
+  /** Body sizes and download duration (defaults: MAX_JSON_BYTES, MAX_DOWNLOAD_BYTES, DOWNLOAD_TIMEOUT_MS). */
+  restLimits?: Partial<RestLimits>;
   /** Where artifacts downloaded from a tracking server are staged (inside DATA_DIR). */
   downloadDir: string;
+  logger: Logger;
 }
 
 export interface ImportMlflowInput {
@@ -76,11 +80,15 @@ export class MlflowImporter {
       } catch {
         throw new DomainError('BAD_USER_INPUT', `${trackingUri} is not a valid URL`);
       }
-      if (!this.deps.allowedHosts.includes(url.host) && !this.deps.allowedHosts.includes(url.hostname)) {
+      if (!isAllowedHost(url, this.deps.allowedHosts)) {
         throw new DomainError('BAD_USER_INPUT', `tracking server ${url.host} is not in MLFLOW_ALLOWED_HOSTS (${this.deps.allowedHosts.join(', ') || 'empty'})`);
       }
       if (url.username || url.password) throw new DomainError('BAD_USER_INPUT', 'put MLflow credentials in MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD, not in the URI');
-      return new RestSource(trackingUri, this.deps.auth, this.deps.downloadDir, this.deps.timeoutMs);
+      return new RestSource(trackingUri, this.deps.auth, this.deps.downloadDir, {
+        allowedHosts: this.deps.allowedHosts,
+        timeoutMs: this.deps.timeoutMs,
+        ...(this.deps.restLimits ? { limits: this.deps.restLimits } : {}),
+      });
     }
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trackingUri) && !trackingUri.startsWith('file:')) {
       throw new DomainError('BAD_USER_INPUT', `unsupported tracking URI ${trackingUri}: use an mlruns/ directory, file://, http:// or https://`);
@@ -102,7 +110,7 @@ export class MlflowImporter {
   private async importFrom(actor: Actor, source: MlflowSource, input: ImportMlflowInput): Promise<ImportReport> {
     await source.check();
     const trackingUri = source instanceof FileStoreSource ? pathToFileURL(source.root).href : input.trackingUri;
-    const report = new ReportBuilder();
+    const report = new ReportBuilder(this.deps.logger, { importer: 'mlflow', trackingUri });
     const dryRun = input.dryRun === true;
     const ctx: ImportCtx = { source, trackingUri, report, dryRun, runs: new Map(), plannedBytes: new Set() };
     const experiments = (await source.experiments(input.experiment)).filter(
@@ -115,14 +123,14 @@ export class MlflowImporter {
         list = (await source.runs(exp.id)).filter((r) => r.lifecycleStage === 'active');
       } catch (e) {
         // A server that fails mid-import: what was imported stays, the report says what was not.
-        report.add({ kind: 'experiment', name: exp.name, action: 'failed', reason: failureReason(e) });
+        report.fail({ kind: 'experiment', name: exp.name }, e);
         continue;
       }
       for (const run of list) {
         try {
           ctx.runs.set(run.runId, await this.importRun(ctx, exp.name, run));
         } catch (e) {
-          report.add({ kind: 'run', name: run.runName ?? run.runId, action: 'failed', reason: failureReason(e) });
+          report.fail({ kind: 'run', name: run.runName ?? run.runId }, e);
         }
       }
     }
@@ -130,7 +138,7 @@ export class MlflowImporter {
     try {
       registered = await source.registeredModels(input.registeredModel);
     } catch (e) {
-      report.add({ kind: 'registered-model', name: input.registeredModel ?? '(all)', action: 'failed', reason: failureReason(e) });
+      report.fail({ kind: 'registered-model', name: input.registeredModel ?? '(all)' }, e);
     }
     if (input.registeredModel && registered.length === 0 && !report.items.some((i) => i.kind === 'registered-model')) {
       throw new DomainError('NOT_FOUND', `no registered model "${input.registeredModel}" in ${input.trackingUri}`);
@@ -140,9 +148,12 @@ export class MlflowImporter {
         try {
           await this.importRegisteredVersion(actor, ctx, v);
         } catch (e) {
-          report.add({ kind: 'registered-model', name: model.name, version: v.version, action: 'failed', reason: failureReason(e) });
+          report.fail({ kind: 'registered-model', name: model.name, version: v.version }, e);
         }
       }
+    }
+    if (source instanceof FileStoreSource) {
+      for (const link of source.skippedLinks()) report.add({ kind: 'artifact', name: link, action: 'skipped', reason: 'links outside the FileStore: not read' });
     }
     return report.build();
   }
@@ -153,7 +164,7 @@ export class MlflowImporter {
     const name = run.runName ?? run.runId;
     // A logged model that cannot be read costs its link, not the run.
     const artifacts = await source.modelArtifacts(run).catch((e) => {
-      report.add({ kind: 'artifact', name: `${name}/model`, action: 'failed', reason: failureReason(e) });
+      report.fail({ kind: 'artifact', name: `${name}/model` }, e);
       return [] as MlflowModelArtifact[];
     });
     const { run: row, action } = await mlflowRepo.upsertRun(
@@ -221,7 +232,7 @@ export class MlflowImporter {
     const linked = v.runId ? await this.runFor(ctx, v.runId) : null;
     // The registered version's own files (its source), whatever form the source takes.
     const artifact = await source.versionArtifact(v).catch((e) => {
-      report.add({ kind: 'artifact', name: `${label} files`, action: 'failed', reason: failureReason(e) });
+      report.fail({ kind: 'artifact', name: `${label} files` }, e);
       return null;
     });
     let gateway: VersionRecord | null = artifact ? ((await this.versionsFor(linked?.run ?? null, artifact))[0] ?? null) : null;

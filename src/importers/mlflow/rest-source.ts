@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished } from 'node:stream/promises';
 import YAML from 'yaml';
-import { DomainError } from '../../common/errors';
+import { badInput, DomainError } from '../../common/errors';
 import {
   metricValue,
   runStatus,
@@ -39,65 +39,295 @@ function parseMlmodel(text: string): Record<string, any> {
 }
 const num = (v: unknown): number => (typeof v === 'number' ? v : metricValue(String(v)));
 
+/** A JSON answer (or an MLmodel file) bigger than this is not MLflow's. */
+export const MAX_JSON_BYTES = 64 * 1024 * 1024;
+/** The largest artifact downloaded (an ONNX model). */
+export const MAX_DOWNLOAD_BYTES = 4 * 1024 ** 3;
+/** A download's whole duration; between two chunks the request timeout (MLFLOW_TIMEOUT_MS) applies. */
+export const DOWNLOAD_TIMEOUT_MS = 60 * 60_000;
+export const MAX_REDIRECTS = 5;
+/** Only the start of an error answer is read: enough for MLflow's error_code and message. */
+const MAX_ERROR_BYTES = 64 * 1024;
+
+export interface RestLimits {
+  maxJsonBytes: number;
+  maxDownloadBytes: number;
+  downloadTimeoutMs: number;
+}
+
+const DEFAULT_LIMITS: RestLimits = { maxJsonBytes: MAX_JSON_BYTES, maxDownloadBytes: MAX_DOWNLOAD_BYTES, downloadTimeoutMs: DOWNLOAD_TIMEOUT_MS };
+
+export interface RestOptions {
+  /** MLFLOW_ALLOWED_HOSTS: redirects may lead only there. */
+  allowedHosts: readonly string[];
+  /** Per JSON request (headers and body); per pause between two chunks of a download. */
+  timeoutMs?: number;
+  limits?: Partial<RestLimits>;
+}
+
+/** Whether a URL's host (`host:port`, or the bare hostname for any port) is in MLFLOW_ALLOWED_HOSTS. */
+export function isAllowedHost(url: URL, allowedHosts: readonly string[]): boolean {
+  return allowedHosts.includes(url.host) || allowedHosts.includes(url.hostname);
+}
+
+/** Hosts where plain http does not leave the machine, so credentials may go over it. */
+const LOOPBACK = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])$/i;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/** Ends an exchange past its overall deadline, or when nothing arrived for `idleMs`. */
+class Deadline {
+  private readonly controller = new AbortController();
+  private readonly overall: NodeJS.Timeout;
+  private idle: NodeJS.Timeout | undefined;
+  /** Which limit ended the exchange, if one did. */
+  expired: 'overall' | 'idle' | null = null;
+
+  constructor(
+    readonly overallMs: number,
+    readonly idleMs: number | null,
+  ) {
+    this.overall = setTimeout(() => this.expire('overall'), overallMs);
+    this.progress();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Bytes arrived: the idle clock starts again. */
+  progress(): void {
+    if (this.idleMs === null) return;
+    clearTimeout(this.idle);
+    this.idle = setTimeout(() => this.expire('idle'), this.idleMs);
+  }
+
+  clear(): void {
+    clearTimeout(this.overall);
+    clearTimeout(this.idle);
+  }
+
+  private expire(which: 'overall' | 'idle'): void {
+    this.expired ??= which;
+    this.controller.abort(new DOMException('timeout', 'TimeoutError'));
+  }
+}
+
+/** Hands each chunk of a body to `sink`; every chunk restarts the deadline's idle clock. */
+async function eachChunk(res: Response, deadline: Deadline, sink: (chunk: Uint8Array) => void | Promise<void>): Promise<void> {
+  if (!res.body) return;
+  const reader = res.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      deadline.progress();
+      await sink(value);
+    }
+  } catch (e) {
+    // Stops the transfer (a body past its cap is not read to its end).
+    await reader.cancel().catch(() => undefined);
+    throw e;
+  }
+}
+
+/** A whole body, refused as soon as it passes `max` bytes (declared or received). */
+async function readCapped(res: Response, max: number, deadline: Deadline, tooLarge: () => DomainError): Promise<string> {
+  if (Number(res.headers.get('content-length')) > max) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  await eachChunk(res, deadline, (chunk) => {
+    total += chunk.byteLength;
+    if (total > max) throw tooLarge();
+    chunks.push(chunk);
+  });
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}
+
+/** Writes a body to `file`, refused as soon as it passes `max` bytes (declared or received). */
+async function saveCapped(res: Response, file: string, max: number, deadline: Deadline, tooLarge: () => DomainError): Promise<void> {
+  if (Number(res.headers.get('content-length')) > max) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  const out = createWriteStream(file);
+  let total = 0;
+  try {
+    await eachChunk(res, deadline, async (chunk) => {
+      total += chunk.byteLength;
+      if (total > max) throw tooLarge();
+      if (!out.write(chunk)) await once(out, 'drain');
+    });
+    out.end();
+    await finished(out);
+  } catch (e) {
+    out.destroy();
+    throw e;
+  }
+}
+
+/** MLflow's error answer (`{"error_code": ..., "message": ...}`), or null when it is not one. */
+function parseErrorBody(text: string): { error_code?: string; message?: string } | null {
+  try {
+    const body: unknown = JSON.parse(text);
+    return body && typeof body === 'object' ? (body as { error_code?: string; message?: string }) : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * An MLflow tracking server over its REST API (`/api/2.0/mlflow/...`), read-only. Paged endpoints
  * are followed to the end; credentials (bearer token or basic auth) go in the Authorization header
- * only, never into messages or logs.
+ * only, never into messages or logs, and only over https or to a loopback host. Redirects are
+ * followed by hand (MAX_REDIRECTS, allowed hosts only, credentials kept to their origin); bodies
+ * are size-capped and read within the timeout.
  */
 export class RestSource implements MlflowSource {
   private readonly base: URL;
   private readonly authHeader: string | null;
+  private readonly allowedHosts: readonly string[];
+  private readonly timeoutMs: number;
+  private readonly limits: RestLimits;
   private tmpDir: string | null = null;
 
   constructor(
     readonly trackingUri: string,
     auth: MlflowAuth,
     private readonly downloadDir: string,
-    private readonly timeoutMs = 30_000,
+    options: RestOptions,
   ) {
     this.base = new URL(trackingUri.endsWith('/') ? trackingUri : `${trackingUri}/`);
+    this.allowedHosts = options.allowedHosts;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.authHeader = auth.token
       ? `Bearer ${auth.token}`
       : auth.username !== undefined
         ? `Basic ${Buffer.from(`${auth.username}:${auth.password ?? ''}`).toString('base64')}`
         : null;
+    // Refused rather than sent without: a silent anonymous import would hide the misconfiguration.
+    if (this.authHeader && this.base.protocol === 'http:' && !LOOPBACK.test(this.base.hostname)) {
+      throw badInput(
+        `refusing to send the MLflow credentials (MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD) over plain http to ${this.base.host}: use https, or a loopback address (127.0.0.1, ::1, localhost)`,
+        { field: 'trackingUri' },
+      );
+    }
   }
 
-  private async request(pathAndQuery: string, init: { method?: string; body?: unknown } = {}): Promise<Response> {
-    const url = new URL(pathAndQuery.replace(/^\//, ''), this.base);
-    const shown = `${url.origin}${url.pathname}`;
-    let res: Response;
-    // The timeout bounds the wait for the response headers, not the download of a large body.
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new DOMException('timeout', 'TimeoutError')), this.timeoutMs);
-    try {
-      res = await fetch(url, {
-        method: init.method ?? 'GET',
-        headers: { accept: 'application/json', ...(init.body ? { 'content-type': 'application/json' } : {}), ...(this.authHeader ? { authorization: this.authHeader } : {}) },
-        ...(init.body ? { body: JSON.stringify(init.body) } : {}),
-        signal: controller.signal,
-      });
-    } catch (e) {
-      const err = e as Error;
-      if (err.name === 'TimeoutError' || controller.signal.aborted) throw new DomainError('TIMEOUT', `MLflow server did not answer ${shown} within ${this.timeoutMs} ms`);
-      throw new DomainError('BAD_USER_INPUT', `cannot reach the MLflow server at ${shown}: ${(err.cause as Error)?.message ?? err.message}`);
-    } finally {
-      clearTimeout(timer);
+  /**
+   * Sends a request and follows redirects by hand: at most MAX_REDIRECTS, only to hosts in
+   * MLFLOW_ALLOWED_HOSTS, and the Authorization header never to another origin.
+   */
+  private async send(pathAndQuery: string, init: { method?: string; body?: unknown }, signal: AbortSignal): Promise<{ res: Response; shown: string }> {
+    let url = new URL(pathAndQuery.replace(/^\//, ''), this.base);
+    let method = init.method ?? 'GET';
+    let body = init.body !== undefined ? JSON.stringify(init.body) : undefined;
+    let auth = this.authHeader;
+    for (let hop = 0; ; hop++) {
+      const shown = `${url.origin}${url.pathname}`;
+      let res: Response;
+      try {
+        res = await fetch(url, {
+          method,
+          redirect: 'manual',
+          headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(auth ? { authorization: auth } : {}) },
+          ...(body !== undefined ? { body } : {}),
+          signal,
+        });
+      } catch (e) {
+        if (signal.aborted) throw e;
+        const err = e as Error;
+        throw badInput(`cannot reach the MLflow server at ${shown}: ${(err.cause as Error)?.message ?? err.message}`);
+      }
+      if (!REDIRECTS.has(res.status)) return { res, shown };
+      await res.body?.cancel().catch(() => undefined);
+      if (hop >= MAX_REDIRECTS) throw badInput(`the MLflow server redirected ${shown} more than ${MAX_REDIRECTS} times (MAX_REDIRECTS)`);
+      const next = this.redirectTarget(res.headers.get('location'), url, shown);
+      if (next.origin !== url.origin) auth = null;
+      // As fetch does: 303, and 301/302 after a POST, continue as a GET without the body.
+      if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
+        method = 'GET';
+        body = undefined;
+      }
+      url = next;
     }
-    if (res.ok) return res;
-    const body = (await res.json().catch(() => null)) as { error_code?: string; message?: string } | null;
+  }
+
+  private redirectTarget(location: string | null, from: URL, shown: string): URL {
+    let next: URL | null = null;
+    try {
+      next = location ? new URL(location, from) : null;
+    } catch {
+      next = null;
+    }
+    if (!next || (next.protocol !== 'http:' && next.protocol !== 'https:')) throw badInput(`the MLflow server redirected ${shown} to an invalid location`);
+    if (!isAllowedHost(next, this.allowedHosts)) {
+      throw badInput(`the MLflow server redirected ${shown} to ${next.host}, which is not in MLFLOW_ALLOWED_HOSTS (${this.allowedHosts.join(', ') || 'empty'})`);
+    }
+    return next;
+  }
+
+  /** One request whose answer `consume` reads whole, headers and body within `deadline`. */
+  private async exchange<T>(
+    pathAndQuery: string,
+    init: { method?: string; body?: unknown },
+    deadline: Deadline,
+    consume: (res: Response, shown: string) => Promise<T>,
+  ): Promise<T> {
+    const first = new URL(pathAndQuery.replace(/^\//, ''), this.base);
+    let shown = `${first.origin}${first.pathname}`;
+    let answered = false;
+    try {
+      const sent = await this.send(pathAndQuery, init, deadline.signal);
+      shown = sent.shown;
+      answered = true;
+      if (!sent.res.ok) throw await this.refusal(sent.res, shown, deadline);
+      return await consume(sent.res, shown);
+    } catch (e) {
+      if (deadline.expired) throw this.timeout(deadline, shown, answered);
+      if (e instanceof DomainError) throw e;
+      throw badInput(`the MLflow server broke off ${shown}: ${(e as Error)?.message ?? String(e)}`);
+    } finally {
+      deadline.clear();
+    }
+  }
+
+  private timeout(deadline: Deadline, shown: string, answered: boolean): DomainError {
+    const ms = deadline.expired === 'idle' ? deadline.idleMs : deadline.overallMs;
+    if (!answered) return new DomainError('TIMEOUT', `MLflow server did not answer ${shown} within ${ms} ms`);
+    if (deadline.expired === 'idle') return new DomainError('TIMEOUT', `MLflow server sent nothing of ${shown} for ${ms} ms`);
+    return new DomainError('TIMEOUT', `MLflow server did not finish sending ${shown} within ${ms} ms`);
+  }
+
+  /** The domain error an error status stands for, with MLflow's error_code when it sent one. */
+  private async refusal(res: Response, shown: string, deadline: Deadline): Promise<DomainError> {
+    // An error answer past MAX_ERROR_BYTES is not MLflow's: only its status is used.
+    const text = await readCapped(res, MAX_ERROR_BYTES, deadline, () => badInput(`error answer over ${MAX_ERROR_BYTES} bytes`)).catch(() => '');
+    const body = parseErrorBody(text);
     const detail = body?.error_code ? `${body.error_code}: ${body.message ?? ''}` : `HTTP ${res.status}`;
     if (res.status === 401 || res.status === 403) {
-      throw new DomainError('BAD_USER_INPUT', `the MLflow server refused the credentials for ${shown} (HTTP ${res.status}); set MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD`);
+      return badInput(`the MLflow server refused the credentials for ${shown} (HTTP ${res.status}); set MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD`);
     }
-    if (res.status === 404 || body?.error_code === 'RESOURCE_DOES_NOT_EXIST') throw new DomainError('NOT_FOUND', `MLflow: ${detail}`);
-    throw new DomainError('BAD_USER_INPUT', `MLflow server error on ${shown}: ${detail}`);
+    if (res.status === 404 || body?.error_code === 'RESOURCE_DOES_NOT_EXIST') return new DomainError('NOT_FOUND', `MLflow: ${detail}`);
+    return badInput(`MLflow server error on ${shown}: ${detail}`);
+  }
+
+  /** A small answer (JSON, an MLmodel file): whole, within the timeout and MAX_JSON_BYTES. */
+  private async text(pathAndQuery: string, init: { method?: string; body?: unknown } = {}): Promise<string> {
+    const deadline = new Deadline(this.timeoutMs, null);
+    const max = this.limits.maxJsonBytes;
+    return this.exchange(pathAndQuery, init, deadline, (res, shown) =>
+      readCapped(res, max, deadline, () => badInput(`the MLflow server's answer to ${shown} is larger than ${max} bytes (MAX_JSON_BYTES)`)),
+    );
   }
 
   private async json<T>(pathAndQuery: string, init?: { method?: string; body?: unknown }): Promise<T> {
-    const res = await this.request(pathAndQuery, init);
+    const text = await this.text(pathAndQuery, init);
     try {
-      return (await res.json()) as T;
+      return JSON.parse(text) as T;
     } catch {
       throw new DomainError('BAD_USER_INPUT', `the MLflow server sent a response that is not JSON (${pathAndQuery.split('?')[0]})`);
     }
@@ -271,7 +501,7 @@ export class RestSource implements MlflowSource {
       const files = await this.listArtifacts(run, dir);
       const mlmodel = files.find((f) => !f.is_dir && path.posix.basename(f.path) === 'MLmodel');
       if (mlmodel) {
-        const parsed = parseMlmodel(await (await this.request(this.artifactUrl(run, mlmodel.path))).text());
+        const parsed = parseMlmodel(await this.text(this.artifactUrl(run, mlmodel.path)));
         const dataName: string | undefined = parsed.flavors?.onnx?.data;
         const onnx = files.find((f) => !f.is_dir && (path.posix.basename(f.path) === dataName || f.path.endsWith('.onnx')));
         out.push({ artifactPath: dir, modelId: null, mlmodel: parsed, onnxFile: onnx ? await this.download(this.artifactUrl(run, onnx.path), `${run.runId}-${onnx.path}`) : null });
@@ -304,7 +534,7 @@ export class RestSource implements MlflowSource {
   private async modelFiles(url: (rel: string) => string, modelId: string | null): Promise<MlflowModelArtifact> {
     let mlmodel: Record<string, any> = {};
     try {
-      mlmodel = parseMlmodel(await (await this.request(url('MLmodel'))).text());
+      mlmodel = parseMlmodel(await this.text(url('MLmodel')));
     } catch (e) {
       if (!(e instanceof DomainError && e.code === 'NOT_FOUND')) throw e;
     }
@@ -313,14 +543,22 @@ export class RestSource implements MlflowSource {
     return { artifactPath: '', modelId, mlmodel, onnxFile };
   }
 
-  /** Streams an artifact to a temporary file (removed by close()). */
+  /** Streams an artifact to a temporary file (removed by close()), within MAX_DOWNLOAD_BYTES and the timeouts. */
   private async download(url: string, name: string): Promise<string> {
     await mkdir(this.downloadDir, { recursive: true });
     this.tmpDir ??= await mkdtemp(path.join(this.downloadDir, 'mlflow-'));
     const file = path.join(this.tmpDir, `${randomUUID()}-${name.replace(/[^A-Za-z0-9._-]/g, '_')}`);
-    const res = await this.request(url);
-    if (!res.body) throw new DomainError('BAD_USER_INPUT', `MLflow sent an empty artifact ${name}`);
-    await pipeline(Readable.fromWeb(res.body as any), createWriteStream(file));
+    const { maxDownloadBytes: max, downloadTimeoutMs } = this.limits;
+    const deadline = new Deadline(downloadTimeoutMs, this.timeoutMs);
+    try {
+      await this.exchange(url, {}, deadline, async (res, shown) => {
+        if (!res.body) throw badInput(`MLflow sent an empty artifact ${name}`);
+        await saveCapped(res, file, max, deadline, () => badInput(`the MLflow artifact ${shown} is larger than ${max} bytes (MAX_DOWNLOAD_BYTES)`));
+      });
+    } catch (e) {
+      await rm(file, { force: true });
+      throw e;
+    }
     return file;
   }
 
