@@ -24,8 +24,8 @@ export const boundedListCost =
   ({ childComplexity }) =>
     max * (1 + childComplexity);
 
-/** predict: one image. */
-export const imageCost: Cost = ({ childComplexity }) => IMAGE_COST + childComplexity;
+/** predict: one image and its result, as one item of predictBatch costs. */
+export const imageCost: Cost = ({ childComplexity }) => IMAGE_COST + 1 + childComplexity;
 
 /** predictBatch: per image, each with its own result. */
 export const imagesCost: Cost = ({ args, childComplexity }) => (Array.isArray(args.images) ? args.images.length : 1) * (IMAGE_COST + 1 + childComplexity);

@@ -52,7 +52,7 @@ export function limitRules(limits: Config['graphql']): ValidationRule[] {
 }
 
 /** graphql-js's own message when a document has more than `maxTokens` tokens. */
-const TOKEN_LIMIT = /contains more th[ae]n (\d+) tokens/;
+const TOKEN_LIMIT = /contains more th(?:an|at) (\d+) tokens/;
 
 /** The token limit is enforced while parsing (Apollo's parseOptions); its refusal is rewritten here. */
 export function tokenLimitError(error: GraphQLError): GraphQLError | null {

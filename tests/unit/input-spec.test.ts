@@ -95,4 +95,10 @@ describe('inputSpec validation', () => {
     expect(refusal({ width: 8, height: 8, channels: 1, resize: 'resize-crop', cropRatio: 1.5 }).message).toContain('cropRatio');
     expect(refusal({ width: 8, height: 8, channels: 1, cropRatio: 0.5 }).message).toContain('cropRatio applies only to resize "resize-crop"');
   });
+  it('refuses absurd sizes at registration: sides over 4096, tensors over 2048x2048, crop ratios under 0.25', () => {
+    expect(refusal({ width: 16384, height: 16384, channels: 3 }).message).toContain('width must be at most 4096');
+    expect(refusal({ width: 4096, height: 4096, channels: 1 }).message).toContain('width x height is 16777216, more than 4194304');
+    expect(refusal({ width: 224, height: 224, channels: 3, resize: 'resize-crop', cropRatio: 0.01 }).message).toContain('cropRatio must be in [0.25, 1]');
+    expect(parseInputSpec({ width: 2048, height: 2048, channels: 3, resize: 'resize-crop', cropRatio: 0.25 }).cropRatio).toBe(0.25);
+  });
 });
