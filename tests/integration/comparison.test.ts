@@ -1,6 +1,6 @@
 import { seedDemo } from '../../src/importers/demo';
 import { loadConfig } from '../../src/config/config';
-import { startServer } from '../../src/http/server';
+import { startServer, type RunningServer } from '../../src/http/server';
 import { createTestApp, dbKind, expectData, expectError, GRAY_MODEL, type TestApp } from '../helpers/test-app';
 
 const FIELDS = `id status progress itemsDone total n verdict accuracyDelta accuracyDeltaCi95 macroF1Delta macroF1DeltaCi95
@@ -144,6 +144,87 @@ describe(`comparison progress and the job limit (${dbKind()})`, () => {
     }
     expect((await waitFor(t, b.id, finished)).status).toBe('SUCCEEDED');
   }, 180_000);
+});
+
+describe(`comparisons shared fairly (${dbKind()})`, () => {
+  let t: TestApp;
+  let server: RunningServer;
+  const CANCEL = `mutation($id: ID!) { cancelComparison(id: $id) { id status } }`;
+  beforeAll(async () => {
+    const defaults = loadConfig({});
+    t = await createTestApp({ config: { comparisons: { ...defaults.comparisons, maxActivePerKey: 2 }, limits: { ...defaults.limits, ssePerKey: 1 } } });
+    await seedDemo(t.app);
+    server = await startServer(t.app, { port: 0, host: '127.0.0.1' });
+    // No runner yet: jobs stay QUEUED, which is what these limits are about.
+  }, 180_000);
+  afterAll(async () => {
+    await server.close();
+    await t.close();
+  });
+
+  it('creates one job for two identical calls at the same instant, and hands both callers that job', async () => {
+    const input = { candidate: V3, dataset: 'fashion-smoke', limit: 7 };
+    const [a, b] = await Promise.all([0, 1].map(async () => expectData(await t.gql(START, { input }, t.keys.operator)).startComparison));
+    expect(a.id).toBe(b.id);
+    // With force, a finished result is not reused, but a job in progress is.
+    expect(expectData(await t.gql(START, { input: { ...input, force: true } }, t.keys.operator)).startComparison.id).toBe(a.id);
+    expect(await t.app.db.prisma.comparison.count({ where: { requestKey: (await t.app.db.prisma.comparison.findUniqueOrThrow({ where: { id: Number(a.id) } })).requestKey } })).toBe(1);
+    expectData(await t.gql(CANCEL, { id: a.id }, t.keys.operator));
+  });
+
+  it('caps the jobs one key has queued or running (COMPARISON_MAX_ACTIVE_PER_KEY)', async () => {
+    const start = (limit: number, key = t.keys.operator) => t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke', limit } }, key);
+    const first = expectData(await start(11)).startComparison;
+    expectData(await start(12));
+    const refused = expectError(await start(13), 'RESOURCE_EXHAUSTED');
+    expect(refused.message).toContain('COMPARISON_MAX_ACTIVE_PER_KEY 2');
+    expect(refused.extensions!.retryAfterMs).toBeGreaterThan(0);
+    const other = (await t.app.services.apiKeys.create(t.app.localActor(), 'second-operator', 'operator')).key;
+    expectData(await start(13, other));
+    expectData(await t.gql(CANCEL, { id: first.id }, t.keys.operator));
+    expectData(await start(14));
+  });
+
+  it('caps progress streams per key (SSE_MAX_PER_KEY), and ends a stream when its key is revoked', async () => {
+    const viewer = (await t.app.services.apiKeys.create(t.app.localActor(), 'watcher', 'viewer')).key;
+    const job = (await t.app.db.prisma.comparison.findFirstOrThrow({ where: { status: 'QUEUED' } })).id;
+    const url = `${server.url.replace('localhost', '127.0.0.1')}/comparisons/${job}/events`;
+    const res = await fetch(url, { headers: { authorization: `Bearer ${viewer}` } });
+    const reader = res.body!.getReader();
+    let text = '';
+    const readUntil = async (pattern: RegExp) => {
+      while (!pattern.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += Buffer.from(value).toString();
+      }
+    };
+    await readUntil(/event: progress/);
+    const second = await fetch(url, { headers: { authorization: `Bearer ${viewer}` } });
+    expect(second.status).toBe(429);
+    expect(((await second.json()) as any).errors[0].extensions).toMatchObject({ code: 'RESOURCE_EXHAUSTED', retryAfterMs: 5000 });
+    expectData(await t.gql(`mutation { revokeApiKey(name: "watcher") { revokedAt } }`, {}, t.keys.admin));
+    await readUntil(/event: error/);
+    await readUntil(/$^/); // to the end of the stream
+    expect(text).toMatch(/event: error\ndata: \{"code":"UNAUTHENTICATED"/);
+    expect(t.app.streams.open).toBe(0);
+  }, 30_000);
+
+  it('stores the unexpected error of a failed job as a code and a safe message (no path or raw text)', async () => {
+    for (const c of await t.app.db.prisma.comparison.findMany({ where: { status: { in: ['QUEUED', 'RUNNING'] } } })) {
+      await t.gql(CANCEL, { id: String(c.id) }, t.keys.admin);
+    }
+    // The first image of the smoke set is gone from the data directory: reading it fails unexpectedly.
+    const item = await t.app.db.prisma.datasetItem.findFirstOrThrow({ where: { dataset: { name: 'fashion-smoke' } }, orderBy: { ordinal: 'asc' } });
+    const file = t.app.artifacts.absolute(t.app.artifacts.relativeFor(item.sha256));
+    require('node:fs').rmSync(file);
+    t.app.startWorkers();
+    const job = expectData(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke', limit: 3 } }, t.keys.admin)).startComparison;
+    const end = await waitFor(t, job.id, finished);
+    expect(end.status).toBe('FAILED');
+    expect(end.error).toBe(`INTERNAL_SERVER_ERROR: comparison ${job.id} failed unexpectedly (the gateway log has the details)`);
+    expect(end.error).not.toContain(t.dataDir);
+  }, 60_000);
 });
 
 describe(`a comparison whose gateway dies mid-run (${dbKind()})`, () => {
