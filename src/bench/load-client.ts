@@ -8,7 +8,7 @@
  *
  * Only requests that complete inside the measured window (after `warmupMs`) are counted.
  */
-import { isMainThread, parentPort } from 'node:worker_threads';
+import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 
 export interface LoadJob {
   kind: 'closed' | 'open';
@@ -130,4 +130,18 @@ if (!isMainThread && parentPort) {
       (e: Error) => port.postMessage({ ok: false, error: e.message }),
     );
   });
+}
+
+/** A load-generator worker thread (load-client.js) that runs one job at a time. */
+export class LoadWorker {
+  private readonly worker = new Worker(__filename);
+  run(job: LoadJob): Promise<LoadResult> {
+    return new Promise((resolve, reject) => {
+      this.worker.once('message', (m: { ok: boolean; result?: LoadResult; error?: string }) => (m.ok ? resolve(m.result!) : reject(new Error(m.error))));
+      this.worker.postMessage(job);
+    });
+  }
+  close(): Promise<number> {
+    return this.worker.terminate();
+  }
 }

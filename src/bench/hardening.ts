@@ -1,0 +1,279 @@
+/**
+ * `npm run bench:hardening`: the throughput and responsiveness goals of the hardening work,
+ * measured side by side in one run. A benchmark, not a test: it prints figures and ratios and
+ * whether each goal was met, and asserts nothing.
+ *
+ * Each gateway is a `modelgate serve` process of its own (the demo registry seeded into a fresh
+ * DATA_DIR, rate limits off); with BENCH_BASELINE=<checkout> a second one runs from another
+ * checkout's build (e.g. the commit before the change: `git worktree add /tmp/base <rev>`, `npm ci`,
+ * `npm run build` there), so before and after are measured on the same machine in the same run.
+ *
+ * 1. Small-CNN `predict` throughput, 32 concurrent clients (autocannon), a 28x28 PNG: goal >= 2,500 req/s.
+ * 2. ResNet-50 `predict` at 224x224 from a 224x224 JPEG, 4 clients: goal: no drop against the baseline.
+ * 3. Registry-query latency (an open loop of 50 queries/s) while 2 clients send 7000x7000 PNGs: goal p99 <= 20 ms.
+ *
+ * BENCH_SCALE (default 1) scales every duration, for trial runs.
+ */
+import 'reflect-metadata';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import sharp from 'sharp';
+import { LoadWorker, type LoadResult } from './load-client';
+import { loadavg, machine, otherLoad } from './machine';
+import { fmt, percentile, table } from './stats';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const SCALE = Number(process.env.BENCH_SCALE ?? '1') > 0 ? Number(process.env.BENCH_SCALE ?? '1') : 1;
+const seconds = (s: number) => Math.max(1, Math.round(s * SCALE));
+const KEY = `mg_${'bench'.repeat(7)}x`;
+const out = (s = '') => process.stdout.write(s + '\n');
+const met = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
+
+const PREDICT = `query($ref: VersionRefInput!, $img: String!) { predict(ref: $ref, image: { base64: $img }, topK: 1) { top { label probability } } }`;
+const REGISTRY = `{ model(name: "fashion-classifier") { name versions { version status aliases } } }`;
+
+const processes = new Set<ChildProcess>();
+const tmpDirs: string[] = [];
+process.on('exit', () => {
+  for (const p of processes) p.kill('SIGKILL');
+  for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
+});
+
+interface Gateway {
+  name: string;
+  url: string;
+  dataDir: string;
+  process: ChildProcess;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** `modelgate serve` from `checkout`'s build, on a fresh DATA_DIR with the demo seeded, limits out of the way. */
+async function startGateway(name: string, checkout: string): Promise<Gateway> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'modelgate-bench-hardening-'));
+  tmpDirs.push(dataDir);
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(checkout, 'dist', 'cli', 'main.js'), 'serve'], {
+    cwd: checkout,
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      ADMIN_API_KEY: KEY,
+      LOG_LEVEL: 'warn',
+      IMPORT_ROOTS: [dataDir, path.join(checkout, 'models')].join(','),
+      RATE_LIMIT_ADMIN: '0',
+      INFERENCE_QUEUE_PER_VERSION: '100000',
+      INFERENCE_QUEUE_TOTAL: '100000',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  processes.add(child);
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`${name} gateway exited with code ${child.exitCode}`);
+    if ((await fetch(`${url}/readyz`).then((r) => r.status).catch(() => 0)) === 200 && (await hasDemo(url))) return { name, url, dataDir, process: child };
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${name} gateway did not become ready with the demo registry`);
+}
+
+async function hasDemo(url: string): Promise<boolean> {
+  const data = await gql(url, `{ datasets { name } }`).catch(() => null);
+  return (data?.datasets as unknown[] | undefined)?.length === 2;
+}
+
+async function stopGateway(g: Gateway): Promise<void> {
+  g.process.kill('SIGTERM');
+  await new Promise((r) => g.process.once('exit', r));
+  processes.delete(g.process);
+}
+
+async function gql(url: string, query: string, variables: Record<string, unknown> = {}): Promise<Record<string, any>> {
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const json = (await res.json()) as { data?: Record<string, any> | null; errors?: { message: string }[] };
+  if (json.errors?.length || !json.data) throw new Error(`GraphQL error (HTTP ${res.status}): ${json.errors?.[0]?.message ?? 'no data'}`);
+  return json.data;
+}
+
+/** The demo baseline's int8 ResNet-50 registered again at 224x224 (the demo model reads 28x28). */
+async function registerResnet224(g: Gateway): Promise<void> {
+  const { model, modelVersion } = await gql(g.url, `{ model(name: "fashion-classifier") { labels inputSpec } modelVersion(ref: { model: "fashion-classifier", version: 1 }) { sha256 } }`);
+  await gql(g.url, `mutation($input: RegisterModelInput!) { registerModel(input: $input) { name } }`, {
+    input: { name: 'resnet50-224', labels: model.labels, inputSpec: { ...model.inputSpec, width: 224, height: 224 } },
+  });
+  // The seeded v1's own file in the content-addressed artifact store.
+  const sha = String(modelVersion.sha256);
+  const file = path.join(g.dataDir, 'artifacts', 'sha256', sha.slice(0, 2), sha);
+  await gql(g.url, `mutation($file: String!) { registerVersion(input: { model: "resnet50-224", artifactPath: $file }) { version } }`, { file });
+}
+
+interface Throughput {
+  rps: number;
+  p50: number;
+  p99: number;
+  failed: number;
+}
+
+/** A closed loop of `connections` clients for `duration` s; responses that carry GraphQL errors count as failed. */
+async function throughput(url: string, body: string, connections: number, duration: number): Promise<Throughput> {
+  let failed = 0;
+  const result = await autocannon({
+    url: `${url}/graphql`,
+    connections,
+    duration,
+    requests: [
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+        body,
+        onResponse: (status: number, responseBody: string) => {
+          if (status !== 200 || responseBody.includes('"errors"')) failed++;
+        },
+      },
+    ],
+  });
+  return { rps: result.requests.total / duration, p50: result.latency.p50, p99: result.latency.p99, failed: failed + result.errors + result.timeouts };
+}
+
+/** Registry latency from an open loop of 50 queries/s, while `hostile` clients send `hostileBody` without pause. */
+async function registryUnderLoad(url: string, hostileBody: string | null, duration: number): Promise<{ probe: LoadResult; hostile: LoadResult | null }> {
+  const probeWorker = new LoadWorker();
+  const hostileWorker = new LoadWorker();
+  try {
+    const job = { url: `${url}/graphql`, key: KEY, warmupMs: 2000, durationMs: duration * 1000 };
+    const [probe, hostile] = await Promise.all([
+      probeWorker.run({ ...job, kind: 'open', intervalMs: 20, body: JSON.stringify({ query: REGISTRY }) }),
+      hostileBody ? hostileWorker.run({ ...job, kind: 'closed', concurrency: 2, body: hostileBody }) : Promise.resolve(null),
+    ]);
+    return { probe, hostile };
+  } finally {
+    await probeWorker.close();
+    await hostileWorker.close();
+  }
+}
+
+async function main(): Promise<void> {
+  out('# modelgate hardening benchmark (npm run bench:hardening)');
+  out();
+  for (const l of machine()) out(l);
+  out(`Load average at start (1/5/15 min): ${loadavg()}`);
+  if (SCALE !== 1) out(`BENCH_SCALE=${SCALE}: durations scaled (a trial run, not for BENCHMARKS.md)`);
+  out();
+
+  const checkouts: [string, string][] = [['current', ROOT]];
+  if (process.env.BENCH_BASELINE) checkouts.push([`baseline (${path.basename(process.env.BENCH_BASELINE)})`, path.resolve(process.env.BENCH_BASELINE)]);
+  const smallPng = readFileSync(path.join(ROOT, 'models', 'samples', 'bag.png'));
+  const jpeg224 = await sharp(smallPng).resize(224, 224, { kernel: 'cubic' }).toColourspace('srgb').jpeg({ quality: 90 }).toBuffer();
+  const hostilePng = await sharp({ create: { width: 7000, height: 7000, channels: 3, background: '#808080' } }).png({ compressionLevel: 9 }).toBuffer();
+  out(`Images: a 28x28 gray PNG (${smallPng.length} bytes), a 224x224 JPEG (${jpeg224.length} bytes), a 7000x7000 RGB PNG (${hostilePng.length} bytes).`);
+  const bodies = {
+    small: JSON.stringify({ query: PREDICT, variables: { ref: { model: 'fashion-classifier', version: 2 }, img: smallPng.toString('base64') } }),
+    resnet: JSON.stringify({ query: PREDICT, variables: { ref: { model: 'resnet50-224', version: 1 }, img: jpeg224.toString('base64') } }),
+    hostile: JSON.stringify({ query: PREDICT, variables: { ref: { model: 'fashion-classifier', version: 2 }, img: hostilePng.toString('base64') } }),
+  };
+
+  const rows: Record<string, { small: Throughput; resnet: Throughput; quiet: LoadResult; hostile: { probe: LoadResult; hostile: LoadResult | null }; other: string[] }> = {};
+  // One gateway at a time: two would share the 2 cores.
+  for (const [name, checkout] of checkouts) {
+    const g = await startGateway(name, checkout);
+    try {
+      await registerResnet224(g);
+      // Load and warm every version the parts use.
+      await throughput(g.url, bodies.small, 8, seconds(3));
+      await throughput(g.url, bodies.resnet, 2, seconds(3));
+      const other: string[] = [];
+      let busy = otherLoad();
+      const small = await throughput(g.url, bodies.small, 32, seconds(15));
+      other.push(busy());
+      busy = otherLoad();
+      const resnet = await throughput(g.url, bodies.resnet, 4, seconds(15));
+      other.push(busy());
+      busy = otherLoad();
+      const quiet = (await registryUnderLoad(g.url, null, seconds(10))).probe;
+      const hostile = await registryUnderLoad(g.url, bodies.hostile, seconds(20));
+      other.push(busy());
+      rows[name] = { small, resnet, quiet, hostile, other };
+    } finally {
+      await stopGateway(g);
+    }
+  }
+
+  const names = Object.keys(rows);
+  const current = rows.current!;
+  const base = names[1] ? rows[names[1]]! : null;
+  const ratio = (a: number, b: number | undefined) => (b ? fmt(a / b, 2) : '-');
+  out();
+  out('## Throughput (closed loop, autocannon; failed = non-200 or a GraphQL error)');
+  out(
+    table([
+      ['gateway', 'small CNN c=32 req/s', 'p50 / p99 ms', 'failed', 'ResNet-50 224 c=4 req/s', 'p50 / p99 ms', 'failed'],
+      ...names.map((n) => {
+        const r = rows[n]!;
+        return [n, fmt(r.small.rps, 0), `${fmt(r.small.p50)} / ${fmt(r.small.p99)}`, String(r.small.failed), fmt(r.resnet.rps, 1), `${fmt(r.resnet.p50)} / ${fmt(r.resnet.p99)}`, String(r.resnet.failed)];
+      }),
+    ]),
+  );
+  out();
+  out('## Registry query latency (open loop, 50/s), without and with 2 clients sending 7000x7000 PNGs');
+  out(
+    table([
+      ['gateway', 'quiet p50 / p99 ms', 'under hostile PNGs p50 / p99 / max ms', 'probe errors', 'hostile PNGs served', 'hostile errors'],
+      ...names.map((n) => {
+        const r = rows[n]!;
+        const l = r.hostile.probe.latencies;
+        return [
+          n,
+          `${fmt(percentile(r.quiet.latencies, 50))} / ${fmt(percentile(r.quiet.latencies, 99))}`,
+          `${fmt(percentile(l, 50))} / ${fmt(percentile(l, 99))} / ${fmt(percentile(l, 100))}`,
+          String(r.hostile.probe.errors),
+          String(r.hostile.hostile?.completed ?? 0),
+          `${r.hostile.hostile?.errors ?? 0}${r.hostile.hostile?.firstError ? ` (${r.hostile.hostile.firstError.slice(0, 60)})` : ''}`,
+        ];
+      }),
+    ]),
+  );
+  out();
+  out('## Goals');
+  const p99 = percentile(current.hostile.probe.latencies, 99);
+  out(
+    table(
+      [
+        ['goal', 'measured', 'against baseline', 'status'],
+        ['small-CNN predict >= 2,500 req/s at 32 clients', `${fmt(current.small.rps, 0)} req/s`, ratio(current.small.rps, base?.small.rps), met(current.small.rps >= 2500 && current.small.failed === 0)],
+        ['ResNet-50 (224) no drop', `${fmt(current.resnet.rps, 1)} req/s`, ratio(current.resnet.rps, base?.resnet.rps), base ? met(current.resnet.rps >= base.resnet.rps * 0.95) : 'no baseline'],
+        ['registry p99 <= 20 ms under 7000x7000 PNGs', `${fmt(p99)} ms`, ratio(p99, base ? percentile(base.hostile.probe.latencies, 99) : undefined), met(p99 <= 20 && current.hostile.probe.errors === 0)],
+      ],
+      ['l', 'r', 'r', 'l'],
+    ),
+  );
+  out();
+  for (const n of names) out(`Other processes kept busy, per part (${n}): ${rows[n]!.other.join(', ')}.`);
+  out(`Load average at end: ${loadavg()}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e: Error) => {
+    process.stderr.write(`bench:hardening failed: ${e.stack ?? e.message}\n`);
+    process.exit(1);
+  },
+);
