@@ -15,9 +15,13 @@
  *    the database is down, and must recover without a restart, its LISTEN connection included.
  * c) an artifact corrupted on disk: v3 is unloaded, bytes of its file overwritten, then predicted:
  *    MODEL_LOAD_FAILED and status FAILED, while v1 and v2 answer correctly throughout.
+ * d) (beside the three asked for) PostgreSQL frozen under traffic: every process of the private
+ *    cluster stopped with SIGSTOP for a while, as a hung server or a network partition looks to a
+ *    client (connections accepted by the kernel, nothing answered). The same expectations: no
+ *    hang, /readyz answers, recovery; predictions may go on from the registry cache.
  *
- * FAULTS_SCENARIOS (default a,b,c) picks scenarios; FAULTS_PG_DOWN_S (default 2) is how long (b)
- * leaves the database stopped.
+ * FAULTS_SCENARIOS (default a,b,c,d) picks scenarios; FAULTS_PG_DOWN_S (default 2) is how long (b)
+ * leaves the database stopped, FAULTS_PG_FREEZE_S (default 10) how long (d) freezes it.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, openSync, readdirSync, readFileSync, closeSync, writeSync } from 'node:fs';
@@ -30,7 +34,7 @@ import { tempDir } from './cleanup';
 import { createKey, MODEL, predictOp, Q, referenceLabels, registryOps, samples, type Sample } from './demo-traffic';
 import { firstErrors, GatewayProcess, LEVEL, type LogLine } from './gateway-process';
 import { gql, request } from './graphql-client';
-import type { MixSamples } from './load-client';
+import type { MixOp, MixSamples } from './load-client';
 import { LoadWorker } from './load-worker';
 import { commit, loadavg, machine } from './machine';
 import { PrivatePostgres } from './private-postgres';
@@ -39,8 +43,9 @@ import { fmt, table } from './stats';
 import { maxOf } from '../common/arrays';
 
 const MODELS = path.resolve(__dirname, '..', '..', 'models');
-const SCENARIOS = new Set((process.env.FAULTS_SCENARIOS ?? 'a,b,c').split(',').map((s) => s.trim().toLowerCase()));
+const SCENARIOS = new Set((process.env.FAULTS_SCENARIOS ?? 'a,b,c,d').split(',').map((s) => s.trim().toLowerCase()));
 const PG_DOWN_MS = Number(process.env.FAULTS_PG_DOWN_S ?? '2') * 1000;
+const PG_FREEZE_MS = Number(process.env.FAULTS_PG_FREEZE_S ?? '10') * 1000;
 /** A request unanswered after this long "hangs" (scenario b). */
 const HANG_MS = 5000;
 
@@ -312,19 +317,29 @@ async function scenarioA(): Promise<void> {
   out();
 }
 
-// ------------------------------------------------------------------ (b) PostgreSQL restarted under traffic
+// ------------------------------------------------------------------ (b, d) PostgreSQL restarted or frozen under traffic
 
-interface DbEvents {
-  stopIssued: number;
-  down: number;
-  startIssued: number;
-  up: number;
+/** A stretch of the run with the database in one state (epoch ms). */
+interface Phase {
+  label: string;
+  from: number;
+  to: number;
 }
 
 interface ReadyProbe {
   at: number;
+  /** 0: no answer within twice HANG_MS. */
   status: number;
   ms: number;
+}
+
+/** One fault under traffic: every request, every /readyz probe, the fault's phases and the gateway's log meanwhile. */
+interface TrafficRun {
+  t0: number;
+  reqs: Req[];
+  probes: ReadyProbe[];
+  phases: Phase[];
+  log: LogLine[];
 }
 
 /** GET /readyz every 250 ms until stopped. */
@@ -351,31 +366,50 @@ function probeReadiness(base: string): { probes: ReadyProbe[]; stop: () => Promi
   };
 }
 
-function phaseAt(t: number, e: DbEvents): string {
-  if (t < e.stopIssued) return 'up';
-  if (t < e.down) return 'stopping';
-  if (t < e.startIssued) return 'down';
-  if (t < e.up) return 'starting';
-  return 'up again';
+/**
+ * 5 s of steady traffic (20 requests/s) and /readyz probes, then the fault (which returns its
+ * phases once the database is back), then 15 s more.
+ */
+async function underTraffic(gw: GatewayProcess, key: string, ops: MixOp[], inject: () => Promise<Phase[]>): Promise<TrafficRun> {
+  const worker = new LoadWorker();
+  try {
+    const logMark = gw.logs.length;
+    const t0 = epochNow();
+    const load = worker.run({ kind: 'mix', url: gw.url, clients: [{ label: 'viewer', key, ops, ratePerSecond: 20, maxInFlight: 64 }], durationMs: 600_000, timeoutMs: HANG_MS });
+    const readiness = probeReadiness(gw.base);
+    await sleep(5000);
+    const phases = await inject();
+    await sleep(15_000);
+    worker.stop();
+    const reqs = flatten((await load) as MixSamples[]);
+    await readiness.stop();
+    return { t0, reqs, probes: readiness.probes, phases, log: gw.logs.slice(logMark) };
+  } finally {
+    await worker.close();
+  }
 }
 
-function printPerSecond(reqs: Req[], probes: ReadyProbe[], t0: number, events: DbEvents): void {
+function phaseAt(t: number, phases: Phase[]): string {
+  return phases.find((p) => t >= p.from && t < p.to)?.label ?? (t < phases[0]!.from ? 'up' : 'up again');
+}
+
+function printPerSecond(run: TrafficRun): void {
   const rows = [['t (s)', 'database', 'sent', 'OK', 'errors', 'p50 ms', 'max ms', '/readyz']];
-  const last = Math.ceil((maxOf(reqs.map((r) => r.sentAt)) - t0) / 1000);
+  const last = Math.ceil((maxOf(run.reqs.map((r) => r.sentAt)) - run.t0) / 1000);
   for (let s = 0; s < last; s++) {
-    const from = t0 + s * 1000;
-    const inSecond = reqs.filter((r) => r.sentAt >= from && r.sentAt < from + 1000);
+    const from = run.t0 + s * 1000;
+    const inSecond = run.reqs.filter((r) => r.sentAt >= from && r.sentAt < from + 1000);
     const ok = inSecond.filter((r) => r.outcome === 'OK');
     const failed = countBy(
       inSecond.filter((r) => r.outcome !== 'OK'),
       (r) => r.outcome,
     );
     const ready = countBy(
-      probes.filter((p) => p.at >= from && p.at < from + 1000),
-      (p) => String(p.status),
+      run.probes.filter((p) => p.at >= from && p.at < from + 1000),
+      (p) => String(p.status || 'no answer'),
     );
     const [p50, , max] = latencyCells(inSecond.map((r) => r.ms));
-    rows.push([String(s), phaseAt(from + 500, events), String(inSecond.length), String(ok.length), codes(failed), p50!, max!, codes(ready)]);
+    rows.push([String(s), phaseAt(from + 500, run.phases), String(inSecond.length), String(ok.length), codes(failed), p50!, max!, codes(ready)]);
   }
   out(table(rows, ['r', 'l', 'r', 'r', 'l', 'r', 'r', 'l']));
 }
@@ -391,95 +425,144 @@ async function listenerConnections(url: string): Promise<number> {
   }
 }
 
-async function restartUnderTraffic(cluster: PrivatePostgres, root: string): Promise<void> {
-  const name = 'b) PostgreSQL restarted';
-  const adminKey = `mg_faults_admin_${randomBytes(18).toString('base64url')}`;
-  const gw = await GatewayProcess.start(gatewayEnv(path.join(root, 'data'), adminKey, { DATABASE_URL: cluster.url(), DEMO_SEED: 'true' }));
-  const worker = new LoadWorker();
-  try {
-    const key = await createKey(gw.url, adminKey, 'faults-viewer', 'VIEWER');
-    const images = samples();
-    const expected = { 2: await referenceLabels(gw.url, key, 2, images), 3: await referenceLabels(gw.url, key, 3, images) };
-    out(`Gateway pid ${gw.pid} on ${cluster.url()} (private cluster, ${cluster.dir}), demo seeded; listener connections: ${await listenerConnections(cluster.url())}.`);
-    out(`Load: one viewer, 20 requests/s open loop (models, modelVersion, datasets, predict v2, predict v3), ${HANG_MS / 1000} s client timeout.`);
-    out();
-    const ops = [...registryOps({ models: 2, modelVersion: 2, datasets: 1, comparisons: 0 }).slice(0, 3), predictOp(2, images, 3, expected[2]), predictOp(3, images, 2, expected[3])];
-    const logMark = gw.logs.length;
-    const t0 = epochNow();
-    const load = worker.run({ kind: 'mix', url: gw.url, clients: [{ label: 'viewer', key, ops, ratePerSecond: 20, maxInFlight: 64 }], durationMs: 600_000, timeoutMs: HANG_MS });
-    const readiness = probeReadiness(gw.base);
-    await sleep(5000);
-    const events: DbEvents = { stopIssued: epochNow(), down: 0, startIssued: 0, up: 0 };
-    await cluster.stop('fast');
-    events.down = epochNow();
-    await sleep(PG_DOWN_MS);
-    events.startIssued = epochNow();
-    await cluster.start();
-    events.up = epochNow();
-    await sleep(15_000);
-    worker.stop();
-    const reqs = flatten((await load) as MixSamples[]);
-    await readiness.stop();
-    const listeners = await listenerConnections(cluster.url());
-    const rel = (t: number) => fmt((t - t0) / 1000, 1);
-    out(`Database: pg_ctl stop -m fast at t = ${rel(events.stopIssued)} s (down at ${rel(events.down)} s), start at ${rel(events.startIssued)} s (accepting at ${rel(events.up)} s).`);
-    out();
-    printPerSecond(reqs, readiness.probes, t0, events);
-    out();
+const rel = (run: TrafficRun, t: number) => fmt((t - run.t0) / 1000, 1);
 
-    const during = reqs.filter((r) => r.sentAt >= events.stopIssued && r.sentAt < events.up);
-    const slow = reqs.filter((r) => r.ms > HANG_MS || r.outcome === 'CLIENT_TIMEOUT');
-    check(name, `every request answered within ${HANG_MS / 1000} s (no hang)`, slow.length === 0, `max ${fmt(maxOf(reqs.map((r) => r.ms)), 0)} ms over ${reqs.length} requests${slow.length ? `; ${slow.length} slower or timed out` : ''}`);
-    const unanswered = during.filter((r) => r.outcome === 'NETWORK' || r.outcome.startsWith('HTTP_'));
-    check(name, 'while the database is down, every request gets a GraphQL answer with a code (OK or an error code)', gw.running && unanswered.length === 0, `${during.length} sent while stopping/down/starting: ${codes(countBy(during, (r) => `${r.op} ${r.outcome}`))}`);
-    const internal = during.filter((r) => r.outcome === 'INTERNAL_SERVER_ERROR').length;
-    out(`  note: ${internal} of them answered INTERNAL_SERVER_ERROR (a masked "Internal server error", no code saying the database is unavailable); predictions served while down: ${during.filter((r) => r.op.startsWith('predict') && r.outcome === 'OK').length}.`);
-    const downProbes = readiness.probes.filter((p) => p.at >= events.down && p.at + p.ms < events.startIssued);
-    check(name, '/readyz answers 503 while the database is down', downProbes.length > 0 && downProbes.every((p) => p.status === 503), `${codes(countBy(downProbes, (p) => String(p.status)))} (max ${fmt(maxOf(downProbes.map((p) => p.ms)), 0)} ms)`);
-    const firstOk = reqs.filter((r) => r.sentAt >= events.up && r.outcome === 'OK').sort((a, b) => a.sentAt - b.sentAt)[0];
-    const settled = reqs.filter((r) => r.sentAt >= events.up + 5000);
-    const settledBad = settled.filter((r) => r.outcome !== 'OK');
-    check(
-      name,
-      'recovers without a gateway restart: from 5 s after the database is back, every request OK',
-      gw.running && settled.length > 0 && settledBad.length === 0,
-      `first OK ${firstOk ? fmt(firstOk.sentAt - events.up, 0) + ' ms' : 'never'} after the database was back; later: ${codes(countBy(settled, (r) => r.outcome))}`,
-    );
-    const readyAgain = readiness.probes.find((p) => p.at >= events.up && p.status === 200);
-    check(name, '/readyz answers 200 again', readyAgain !== undefined, readyAgain ? `${fmt(readyAgain.at - events.up, 0)} ms after the database was back` : 'never');
-    const runLog = gw.logs.slice(logMark);
-    const lost = runLog.filter((l) => l.msg.startsWith('registry change notifications lost'));
-    check(name, 'the LISTEN connection going down is logged (the registry cache is bypassed meanwhile)', lost.length > 0, lost.length ? `${lost.length} lines, first at t = ${rel(lost[0]!.time)} s, retries in ${lost.map((l) => l.fields.retryInMs).join(', ')} ms` : 'no such line');
-    const back = runLog.filter((l) => /notifications? (are )?back|listening again|reconnected/i.test(l.msg));
-    check(name, 'the LISTEN connection is back (pg_stat_activity) after the database restart', listeners === 1, `${listeners} connection(s) named ${LISTENER_NAME}; log line saying so: ${back.length ? `"${back[0]!.msg}" at t = ${rel(back[0]!.time)} s` : 'none'}`);
-    out(`  gateway log at warn or above during the run: ${logSummary(runLog.filter((l) => l.level >= LEVEL.warn)) || 'none'}`);
-    for (const e of firstErrors(runLog)) out(`    first ${e}`);
-  } finally {
-    await worker.close();
-    const stopped = await gw.stop();
-    out(`  gateway stopped (SIGTERM): code ${stopped.code}, ${fmt(stopped.ms, 0)} ms.`);
-  }
+function noHang(name: string, run: TrafficRun): void {
+  const slow = run.reqs.filter((r) => r.ms > HANG_MS || r.outcome === 'CLIENT_TIMEOUT');
+  const detail = slow.length ? `; ${slow.length} slower or timed out: ${codes(countBy(slow, (r) => r.op))}` : '';
+  check(name, `every request answered within ${HANG_MS / 1000} s (no hang)`, slow.length === 0, `max ${fmt(maxOf(run.reqs.map((r) => r.ms)), 0)} ms over ${run.reqs.length} requests${detail}`);
 }
 
-async function scenarioB(): Promise<void> {
+function recovers(name: string, run: TrafficRun, gw: GatewayProcess, backAt: number): void {
+  const firstOk = run.reqs.filter((r) => r.sentAt >= backAt && r.outcome === 'OK').sort((a, b) => a.sentAt - b.sentAt)[0];
+  const settled = run.reqs.filter((r) => r.sentAt >= backAt + 5000);
+  const bad = settled.filter((r) => r.outcome !== 'OK');
+  check(
+    name,
+    'recovers without a gateway restart: from 5 s after the database is back, every request OK',
+    gw.running && settled.length > 0 && bad.length === 0,
+    `first OK ${firstOk ? fmt(firstOk.sentAt - backAt, 0) + ' ms' : 'never'} after the database was back; later: ${codes(countBy(settled, (r) => r.outcome))}`,
+  );
+  const readyAgain = run.probes.find((p) => p.at >= backAt && p.status === 200);
+  check(name, '/readyz answers 200 again', readyAgain !== undefined, readyAgain ? `${fmt(readyAgain.at - backAt, 0)} ms after the database was back` : 'never');
+}
+
+function printLog(run: TrafficRun): void {
+  out(`  gateway log at warn or above during the run: ${logSummary(run.log.filter((l) => l.level >= LEVEL.warn)) || 'none'}`);
+  for (const e of firstErrors(run.log)) out(`    first ${e}`);
+}
+
+/** b) pg_ctl stop -m fast, FAULTS_PG_DOWN_S down, pg_ctl start. */
+async function restartUnderTraffic(cluster: PrivatePostgres, gw: GatewayProcess, key: string, ops: MixOp[]): Promise<void> {
+  const name = 'b) PostgreSQL restarted';
   out('## b) PostgreSQL restarted under traffic (a private cluster)');
   out();
+  const run = await underTraffic(gw, key, ops, async () => {
+    const stopIssued = epochNow();
+    await cluster.stop('fast');
+    const down = epochNow();
+    await sleep(PG_DOWN_MS);
+    const startIssued = epochNow();
+    await cluster.start();
+    const up = epochNow();
+    return [
+      { label: 'stopping', from: stopIssued, to: down },
+      { label: 'down', from: down, to: startIssued },
+      { label: 'starting', from: startIssued, to: up },
+    ];
+  });
+  const [stopping, down, starting] = run.phases as [Phase, Phase, Phase];
+  out(`Database: pg_ctl stop -m fast at t = ${rel(run, stopping.from)} s (down at ${rel(run, down.from)} s), start at ${rel(run, starting.from)} s (accepting at ${rel(run, starting.to)} s).`);
+  out();
+  printPerSecond(run);
+  out();
+  noHang(name, run);
+  const during = run.reqs.filter((r) => r.sentAt >= stopping.from && r.sentAt < starting.to);
+  const unanswered = during.filter((r) => r.outcome === 'NETWORK' || r.outcome === 'CLIENT_TIMEOUT' || r.outcome.startsWith('HTTP_'));
+  check(name, 'while the database is down, every request gets a GraphQL answer with a code (OK or an error code)', gw.running && unanswered.length === 0, `${during.length} sent while stopping/down/starting: ${codes(countBy(during, (r) => `${r.op} ${r.outcome}`))}`);
+  const internal = during.filter((r) => r.outcome === 'INTERNAL_SERVER_ERROR').length;
+  out(`  note: ${internal} of them answered INTERNAL_SERVER_ERROR (HTTP 500, "Internal server error": no code saying the database is unavailable); predictions served while down: ${during.filter((r) => r.op.startsWith('predict') && r.outcome === 'OK').length}.`);
+  const downProbes = run.probes.filter((p) => p.at >= down.from && p.at + p.ms < down.to);
+  check(name, '/readyz answers 503 while the database is down', downProbes.length > 0 && downProbes.every((p) => p.status === 503), `${codes(countBy(downProbes, (p) => String(p.status)))} (max ${fmt(maxOf(downProbes.map((p) => p.ms)), 0)} ms)`);
+  recovers(name, run, gw, starting.to);
+  const lost = run.log.filter((l) => l.msg.startsWith('registry change notifications lost'));
+  check(name, 'the LISTEN connection going down is logged (the registry cache is bypassed meanwhile)', lost.length > 0, lost.length ? `${lost.length} lines, first at t = ${rel(run, lost[0]!.time)} s, retries in ${lost.map((l) => l.fields.retryInMs).join(', ')} ms` : 'no such line');
+  const back = run.log.find((l) => /notifications? (are )?back|listening again|reconnected/i.test(l.msg));
+  const listeners = await listenerConnections(cluster.url());
+  check(name, 'the LISTEN connection is back after the database restart (pg_stat_activity, and logged)', listeners === 1 && back !== undefined, `${listeners} connection(s) named ${LISTENER_NAME}; log line: ${back ? `"${back.msg}" at t = ${rel(run, back.time)} s` : 'none'}`);
+  printLog(run);
+  out();
+}
+
+/** d) every process of the cluster stopped (SIGSTOP) for FAULTS_PG_FREEZE_S, then continued. */
+async function freezeUnderTraffic(cluster: PrivatePostgres, gw: GatewayProcess, key: string, ops: MixOp[]): Promise<void> {
+  const name = 'd) PostgreSQL frozen';
+  out(`## d) PostgreSQL frozen under traffic (SIGSTOP to the private cluster for ${PG_FREEZE_MS / 1000} s: it accepts TCP connections and answers nothing)`);
+  out();
+  const run = await underTraffic(gw, key, ops, async () => {
+    const from = epochNow();
+    cluster.freeze();
+    await sleep(PG_FREEZE_MS);
+    cluster.thaw();
+    return [{ label: 'frozen', from, to: epochNow() }];
+  });
+  const [frozen] = run.phases as [Phase];
+  out(`Database: frozen at t = ${rel(run, frozen.from)} s, continued at ${rel(run, frozen.to)} s.`);
+  out();
+  printPerSecond(run);
+  out();
+  noHang(name, run);
+  const during = run.reqs.filter((r) => r.sentAt >= frozen.from && r.sentAt < frozen.to);
+  const predicts = during.filter((r) => r.op.startsWith('predict'));
+  check(name, 'predictions keep being served while the database is frozen (cached key and version look-ups)', predicts.length > 0 && predicts.every((r) => r.outcome === 'OK'), `${predicts.length} sent: ${codes(countBy(predicts, (r) => r.outcome))}`);
+  const reads = during.filter((r) => !r.op.startsWith('predict'));
+  out(`  registry reads sent while frozen: ${reads.length}: ${codes(countBy(reads, (r) => r.outcome))}; latency ${latencyCells(reads.map((r) => r.ms)).join(' / ')} ms (p50 / p99 / max).`);
+  const probes = run.probes.filter((p) => p.at >= frozen.from && p.at < frozen.to);
+  check(name, `/readyz answers within ${HANG_MS / 1000} s while the database is frozen`, probes.length > 0 && probes.every((p) => p.status !== 0 && p.ms <= HANG_MS), `${codes(countBy(probes, (p) => String(p.status || 'no answer')))}, max ${fmt(maxOf(probes.map((p) => p.ms)), 0)} ms`);
+  recovers(name, run, gw, frozen.to);
+  printLog(run);
+  out();
+}
+
+/** The gateway on a private PostgreSQL cluster, seeded, with a viewer's mix: registry reads and predictions on v2 and v3. */
+async function scenarioDatabase(restart: boolean, freeze: boolean): Promise<void> {
   const why = PrivatePostgres.unavailable();
   if (why) {
-    out(`Skipped: ${why}.`);
+    out(`## b, d) PostgreSQL faults: skipped: ${why}.`);
     out();
     return;
   }
   const root = tempDir('modelgate-faults-b-');
   let cluster: PrivatePostgres | null = null;
+  let gw: GatewayProcess | null = null;
+  const started = epochNow();
   try {
     cluster = await PrivatePostgres.create();
-    await restartUnderTraffic(cluster, root.path);
+    const adminKey = `mg_faults_admin_${randomBytes(18).toString('base64url')}`;
+    gw = await GatewayProcess.start(gatewayEnv(path.join(root.path, 'data'), adminKey, { DATABASE_URL: cluster.url(), DEMO_SEED: 'true' }));
+    const key = await createKey(gw.url, adminKey, 'faults-viewer', 'VIEWER');
+    const images = samples();
+    const expected = { 2: await referenceLabels(gw.url, key, 2, images), 3: await referenceLabels(gw.url, key, 3, images) };
+    const ops = [...registryOps({ models: 2, modelVersion: 2, datasets: 1, comparisons: 0 }).slice(0, 3), predictOp(2, images, 3, expected[2]), predictOp(3, images, 2, expected[3])];
+    out(`PostgreSQL faults: gateway pid ${gw.pid} on ${cluster.url()} (a private cluster in ${cluster.dir}; the shared server is not touched), demo seeded; listener connections: ${await listenerConnections(cluster.url())}.`);
+    out(`Load: one viewer, 20 requests/s open loop (models, modelVersion, datasets 40%; predict v2, v3 60%), ${HANG_MS / 1000} s client timeout; /readyz every 250 ms.`);
+    out();
+    if (restart) await restartUnderTraffic(cluster, gw, key, ops);
+    if (freeze) await freezeUnderTraffic(cluster, gw, key, ops);
   } finally {
+    if (gw?.running) {
+      const stopped = await gw.stop();
+      out(`Gateway stopped (SIGTERM): code ${stopped.code}, ${fmt(stopped.ms, 0)} ms.`);
+    } else if (gw) {
+      const exit = await gw.exited;
+      const shutdown = gw.logs.find((l) => l.msg.startsWith('shutting down'));
+      const how = shutdown ? `after a ${String(shutdown.fields.signal)} the bench did not send (logged at t = ${fmt((shutdown.time - started) / 1000, 1)} s)` : 'without a signal from the bench';
+      check('b/d) PostgreSQL faults', 'the gateway process stays up', false, `it exited ${how} (code ${exit.code}, signal ${exit.signal}); its last output: ${gw.tail(8)}`);
+    }
     cluster?.destroy();
     root.remove();
   }
-  out(`Private cluster stopped and deleted.`);
+  out('Private cluster stopped and deleted.');
   out();
 }
 
@@ -590,13 +673,13 @@ async function main(): Promise<void> {
   for (const l of machine()) out(l);
   out(`Command: npm run bench:faults (commit ${commit()}), scenarios ${[...SCENARIOS].join(',')}; load average at start (1/5/15 min): ${loadavg()}`);
   out();
-  const scenarios: [string, () => Promise<void>][] = [
-    ['a', scenarioA],
-    ['b', scenarioB],
-    ['c', scenarioC],
+  const scenarios: [boolean, string, () => Promise<void>][] = [
+    [SCENARIOS.has('a'), 'a', scenarioA],
+    [SCENARIOS.has('b') || SCENARIOS.has('d'), 'b/d', () => scenarioDatabase(SCENARIOS.has('b'), SCENARIOS.has('d'))],
+    [SCENARIOS.has('c'), 'c', scenarioC],
   ];
-  for (const [id, run] of scenarios) {
-    if (!SCENARIOS.has(id)) continue;
+  for (const [selected, id, run] of scenarios) {
+    if (!selected) continue;
     try {
       await run();
     } catch (e) {

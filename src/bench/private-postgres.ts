@@ -5,7 +5,8 @@
  * initdb refuses to run as root: as root, every command runs as the `postgres` user (runuser), in a
  * temporary directory owned by it. The cluster listens on 127.0.0.1 only, with trust
  * authentication, its Unix socket in that directory; at exit it is stopped (immediate) and deleted,
- * however the bench ends.
+ * however the bench ends. `freeze()` stops its processes (SIGSTOP) for faults where the server
+ * hangs instead of going away.
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, readFileSync } from 'node:fs';
@@ -37,11 +38,23 @@ function portFree(port: number): Promise<boolean> {
 }
 
 export class PrivatePostgres {
+  /** Processes stopped by freeze(), until thaw(). */
+  private frozen: number[] = [];
+  private readonly remove: () => void;
+
   private constructor(
     readonly dir: string,
     readonly port: number,
-    private readonly remove: () => void,
-  ) {}
+    removeDir: () => void,
+  ) {
+    // Registered before anything starts: a bench that dies leaves no server behind (nor a frozen one).
+    this.remove = atExit(() => {
+      this.thaw();
+      const [file, args] = command('pg_ctl', ['-D', this.dataDir, '-m', 'immediate', 'stop']);
+      if (existsSync(path.join(this.dataDir, 'postmaster.pid'))) spawnSync(file, args, { stdio: 'ignore', timeout: 30_000 });
+      removeDir();
+    });
+  }
 
   /** Why a private cluster cannot be made here, or null when it can. */
   static unavailable(): string | null {
@@ -60,13 +73,7 @@ export class PrivatePostgres {
       const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }));
       chownSync(tmp.path, uid, gid);
     }
-    // Registered before anything starts: a bench that dies leaves no server behind.
-    const stopAtExit = atExit(() => {
-      const [file, args] = command('pg_ctl', ['-D', path.join(tmp.path, 'data'), '-m', 'immediate', 'stop']);
-      if (existsSync(path.join(tmp.path, 'data', 'postmaster.pid'))) spawnSync(file, args, { stdio: 'ignore', timeout: 30_000 });
-      tmp.remove();
-    });
-    const pg = new PrivatePostgres(tmp.path, port, stopAtExit);
+    const pg = new PrivatePostgres(tmp.path, port, tmp.remove);
     await pg.exec('initdb', ['-D', pg.dataDir, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync']);
     await pg.start();
     return pg;
@@ -93,6 +100,29 @@ export class PrivatePostgres {
   /** pg_ctl stop (fast: sessions are terminated, in-flight transactions rolled back), waiting until it is down. */
   async stop(mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
     await this.exec('pg_ctl', ['-D', this.dataDir, '-m', mode, '-w', '-t', '60', 'stop']);
+  }
+
+  /**
+   * SIGSTOP to the postmaster and every backend: the kernel still accepts TCP connections, the
+   * server answers nothing, open sessions included (a hung or partitioned database server).
+   */
+  freeze(): void {
+    const postmaster = Number(readFileSync(path.join(this.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const children = spawnSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+    this.frozen = [postmaster, ...children];
+    for (const pid of this.frozen) process.kill(pid, 'SIGSTOP');
+  }
+
+  /** SIGCONT to what freeze() stopped. */
+  thaw(): void {
+    for (const pid of this.frozen) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // gone meanwhile
+      }
+    }
+    this.frozen = [];
   }
 
   /** Stops the server (immediate) and deletes the cluster. */
