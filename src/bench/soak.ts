@@ -305,7 +305,7 @@ function printErrors(reqs: Req[], revocation: Revocation | null, samplesByClient
   }
   for (const [code, rs] of byCode) {
     const v = countBy(rs, (r) => judge(r, revocation));
-    rows.push([code, String(v.get('intended') ?? 0), String(v.get('unintended') ?? 0), codes(countBy(rs, (r) => r.client)), (first.get(code) ?? '').slice(0, 110)]);
+    rows.push([code, String(v.get('intended') ?? 0), String(v.get('unintended') ?? 0), codes(countBy(rs, (r) => r.client)), (first.get(code) ?? '').slice(0, 160)]);
   }
   out(table(rows, ['l', 'r', 'r', 'l', 'l']));
 }
