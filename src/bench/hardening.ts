@@ -15,14 +15,15 @@
  * BENCH_SCALE (default 1) scales every duration, for trial runs.
  */
 import 'reflect-metadata';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import sharp from 'sharp';
-import { LoadWorker, type LoadResult } from './load-client';
+import { tempDir } from './cleanup';
+import { GatewayProcess } from './gateway-process';
+import { gql as request } from './graphql-client';
+import type { LoadResult } from './load-client';
+import { LoadWorker } from './load-worker';
 import { loadavg, machine, otherLoad } from './machine';
 import { fmt, percentile, table } from './stats';
 
@@ -36,42 +37,18 @@ const met = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
 const PREDICT = `query($ref: VersionRefInput!, $img: String!) { predict(ref: $ref, image: { base64: $img }, topK: 1) { top { label probability } } }`;
 const REGISTRY = `{ model(name: "fashion-classifier") { name versions { version status aliases } } }`;
 
-const processes = new Set<ChildProcess>();
-const tmpDirs: string[] = [];
-process.on('exit', () => {
-  for (const p of processes) p.kill('SIGKILL');
-  for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
-});
-
 interface Gateway {
-  name: string;
   url: string;
   dataDir: string;
-  process: ChildProcess;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
+  process: GatewayProcess;
 }
 
 /** `modelgate serve` from `checkout`'s build, on a fresh DATA_DIR with the demo seeded, limits out of the way. */
-async function startGateway(name: string, checkout: string): Promise<Gateway> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'modelgate-bench-hardening-'));
-  tmpDirs.push(dataDir);
-  const port = await freePort();
-  const child = spawn(process.execPath, [path.join(checkout, 'dist', 'cli', 'main.js'), 'serve'], {
-    cwd: checkout,
+async function startGateway(checkout: string): Promise<Gateway> {
+  const dataDir = tempDir('modelgate-bench-hardening-').path;
+  const gw = await GatewayProcess.start({
+    checkout,
     env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      PORT: String(port),
-      HOST: '127.0.0.1',
       DATA_DIR: dataDir,
       ADMIN_API_KEY: KEY,
       LOG_LEVEL: 'warn',
@@ -80,39 +57,11 @@ async function startGateway(name: string, checkout: string): Promise<Gateway> {
       INFERENCE_QUEUE_PER_VERSION: '100000',
       INFERENCE_QUEUE_TOTAL: '100000',
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
   });
-  processes.add(child);
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`${name} gateway exited with code ${child.exitCode}`);
-    if ((await fetch(`${url}/readyz`).then((r) => r.status).catch(() => 0)) === 200 && (await hasDemo(url))) return { name, url, dataDir, process: child };
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`${name} gateway did not become ready with the demo registry`);
+  return { url: gw.base, dataDir, process: gw };
 }
 
-async function hasDemo(url: string): Promise<boolean> {
-  const data = await gql(url, `{ datasets { name } }`).catch(() => null);
-  return (data?.datasets as unknown[] | undefined)?.length === 2;
-}
-
-async function stopGateway(g: Gateway): Promise<void> {
-  g.process.kill('SIGTERM');
-  await new Promise((r) => g.process.once('exit', r));
-  processes.delete(g.process);
-}
-
-async function gql(url: string, query: string, variables: Record<string, unknown> = {}): Promise<Record<string, any>> {
-  const res = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const json = (await res.json()) as { data?: Record<string, any> | null; errors?: { message: string }[] };
-  if (json.errors?.length || !json.data) throw new Error(`GraphQL error (HTTP ${res.status}): ${json.errors?.[0]?.message ?? 'no data'}`);
-  return json.data;
-}
+const gql = (url: string, query: string, variables: Record<string, unknown> = {}) => request(`${url}/graphql`, KEY, query, variables);
 
 /** The demo baseline's int8 ResNet-50 registered again at 224x224 (the demo model reads 28x28). */
 async function registerResnet224(g: Gateway): Promise<void> {
@@ -194,7 +143,7 @@ async function main(): Promise<void> {
   const rows: Record<string, { small: Throughput; resnet: Throughput; quiet: LoadResult; hostile: { probe: LoadResult; hostile: LoadResult | null }; other: string[] }> = {};
   // One gateway at a time: two would share the 2 cores.
   for (const [name, checkout] of checkouts) {
-    const g = await startGateway(name, checkout);
+    const g = await startGateway(checkout);
     try {
       await registerResnet224(g);
       // Load and warm every version the parts use.
@@ -213,7 +162,7 @@ async function main(): Promise<void> {
       other.push(busy());
       rows[name] = { small, resnet, quiet, hostile, other };
     } finally {
-      await stopGateway(g);
+      await g.process.stop();
     }
   }
 

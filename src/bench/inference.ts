@@ -16,12 +16,10 @@
  * BENCH_PARTS (default 1,2,3,4) picks the parts to run.
  */
 import 'reflect-metadata';
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
@@ -41,16 +39,19 @@ import { ImagePool } from '../inference/image/image-pool';
 import { Admission } from '../inference/admission';
 import { VersionRepository } from '../registry/version.repository';
 import { parseInputSpec, type InputSpec } from '../registry/input-spec';
+import { tempDir } from './cleanup';
 import type { ChildMessage, ChildRequest } from './gateway-child';
-import { LoadWorker, type LoadResult } from './load-client';
+import { GatewayProcess } from './gateway-process';
+import { gql } from './graphql-client';
+import type { LoadResult } from './load-client';
+import { LoadWorker } from './load-worker';
+import { loadavg, machine, otherLoad, vmRssMiB } from './machine';
 import { sessionOptions } from './main-thread-backend';
 import { fmt, meanBatchSize, median, percentile, table } from './stats';
-import { loadavg, machine, otherLoad } from './machine';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const MODELS = path.join(ROOT, 'models');
 const FP32_FILE = path.join(MODELS, 'build', 'baseline.fp32.onnx');
-const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
 const SCALE = Number(process.env.BENCH_SCALE ?? '1') > 0 ? Number(process.env.BENCH_SCALE ?? '1') : 1;
 const scaled = (n: number, min = 1) => Math.max(min, Math.round(n * SCALE));
 /** BENCH_PARTS=2,3 runs only those parts (setup is shared); all four by default. */
@@ -64,29 +65,11 @@ const met = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const out = (s = '') => process.stdout.write(s + '\n');
 
-interface Gql {
-  data?: Record<string, any> | null;
-  errors?: { message: string; extensions?: { code?: string } }[];
-}
 
-async function gql(url: string, key: string, query: string, variables: Record<string, unknown> = {}): Promise<Record<string, any>> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const json = (await res.json()) as Gql;
-  if (json.errors?.length || !json.data) throw new Error(`GraphQL error (HTTP ${res.status}): ${json.errors?.[0]?.message ?? 'no data'}`);
-  return json.data;
-}
 
-/** Child gateways and the temporary directory, cleaned up even when the bench dies (e.g. stdout closed). */
-const children = new Set<ChildProcess>();
-let tmpDir: string | null = null;
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-  if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
-});
+
+
+
 
 function md5(file: string): string {
   return createHash('md5').update(readFileSync(file)).digest('hex');
@@ -123,8 +106,8 @@ async function main(): Promise<void> {
   if (PARTS.size !== 4) out(`BENCH_PARTS=${[...PARTS].join(',')}: only these parts`);
   out();
 
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'modelgate-bench-'));
-  tmpDir = tmp;
+  const tmpHandle = tempDir('modelgate-bench-');
+  const tmp = tmpHandle.path;
   const dataDir = path.join(tmp, 'data');
   mkdirSync(dataDir, { recursive: true });
   const closers: (() => Promise<unknown>)[] = [];
@@ -144,6 +127,9 @@ async function main(): Promise<void> {
       IMPORT_ROOTS: [tmp, MODELS].join(','),
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
+      // The bench's admin key measures throughput: 32 closed-loop clients pass RATE_LIMIT_ADMIN's
+      // default of 1000 requests/s (part 3 got 429s), so the per-key rate limit is off (0).
+      RATE_LIMIT_ADMIN: '0',
       ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     };
     const config = loadConfig(env);
@@ -506,7 +492,7 @@ async function main(): Promise<void> {
     for (const c of closers.reverse()) await c().catch(() => undefined);
     for (const w of loadWorkers) await w.close();
     if (BENCH_DATABASE === 'postgres') await dropBenchDatabase().catch(() => undefined);
-    rmSync(tmp, { recursive: true, force: true });
+    tmpHandle.remove();
   }
 }
 
@@ -689,10 +675,6 @@ interface ColdRun {
   rss: number[];
 }
 
-function vmRssMiB(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
 
 const BENCH_DATABASE = process.env.BENCH_DATABASE ?? 'pglite';
 const BENCH_DB_NAME = `modelgate_bench_${process.pid}`;
@@ -726,63 +708,36 @@ async function dropBenchDatabase(): Promise<void> {
 
 async function coldStart(seeded: string, dir: string, key: string, png: Buffer): Promise<ColdRun> {
   cpSync(seeded, dir, { recursive: true });
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    DATA_DIR: dir,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DEMO_SEED: 'false',
-    LOG_LEVEL: 'info',
-    NODE_ENV: 'production',
-  };
-  const t0 = performance.now();
-  const child = spawn(process.execPath, [CLI, 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   try {
-    const listening = new Promise<{ url: string; at: number }>((resolve, reject) => {
-      const lines = createInterface({ input: child.stdout });
-      lines.on('line', (line) => {
-        try {
-          const j = JSON.parse(line) as { msg?: string; url?: string };
-          if (j.msg === 'modelgate is listening' && j.url) resolve({ url: j.url, at: performance.now() });
-        } catch {
-          // not a log line
-        }
-      });
-      void exited.then((code) => reject(new Error(`modelgate serve exited with ${code} before listening: ${stderr.trim().split('\n').pop()}`)));
-    });
-    const { url, at } = await listening;
-    const base = url.replace(/\/graphql$/, '');
-    for (;;) {
-      const ok = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
-      if (ok) break;
-      await sleep(10);
+    const gw = await GatewayProcess.start({ env: { DATA_DIR: dir, DEMO_SEED: 'false' } });
+    try {
+      const t0 = gw.spawnedAt;
+      for (;;) {
+        const ok = await fetch(`${gw.base}/readyz`).then((r) => r.ok, () => false);
+        if (ok) break;
+        await sleep(10);
+      }
+      const ready = performance.now();
+      const rss = [vmRssMiB(gw.pid)];
+      await gql(gw.url, key, PREDICT, { ref: { model: 'fashion-classifier' }, image: { base64: png.toString('base64') } });
+      const first = performance.now();
+      rss.push(vmRssMiB(gw.pid));
+      for (const version of [1, 3]) {
+        await gql(gw.url, key, `mutation($v: Int!) { loadVersion(ref: { model: "fashion-classifier", version: $v }) { state } }`, { v: version });
+        rss.push(vmRssMiB(gw.pid));
+      }
+      const loaded = (await gql(gw.url, key, LOADED)).loadedVersions as { modelVersion: { version: number }; state: string; loadMs: number; memoryMB: number }[];
+      const loadMs: Record<number, number> = {};
+      const memoryMB: Record<number, number> = {};
+      for (const l of loaded) {
+        loadMs[l.modelVersion.version] = l.loadMs;
+        memoryMB[l.modelVersion.version] = l.memoryMB;
+      }
+      return { listenMs: gw.listeningAt - t0, readyMs: ready - t0, firstMs: first - t0, loadMs, memoryMB, rss };
+    } finally {
+      await gw.stop();
     }
-    const ready = performance.now();
-    const rss = [vmRssMiB(child.pid!)];
-    await gql(url, key, PREDICT, { ref: { model: 'fashion-classifier' }, image: { base64: png.toString('base64') } });
-    const first = performance.now();
-    rss.push(vmRssMiB(child.pid!));
-    for (const version of [1, 3]) {
-      await gql(url, key, `mutation($v: Int!) { loadVersion(ref: { model: "fashion-classifier", version: $v }) { state } }`, { v: version });
-      rss.push(vmRssMiB(child.pid!));
-    }
-    const loaded = (await gql(url, key, LOADED)).loadedVersions as { modelVersion: { version: number }; state: string; loadMs: number; memoryMB: number }[];
-    const loadMs: Record<number, number> = {};
-    const memoryMB: Record<number, number> = {};
-    for (const l of loaded) {
-      loadMs[l.modelVersion.version] = l.loadMs;
-      memoryMB[l.modelVersion.version] = l.memoryMB;
-    }
-    return { listenMs: at - t0, readyMs: ready - t0, firstMs: first - t0, loadMs, memoryMB, rss };
   } finally {
-    child.kill('SIGTERM');
-    await exited;
-    children.delete(child);
     rmSync(dir, { recursive: true, force: true });
   }
 }

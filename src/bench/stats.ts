@@ -40,3 +40,10 @@ export function table(rows: string[][], align: ('l' | 'r')[] = []): string {
       .trimEnd();
   return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
+
+/** The smallest of `values` (Infinity when empty), without spreading them into arguments. */
+export function minOf(values: Iterable<number>): number {
+  let min = Infinity;
+  for (const v of values) if (v < min) min = v;
+  return min;
+}

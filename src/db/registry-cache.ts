@@ -65,11 +65,14 @@ export async function listenServer(url: string, feed: RegistryChangeFeed, logger
   let current: pg.Client | null = null;
   let timer: NodeJS.Timeout | undefined;
   let delayMs = 250;
+  /** When the connection was lost (Date.now()), until it is back: its return is logged too. */
+  let lostAt: number | null = null;
 
   const lost = (client: pg.Client, err?: Error) => {
     if (current !== client) return;
     current = null;
     feed.setLive(false);
+    lostAt ??= Date.now();
     client.end().catch(() => undefined);
     if (closed) return;
     logger.warn({ err, retryInMs: delayMs }, 'registry change notifications lost: caches are bypassed until they are back');
@@ -103,6 +106,10 @@ export async function listenServer(url: string, feed: RegistryChangeFeed, logger
     if (current !== client) return;
     delayMs = 250;
     feed.setLive(true);
+    if (lostAt !== null) {
+      logger.info({ downMs: Date.now() - lostAt }, 'registry change notifications are back: caches are used again');
+      lostAt = null;
+    }
   };
 
   await connect();
