@@ -84,7 +84,7 @@ export interface AppOptions {
 
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
   const logger = opts.logger ?? createLogger(config.logLevel);
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger, ...opts.database });
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger, timeouts: config.databaseTimeouts, ...opts.database });
   const repos = {
     models: new ModelRepository(db.prisma),
     versions: new VersionRepository(db.prisma),

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -59,6 +59,25 @@ export class ArtifactStore {
   constructor(private readonly dataDir: string) {
     this.root = path.join(dataDir, 'artifacts');
   }
+
+  /**
+   * Removes staged copies and downloads older than `olderThanMs` (what a gateway killed mid-import
+   * left in artifacts/tmp and tmp/); younger ones may belong to an import still running elsewhere.
+   */
+  async sweepStaging(olderThanMs = 60 * 60 * 1000): Promise<number> {
+    let removed = 0;
+    for (const dir of [path.join(this.root, 'tmp'), path.join(this.dataDir, 'tmp')]) {
+      for (const name of await readdir(dir).catch(() => [] as string[])) {
+        const file = path.join(dir, name);
+        const info = await stat(file).catch(() => null);
+        if (!info || Date.now() - info.mtimeMs < olderThanMs) continue;
+        await rm(file, { recursive: true, force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+
 
   absolute(localPath: string): string {
     return path.resolve(this.dataDir, localPath);

@@ -27,6 +27,9 @@ export async function serve(opts: { port?: number | undefined }): Promise<void> 
     } else if (created) {
       logger.info({ name: created.apiKey.name, revoked: created.revoked ?? [] }, 'registered ADMIN_API_KEY as an admin key; keys from its earlier values are revoked');
     }
+    // The embedded database has one process: whatever is staged now was left by a killed one.
+    const swept = await app.artifacts.sweepStaging(app.db.kind === 'pglite' ? 0 : 60 * 60 * 1000);
+    if (swept) logger.info({ removed: swept }, 'removed staged files that interrupted imports left behind');
     // A demo that cannot be imported is worth a warning, not a gateway that does not start.
     await seedDemo(app).catch((err) => logger.warn({ err }, 'could not seed the registry with the demo project'));
   } catch (e) {

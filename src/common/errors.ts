@@ -19,6 +19,8 @@ export const ErrorCode = {
   /** A bounded queue or pool is full (inference, comparisons, streams): retry after `retryAfterMs`. */
   RESOURCE_EXHAUSTED: 'RESOURCE_EXHAUSTED',
   TIMEOUT: 'TIMEOUT',
+  /** The database cannot be reached or did not answer in time: retry after `retryAfterMs`. */
+  UNAVAILABLE: 'UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 
@@ -71,6 +73,7 @@ export function httpStatus(code: string): number {
       return 504;
     case ErrorCode.MODEL_NOT_READY:
     case ErrorCode.MODEL_LOAD_FAILED:
+    case ErrorCode.UNAVAILABLE:
       return 503;
     case ErrorCode.INTERNAL_SERVER_ERROR:
       return 500;

@@ -39,6 +39,8 @@ const env = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\/.+/, 'must be a postgresql:// URL (leave it unset for the embedded database)')
     .optional(),
+  DATABASE_QUERY_TIMEOUT_S: z.coerce.number({ error: 'must be a number of seconds' }).positive('must be positive').max(3600, 'must be at most 3600').default(15),
+  DATABASE_CONNECT_TIMEOUT_S: z.coerce.number({ error: 'must be a number of seconds' }).positive('must be positive').max(600, 'must be at most 600').default(5),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
   ANONYMOUS_READ: bool.default(false),
   ADMIN_API_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
@@ -110,6 +112,8 @@ export interface Config {
   /** Absolute; everything the gateway writes lives below it. */
   readonly dataDir: string;
   readonly databaseUrl: string | undefined;
+  /** On a PostgreSQL server: how long one statement, and getting a connection, may take before UNAVAILABLE. */
+  readonly databaseTimeouts: { readonly queryMs: number; readonly connectMs: number };
   readonly logLevel: string;
   readonly anonymousRead: boolean;
   readonly adminApiKey: string | undefined;
@@ -224,6 +228,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
     host: e.HOST,
     dataDir: path.resolve(e.DATA_DIR),
     databaseUrl: e.DATABASE_URL,
+    databaseTimeouts: Object.freeze({ queryMs: e.DATABASE_QUERY_TIMEOUT_S * 1000, connectMs: e.DATABASE_CONNECT_TIMEOUT_S * 1000 }),
     logLevel: e.LOG_LEVEL,
     anonymousRead: e.ANONYMOUS_READ,
     adminApiKey: e.ADMIN_API_KEY,

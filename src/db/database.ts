@@ -22,6 +22,8 @@ export interface DatabaseOptions {
   onQuery?: (sql: string) => void;
   /** Test seam: an already-open PGlite instance (for example restored from a snapshot). */
   pglite?: PGlite;
+  /** PostgreSQL server only: statement and connection timeouts (a frozen server fails requests, not hangs them). */
+  timeouts?: { queryMs: number; connectMs: number };
 }
 
 export interface Database {
@@ -177,11 +179,20 @@ async function openServer(opts: DatabaseOptions, url: string): Promise<Database>
       await client.end();
     }
   }
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  const t = opts.timeouts ?? { queryMs: 15_000, connectMs: 5_000 };
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    connectionTimeoutMillis: t.connectMs,
+    // The server cancels a statement past its timeout; a server that does not answer at all is given up on a little later.
+    statement_timeout: t.queryMs,
+    query_timeout: t.queryMs + 2000,
+    keepAlive: true,
+  });
   pool.on('error', (e) => opts.logger.error({ err: e }, 'idle PostgreSQL connection failed'));
   const feed = new RegistryChangeFeed();
   const prisma = prismaClient(new PrismaPg(pool), opts.onQuery, feed);
-  const unlisten = await listenServer(url, feed, opts.logger);
+  const unlisten = await listenServer(url, feed, opts.logger, { queryTimeoutMs: Math.min(t.queryMs, 3000), connectTimeoutMs: t.connectMs });
   const poolSession: SqlSession = {
     query: async <T>(sql: string, params?: unknown[]) => (await pool.query(sql, params)).rows as T[],
     exec: async (sql) => {

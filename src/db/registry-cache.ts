@@ -60,10 +60,17 @@ export async function listenEmbedded(pglite: PGlite, feed: RegistryChangeFeed, l
  * milliseconds of their commit. While the connection is down the feed is not live (caches bypassed)
  * and it reconnects with backoff.
  */
-export async function listenServer(url: string, feed: RegistryChangeFeed, logger: Logger): Promise<() => Promise<void>> {
+export async function listenServer(url: string, feed: RegistryChangeFeed, logger: Logger, opts: { queryTimeoutMs?: number; connectTimeoutMs?: number; heartbeatMs?: number } = {}): Promise<() => Promise<void>> {
   let closed = false;
   let current: pg.Client | null = null;
   let timer: NodeJS.Timeout | undefined;
+  // A connection can also fail silently (a frozen server, a half-open socket): it is probed, and a
+  // probe that does not answer in time counts as the connection lost.
+  const heartbeat = setInterval(() => {
+    const client = current;
+    if (client && feed.live) client.query('SELECT 1').catch((err: Error) => lost(client, err));
+  }, opts.heartbeatMs ?? 2000);
+  heartbeat.unref();
   let delayMs = 250;
   /** When the connection was lost (Date.now()), until it is back: its return is logged too. */
   let lostAt: number | null = null;
@@ -83,7 +90,7 @@ export async function listenServer(url: string, feed: RegistryChangeFeed, logger
 
   const connect = async (): Promise<void> => {
     // Named, so that operators can tell it apart in pg_stat_activity.
-    const client = new pg.Client({ connectionString: url, application_name: LISTENER_NAME });
+    const client = new pg.Client({ connectionString: url, application_name: LISTENER_NAME, query_timeout: opts.queryTimeoutMs ?? 3000, connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000, keepAlive: true });
     client.on('notification', () => feed.changed());
     client.on('error', (err) => lost(client, err));
     client.on('end', () => lost(client));
@@ -116,6 +123,7 @@ export async function listenServer(url: string, feed: RegistryChangeFeed, logger
   return async () => {
     closed = true;
     clearTimeout(timer);
+    clearInterval(heartbeat);
     const client = current;
     current = null;
     feed.setLive(false);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { ArtifactStore } from '../artifacts/artifact-store';
 import { badInput, DomainError, ErrorCode, notFound } from '../common/errors';
+import { databaseUnavailable } from '../db/availability';
 import type { Logger } from '../common/logger';
 import type { InferenceService } from '../inference/inference.service';
 import { argmax } from '../inference/postprocess';
@@ -160,8 +161,8 @@ export class ComparisonRunner {
       await comparisons.finish(job.id, this.owner, { status: 'SUCCEEDED', results });
       log.info({ verdict: results.paired.verdict, n: results.paired.n }, 'comparison finished');
     } catch (e) {
-      if (this.stopping || (e instanceof DomainError && (e.code === 'MODEL_NOT_READY' || e.code === 'INTERNAL_SERVER_ERROR'))) {
-        // Transient (the gateway stopping, a worker that died): back to the queue, to resume later.
+      if (this.stopping || databaseUnavailable(e) || (e instanceof DomainError && (e.code === 'MODEL_NOT_READY' || e.code === 'INTERNAL_SERVER_ERROR'))) {
+        // Transient (the gateway stopping, a worker that died, the database away): back to the queue, to resume later.
         log.warn({ err: e }, 'comparison interrupted: queued again');
         await comparisons.release(job.id, this.owner).catch(() => undefined);
       } else {

@@ -3,13 +3,15 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { Kind } from 'graphql';
 import type { App } from '../app';
+import { maxOf } from '../common/arrays';
 import { ErrorCode } from '../common/errors';
 import type { GraphQLContext } from './context';
 import { errorCode, formatError } from './errors';
 import { limitRules, operationLimits } from './limits';
 import { buildGatewaySchema } from './schema';
 
-const BACK_OFF = new Set<string>([ErrorCode.RATE_LIMITED, ErrorCode.RESOURCE_EXHAUSTED]);
+/** Codes that mean "not now": an operation that got only these answers their status, with Retry-After. */
+const BACK_OFF: Record<string, number> = { [ErrorCode.RATE_LIMITED]: 429, [ErrorCode.RESOURCE_EXHAUSTED]: 429, [ErrorCode.UNAVAILABLE]: 503 };
 
 /**
  * Logs every unexpected error in full with its request id, and stamps the request id on every
@@ -20,9 +22,9 @@ const errorLogging: ApolloServerPlugin<GraphQLContext> = {
     return {
       async didEncounterErrors({ contextValue, errors }) {
         for (const error of errors) {
-          if (errorCode(error) === ErrorCode.INTERNAL_SERVER_ERROR) {
-            contextValue.logger.error({ err: error.originalError ?? error, path: error.path }, 'internal error');
-          }
+          const code = errorCode(error);
+          if (code === ErrorCode.INTERNAL_SERVER_ERROR) contextValue.logger.error({ err: error.originalError ?? error, path: error.path }, 'internal error');
+          if (code === ErrorCode.UNAVAILABLE) contextValue.logger.warn({ err: error.originalError ?? error, path: error.path }, 'the database is unavailable');
         }
       },
       async willSendResponse({ contextValue, response }) {
@@ -30,10 +32,11 @@ const errorLogging: ApolloServerPlugin<GraphQLContext> = {
         const requestId = contextValue?.requestId ?? randomUUID();
         const { errors, data } = response.body.singleResult;
         response.body.singleResult.errors = errors.map((e) => ({ ...e, extensions: { ...e.extensions, requestId } }));
-        // Nothing was served and every error says "later": answer 429 with Retry-After, as for a full queue anywhere.
-        if (data == null && errors.every((e) => BACK_OFF.has(String(e.extensions?.code)))) {
+        // Nothing was served and every error says "later": answer 429 (or 503) with Retry-After, as every route does.
+        const statuses = errors.map((e) => BACK_OFF[String(e.extensions?.code)]);
+        if (data == null && statuses.every((s) => s !== undefined)) {
           const waitMs = errors.reduce((most, e) => Math.max(most, Number(e.extensions?.retryAfterMs) || 1000), 0);
-          response.http.status = 429;
+          response.http.status = maxOf(statuses.map(Number));
           response.http.headers.set('retry-after', String(Math.ceil(waitMs / 1000)));
         }
       },

@@ -1,6 +1,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { DomainError, ErrorCode } from '../common/errors';
+import { databaseUnavailable } from '../db/availability';
 import { tokenLimitError } from './limits';
 
 /** Codes Apollo assigns to malformed requests (before any resolver runs): they pass through unchanged. */
@@ -23,7 +24,7 @@ const ownCode = (code: unknown): code is string => typeof code === 'string' && O
  */
 function clientError(error: unknown): unknown {
   const original = unwrapResolverError(error);
-  if (!(original instanceof GraphQLError)) return original;
+  if (!(original instanceof GraphQLError)) return databaseUnavailable(original) ?? original;
   const code = original.extensions?.code;
   if (code === 'GRAPHQL_VALIDATION_FAILED' && original.originalError instanceof GraphQLError && ownCode(original.originalError.extensions?.code)) {
     return original.originalError;

@@ -3,6 +3,7 @@ import type { App } from '../app';
 import type { Actor } from '../auth/actor';
 import { DomainError, ErrorCode, httpStatus, rateLimited } from '../common/errors';
 import { TokenBuckets } from '../common/token-buckets';
+import { databaseUnavailable } from '../db/availability';
 
 /** Who a request comes from, once it has passed the gateway's fairness checks. */
 export interface Guard {
@@ -28,7 +29,10 @@ export function createGuard(app: App): Guard {
       try {
         actor = await app.authenticate(req.header('authorization'), { verifyWait: () => failures.wait(address, perMinute / 60, perMinute) });
       } catch (e) {
-        if (e instanceof DomainError && e.code === ErrorCode.UNAUTHENTICATED) failures.take(address, perMinute / 60, perMinute);
+        if (e instanceof DomainError && e.code === ErrorCode.UNAUTHENTICATED) {
+          failures.take(address, perMinute / 60, perMinute);
+          app.metrics.rejected('unauthenticated');
+        }
         if (e instanceof DomainError && e.code === ErrorCode.RATE_LIMITED) app.metrics.rejected('auth_throttle');
         if (e instanceof DomainError && e.code === ErrorCode.RESOURCE_EXHAUSTED) app.metrics.rejected('verify_queue');
         throw e;
@@ -52,8 +56,10 @@ export function createGuard(app: App): Guard {
  */
 export function sendError(app: App, res: Response, e: unknown, opts: { bodyUnread?: boolean } = {}): void {
   const requestId = res.locals.requestId as string;
-  const error = e instanceof DomainError ? e : null;
-  if (!error) app.logger.error({ err: e, requestId }, 'HTTP request failed');
+  const unavailable = databaseUnavailable(e);
+  const error = e instanceof DomainError ? e : unavailable;
+  if (unavailable) app.logger.warn({ err: e, requestId }, 'the database is unavailable');
+  else if (!error) app.logger.error({ err: e, requestId }, 'HTTP request failed');
   const code = error?.code ?? ErrorCode.INTERNAL_SERVER_ERROR;
   const retryAfterMs = typeof error?.details?.retryAfterMs === 'number' ? error.details.retryAfterMs : undefined;
   if (retryAfterMs !== undefined) res.setHeader('retry-after', String(Math.ceil(retryAfterMs / 1000)));

@@ -172,16 +172,26 @@ function querySize(app: App): express.RequestHandler {
   };
 }
 
+const READY_TIMEOUT_MS = 2000;
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)));
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** /readyz: 200 once the database answers and every migration is applied; details only for a key holder. */
 function readiness(app: App): express.RequestHandler {
   return async (req, res) => {
-    const detailed = await app
-      .authenticate(req.header('authorization'))
+    const detailed = await withTimeout(app.authenticate(req.header('authorization')), READY_TIMEOUT_MS)
       .then((a) => a.kind !== 'anonymous')
       .catch(() => false);
     try {
-      await app.db.ping();
-      const status = await app.db.migrationStatus();
+      // A database that does not answer is as good as down: /readyz answers within READY_TIMEOUT_MS.
+      const status = await withTimeout(
+        app.db.ping().then(() => app.db.migrationStatus()),
+        READY_TIMEOUT_MS,
+      );
       const ready = status.pending.length === 0 && status.failed.length === 0;
       res.status(ready ? 200 : 503).json({
         status: ready ? 'ready' : 'not ready',

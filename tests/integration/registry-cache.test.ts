@@ -122,6 +122,32 @@ describe(`the registry cache (${dbKind()})`, () => {
     }
   });
 
+  (dbKind() === 'postgres' ? it : it.skip)('stops trusting a notification connection that stalls without failing (its heartbeat goes unanswered)', async () => {
+    const { key } = await t.app.services.apiKeys.create(actor(), 'revoked-while-stalled', 'viewer');
+    await t.app.authenticate(`Bearer ${key}`);
+    const admin = new pg.Client({ connectionString: t.config.databaseUrl });
+    await admin.connect();
+    // The listener's server process is stopped, as a frozen server or a half-open socket would leave it.
+    const { rows } = await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`, [LISTENER_NAME]);
+    expect(rows).toHaveLength(1);
+    const pid = rows[0]!.pid;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await admin.query(`UPDATE "ApiKey" SET "revokedAt" = now() WHERE name = 'revoked-while-stalled'`);
+      // No notification can arrive; the unanswered heartbeat takes the cache out of service instead.
+      const until = Date.now() + 15_000;
+      while (t.app.db.changes.live && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      expect(t.app.db.changes.live).toBe(false);
+      await expect(t.app.authenticate(`Bearer ${key}`)).rejects.toThrow('the API key was revoked');
+    } finally {
+      process.kill(pid, 'SIGCONT');
+      await admin.end();
+    }
+    const back = Date.now() + 15_000;
+    while (!t.app.db.changes.live && Date.now() < back) await new Promise((r) => setTimeout(r, 50));
+    expect(t.app.db.changes.live).toBe(true);
+  }, 40_000);
+
   // Last: on PostgreSQL it drops this database's triggers.
   it('stays off on a database without the change triggers (migrations not applied)', async () => {
     const logger = pino({ level: 'silent' });

@@ -1,0 +1,30 @@
+import { DomainError, ErrorCode } from '../common/errors';
+
+/** How long a client is told to wait before trying again while the database is unreachable. */
+export const DATABASE_RETRY_MS = 1000;
+
+// Prisma's connection-level codes (can't reach, timed out, closed, pool timeout, too many connections).
+const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2037']);
+// Node's socket errors, and PostgreSQL's connection exceptions (class 08) and shutdown states (57P01-57P03).
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
+const SQLSTATE = /^(08\d{3}|57P0[123])$/;
+const MESSAGES =
+  /Can't reach database server|Connection terminated|timeout exceeded when trying to connect|Query read timeout|database system is (shutting down|starting up)|terminating connection due to administrator command|Timed out fetching a new connection|canceling statement due to statement timeout|\bCode: `(08\d{3}|57P0[123])`/;
+
+/**
+ * UNAVAILABLE (HTTP 503, retryAfterMs) when an error says the database cannot be reached or did not
+ * answer in time, whichever layer threw it (Prisma, its driver adapter, pg); null for any other
+ * error. Requests then fail fast with a code clients can retry on, instead of an internal error.
+ */
+export function databaseUnavailable(e: unknown): DomainError | null {
+  if (e instanceof DomainError) return null;
+  for (let err: unknown = e, depth = 0; err && typeof err === 'object' && depth < 5; err = (err as { cause?: unknown }).cause, depth++) {
+    const { code, message } = err as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && (PRISMA_CODES.has(code) || SOCKET_CODES.has(code) || SQLSTATE.test(code))) return unavailable();
+    if (typeof message === 'string' && MESSAGES.test(message)) return unavailable();
+  }
+  return null;
+}
+
+const unavailable = () =>
+  new DomainError(ErrorCode.UNAVAILABLE, 'the database is unavailable or not answering; retry shortly', { retryAfterMs: DATABASE_RETRY_MS });
