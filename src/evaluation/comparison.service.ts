@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { requireRole, type Actor } from '../auth/actor';
 import { badInput, DomainError, exhausted, notFound } from '../common/errors';
 import { PAGES, pageSize } from '../common/paging';
+import { checkText } from '../common/text';
 import type { ComparisonRecord, ComparisonRepository } from '../registry/comparison.repository';
 import type { DatasetRecord, DatasetRepository } from '../registry/dataset.repository';
 import type { ModelService } from '../registry/model.service';
@@ -36,6 +37,9 @@ export interface ComparisonOptions {
   labelMapping: Record<string, string>;
   nonInferiorityMargin: number | null;
 }
+
+/** Version numbers are 32-bit integers in the database: a larger one is refused before any query. */
+const MAX_VERSION = 2 ** 31 - 1;
 
 /** Bumped when the evaluation itself changes, so stored results are not reused across it. */
 const EVALUATOR_VERSION = 1;
@@ -81,8 +85,9 @@ export class ComparisonService {
   ) {}
 
   private async resolveDataset(ref: string): Promise<DatasetRecord> {
-    const m = /^([^@]+)(?:@(\d+))?$/.exec(ref.trim());
+    const m = /^([^@]+)(?:@(\d+))?$/.exec(checkText('dataset', ref).trim());
     if (!m) throw badInput(`dataset "${ref}" must be "name" or "name@version"`, { field: 'dataset' });
+    if (m[2] && Number(m[2]) > MAX_VERSION) throw badInput(`dataset "${ref}": the version must be at most ${MAX_VERSION}`, { field: 'dataset' });
     const found = m[2] ? await this.deps.datasets.find(m[1]!, Number(m[2])) : await this.deps.datasets.latest(m[1]!);
     if (!found) throw notFound(`no dataset "${ref}"`, { dataset: ref });
     return found;

@@ -83,6 +83,10 @@ describe(`comparisons on the demo registry (${dbKind()})`, () => {
   it('refuses unknown datasets, mismatched labels, FAILED versions and viewers, and cancels cleanly', async () => {
     expectError(await t.gql(START, { input: { candidate: V3, dataset: 'nope' } }, t.keys.operator), 'NOT_FOUND');
     expectError(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke@9' } }, t.keys.operator), 'NOT_FOUND');
+    // Found by the fuzzer as INTERNAL_SERVER_ERROR: a version past 32 bits, a NUL in the name.
+    expect(expectError(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke@99999999999' } }, t.keys.operator), 'BAD_USER_INPUT').message).toContain('at most 2147483647');
+    expectError(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke@2147483647' } }, t.keys.operator), 'NOT_FOUND');
+    expectError(await t.gql(START, { input: { candidate: V3, dataset: 'fashion\u0000smoke' } }, t.keys.operator), 'BAD_USER_INPUT');
     expectError(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke' } }, t.keys.viewer), 'FORBIDDEN');
     expectError(await t.gql(START, { input: { candidate: V3, baseline: V3, dataset: 'fashion-smoke' } }, t.keys.operator), 'BAD_USER_INPUT');
     expectError(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke', alpha: 2 } }, t.keys.operator), 'BAD_USER_INPUT');
