@@ -63,6 +63,21 @@ export function labelPermutation(datasetLabels: string[], modelLabels: string[],
   return datasetLabels.map((l) => mapped.indexOf(l));
 }
 
+/**
+ * A label mapping as clients send it (any JSON): an object of model label → dataset label, every
+ * key and value a string the database can store (it is kept with the comparison's options).
+ */
+function checkLabelMapping(raw: unknown): Record<string, string> {
+  if (raw === null || raw === undefined) return {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw badInput('labelMapping must be a JSON object of model label → dataset label', { field: 'labelMapping' });
+  for (const [key, value] of Object.entries(raw)) {
+    checkText('labelMapping', key, 'a labelMapping key');
+    if (typeof value !== 'string') throw badInput(`labelMapping "${key}" must map to a dataset label (a string)`, { field: 'labelMapping' });
+    checkText('labelMapping', value, `labelMapping "${key}"`);
+  }
+  return raw as Record<string, string>;
+}
+
 /** startComparison, comparison(s), cancelComparison: validation and bookkeeping; the runner does the work. */
 /** A comparison's id as clients send it (a GraphQL ID or a URL segment). */
 export function parseComparisonId(id: string): number {
@@ -106,13 +121,13 @@ export class ComparisonService {
     if (input.limit != null && (!Number.isInteger(input.limit) || input.limit < 1)) throw badInput(`limit must be a positive integer, got ${input.limit}`, { field: 'limit' });
     const margin = input.nonInferiorityMargin ?? null;
     if (margin !== null && !(margin >= 0 && margin < 1)) throw badInput(`nonInferiorityMargin must be in [0, 1), got ${margin}`, { field: 'nonInferiorityMargin' });
+    const labelMapping = checkLabelMapping(input.labelMapping);
     const candidate = await this.deps.versions.resolve(actor, input.candidate);
     const baseline = await this.deps.versions.resolve(actor, input.baseline ?? { model: candidate.model.name, alias: 'baseline' });
     if (baseline.version.id === candidate.version.id) throw badInput(`the candidate and the baseline are the same version (${candidate.model.name} v${candidate.version.version})`);
     this.usable(candidate, 'candidate');
     this.usable(baseline, 'baseline');
     const dataset = await this.resolveDataset(input.dataset);
-    const labelMapping = input.labelMapping ?? {};
     labelPermutation(dataset.labels, candidate.model.labels, labelMapping, `candidate ${candidate.model.name} v${candidate.version.version} has`);
     labelPermutation(dataset.labels, baseline.model.labels, labelMapping, `baseline ${baseline.model.name} v${baseline.version.version} has`);
     const sortedMapping = Object.fromEntries(Object.entries(labelMapping).sort(([a], [b]) => (a < b ? -1 : 1)));

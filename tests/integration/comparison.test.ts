@@ -90,6 +90,10 @@ describe(`comparisons on the demo registry (${dbKind()})`, () => {
     expectError(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke' } }, t.keys.viewer), 'FORBIDDEN');
     expectError(await t.gql(START, { input: { candidate: V3, baseline: V3, dataset: 'fashion-smoke' } }, t.keys.operator), 'BAD_USER_INPUT');
     expectError(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke', alpha: 2 } }, t.keys.operator), 'BAD_USER_INPUT');
+    // A label mapping is an object of strings the database can store: a NUL in an unused key was INTERNAL_SERVER_ERROR.
+    for (const labelMapping of [{ 'x\u0000': 'y' }, { x: 'y\ud800' }, { x: 1 }, 'abc', ['Bag']]) {
+      expect([labelMapping, expectError(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke', labelMapping } }, t.keys.operator), 'BAD_USER_INPUT').extensions!.details]).toEqual([labelMapping, { field: 'labelMapping' }]);
+    }
     // A model with other classes: refused unless a label mapping makes them the dataset's.
     await t.app.services.models.register(t.app.localActor(), { ...GRAY_MODEL, name: 'gray' });
     await t.app.services.versions.register(t.app.localActor(), { model: 'gray', artifactPath: require('node:path').resolve(__dirname, '..', 'fixtures', 'gray8x8-3class.onnx') });
