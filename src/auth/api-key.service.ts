@@ -1,6 +1,7 @@
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { badInput, DomainError, ErrorCode, notFound, rateLimited, unauthenticated } from '../common/errors';
 import { Limiter } from '../common/limiter';
+import { checkText } from '../common/text';
 import { PAGES, pageSize } from '../common/paging';
 import type { Logger } from '../common/logger';
 import { ConfigError, ROLES, type Role } from '../config/config';
@@ -76,7 +77,7 @@ export class ApiKeyService {
 
   async revoke(actor: Actor, name: string): Promise<ApiKeyRecord> {
     requireRole(actor, 'admin', 'revoking API keys');
-    const found = await this.repo.findByName(name);
+    const found = await this.repo.findByName(checkText('name', name));
     if (!found) throw notFound(`no API key named "${name}"`);
     if (found.revokedAt) return found;
     return this.repo.revoke(found.id);

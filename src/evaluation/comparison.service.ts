@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { requireRole, type Actor } from '../auth/actor';
 import { badInput, DomainError, exhausted, notFound } from '../common/errors';
 import { PAGES, pageSize } from '../common/paging';
+import { checkText } from '../common/text';
 import type { ComparisonRecord, ComparisonRepository } from '../registry/comparison.repository';
 import type { DatasetRecord, DatasetRepository } from '../registry/dataset.repository';
 import type { ModelService } from '../registry/model.service';
@@ -37,6 +38,9 @@ export interface ComparisonOptions {
   nonInferiorityMargin: number | null;
 }
 
+/** Version numbers are 32-bit integers in the database: a larger one is refused before any query. */
+const MAX_VERSION = 2 ** 31 - 1;
+
 /** Bumped when the evaluation itself changes, so stored results are not reused across it. */
 const EVALUATOR_VERSION = 1;
 
@@ -57,6 +61,21 @@ export function labelPermutation(datasetLabels: string[], modelLabels: string[],
     });
   }
   return datasetLabels.map((l) => mapped.indexOf(l));
+}
+
+/**
+ * A label mapping as clients send it (any JSON): an object of model label → dataset label, every
+ * key and value a string the database can store (it is kept with the comparison's options).
+ */
+function checkLabelMapping(raw: unknown): Record<string, string> {
+  if (raw === null || raw === undefined) return {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw badInput('labelMapping must be a JSON object of model label → dataset label', { field: 'labelMapping' });
+  for (const [key, value] of Object.entries(raw)) {
+    checkText('labelMapping', key, 'a labelMapping key');
+    if (typeof value !== 'string') throw badInput(`labelMapping "${key}" must map to a dataset label (a string)`, { field: 'labelMapping' });
+    checkText('labelMapping', value, `labelMapping "${key}"`);
+  }
+  return raw as Record<string, string>;
 }
 
 /** startComparison, comparison(s), cancelComparison: validation and bookkeeping; the runner does the work. */
@@ -81,8 +100,9 @@ export class ComparisonService {
   ) {}
 
   private async resolveDataset(ref: string): Promise<DatasetRecord> {
-    const m = /^([^@]+)(?:@(\d+))?$/.exec(ref.trim());
+    const m = /^([^@]+)(?:@(\d+))?$/.exec(checkText('dataset', ref).trim());
     if (!m) throw badInput(`dataset "${ref}" must be "name" or "name@version"`, { field: 'dataset' });
+    if (m[2] && Number(m[2]) > MAX_VERSION) throw badInput(`dataset "${ref}": the version must be at most ${MAX_VERSION}`, { field: 'dataset' });
     const found = m[2] ? await this.deps.datasets.find(m[1]!, Number(m[2])) : await this.deps.datasets.latest(m[1]!);
     if (!found) throw notFound(`no dataset "${ref}"`, { dataset: ref });
     return found;
@@ -101,13 +121,13 @@ export class ComparisonService {
     if (input.limit != null && (!Number.isInteger(input.limit) || input.limit < 1)) throw badInput(`limit must be a positive integer, got ${input.limit}`, { field: 'limit' });
     const margin = input.nonInferiorityMargin ?? null;
     if (margin !== null && !(margin >= 0 && margin < 1)) throw badInput(`nonInferiorityMargin must be in [0, 1), got ${margin}`, { field: 'nonInferiorityMargin' });
+    const labelMapping = checkLabelMapping(input.labelMapping);
     const candidate = await this.deps.versions.resolve(actor, input.candidate);
     const baseline = await this.deps.versions.resolve(actor, input.baseline ?? { model: candidate.model.name, alias: 'baseline' });
     if (baseline.version.id === candidate.version.id) throw badInput(`the candidate and the baseline are the same version (${candidate.model.name} v${candidate.version.version})`);
     this.usable(candidate, 'candidate');
     this.usable(baseline, 'baseline');
     const dataset = await this.resolveDataset(input.dataset);
-    const labelMapping = input.labelMapping ?? {};
     labelPermutation(dataset.labels, candidate.model.labels, labelMapping, `candidate ${candidate.model.name} v${candidate.version.version} has`);
     labelPermutation(dataset.labels, baseline.model.labels, labelMapping, `baseline ${baseline.model.name} v${baseline.version.version} has`);
     const sortedMapping = Object.fromEntries(Object.entries(labelMapping).sort(([a], [b]) => (a < b ? -1 : 1)));

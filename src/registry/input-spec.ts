@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { badInput } from '../common/errors';
+import { checkText } from '../common/text';
 
 /**
  * How an image becomes the model's input tensor (keys fixed by API-SKETCH). Stored with defaults
@@ -100,7 +101,7 @@ export function parseInputSpec(raw: unknown): InputSpec {
   };
   if (s.interpolation !== undefined) spec.interpolation = s.interpolation;
   if (s.resize === 'resize-crop') spec.cropRatio = s.cropRatio ?? 0.875;
-  if (s.inputName !== undefined) spec.inputName = s.inputName;
-  if (s.outputName !== undefined) spec.outputName = s.outputName;
+  if (s.inputName !== undefined) spec.inputName = checkText('inputSpec.inputName', s.inputName);
+  if (s.outputName !== undefined) spec.outputName = checkText('inputSpec.outputName', s.outputName);
   return spec;
 }

@@ -1,5 +1,6 @@
 import { badInput, notFound } from '../common/errors';
 import { PAGES, pageSize } from '../common/paging';
+import { checkText } from '../common/text';
 import { requireRole, type Actor } from '../auth/actor';
 import { parseInputSpec } from './input-spec';
 import type { ModelRecord, ModelRepository } from './model.repository';
@@ -25,7 +26,7 @@ export class ModelService {
     return this.models.create({
       name: checkName('model', input.name),
       task,
-      description: input.description?.trim() || null,
+      description: input.description == null ? null : checkText('description', input.description).trim() || null,
       labels: checkLabels(input.labels),
       inputSpec: parseInputSpec(input.inputSpec),
     });
@@ -34,7 +35,9 @@ export class ModelService {
   async list(actor: Actor, opts: { search?: string | null; first?: number | null; after?: string | null } = {}): Promise<ModelRecord[]> {
     requireRole(actor, 'viewer', 'listing models');
     const first = pageSize(opts.first, PAGES.models);
-    return this.models.list({ search: opts.search ?? undefined, first, after: opts.after ?? undefined });
+    const search = opts.search == null ? undefined : checkText('search', opts.search);
+    const after = opts.after == null ? undefined : checkText('after', opts.after);
+    return this.models.list({ search, first, after });
   }
 
   async get(actor: Actor, name: string): Promise<ModelRecord> {
@@ -43,8 +46,8 @@ export class ModelService {
   }
 
   /** For other services, which have checked access themselves: null when there is no such model. */
-  find(name: string): Promise<ModelRecord | null> {
-    return this.models.findByName(name);
+  async find(name: string): Promise<ModelRecord | null> {
+    return this.models.findByName(checkText('model', name));
   }
 
   /** As `find`, NOT_FOUND when there is no such model. */

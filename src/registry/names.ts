@@ -1,4 +1,5 @@
 import { badInput } from '../common/errors';
+import { checkText } from '../common/text';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const ALIAS = /^[A-Za-z][A-Za-z0-9._-]{0,63}$/;
@@ -24,6 +25,7 @@ export function checkLabels(labels: string[]): string[] {
   const problems: string[] = [];
   const seen = new Set<string>();
   labels.forEach((l, i) => {
+    checkText('labels', l, `label ${i}`);
     if (l.trim() === '') problems.push(`label ${i} is empty`);
     else if (seen.has(l)) problems.push(`label "${l}" appears twice`);
     seen.add(l);
@@ -37,6 +39,8 @@ export function checkTags(tags: unknown): Record<string, string | number | boole
   if (tags === undefined || tags === null) return {};
   if (typeof tags !== 'object' || Array.isArray(tags)) throw badInput('tags must be a JSON object', { field: 'tags' });
   for (const [k, v] of Object.entries(tags)) {
+    checkText('tags', k, 'a tag name');
+    if (typeof v === 'string') checkText('tags', v, `tag "${k}"`);
     if (!['string', 'number', 'boolean'].includes(typeof v)) {
       throw badInput(`tag "${k}" must be a string, number or boolean`, { field: 'tags' });
     }

@@ -83,9 +83,17 @@ describe(`comparisons on the demo registry (${dbKind()})`, () => {
   it('refuses unknown datasets, mismatched labels, FAILED versions and viewers, and cancels cleanly', async () => {
     expectError(await t.gql(START, { input: { candidate: V3, dataset: 'nope' } }, t.keys.operator), 'NOT_FOUND');
     expectError(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke@9' } }, t.keys.operator), 'NOT_FOUND');
+    // Found by the fuzzer as INTERNAL_SERVER_ERROR: a version past 32 bits, a NUL in the name.
+    expect(expectError(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke@99999999999' } }, t.keys.operator), 'BAD_USER_INPUT').message).toContain('at most 2147483647');
+    expectError(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke@2147483647' } }, t.keys.operator), 'NOT_FOUND');
+    expectError(await t.gql(START, { input: { candidate: V3, dataset: 'fashion\u0000smoke' } }, t.keys.operator), 'BAD_USER_INPUT');
     expectError(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke' } }, t.keys.viewer), 'FORBIDDEN');
     expectError(await t.gql(START, { input: { candidate: V3, baseline: V3, dataset: 'fashion-smoke' } }, t.keys.operator), 'BAD_USER_INPUT');
     expectError(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke', alpha: 2 } }, t.keys.operator), 'BAD_USER_INPUT');
+    // A label mapping is an object of strings the database can store: a NUL in an unused key was INTERNAL_SERVER_ERROR.
+    for (const labelMapping of [{ 'x\u0000': 'y' }, { x: 'y\ud800' }, { x: 1 }, 'abc', ['Bag']]) {
+      expect([labelMapping, expectError(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke', labelMapping } }, t.keys.operator), 'BAD_USER_INPUT').extensions!.details]).toEqual([labelMapping, { field: 'labelMapping' }]);
+    }
     // A model with other classes: refused unless a label mapping makes them the dataset's.
     await t.app.services.models.register(t.app.localActor(), { ...GRAY_MODEL, name: 'gray' });
     await t.app.services.versions.register(t.app.localActor(), { model: 'gray', artifactPath: require('node:path').resolve(__dirname, '..', 'fixtures', 'gray8x8-3class.onnx') });

@@ -237,6 +237,46 @@ describe(`registry over GraphQL (${dbKind()})`, () => {
     });
   });
 
+  describe('text the database cannot store', () => {
+    // Found by the fuzzer (tests/integration/fuzz.test.ts): PostgreSQL refuses U+0000 in text and
+    // jsonb, and the embedded database's driver fails on unpaired UTF-16 surrogates, so these
+    // reached the client as INTERNAL_SERVER_ERROR. Every one is BAD_USER_INPUT naming the field.
+    const NUL = 'gr\u0000ay';
+    const LONE = 'gray\ud800';
+
+    it('refuses NUL and unpaired surrogates in names looked up, with BAD_USER_INPUT and storing nothing', async () => {
+      expectData(await registerGray());
+      for (const name of [NUL, LONE]) {
+        expect(expectError(await registerVersion(name, fixture('gray8x8-3class.onnx')), 'BAD_USER_INPUT').extensions).toMatchObject({ details: { field: 'model' } });
+        expectError(await op(SET_ALIAS, { model: name, alias: 'staging', version: 1 }), 'BAD_USER_INPUT');
+        expectError(await op(REMOVE_ALIAS, { model: name, alias: 'staging' }), 'BAD_USER_INPUT');
+        expectError(await op(MODEL_VERSION, { ref: { model: name } }), 'BAD_USER_INPUT');
+        expectError(await op(`mutation($ref: VersionRefInput!) { loadVersion(ref: $ref) { state } }`, { ref: { model: name } }), 'BAD_USER_INPUT');
+        expectError(await op(`mutation($ref: VersionRefInput!) { unloadVersion(ref: $ref) }`, { ref: { model: name } }), 'BAD_USER_INPUT');
+        expectError(await op(`query($name: String!) { model(name: $name) { name } }`, { name }), 'BAD_USER_INPUT');
+        expectError(await op(`mutation($name: String!) { revokeApiKey(name: $name) { name } }`, { name }), 'BAD_USER_INPUT');
+      }
+      expectError(await op(`query($s: String) { models(search: $s) { name } }`, { s: NUL }), 'BAD_USER_INPUT');
+      expectError(await op(`query($s: String) { models(after: $s) { name } }`, { s: NUL }), 'BAD_USER_INPUT');
+      expect(expectData(await op(`{ model(name: "gray") { versions { version } } }`)).model.versions).toEqual([]);
+    });
+
+    it('refuses NUL and unpaired surrogates in what a model or version stores', async () => {
+      for (const input of [
+        { ...GRAY_MODEL, labels: ['circle', NUL, 'triangle'] },
+        { ...GRAY_MODEL, labels: ['circle', 'square', LONE] },
+        { ...GRAY_MODEL, description: `a ${NUL}` },
+        { ...GRAY_MODEL, inputSpec: { ...GRAY_MODEL.inputSpec, inputName: NUL } },
+      ]) {
+        expectError(await op(REGISTER_MODEL, { input }), 'BAD_USER_INPUT');
+      }
+      expect(expectData(await op(`{ models { name } }`)).models).toEqual([]);
+      expectData(await registerGray());
+      for (const tags of [{ [NUL]: 1 }, { team: NUL }, { team: LONE }]) expectError(await registerVersion('gray', fixture('gray8x8-3class.onnx'), tags), 'BAD_USER_INPUT');
+      expect(expectData(await registerVersion('gray', fixture('gray8x8-3class.onnx'), { team: 'ｇｒａｙ 🙂' })).registerVersion.tags).toEqual({ team: 'ｇｒａｙ 🙂' });
+    });
+  });
+
   describe('models and datasets', () => {
     it('lists models by name with search and cursor paging', async () => {
       for (const name of ['delta', 'alpha', 'charlie', 'bravo']) expectData(await registerGray(name));

@@ -91,6 +91,12 @@ describe('inputSpec validation', () => {
     expect(refusal({ width: '28', height: 28, channels: 1 }).message).toContain('width must be a number');
   });
 
+  it('refuses tensor names the database cannot store (NUL, an unpaired surrogate): found by the fuzzer as INTERNAL_SERVER_ERROR', () => {
+    expect(refusal({ width: 8, height: 8, channels: 1, inputName: 'in\u0000put' })).toMatchObject({ code: 'BAD_USER_INPUT', details: { field: 'inputSpec.inputName' } });
+    expect(refusal({ width: 8, height: 8, channels: 1, outputName: 'out\ud800' }).message).toContain('unpaired UTF-16 surrogate (U+D800)');
+    expect(parseInputSpec({ width: 8, height: 8, channels: 1, inputName: 'ｉｎ🙂' }).inputName).toBe('ｉｎ🙂');
+  });
+
   it('refuses cropRatio outside [0.25, 1] or without resize-crop', () => {
     expect(refusal({ width: 8, height: 8, channels: 1, resize: 'resize-crop', cropRatio: 1.5 }).message).toContain('cropRatio');
     expect(refusal({ width: 8, height: 8, channels: 1, cropRatio: 0.5 }).message).toContain('cropRatio applies only to resize "resize-crop"');
