@@ -51,7 +51,6 @@ async function startGateway(checkout: string): Promise<Gateway> {
     env: {
       DATA_DIR: dataDir,
       ADMIN_API_KEY: KEY,
-      LOG_LEVEL: 'warn',
       IMPORT_ROOTS: [dataDir, path.join(checkout, 'models')].join(','),
       RATE_LIMIT_ADMIN: '0',
       INFERENCE_QUEUE_PER_VERSION: '100000',
@@ -150,13 +149,14 @@ async function main(): Promise<void> {
       await throughput(g.url, bodies.small, 8, seconds(3));
       await throughput(g.url, bodies.resnet, 2, seconds(3));
       const other: string[] = [];
-      let busy = otherLoad();
+      const gatewayPid = () => [g.process.pid];
+      let busy = otherLoad(gatewayPid);
       const small = await throughput(g.url, bodies.small, 32, seconds(15));
       other.push(busy());
-      busy = otherLoad();
+      busy = otherLoad(gatewayPid);
       const resnet = await throughput(g.url, bodies.resnet, 4, seconds(15));
       other.push(busy());
-      busy = otherLoad();
+      busy = otherLoad(gatewayPid);
       const quiet = (await registryUnderLoad(g.url, null, seconds(10))).probe;
       const hostile = await registryUnderLoad(g.url, bodies.hostile, seconds(20));
       other.push(busy());
