@@ -39,8 +39,8 @@ const env = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\/.+/, 'must be a postgresql:// URL (leave it unset for the embedded database)')
     .optional(),
-  DATABASE_QUERY_TIMEOUT_S: z.coerce.number({ error: 'must be a number of seconds' }).positive('must be positive').max(3600, 'must be at most 3600').default(15),
-  DATABASE_CONNECT_TIMEOUT_S: z.coerce.number({ error: 'must be a number of seconds' }).positive('must be positive').max(600, 'must be at most 600').default(5),
+  DATABASE_QUERY_TIMEOUT_S: z.coerce.number({ error: 'must be a number of seconds' }).positive('must be positive').max(3600, 'must be at most 3600').default(5),
+  DATABASE_CONNECT_TIMEOUT_S: z.coerce.number({ error: 'must be a number of seconds' }).positive('must be positive').max(600, 'must be at most 600').default(3),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
   ANONYMOUS_READ: bool.default(false),
   ADMIN_API_KEY: z.string().min(24, 'must be at least 24 characters').optional(),

@@ -179,14 +179,14 @@ async function openServer(opts: DatabaseOptions, url: string): Promise<Database>
       await client.end();
     }
   }
-  const t = opts.timeouts ?? { queryMs: 15_000, connectMs: 5_000 };
+  const t = opts.timeouts ?? { queryMs: 5_000, connectMs: 3_000 };
   const pool = new pg.Pool({
     connectionString: url,
     max: 10,
     connectionTimeoutMillis: t.connectMs,
     // The server cancels a statement past its timeout; a server that does not answer at all is given up on a little later.
     statement_timeout: t.queryMs,
-    query_timeout: t.queryMs + 2000,
+    query_timeout: t.queryMs + 500,
     keepAlive: true,
   });
   pool.on('error', (e) => opts.logger.error({ err: e }, 'idle PostgreSQL connection failed'));
