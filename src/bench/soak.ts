@@ -204,12 +204,24 @@ interface ResourceSample {
   fds: number;
   threads: number;
   cpuTicks: number;
+  /** The gateway thread's V8 heap in use, and memory outside it (ArrayBuffers: PGlite's WebAssembly memory, images), from /metrics. */
+  heapMiB: number;
+  externalMiB: number;
 }
 
 /** Samples the gateway process every SAMPLE_MS until stopped. */
-function sampleResources(pid: number, t0: number): { samples: ResourceSample[]; stop: () => void } {
+function sampleResources(pid: number, t0: number, metrics: () => Promise<Map<string, number>>): { samples: ResourceSample[]; stop: () => void } {
   const samples: ResourceSample[] = [];
-  const take = () => samples.push({ t: performance.now() - t0, rssMiB: vmRssMiB(pid), fds: fdCount(pid), threads: threadCount(pid), cpuTicks: processTicks(pid) });
+  const take = () => {
+    const sample: ResourceSample = { t: performance.now() - t0, rssMiB: vmRssMiB(pid), fds: fdCount(pid), threads: threadCount(pid), cpuTicks: processTicks(pid), heapMiB: NaN, externalMiB: NaN };
+    samples.push(sample);
+    void metrics()
+      .then((m) => {
+        sample.heapMiB = (m.get('modelgate_nodejs_heap_size_used_bytes') ?? NaN) / 2 ** 20;
+        sample.externalMiB = (m.get('modelgate_nodejs_external_memory_bytes') ?? NaN) / 2 ** 20;
+      })
+      .catch(() => undefined);
+  };
   take();
   const timer = setInterval(take, SAMPLE_MS);
   return {
@@ -335,6 +347,8 @@ function printResources(samples: ResourceSample[], loadMs: number): void {
         ['RSS growth after warm-up', `${fmt(((end.rssMiB - warm.rssMiB) / warm.rssMiB) * 100)} %`],
         ['RSS trend after warm-up (least squares), MiB/min', fmt(slopePerMin, 2)],
         ['RSS min / max over the run, MiB', `${fmt(minOf(samples.map((s) => s.rssMiB)))} / ${fmt(maxOf(samples.map((s) => s.rssMiB)))}`],
+        ['V8 heap used after warm-up / at the end, MiB', `${fmt(warm.heapMiB)} / ${fmt(end.heapMiB)}`],
+        ['external memory (ArrayBuffers, WebAssembly) after warm-up / at the end, MiB', `${fmt(warm.externalMiB)} / ${fmt(end.externalMiB)}`],
         ['open file descriptors min / max', `${minOf(fds)} / ${maxOf(fds)}`],
         ['threads min / max', `${minOf(threads)} / ${maxOf(threads)}`],
         ['gateway CPU, cores on average', fmt(ticksToSeconds(end.cpuTicks - samples[0]!.cpuTicks) / ((end.t - samples[0]!.t) / 1000), 2)],
@@ -345,9 +359,10 @@ function printResources(samples: ResourceSample[], loadMs: number): void {
   out();
   // A timeline of about 10 rows, to see a trend rather than three points.
   const step = Math.max(1, Math.round(samples.length / 10));
-  const rows = [['t (s)', 'RSS MiB', 'FDs', 'threads']];
-  for (let i = 0; i < samples.length; i += step) rows.push([fmt(samples[i]!.t / 1000, 0), fmt(samples[i]!.rssMiB), String(samples[i]!.fds), String(samples[i]!.threads)]);
-  if ((samples.length - 1) % step !== 0) rows.push([fmt(end.t / 1000, 0), fmt(end.rssMiB), String(end.fds), String(end.threads)]);
+  const rows = [['t (s)', 'RSS MiB', 'heap MiB', 'external MiB', 'FDs', 'threads']];
+  const row = (s: ResourceSample) => [fmt(s.t / 1000, 0), fmt(s.rssMiB), fmt(s.heapMiB), fmt(s.externalMiB), String(s.fds), String(s.threads)];
+  for (let i = 0; i < samples.length; i += step) rows.push(row(samples[i]!));
+  if ((samples.length - 1) % step !== 0) rows.push(row(end));
   out(table(rows));
 }
 
@@ -440,9 +455,10 @@ async function main(): Promise<void> {
     const victimStreams = followComparisons(gw.base, keys.victim, driver, streamsAbort.signal, (e) => e.ending.includes('UNAUTHENTICATED'));
 
     const pid = gw.pid;
+    const base = gw.base;
     const others = otherLoad(() => [pid]);
     const loadStarted = performance.now();
-    const resources = sampleResources(pid, loadStarted);
+    const resources = sampleResources(pid, loadStarted, () => scrapeMetrics(base, metricsToken));
     const load = Promise.all([
       loaders[0]!.run({ kind: 'mix', url: gw.url, clients: ordinary, durationMs: RUN_MS, timeoutMs: REQUEST_TIMEOUT_MS }),
       loaders[1]!.run({ kind: 'mix', url: gw.url, clients: abusive, durationMs: RUN_MS, timeoutMs: REQUEST_TIMEOUT_MS }),
