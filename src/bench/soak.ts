@@ -335,6 +335,10 @@ function printResources(samples: ResourceSample[], loadMs: number): void {
   const cov = after.reduce((s, x) => s + (x.t - meanT) * (x.rssMiB - meanR), 0);
   const varT = after.reduce((s, x) => s + (x.t - meanT) ** 2, 0);
   const slopePerMin = varT > 0 ? (cov / varT) * 60_000 : NaN;
+  // Single samples swing with garbage collection and batch sizes; minute means show the level.
+  const meanRss = (list: ResourceSample[]) => list.reduce((sum, x) => sum + x.rssMiB, 0) / list.length;
+  const firstMinute = meanRss(after.filter((x) => x.t < warm.t + 60_000));
+  const lastMinute = meanRss(samples.filter((x) => x.t > end.t - 60_000));
   const fds = samples.map((s) => s.fds).filter(Number.isFinite);
   const threads = samples.map((s) => s.threads).filter(Number.isFinite);
   out(
@@ -344,7 +348,8 @@ function printResources(samples: ResourceSample[], loadMs: number): void {
         [`RSS after warm-up (t = ${fmt(warm.t / 1000, 0)} s), MiB`, fmt(warm.rssMiB)],
         [`RSS at the middle (t = ${fmt(mid.t / 1000, 0)} s), MiB`, fmt(mid.rssMiB)],
         [`RSS at the end (t = ${fmt(end.t / 1000, 0)} s), MiB`, fmt(end.rssMiB)],
-        ['RSS growth after warm-up', `${fmt(((end.rssMiB - warm.rssMiB) / warm.rssMiB) * 100)} %`],
+        ['RSS growth after warm-up (one sample against one sample)', `${fmt(((end.rssMiB - warm.rssMiB) / warm.rssMiB) * 100)} %`],
+        [`RSS mean over the minute after warm-up / over the last minute, MiB`, `${fmt(firstMinute)} / ${fmt(lastMinute)} (${fmt(((lastMinute - firstMinute) / firstMinute) * 100)} %)`],
         ['RSS trend after warm-up (least squares), MiB/min', fmt(slopePerMin, 2)],
         ['RSS min / max over the run, MiB', `${fmt(minOf(samples.map((s) => s.rssMiB)))} / ${fmt(maxOf(samples.map((s) => s.rssMiB)))}`],
         ['V8 heap used after warm-up / at the end, MiB', `${fmt(warm.heapMiB)} / ${fmt(end.heapMiB)}`],
