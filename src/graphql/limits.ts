@@ -89,11 +89,50 @@ function isIntrospection(document: DocumentNode): boolean {
 }
 
 /**
+ * Arguments the cost model reads (cost.ts), and @include/@skip's `if` (the cost counts only what is
+ * selected): only variables used in them change an operation's cost.
+ */
+const COSTED_ARGUMENTS = new Set(['first', 'images', 'if']);
+
+/** Whether any variable appears inside such an argument, anywhere in the document. */
+const costVaries = new WeakMap<DocumentNode, boolean>();
+function costDependsOnVariables(document: DocumentNode): boolean {
+  let varies = costVaries.get(document);
+  if (varies === undefined) {
+    varies = false;
+    visit(document, {
+      Argument(node) {
+        if (!COSTED_ARGUMENTS.has(node.name.value)) return false;
+        visit(node.value, {
+          Variable() {
+            varies = true;
+          },
+        });
+        return false;
+      },
+    });
+    costVaries.set(document, varies);
+  }
+  return varies;
+}
+
+/**
  * Per operation, with its variables: the cost limit (a page size or an image list can come from a
- * variable), and introspection only for callers with a key outside development.
+ * variable), and introspection only for callers with a key outside development. An operation whose
+ * cost cannot depend on its variables (a predict with its image in a variable) is costed once per
+ * document and operation name: Apollo hands back the same parsed document for the same query text.
  */
 export function operationLimits(schema: GraphQLSchema, limits: Config['graphql'], development: boolean): ApolloServerPlugin<GraphQLContext> {
   const estimators = [fieldExtensionsEstimator(), defaultCost];
+  const fixedCosts = new WeakMap<DocumentNode, Map<string, number>>();
+  const cost = (document: DocumentNode, variables: Record<string, unknown>, operationName: string | undefined): number => {
+    const fixed = costDependsOnVariables(document) ? null : (fixedCosts.get(document) ?? new Map<string, number>());
+    const known = fixed?.get(operationName ?? '');
+    if (known !== undefined) return known;
+    const computed = getComplexity({ schema, query: document, variables, operationName, estimators });
+    if (fixed) fixedCosts.set(document, fixed.set(operationName ?? '', computed));
+    return computed;
+  };
   return {
     async requestDidStart() {
       return {
@@ -103,14 +142,14 @@ export function operationLimits(schema: GraphQLSchema, limits: Config['graphql']
               extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } },
             });
           }
-          let cost: number;
+          let measured: number;
           try {
-            cost = getComplexity({ schema, query: document, variables: request.variables ?? {}, operationName: operationName ?? undefined, estimators });
+            measured = cost(document, request.variables ?? {}, operationName ?? undefined);
           } catch (e) {
             // Variables that do not fit the operation: execution would refuse them the same way.
             throw new GraphQLError(e instanceof Error ? e.message : String(e), { extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: 400 } } });
           }
-          if (cost > limits.maxCost) throw tooComplex('cost', limits.maxCost, cost);
+          if (measured > limits.maxCost) throw tooComplex('cost', limits.maxCost, measured);
         },
       };
     },

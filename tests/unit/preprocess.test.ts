@@ -246,6 +246,11 @@ describe('preprocess: hand-computed checks', () => {
 
 describe('preprocess: fast-png and sharp decode PNGs alike', () => {
   const photo = () => sharp(fixture('rgb-96x72.png'));
+  const noise = (width: number, height: number, channels: 2 | 3) => {
+    const raw = Buffer.alloc(width * height * channels);
+    for (let i = 0; i < raw.length; i++) raw[i] = ((i * 2654435761) >>> 13) & 0xff;
+    return sharp(raw, { raw: { width, height, channels } });
+  };
   const variants: [string, () => Promise<Buffer>, boolean][] = [
     ['8-bit RGB', () => photo().png().toBuffer(), true],
     ['8-bit gray', () => photo().grayscale().png().toBuffer(), true],
@@ -257,6 +262,8 @@ describe('preprocess: fast-png and sharp decode PNGs alike', () => {
     ['palette', () => photo().png({ palette: true, colours: 16 }).toBuffer(), true],
     ['palette with transparency', () => photo().ensureAlpha(0.5).png({ palette: true, colours: 16 }).toBuffer(), true],
     ['1-bit gray (left to sharp)', () => photo().grayscale().png({ palette: true, colours: 2 }).toBuffer(), true],
+    ['noise, 300x200 (several IDAT chunks, every row filter)', () => noise(300, 200, 3).png({ adaptiveFiltering: true, compressionLevel: 1 }).toBuffer(), true],
+    ['gray noise with alpha, 131x67', () => noise(131, 67, 2).png({ adaptiveFiltering: true }).toBuffer(), true],
   ];
   beforeAll(() => loadPngDecoder());
 
@@ -294,6 +301,18 @@ describe('preprocess: fast-png and sharp decode PNGs alike', () => {
     expect(maxAbsDiff(inline!.data, (await preprocess(small, plain(8, 8, 1))).data)).toBe(0);
     expect(preprocessSmallPng(fixture('rgb-96x72.png'), plain(8, 8, 1), DEFAULT_IMAGE_LIMITS, 64 * 64)).toBeNull();
     expect(preprocessSmallPng(fixture('rgb-37x23.jpg'), plain(8, 8, 1), DEFAULT_IMAGE_LIMITS, 128 * 128)).toBeNull();
+  });
+
+  it('decodes a PNG split into many IDAT chunks, and refuses one whose chunk CRC does not match', async () => {
+    const bytes = await noise(300, 200, 3).png({ compressionLevel: 0 }).toBuffer();
+    expect([...bytes.toString('latin1').matchAll(/IDAT/g)].length).toBeGreaterThan(1);
+    const s = plain(32, 32, 3);
+    expect(maxAbsDiff((await preprocess(bytes, s)).data, (await preprocess(bytes, s, DEFAULT_IMAGE_LIMITS, { sharpOnly: true })).data)).toBe(0);
+    const corrupt = Buffer.from(bytes);
+    corrupt[bytes.indexOf('IDAT') + 100]! ^= 0x01;
+    const e = await refusal(preprocess(corrupt, s));
+    expect(e.code).toBe('INVALID_IMAGE');
+    expect(e.message).toContain('CRC error in IDAT');
   });
 
   it('refuses a truncated PNG with INVALID_IMAGE from either decoder', async () => {

@@ -55,7 +55,7 @@ export async function decodeImage(bytes: Buffer, limits: ImageLimits, opts: { sh
   if (png?.simple) {
     checkPixels(png.width, png.height, limits);
     await loadPngDecoder();
-    const { raster, is16 } = decodeSimplePng(bytes);
+    const { raster, is16 } = decodeSimplePng(bytes, png);
     return { raster, is16, source: { format: 'png', width: raster.width, height: raster.height, channels: raster.channels, bitDepth: is16 ? 16 : 8 } };
   }
   return decodeWithSharp(bytes, await readHeader(bytes, limits), limits);
@@ -69,7 +69,7 @@ export function decodeSmallPng(bytes: Buffer, limits: ImageLimits, maxPixels: nu
   if (bytes.length === 0 || bytes.length > limits.maxBytes) return null;
   const png = pngInfo(bytes);
   if (!png?.simple || png.width * png.height > Math.min(maxPixels, limits.maxPixels)) return null;
-  const { raster, is16 } = decodeSimplePng(bytes);
+  const { raster, is16 } = decodeSimplePng(bytes, png);
   return { raster, is16, source: { format: 'png', width: raster.width, height: raster.height, channels: raster.channels, bitDepth: is16 ? 16 : 8 } };
 }
 
