@@ -89,6 +89,9 @@ export async function startServer(app: App, opts: { port?: number; host?: string
       sendError(app, res, new DomainError(ErrorCode.PAYLOAD_TOO_LARGE, `request body exceeds ${err.limit} bytes${err.limit === ANONYMOUS_BODY_BYTES ? ' (the limit without an API key)' : ''}`), { bodyUnread: true });
     } else if (err.type === 'entity.parse.failed' || err.type === 'encoding.unsupported' || err.type === 'charset.unsupported') {
       sendError(app, res, new DomainError(ErrorCode.BAD_USER_INPUT, `request body is not valid JSON: ${err.message}`));
+    } else if (err.status && err.status >= 400 && err.status < 500) {
+      // A client error the body parsers or the multipart reader raised (a malformed upload, too many files).
+      sendError(app, res, new DomainError(err.status === 413 ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.BAD_USER_INPUT, err.message ?? 'bad request'), { bodyUnread: true });
     } else {
       sendError(app, res, err);
     }

@@ -110,6 +110,14 @@ describe(`GraphQL operation limits (${dbKind()})`, () => {
     expect(sent).toBeLessThan(16 * 2 ** 20);
   });
 
+  it('answers a malformed multipart request with 400 BAD_USER_INPUT, not an internal error', async () => {
+    const body = new FormData();
+    body.set('operations', '{ not json');
+    const res = await fetch(`${server.url.replace('localhost', '127.0.0.1')}/graphql`, { method: 'POST', body, headers: { authorization: `Bearer ${t.keys.viewer}`, 'apollo-require-preflight': 'true' } });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as GqlResult).errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
+  });
+
   it('limits request bodies without a key to 64 KB', async () => {
     const r = await post(server, { query: `{ viewer { name } }`, variables: { pad: 'x'.repeat(100 * 1024) } });
     expect(r.status).toBe(413);
