@@ -7,6 +7,8 @@ import { bytesFromBase64 } from '../../src/inference/image/image-input';
 import { loadPngDecoder, pngInfo } from '../../src/inference/image/png';
 import { plan, preprocess, preprocessSmallPng, type Preprocessed } from '../../src/inference/image/preprocess';
 import { resample } from '../../src/inference/image/resample';
+import { ImagePool } from '../../src/inference/image/image-pool';
+import pino from 'pino';
 import { parseInputSpec, type InputSpec } from '../../src/registry/input-spec';
 
 const IMAGES = join(__dirname, '../fixtures/images');
@@ -326,6 +328,23 @@ describe('preprocess: fast-png and sharp decode PNGs alike', () => {
     const e = await refusal(preprocess(strip, plain(224, 224, 3, { resize: 'resize-crop' })));
     expect(e.code).toBe('PAYLOAD_TOO_LARGE');
     expect(e.message).toContain('resizing it for this model');
+  });
+});
+
+describe('the preprocessing pool', () => {
+  it('preprocesses off this thread what is not a small PNG, and leaves the caller its bytes', async () => {
+    const pool = await ImagePool.create({ workers: 1, nice: 0, limits: DEFAULT_IMAGE_LIMITS, logger: pino({ level: 'silent' }) });
+    try {
+      const jpeg = fixture('rgb-37x23.jpg');
+      const s = plain(16, 16, 3, { ...IMAGENET });
+      const [a, b] = await Promise.all([pool.preprocess(jpeg, s), pool.preprocess(jpeg, s)]);
+      expect(jpeg.length).toBeGreaterThan(0);
+      expect(maxAbsDiff(a.data, (await preprocess(jpeg, s)).data)).toBe(0);
+      expect(maxAbsDiff(a.data, b.data)).toBe(0);
+      expect((await refusal(pool.preprocess(fixture('truncated.jpg'), s))).code).toBe('INVALID_IMAGE');
+    } finally {
+      await pool.close();
+    }
   });
 });
 

@@ -87,9 +87,8 @@ export class ImagePool {
       return Promise.reject(e);
     }
     if (this.closed) return Promise.reject(new DomainError(ErrorCode.MODEL_NOT_READY, 'the gateway is stopping'));
-    // A Buffer that owns its whole ArrayBuffer moves to the thread; a slice of a shared one is copied.
-    const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
-    const view = own ? new Uint8Array(bytes.buffer, 0, bytes.byteLength) : new Uint8Array(bytes);
+    // A copy moves to the thread: the caller may use its bytes again (a comparison scores each image with both versions).
+    const view = new Uint8Array(bytes);
     return new Promise<Preprocessed>((resolve, reject) => {
       this.queue.push({ request: { bytes: view, spec, limits: this.opts.limits }, transfer: [view.buffer as ArrayBuffer], resolve, reject });
       this.dispatch();
