@@ -23,7 +23,7 @@ export class GatewayMetrics implements InferenceTelemetry {
   private readonly requestSeconds = new Histogram({ name: 'modelgate_graphql_request_duration_seconds', help: 'GraphQL operation latency', labelNames: ['operation'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
   private readonly predictSeconds = new Histogram({ name: 'modelgate_predict_duration_seconds', help: 'Prediction latency (decode to scores) by model, version and execution provider', labelNames: ['model', 'version', 'provider'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
   private readonly batchSize = new Histogram({ name: 'modelgate_batch_size', help: 'Images per batch run', labelNames: ['model', 'version'], buckets: [1, 2, 4, 8, 16, 32, 64, 128], registers: [this.registry] });
-  private readonly rejections = new Counter({ name: 'modelgate_rejections_total', help: 'Requests refused at the door: rate limits, failed-authentication throttling, a full verification queue, bad or revoked keys', labelNames: ['reason'], registers: [this.registry] });
+  private readonly rejections = new Counter({ name: 'modelgate_rejections_total', help: 'Requests refused at the door: rate limits, failed-authentication throttling, a full verification queue, bad or revoked keys, progress-stream caps', labelNames: ['reason'], registers: [this.registry] });
   private sources: MetricSources | null = null;
   private defaultsStarted = false;
 
@@ -92,7 +92,7 @@ export class GatewayMetrics implements InferenceTelemetry {
     this.requestSeconds.observe({ operation: name }, seconds);
   }
 
-  rejected(reason: 'rate_limit' | 'auth_throttle' | 'verify_queue' | 'unauthenticated'): void {
+  rejected(reason: 'rate_limit' | 'auth_throttle' | 'verify_queue' | 'unauthenticated' | 'stream_cap'): void {
     this.rejections.inc({ reason });
   }
 

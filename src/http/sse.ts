@@ -25,7 +25,12 @@ export function comparisonEvents(app: App, guard: Guard) {
       const comparisonId = parseComparisonId(id);
       c = await app.services.comparisons.get(actor, comparisonId);
       if (!c) throw notFound(`no comparison ${id}`);
-      release = app.streams.acquire(actor.kind === 'key' ? actor.name : `anonymous@${req.socket.remoteAddress}`);
+      try {
+        release = app.streams.acquire(actor.kind === 'key' ? actor.name : `anonymous@${req.socket.remoteAddress}`);
+      } catch (e) {
+        app.metrics.rejected('stream_cap');
+        throw e;
+      }
     } catch (e) {
       return sendError(app, res, e);
     }

@@ -211,6 +211,7 @@ describe(`comparisons shared fairly (${dbKind()})`, () => {
     const second = await fetch(url, { headers: { authorization: `Bearer ${viewer}` } });
     expect(second.status).toBe(429);
     expect(((await second.json()) as any).errors[0].extensions).toMatchObject({ code: 'RESOURCE_EXHAUSTED', retryAfterMs: 5000 });
+    expect(await t.app.metrics.text()).toMatch(/modelgate_rejections_total\{reason="stream_cap"\} 1/);
     expectData(await t.gql(`mutation { revokeApiKey(name: "watcher") { revokedAt } }`, {}, t.keys.admin));
     await readUntil(/event: error/);
     await readUntil(/$^/); // to the end of the stream
