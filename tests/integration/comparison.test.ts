@@ -195,7 +195,8 @@ describe(`comparisons shared fairly (${dbKind()})`, () => {
 
   it('caps progress streams per key (SSE_MAX_PER_KEY), and ends a stream when its key is revoked', async () => {
     const viewer = (await t.app.services.apiKeys.create(t.app.localActor(), 'watcher', 'viewer')).key;
-    const job = (await t.app.db.prisma.comparison.findFirstOrThrow({ where: { status: 'QUEUED' } })).id;
+    // Its own job (the runner is not started: it stays QUEUED, and its stream open).
+    const job = expectData(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke', limit: 21 } }, t.keys.admin)).startComparison.id;
     const url = `${server.url.replace('localhost', '127.0.0.1')}/comparisons/${job}/events`;
     const res = await fetch(url, { headers: { authorization: `Bearer ${viewer}` } });
     const reader = res.body!.getReader();
