@@ -72,21 +72,29 @@ function countTokens(source: Source): number {
   return n;
 }
 
-/** Whether a document reads the schema itself (`__schema`, `__type`), anywhere. */
-const introspects = new WeakMap<DocumentNode, boolean>();
-function isIntrospection(document: DocumentNode): boolean {
-  let found = introspects.get(document);
-  if (found === undefined) {
-    found = false;
-    visit(document, {
-      Field(node) {
-        if (node.name.value === '__schema' || node.name.value === '__type') found = true;
-      },
-    });
-    introspects.set(document, found);
-  }
-  return found;
+/**
+ * A fact about a document, worked out once: Apollo hands back the same parsed document for the same
+ * query text, so a WeakMap keeps it exactly as long as the document is cached.
+ */
+function perDocument(find: (document: DocumentNode) => boolean): (document: DocumentNode) => boolean {
+  const known = new WeakMap<DocumentNode, boolean>();
+  return (document) => {
+    let value = known.get(document);
+    if (value === undefined) known.set(document, (value = find(document)));
+    return value;
+  };
 }
+
+/** Whether a document reads the schema itself (`__schema`, `__type`), anywhere. */
+const isIntrospection = perDocument((document) => {
+  let found = false;
+  visit(document, {
+    Field(node) {
+      if (node.name.value === '__schema' || node.name.value === '__type') found = true;
+    },
+  });
+  return found;
+});
 
 /**
  * Arguments the cost model reads (cost.ts), and @include/@skip's `if` (the cost counts only what is
@@ -95,26 +103,21 @@ function isIntrospection(document: DocumentNode): boolean {
 const COSTED_ARGUMENTS = new Set(['first', 'images', 'if']);
 
 /** Whether any variable appears inside such an argument, anywhere in the document. */
-const costVaries = new WeakMap<DocumentNode, boolean>();
-function costDependsOnVariables(document: DocumentNode): boolean {
-  let varies = costVaries.get(document);
-  if (varies === undefined) {
-    varies = false;
-    visit(document, {
-      Argument(node) {
-        if (!COSTED_ARGUMENTS.has(node.name.value)) return false;
-        visit(node.value, {
-          Variable() {
-            varies = true;
-          },
-        });
-        return false;
-      },
-    });
-    costVaries.set(document, varies);
-  }
+const costDependsOnVariables = perDocument((document) => {
+  let varies = false;
+  visit(document, {
+    Argument(node) {
+      if (!COSTED_ARGUMENTS.has(node.name.value)) return false;
+      visit(node.value, {
+        Variable() {
+          varies = true;
+        },
+      });
+      return false;
+    },
+  });
   return varies;
-}
+});
 
 /**
  * Per operation, with its variables: the cost limit (a page size or an image list can come from a

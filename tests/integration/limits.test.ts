@@ -209,6 +209,15 @@ describe(`GraphQL cost: aliased predictions cost what a batch does (${dbKind()})
     expect(expectData(await t.gql(batch, { imgs: Array.from({ length: 9 }, () => ({ base64: image() })) }, t.keys.viewer)).predictBatch).toHaveLength(9);
   });
 
+  it('costs an operation again when a variable can change its cost (a page size, an @include)', async () => {
+    const paged = `query($n: Int) { models(first: $n) { versions(first: $n) { version } } }`;
+    expectData(await t.gql(paged, { n: 2 }, t.keys.viewer));
+    expect(expectError(await t.gql(paged, { n: 200 }, t.keys.viewer), 'QUERY_TOO_COMPLEX').extensions).toMatchObject({ limit: 'cost', actual: 200 * 201 });
+    const included = `query($big: Boolean!) { models(first: 2) { name } ... @include(if: $big) { all: models(first: 500) { versions(first: 500) { version } } } }`;
+    expectData(await t.gql(included, { big: false }, t.keys.viewer));
+    expectError(await t.gql(included, { big: true }, t.keys.viewer), 'QUERY_TOO_COMPLEX');
+  });
+
   it('answers introspection anonymously in development', async () => {
     const dev = await createTestApp({ config: { nodeEnv: 'development' } });
     try {
