@@ -11,6 +11,7 @@
  * 1. Small-CNN `predict` throughput, 32 concurrent clients (autocannon), a 28x28 PNG: goal >= 2,500 req/s.
  * 2. ResNet-50 `predict` at 224x224 from a 224x224 JPEG, 4 clients: goal: no drop against the baseline.
  * 3. Registry-query latency (an open loop of 50 queries/s) while 2 clients send 7000x7000 PNGs: goal p99 <= 20 ms.
+ * 4. How long operations over the GraphQL limits take to be refused (current gateway only): goal well under 100 ms.
  *
  * BENCH_SCALE (default 1) scales every duration, for trial runs.
  */
@@ -25,6 +26,7 @@ import { gql as request } from './graphql-client';
 import type { LoadResult } from './load-client';
 import { LoadWorker } from './load-worker';
 import { loadavg, machine, otherLoad } from './machine';
+import { maxOf } from '../common/arrays';
 import { fmt, percentile, table } from './stats';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -73,6 +75,40 @@ async function registerResnet224(g: Gateway): Promise<void> {
   const sha = String(modelVersion.sha256);
   const file = path.join(g.dataDir, 'artifacts', 'sha256', sha.slice(0, 2), sha);
   await gql(g.url, `mutation($file: String!) { registerVersion(input: { model: "resnet50-224", artifactPath: $file }) { version } }`, { file });
+}
+
+/** `{ models { versions { model { versions ... } } } }`, `depth` fields deep (Model.versions <-> ModelVersion.model). */
+function nested(depth: number): string {
+  let inner = 'name';
+  for (let level = depth - 2; level >= 1; level--) inner = level % 2 === 1 ? `versions { version ${inner} }` : `model { name ${inner} }`;
+  return `{ models { ${inner} } }`;
+}
+
+/** Operations over the limits, each sent `n` times in a row: how long the refusal takes, and its code. */
+async function refusals(url: string, image: string, n: number): Promise<{ name: string; codes: string; p50: number; p99: number }[]> {
+  const aliased = Array.from({ length: 300 }, (_, i) => `p${i}: predict(ref: { model: "fashion-classifier" }, image: { base64: $img }) { top { label } }`).join(' ');
+  const cases: [string, unknown][] = [
+    ['a 14-level query (Model.versions <-> ModelVersion.model)', { query: nested(14) }],
+    ['300 aliased predicts', { query: `query($img: String!) { ${aliased} }`, variables: { img: image } }],
+    ['2,500 tokens', { query: `{ viewer { ${'name '.repeat(2500)} } }` }],
+    ['a 70 KB query text', { query: `# ${'x'.repeat(70 * 1024)}\n{ viewer { name } }` }],
+    ['a 10-level query within the depth limit, refused by its cost', { query: nested(10) }],
+  ];
+  const rows = [];
+  for (const [name, body] of cases) {
+    const ms: number[] = [];
+    const codes = new Set<string>();
+    for (let i = 0; i < n; i++) {
+      const started = performance.now();
+      const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: JSON.stringify(body) });
+      const json = (await res.json()) as { errors?: { extensions?: { code?: string; limit?: string } }[] };
+      ms.push(performance.now() - started);
+      const e = json.errors?.[0]?.extensions;
+      codes.add(`${res.status} ${e?.code ?? 'no error'}${e?.limit ? ` (${e.limit})` : ''}`);
+    }
+    rows.push({ name, codes: [...codes].join(', '), p50: percentile(ms, 50), p99: percentile(ms, 99) });
+  }
+  return rows;
 }
 
 interface Throughput {
@@ -141,6 +177,7 @@ async function main(): Promise<void> {
   };
 
   const rows: Record<string, { small: Throughput; resnet: Throughput; quiet: LoadResult; hostile: { probe: LoadResult; hostile: LoadResult | null }; other: string[] }> = {};
+  let refused: Awaited<ReturnType<typeof refusals>> = [];
   // One gateway at a time: two would share the 2 cores.
   for (const [name, checkout] of checkouts) {
     const g = await startGateway(checkout);
@@ -162,6 +199,8 @@ async function main(): Promise<void> {
       const hostile = await registryUnderLoad(g.url, bodies.hostile, seconds(20));
       other.push(busy());
       rows[name] = { small, resnet, quiet, hostile, other };
+      // The baseline would run these (the 14-level query exhausted its heap in about two minutes).
+      if (name === 'current') refused = await refusals(g.url, smallPng.toString('base64'), 50);
     } finally {
       await g.process.stop();
     }
@@ -202,6 +241,9 @@ async function main(): Promise<void> {
     ]),
   );
   out();
+  out('## Refusals of operations over the limits (current gateway; 50 each, sequential; time to the whole answer)');
+  out(table([['operation', 'answer', 'p50 ms', 'p99 ms'], ...refused.map((r) => [r.name, r.codes, fmt(r.p50), fmt(r.p99)])], ['l', 'l', 'r', 'r']));
+  out();
   out('## Goals');
   const p99 = percentile(current.hostile.probe.latencies, 99);
   out(
@@ -211,6 +253,7 @@ async function main(): Promise<void> {
         ['small-CNN predict >= 2,500 req/s at 32 clients', `${fmt(current.small.rps, 0)} req/s`, ratio(current.small.rps, base?.small.rps), met(current.small.rps >= 2500 && current.small.failed === 0)],
         ['ResNet-50 (224) no drop', `${fmt(current.resnet.rps, 1)} req/s`, ratio(current.resnet.rps, base?.resnet.rps), base ? met(current.resnet.rps >= base.resnet.rps * 0.95) : 'no baseline'],
         ['registry p99 <= 20 ms under 7000x7000 PNGs', `${fmt(p99)} ms`, ratio(p99, base ? percentile(base.hostile.probe.latencies, 99) : undefined), met(p99 <= 20 && current.hostile.probe.errors === 0)],
+        ['operations over the limits refused well under 100 ms', `p99 <= ${fmt(maxOf(refused.map((r) => r.p99)))} ms`, '-', met(refused.every((r) => r.p99 < 100 && r.codes.includes('QUERY_TOO_COMPLEX')))],
       ],
       ['l', 'r', 'r', 'l'],
     ),
