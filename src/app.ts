@@ -84,7 +84,13 @@ export interface AppOptions {
 
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
   const logger = opts.logger ?? createLogger(config.logLevel);
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger, timeouts: config.databaseTimeouts, ...opts.database });
+  const db = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    logger,
+    timeouts: config.databaseTimeouts,
+    ...opts.database,
+  });
   const repos = {
     models: new ModelRepository(db.prisma),
     versions: new VersionRepository(db.prisma),
@@ -97,15 +103,45 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const cache = new RegistryCache(db.changes);
   // Models run (and are inspected) in worker threads; a worker that dies takes its models with it
   // (they reload on next use).
-  const backend = opts.backend ?? new OnnxBackend(config.inference.workers, logger, (keys) => manager.forget(keys), { nice: config.inference.nice, runTimeoutMs: config.inference.runTimeoutMs });
+  const backend =
+    opts.backend ??
+    new OnnxBackend(config.inference.workers, logger, (keys) => manager.forget(keys), {
+      nice: config.inference.nice,
+      runTimeoutMs: config.inference.runTimeoutMs,
+    });
   const models = new ModelService(repos.models);
-  const versions = new VersionService({ models, versions: repos.versions, aliases: repos.aliases, artifacts, inspector: opts.inspector ?? backend, importRoots: config.importRoots, cache });
-  const aliases = new AliasService({ models, versions: repos.versions, aliases: repos.aliases, pinned: config.pinnedAliases });
+  const versions = new VersionService({
+    models,
+    versions: repos.versions,
+    aliases: repos.aliases,
+    artifacts,
+    inspector: opts.inspector ?? backend,
+    importRoots: config.importRoots,
+    cache,
+  });
+  const aliases = new AliasService({
+    models,
+    versions: repos.versions,
+    aliases: repos.aliases,
+    pinned: config.pinnedAliases,
+  });
   const datasets = new DatasetService(repos.datasets);
   const mlflowRepo = new MlflowRepository(db.prisma);
   const metrics = new GatewayMetrics();
-  const manager = new ModelManager({ backend, versions: repos.versions, artifacts, config, logger, telemetry: metrics });
-  const images = await ImagePool.create({ workers: config.inference.preprocessWorkers, nice: config.inference.nice, limits: config.inference.image, logger });
+  const manager = new ModelManager({
+    backend,
+    versions: repos.versions,
+    artifacts,
+    config,
+    logger,
+    telemetry: metrics,
+  });
+  const images = await ImagePool.create({
+    workers: config.inference.preprocessWorkers,
+    nice: config.inference.nice,
+    limits: config.inference.image,
+    logger,
+  });
   const admission = new Admission({ perVersion: config.limits.queuePerVersion, total: config.limits.queueTotal });
   const inference = new InferenceService({ versions, manager, images, admission, config, telemetry: metrics });
   const comparisonRepo = new ComparisonRepository(db.prisma);
@@ -135,8 +171,22 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     aliases,
     datasets,
     apiKeys: new ApiKeyService(repos.apiKeys, logger, cache),
-    dvcImporter: new DvcImporter({ models, versions, aliases, datasets, versionRepo: repos.versions, artifacts, importRoots: config.importRoots, logger }),
-    mlflowImporter: new MlflowImporter({ models, versions, aliases, versionRepo: repos.versions, mlflowRepo,
+    dvcImporter: new DvcImporter({
+      models,
+      versions,
+      aliases,
+      datasets,
+      versionRepo: repos.versions,
+      artifacts,
+      importRoots: config.importRoots,
+      logger,
+    }),
+    mlflowImporter: new MlflowImporter({
+      models,
+      versions,
+      aliases,
+      versionRepo: repos.versions,
+      mlflowRepo,
       importRoots: config.importRoots,
       allowedHosts: config.mlflow.allowedHosts,
       auth: { token: config.mlflow.token, username: config.mlflow.username, password: config.mlflow.password },

@@ -78,7 +78,6 @@ export class ArtifactStore {
     return removed;
   }
 
-
   absolute(localPath: string): string {
     return path.resolve(this.dataDir, localPath);
   }

@@ -16,7 +16,9 @@ export function isInside(root: string, file: string): boolean {
 export async function allowedPath(roots: readonly string[], given: string, what: string): Promise<string> {
   const resolved = path.resolve(given);
   const refuse = () =>
-    badInput(`${what} ${resolved} is outside the folders the gateway may read (IMPORT_ROOTS: ${roots.join(', ')})`, { field: what });
+    badInput(`${what} ${resolved} is outside the folders the gateway may read (IMPORT_ROOTS: ${roots.join(', ')})`, {
+      field: what,
+    });
   if (!roots.some((r) => isInside(r, resolved))) throw refuse();
   const real = await realpath(resolved).catch(() => null);
   if (real === null) return resolved;

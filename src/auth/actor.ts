@@ -27,7 +27,9 @@ export function hasRole(actor: Actor, needed: Role): boolean {
 export function requireRole(actor: Actor, needed: Role, action: string): void {
   if (hasRole(actor, needed)) return;
   if (actor.kind === 'anonymous') {
-    throw unauthenticated(`${action} needs an API key with role ${needed} or higher: send "Authorization: Bearer <key>"`);
+    throw unauthenticated(
+      `${action} needs an API key with role ${needed} or higher: send "Authorization: Bearer <key>"`,
+    );
   }
   throw forbidden(`${action} needs role ${needed} or higher; the key "${actor.name}" has role ${actor.role ?? 'none'}`);
 }

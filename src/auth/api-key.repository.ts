@@ -12,11 +12,19 @@ export class ApiKeyRepository {
     return this.prisma.apiKey.count();
   }
 
-  async create(data: { name: string; prefix: string; hash: string; role: Role; fromEnv?: boolean }): Promise<ApiKeyRecord> {
+  async create(data: {
+    name: string;
+    prefix: string;
+    hash: string;
+    role: Role;
+    fromEnv?: boolean;
+  }): Promise<ApiKeyRecord> {
     try {
       return await this.prisma.apiKey.create({ data });
     } catch (e) {
-      throw translatePrismaError(e, { unique: `an API key named "${data.name}" (or with the same prefix) already exists` });
+      throw translatePrismaError(e, {
+        unique: `an API key named "${data.name}" (or with the same prefix) already exists`,
+      });
     }
   }
 
@@ -40,8 +48,15 @@ export class ApiKeyRepository {
   async adoptEnvKey(id: number): Promise<string[]> {
     return this.prisma.$transaction(async (tx) => {
       await tx.apiKey.update({ where: { id }, data: { fromEnv: true } });
-      const previous = await tx.apiKey.findMany({ where: { fromEnv: true, revokedAt: null, id: { not: id } }, select: { id: true, name: true } });
-      if (previous.length) await tx.apiKey.updateMany({ where: { id: { in: previous.map((p) => p.id) } }, data: { revokedAt: new Date() } });
+      const previous = await tx.apiKey.findMany({
+        where: { fromEnv: true, revokedAt: null, id: { not: id } },
+        select: { id: true, name: true },
+      });
+      if (previous.length)
+        await tx.apiKey.updateMany({
+          where: { id: { in: previous.map((p) => p.id) } },
+          data: { revokedAt: new Date() },
+        });
       return previous.map((p) => p.name);
     });
   }

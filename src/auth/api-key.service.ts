@@ -10,7 +10,9 @@ import type { RegistryCache } from '../db/registry-cache';
 import type { ApiKeyRecord, ApiKeyRepository } from './api-key.repository';
 
 const scrypt = (password: string, salt: Buffer, keylen: number, options: ScryptOptions) =>
-  new Promise<Buffer>((resolve, reject) => scryptCb(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key))));
+  new Promise<Buffer>((resolve, reject) =>
+    scryptCb(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key))),
+  );
 
 const SCRYPT = { N: 16384, r: 8, p: 1 } as const;
 const PREFIX_LENGTH = 12;
@@ -31,7 +33,11 @@ async function verifyKey(key: string, stored: string): Promise<boolean> {
   const [alg, n, r, p, salt, hash] = stored.split('$');
   if (alg !== 'scrypt' || !salt || !hash) return false;
   const expected = Buffer.from(hash, 'base64');
-  const actual = await scrypt(key, Buffer.from(salt, 'base64'), expected.length, { N: Number(n), r: Number(r), p: Number(p) });
+  const actual = await scrypt(key, Buffer.from(salt, 'base64'), expected.length, {
+    N: Number(n),
+    r: Number(r),
+    p: Number(p),
+  });
   return timingSafeEqual(actual, expected);
 }
 
@@ -63,10 +69,23 @@ export class ApiKeyService {
     return this.createUnchecked(name, role);
   }
 
-  private async createUnchecked(name: string, role: string, key = `mg_${randomBytes(24).toString('base64url')}`, fromEnv = false): Promise<CreatedApiKey> {
-    if (!NAME.test(name)) throw badInput(`invalid key name "${name}": use letters, digits, ".", "_" or "-" (at most 64)`);
-    if (!(ROLES as readonly string[]).includes(role)) throw badInput(`invalid role "${role}": one of ${ROLES.join(', ')}`);
-    const apiKey = await this.repo.create({ name, role: role as Role, prefix: key.slice(0, PREFIX_LENGTH), hash: await hashKey(key), fromEnv });
+  private async createUnchecked(
+    name: string,
+    role: string,
+    key = `mg_${randomBytes(24).toString('base64url')}`,
+    fromEnv = false,
+  ): Promise<CreatedApiKey> {
+    if (!NAME.test(name))
+      throw badInput(`invalid key name "${name}": use letters, digits, ".", "_" or "-" (at most 64)`);
+    if (!(ROLES as readonly string[]).includes(role))
+      throw badInput(`invalid role "${role}": one of ${ROLES.join(', ')}`);
+    const apiKey = await this.repo.create({
+      name,
+      role: role as Role,
+      prefix: key.slice(0, PREFIX_LENGTH),
+      hash: await hashKey(key),
+      fromEnv,
+    });
     return { key, apiKey };
   }
 
@@ -124,10 +143,17 @@ export class ApiKeyService {
       const existing = await this.repo.findByPrefix(adminApiKey.slice(0, PREFIX_LENGTH));
       if (existing) {
         if (!(await verifyKey(adminApiKey, existing.hash))) {
-          throw new ConfigError([{ variable: 'ADMIN_API_KEY', message: `shares its first ${PREFIX_LENGTH} characters with the existing key "${existing.name}": choose another value` }]);
+          throw new ConfigError([
+            {
+              variable: 'ADMIN_API_KEY',
+              message: `shares its first ${PREFIX_LENGTH} characters with the existing key "${existing.name}": choose another value`,
+            },
+          ]);
         }
         if (existing.revokedAt) {
-          throw new ConfigError([{ variable: 'ADMIN_API_KEY', message: `is the key "${existing.name}", which was revoked: set a new value` }]);
+          throw new ConfigError([
+            { variable: 'ADMIN_API_KEY', message: `is the key "${existing.name}", which was revoked: set a new value` },
+          ]);
         }
         const revoked = await this.repo.adoptEnvKey(existing.id);
         if (revoked.length) this.logger.warn({ revoked }, 'revoked the key(s) an earlier ADMIN_API_KEY registered');
@@ -154,7 +180,11 @@ export class ApiKeyService {
 
   private findByPrefix(prefix: string): Promise<ApiKeyRecord | null> {
     // Unknown prefixes are not kept: guessing keys must not fill the cache.
-    return this.cache.get(`apiKey\0${prefix}`, () => this.repo.findByPrefix(prefix), (row) => row !== null);
+    return this.cache.get(
+      `apiKey\0${prefix}`,
+      () => this.repo.findByPrefix(prefix),
+      (row) => row !== null,
+    );
   }
 
   private touch(id: number, now: number): void {

@@ -37,7 +37,8 @@ export function samples(): Sample[] {
 
 const body = (query: string, variables: Record<string, unknown> = {}) => JSON.stringify({ query, variables });
 
-export const predictBody = (version: number, image: Sample) => body(Q.predict, { ref: { model: MODEL, version }, image: { base64: image.base64 } });
+export const predictBody = (version: number, image: Sample) =>
+  body(Q.predict, { ref: { model: MODEL, version }, image: { base64: image.base64 } });
 
 /**
  * Predictions with one version over the samples; with `expected` (the label each sample got from
@@ -53,7 +54,12 @@ export function predictOp(version: number, images: Sample[], weight: number, exp
 }
 
 /** Registry reads: models with their versions, one version with its DVC and MLflow provenance, datasets, comparisons. */
-export function registryOps(weights: { models: number; modelVersion: number; datasets: number; comparisons: number }): MixOp[] {
+export function registryOps(weights: {
+  models: number;
+  modelVersion: number;
+  datasets: number;
+  comparisons: number;
+}): MixOp[] {
   return [
     { name: 'models', weight: weights.models, bodies: [body(Q.models)] },
     { name: 'modelVersion', weight: weights.modelVersion, bodies: [1, 2, 3].map((v) => body(Q.modelVersion, { v })) },
@@ -73,6 +79,11 @@ export async function referenceLabels(url: string, key: string, version: number,
 }
 
 /** Creates an API key through GraphQL (admin key) and returns its secret. */
-export async function createKey(url: string, adminKey: string, name: string, role: 'VIEWER' | 'OPERATOR' | 'ADMIN'): Promise<string> {
+export async function createKey(
+  url: string,
+  adminKey: string,
+  name: string,
+  role: 'VIEWER' | 'OPERATOR' | 'ADMIN',
+): Promise<string> {
   return String((await gql(url, adminKey, Q.createKey, { name, role })).createApiKey.key);
 }

@@ -73,7 +73,11 @@ function check(scenario: string, expectation: string, held: boolean, detail: str
   out(`  ${held ? 'PASS' : 'FAIL'}  ${expectation}: ${detail}`);
 }
 
-function gatewayEnv(dataDir: string, adminKey: string, extra: Record<string, string> = {}): { env: Record<string, string> } {
+function gatewayEnv(
+  dataDir: string,
+  adminKey: string,
+  extra: Record<string, string> = {},
+): { env: Record<string, string> } {
   return { env: { DATA_DIR: dataDir, ADMIN_API_KEY: adminKey, DEMO_REPO: MODELS, IMPORT_ROOTS: MODELS, ...extra } };
 }
 
@@ -93,8 +97,12 @@ interface ProjectExpectation {
 /** What the demo project lists, read from dvc.yaml, dvc.lock and the .dir manifests in its local remote. */
 function projectExpectation(): ProjectExpectation {
   type Artifact = { path: string; type?: string; meta?: { aliases?: string[]; labelsFile?: string } };
-  const artifacts = (parseYaml(readFileSync(path.join(MODELS, 'dvc.yaml'), 'utf8')) as { artifacts: Record<string, Artifact> }).artifacts;
-  const lock = parseYaml(readFileSync(path.join(MODELS, 'dvc.lock'), 'utf8')) as { stages: Record<string, { outs?: { path: string; md5: string }[] }> };
+  const artifacts = (
+    parseYaml(readFileSync(path.join(MODELS, 'dvc.yaml'), 'utf8')) as { artifacts: Record<string, Artifact> }
+  ).artifacts;
+  const lock = parseYaml(readFileSync(path.join(MODELS, 'dvc.lock'), 'utf8')) as {
+    stages: Record<string, { outs?: { path: string; md5: string }[] }>;
+  };
   const md5 = new Map<string, string>();
   for (const stage of Object.values(lock.stages)) for (const o of stage.outs ?? []) md5.set(o.path, o.md5);
   // .dvc/config: remote "local", url ../dvc-remote (DVC 3 layout: files/md5/ab/cdef…).
@@ -129,7 +137,13 @@ async function registryState(gw: GatewayProcess, key: string): Promise<RegistryS
   return { versions: model?.versions ?? [], datasets: d.datasets };
 }
 
-function importSummary(r: { created: number; updated: number; unchanged: number; failed: number; items: { kind: string; name: string; action: string; reason: string | null }[] }): string {
+function importSummary(r: {
+  created: number;
+  updated: number;
+  unchanged: number;
+  failed: number;
+  items: { kind: string; name: string; action: string; reason: string | null }[];
+}): string {
   const failures = r.items.filter((i) => i.action === 'failed').map((i) => `${i.kind} ${i.name}: ${i.reason}`);
   return `created ${r.created}, updated ${r.updated}, unchanged ${r.unchanged}, failed ${r.failed}${failures.length ? ` (${failures.join('; ')})` : ''}`;
 }
@@ -146,7 +160,12 @@ function brokenReadyVersions(dataDir: string, state: RegistryState): string[] {
 }
 
 function wrongDatasets(state: RegistryState, expected: ProjectExpectation): string[] {
-  return state.datasets.filter((d) => expected.datasets.get(d.name) !== d.size).map((d) => `${d.name} v${d.version}: ${d.size} items, the project lists ${expected.datasets.get(d.name) ?? 'no such dataset'}`);
+  return state.datasets
+    .filter((d) => expected.datasets.get(d.name) !== d.size)
+    .map(
+      (d) =>
+        `${d.name} v${d.version}: ${d.size} items, the project lists ${expected.datasets.get(d.name) ?? 'no such dataset'}`,
+    );
 }
 
 /** Differences between the registry and the project: versions (md5, READY, aliases) and datasets (one version each, full). */
@@ -161,10 +180,14 @@ function differencesFromProject(state: RegistryState, expected: ProjectExpectati
       if (missing.length) diffs.push(`${e.artifact}: alias ${missing.join(', ')} missing`);
     }
   }
-  if (state.versions.length !== expected.versions.length) diffs.push(`${state.versions.length} versions, the project has ${expected.versions.length} models`);
+  if (state.versions.length !== expected.versions.length)
+    diffs.push(`${state.versions.length} versions, the project has ${expected.versions.length} models`);
   for (const [name, items] of expected.datasets) {
     const found = state.datasets.filter((d) => d.name === name);
-    if (found.length !== 1 || found[0]!.size !== items) diffs.push(`dataset ${name}: ${found.map((d) => `v${d.version} ${d.size} items`).join(', ') || 'missing'} (expected one version of ${items})`);
+    if (found.length !== 1 || found[0]!.size !== items)
+      diffs.push(
+        `dataset ${name}: ${found.map((d) => `v${d.version} ${d.size} items`).join(', ') || 'missing'} (expected one version of ${items})`,
+      );
   }
   return diffs;
 }
@@ -180,7 +203,9 @@ async function databaseCheck(dataDir: string): Promise<string[]> {
     const sets = await db.query<{ name: string; version: number; itemCount: number; items: number }>(
       `SELECT d.name, d.version, d."itemCount", count(i.id)::int AS items FROM "Dataset" d LEFT JOIN "DatasetItem" i ON i."datasetId" = d.id GROUP BY d.id ORDER BY d.name, d.version`,
     );
-    for (const s of sets.rows) if (s.items !== s.itemCount) problems.push(`dataset ${s.name} v${s.version}: ${s.items} item rows, itemCount ${s.itemCount}`);
+    for (const s of sets.rows)
+      if (s.items !== s.itemCount)
+        problems.push(`dataset ${s.name} v${s.version}: ${s.items} item rows, itemCount ${s.itemCount}`);
     const files = await db.query<{ sha256: string; localPath: string | null }>(
       `SELECT sha256, "localPath" FROM "ModelVersion" WHERE status = 'READY' UNION SELECT DISTINCT sha256, NULL FROM "DatasetItem"`,
     );
@@ -191,7 +216,8 @@ async function databaseCheck(dataDir: string): Promise<string[]> {
       if (!existsSync(file)) missing++;
       else if (sha256Of(file) !== f.sha256) mismatched++;
     }
-    if (missing || mismatched) problems.push(`${missing} files missing and ${mismatched} not matching their sha256, of ${files.rows.length}`);
+    if (missing || mismatched)
+      problems.push(`${missing} files missing and ${mismatched} not matching their sha256, of ${files.rows.length}`);
     return problems;
   } finally {
     await db.close();
@@ -256,7 +282,12 @@ function killPoints(totalFiles: number, versions: number): KillPoint[] {
   ];
 }
 
-async function killDuringImport(root: string, adminKey: string, point: KillPoint, expected: ProjectExpectation): Promise<void> {
+async function killDuringImport(
+  root: string,
+  adminKey: string,
+  point: KillPoint,
+  expected: ProjectExpectation,
+): Promise<void> {
   const name = `a) kill -9 while ${point.phase}`;
   const dataDir = path.join(root, `kill-${point.files}`);
   const env = gatewayEnv(dataDir, adminKey, { DEMO_SEED: 'false' });
@@ -282,25 +313,58 @@ async function killDuringImport(root: string, adminKey: string, point: KillPoint
     return;
   }
   try {
-    check(name, 'the gateway restarts on the killed DATA_DIR', true, `listening after ${fmt((performance.now() - restartStarted) / 1000, 1)} s`);
+    check(
+      name,
+      'the gateway restarts on the killed DATA_DIR',
+      true,
+      `listening after ${fmt((performance.now() - restartStarted) / 1000, 1)} s`,
+    );
     const after = await registryState(second, adminKey);
-    out(`  after the restart: ${after.versions.length} versions (${after.versions.map((v) => `v${v.version} ${v.status}`).join(', ') || 'none'}), datasets ${after.datasets.map((d) => `${d.name} ${d.size}`).join(', ') || 'none'}, ${stagedLeftovers(dataDir)} staged files left in artifacts/tmp`);
+    out(
+      `  after the restart: ${after.versions.length} versions (${after.versions.map((v) => `v${v.version} ${v.status}`).join(', ') || 'none'}), datasets ${after.datasets.map((d) => `${d.name} ${d.size}`).join(', ') || 'none'}, ${stagedLeftovers(dataDir)} staged files left in artifacts/tmp`,
+    );
     const broken = brokenReadyVersions(dataDir, after);
-    check(name, 'every READY version has its file, matching its sha256', broken.length === 0, broken.join('; ') || `${after.versions.filter((v) => v.status === 'READY').length} READY, all match`);
+    check(
+      name,
+      'every READY version has its file, matching its sha256',
+      broken.length === 0,
+      broken.join('; ') || `${after.versions.filter((v) => v.status === 'READY').length} READY, all match`,
+    );
     const partial = wrongDatasets(after, expected);
-    check(name, 'no dataset holds fewer (or more) items than the project lists', partial.length === 0, partial.join('; ') || `${after.datasets.length} datasets, all complete`);
+    check(
+      name,
+      'no dataset holds fewer (or more) items than the project lists',
+      partial.length === 0,
+      partial.join('; ') || `${after.datasets.length} datasets, all complete`,
+    );
     const rerun = await request(second.url, adminKey, IMPORT_DVC, { repo: MODELS }, { timeoutMs: 300_000 });
     const report = rerun.data?.importDvc;
-    check(name, 'the import run again completes, nothing failed', rerun.outcome === 'OK' && report.failed === 0, rerun.outcome === 'OK' ? importSummary(report) : `${rerun.outcome}: ${rerun.message}`);
+    check(
+      name,
+      'the import run again completes, nothing failed',
+      rerun.outcome === 'OK' && report.failed === 0,
+      rerun.outcome === 'OK' ? importSummary(report) : `${rerun.outcome}: ${rerun.message}`,
+    );
     const diffs = differencesFromProject(await registryState(second, adminKey), expected);
-    check(name, "then the registry holds exactly the project's versions, aliases and datasets", diffs.length === 0, diffs.join('; ') || `${expected.versions.length} versions READY with their aliases, ${expected.datasets.size} datasets complete`);
+    check(
+      name,
+      "then the registry holds exactly the project's versions, aliases and datasets",
+      diffs.length === 0,
+      diffs.join('; ') ||
+        `${expected.versions.length} versions READY with their aliases, ${expected.datasets.size} datasets complete`,
+    );
     const warnings = second.linesAtLeast(LEVEL.warn);
     if (warnings.length) out(`  restarted gateway's log at warn or above: ${logSummary(warnings)}`);
   } finally {
     await second.stop();
   }
   const stored = await databaseCheck(dataDir);
-  check(name, 'in the database: every dataset has all its item rows, every referenced file is present and intact', stored.length === 0, stored.join('; ') || 'yes');
+  check(
+    name,
+    'in the database: every dataset has all its item rows, every referenced file is present and intact',
+    stored.length === 0,
+    stored.join('; ') || 'yes',
+  );
   out(`  staged files left in artifacts/tmp after the rerun: ${stagedLeftovers(dataDir)}`);
 }
 
@@ -308,12 +372,15 @@ async function scenarioA(): Promise<void> {
   out('## a) kill -9 during a DVC import');
   out();
   const expected = projectExpectation();
-  out(`The project (models/ dvc.yaml, dvc.lock, .dir manifests): ${expected.versions.length} model versions, datasets ${[...expected.datasets].map(([n, c]) => `${n} (${c} items)`).join(', ')}.`);
+  out(
+    `The project (models/ dvc.yaml, dvc.lock, .dir manifests): ${expected.versions.length} model versions, datasets ${[...expected.datasets].map(([n, c]) => `${n} (${c} items)`).join(', ')}.`,
+  );
   const root = tempDir('modelgate-faults-a-');
   const adminKey = `mg_faults_admin_${randomBytes(18).toString('base64url')}`;
   try {
     const calibration = await calibrateImport(root.path, adminKey);
-    for (const point of killPoints(calibration.files, expected.versions.length)) await killDuringImport(root.path, adminKey, point, expected);
+    for (const point of killPoints(calibration.files, expected.versions.length))
+      await killDuringImport(root.path, adminKey, point, expected);
   } finally {
     root.remove();
   }
@@ -373,12 +440,23 @@ function probeReadiness(base: string): { probes: ReadyProbe[]; stop: () => Promi
  * 5 s of steady traffic (20 requests/s) and /readyz probes, then the fault (which returns its
  * phases once the database is back), then 15 s more.
  */
-async function underTraffic(gw: GatewayProcess, key: string, ops: MixOp[], inject: () => Promise<Phase[]>): Promise<TrafficRun> {
+async function underTraffic(
+  gw: GatewayProcess,
+  key: string,
+  ops: MixOp[],
+  inject: () => Promise<Phase[]>,
+): Promise<TrafficRun> {
   const worker = new LoadWorker();
   try {
     const logMark = gw.logs.length;
     const t0 = epochNow();
-    const load = worker.run({ kind: 'mix', url: gw.url, clients: [{ label: 'viewer', key, ops, ratePerSecond: 20, maxInFlight: 64 }], durationMs: 600_000, timeoutMs: 2 * HANG_MS });
+    const load = worker.run({
+      kind: 'mix',
+      url: gw.url,
+      clients: [{ label: 'viewer', key, ops, ratePerSecond: 20, maxInFlight: 64 }],
+      durationMs: 600_000,
+      timeoutMs: 2 * HANG_MS,
+    });
     const readiness = probeReadiness(gw.base);
     await sleep(5000);
     const phases = await inject();
@@ -412,7 +490,16 @@ function printPerSecond(run: TrafficRun): void {
       (p) => String(p.status || 'no answer'),
     );
     const [p50, , max] = latencyCells(inSecond.map((r) => r.ms));
-    rows.push([String(s), phaseAt(from + 500, run.phases), String(inSecond.length), String(ok.length), codes(failed), p50!, max!, codes(ready)]);
+    rows.push([
+      String(s),
+      phaseAt(from + 500, run.phases),
+      String(inSecond.length),
+      String(ok.length),
+      codes(failed),
+      p50!,
+      max!,
+      codes(ready),
+    ]);
   }
   out(table(rows, ['r', 'l', 'r', 'r', 'l', 'r', 'r', 'l']));
 }
@@ -421,7 +508,10 @@ async function listenerConnections(url: string): Promise<number> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1`, [LISTENER_NAME]);
+    const { rows } = await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1`,
+      [LISTENER_NAME],
+    );
     return rows[0]!.n;
   } finally {
     await client.end();
@@ -433,11 +523,18 @@ const rel = (run: TrafficRun, t: number) => fmt((t - run.t0) / 1000, 1);
 function noHang(name: string, run: TrafficRun, limitMs = HANG_MS): void {
   const slow = run.reqs.filter((r) => r.ms > limitMs || r.outcome === 'CLIENT_TIMEOUT');
   const detail = slow.length ? `; ${slow.length} slower or timed out: ${codes(countBy(slow, (r) => r.op))}` : '';
-  check(name, `every request answered within ${limitMs / 1000} s (no hang)`, slow.length === 0, `max ${fmt(maxOf(run.reqs.map((r) => r.ms)), 0)} ms over ${run.reqs.length} requests${detail}`);
+  check(
+    name,
+    `every request answered within ${limitMs / 1000} s (no hang)`,
+    slow.length === 0,
+    `max ${fmt(maxOf(run.reqs.map((r) => r.ms)), 0)} ms over ${run.reqs.length} requests${detail}`,
+  );
 }
 
 function recovers(name: string, run: TrafficRun, gw: GatewayProcess, backAt: number): void {
-  const firstOk = run.reqs.filter((r) => r.sentAt >= backAt && r.outcome === 'OK').sort((a, b) => a.sentAt - b.sentAt)[0];
+  const firstOk = run.reqs
+    .filter((r) => r.sentAt >= backAt && r.outcome === 'OK')
+    .sort((a, b) => a.sentAt - b.sentAt)[0];
   const settled = run.reqs.filter((r) => r.sentAt >= backAt + 5000);
   const bad = settled.filter((r) => r.outcome !== 'OK');
   check(
@@ -447,16 +544,28 @@ function recovers(name: string, run: TrafficRun, gw: GatewayProcess, backAt: num
     `first OK ${firstOk ? fmt(firstOk.sentAt - backAt, 0) + ' ms' : 'never'} after the database was back; later: ${codes(countBy(settled, (r) => r.outcome))}`,
   );
   const readyAgain = run.probes.find((p) => p.at >= backAt && p.status === 200);
-  check(name, '/readyz answers 200 again', readyAgain !== undefined, readyAgain ? `${fmt(readyAgain.at - backAt, 0)} ms after the database was back` : 'never');
+  check(
+    name,
+    '/readyz answers 200 again',
+    readyAgain !== undefined,
+    readyAgain ? `${fmt(readyAgain.at - backAt, 0)} ms after the database was back` : 'never',
+  );
 }
 
 function printLog(run: TrafficRun): void {
-  out(`  gateway log at warn or above during the run: ${logSummary(run.log.filter((l) => l.level >= LEVEL.warn)) || 'none'}`);
+  out(
+    `  gateway log at warn or above during the run: ${logSummary(run.log.filter((l) => l.level >= LEVEL.warn)) || 'none'}`,
+  );
   for (const e of firstErrors(run.log)) out(`    first ${e}`);
 }
 
 /** b) pg_ctl stop -m fast, FAULTS_PG_DOWN_S down, pg_ctl start. */
-async function restartUnderTraffic(cluster: PrivatePostgres, gw: GatewayProcess, key: string, ops: MixOp[]): Promise<void> {
+async function restartUnderTraffic(
+  cluster: PrivatePostgres,
+  gw: GatewayProcess,
+  key: string,
+  ops: MixOp[],
+): Promise<void> {
   const name = 'b) PostgreSQL restarted';
   out('## b) PostgreSQL restarted under traffic (a private cluster)');
   out();
@@ -475,32 +584,67 @@ async function restartUnderTraffic(cluster: PrivatePostgres, gw: GatewayProcess,
     ];
   });
   const [stopping, down, starting] = run.phases as [Phase, Phase, Phase];
-  out(`Database: pg_ctl stop -m fast at t = ${rel(run, stopping.from)} s (down at ${rel(run, down.from)} s), start at ${rel(run, starting.from)} s (accepting at ${rel(run, starting.to)} s).`);
+  out(
+    `Database: pg_ctl stop -m fast at t = ${rel(run, stopping.from)} s (down at ${rel(run, down.from)} s), start at ${rel(run, starting.from)} s (accepting at ${rel(run, starting.to)} s).`,
+  );
   out();
   printPerSecond(run);
   out();
   noHang(name, run);
   const during = run.reqs.filter((r) => r.sentAt >= stopping.from && r.sentAt < starting.to);
-  const unanswered = during.filter((r) => r.outcome === 'NETWORK' || r.outcome === 'CLIENT_TIMEOUT' || r.outcome.startsWith('HTTP_'));
-  check(name, 'while the database is down, every request gets a GraphQL answer with a code (OK or an error code)', gw.running && unanswered.length === 0, `${during.length} sent while stopping/down/starting: ${codes(countBy(during, (r) => `${r.op} ${r.outcome}`))}`);
+  const unanswered = during.filter(
+    (r) => r.outcome === 'NETWORK' || r.outcome === 'CLIENT_TIMEOUT' || r.outcome.startsWith('HTTP_'),
+  );
+  check(
+    name,
+    'while the database is down, every request gets a GraphQL answer with a code (OK or an error code)',
+    gw.running && unanswered.length === 0,
+    `${during.length} sent while stopping/down/starting: ${codes(countBy(during, (r) => `${r.op} ${r.outcome}`))}`,
+  );
   const internal = during.filter((r) => r.outcome === 'INTERNAL_SERVER_ERROR').length;
-  out(`  note: ${internal} of them answered INTERNAL_SERVER_ERROR (HTTP 500, "Internal server error": no code saying the database is unavailable); predictions served while down: ${during.filter((r) => r.op.startsWith('predict') && r.outcome === 'OK').length}.`);
+  out(
+    `  note: ${internal} of them answered INTERNAL_SERVER_ERROR (HTTP 500, "Internal server error": no code saying the database is unavailable); predictions served while down: ${during.filter((r) => r.op.startsWith('predict') && r.outcome === 'OK').length}.`,
+  );
   const downProbes = run.probes.filter((p) => p.at >= down.from && p.at + p.ms < down.to);
-  check(name, '/readyz answers 503 while the database is down', downProbes.length > 0 && downProbes.every((p) => p.status === 503), `${codes(countBy(downProbes, (p) => String(p.status)))} (max ${fmt(maxOf(downProbes.map((p) => p.ms)), 0)} ms)`);
+  check(
+    name,
+    '/readyz answers 503 while the database is down',
+    downProbes.length > 0 && downProbes.every((p) => p.status === 503),
+    `${codes(countBy(downProbes, (p) => String(p.status)))} (max ${fmt(maxOf(downProbes.map((p) => p.ms)), 0)} ms)`,
+  );
   recovers(name, run, gw, starting.to);
   const lost = run.log.filter((l) => l.msg.startsWith('registry change notifications lost'));
-  check(name, 'the LISTEN connection going down is logged (the registry cache is bypassed meanwhile)', lost.length > 0, lost.length ? `${lost.length} lines, first at t = ${rel(run, lost[0]!.time)} s, retries in ${lost.map((l) => l.fields.retryInMs).join(', ')} ms` : 'no such line');
+  check(
+    name,
+    'the LISTEN connection going down is logged (the registry cache is bypassed meanwhile)',
+    lost.length > 0,
+    lost.length
+      ? `${lost.length} lines, first at t = ${rel(run, lost[0]!.time)} s, retries in ${lost.map((l) => l.fields.retryInMs).join(', ')} ms`
+      : 'no such line',
+  );
   const back = run.log.find((l) => /notifications? (are )?back|listening again|reconnected/i.test(l.msg));
   const listeners = await listenerConnections(cluster.url());
-  check(name, 'the LISTEN connection is back after the database restart (pg_stat_activity, and logged)', listeners === 1 && back !== undefined, `${listeners} connection(s) named ${LISTENER_NAME}; log line: ${back ? `"${back.msg}" at t = ${rel(run, back.time)} s` : 'none'}`);
+  check(
+    name,
+    'the LISTEN connection is back after the database restart (pg_stat_activity, and logged)',
+    listeners === 1 && back !== undefined,
+    `${listeners} connection(s) named ${LISTENER_NAME}; log line: ${back ? `"${back.msg}" at t = ${rel(run, back.time)} s` : 'none'}`,
+  );
   printLog(run);
   out();
 }
 
 /** d) every process of the cluster stopped (SIGSTOP) for FAULTS_PG_FREEZE_S, then continued. */
-async function freezeUnderTraffic(cluster: PrivatePostgres, gw: GatewayProcess, key: string, ops: MixOp[]): Promise<void> {
+async function freezeUnderTraffic(
+  cluster: PrivatePostgres,
+  gw: GatewayProcess,
+  key: string,
+  ops: MixOp[],
+): Promise<void> {
   const name = 'd) PostgreSQL frozen';
-  out(`## d) PostgreSQL frozen under traffic (SIGSTOP to the private cluster for ${PG_FREEZE_MS / 1000} s: it accepts TCP connections and answers nothing)`);
+  out(
+    `## d) PostgreSQL frozen under traffic (SIGSTOP to the private cluster for ${PG_FREEZE_MS / 1000} s: it accepts TCP connections and answers nothing)`,
+  );
   out();
   const run = await underTraffic(gw, key, ops, async () => {
     const from = epochNow();
@@ -525,9 +669,16 @@ async function freezeUnderTraffic(cluster: PrivatePostgres, gw: GatewayProcess, 
   const predicts = during.filter((r) => r.op.startsWith('predict'));
   out(`  predictions sent while frozen: ${predicts.length}: ${codes(countBy(predicts, (r) => r.outcome))}.`);
   const reads = during.filter((r) => !r.op.startsWith('predict'));
-  out(`  registry reads sent while frozen: ${reads.length}: ${codes(countBy(reads, (r) => r.outcome))}; latency ${latencyCells(reads.map((r) => r.ms)).join(' / ')} ms (p50 / p99 / max).`);
+  out(
+    `  registry reads sent while frozen: ${reads.length}: ${codes(countBy(reads, (r) => r.outcome))}; latency ${latencyCells(reads.map((r) => r.ms)).join(' / ')} ms (p50 / p99 / max).`,
+  );
   const probes = run.probes.filter((p) => p.at >= frozen.from && p.at < frozen.to);
-  check(name, `/readyz answers within ${HANG_MS / 1000} s while the database is frozen`, probes.length > 0 && probes.every((p) => p.status !== 0 && p.ms <= HANG_MS), `${codes(countBy(probes, (p) => String(p.status || 'no answer')))}, max ${fmt(maxOf(probes.map((p) => p.ms)), 0)} ms`);
+  check(
+    name,
+    `/readyz answers within ${HANG_MS / 1000} s while the database is frozen`,
+    probes.length > 0 && probes.every((p) => p.status !== 0 && p.ms <= HANG_MS),
+    `${codes(countBy(probes, (p) => String(p.status || 'no answer')))}, max ${fmt(maxOf(probes.map((p) => p.ms)), 0)} ms`,
+  );
   recovers(name, run, gw, frozen.to);
   printLog(run);
   out();
@@ -548,13 +699,26 @@ async function scenarioDatabase(restart: boolean, freeze: boolean): Promise<void
   try {
     cluster = await PrivatePostgres.create();
     const adminKey = `mg_faults_admin_${randomBytes(18).toString('base64url')}`;
-    gw = await GatewayProcess.start(gatewayEnv(path.join(root.path, 'data'), adminKey, { DATABASE_URL: cluster.url(), DEMO_SEED: 'true' }));
+    gw = await GatewayProcess.start(
+      gatewayEnv(path.join(root.path, 'data'), adminKey, { DATABASE_URL: cluster.url(), DEMO_SEED: 'true' }),
+    );
     const key = await createKey(gw.url, adminKey, 'faults-viewer', 'VIEWER');
     const images = samples();
-    const expected = { 2: await referenceLabels(gw.url, key, 2, images), 3: await referenceLabels(gw.url, key, 3, images) };
-    const ops = [...registryOps({ models: 2, modelVersion: 2, datasets: 1, comparisons: 0 }).slice(0, 3), predictOp(2, images, 3, expected[2]), predictOp(3, images, 2, expected[3])];
-    out(`PostgreSQL faults: gateway pid ${gw.pid} on ${cluster.url()} (a private cluster in ${cluster.dir}; the shared server is not touched), demo seeded; listener connections: ${await listenerConnections(cluster.url())}.`);
-    out(`Load: one viewer, 20 requests/s open loop (models, modelVersion, datasets 40%; predict v2, v3 60%), ${HANG_MS / 1000} s client timeout; /readyz every 250 ms.`);
+    const expected = {
+      2: await referenceLabels(gw.url, key, 2, images),
+      3: await referenceLabels(gw.url, key, 3, images),
+    };
+    const ops = [
+      ...registryOps({ models: 2, modelVersion: 2, datasets: 1, comparisons: 0 }).slice(0, 3),
+      predictOp(2, images, 3, expected[2]),
+      predictOp(3, images, 2, expected[3]),
+    ];
+    out(
+      `PostgreSQL faults: gateway pid ${gw.pid} on ${cluster.url()} (a private cluster in ${cluster.dir}; the shared server is not touched), demo seeded; listener connections: ${await listenerConnections(cluster.url())}.`,
+    );
+    out(
+      `Load: one viewer, 20 requests/s open loop (models, modelVersion, datasets 40%; predict v2, v3 60%), ${HANG_MS / 1000} s client timeout; /readyz every 250 ms.`,
+    );
     out();
     if (restart) await restartUnderTraffic(cluster, gw, key, ops);
     if (freeze) await freezeUnderTraffic(cluster, gw, key, ops);
@@ -565,8 +729,15 @@ async function scenarioDatabase(restart: boolean, freeze: boolean): Promise<void
     } else if (gw) {
       const exit = await gw.exited;
       const shutdown = gw.logs.find((l) => l.msg.startsWith('shutting down'));
-      const how = shutdown ? `after a ${String(shutdown.fields.signal)} the bench did not send (logged at t = ${fmt((shutdown.time - started) / 1000, 1)} s)` : 'without a signal from the bench';
-      check('b/d) PostgreSQL faults', 'the gateway process stays up', false, `it exited ${how} (code ${exit.code}, signal ${exit.signal}); its last output: ${gw.tail(8)}`);
+      const how = shutdown
+        ? `after a ${String(shutdown.fields.signal)} the bench did not send (logged at t = ${fmt((shutdown.time - started) / 1000, 1)} s)`
+        : 'without a signal from the bench';
+      check(
+        'b/d) PostgreSQL faults',
+        'the gateway process stays up',
+        false,
+        `it exited ${how} (code ${exit.code}, signal ${exit.signal}); its last output: ${gw.tail(8)}`,
+      );
     }
     cluster?.destroy();
     root.remove();
@@ -621,7 +792,9 @@ async function scenarioC(): Promise<void> {
     const images = samples();
     const expected: Record<number, string[]> = {};
     for (const v of [1, 2, 3]) expected[v] = await referenceLabels(gw.url, key, v, images);
-    out(`Gateway pid ${gw.pid}, demo seeded, v1-v3 loaded. Background load: predict v2 (15/s) and v1 (5/s), answers checked against each version's reference labels.`);
+    out(
+      `Gateway pid ${gw.pid}, demo seeded, v1-v3 loaded. Background load: predict v2 (15/s) and v1 (5/s), answers checked against each version's reference labels.`,
+    );
     const load = worker.run({
       kind: 'mix',
       url: gw.url,
@@ -637,11 +810,26 @@ async function scenarioC(): Promise<void> {
     const { sha256 } = (await gql(gw.url, adminKey, STATUS, { v: 3 })).modelVersion as { sha256: string };
     const file = artifactFile(dataDir, sha256);
     const { offset, original } = corrupt(file);
-    out(`unloadVersion(v3): ${unloaded.unloadVersion}; overwrote 16 bytes at offset ${offset} of ${path.relative(dataDir, file)} (sha256 now ${sha256Of(file).slice(0, 12)}…, registered ${sha256.slice(0, 12)}…).`);
+    out(
+      `unloadVersion(v3): ${unloaded.unloadVersion}; overwrote 16 bytes at offset ${offset} of ${path.relative(dataDir, file)} (sha256 now ${sha256Of(file).slice(0, 12)}…, registered ${sha256.slice(0, 12)}…).`,
+    );
     const first = await predictV3(gw, key, images[0]!);
-    check(name, 'predict v3 answers MODEL_LOAD_FAILED', first.outcome === 'MODEL_LOAD_FAILED', `${first.outcome} in ${fmt(first.ms, 0)} ms: ${first.message}`);
-    const status = (await gql(gw.url, adminKey, STATUS, { v: 3 })).modelVersion as { status: string; statusReason: string | null };
-    check(name, 'v3 is FAILED with a reason', status.status === 'FAILED' && !!status.statusReason, `${status.status}: ${status.statusReason}`);
+    check(
+      name,
+      'predict v3 answers MODEL_LOAD_FAILED',
+      first.outcome === 'MODEL_LOAD_FAILED',
+      `${first.outcome} in ${fmt(first.ms, 0)} ms: ${first.message}`,
+    );
+    const status = (await gql(gw.url, adminKey, STATUS, { v: 3 })).modelVersion as {
+      status: string;
+      statusReason: string | null;
+    };
+    check(
+      name,
+      'v3 is FAILED with a reason',
+      status.status === 'FAILED' && !!status.statusReason,
+      `${status.status}: ${status.statusReason}`,
+    );
     const again = await predictV3(gw, key, images[1]!);
     const loadFailures = gw.logs.filter((l) => l.msg === 'model failed to load').length;
     check(
@@ -653,8 +841,16 @@ async function scenarioC(): Promise<void> {
     writeAt(file, offset, original);
     const reloaded = await request(gw.url, adminKey, LOAD, { v: 3 });
     const repaired = await predictV3(gw, key, images[2]!);
-    const repairedOk = reloaded.outcome === 'OK' && repaired.outcome === 'OK' && JSON.stringify(repaired.data).includes(JSON.stringify(expected[3]![2]!));
-    check(name, 'after repairing the file, loadVersion(v3) brings it back and it answers as before', repairedOk, `loadVersion ${reloaded.outcome} (${reloaded.data?.loadVersion?.state ?? reloaded.message}), predict ${repaired.outcome}`);
+    const repairedOk =
+      reloaded.outcome === 'OK' &&
+      repaired.outcome === 'OK' &&
+      JSON.stringify(repaired.data).includes(JSON.stringify(expected[3]![2]!));
+    check(
+      name,
+      'after repairing the file, loadVersion(v3) brings it back and it answers as before',
+      repairedOk,
+      `loadVersion ${reloaded.outcome} (${reloaded.data?.loadVersion?.state ?? reloaded.message}), predict ${repaired.outcome}`,
+    );
     await sleep(2000);
     worker.stop();
     const reqs = flatten((await load) as MixSamples[]);
@@ -662,7 +858,12 @@ async function scenarioC(): Promise<void> {
       const mine = reqs.filter((r) => r.client === v);
       const bad = mine.filter((r) => r.outcome !== 'OK');
       const [p50, p99, max] = latencyCells(mine.filter((r) => r.outcome === 'OK').map((r) => r.ms));
-      check(name, `${v} kept answering correctly throughout`, mine.length > 0 && bad.length === 0, `${mine.length} predictions, ${bad.length} errors or wrong answers${bad.length ? ` (${codes(countBy(bad, (r) => r.outcome))})` : ''}; p50 ${p50} ms, p99 ${p99} ms, max ${max} ms`);
+      check(
+        name,
+        `${v} kept answering correctly throughout`,
+        mine.length > 0 && bad.length === 0,
+        `${mine.length} predictions, ${bad.length} errors or wrong answers${bad.length ? ` (${codes(countBy(bad, (r) => r.outcome))})` : ''}; p50 ${p50} ms, p99 ${p99} ms, max ${max} ms`,
+      );
     }
     out(`  gateway log at warn or above: ${logSummary(gw.linesAtLeast(LEVEL.warn)) || 'none'}`);
   } finally {
@@ -680,7 +881,9 @@ async function main(): Promise<void> {
   out('# modelgate fault injection (npm run bench:faults)');
   out();
   for (const l of machine()) out(l);
-  out(`Command: npm run bench:faults (commit ${commit()}), scenarios ${[...SCENARIOS].join(',')}; load average at start (1/5/15 min): ${loadavg()}`);
+  out(
+    `Command: npm run bench:faults (commit ${commit()}), scenarios ${[...SCENARIOS].join(',')}; load average at start (1/5/15 min): ${loadavg()}`,
+  );
   out();
   const scenarios: [boolean, string, () => Promise<void>][] = [
     [SCENARIOS.has('a'), 'a', scenarioA],
@@ -698,9 +901,19 @@ async function main(): Promise<void> {
   }
   out('## Summary');
   out();
-  out(table([['scenario', 'expectation', 'result'], ...checks.map((c) => [c.scenario, c.expectation, c.held ? 'PASS' : 'FAIL'])], ['l', 'l', 'l']));
+  out(
+    table(
+      [
+        ['scenario', 'expectation', 'result'],
+        ...checks.map((c) => [c.scenario, c.expectation, c.held ? 'PASS' : 'FAIL']),
+      ],
+      ['l', 'l', 'l'],
+    ),
+  );
   out();
-  out(`${checks.filter((c) => c.held).length} of ${checks.length} expectations held. Load average at end: ${loadavg()}. Total ${fmt((performance.now() - started) / 1000, 0)} s.`);
+  out(
+    `${checks.filter((c) => c.held).length} of ${checks.length} expectations held. Load average at end: ${loadavg()}. Total ${fmt((performance.now() - started) / 1000, 0)} s.`,
+  );
 }
 
 main().then(

@@ -25,7 +25,14 @@ export type ChildRequest =
 
 export type ChildMessage =
   | { type: 'ready'; port: number }
-  | { type: 'stats'; loopDelay: { p50: number; p99: number; max: number }; elu: number; gc: number[]; majorGc: number; mainRuns: number | null }
+  | {
+      type: 'stats';
+      loopDelay: { p50: number; p99: number; max: number };
+      elu: number;
+      gc: number[];
+      majorGc: number;
+      mainRuns: number | null;
+    }
   | { type: 'error'; message: string };
 
 const send = (m: ChildMessage) => process.send!(m);
@@ -48,7 +55,8 @@ async function main(): Promise<void> {
         const observer = new PerformanceObserver((list) => {
           for (const e of list.getEntries()) {
             gc.push(e.duration);
-            if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majorGc++;
+            if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR)
+              majorGc++;
           }
         });
         observer.observe({ entryTypes: ['gc'] });
@@ -57,7 +65,14 @@ async function main(): Promise<void> {
         const loop = m.mainLoop
           ? (async () => {
               const { file, feeds, dims } = m.mainLoop!;
-              const session = await InferenceSession.create(file, sessionOptions({ intraOpNumThreads: config.inference.intraOpThreads, disableQuantQdq: true, allowSpinning: config.inference.spinning }));
+              const session = await InferenceSession.create(
+                file,
+                sessionOptions({
+                  intraOpNumThreads: config.inference.intraOpThreads,
+                  disableQuantQdq: true,
+                  allowSpinning: config.inference.spinning,
+                }),
+              );
               const input = session.inputNames[0]!;
               while (!stopLoop) {
                 await session.run({ [input]: new Tensor('float32', feeds, dims) });
@@ -77,7 +92,14 @@ async function main(): Promise<void> {
             observer.disconnect();
             stopLoop = true;
             await loop;
-            return { type: 'stats', loopDelay: { p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6 }, elu, gc, majorGc, mainRuns: loop ? mainRuns : null };
+            return {
+              type: 'stats',
+              loopDelay: { p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6 },
+              elu,
+              gc,
+              majorGc,
+              mainRuns: loop ? mainRuns : null,
+            };
           },
         };
       } else if (m.type === 'stop' && window) {

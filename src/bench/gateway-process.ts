@@ -84,7 +84,10 @@ export class GatewayProcess {
     const spawnedAt = performance.now();
     const root = opts.checkout ?? ROOT;
     const cli = path.join(root, 'dist', 'cli', 'main.js');
-    const gw = new GatewayProcess(spawn(process.execPath, [cli, 'serve'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] }), spawnedAt);
+    const gw = new GatewayProcess(
+      spawn(process.execPath, [cli, 'serve'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] }),
+      spawnedAt,
+    );
     try {
       const line = await gw.waitForLog((l) => l.msg === 'modelgate is listening', opts.startTimeoutMs ?? 180_000);
       gw.listeningAt = performance.now();
@@ -121,9 +124,19 @@ export class GatewayProcess {
       const watch = (l: LogLine) => {
         if (match(l)) done(() => resolve(l));
       };
-      const timer = setTimeout(() => done(() => reject(new Error(`gateway: no matching log line within ${timeoutMs} ms; last output: ${this.tail()}`))), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          done(() =>
+            reject(new Error(`gateway: no matching log line within ${timeoutMs} ms; last output: ${this.tail()}`)),
+          ),
+        timeoutMs,
+      );
       this.watchers.add(watch);
-      void this.exited.then((x) => done(() => reject(new Error(`gateway exited (code ${x.code}, signal ${x.signal}); last output: ${this.tail()}`))));
+      void this.exited.then((x) =>
+        done(() =>
+          reject(new Error(`gateway exited (code ${x.code}, signal ${x.signal}); last output: ${this.tail()}`)),
+        ),
+      );
     });
   }
 
@@ -195,7 +208,9 @@ export function firstErrors(lines: readonly LogLine[], max = 5): string[] {
       .map((x) => x.trim())
       .filter(Boolean);
     const message = lines.length > 1 ? `${lines[0]} … ${lines[lines.length - 1]}` : (lines[0] ?? '');
-    const detail = err ? `${err.type ?? 'Error'}${err.code ? ` (${err.code})` : ''}: ${message.slice(0, 240)}` : JSON.stringify(l.fields).slice(0, 200);
+    const detail = err
+      ? `${err.type ?? 'Error'}${err.code ? ` (${err.code})` : ''}: ${message.slice(0, 240)}`
+      : JSON.stringify(l.fields).slice(0, 200);
     seen.set(l.msg, `"${l.msg}" ${detail}`);
   }
   return [...seen.values()].slice(0, max);

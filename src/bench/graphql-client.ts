@@ -63,7 +63,13 @@ export function outcomeOf(status: number, body: { data?: unknown; errors?: GqlEr
 }
 
 /** One request; never throws: failures are in `outcome`. */
-export async function request(url: string, key: string | null, query: string, variables: Record<string, unknown> = {}, opts: { timeoutMs?: number } = {}): Promise<GqlAnswer> {
+export async function request(
+  url: string,
+  key: string | null,
+  query: string,
+  variables: Record<string, unknown> = {},
+  opts: { timeoutMs?: number } = {},
+): Promise<GqlAnswer> {
   const started = performance.now();
   const op = operationName(query);
   let answer: GqlAnswer;
@@ -93,7 +99,14 @@ export async function request(url: string, key: string | null, query: string, va
     };
   } catch (e) {
     const timedOut = (e as Error).name === 'TimeoutError';
-    answer = { status: 0, data: null, errors: [], outcome: timedOut ? 'CLIENT_TIMEOUT' : 'NETWORK', message: (e as Error).message, ms: performance.now() - started };
+    answer = {
+      status: 0,
+      data: null,
+      errors: [],
+      outcome: timedOut ? 'CLIENT_TIMEOUT' : 'NETWORK',
+      message: (e as Error).message,
+      ms: performance.now() - started,
+    };
   }
   const tallyKey = `${op}|${answer.outcome}`;
   controlTally.set(tallyKey, (controlTally.get(tallyKey) ?? 0) + 1);
@@ -101,7 +114,13 @@ export async function request(url: string, key: string | null, query: string, va
 }
 
 /** One request whose data the caller needs: throws GqlError unless it succeeded. */
-export async function gql(url: string, key: string | null, query: string, variables: Record<string, unknown> = {}, opts: { timeoutMs?: number } = {}): Promise<Record<string, any>> {
+export async function gql(
+  url: string,
+  key: string | null,
+  query: string,
+  variables: Record<string, unknown> = {},
+  opts: { timeoutMs?: number } = {},
+): Promise<Record<string, any>> {
   const a = await request(url, key, query, variables, opts);
   if (a.outcome !== 'OK' || !a.data) throw new GqlError(a.outcome, a.message ?? 'no data', a.status);
   return a.data;

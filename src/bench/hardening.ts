@@ -63,30 +63,46 @@ async function startGateway(checkout: string): Promise<Gateway> {
   return { url: gw.base, dataDir, process: gw };
 }
 
-const gql = (url: string, query: string, variables: Record<string, unknown> = {}) => request(`${url}/graphql`, KEY, query, variables);
+const gql = (url: string, query: string, variables: Record<string, unknown> = {}) =>
+  request(`${url}/graphql`, KEY, query, variables);
 
 /** The demo baseline's int8 ResNet-50 registered again at 224x224 (the demo model reads 28x28). */
 async function registerResnet224(g: Gateway): Promise<void> {
-  const { model, modelVersion } = await gql(g.url, `{ model(name: "fashion-classifier") { labels inputSpec } modelVersion(ref: { model: "fashion-classifier", version: 1 }) { sha256 } }`);
+  const { model, modelVersion } = await gql(
+    g.url,
+    `{ model(name: "fashion-classifier") { labels inputSpec } modelVersion(ref: { model: "fashion-classifier", version: 1 }) { sha256 } }`,
+  );
   await gql(g.url, `mutation($input: RegisterModelInput!) { registerModel(input: $input) { name } }`, {
     input: { name: 'resnet50-224', labels: model.labels, inputSpec: { ...model.inputSpec, width: 224, height: 224 } },
   });
   // The seeded v1's own file in the content-addressed artifact store.
   const sha = String(modelVersion.sha256);
   const file = path.join(g.dataDir, 'artifacts', 'sha256', sha.slice(0, 2), sha);
-  await gql(g.url, `mutation($file: String!) { registerVersion(input: { model: "resnet50-224", artifactPath: $file }) { version } }`, { file });
+  await gql(
+    g.url,
+    `mutation($file: String!) { registerVersion(input: { model: "resnet50-224", artifactPath: $file }) { version } }`,
+    { file },
+  );
 }
 
 /** `{ models { versions { model { versions ... } } } }`, `depth` fields deep (Model.versions <-> ModelVersion.model). */
 function nested(depth: number): string {
   let inner = 'name';
-  for (let level = depth - 2; level >= 1; level--) inner = level % 2 === 1 ? `versions { version ${inner} }` : `model { name ${inner} }`;
+  for (let level = depth - 2; level >= 1; level--)
+    inner = level % 2 === 1 ? `versions { version ${inner} }` : `model { name ${inner} }`;
   return `{ models { ${inner} } }`;
 }
 
 /** Operations over the limits, each sent `n` times in a row: how long the refusal takes, and its code. */
-async function refusals(url: string, image: string, n: number): Promise<{ name: string; codes: string; p50: number; p99: number }[]> {
-  const aliased = Array.from({ length: 300 }, (_, i) => `p${i}: predict(ref: { model: "fashion-classifier" }, image: { base64: $img }) { top { label } }`).join(' ');
+async function refusals(
+  url: string,
+  image: string,
+  n: number,
+): Promise<{ name: string; codes: string; p50: number; p99: number }[]> {
+  const aliased = Array.from(
+    { length: 300 },
+    (_, i) => `p${i}: predict(ref: { model: "fashion-classifier" }, image: { base64: $img }) { top { label } }`,
+  ).join(' ');
   const cases: [string, unknown][] = [
     ['a 14-level query (Model.versions <-> ModelVersion.model)', { query: nested(14) }],
     ['300 aliased predicts', { query: `query($img: String!) { ${aliased} }`, variables: { img: image } }],
@@ -100,7 +116,11 @@ async function refusals(url: string, image: string, n: number): Promise<{ name: 
     const codes = new Set<string>();
     for (let i = 0; i < n; i++) {
       const started = performance.now();
-      const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: JSON.stringify(body) });
+      const res = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+        body: JSON.stringify(body),
+      });
       const json = (await res.json()) as { errors?: { extensions?: { code?: string; limit?: string } }[] };
       ms.push(performance.now() - started);
       const e = json.errors?.[0]?.extensions;
@@ -136,18 +156,29 @@ async function throughput(url: string, body: string, connections: number, durati
       },
     ],
   });
-  return { rps: result.requests.total / duration, p50: result.latency.p50, p99: result.latency.p99, failed: failed + result.errors + result.timeouts };
+  return {
+    rps: result.requests.total / duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    failed: failed + result.errors + result.timeouts,
+  };
 }
 
 /** Registry latency from an open loop of 50 queries/s, while `hostile` clients send `hostileBody` without pause. */
-async function registryUnderLoad(url: string, hostileBody: string | null, duration: number): Promise<{ probe: LoadResult; hostile: LoadResult | null }> {
+async function registryUnderLoad(
+  url: string,
+  hostileBody: string | null,
+  duration: number,
+): Promise<{ probe: LoadResult; hostile: LoadResult | null }> {
   const probeWorker = new LoadWorker();
   const hostileWorker = new LoadWorker();
   try {
     const job = { url: `${url}/graphql`, key: KEY, warmupMs: 2000, durationMs: duration * 1000 };
     const [probe, hostile] = await Promise.all([
       probeWorker.run({ ...job, kind: 'open', intervalMs: 20, body: JSON.stringify({ query: REGISTRY }) }),
-      hostileBody ? hostileWorker.run({ ...job, kind: 'closed', concurrency: 2, body: hostileBody }) : Promise.resolve(null),
+      hostileBody
+        ? hostileWorker.run({ ...job, kind: 'closed', concurrency: 2, body: hostileBody })
+        : Promise.resolve(null),
     ]);
     return { probe, hostile };
   } finally {
@@ -165,18 +196,48 @@ async function main(): Promise<void> {
   out();
 
   const checkouts: [string, string][] = [['current', ROOT]];
-  if (process.env.BENCH_BASELINE) checkouts.push([`baseline (${path.basename(process.env.BENCH_BASELINE)})`, path.resolve(process.env.BENCH_BASELINE)]);
+  if (process.env.BENCH_BASELINE)
+    checkouts.push([
+      `baseline (${path.basename(process.env.BENCH_BASELINE)})`,
+      path.resolve(process.env.BENCH_BASELINE),
+    ]);
   const smallPng = readFileSync(path.join(ROOT, 'models', 'samples', 'bag.png'));
-  const jpeg224 = await sharp(smallPng).resize(224, 224, { kernel: 'cubic' }).toColourspace('srgb').jpeg({ quality: 90 }).toBuffer();
-  const hostilePng = await sharp({ create: { width: 7000, height: 7000, channels: 3, background: '#808080' } }).png({ compressionLevel: 9 }).toBuffer();
-  out(`Images: a 28x28 gray PNG (${smallPng.length} bytes), a 224x224 JPEG (${jpeg224.length} bytes), a 7000x7000 RGB PNG (${hostilePng.length} bytes).`);
+  const jpeg224 = await sharp(smallPng)
+    .resize(224, 224, { kernel: 'cubic' })
+    .toColourspace('srgb')
+    .jpeg({ quality: 90 })
+    .toBuffer();
+  const hostilePng = await sharp({ create: { width: 7000, height: 7000, channels: 3, background: '#808080' } })
+    .png({ compressionLevel: 9 })
+    .toBuffer();
+  out(
+    `Images: a 28x28 gray PNG (${smallPng.length} bytes), a 224x224 JPEG (${jpeg224.length} bytes), a 7000x7000 RGB PNG (${hostilePng.length} bytes).`,
+  );
   const bodies = {
-    small: JSON.stringify({ query: PREDICT, variables: { ref: { model: 'fashion-classifier', version: 2 }, img: smallPng.toString('base64') } }),
-    resnet: JSON.stringify({ query: PREDICT, variables: { ref: { model: 'resnet50-224', version: 1 }, img: jpeg224.toString('base64') } }),
-    hostile: JSON.stringify({ query: PREDICT, variables: { ref: { model: 'fashion-classifier', version: 2 }, img: hostilePng.toString('base64') } }),
+    small: JSON.stringify({
+      query: PREDICT,
+      variables: { ref: { model: 'fashion-classifier', version: 2 }, img: smallPng.toString('base64') },
+    }),
+    resnet: JSON.stringify({
+      query: PREDICT,
+      variables: { ref: { model: 'resnet50-224', version: 1 }, img: jpeg224.toString('base64') },
+    }),
+    hostile: JSON.stringify({
+      query: PREDICT,
+      variables: { ref: { model: 'fashion-classifier', version: 2 }, img: hostilePng.toString('base64') },
+    }),
   };
 
-  const rows: Record<string, { small: Throughput; resnet: Throughput; quiet: LoadResult; hostile: { probe: LoadResult; hostile: LoadResult | null }; other: string[] }> = {};
+  const rows: Record<
+    string,
+    {
+      small: Throughput;
+      resnet: Throughput;
+      quiet: LoadResult;
+      hostile: { probe: LoadResult; hostile: LoadResult | null };
+      other: string[];
+    }
+  > = {};
   let refused: Awaited<ReturnType<typeof refusals>> = [];
   // One gateway at a time: two would share the 2 cores.
   for (const [name, checkout] of checkouts) {
@@ -214,10 +275,26 @@ async function main(): Promise<void> {
   out('## Throughput (closed loop, autocannon; failed = non-200 or a GraphQL error)');
   out(
     table([
-      ['gateway', 'small CNN c=32 req/s', 'p50 / p99 ms', 'failed', 'ResNet-50 224 c=4 req/s', 'p50 / p99 ms', 'failed'],
+      [
+        'gateway',
+        'small CNN c=32 req/s',
+        'p50 / p99 ms',
+        'failed',
+        'ResNet-50 224 c=4 req/s',
+        'p50 / p99 ms',
+        'failed',
+      ],
       ...names.map((n) => {
         const r = rows[n]!;
-        return [n, fmt(r.small.rps, 0), `${fmt(r.small.p50)} / ${fmt(r.small.p99)}`, String(r.small.failed), fmt(r.resnet.rps, 1), `${fmt(r.resnet.p50)} / ${fmt(r.resnet.p99)}`, String(r.resnet.failed)];
+        return [
+          n,
+          fmt(r.small.rps, 0),
+          `${fmt(r.small.p50)} / ${fmt(r.small.p99)}`,
+          String(r.small.failed),
+          fmt(r.resnet.rps, 1),
+          `${fmt(r.resnet.p50)} / ${fmt(r.resnet.p99)}`,
+          String(r.resnet.failed),
+        ];
       }),
     ]),
   );
@@ -225,7 +302,14 @@ async function main(): Promise<void> {
   out('## Registry query latency (open loop, 50/s), without and with 2 clients sending 7000x7000 PNGs');
   out(
     table([
-      ['gateway', 'quiet p50 / p99 ms', 'under hostile PNGs p50 / p99 / max ms', 'probe errors', 'hostile PNGs served', 'hostile errors'],
+      [
+        'gateway',
+        'quiet p50 / p99 ms',
+        'under hostile PNGs p50 / p99 / max ms',
+        'probe errors',
+        'hostile PNGs served',
+        'hostile errors',
+      ],
       ...names.map((n) => {
         const r = rows[n]!;
         const l = r.hostile.probe.latencies;
@@ -242,7 +326,12 @@ async function main(): Promise<void> {
   );
   out();
   out('## Refusals of operations over the limits (current gateway; 50 each, sequential; time to the whole answer)');
-  out(table([['operation', 'answer', 'p50 ms', 'p99 ms'], ...refused.map((r) => [r.name, r.codes, fmt(r.p50), fmt(r.p99)])], ['l', 'l', 'r', 'r']));
+  out(
+    table(
+      [['operation', 'answer', 'p50 ms', 'p99 ms'], ...refused.map((r) => [r.name, r.codes, fmt(r.p50), fmt(r.p99)])],
+      ['l', 'l', 'r', 'r'],
+    ),
+  );
   out();
   out('## Goals');
   const p99 = percentile(current.hostile.probe.latencies, 99);
@@ -250,10 +339,30 @@ async function main(): Promise<void> {
     table(
       [
         ['goal', 'measured', 'against baseline', 'status'],
-        ['small-CNN predict >= 2,500 req/s at 32 clients', `${fmt(current.small.rps, 0)} req/s`, ratio(current.small.rps, base?.small.rps), met(current.small.rps >= 2500 && current.small.failed === 0)],
-        ['ResNet-50 (224) no drop', `${fmt(current.resnet.rps, 1)} req/s`, ratio(current.resnet.rps, base?.resnet.rps), base ? met(current.resnet.rps >= base.resnet.rps * 0.95) : 'no baseline'],
-        ['registry p99 <= 20 ms under 7000x7000 PNGs', `${fmt(p99)} ms`, ratio(p99, base ? percentile(base.hostile.probe.latencies, 99) : undefined), met(p99 <= 20 && current.hostile.probe.errors === 0)],
-        ['operations over the limits refused well under 100 ms', `p99 <= ${fmt(maxOf(refused.map((r) => r.p99)))} ms`, '-', met(refused.every((r) => r.p99 < 100 && r.codes.includes('QUERY_TOO_COMPLEX')))],
+        [
+          'small-CNN predict >= 2,500 req/s at 32 clients',
+          `${fmt(current.small.rps, 0)} req/s`,
+          ratio(current.small.rps, base?.small.rps),
+          met(current.small.rps >= 2500 && current.small.failed === 0),
+        ],
+        [
+          'ResNet-50 (224) no drop',
+          `${fmt(current.resnet.rps, 1)} req/s`,
+          ratio(current.resnet.rps, base?.resnet.rps),
+          base ? met(current.resnet.rps >= base.resnet.rps * 0.95) : 'no baseline',
+        ],
+        [
+          'registry p99 <= 20 ms under 7000x7000 PNGs',
+          `${fmt(p99)} ms`,
+          ratio(p99, base ? percentile(base.hostile.probe.latencies, 99) : undefined),
+          met(p99 <= 20 && current.hostile.probe.errors === 0),
+        ],
+        [
+          'operations over the limits refused well under 100 ms',
+          `p99 <= ${fmt(maxOf(refused.map((r) => r.p99)))} ms`,
+          '-',
+          met(refused.every((r) => r.p99 < 100 && r.codes.includes('QUERY_TOO_COMPLEX'))),
+        ],
       ],
       ['l', 'r', 'r', 'l'],
     ),

@@ -65,22 +65,17 @@ const met = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const out = (s = '') => process.stdout.write(s + '\n');
 
-
-
-
-
-
-
 function md5(file: string): string {
   return createHash('md5').update(readFileSync(file)).digest('hex');
 }
 
 function lockedMd5(outPath: string): string | null {
   const lock = readFileSync(path.join(MODELS, 'dvc.lock'), 'utf8');
-  const m = new RegExp(`- path: ${outPath.replace(/[.]/g, '\\.')}\\n\\s+hash: md5\\n\\s+md5: ([0-9a-f]{32})\\n`).exec(lock);
+  const m = new RegExp(`- path: ${outPath.replace(/[.]/g, '\\.')}\\n\\s+hash: md5\\n\\s+md5: ([0-9a-f]{32})\\n`).exec(
+    lock,
+  );
   return m?.[1] ?? null;
 }
-
 
 interface Gateway {
   app: App;
@@ -102,7 +97,8 @@ async function main(): Promise<void> {
   out();
   for (const l of machine()) out(l);
   out(`Load average at start (1/5/15 min): ${loadavg()}`);
-  if (SCALE !== 1) out(`BENCH_SCALE=${SCALE}: durations and iteration counts scaled (a trial run, not for BENCHMARKS.md)`);
+  if (SCALE !== 1)
+    out(`BENCH_SCALE=${SCALE}: durations and iteration counts scaled (a trial run, not for BENCHMARKS.md)`);
   if (PARTS.size !== 4) out(`BENCH_PARTS=${[...PARTS].join(',')}: only these parts`);
   out();
 
@@ -153,11 +149,19 @@ async function main(): Promise<void> {
     });
     const baseline = await app.services.versions.resolve(actor, { model: 'fashion-classifier', version: 1 });
     const int8File = app.artifacts.absolute(baseline.version.localPath);
-    await app.services.versions.register(actor, { model: 'resnet50-224', artifactPath: int8File, tags: { precision: 'int8 weight-only' } });
+    await app.services.versions.register(actor, {
+      model: 'resnet50-224',
+      artifactPath: int8File,
+      tags: { precision: 'int8 weight-only' },
+    });
     const haveFp32 = existsSync(FP32_FILE);
     let fp32Note = '';
     if (haveFp32) {
-      await app.services.versions.register(actor, { model: 'resnet50-224', artifactPath: FP32_FILE, tags: { precision: 'fp32' } });
+      await app.services.versions.register(actor, {
+        model: 'resnet50-224',
+        artifactPath: FP32_FILE,
+        tags: { precision: 'fp32' },
+      });
       const sum = md5(FP32_FILE);
       fp32Note =
         sum === lockedMd5('build/baseline.fp32.onnx')
@@ -165,29 +169,58 @@ async function main(): Promise<void> {
           : `models/build/baseline.fp32.onnx: md5 ${sum} is not dvc.lock's export: presumably dequantize.py's reconstruction (same graph and FLOPs as the export, dequantized int8 weights)`;
     }
 
-    const smokeSet = await app.db.prisma.dataset.findFirstOrThrow({ where: { name: 'fashion-smoke' }, include: { items: { orderBy: { ordinal: 'asc' } } } });
-    const smoke = smokeSet.items.map((i) => ({ bytes: readFileSync(path.join(dataDir, 'artifacts', 'sha256', i.sha256.slice(0, 2), i.sha256)), label: i.labelIndex }));
+    const smokeSet = await app.db.prisma.dataset.findFirstOrThrow({
+      where: { name: 'fashion-smoke' },
+      include: { items: { orderBy: { ordinal: 'asc' } } },
+    });
+    const smoke = smokeSet.items.map((i) => ({
+      bytes: readFileSync(path.join(dataDir, 'artifacts', 'sha256', i.sha256.slice(0, 2), i.sha256)),
+      label: i.labelIndex,
+    }));
     const png = smoke[0]!.bytes;
     // A 224x224 RGB JPEG: a Fashion-MNIST photo upscaled, as a client would send a camera image.
-    const jpeg = await sharp(png).resize(224, 224, { kernel: 'cubic' }).toColourspace('srgb').jpeg({ quality: 90 }).toBuffer();
+    const jpeg = await sharp(png)
+      .resize(224, 224, { kernel: 'cubic' })
+      .toColourspace('srgb')
+      .jpeg({ quality: 90 })
+      .toBuffer();
     const jpegMeta = await sharp(jpeg).metadata();
 
     const cfg2 = loadConfig(env, { inference: { ...config.inference, maxBatchSize: 1 } });
     const unbatched = await gateway(cfg2, pglite);
     closers.push(() => unbatched.server.close());
-    out(`Setup: temporary DATA_DIR ${dataDir}, ${databaseUrl ? 'PostgreSQL server (a fresh database)' : 'embedded PGlite'}, demo seeded, ${((performance.now() - setupStarted) / 1000).toFixed(1)} s.`);
+    out(
+      `Setup: temporary DATA_DIR ${dataDir}, ${databaseUrl ? 'PostgreSQL server (a fresh database)' : 'embedded PGlite'}, demo seeded, ${((performance.now() - setupStarted) / 1000).toFixed(1)} s.`,
+    );
     out(
       `Gateway config: ${config.inference.workers} inference worker thread(s), intraOpNumThreads ${config.inference.intraOpThreads} (spinning ${config.inference.spinning ? 'on' : 'off'}, nice ${config.inference.nice}), ` +
         `MAX_BATCH_SIZE ${config.inference.maxBatchSize}, MAX_QUEUE_DELAY_MS ${config.inference.maxQueueDelayMs}, UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}.`,
     );
-    out(`Clients: Node fetch; part 1 from the gateway's own thread (sequential), parts 2-3 from load-generator worker threads of the same process.`);
+    out(
+      `Clients: Node fetch; part 1 from the gateway's own thread (sequential), parts 2-3 from load-generator worker threads of the same process.`,
+    );
     out();
 
     // ---------------------------------------------------------------- part 1
     const threads = config.inference.intraOpThreads;
-    const sInt8 = await InferenceSession.create(int8File, sessionOptions({ intraOpNumThreads: threads, disableQuantQdq: true, allowSpinning: config.inference.spinning }));
-    const sInt8Qdq = await InferenceSession.create(int8File, sessionOptions({ intraOpNumThreads: threads, disableQuantQdq: false, allowSpinning: config.inference.spinning }));
-    const sFp32 = haveFp32 ? await InferenceSession.create(FP32_FILE, sessionOptions({ intraOpNumThreads: threads, disableQuantQdq: false, allowSpinning: config.inference.spinning })) : null;
+    const sInt8 = await InferenceSession.create(
+      int8File,
+      sessionOptions({ intraOpNumThreads: threads, disableQuantQdq: true, allowSpinning: config.inference.spinning }),
+    );
+    const sInt8Qdq = await InferenceSession.create(
+      int8File,
+      sessionOptions({ intraOpNumThreads: threads, disableQuantQdq: false, allowSpinning: config.inference.spinning }),
+    );
+    const sFp32 = haveFp32
+      ? await InferenceSession.create(
+          FP32_FILE,
+          sessionOptions({
+            intraOpNumThreads: threads,
+            disableQuantQdq: false,
+            allowSpinning: config.inference.spinning,
+          }),
+        )
+      : null;
     closers.push(async () => {
       await sInt8.release();
       await sInt8Qdq.release();
@@ -225,10 +258,16 @@ async function main(): Promise<void> {
     const jpegBase64 = jpeg.toString('base64');
     const viaGateway = (version: number) => async () => {
       const t0 = performance.now();
-      const data = await gql(gw.url, key, PREDICT, { ref: { model: 'resnet50-224', version }, image: { base64: jpegBase64 } });
+      const data = await gql(gw.url, key, PREDICT, {
+        ref: { model: 'resnet50-224', version },
+        image: { base64: jpegBase64 },
+      });
       const ms = performance.now() - t0;
       const t = data.predict.timingsMs as Record<string, number>;
-      return { ms, parts: { decodePre: t.decode! + t.preprocess!, queue: t.queue!, inference: t.inference!, server: t.total! } };
+      return {
+        ms,
+        parts: { decodePre: t.decode! + t.preprocess!, queue: t.queue!, inference: t.inference!, server: t.total! },
+      };
     };
     interface Variant {
       name: string;
@@ -264,12 +303,20 @@ async function main(): Promise<void> {
       }
       const p1Seconds = (performance.now() - p1Started) / 1000;
       const n1 = rounds * perRound;
-      out(`## Part 1: ResNet-50 at 224x224, batch 1, sequential requests (${p1Seconds.toFixed(0)} s; other processes used ${p1Other()} on average)`);
+      out(
+        `## Part 1: ResNet-50 at 224x224, batch 1, sequential requests (${p1Seconds.toFixed(0)} s; other processes used ${p1Other()} on average)`,
+      );
       out();
-      out(`Image: ${jpeg.length}-byte ${jpegMeta.width}x${jpegMeta.height} ${jpegMeta.channels}-channel JPEG; model input 1x1x224x224 float32.`);
+      out(
+        `Image: ${jpeg.length}-byte ${jpegMeta.width}x${jpegMeta.height} ${jpegMeta.channels}-channel JPEG; model input 1x1x224x224 float32.`,
+      );
       out(`${warmup} warm-up + ${n1} timed requests per row, in ${rounds} interleaved rounds of ${perRound}.`);
-      out(`In-process = preprocess() (sharp decode + resize/normalize) + InferenceSession.run() on this thread, worker's session options, no server.`);
-      out(`Gateway = fetch() POST /graphql { predict(ref, image: { base64 }) } over loopback HTTP, timed by the client.`);
+      out(
+        `In-process = preprocess() (sharp decode + resize/normalize) + InferenceSession.run() on this thread, worker's session options, no server.`,
+      );
+      out(
+        `Gateway = fetch() POST /graphql { predict(ref, image: { base64 }) } over loopback HTTP, timed by the client.`,
+      );
       if (fp32Note) out(fp32Note + '.');
       if (agreement) out(agreement + '.');
       out();
@@ -287,10 +334,18 @@ async function main(): Promise<void> {
         const extra = median(v.gwInt8.samples) - median(v.inInt8.samples);
         const rest = median(P.server!) - median(P.decodePre!) - median(P.queue!) - median(P.inference!);
         out();
-        out(`Where the int8 gateway's extra ${fmt(extra)} ms go (differences of medians, approximate): batch queue ${fmt(median(P.queue!))}`);
-        out(`(MAX_QUEUE_DELAY_MS ${config.inference.maxQueueDelayMs}: how long a lone request waits for company); worker run minus in-process run ${fmt(median(P.inference!) - median(v.inInt8.parts.run!))};`);
-        out(`rest of the server's predict (base64 decode, registry look-ups, worker message hops, post-processing) ${fmt(rest)}; outside the`);
-        out(`server's timer (HTTP, JSON body, API-key look-up, GraphQL parse/validate/serialize, the client's fetch) ${fmt(median(v.gwInt8.samples) - median(P.server!))}.`);
+        out(
+          `Where the int8 gateway's extra ${fmt(extra)} ms go (differences of medians, approximate): batch queue ${fmt(median(P.queue!))}`,
+        );
+        out(
+          `(MAX_QUEUE_DELAY_MS ${config.inference.maxQueueDelayMs}: how long a lone request waits for company); worker run minus in-process run ${fmt(median(P.inference!) - median(v.inInt8.parts.run!))};`,
+        );
+        out(
+          `rest of the server's predict (base64 decode, registry look-ups, worker message hops, post-processing) ${fmt(rest)}; outside the`,
+        );
+        out(
+          `server's timer (HTTP, JSON body, API-key look-up, GraphQL parse/validate/serialize, the client's fetch) ${fmt(median(v.gwInt8.samples) - median(P.server!))}.`,
+        );
       }
       out();
       const ratio = (a: Variant | null, b: Variant | null) => (a && b ? median(a.samples) / median(b.samples) : NaN);
@@ -301,17 +356,44 @@ async function main(): Promise<void> {
       const ratios1: string[][] = [['ratio (of medians)', 'value', 'goal', 'status']];
       ratios1.push(['gateway / in-process, int8 baseline', fmt(overhead, 3), '<= 1.15', met(overhead <= 1.15)]);
       ratios1.push(['  same at p90', fmt(p90overhead, 3), '(info)', '']);
-      ratios1.push(['gateway / in-process, fp32 export', fmt(ratio(v.gwFp32, v.inFp32), 3), '(info)', haveFp32 ? '' : 'no fp32 file']);
-      ratios1.push(['int8 disable_quant_qdq / fp32, in-process', fmt(int8VsFp32, 3), '0.90 - 1.10', haveFp32 ? met(Math.abs(int8VsFp32 - 1) <= 0.1) : 'not measured']);
-      ratios1.push(['int8 disable_quant_qdq / fp32, via gateway', fmt(gwInt8VsFp32, 3), '0.90 - 1.10', haveFp32 ? met(Math.abs(gwInt8VsFp32 - 1) <= 0.1) : 'not measured']);
-      ratios1.push(['int8 QDQ kept (no disable_quant_qdq) / fp32, in-process', fmt(ratio(v.inQdq, v.inFp32), 3), '(why it matters)', haveFp32 ? '' : 'not measured']);
-      ratios1.push(['int8 QDQ kept / int8 disable_quant_qdq, in-process', fmt(ratio(v.inQdq, v.inInt8), 3), '(why it matters)', '']);
+      ratios1.push([
+        'gateway / in-process, fp32 export',
+        fmt(ratio(v.gwFp32, v.inFp32), 3),
+        '(info)',
+        haveFp32 ? '' : 'no fp32 file',
+      ]);
+      ratios1.push([
+        'int8 disable_quant_qdq / fp32, in-process',
+        fmt(int8VsFp32, 3),
+        '0.90 - 1.10',
+        haveFp32 ? met(Math.abs(int8VsFp32 - 1) <= 0.1) : 'not measured',
+      ]);
+      ratios1.push([
+        'int8 disable_quant_qdq / fp32, via gateway',
+        fmt(gwInt8VsFp32, 3),
+        '0.90 - 1.10',
+        haveFp32 ? met(Math.abs(gwInt8VsFp32 - 1) <= 0.1) : 'not measured',
+      ]);
+      ratios1.push([
+        'int8 QDQ kept (no disable_quant_qdq) / fp32, in-process',
+        fmt(ratio(v.inQdq, v.inFp32), 3),
+        '(why it matters)',
+        haveFp32 ? '' : 'not measured',
+      ]);
+      ratios1.push([
+        'int8 QDQ kept / int8 disable_quant_qdq, in-process',
+        fmt(ratio(v.inQdq, v.inInt8), 3),
+        '(why it matters)',
+        '',
+      ]);
       out(table(ratios1, ['l', 'r', 'r', 'l']));
       if (!haveFp32) {
         out();
         out('No fp32 file: the fp32 rows were skipped. Create models/build/baseline.fp32.onnx (git-ignored) with');
         out('  apt-get install -y python3-onnx python3-numpy && /usr/bin/python3 models/pipeline/dequantize.py');
-        out('(the int8 graph with every DequantizeLinear folded into an fp32 initializer: the export\'s graph and FLOPs), then rerun.');
+        out(
+          "(the int8 graph with every DequantizeLinear folded into an fp32 initializer: the export's graph and FLOPs), then rerun.",
+        );
       }
       out();
     }
@@ -326,19 +408,46 @@ async function main(): Promise<void> {
     if (PARTS.has(3)) {
       const p3Started = performance.now();
       const p3Other = otherLoad();
-      const cnnBody = JSON.stringify({ query: PREDICT, variables: { ref: { model: 'fashion-classifier', version: 2 }, image: { base64: png.toString('base64') } } });
-      for (const g of [gw, unbatched]) await gql(g.url, key, PREDICT, { ref: { model: 'fashion-classifier', version: 2 }, image: { base64: png.toString('base64') } });
+      const cnnBody = JSON.stringify({
+        query: PREDICT,
+        variables: { ref: { model: 'fashion-classifier', version: 2 }, image: { base64: png.toString('base64') } },
+      });
+      for (const g of [gw, unbatched])
+        await gql(g.url, key, PREDICT, {
+          ref: { model: 'fashion-classifier', version: 2 },
+          image: { base64: png.toString('base64') },
+        });
       const windowMs = scaled(10_000, 1500);
       const warm3 = 1500;
       const levels = [1, 8, 32];
-      const rows3: string[][] = [['concurrency', 'batching', 'req/s', 'mean batch', 'p50 ms', 'p99 ms', 'loop util', 'worker busy', 'batched / unbatched']];
+      const rows3: string[][] = [
+        [
+          'concurrency',
+          'batching',
+          'req/s',
+          'mean batch',
+          'p50 ms',
+          'p99 ms',
+          'loop util',
+          'worker busy',
+          'batched / unbatched',
+        ],
+      ];
       const gains = new Map<number, number>();
       const errs: string[] = [];
       for (const c of levels) {
         const cells: { name: string; r: LoadResult; elu: number }[] = [];
         for (const g of [gw, unbatched]) {
           const name = g === gw ? `on (max ${config.inference.maxBatchSize})` : 'off (max 1)';
-          const job = loadWorker.run({ kind: 'closed', url: g.url, key, body: cnnBody, concurrency: c, warmupMs: warm3, durationMs: windowMs });
+          const job = loadWorker.run({
+            kind: 'closed',
+            url: g.url,
+            key,
+            body: cnnBody,
+            concurrency: c,
+            warmupMs: warm3,
+            durationMs: windowMs,
+          });
           await sleep(warm3);
           const elu0 = performance.eventLoopUtilization();
           const r = await job;
@@ -365,12 +474,22 @@ async function main(): Promise<void> {
         });
       }
       const p3Seconds = (performance.now() - p3Started) / 1000;
-      out(`## Part 3: small CNN (fashion-classifier v2, 28x28 gray PNG), dynamic batching (${p3Seconds.toFixed(0)} s; other processes used ${p3Other()} on average)`);
+      out(
+        `## Part 3: small CNN (fashion-classifier v2, 28x28 gray PNG), dynamic batching (${p3Seconds.toFixed(0)} s; other processes used ${p3Other()} on average)`,
+      );
       out();
-      out(`Closed-loop clients through GraphQL over HTTP, ${warm3 / 1000} s warm-up + ${windowMs / 1000} s measured per cell; ${png.length}-byte smoke-set PNG.`);
-      out(`Batched: MAX_BATCH_SIZE ${config.inference.maxBatchSize}, MAX_QUEUE_DELAY_MS ${config.inference.maxQueueDelayMs}. Unbatched: the same gateway code and database, MAX_BATCH_SIZE 1 (a second app in this process).`);
-      out(`Mean batch = requests / batches (each response reports its batch's size in timingsMs.batchSize). Loop util = the gateway thread's`);
-      out(`event-loop utilization; worker busy = share of the window the inference worker spent in session.run() (from timingsMs.inference).`);
+      out(
+        `Closed-loop clients through GraphQL over HTTP, ${warm3 / 1000} s warm-up + ${windowMs / 1000} s measured per cell; ${png.length}-byte smoke-set PNG.`,
+      );
+      out(
+        `Batched: MAX_BATCH_SIZE ${config.inference.maxBatchSize}, MAX_QUEUE_DELAY_MS ${config.inference.maxQueueDelayMs}. Unbatched: the same gateway code and database, MAX_BATCH_SIZE 1 (a second app in this process).`,
+      );
+      out(
+        `Mean batch = requests / batches (each response reports its batch's size in timingsMs.batchSize). Loop util = the gateway thread's`,
+      );
+      out(
+        `event-loop utilization; worker busy = share of the window the inference worker spent in session.run() (from timingsMs.inference).`,
+      );
       out();
       out(table(rows3));
       out();
@@ -382,29 +501,53 @@ async function main(): Promise<void> {
       const target = { record: v2.version, model: { name: 'fashion-classifier', inputSpec: spec } };
       const tensor = (await preprocess(png, spec, config.inference.image)).data;
       const runtimeLogger = createLogger('warn', { bench: true }, 2);
-      const images = await ImagePool.create({ workers: config.inference.preprocessWorkers, nice: config.inference.nice, limits: config.inference.image, logger: runtimeLogger });
+      const images = await ImagePool.create({
+        workers: config.inference.preprocessWorkers,
+        nice: config.inference.nice,
+        limits: config.inference.image,
+        logger: runtimeLogger,
+      });
       const runtime = (maxBatchSize: number) => {
         const cfg = loadConfig(env, { inference: { ...config.inference, maxBatchSize } });
         const backend = new OnnxBackend(cfg.inference.workers, runtimeLogger, undefined, { nice: cfg.inference.nice });
-        const manager = new ModelManager({ backend, versions: new VersionRepository(app.db.prisma), artifacts: app.artifacts, config: cfg, logger: runtimeLogger });
+        const manager = new ModelManager({
+          backend,
+          versions: new VersionRepository(app.db.prisma),
+          artifacts: app.artifacts,
+          config: cfg,
+          logger: runtimeLogger,
+        });
         const admission = new Admission({ perVersion: Number.MAX_SAFE_INTEGER, total: Number.MAX_SAFE_INTEGER });
-        return { manager, service: new InferenceService({ versions: app.services.versions, manager, images, admission, config: cfg }) };
+        return {
+          manager,
+          service: new InferenceService({ versions: app.services.versions, manager, images, admission, config: cfg }),
+        };
       };
       const runtimes = [runtime(config.inference.maxBatchSize), runtime(1)];
       const layers = [
-        { name: 'score(): sharp decode + preprocess + batcher + worker', call: (r: (typeof runtimes)[0]) => r.service.score(target, png).then((x) => x.out.batchSize) },
-        { name: 'batcher + worker (tensor already preprocessed)', call: (r: (typeof runtimes)[0]) => r.manager.use(target, (m) => m.run(tensor)).then((x) => x.batchSize) },
+        {
+          name: 'score(): sharp decode + preprocess + batcher + worker',
+          call: (r: (typeof runtimes)[0]) => r.service.score(target, png).then((x) => x.out.batchSize),
+        },
+        {
+          name: 'batcher + worker (tensor already preprocessed)',
+          call: (r: (typeof runtimes)[0]) => r.manager.use(target, (m) => m.run(tensor)).then((x) => x.batchSize),
+        },
       ];
       const rtWindowMs = scaled(3000, 600);
       const closedLoop = async (c: number, ms: number, fn: () => Promise<number>) => {
         const end = performance.now() + ms;
         const sizes: number[] = [];
-        await Promise.all(Array.from({ length: c }, async () => {
-          while (performance.now() < end) sizes.push(await fn());
-        }));
+        await Promise.all(
+          Array.from({ length: c }, async () => {
+            while (performance.now() < end) sizes.push(await fn());
+          }),
+        );
         return { rps: sizes.length / (ms / 1000), meanBatch: meanBatchSize(sizes) };
       };
-      const rowsRt: string[][] = [['layer', 'concurrency', 'batched req/s', 'mean batch', 'unbatched req/s', 'batched / unbatched']];
+      const rowsRt: string[][] = [
+        ['layer', 'concurrency', 'batched req/s', 'mean batch', 'unbatched req/s', 'batched / unbatched'],
+      ];
       const rtGains = new Map<string, number>();
       for (const layer of layers) {
         for (const c of levels) {
@@ -415,24 +558,40 @@ async function main(): Promise<void> {
           }
           const gain = results[0]!.rps / results[1]!.rps;
           if (c === 32) rtGains.set(layer.name, gain);
-          rowsRt.push([c === levels[0] ? layer.name : '', String(c), fmt(results[0]!.rps), fmt(results[0]!.meanBatch, 2), fmt(results[1]!.rps), fmt(gain, 2)]);
+          rowsRt.push([
+            c === levels[0] ? layer.name : '',
+            String(c),
+            fmt(results[0]!.rps),
+            fmt(results[0]!.meanBatch, 2),
+            fmt(results[1]!.rps),
+            fmt(gain, 2),
+          ]);
         }
       }
       for (const r of runtimes) await r.manager.close();
-      out(`The same runtime without HTTP and GraphQL: the gateway's ModelManager, Batcher and inference worker thread (built from its`);
-      out(`classes, batched = MAX_BATCH_SIZE ${config.inference.maxBatchSize}, unbatched = 1), called by N concurrent callers on the bench's thread, ${rtWindowMs / 1000} s per cell.`);
+      out(
+        `The same runtime without HTTP and GraphQL: the gateway's ModelManager, Batcher and inference worker thread (built from its`,
+      );
+      out(
+        `classes, batched = MAX_BATCH_SIZE ${config.inference.maxBatchSize}, unbatched = 1), called by N concurrent callers on the bench's thread, ${rtWindowMs / 1000} s per cell.`,
+      );
       out();
       out(table(rowsRt));
       out();
       const gain32 = gains.get(32)!;
       const rt32 = rtGains.get(layers[1]!.name)!;
       const score32 = rtGains.get(layers[0]!.name)!;
-      out(table([
-        ['goal: throughput with / without dynamic batching >= 3x at concurrency 32', 'measured', 'status'],
-        ['through GraphQL over HTTP (whole request)', `${fmt(gain32, 2)}x`, met(gain32 >= 3)],
-        ['inference runtime from decoded image bytes (score())', `${fmt(score32, 2)}x`, met(score32 >= 3)],
-        ['inference runtime from the preprocessed tensor (batcher + worker)', `${fmt(rt32, 2)}x`, met(rt32 >= 3)],
-      ], ['l', 'r', 'l']));
+      out(
+        table(
+          [
+            ['goal: throughput with / without dynamic batching >= 3x at concurrency 32', 'measured', 'status'],
+            ['through GraphQL over HTTP (whole request)', `${fmt(gain32, 2)}x`, met(gain32 >= 3)],
+            ['inference runtime from decoded image bytes (score())', `${fmt(score32, 2)}x`, met(score32 >= 3)],
+            ['inference runtime from the preprocessed tensor (batcher + worker)', `${fmt(rt32, 2)}x`, met(rt32 >= 3)],
+          ],
+          ['l', 'r', 'l'],
+        ),
+      );
       for (const e of errs) out(`  ${e}`);
       out();
     }
@@ -445,14 +604,30 @@ async function main(): Promise<void> {
 
     // ---------------------------------------------------------------- part 2 (gateway processes)
     // Run after the in-process apps are closed: a forked gateway opens the same data directory.
-    if (PARTS.has(2)) await part2({ env, key, jpegBase64, int8File, feeds: (await preprocess(jpeg, spec224, config.inference.image)).data, config, probeWorker, loadWorker });
+    if (PARTS.has(2))
+      await part2({
+        env,
+        key,
+        jpegBase64,
+        int8File,
+        feeds: (await preprocess(jpeg, spec224, config.inference.image)).data,
+        config,
+        probeWorker,
+        loadWorker,
+      });
 
     if (databaseUrl || !PARTS.has(4)) {
       // Part 4 copies an embedded database into each child's DATA_DIR: it measures PGlite only.
       if (databaseUrl) await dropBenchDatabase();
-      out(databaseUrl ? '## Part 4: skipped with BENCH_DATABASE=postgres (it copies the embedded database into each cold start)' : '## Part 4: skipped (BENCH_PARTS)');
+      out(
+        databaseUrl
+          ? '## Part 4: skipped with BENCH_DATABASE=postgres (it copies the embedded database into each cold start)'
+          : '## Part 4: skipped (BENCH_PARTS)',
+      );
       out();
-      out(`Load average at end (1/5/15 min): ${loadavg()}. Total bench time ${((performance.now() - benchStarted) / 1000).toFixed(0)} s.`);
+      out(
+        `Load average at end (1/5/15 min): ${loadavg()}. Total bench time ${((performance.now() - benchStarted) / 1000).toFixed(0)} s.`,
+      );
       return;
     }
     const p4Started = performance.now();
@@ -461,23 +636,42 @@ async function main(): Promise<void> {
     const cold: ColdRun[] = [];
     for (let i = 0; i < runs; i++) cold.push(await coldStart(dataDir, path.join(tmp, `cold-${i}`), key, png));
     const p4Seconds = (performance.now() - p4Started) / 1000;
-    out(`## Part 4: cold start, load time, resident memory (${runs} runs, ${p4Seconds.toFixed(0)} s; other processes used ${p4Other()} on average)`);
+    out(
+      `## Part 4: cold start, load time, resident memory (${runs} runs, ${p4Seconds.toFixed(0)} s; other processes used ${p4Other()} on average)`,
+    );
     out();
-    out('Cold start = from spawn() of `node dist/cli/main.js serve` to the first successful predict response, the predict being');
-    out('sent as soon as GET /readyz answers 200 (polled every 10 ms once the "listening" log line appears). The child gets');
-    out('DATA_DIR = a fresh copy of the seeded data directory (database migrated, registry and artifacts present: seeding and');
-    out('initdb are not counted; OS file cache warm), PORT=0, DEMO_SEED=false. The predict is fashion-classifier\'s default');
-    out('route (champion = v2, the small CNN), so the time includes its lazy load and warm-up. Then loadVersion v1 (ResNet-50');
-    out('int8) and v3 (bn-cnn); load time = loadedVersions.loadMs (sha256 check + session create + warm-up run); RSS = VmRSS.');
+    out(
+      'Cold start = from spawn() of `node dist/cli/main.js serve` to the first successful predict response, the predict being',
+    );
+    out(
+      'sent as soon as GET /readyz answers 200 (polled every 10 ms once the "listening" log line appears). The child gets',
+    );
+    out(
+      'DATA_DIR = a fresh copy of the seeded data directory (database migrated, registry and artifacts present: seeding and',
+    );
+    out(
+      "initdb are not counted; OS file cache warm), PORT=0, DEMO_SEED=false. The predict is fashion-classifier's default",
+    );
+    out(
+      'route (champion = v2, the small CNN), so the time includes its lazy load and warm-up. Then loadVersion v1 (ResNet-50',
+    );
+    out(
+      'int8) and v3 (bn-cnn); load time = loadedVersions.loadMs (sha256 check + session create + warm-up run); RSS = VmRSS.',
+    );
     out();
     const med = (f: (r: ColdRun) => number) => fmt(median(cold.map(f)), 0);
     const rows4: string[][] = [['measure', 'median', ...cold.map((_, i) => `run ${i + 1}`)]];
-    const row = (name: string, f: (r: ColdRun) => number, digits = 0) => rows4.push([name, med(f), ...cold.map((r) => fmt(f(r), digits))]);
+    const row = (name: string, f: (r: ColdRun) => number, digits = 0) =>
+      rows4.push([name, med(f), ...cold.map((r) => fmt(f(r), digits))]);
     row('spawn -> "listening" log line, ms', (r) => r.listenMs);
     row('spawn -> /readyz 200, ms', (r) => r.readyMs);
     row('spawn -> first prediction served, ms  (COLD START)', (r) => r.firstMs);
     row('  of which the first predict request, ms', (r) => r.firstMs - r.readyMs);
-    for (const ver of [2, 1, 3]) row(`load time v${ver} (${ver === 1 ? 'ResNet-50 int8' : ver === 2 ? 'small CNN' : 'bn-cnn'}), ms`, (r) => r.loadMs[ver] ?? NaN);
+    for (const ver of [2, 1, 3])
+      row(
+        `load time v${ver} (${ver === 1 ? 'ResNet-50 int8' : ver === 2 ? 'small CNN' : 'bn-cnn'}), ms`,
+        (r) => r.loadMs[ver] ?? NaN,
+      );
     row('RSS ready, no version loaded, MiB', (r) => r.rss[0]!);
     row('RSS with 1 version (v2), MiB', (r) => r.rss[1]!);
     row('RSS with 2 versions (v2, v1), MiB', (r) => r.rss[2]!);
@@ -485,9 +679,13 @@ async function main(): Promise<void> {
     out(table(rows4));
     const est = cold[0]!.memoryMB;
     out();
-    out(`The gateway's own estimate (loadedVersions.memoryMB, run 1): v1 ${est[1] ?? '-'} MB, v2 ${est[2] ?? '-'} MB, v3 ${est[3] ?? '-'} MB.`);
+    out(
+      `The gateway's own estimate (loadedVersions.memoryMB, run 1): v1 ${est[1] ?? '-'} MB, v2 ${est[2] ?? '-'} MB, v3 ${est[3] ?? '-'} MB.`,
+    );
     out();
-    out(`Load average at end (1/5/15 min): ${loadavg()}. Total bench time ${((performance.now() - benchStarted) / 1000).toFixed(0)} s.`);
+    out(
+      `Load average at end (1/5/15 min): ${loadavg()}. Total bench time ${((performance.now() - benchStarted) / 1000).toFixed(0)} s.`,
+    );
   } finally {
     for (const c of closers.reverse()) await c().catch(() => undefined);
     for (const w of loadWorkers) await w.close();
@@ -529,7 +727,8 @@ class GatewayChild {
 
   async ready(): Promise<this> {
     const m = await this.next();
-    if (m.type !== 'ready') throw new Error(`gateway process: ${m.type === 'error' ? m.message : 'unexpected message'}`);
+    if (m.type !== 'ready')
+      throw new Error(`gateway process: ${m.type === 'error' ? m.message : 'unexpected message'}`);
     this.url = `http://127.0.0.1:${m.port}/graphql`;
     return this;
   }
@@ -541,7 +740,8 @@ class GatewayChild {
   async stop(): Promise<Extract<ChildMessage, { type: 'stats' }>> {
     this.child.send({ type: 'stop' } satisfies ChildRequest);
     const m = await this.next();
-    if (m.type !== 'stats') throw new Error(`gateway process: ${m.type === 'error' ? m.message : 'unexpected message'}`);
+    if (m.type !== 'stats')
+      throw new Error(`gateway process: ${m.type === 'error' ? m.message : 'unexpected message'}`);
     return m;
   }
 
@@ -574,18 +774,46 @@ async function part2(o: {
   const warmMs = 2000;
   const interval = 20;
   const probeBody = JSON.stringify({ query: PROBE });
-  const resnetBody = JSON.stringify({ query: PREDICT, variables: { ref: { model: 'resnet50-224', version: 1 }, image: { base64: o.jpegBase64 } } });
+  const resnetBody = JSON.stringify({
+    query: PREDICT,
+    variables: { ref: { model: 'resnet50-224', version: 1 }, image: { base64: o.jpegBase64 } },
+  });
   interface Phase {
     name: string;
     probe: LoadResult;
     stats: Extract<ChildMessage, { type: 'stats' }>;
     load: LoadResult | null;
   }
-  const phase = async (name: string, gw: GatewayChild, opts: { load?: boolean; mainLoop?: boolean } = {}): Promise<Phase> => {
-    const load = opts.load ? loadWorker.run({ kind: 'closed', url: gw.url, key, body: resnetBody, concurrency: 4, warmupMs: warmMs, durationMs: probeMs }) : null;
-    const probe = probeWorker.run({ kind: 'open', url: gw.url, key, body: probeBody, intervalMs: interval, warmupMs: warmMs, durationMs: probeMs });
+  const phase = async (
+    name: string,
+    gw: GatewayChild,
+    opts: { load?: boolean; mainLoop?: boolean } = {},
+  ): Promise<Phase> => {
+    const load = opts.load
+      ? loadWorker.run({
+          kind: 'closed',
+          url: gw.url,
+          key,
+          body: resnetBody,
+          concurrency: 4,
+          warmupMs: warmMs,
+          durationMs: probeMs,
+        })
+      : null;
+    const probe = probeWorker.run({
+      kind: 'open',
+      url: gw.url,
+      key,
+      body: probeBody,
+      intervalMs: interval,
+      warmupMs: warmMs,
+      durationMs: probeMs,
+    });
     await sleep(warmMs);
-    gw.start({ type: 'start', ...(opts.mainLoop ? { mainLoop: { file: o.int8File, feeds: o.feeds, dims: [1, 1, 224, 224] } } : {}) });
+    gw.start({
+      type: 'start',
+      ...(opts.mainLoop ? { mainLoop: { file: o.int8File, feeds: o.feeds, dims: [1, 1, 224, 224] } } : {}),
+    });
     const probeResult = await probe;
     const stats = await gw.stop();
     return { name, probe: probeResult, stats, load: load ? await load : null };
@@ -600,7 +828,13 @@ async function part2(o: {
   const gw = await started({});
   try {
     phases.push(await phase('idle gateway', gw));
-    phases.push(await phase(`4 clients predicting ResNet-50 224 (worker thread, ${config.inference.intraOpThreads} intra-op threads, nice ${config.inference.nice})`, gw, { load: true }));
+    phases.push(
+      await phase(
+        `4 clients predicting ResNet-50 224 (worker thread, ${config.inference.intraOpThreads} intra-op threads, nice ${config.inference.nice})`,
+        gw,
+        { load: true },
+      ),
+    );
   } finally {
     await gw.exit();
   }
@@ -614,24 +848,56 @@ async function part2(o: {
   // Contrasts: onnxruntime on the gateway's own thread.
   const mainThread = await started({ BENCH_MAIN_THREAD_BACKEND: '1' });
   try {
-    phases.push(await phase('contrast: same 4 clients, gateway running ORT on the main thread', mainThread, { load: true }));
-    phases.push(await phase('contrast: main thread loops session.run() (batch 1), no clients', mainThread, { mainLoop: true }));
+    phases.push(
+      await phase('contrast: same 4 clients, gateway running ORT on the main thread', mainThread, { load: true }),
+    );
+    phases.push(
+      await phase('contrast: main thread loops session.run() (batch 1), no clients', mainThread, { mainLoop: true }),
+    );
   } finally {
     await mainThread.exit();
   }
   const p2Seconds = (performance.now() - p2Started) / 1000;
   out(`## Part 2: event-loop responsiveness (${p2Seconds.toFixed(0)} s; other processes used ${p2Other()} on average)`);
   out();
-  out(`Gateway: its own process (src/bench/gateway-child.ts: the app and HTTP server as \`modelgate serve\` builds them, on the`);
+  out(
+    `Gateway: its own process (src/bench/gateway-child.ts: the app and HTTP server as \`modelgate serve\` builds them, on the`,
+  );
   out(`bench's data directory), a fresh one per configuration; the clients are worker threads of the bench process.`);
-  out(`Probe: ${PROBE} over HTTP, open loop every ${interval} ms for ${probeMs / 1000} s after ${warmMs / 1000} s of warm-up, latency counted from the scheduled send time.`);
-  out(`Load: 4 closed-loop clients sending the part-1 224x224 JPEG predict (resnet50-224 v1). Loop delay: perf_hooks.monitorEventLoopDelay (5 ms resolution),`);
-  out(`loop util(ization): performance.eventLoopUtilization(), GC: pauses and full (mark-compact) collections, all of the gateway's thread.`);
+  out(
+    `Probe: ${PROBE} over HTTP, open loop every ${interval} ms for ${probeMs / 1000} s after ${warmMs / 1000} s of warm-up, latency counted from the scheduled send time.`,
+  );
+  out(
+    `Load: 4 closed-loop clients sending the part-1 224x224 JPEG predict (resnet50-224 v1). Loop delay: perf_hooks.monitorEventLoopDelay (5 ms resolution),`,
+  );
+  out(
+    `loop util(ization): performance.eventLoopUtilization(), GC: pauses and full (mark-compact) collections, all of the gateway's thread.`,
+  );
   out();
-  const rows2: string[][] = [['phase', 'probes', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'loop delay p99 ms', 'loop max ms', 'loop util', 'GC max ms', 'full GCs', 'predict req/s', 'mean batch']];
+  const rows2: string[][] = [
+    [
+      'phase',
+      'probes',
+      'p50 ms',
+      'p90 ms',
+      'p99 ms',
+      'max ms',
+      'loop delay p99 ms',
+      'loop max ms',
+      'loop util',
+      'GC max ms',
+      'full GCs',
+      'predict req/s',
+      'mean batch',
+    ],
+  ];
   for (const p of phases) {
     const l = p.probe.latencies;
-    const predicts = p.load ? fmt(p.load.completed / (p.load.windowMs / 1000), 1) : p.stats.mainRuns != null ? `${fmt(p.stats.mainRuns / (probeMs / 1000), 1)} runs/s` : '-';
+    const predicts = p.load
+      ? fmt(p.load.completed / (p.load.windowMs / 1000), 1)
+      : p.stats.mainRuns != null
+        ? `${fmt(p.stats.mainRuns / (probeMs / 1000), 1)} runs/s`
+        : '-';
     rows2.push([
       p.name,
       `${p.probe.completed}${p.probe.errors ? ` (+${p.probe.errors} errors)` : ''}`,
@@ -651,13 +917,22 @@ async function part2(o: {
   out(table(rows2));
   const p99 = percentile(phases[1]!.probe.latencies, 99);
   out();
-  out(table([
-    ['goal', 'measured', 'status'],
-    ['probe p99 <= 20 ms while 4 clients run ResNet-50 predictions', `${fmt(p99)} ms`, met(p99 <= 20)],
-    ['(diagnostic) the same with INFERENCE_NICE=0', `${fmt(percentile(phases[2]!.probe.latencies, 99))} ms`, ''],
-    ['(contrast) the same with inference on the main thread', `${fmt(percentile(phases[3]!.probe.latencies, 99))} ms`, ''],
-    ['(contrast) main thread looping session.run()', `${fmt(percentile(phases[4]!.probe.latencies, 99))} ms`, ''],
-  ], ['l', 'r', 'l']));
+  out(
+    table(
+      [
+        ['goal', 'measured', 'status'],
+        ['probe p99 <= 20 ms while 4 clients run ResNet-50 predictions', `${fmt(p99)} ms`, met(p99 <= 20)],
+        ['(diagnostic) the same with INFERENCE_NICE=0', `${fmt(percentile(phases[2]!.probe.latencies, 99))} ms`, ''],
+        [
+          '(contrast) the same with inference on the main thread',
+          `${fmt(percentile(phases[3]!.probe.latencies, 99))} ms`,
+          '',
+        ],
+        ['(contrast) main thread looping session.run()', `${fmt(percentile(phases[4]!.probe.latencies, 99))} ms`, ''],
+      ],
+      ['l', 'r', 'l'],
+    ),
+  );
   for (const p of phases) {
     if (p.probe.errors) out(`  ${p.name}: probe errors, first: ${p.probe.firstError}`);
     if (p.load?.errors) out(`  ${p.name}: predict errors, first: ${p.load.firstError}`);
@@ -674,7 +949,6 @@ interface ColdRun {
   /** VmRSS in MiB with 0, 1, 2 and 3 versions loaded. */
   rss: number[];
 }
-
 
 const BENCH_DATABASE = process.env.BENCH_DATABASE ?? 'pglite';
 const BENCH_DB_NAME = `modelgate_bench_${process.pid}`;
@@ -713,20 +987,36 @@ async function coldStart(seeded: string, dir: string, key: string, png: Buffer):
     try {
       const t0 = gw.spawnedAt;
       for (;;) {
-        const ok = await fetch(`${gw.base}/readyz`).then((r) => r.ok, () => false);
+        const ok = await fetch(`${gw.base}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        );
         if (ok) break;
         await sleep(10);
       }
       const ready = performance.now();
       const rss = [vmRssMiB(gw.pid)];
-      await gql(gw.url, key, PREDICT, { ref: { model: 'fashion-classifier' }, image: { base64: png.toString('base64') } });
+      await gql(gw.url, key, PREDICT, {
+        ref: { model: 'fashion-classifier' },
+        image: { base64: png.toString('base64') },
+      });
       const first = performance.now();
       rss.push(vmRssMiB(gw.pid));
       for (const version of [1, 3]) {
-        await gql(gw.url, key, `mutation($v: Int!) { loadVersion(ref: { model: "fashion-classifier", version: $v }) { state } }`, { v: version });
+        await gql(
+          gw.url,
+          key,
+          `mutation($v: Int!) { loadVersion(ref: { model: "fashion-classifier", version: $v }) { state } }`,
+          { v: version },
+        );
         rss.push(vmRssMiB(gw.pid));
       }
-      const loaded = (await gql(gw.url, key, LOADED)).loadedVersions as { modelVersion: { version: number }; state: string; loadMs: number; memoryMB: number }[];
+      const loaded = (await gql(gw.url, key, LOADED)).loadedVersions as {
+        modelVersion: { version: number };
+        state: string;
+        loadMs: number;
+        memoryMB: number;
+      }[];
       const loadMs: Record<number, number> = {};
       const memoryMB: Record<number, number> = {};
       for (const l of loaded) {

@@ -55,8 +55,12 @@ async function once(job: LoadJob): Promise<{ ok: boolean; error?: string; timing
       headers: { 'content-type': 'application/json', authorization: `Bearer ${job.key}` },
       body: job.body,
     });
-    const json = (await res.json()) as { data?: Record<string, { timingsMs?: PredictTimings } | null> | null; errors?: { message: string }[] };
-    if (!res.ok || json.errors?.length) return { ok: false, error: `HTTP ${res.status}: ${json.errors?.[0]?.message ?? 'no data'}` };
+    const json = (await res.json()) as {
+      data?: Record<string, { timingsMs?: PredictTimings } | null> | null;
+      errors?: { message: string }[];
+    };
+    if (!res.ok || json.errors?.length)
+      return { ok: false, error: `HTTP ${res.status}: ${json.errors?.[0]?.message ?? 'no data'}` };
     const first = json.data ? Object.values(json.data)[0] : null;
     return { ok: true, timings: first?.timingsMs ?? undefined };
   } catch (e) {
@@ -69,7 +73,15 @@ export async function runClosed(job: LoadJob): Promise<LoadResult> {
   const start = performance.now();
   const windowStart = start + job.warmupMs;
   const end = windowStart + job.durationMs;
-  const result: LoadResult = { latencies: [], batchSizes: [], serverMs: [], completed: 0, errors: 0, firstError: null, windowMs: job.durationMs };
+  const result: LoadResult = {
+    latencies: [],
+    batchSizes: [],
+    serverMs: [],
+    completed: 0,
+    errors: 0,
+    firstError: null,
+    windowMs: job.durationMs,
+  };
   const record = (sent: number, r: Awaited<ReturnType<typeof once>>) => {
     const done = performance.now();
     if (done < windowStart || done > end) return;
@@ -82,7 +94,11 @@ export async function runClosed(job: LoadJob): Promise<LoadResult> {
     result.latencies.push(done - sent);
     if (r.timings?.batchSize != null) {
       result.batchSizes.push(r.timings.batchSize);
-      result.serverMs.push({ queue: r.timings.queue ?? 0, inference: r.timings.inference ?? 0, total: r.timings.total ?? 0 });
+      result.serverMs.push({
+        queue: r.timings.queue ?? 0,
+        inference: r.timings.inference ?? 0,
+        total: r.timings.total ?? 0,
+      });
     }
   };
 
@@ -102,7 +118,15 @@ export async function runOpen(job: LoadJob): Promise<LoadResult> {
   const windowStart = start + job.warmupMs;
   const end = windowStart + job.durationMs;
   const interval = job.intervalMs ?? 20;
-  const result: LoadResult = { latencies: [], batchSizes: [], serverMs: [], completed: 0, errors: 0, firstError: null, windowMs: job.durationMs };
+  const result: LoadResult = {
+    latencies: [],
+    batchSizes: [],
+    serverMs: [],
+    completed: 0,
+    errors: 0,
+    firstError: null,
+    windowMs: job.durationMs,
+  };
   const inflight: Promise<void>[] = [];
   await new Promise((r) => setTimeout(r, Math.max(0, windowStart - performance.now())));
   for (let i = 0; ; i++) {
@@ -196,7 +220,13 @@ function chooser(weights: number[], seed: number): () => number {
   };
 }
 
-async function mixRequest(url: string, key: string, body: string, expect: string | null, timeoutMs: number): Promise<{ outcome: string; message?: string }> {
+async function mixRequest(
+  url: string,
+  key: string,
+  body: string,
+  expect: string | null,
+  timeoutMs: number,
+): Promise<{ outcome: string; message?: string }> {
   try {
     const res = await fetch(url, {
       method: 'POST',
@@ -215,7 +245,8 @@ async function mixRequest(url: string, key: string, body: string, expect: string
     const first = json?.errors?.[0];
     if (first) return { outcome: first.extensions?.code ?? `HTTP_${res.status}`, message: first.message };
     if (!res.ok || !json?.data) return { outcome: `HTTP_${res.status}`, message: text.slice(0, 200) };
-    if (expect !== null && !text.includes(expect)) return { outcome: 'WRONG_ANSWER', message: `expected ${expect} in ${text.slice(0, 200)}` };
+    if (expect !== null && !text.includes(expect))
+      return { outcome: 'WRONG_ANSWER', message: `expected ${expect} in ${text.slice(0, 200)}` };
     return { outcome: 'OK' };
   } catch (e) {
     const timedOut = (e as Error).name === 'TimeoutError';
@@ -224,9 +255,22 @@ async function mixRequest(url: string, key: string, body: string, expect: string
 }
 
 async function runMixClient(job: MixJob, client: MixClient, seed: number): Promise<MixSamples> {
-  const s: MixSamples = { label: client.label, ops: client.ops.map((o) => o.name), outcomes: [], op: [], outcome: [], sentAt: [], ms: [], skipped: 0, firstMessage: {} };
+  const s: MixSamples = {
+    label: client.label,
+    ops: client.ops.map((o) => o.name),
+    outcomes: [],
+    op: [],
+    outcome: [],
+    sentAt: [],
+    ms: [],
+    skipped: 0,
+    firstMessage: {},
+  };
   const outcomeIndex = new Map<string, number>();
-  const next = chooser(client.ops.map((o) => o.weight), seed);
+  const next = chooser(
+    client.ops.map((o) => o.weight),
+    seed,
+  );
   const turn = client.ops.map(() => 0);
   const interval = 1000 / client.ratePerSecond;
   const start = performance.now();

@@ -10,7 +10,9 @@ export class LoadWorker {
   run(job: MixJob): Promise<MixSamples[]>;
   run(job: LoadJob | MixJob): Promise<LoadResult | MixSamples[]> {
     return new Promise((resolve, reject) => {
-      this.worker.once('message', (m: { ok: boolean; result?: LoadResult | MixSamples[]; error?: string }) => (m.ok ? resolve(m.result!) : reject(new Error(m.error))));
+      this.worker.once('message', (m: { ok: boolean; result?: LoadResult | MixSamples[]; error?: string }) =>
+        m.ok ? resolve(m.result!) : reject(new Error(m.error)),
+      );
       this.worker.postMessage(job);
     });
   }

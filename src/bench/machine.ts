@@ -15,7 +15,9 @@ const TICKS_PER_SECOND = 100;
 
 function packageVersion(name: string): string {
   try {
-    return (JSON.parse(readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+    return (
+      JSON.parse(readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }
+    ).version;
   } catch {
     return '?';
   }
@@ -36,8 +38,16 @@ export function machine(): string[] {
 /** The commit the bench runs at, "+ uncommitted changes" when the work tree differs. */
 export function commit(): string {
   try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
     return dirty ? `${head} + uncommitted changes` : head;
   } catch {
     return 'unknown';
@@ -96,7 +106,10 @@ export function otherLoad(ours: () => number[] = () => []): () => string {
     const oursB = ours().map(processTicks);
     if (!a || !b) return 'unknown';
     const seconds = (performance.now() - t0) / 1000;
-    const children = oursB.reduce((s, x, i) => s + (Number.isFinite(x) && Number.isFinite(oursA[i]!) ? x - oursA[i]! : 0), 0);
+    const children = oursB.reduce(
+      (s, x, i) => s + (Number.isFinite(x) && Number.isFinite(oursA[i]!) ? x - oursA[i]! : 0),
+      0,
+    );
     const other = Math.max(0, (b.total - a.total - (b.self - a.self) - children) / TICKS_PER_SECOND / seconds);
     return `${other.toFixed(2)} cores`;
   };

@@ -3,13 +3,23 @@ import type { BackendLoaded, BackendLoadOptions, BackendOutput, InferenceBackend
 import { InvalidModelFileError, type GraphSignature, type TensorInfo } from '../registry/model-inspector';
 
 /** The session options the gateway's worker (src/inference/onnx-worker.cjs) uses, for in-process baselines. */
-export function sessionOptions(o: { intraOpNumThreads: number; disableQuantQdq: boolean; allowSpinning?: boolean; provider?: string }): InferenceSession.SessionOptions {
+export function sessionOptions(o: {
+  intraOpNumThreads: number;
+  disableQuantQdq: boolean;
+  allowSpinning?: boolean;
+  provider?: string;
+}): InferenceSession.SessionOptions {
   return {
     executionProviders: [o.provider ?? 'cpu'],
     intraOpNumThreads: o.intraOpNumThreads,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
-    extra: { session: { intra_op: { allow_spinning: o.allowSpinning === false ? '0' : '1' }, ...(o.disableQuantQdq ? { disable_quant_qdq: '1' } : {}) } },
+    extra: {
+      session: {
+        intra_op: { allow_spinning: o.allowSpinning === false ? '0' : '1' },
+        ...(o.disableQuantQdq ? { disable_quant_qdq: '1' } : {}),
+      },
+    },
   };
 }
 
@@ -30,12 +40,26 @@ export class MainThreadBackend implements InferenceBackend {
   async inspect(file: string): Promise<GraphSignature> {
     let session: InferenceSession;
     try {
-      session = await InferenceSession.create(file, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'disabled' });
+      session = await InferenceSession.create(file, {
+        intraOpNumThreads: 1,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'disabled',
+      });
     } catch (e) {
-      throw new InvalidModelFileError(`not a loadable ONNX graph: ${String(e instanceof Error ? e.message : e).split('\n')[0]!.trim()}`);
+      throw new InvalidModelFileError(
+        `not a loadable ONNX graph: ${String(e instanceof Error ? e.message : e)
+          .split('\n')[0]!
+          .trim()}`,
+      );
     }
     const describe = (m: InferenceSession.ValueMetadata): TensorInfo =>
-      m.isTensor ? { name: m.name, type: m.type, shape: m.shape.map((d) => (typeof d === 'number' ? (d >= 0 ? d : '?') : d || '?')) } : { name: m.name, type: null, shape: [] };
+      m.isTensor
+        ? {
+            name: m.name,
+            type: m.type,
+            shape: m.shape.map((d) => (typeof d === 'number' ? (d >= 0 ? d : '?') : d || '?')),
+          }
+        : { name: m.name, type: null, shape: [] };
     try {
       return { inputs: session.inputMetadata.map(describe), outputs: session.outputMetadata.map(describe) };
     } finally {
@@ -44,7 +68,14 @@ export class MainThreadBackend implements InferenceBackend {
   }
 
   async load(key: string, file: string, options: BackendLoadOptions): Promise<BackendLoaded> {
-    const session = await InferenceSession.create(file, sessionOptions({ intraOpNumThreads: options.intraOpNumThreads, disableQuantQdq: options.disableQuantQdq, allowSpinning: options.allowSpinning }));
+    const session = await InferenceSession.create(
+      file,
+      sessionOptions({
+        intraOpNumThreads: options.intraOpNumThreads,
+        disableQuantQdq: options.disableQuantQdq,
+        allowSpinning: options.allowSpinning,
+      }),
+    );
     await this.sessions.get(key)?.release();
     this.sessions.set(key, session);
     return {
@@ -56,11 +87,17 @@ export class MainThreadBackend implements InferenceBackend {
     };
   }
 
-  async run(key: string, input: { name: string; data: Float32Array; dims: number[] }, outputName: string): Promise<BackendOutput> {
+  async run(
+    key: string,
+    input: { name: string; data: Float32Array; dims: number[] },
+    outputName: string,
+  ): Promise<BackendOutput> {
     const session = this.sessions.get(key);
     if (!session) throw new Error(`model ${key} is not loaded`);
     const started = performance.now();
-    const out = (await session.run({ [input.name]: new Tensor('float32', input.data, input.dims) }, [outputName]))[outputName]!;
+    const out = (await session.run({ [input.name]: new Tensor('float32', input.data, input.dims) }, [outputName]))[
+      outputName
+    ]!;
     return { data: new Float32Array(out.data as Float32Array), dims: [...out.dims], ms: performance.now() - started };
   }
 

@@ -51,15 +51,18 @@ export class PrivatePostgres {
     this.remove = atExit(() => {
       this.thaw();
       const [file, args] = command('pg_ctl', ['-D', this.dataDir, '-m', 'immediate', 'stop']);
-      if (existsSync(path.join(this.dataDir, 'postmaster.pid'))) spawnSync(file, args, { stdio: 'ignore', timeout: 30_000 });
+      if (existsSync(path.join(this.dataDir, 'postmaster.pid')))
+        spawnSync(file, args, { stdio: 'ignore', timeout: 30_000 });
       removeDir();
     });
   }
 
   /** Why a private cluster cannot be made here, or null when it can. */
   static unavailable(): string | null {
-    if (!existsSync(path.join(PG_BIN, 'initdb')) || !existsSync(path.join(PG_BIN, 'pg_ctl'))) return `no initdb/pg_ctl in ${PG_BIN} (set PG_BIN)`;
-    if (asRoot() && spawnSync('id', ['-u', 'postgres']).status !== 0) return 'running as root and there is no postgres user to run initdb as';
+    if (!existsSync(path.join(PG_BIN, 'initdb')) || !existsSync(path.join(PG_BIN, 'pg_ctl')))
+      return `no initdb/pg_ctl in ${PG_BIN} (set PG_BIN)`;
+    if (asRoot() && spawnSync('id', ['-u', 'postgres']).status !== 0)
+      return 'running as root and there is no postgres user to run initdb as';
     return null;
   }
 
@@ -74,7 +77,18 @@ export class PrivatePostgres {
       chownSync(tmp.path, uid, gid);
     }
     const pg = new PrivatePostgres(tmp.path, port, tmp.remove);
-    await pg.exec('initdb', ['-D', pg.dataDir, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync']);
+    await pg.exec('initdb', [
+      '-D',
+      pg.dataDir,
+      '-A',
+      'trust',
+      '-U',
+      'postgres',
+      '-E',
+      'UTF8',
+      '--locale=C',
+      '--no-sync',
+    ]);
     await pg.start();
     return pg;
   }
@@ -108,7 +122,10 @@ export class PrivatePostgres {
    */
   freeze(): void {
     const postmaster = Number(readFileSync(path.join(this.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    const children = spawnSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+    const children = spawnSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter(Boolean)
+      .map(Number);
     this.frozen = [postmaster, ...children];
     for (const pid of this.frozen) process.kill(pid, 'SIGSTOP');
   }

@@ -16,7 +16,13 @@ export function flatten(samples: MixSamples[]): Req[] {
   const out: Req[] = [];
   for (const s of samples) {
     for (let i = 0; i < s.op.length; i++) {
-      out.push({ client: s.label, op: s.ops[s.op[i]!]!, outcome: s.outcomes[s.outcome[i]!]!, sentAt: s.sentAt[i]!, ms: s.ms[i]! });
+      out.push({
+        client: s.label,
+        op: s.ops[s.op[i]!]!,
+        outcome: s.outcomes[s.outcome[i]!]!,
+        sentAt: s.sentAt[i]!,
+        ms: s.ms[i]!,
+      });
     }
   }
   return out;

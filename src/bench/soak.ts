@@ -26,7 +26,17 @@ import { firstErrors, GatewayProcess, LEVEL } from './gateway-process';
 import { controlTally, operationName, request } from './graphql-client';
 import type { MixClient, MixOp, MixSamples } from './load-client';
 import { LoadWorker } from './load-worker';
-import { commit, fdCount, loadavg, machine, otherLoad, processTicks, threadCount, ticksToSeconds, vmRssMiB } from './machine';
+import {
+  commit,
+  fdCount,
+  loadavg,
+  machine,
+  otherLoad,
+  processTicks,
+  threadCount,
+  ticksToSeconds,
+  vmRssMiB,
+} from './machine';
 import { codes, countBy, flatten, latencyCells, type Req } from './requests';
 import { followStream, type StreamEnd } from './sse-client';
 import { fmt, minOf, table } from './stats';
@@ -101,9 +111,23 @@ function viewerOps(images: Sample[], expected: Record<number, string[]>): MixOp[
 }
 
 function clients(keys: Keys, ops: MixOp[]): { ordinary: MixClient[]; abusive: MixClient[] } {
-  const ordinary: MixClient[] = keys.viewers.map((key, i) => ({ label: `viewer-${i + 1}`, key, ops, ratePerSecond: VIEWER_RATE, maxInFlight: 8 }));
+  const ordinary: MixClient[] = keys.viewers.map((key, i) => ({
+    label: `viewer-${i + 1}`,
+    key,
+    ops,
+    ratePerSecond: VIEWER_RATE,
+    maxInFlight: 8,
+  }));
   ordinary.push({ label: 'victim', key: keys.victim, ops, ratePerSecond: VICTIM_RATE, maxInFlight: 4 });
-  const abusive: MixClient[] = [{ label: 'abusive', key: keys.abusive, ops: registryOps({ models: 1, modelVersion: 0, datasets: 0, comparisons: 0 }).slice(0, 1), ratePerSecond: ABUSIVE_RATE, maxInFlight: 16 }];
+  const abusive: MixClient[] = [
+    {
+      label: 'abusive',
+      key: keys.abusive,
+      ops: registryOps({ models: 1, modelVersion: 0, datasets: 0, comparisons: 0 }).slice(0, 1),
+      ratePerSecond: ABUSIVE_RATE,
+      maxInFlight: 16,
+    },
+  ];
   return { ordinary, abusive };
 }
 
@@ -162,9 +186,22 @@ class ComparisonDriver {
         this.failures.push({ outcome: a.outcome, message: a.message ?? '' });
         continue;
       }
-      const c = a.data!.comparison as { id: string; status: string; itemsDone: number; total: number; error: string | null };
+      const c = a.data!.comparison as {
+        id: string;
+        status: string;
+        itemsDone: number;
+        total: number;
+        error: string | null;
+      };
       if (FINISHED.includes(c.status)) {
-        this.runs.push({ id: c.id, status: c.status, seconds: (performance.now() - startedAt) / 1000, itemsDone: c.itemsDone, total: c.total, error: c.error });
+        this.runs.push({
+          id: c.id,
+          status: c.status,
+          seconds: (performance.now() - startedAt) / 1000,
+          itemsDone: c.itemsDone,
+          total: c.total,
+          error: c.error,
+        });
         this.current = null;
       }
     }
@@ -179,7 +216,13 @@ interface FollowedStream extends StreamEnd {
  * Follows the driver's current comparison over SSE, stream after stream, until aborted or until
  * `until` says a stream's ending is the last one wanted.
  */
-async function followComparisons(base: string, key: string, driver: ComparisonDriver, signal: AbortSignal, until?: (e: StreamEnd) => boolean): Promise<FollowedStream[]> {
+async function followComparisons(
+  base: string,
+  key: string,
+  driver: ComparisonDriver,
+  signal: AbortSignal,
+  until?: (e: StreamEnd) => boolean,
+): Promise<FollowedStream[]> {
   const streams: FollowedStream[] = [];
   let finished: string | null = null;
   while (!signal.aborted) {
@@ -210,10 +253,22 @@ interface ResourceSample {
 }
 
 /** Samples the gateway process every SAMPLE_MS until stopped. */
-function sampleResources(pid: number, t0: number, metrics: () => Promise<Map<string, number>>): { samples: ResourceSample[]; stop: () => void } {
+function sampleResources(
+  pid: number,
+  t0: number,
+  metrics: () => Promise<Map<string, number>>,
+): { samples: ResourceSample[]; stop: () => void } {
   const samples: ResourceSample[] = [];
   const take = () => {
-    const sample: ResourceSample = { t: performance.now() - t0, rssMiB: vmRssMiB(pid), fds: fdCount(pid), threads: threadCount(pid), cpuTicks: processTicks(pid), heapMiB: NaN, externalMiB: NaN };
+    const sample: ResourceSample = {
+      t: performance.now() - t0,
+      rssMiB: vmRssMiB(pid),
+      fds: fdCount(pid),
+      threads: threadCount(pid),
+      cpuTicks: processTicks(pid),
+      heapMiB: NaN,
+      externalMiB: NaN,
+    };
     samples.push(sample);
     void metrics()
       .then((m) => {
@@ -255,7 +310,8 @@ interface Revocation {
 type Verdict = 'ok' | 'intended' | 'unintended';
 
 function judge(r: Req, revocation: Revocation | null): Verdict {
-  if (r.client === 'abusive') return r.outcome === 'OK' ? 'ok' : r.outcome === 'RATE_LIMITED' ? 'intended' : 'unintended';
+  if (r.client === 'abusive')
+    return r.outcome === 'OK' ? 'ok' : r.outcome === 'RATE_LIMITED' ? 'intended' : 'unintended';
   if (r.client === 'victim' && revocation && r.sentAt + r.ms >= revocation.sentAt) {
     if (r.outcome === 'UNAUTHENTICATED') return 'intended';
     // Served although sent after the revocation had committed: the revocation did not apply.
@@ -272,7 +328,9 @@ function rowOf(r: Req, revocation: Revocation | null): string {
 }
 
 function printRequests(reqs: Req[], revocation: Revocation | null, windowS: number, opOrder: string[]): number {
-  const rows: string[][] = [['operation', 'requests', 'OK', 'OK/s', 'intended errors', 'unintended errors', 'p50 ms', 'p99 ms', 'max ms']];
+  const rows: string[][] = [
+    ['operation', 'requests', 'OK', 'OK/s', 'intended errors', 'unintended errors', 'p50 ms', 'p99 ms', 'max ms'],
+  ];
   const byRow = new Map<string, Req[]>();
   for (const r of reqs) {
     const k = rowOf(r, revocation);
@@ -287,11 +345,29 @@ function printRequests(reqs: Req[], revocation: Revocation | null, windowS: numb
     const ok = rs.filter((r) => r.outcome === 'OK');
     const verdicts = countBy(rs, (r) => judge(r, revocation));
     unintended += verdicts.get('unintended') ?? 0;
-    rows.push([k, String(rs.length), String(ok.length), fmt(ok.length / windowS), String(verdicts.get('intended') ?? 0), String(verdicts.get('unintended') ?? 0), ...latencyCells(ok.map((r) => r.ms))]);
+    rows.push([
+      k,
+      String(rs.length),
+      String(ok.length),
+      fmt(ok.length / windowS),
+      String(verdicts.get('intended') ?? 0),
+      String(verdicts.get('unintended') ?? 0),
+      ...latencyCells(ok.map((r) => r.ms)),
+    ]);
   }
-  const all = reqs.filter((r) => r.client !== 'abusive' && !(r.client === 'victim' && revocation && r.sentAt > revocation.doneAt));
+  const all = reqs.filter(
+    (r) => r.client !== 'abusive' && !(r.client === 'victim' && revocation && r.sentAt > revocation.doneAt),
+  );
   const ok = all.filter((r) => r.outcome === 'OK');
-  rows.push(['all ordinary traffic', String(all.length), String(ok.length), fmt(ok.length / windowS), '-', String(all.filter((r) => judge(r, revocation) === 'unintended').length), ...latencyCells(ok.map((r) => r.ms))]);
+  rows.push([
+    'all ordinary traffic',
+    String(all.length),
+    String(ok.length),
+    fmt(ok.length / windowS),
+    '-',
+    String(all.filter((r) => judge(r, revocation) === 'unintended').length),
+    ...latencyCells(ok.map((r) => r.ms)),
+  ]);
   out(table(rows));
   const refused = reqs.filter((r) => r.client === 'abusive' && r.outcome === 'RATE_LIMITED').map((r) => r.ms);
   if (refused.length) {
@@ -308,7 +384,9 @@ function printErrors(reqs: Req[], revocation: Revocation | null, samplesByClient
     return;
   }
   const first = new Map<string, string>();
-  for (const s of samplesByClient) for (const [code, msg] of Object.entries(s.firstMessage)) if (!first.has(code)) first.set(code, `${s.label}: ${msg}`);
+  for (const s of samplesByClient)
+    for (const [code, msg] of Object.entries(s.firstMessage))
+      if (!first.has(code)) first.set(code, `${s.label}: ${msg}`);
   const rows: string[][] = [['code', 'intended', 'unintended', 'clients', 'first message']];
   const byCode = new Map<string, Req[]>();
   for (const r of failed) {
@@ -317,14 +395,21 @@ function printErrors(reqs: Req[], revocation: Revocation | null, samplesByClient
   }
   for (const [code, rs] of byCode) {
     const v = countBy(rs, (r) => judge(r, revocation));
-    rows.push([code, String(v.get('intended') ?? 0), String(v.get('unintended') ?? 0), codes(countBy(rs, (r) => r.client)), (first.get(code) ?? '').slice(0, 160)]);
+    rows.push([
+      code,
+      String(v.get('intended') ?? 0),
+      String(v.get('unintended') ?? 0),
+      codes(countBy(rs, (r) => r.client)),
+      (first.get(code) ?? '').slice(0, 160),
+    ]);
   }
   out(table(rows, ['l', 'r', 'r', 'l', 'l']));
 }
 
 /** RSS at the end of the warm-up, the middle and the end; growth after warm-up; least-squares slope. */
 function printResources(samples: ResourceSample[], loadMs: number): void {
-  const at = (t: number) => samples.reduce((best, s) => (Math.abs(s.t - t) < Math.abs(best.t - t) ? s : best), samples[0]!);
+  const at = (t: number) =>
+    samples.reduce((best, s) => (Math.abs(s.t - t) < Math.abs(best.t - t) ? s : best), samples[0]!);
   const warm = at(WARMUP_MS);
   const mid = at(loadMs / 2);
   const end = samples[samples.length - 1]!;
@@ -348,15 +433,30 @@ function printResources(samples: ResourceSample[], loadMs: number): void {
         [`RSS after warm-up (t = ${fmt(warm.t / 1000, 0)} s), MiB`, fmt(warm.rssMiB)],
         [`RSS at the middle (t = ${fmt(mid.t / 1000, 0)} s), MiB`, fmt(mid.rssMiB)],
         [`RSS at the end (t = ${fmt(end.t / 1000, 0)} s), MiB`, fmt(end.rssMiB)],
-        ['RSS growth after warm-up (one sample against one sample)', `${fmt(((end.rssMiB - warm.rssMiB) / warm.rssMiB) * 100)} %`],
-        [`RSS mean over the minute after warm-up / over the last minute, MiB`, `${fmt(firstMinute)} / ${fmt(lastMinute)} (${fmt(((lastMinute - firstMinute) / firstMinute) * 100)} %)`],
+        [
+          'RSS growth after warm-up (one sample against one sample)',
+          `${fmt(((end.rssMiB - warm.rssMiB) / warm.rssMiB) * 100)} %`,
+        ],
+        [
+          `RSS mean over the minute after warm-up / over the last minute, MiB`,
+          `${fmt(firstMinute)} / ${fmt(lastMinute)} (${fmt(((lastMinute - firstMinute) / firstMinute) * 100)} %)`,
+        ],
         ['RSS trend after warm-up (least squares), MiB/min', fmt(slopePerMin, 2)],
-        ['RSS min / max over the run, MiB', `${fmt(minOf(samples.map((s) => s.rssMiB)))} / ${fmt(maxOf(samples.map((s) => s.rssMiB)))}`],
+        [
+          'RSS min / max over the run, MiB',
+          `${fmt(minOf(samples.map((s) => s.rssMiB)))} / ${fmt(maxOf(samples.map((s) => s.rssMiB)))}`,
+        ],
         ['V8 heap used after warm-up / at the end, MiB', `${fmt(warm.heapMiB)} / ${fmt(end.heapMiB)}`],
-        ['external memory (ArrayBuffers, WebAssembly) after warm-up / at the end, MiB', `${fmt(warm.externalMiB)} / ${fmt(end.externalMiB)}`],
+        [
+          'external memory (ArrayBuffers, WebAssembly) after warm-up / at the end, MiB',
+          `${fmt(warm.externalMiB)} / ${fmt(end.externalMiB)}`,
+        ],
         ['open file descriptors min / max', `${minOf(fds)} / ${maxOf(fds)}`],
         ['threads min / max', `${minOf(threads)} / ${maxOf(threads)}`],
-        ['gateway CPU, cores on average', fmt(ticksToSeconds(end.cpuTicks - samples[0]!.cpuTicks) / ((end.t - samples[0]!.t) / 1000), 2)],
+        [
+          'gateway CPU, cores on average',
+          fmt(ticksToSeconds(end.cpuTicks - samples[0]!.cpuTicks) / ((end.t - samples[0]!.t) / 1000), 2),
+        ],
       ],
       ['l', 'r'],
     ),
@@ -365,7 +465,14 @@ function printResources(samples: ResourceSample[], loadMs: number): void {
   // A timeline of about 10 rows, to see a trend rather than three points.
   const step = Math.max(1, Math.round(samples.length / 10));
   const rows = [['t (s)', 'RSS MiB', 'heap MiB', 'external MiB', 'FDs', 'threads']];
-  const row = (s: ResourceSample) => [fmt(s.t / 1000, 0), fmt(s.rssMiB), fmt(s.heapMiB), fmt(s.externalMiB), String(s.fds), String(s.threads)];
+  const row = (s: ResourceSample) => [
+    fmt(s.t / 1000, 0),
+    fmt(s.rssMiB),
+    fmt(s.heapMiB),
+    fmt(s.externalMiB),
+    String(s.fds),
+    String(s.threads),
+  ];
   for (let i = 0; i < samples.length; i += step) rows.push(row(samples[i]!));
   if ((samples.length - 1) % step !== 0) rows.push(row(end));
   out(table(rows));
@@ -398,9 +505,17 @@ function printMetricsCheck(metrics: Map<string, number>, reqs: Req[], opMetric: 
   }
   const limited = metrics.get('modelgate_rejections_total{reason="rate_limit"}') ?? 0;
   const benchLimited = reqs.filter((r) => r.outcome === 'RATE_LIMITED').length;
-  rows.push(['rate-limit refusals (rejections_total{reason="rate_limit"})', String(limited), String(benchLimited), '0', String(limited - benchLimited)]);
+  rows.push([
+    'rate-limit refusals (rejections_total{reason="rate_limit"})',
+    String(limited),
+    String(benchLimited),
+    '0',
+    String(limited - benchLimited),
+  ]);
   out(table(rows));
-  const other = [...metrics].filter(([k, v]) => k.startsWith('modelgate_rejections_total') && !k.includes('rate_limit') && v > 0);
+  const other = [...metrics].filter(
+    ([k, v]) => k.startsWith('modelgate_rejections_total') && !k.includes('rate_limit') && v > 0,
+  );
   if (other.length) out(`Other refusals the gateway counted: ${other.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   const gauge = (name: string, scale: number, digits: number) => fmt((metrics.get(name) ?? NaN) * scale, digits);
   out(
@@ -413,7 +528,9 @@ function printStreams(label: string, streams: FollowedStream[]): void {
   const endings = countBy(streams, (s) => s.ending);
   const events = streams.reduce((s, x) => s + x.events, 0);
   const gap = streams.length ? maxOf(streams.map((s) => s.maxGapMs)) : NaN;
-  out(`${label}: ${streams.length} streams, ${events} events, longest gap between two events ${fmt(gap, 0)} ms; endings: ${codes(endings)}.`);
+  out(
+    `${label}: ${streams.length} streams, ${events} events, longest gap between two events ${fmt(gap, 0)} ms; endings: ${codes(endings)}.`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -421,8 +538,11 @@ async function main(): Promise<void> {
   out('# modelgate soak run (npm run bench:soak)');
   out();
   for (const l of machine()) out(l);
-  out(`Command: SOAK_MINUTES=${MINUTES} npm run bench:soak (commit ${commit()}); load average at start (1/5/15 min): ${loadavg()}`);
-  if (MINUTES < 10) out(`SOAK_MINUTES=${MINUTES}: a trial run, not for RELIABILITY.md (the recorded runs last 10 minutes).`);
+  out(
+    `Command: SOAK_MINUTES=${MINUTES} npm run bench:soak (commit ${commit()}); load average at start (1/5/15 min): ${loadavg()}`,
+  );
+  if (MINUTES < 10)
+    out(`SOAK_MINUTES=${MINUTES}: a trial run, not for RELIABILITY.md (the recorded runs last 10 minutes).`);
   out();
 
   const tmp = tempDir('modelgate-soak-');
@@ -434,15 +554,30 @@ async function main(): Promise<void> {
   try {
     const setupStarted = performance.now();
     gw = await GatewayProcess.start({
-      env: { DATA_DIR: path.join(tmp.path, 'data'), DEMO_SEED: 'true', DEMO_REPO: MODELS, ADMIN_API_KEY: adminKey, METRICS_TOKEN: metricsToken, ...LIMITS },
+      env: {
+        DATA_DIR: path.join(tmp.path, 'data'),
+        DEMO_SEED: 'true',
+        DEMO_REPO: MODELS,
+        ADMIN_API_KEY: adminKey,
+        METRICS_TOKEN: metricsToken,
+        ...LIMITS,
+      },
     });
     const keys = await createKeys(gw, adminKey);
     const images = samples();
     const expected: Record<number, string[]> = {};
     for (const v of [1, 2, 3]) expected[v] = await referenceLabels(gw.url, keys.viewers[0]!, v, images);
-    out(`Setup: gateway pid ${gw.pid} (\`node dist/cli/main.js serve\`, temporary DATA_DIR, embedded PGlite, demo seeded), keys created, v1-v3 loaded, ${fmt((performance.now() - setupStarted) / 1000)} s.`);
-    out(`Gateway limits: ${Object.entries(LIMITS).map(([k, v]) => `${k}=${v}`).join(' ')} (others default).`);
-    out(`Reference answers (top-1 per sample ${images.map((i) => i.file).join(', ')}): ${[1, 2, 3].map((v) => `v${v} ${expected[v]!.join('/')}`).join('; ')}.`);
+    out(
+      `Setup: gateway pid ${gw.pid} (\`node dist/cli/main.js serve\`, temporary DATA_DIR, embedded PGlite, demo seeded), keys created, v1-v3 loaded, ${fmt((performance.now() - setupStarted) / 1000)} s.`,
+    );
+    out(
+      `Gateway limits: ${Object.entries(LIMITS)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')} (others default).`,
+    );
+    out(
+      `Reference answers (top-1 per sample ${images.map((i) => i.file).join(', ')}): ${[1, 2, 3].map((v) => `v${v} ${expected[v]!.join('/')}`).join('; ')}.`,
+    );
     out(
       `Load for ${MINUTES} min: ${VIEWERS} viewers at ${VIEWER_RATE} req/s and a victim viewer at ${VICTIM_RATE} req/s (open loop, at most 8 in flight each; ` +
         `mix: models 10, modelVersion 15, datasets 5, comparisons 10, predict v2 30, v3 20, v1 10), one abusive viewer at ${ABUSIVE_RATE} req/s (models), ` +
@@ -451,13 +586,17 @@ async function main(): Promise<void> {
     out();
 
     const ops = viewerOps(images, expected);
-    const opMetric = new Map(ops.map((o) => [o.name, operationName((JSON.parse(o.bodies[0]!) as { query: string }).query)]));
+    const opMetric = new Map(
+      ops.map((o) => [o.name, operationName((JSON.parse(o.bodies[0]!) as { query: string }).query)]),
+    );
     const { ordinary, abusive } = clients(keys, ops);
     const driver = new ComparisonDriver(gw.url, keys.operator);
     driver.start();
     const streamsAbort = new AbortController();
     const following = followComparisons(gw.base, keys.viewers[0]!, driver, streamsAbort.signal);
-    const victimStreams = followComparisons(gw.base, keys.victim, driver, streamsAbort.signal, (e) => e.ending.includes('UNAUTHENTICATED'));
+    const victimStreams = followComparisons(gw.base, keys.victim, driver, streamsAbort.signal, (e) =>
+      e.ending.includes('UNAUTHENTICATED'),
+    );
 
     const pid = gw.pid;
     const base = gw.base;
@@ -465,8 +604,20 @@ async function main(): Promise<void> {
     const loadStarted = performance.now();
     const resources = sampleResources(pid, loadStarted, () => scrapeMetrics(base, metricsToken));
     const load = Promise.all([
-      loaders[0]!.run({ kind: 'mix', url: gw.url, clients: ordinary, durationMs: RUN_MS, timeoutMs: REQUEST_TIMEOUT_MS }),
-      loaders[1]!.run({ kind: 'mix', url: gw.url, clients: abusive, durationMs: RUN_MS, timeoutMs: REQUEST_TIMEOUT_MS }),
+      loaders[0]!.run({
+        kind: 'mix',
+        url: gw.url,
+        clients: ordinary,
+        durationMs: RUN_MS,
+        timeoutMs: REQUEST_TIMEOUT_MS,
+      }),
+      loaders[1]!.run({
+        kind: 'mix',
+        url: gw.url,
+        clients: abusive,
+        durationMs: RUN_MS,
+        timeoutMs: REQUEST_TIMEOUT_MS,
+      }),
     ]);
     await sleep(RUN_MS / 2);
     const revokeSentAt = epochNow();
@@ -487,10 +638,16 @@ async function main(): Promise<void> {
     // ------------------------------------------------------------ report
     const reqs = flatten(samplesByClient);
     const windowS = loadMs / 1000;
-    out(`## Requests (${fmt(windowS, 0)} s of load; other processes used ${otherCpu} on average; load average at end: ${loadavg()})`);
+    out(
+      `## Requests (${fmt(windowS, 0)} s of load; other processes used ${otherCpu} on average; load average at end: ${loadavg()})`,
+    );
     out();
-    out('Latency from the scheduled send time (open loop), OK answers only. Intended errors: RATE_LIMITED to the abusive client,');
-    out('UNAUTHENTICATED to the victim once its key is revoked. Every other error, and any answer with a top-1 label other than');
+    out(
+      'Latency from the scheduled send time (open loop), OK answers only. Intended errors: RATE_LIMITED to the abusive client,',
+    );
+    out(
+      'UNAUTHENTICATED to the victim once its key is revoked. Every other error, and any answer with a top-1 label other than',
+    );
     out("the version's reference answer (WRONG_ANSWER), is unintended.");
     out();
     const unintended = printRequests(
@@ -509,8 +666,12 @@ async function main(): Promise<void> {
     const victimAfter = reqs.filter((r) => r.client === 'victim' && r.sentAt > revocation.doneAt);
     const servedAfter = victimAfter.filter((r) => r.outcome === 'OK').length;
     const victimEnd = victimFollowed.find((s) => s.ending.includes('UNAUTHENTICATED'));
-    out(`revokeApiKey("soak-victim") at t = ${fmt((revocation.sentAt - performance.timeOrigin - loadStarted) / 1000, 1)} s: ${revocation.outcome}, ${fmt(revocation.doneAt - revocation.sentAt)} ms.`);
-    out(`Victim requests sent after it returned: ${victimAfter.length}, answered ${codes(countBy(victimAfter, (r) => r.outcome))}; served anyway: ${servedAfter}.`);
+    out(
+      `revokeApiKey("soak-victim") at t = ${fmt((revocation.sentAt - performance.timeOrigin - loadStarted) / 1000, 1)} s: ${revocation.outcome}, ${fmt(revocation.doneAt - revocation.sentAt)} ms.`,
+    );
+    out(
+      `Victim requests sent after it returned: ${victimAfter.length}, answered ${codes(countBy(victimAfter, (r) => r.outcome))}; served anyway: ${servedAfter}.`,
+    );
     out(
       victimEnd
         ? `Victim's progress stream ended "${victimEnd.ending}" ${fmt(victimEnd.endedAt - revocation.doneAt, 0)} ms after the revocation returned (the stream re-checks its key every second).`
@@ -522,7 +683,8 @@ async function main(): Promise<void> {
         `${finished.length ? fmt(finished.reduce((s, r) => s + r.seconds, 0) / finished.length) : '-'} s each on average (2,000 images x 2 versions), one still running at the end; ` +
         `failed control requests: ${driver.failures.length ? codes(countBy(driver.failures, (f) => f.outcome)) : 'none'}.`,
     );
-    for (const r of finished.filter((x) => x.status !== 'SUCCEEDED')) out(`  comparison ${r.id} ${r.status}: ${r.error ?? ''}`);
+    for (const r of finished.filter((x) => x.status !== 'SUCCEEDED'))
+      out(`  comparison ${r.id} ${r.status}: ${r.error ?? ''}`);
     printStreams('Progress stream (viewer-1)', followed);
     printStreams('Progress stream (victim)', victimFollowed);
     out();
@@ -541,10 +703,14 @@ async function main(): Promise<void> {
         `${stopped.forced ? ' (KILLED after the timeout)' : ''}; "stopped" logged: ${stoppedLogged ? 'yes' : 'no'} -> ${stopped.code === 0 && !stopped.forced && stoppedLogged ? 'clean' : 'NOT CLEAN'}.`,
     );
     const byMsg = countBy(warnings, (l) => `${l.level >= LEVEL.error ? 'error' : 'warn'}: ${l.msg}`);
-    out(`Gateway log lines at warn or above during the run: ${warnings.length}${warnings.length ? ` (${codes(byMsg)})` : ''}.`);
+    out(
+      `Gateway log lines at warn or above during the run: ${warnings.length}${warnings.length ? ` (${codes(byMsg)})` : ''}.`,
+    );
     for (const e of firstErrors(warnings)) out(`  first ${e}`);
     out();
-    out(`Unintended errors: ${unintended}${unintended ? ' (see the tables above)' : ''}. Total bench time ${fmt((performance.now() - benchStarted) / 1000, 0)} s.`);
+    out(
+      `Unintended errors: ${unintended}${unintended ? ' (see the tables above)' : ''}. Total bench time ${fmt((performance.now() - benchStarted) / 1000, 0)} s.`,
+    );
   } finally {
     if (gw?.running) await gw.stop(10_000);
     closeLoaders();

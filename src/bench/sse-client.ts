@@ -41,7 +41,10 @@ export async function followStream(base: string, key: string, id: string, signal
   const end: StreamEnd = { ending: 'closed', events: 0, progressEvents: 0, maxGapMs: 0, endedAt: 0 };
   let last = performance.now();
   try {
-    const res = await fetch(`${base}/comparisons/${id}/events`, { headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream' }, signal });
+    const res = await fetch(`${base}/comparisons/${id}/events`, {
+      headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream' },
+      signal,
+    });
     if (res.status !== 200 || !res.body) {
       end.ending = `http:${res.status}:${codeOf(await res.text())}`;
       return end;

@@ -35,7 +35,9 @@ export function table(rows: string[][], align: ('l' | 'r')[] = []): string {
   const widths = rows[0]!.map((_, c) => maxOf(rows.map((r) => (r[c] ?? '').length)));
   const line = (r: string[]) =>
     r
-      .map((cell, c) => ((align[c] ?? (c === 0 ? 'l' : 'r')) === 'l' ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+      .map((cell, c) =>
+        (align[c] ?? (c === 0 ? 'l' : 'r')) === 'l' ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!),
+      )
       .join('  ')
       .trimEnd();
   return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');

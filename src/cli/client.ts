@@ -59,7 +59,10 @@ export function remoteClient(url: string, key: string | undefined): GatewayClien
           body: JSON.stringify({ query, variables }),
         });
       } catch (e) {
-        throw new GatewayError('UNREACHABLE', `cannot reach ${endpoint}: ${(e as Error).cause ?? (e as Error).message}`);
+        throw new GatewayError(
+          'UNREACHABLE',
+          `cannot reach ${endpoint}: ${(e as Error).cause ?? (e as Error).message}`,
+        );
       }
       let body: GraphQLResponse;
       try {
@@ -73,7 +76,10 @@ export function remoteClient(url: string, key: string | undefined): GatewayClien
   };
 }
 
-export async function localClient(opts: { key: string | undefined; logger: Logger }): Promise<GatewayClient & { app: App }> {
+export async function localClient(opts: {
+  key: string | undefined;
+  logger: Logger;
+}): Promise<GatewayClient & { app: App }> {
   const app = await createApp(loadConfig(), { logger: opts.logger });
   let apollo: ApolloServer<GraphQLContext> | undefined;
   try {
@@ -85,8 +91,12 @@ export async function localClient(opts: { key: string | undefined; logger: Logge
       app,
       startWorkers: () => app.startWorkers(),
       async request<T>(query: string, variables: Record<string, unknown> = {}) {
-        const res = await server.executeOperation({ query, variables }, { contextValue: createContext(app, actor, randomUUID()) });
-        if (res.body.kind !== 'single') throw new GatewayError('INTERNAL_SERVER_ERROR', 'unexpected incremental response');
+        const res = await server.executeOperation(
+          { query, variables },
+          { contextValue: createContext(app, actor, randomUUID()) },
+        );
+        if (res.body.kind !== 'single')
+          throw new GatewayError('INTERNAL_SERVER_ERROR', 'unexpected incremental response');
         // Through JSON, as over the wire: scalars such as DateTime become their serialized form.
         return unwrap<T>(JSON.parse(JSON.stringify(res.body.singleResult)) as GraphQLResponse);
       },

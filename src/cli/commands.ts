@@ -58,7 +58,9 @@ function inlineOrFile(value: string): string {
   try {
     return readFileSync(value.slice(1), 'utf8');
   } catch (e) {
-    throw new InvalidArgumentError(`cannot read ${value.slice(1)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new InvalidArgumentError(
+      `cannot read ${value.slice(1)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
 }
 
@@ -98,7 +100,15 @@ export function registerCommands(program: Command, connect: Connect, io: Io): vo
     .option('--first <n>', 'page size', intArg('--first'))
     .option('--after <name>', 'continue after this model name')
     .action((o) =>
-      run<{ models: { name: string; task: string; labels: string[]; versions: { version: number }[]; aliases: { name: string; version: { version: number } }[] }[] }>(
+      run<{
+        models: {
+          name: string;
+          task: string;
+          labels: string[];
+          versions: { version: number }[];
+          aliases: { name: string; version: { version: number } }[];
+        }[];
+      }>(
         `query($search: String, $first: Int, $after: String) { models(search: $search, first: $first, after: $after) {
           name task labels description createdAt versions { version status } aliases { name version { version } } } }`,
         { search: o.search, first: o.first, after: o.after },
@@ -118,7 +128,12 @@ export function registerCommands(program: Command, connect: Connect, io: Io): vo
     .command('show <name>')
     .description('show a model, its versions and aliases')
     .action((name) =>
-      run<{ model: Record<string, unknown> & { versions: Record<string, unknown>[]; aliases: { name: string; version: { version: number } }[] } }>(
+      run<{
+        model: Record<string, unknown> & {
+          versions: Record<string, unknown>[];
+          aliases: { name: string; version: { version: number } }[];
+        };
+      }>(
         `query($name: String!) { model(name: $name) { name task description labels inputSpec createdAt
           aliases { name version { version } } versions { version status aliases sha256 sizeBytes createdAt } } }`,
         { name },
@@ -131,8 +146,14 @@ export function registerCommands(program: Command, connect: Connect, io: Io): vo
   models
     .command('register <name>')
     .description('register a model: its labels and how images become its input tensor')
-    .requiredOption('--labels <labels>', 'comma-separated class names, a JSON array, or @file (one per line)', parseLabels)
-    .requiredOption('--input-spec <json>', 'the inputSpec as JSON, or @file.json', (v) => parseJson('--input-spec', inlineOrFile(v)))
+    .requiredOption(
+      '--labels <labels>',
+      'comma-separated class names, a JSON array, or @file (one per line)',
+      parseLabels,
+    )
+    .requiredOption('--input-spec <json>', 'the inputSpec as JSON, or @file.json', (v) =>
+      parseJson('--input-spec', inlineOrFile(v)),
+    )
     .option('--task <task>', 'task', 'image-classification')
     .option('--description <text>', 'description')
     .action((name, o) =>
@@ -166,7 +187,7 @@ export function registerCommands(program: Command, connect: Connect, io: Io): vo
     );
   versions
     .command('register <model> <file>')
-    .description('register an ONNX file as the next version (the file is read on the gateway\'s machine)')
+    .description("register an ONNX file as the next version (the file is read on the gateway's machine)")
     .option('--tags <json>', 'free tags as a JSON object, or @file.json', (v) => parseJson('--tags', inlineOrFile(v)))
     .action((model, file, o) =>
       run<{ registerVersion: Record<string, unknown> & { version: number } }>(
@@ -202,7 +223,7 @@ export function registerCommands(program: Command, connect: Connect, io: Io): vo
     );
   alias
     .command('history <model> [alias]')
-    .description('every move of the model\'s aliases, oldest first')
+    .description("every move of the model's aliases, oldest first")
     .action((model, name) =>
       run<{ model: { aliasHistory: Record<string, unknown>[] } }>(
         `query($name: String!, $alias: String) { model(name: $name) { aliasHistory(alias: $alias) { alias fromVersion toVersion actor createdAt } } }`,
@@ -212,12 +233,18 @@ export function registerCommands(program: Command, connect: Connect, io: Io): vo
     );
 
   const importer = program.command('import').description('import models, datasets and runs from DVC and MLflow');
-  const reportTable = (r: { created: number; updated: number; unchanged: number; failed: number; items: Record<string, unknown>[] }) =>
+  const reportTable = (r: {
+    created: number;
+    updated: number;
+    unchanged: number;
+    failed: number;
+    items: Record<string, unknown>[];
+  }) =>
     `${table(r.items, ['kind', 'name', 'version', 'action', 'reason'])}\n\ncreated ${r.created}, updated ${r.updated}, unchanged ${r.unchanged}, failed ${r.failed}`;
   const REPORT = `created updated unchanged failed items { kind name version action reason }`;
   importer
     .command('dvc <path>')
-    .description('import the model and dataset artifacts of a DVC project (path on the gateway\'s machine)')
+    .description("import the model and dataset artifacts of a DVC project (path on the gateway's machine)")
     .option('--rev <rev>', 'git revision to read')
     .option('--dry-run', 'report what would change, change nothing')
     .action((repo, o) =>
@@ -229,7 +256,9 @@ export function registerCommands(program: Command, connect: Connect, io: Io): vo
     );
   importer
     .command('mlflow <uri>')
-    .description('import runs, registered models and aliases from an MLflow FileStore (mlruns/, file://...) or tracking server (http(s)://...)')
+    .description(
+      'import runs, registered models and aliases from an MLflow FileStore (mlruns/, file://...) or tracking server (http(s)://...)',
+    )
     .option('--experiment <name>', 'only this experiment')
     .option('--registered-model <name>', 'only this registered model')
     .option('--dry-run', 'report what would change, change nothing')
@@ -252,7 +281,9 @@ export function registerCommands(program: Command, connect: Connect, io: Io): vo
     .command('datasets')
     .description('list evaluation datasets')
     .action(() =>
-      run<{ datasets: Record<string, unknown>[] }>(`{ datasets { name version size digest createdAt } }`, {}, (d) => table(d.datasets)),
+      run<{ datasets: Record<string, unknown>[] }>(`{ datasets { name version size digest createdAt } }`, {}, (d) =>
+        table(d.datasets),
+      ),
     );
 
   const keys = program.command('keys').description('manage API keys (admin)');
@@ -264,13 +295,20 @@ export function registerCommands(program: Command, connect: Connect, io: Io): vo
       run<{ createApiKey: { key: string; apiKey: { name: string; role: string } } }>(
         `mutation($name: String!, $role: ApiKeyRole!) { createApiKey(name: $name, role: $role) { key apiKey { name role prefix createdAt } } }`,
         { name, role: String(o.role).toUpperCase() },
-        (d) => `created ${d.createApiKey.apiKey.role.toLowerCase()} key "${d.createApiKey.apiKey.name}" (shown only now):\n${d.createApiKey.key}`,
+        (d) =>
+          `created ${d.createApiKey.apiKey.role.toLowerCase()} key "${d.createApiKey.apiKey.name}" (shown only now):\n${d.createApiKey.key}`,
       ),
     );
   keys
     .command('list')
     .description('list API keys (never their secrets)')
-    .action(() => run<{ apiKeys: Record<string, unknown>[] }>(`{ apiKeys { name role prefix createdAt lastUsedAt revokedAt } }`, {}, (d) => table(d.apiKeys)));
+    .action(() =>
+      run<{ apiKeys: Record<string, unknown>[] }>(
+        `{ apiKeys { name role prefix createdAt lastUsedAt revokedAt } }`,
+        {},
+        (d) => table(d.apiKeys),
+      ),
+    );
   keys
     .command('revoke <name>')
     .description('revoke an API key')
@@ -282,10 +320,15 @@ export function registerCommands(program: Command, connect: Connect, io: Io): vo
       ),
     );
 
-  const versionRef = (model: string, ref?: string) => ({ model, ...(ref === undefined ? {} : /^\d+$/.test(ref) ? { version: Number(ref) } : { alias: ref }) });
+  const versionRef = (model: string, ref?: string) => ({
+    model,
+    ...(ref === undefined ? {} : /^\d+$/.test(ref) ? { version: Number(ref) } : { alias: ref }),
+  });
   program
     .command('predict <model> <image...>')
-    .description('classify images (read here, sent as base64) with a version: --version N, --alias A, or the default route')
+    .description(
+      'classify images (read here, sent as base64) with a version: --version N, --alias A, or the default route',
+    )
     .option('--version <n>', 'version number', intArg('--version'))
     .option('--alias <alias>', 'alias, e.g. baseline')
     .option('--top <k>', 'classes to show per image', intArg('--top'), 3)
@@ -298,7 +341,13 @@ export function registerCommands(program: Command, connect: Connect, io: Io): vo
           throw badInput(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
         }
       };
-      type P = { modelVersion: { version: number }; resolvedBy: string; executionProvider: string; top: { label: string; probability: number }[]; timingsMs: { total: number; batchSize: number } };
+      type P = {
+        modelVersion: { version: number };
+        resolvedBy: string;
+        executionProvider: string;
+        top: { label: string; probability: number }[];
+        timingsMs: { total: number; batchSize: number };
+      };
       const client = await connect();
       const results: P[] = [];
       try {
@@ -332,12 +381,15 @@ export function registerCommands(program: Command, connect: Connect, io: Io): vo
   /** `model`, `model@3` (version) or `model@baseline` (alias). */
   const parseRef = (text: string) => {
     const [model, at] = text.split('@') as [string, string | undefined];
-    if (!model || text.split('@').length > 2) throw new InvalidArgumentError(`"${text}" must be model, model@<version> or model@<alias>`);
+    if (!model || text.split('@').length > 2)
+      throw new InvalidArgumentError(`"${text}" must be model, model@<version> or model@<alias>`);
     return versionRef(model, at);
   };
   program
     .command('compare <candidate>')
-    .description('compare a version (model, model@3, model@alias) against the baseline on a labeled dataset, with paired statistics and a verdict')
+    .description(
+      'compare a version (model, model@3, model@alias) against the baseline on a labeled dataset, with paired statistics and a verdict',
+    )
     .requiredOption('--dataset <name>', 'dataset name, or name@version')
     .option('--baseline <ref>', 'baseline version (default: the model\'s "baseline" alias)')
     .option('--alpha <a>', 'significance level (default 0.05)', numberArg('--alpha'))
@@ -351,7 +403,16 @@ export function registerCommands(program: Command, connect: Connect, io: Io): vo
       try {
         const FIELDS = `id status progress itemsDone total etaSeconds summary error verdict accuracyDelta accuracyDeltaCi95 mcnemarPValue
           discordantBaselineOnly discordantCandidateOnly agreement n baselineMetrics { accuracy macroF1 ece latencyMsP50 } candidateMetrics { accuracy macroF1 ece latencyMsP50 }`;
-        type C = { id: string; status: string; progress: number; itemsDone: number; total: number; etaSeconds: number | null; summary: string | null; error: string | null } & Record<string, unknown>;
+        type C = {
+          id: string;
+          status: string;
+          progress: number;
+          itemsDone: number;
+          total: number;
+          etaSeconds: number | null;
+          summary: string | null;
+          error: string | null;
+        } & Record<string, unknown>;
         const input = {
           candidate: parseRef(candidate),
           ...(o.baseline ? { baseline: parseRef(o.baseline) } : {}),
@@ -361,7 +422,12 @@ export function registerCommands(program: Command, connect: Connect, io: Io): vo
           ...(o.margin !== undefined ? { nonInferiorityMargin: o.margin } : {}),
           ...(o.force ? { force: true } : {}),
         };
-        let c = (await client.request<{ startComparison: C }>(`mutation($input: StartComparisonInput!) { startComparison(input: $input) { ${FIELDS} } }`, { input })).startComparison;
+        let c = (
+          await client.request<{ startComparison: C }>(
+            `mutation($input: StartComparisonInput!) { startComparison(input: $input) { ${FIELDS} } }`,
+            { input },
+          )
+        ).startComparison;
         if (!o.wait) {
           io.out(json() ? JSON.stringify(c, null, 2) : `comparison ${c.id} is ${c.status}`);
           return;
@@ -373,19 +439,38 @@ export function registerCommands(program: Command, connect: Connect, io: Io): vo
           if (line !== last && !json()) io.err?.(line);
           last = line;
           await new Promise((r) => setTimeout(r, 1000));
-          c = (await client.request<{ comparison: C }>(`query($id: ID!) { comparison(id: $id) { ${FIELDS} } }`, { id: c.id })).comparison;
+          c = (
+            await client.request<{ comparison: C }>(`query($id: ID!) { comparison(id: $id) { ${FIELDS} } }`, {
+              id: c.id,
+            })
+          ).comparison;
         }
-        if (c.status !== 'SUCCEEDED') throw new GatewayError(c.status === 'CANCELLED' ? 'CANCELLED' : 'COMPARISON_FAILED', `comparison ${c.id} ${c.status.toLowerCase()}${c.error ? `: ${c.error}` : ''}`);
+        if (c.status !== 'SUCCEEDED')
+          throw new GatewayError(
+            c.status === 'CANCELLED' ? 'CANCELLED' : 'COMPARISON_FAILED',
+            `comparison ${c.id} ${c.status.toLowerCase()}${c.error ? `: ${c.error}` : ''}`,
+          );
         if (o.report) {
           const format = /\.html?$/i.test(o.report) ? 'HTML' : 'MARKDOWN';
-          const { comparison } = await client.request<{ comparison: { report: string } }>(`query($id: ID!, $f: ReportFormat!) { comparison(id: $id) { report(format: $f) } }`, { id: c.id, f: format });
+          const { comparison } = await client.request<{ comparison: { report: string } }>(
+            `query($id: ID!, $f: ReportFormat!) { comparison(id: $id) { report(format: $f) } }`,
+            { id: c.id, f: format },
+          );
           try {
             writeFileSync(o.report, comparison.report);
           } catch (e) {
             throw badInput(`cannot write ${o.report}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
           }
         }
-        io.out(json() ? JSON.stringify(c, null, 2) : [c.summary, fields({ comparison: c.id, ...pick(c) }), ...(o.report ? [`report written to ${o.report}`] : [])].join('\n'));
+        io.out(
+          json()
+            ? JSON.stringify(c, null, 2)
+            : [
+                c.summary,
+                fields({ comparison: c.id, ...pick(c) }),
+                ...(o.report ? [`report written to ${o.report}`] : []),
+              ].join('\n'),
+        );
       } finally {
         await client.close();
       }
@@ -394,5 +479,11 @@ export function registerCommands(program: Command, connect: Connect, io: Io): vo
   program
     .command('whoami')
     .description('show the identity and role the gateway gives you')
-    .action(() => run<{ viewer: { name: string; role: string | null } }>(`{ viewer { name role } }`, {}, (d) => `${d.viewer.name} (${d.viewer.role?.toLowerCase() ?? 'no role'})`));
+    .action(() =>
+      run<{ viewer: { name: string; role: string | null } }>(
+        `{ viewer { name role } }`,
+        {},
+        (d) => `${d.viewer.name} (${d.viewer.role?.toLowerCase() ?? 'no role'})`,
+      ),
+    );
 }

@@ -52,7 +52,8 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .description('run the gateway (the database is migrated on start)')
     .option('--port <port>', 'port (default: PORT or 4000)', (v) => {
       const port = Number(v);
-      if (!/^\d+$/.test(v) || port > 65535) throw new InvalidArgumentError('port must be an integer between 0 and 65535');
+      if (!/^\d+$/.test(v) || port > 65535)
+        throw new InvalidArgumentError('port must be an integer between 0 and 65535');
       return port;
     })
     .action((o) => serve({ port: o.port }));
@@ -62,7 +63,10 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .description('apply pending database migrations and exit (serve does this too)')
     .action(async () => {
       if (program.opts().url ?? process.env.MODELGATE_URL) {
-        throw new GatewayError('BAD_USER_INPUT', 'migrate works on the local database (DATA_DIR or DATABASE_URL), not through --url');
+        throw new GatewayError(
+          'BAD_USER_INPUT',
+          'migrate works on the local database (DATA_DIR or DATABASE_URL), not through --url',
+        );
       }
       await (await connect()).close();
     });

@@ -25,7 +25,10 @@ export async function serve(opts: { port?: number | undefined }): Promise<void> 
         ].join('\n') + '\n',
       );
     } else if (created) {
-      logger.info({ name: created.apiKey.name, revoked: created.revoked ?? [] }, 'registered ADMIN_API_KEY as an admin key; keys from its earlier values are revoked');
+      logger.info(
+        { name: created.apiKey.name, revoked: created.revoked ?? [] },
+        'registered ADMIN_API_KEY as an admin key; keys from its earlier values are revoked',
+      );
     }
     // The embedded database has one process: whatever is staged now was left by a killed one.
     const swept = await app.artifacts.sweepStaging(app.db.kind === 'pglite' ? 0 : 60 * 60 * 1000);
@@ -40,7 +43,10 @@ export async function serve(opts: { port?: number | undefined }): Promise<void> 
     await app.close();
     throw e;
   });
-  logger.info({ url: `${server.url}/graphql`, database: app.db.kind, location: app.db.location, dataDir: config.dataDir }, 'modelgate is listening');
+  logger.info(
+    { url: `${server.url}/graphql`, database: app.db.kind, location: app.db.location, dataDir: config.dataDir },
+    'modelgate is listening',
+  );
   // Comparison jobs: queued ones start, and ones a stopped or killed gateway left resume.
   app.startWorkers();
 

@@ -48,7 +48,10 @@ export const unauthenticated = (message: string) => new DomainError(ErrorCode.UN
 export const forbidden = (message: string) => new DomainError(ErrorCode.FORBIDDEN, message);
 /** A full queue or spent budget: the client should retry after `retryAfterMs` (HTTP 429 semantics). */
 export const exhausted = (message: string, retryAfterMs: number, details?: Record<string, unknown>) =>
-  new DomainError(ErrorCode.RESOURCE_EXHAUSTED, message, { ...details, retryAfterMs: Math.max(1, Math.ceil(retryAfterMs)) });
+  new DomainError(ErrorCode.RESOURCE_EXHAUSTED, message, {
+    ...details,
+    retryAfterMs: Math.max(1, Math.ceil(retryAfterMs)),
+  });
 export const rateLimited = (message: string, retryAfterMs: number, details?: Record<string, unknown>) =>
   new DomainError(ErrorCode.RATE_LIMITED, message, { ...details, retryAfterMs: Math.max(1, Math.ceil(retryAfterMs)) });
 

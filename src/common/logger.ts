@@ -6,10 +6,10 @@ export type { Logger };
 export function createLogger(level: string, base: Record<string, unknown> = {}, fd: 1 | 2 = 1): Logger {
   return pino(
     {
-    level,
-    base: { service: 'modelgate', ...base },
-    // Secrets never reach the log, whatever a caller passes in.
-    redact: { paths: ['*.authorization', '*.headers.authorization', 'key', '*.key', 'apiKey'], censor: '[redacted]' },
+      level,
+      base: { service: 'modelgate', ...base },
+      // Secrets never reach the log, whatever a caller passes in.
+      redact: { paths: ['*.authorization', '*.headers.authorization', 'key', '*.key', 'apiKey'], censor: '[redacted]' },
     },
     // Synchronous writes: the last lines before process.exit (shutdown, fatal errors) are not lost.
     pino.destination({ dest: fd, sync: true }),

@@ -24,7 +24,11 @@ export const PAGES = {
 } as const satisfies Record<string, Page>;
 
 /** The page size a request asked for, or the default; BAD_USER_INPUT outside 1..max (0 where allowed). */
-export function pageSize(first: number | null | undefined, page: Page, opts: { field?: string; allowZero?: boolean } = {}): number {
+export function pageSize(
+  first: number | null | undefined,
+  page: Page,
+  opts: { field?: string; allowZero?: boolean } = {},
+): number {
   const n = first ?? page.default;
   const min = opts.allowZero ? 0 : 1;
   if (!Number.isInteger(n) || n < min || n > page.max) {

@@ -16,6 +16,9 @@ const UNSTORABLE = /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\
 export function checkText(field: string, value: string, name = field): string {
   const found = UNSTORABLE.exec(value)?.[0];
   if (found === undefined) return value;
-  const what = found === '\0' ? 'the NUL character (U+0000)' : `an unpaired UTF-16 surrogate (U+${found.charCodeAt(0).toString(16).toUpperCase()})`;
+  const what =
+    found === '\0'
+      ? 'the NUL character (U+0000)'
+      : `an unpaired UTF-16 surrogate (U+${found.charCodeAt(0).toString(16).toUpperCase()})`;
   throw badInput(`${name} contains ${what}: text must be valid Unicode without NUL characters`, { field });
 }

@@ -21,12 +21,20 @@ const list = z.string().transform((v) =>
 export const PROVIDERS = ['cpu', 'cuda', 'tensorrt', 'webgpu'] as const;
 export type Provider = (typeof PROVIDERS)[number];
 
-const perSecond = z.coerce.number({ error: 'must be a number of requests per second (0: unlimited)' }).min(0, 'must not be negative');
+const perSecond = z.coerce
+  .number({ error: 'must be a number of requests per second (0: unlimited)' })
+  .min(0, 'must not be negative');
 
-const count = (unit: string) => z.coerce.number({ error: `must be a number of ${unit}` }).int(`must be a whole number of ${unit}`).positive('must be positive');
+const count = (unit: string) =>
+  z.coerce
+    .number({ error: `must be a number of ${unit}` })
+    .int(`must be a whole number of ${unit}`)
+    .positive('must be positive');
 
 const env = z.object({
-  NODE_ENV: z.enum(['development', 'production', 'test'], { error: 'must be development, production or test' }).default('production'),
+  NODE_ENV: z
+    .enum(['development', 'production', 'test'], { error: 'must be development, production or test' })
+    .default('production'),
   PORT: z.coerce
     .number({ error: 'must be an integer between 0 and 65535' })
     .int('must be an integer between 0 and 65535')
@@ -39,9 +47,21 @@ const env = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\/.+/, 'must be a postgresql:// URL (leave it unset for the embedded database)')
     .optional(),
-  DATABASE_QUERY_TIMEOUT_S: z.coerce.number({ error: 'must be a number of seconds' }).positive('must be positive').max(3600, 'must be at most 3600').default(5),
-  DATABASE_CONNECT_TIMEOUT_S: z.coerce.number({ error: 'must be a number of seconds' }).positive('must be positive').max(600, 'must be at most 600').default(3),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
+  DATABASE_QUERY_TIMEOUT_S: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .positive('must be positive')
+    .max(3600, 'must be at most 3600')
+    .default(5),
+  DATABASE_CONNECT_TIMEOUT_S: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .positive('must be positive')
+    .max(600, 'must be at most 600')
+    .default(3),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default('info'),
   ANONYMOUS_READ: bool.default(false),
   ADMIN_API_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
   PINNED_ALIASES: list.default(['baseline', 'champion']),
@@ -51,19 +71,40 @@ const env = z.object({
   MLFLOW_TRACKING_TOKEN: z.string().optional(),
   MLFLOW_TRACKING_USERNAME: z.string().optional(),
   MLFLOW_TRACKING_PASSWORD: z.string().optional(),
-  MLFLOW_TIMEOUT_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int().positive('must be positive').default(30_000),
+  MLFLOW_TIMEOUT_MS: z.coerce
+    .number({ error: 'must be a number of milliseconds' })
+    .int()
+    .positive('must be positive')
+    .default(30_000),
   DEMO_REPO: z.string().min(1).optional(),
   MODEL_MEMORY_BUDGET_MB: count('megabytes').default(4096),
   EXECUTION_PROVIDERS: list
-    .pipe(z.array(z.enum(PROVIDERS, { error: `must list providers among ${PROVIDERS.join(', ')}` })).min(1, 'must name at least one provider'))
+    .pipe(
+      z
+        .array(z.enum(PROVIDERS, { error: `must list providers among ${PROVIDERS.join(', ')}` }))
+        .min(1, 'must name at least one provider'),
+    )
     .default(['cpu']),
   INFERENCE_WORKERS: count('worker threads').max(64, 'must be at most 64').default(1),
   INTRA_OP_THREADS: count('threads').max(256, 'must be at most 256').optional(),
   INFERENCE_SPINNING: bool.default(true),
-  INFERENCE_TIMEOUT_S: z.coerce.number({ error: 'must be a number of seconds' }).positive('must be positive').max(3600, 'must be at most 3600').default(60),
-  INFERENCE_NICE: z.coerce.number({ error: 'must be a nice value from 0 to 19' }).int('must be a whole number').min(0, 'must be from 0 to 19').max(19, 'must be from 0 to 19').default(10),
+  INFERENCE_TIMEOUT_S: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .positive('must be positive')
+    .max(3600, 'must be at most 3600')
+    .default(60),
+  INFERENCE_NICE: z.coerce
+    .number({ error: 'must be a nice value from 0 to 19' })
+    .int('must be a whole number')
+    .min(0, 'must be from 0 to 19')
+    .max(19, 'must be from 0 to 19')
+    .default(10),
   MAX_BATCH_SIZE: count('images').max(1024, 'must be at most 1024').default(32),
-  MAX_QUEUE_DELAY_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).min(0, 'must not be negative').max(1000, 'must be at most 1000').default(0),
+  MAX_QUEUE_DELAY_MS: z.coerce
+    .number({ error: 'must be a number of milliseconds' })
+    .min(0, 'must not be negative')
+    .max(1000, 'must be at most 1000')
+    .default(0),
   MAX_IMAGE_BYTES: count('bytes').default(20 * 1024 * 1024),
   MAX_IMAGE_PIXELS: count('pixels').default(50_000_000),
   IMAGE_DECODE_TIMEOUT_S: count('seconds').max(3600, 'must be at most 3600').default(10),
@@ -74,7 +115,9 @@ const env = z.object({
   GRAPHQL_MAX_ALIASES: count('aliases').max(10_000, 'must be at most 10000').default(20),
   GRAPHQL_MAX_DIRECTIVES: count('directives').max(10_000, 'must be at most 10000').default(20),
   GRAPHQL_MAX_TOKENS: count('tokens').max(1_000_000, 'must be at most 1000000').default(2000),
-  GRAPHQL_MAX_QUERY_BYTES: count('bytes').max(10 * 1024 * 1024, 'must be at most 10 MB').default(64 * 1024),
+  GRAPHQL_MAX_QUERY_BYTES: count('bytes')
+    .max(10 * 1024 * 1024, 'must be at most 10 MB')
+    .default(64 * 1024),
   GRAPHQL_MAX_COST: count('cost units').default(50_000),
   INFERENCE_QUEUE_PER_VERSION: count('images').max(1_000_000, 'must be at most 1000000').default(256),
   INFERENCE_QUEUE_TOTAL: count('images').max(1_000_000, 'must be at most 1000000').default(1024),
@@ -214,7 +257,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       parsed.error.issues.map((issue) => {
         const variable = String(issue.path[0] ?? '?');
         const got = raw[variable];
-        const secret = ['ADMIN_API_KEY', 'DATABASE_URL', 'MLFLOW_TRACKING_TOKEN', 'MLFLOW_TRACKING_PASSWORD', 'METRICS_TOKEN'].includes(variable);
+        const secret = [
+          'ADMIN_API_KEY',
+          'DATABASE_URL',
+          'MLFLOW_TRACKING_TOKEN',
+          'MLFLOW_TRACKING_PASSWORD',
+          'METRICS_TOKEN',
+        ].includes(variable);
         const shown = secret ? '' : ` (got "${got}")`;
         return { variable, message: `${issue.message}${got === undefined ? '' : shown}` };
       }),
@@ -228,7 +277,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
     host: e.HOST,
     dataDir: path.resolve(e.DATA_DIR),
     databaseUrl: e.DATABASE_URL,
-    databaseTimeouts: Object.freeze({ queryMs: e.DATABASE_QUERY_TIMEOUT_S * 1000, connectMs: e.DATABASE_CONNECT_TIMEOUT_S * 1000 }),
+    databaseTimeouts: Object.freeze({
+      queryMs: e.DATABASE_QUERY_TIMEOUT_S * 1000,
+      connectMs: e.DATABASE_CONNECT_TIMEOUT_S * 1000,
+    }),
     logLevel: e.LOG_LEVEL,
     anonymousRead: e.ANONYMOUS_READ,
     adminApiKey: e.ADMIN_API_KEY,
@@ -259,13 +311,21 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       runTimeoutMs: e.INFERENCE_TIMEOUT_S * 1000,
       maxBatchSize: e.MAX_BATCH_SIZE,
       maxQueueDelayMs: e.MAX_QUEUE_DELAY_MS,
-      image: Object.freeze({ maxBytes: e.MAX_IMAGE_BYTES, maxPixels: e.MAX_IMAGE_PIXELS, timeoutSeconds: e.IMAGE_DECODE_TIMEOUT_S }),
+      image: Object.freeze({
+        maxBytes: e.MAX_IMAGE_BYTES,
+        maxPixels: e.MAX_IMAGE_PIXELS,
+        timeoutSeconds: e.IMAGE_DECODE_TIMEOUT_S,
+      }),
       // One preprocessing thread per core beside the gateway's own, at least two (one large image must
       // not hold up every other): decoding and resizing never run
       // on the event loop's thread (small PNGs excepted, see preprocess.ts).
       preprocessWorkers: e.PREPROCESS_WORKERS ?? Math.max(2, os.availableParallelism() - 1),
     }),
-    comparisons: Object.freeze({ concurrency: e.COMPARISON_CONCURRENCY, leaseMs: e.COMPARISON_LEASE_S * 1000, maxActivePerKey: e.COMPARISON_MAX_ACTIVE_PER_KEY }),
+    comparisons: Object.freeze({
+      concurrency: e.COMPARISON_CONCURRENCY,
+      leaseMs: e.COMPARISON_LEASE_S * 1000,
+      maxActivePerKey: e.COMPARISON_MAX_ACTIVE_PER_KEY,
+    }),
     graphql: Object.freeze({
       maxDepth: e.GRAPHQL_MAX_DEPTH,
       maxAliases: e.GRAPHQL_MAX_ALIASES,
@@ -290,7 +350,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
     }),
     metrics: Object.freeze({ token: e.METRICS_TOKEN, port: e.METRICS_PORT, host: e.METRICS_HOST }),
     // The demo project is always readable: seeding must not depend on IMPORT_ROOTS.
-    importRoots: Object.freeze([...new Set([...(e.IMPORT_ROOTS ?? [process.cwd(), DEFAULT_DEMO_REPO]).map((r) => path.resolve(r)), ...(demoRepo ? [demoRepo] : [])])]),
+    importRoots: Object.freeze([
+      ...new Set([
+        ...(e.IMPORT_ROOTS ?? [process.cwd(), DEFAULT_DEMO_REPO]).map((r) => path.resolve(r)),
+        ...(demoRepo ? [demoRepo] : []),
+      ]),
+    ]),
     ...overrides,
   });
 }

@@ -18,13 +18,20 @@ const MESSAGES =
  */
 export function databaseUnavailable(e: unknown): DomainError | null {
   if (e instanceof DomainError) return null;
-  for (let err: unknown = e, depth = 0; err && typeof err === 'object' && depth < 5; err = (err as { cause?: unknown }).cause, depth++) {
+  for (
+    let err: unknown = e, depth = 0;
+    err && typeof err === 'object' && depth < 5;
+    err = (err as { cause?: unknown }).cause, depth++
+  ) {
     const { code, message } = err as { code?: unknown; message?: unknown };
-    if (typeof code === 'string' && (PRISMA_CODES.has(code) || SOCKET_CODES.has(code) || SQLSTATE.test(code))) return unavailable();
+    if (typeof code === 'string' && (PRISMA_CODES.has(code) || SOCKET_CODES.has(code) || SQLSTATE.test(code)))
+      return unavailable();
     if (typeof message === 'string' && MESSAGES.test(message)) return unavailable();
   }
   return null;
 }
 
 const unavailable = () =>
-  new DomainError(ErrorCode.UNAVAILABLE, 'the database is unavailable or not answering; retry shortly', { retryAfterMs: DATABASE_RETRY_MS });
+  new DomainError(ErrorCode.UNAVAILABLE, 'the database is unavailable or not answering; retry shortly', {
+    retryAfterMs: DATABASE_RETRY_MS,
+  });

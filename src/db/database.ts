@@ -90,7 +90,17 @@ type AdapterFactory = NonNullable<ConstructorParameters<typeof PrismaClient>[0][
 // default 2 s wait. Registry transactions are short, so a generous wait costs nothing.
 const transactionOptions = { maxWait: 30_000, timeout: 60_000 };
 
-const WRITES = new Set(['create', 'createMany', 'createManyAndReturn', 'update', 'updateMany', 'updateManyAndReturn', 'upsert', 'delete', 'deleteMany']);
+const WRITES = new Set([
+  'create',
+  'createMany',
+  'createManyAndReturn',
+  'update',
+  'updateMany',
+  'updateManyAndReturn',
+  'upsert',
+  'delete',
+  'deleteMany',
+]);
 
 /** As the change triggers see it: recording an API key's use is not a change. */
 function isChange(model: string, operation: string, args: unknown): boolean {
@@ -104,8 +114,14 @@ function isChange(model: string, operation: string, args: unknown): boolean {
  * writes move the feed as soon as they return, and its next request sees them without waiting for
  * the notification (PGlite delivers it at commit, before the write returns: no need there).
  */
-function prismaClient(adapter: AdapterFactory, onQuery?: (sql: string) => void, ownWrites?: RegistryChangeFeed): PrismaClient {
-  const client = onQuery ? new PrismaClient({ adapter, transactionOptions, log: [{ emit: 'event', level: 'query' }] }) : new PrismaClient({ adapter, transactionOptions });
+function prismaClient(
+  adapter: AdapterFactory,
+  onQuery?: (sql: string) => void,
+  ownWrites?: RegistryChangeFeed,
+): PrismaClient {
+  const client = onQuery
+    ? new PrismaClient({ adapter, transactionOptions, log: [{ emit: 'event', level: 'query' }] })
+    : new PrismaClient({ adapter, transactionOptions });
   if (onQuery) (client as unknown as PrismaClient<'query'>).$on('query', (e) => onQuery(e.query));
   if (!ownWrites) return client as unknown as PrismaClient;
   const extended = client.$extends({
@@ -192,7 +208,10 @@ async function openServer(opts: DatabaseOptions, url: string): Promise<Database>
   pool.on('error', (e) => opts.logger.error({ err: e }, 'idle PostgreSQL connection failed'));
   const feed = new RegistryChangeFeed();
   const prisma = prismaClient(new PrismaPg(pool), opts.onQuery, feed);
-  const unlisten = await listenServer(url, feed, opts.logger, { queryTimeoutMs: Math.min(t.queryMs, 3000), connectTimeoutMs: t.connectMs });
+  const unlisten = await listenServer(url, feed, opts.logger, {
+    queryTimeoutMs: Math.min(t.queryMs, 3000),
+    connectTimeoutMs: t.connectMs,
+  });
   const poolSession: SqlSession = {
     query: async <T>(sql: string, params?: unknown[]) => (await pool.query(sql, params)).rows as T[],
     exec: async (sql) => {

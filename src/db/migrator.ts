@@ -34,7 +34,10 @@ export const MIGRATIONS_DIR = path.resolve(__dirname, '..', '..', 'prisma', 'mig
 
 export async function readMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const names = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   return Promise.all(
     names.map(async (name) => {
       const sql = await readFile(path.join(dir, name, 'migration.sql'), 'utf8');
@@ -105,7 +108,10 @@ export async function migrate(session: SqlSession, logger: Logger, migrations?: 
       );
     }
     if (status.unknown.length > 0) {
-      logger.warn({ unknown: status.unknown }, 'the database has migrations this build does not know: it is newer than the code');
+      logger.warn(
+        { unknown: status.unknown },
+        'the database has migrations this build does not know: it is newer than the code',
+      );
     }
     for (const m of all) {
       const row = rows.find((r) => r.migration_name === m.name && r.finished_at !== null && r.rolled_back_at === null);

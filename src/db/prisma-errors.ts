@@ -5,7 +5,10 @@ import { Prisma as P } from './generated/client';
  * Maps Prisma's known request errors to domain errors at the repository boundary; anything else
  * is rethrown unchanged and ends up as INTERNAL_SERVER_ERROR.
  */
-export function translatePrismaError(e: unknown, messages: { unique?: string; notFound?: string; foreignKey?: string } = {}): unknown {
+export function translatePrismaError(
+  e: unknown,
+  messages: { unique?: string; notFound?: string; foreignKey?: string } = {},
+): unknown {
   if (e instanceof P.PrismaClientKnownRequestError) {
     switch (e.code) {
       case 'P2002':

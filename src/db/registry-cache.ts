@@ -7,7 +7,8 @@ export const REGISTRY_CHANNEL = 'modelgate_registry';
 
 /** Whether the migration that installs the change triggers has run on this database. */
 const TRIGGERS_INSTALLED = `SELECT to_regproc('modelgate_registry_changed') IS NOT NULL AS "ok"`;
-const NO_TRIGGERS = 'the registry change triggers are not installed (pending migrations?): the registry cache stays off';
+const NO_TRIGGERS =
+  'the registry change triggers are not installed (pending migrations?): the registry cache stays off';
 
 /** application_name of the PostgreSQL connection that listens. */
 export const LISTENER_NAME = 'modelgate-registry-listener';
@@ -44,7 +45,11 @@ export class RegistryChangeFeed implements ChangeFeed {
  * Embedded database: one process owns it (the data-directory lock), and PGlite delivers a
  * notification synchronously when the transaction that caused it commits.
  */
-export async function listenEmbedded(pglite: PGlite, feed: RegistryChangeFeed, logger: Logger): Promise<() => Promise<void>> {
+export async function listenEmbedded(
+  pglite: PGlite,
+  feed: RegistryChangeFeed,
+  logger: Logger,
+): Promise<() => Promise<void>> {
   const unlisten = await pglite.listen(REGISTRY_CHANNEL, () => feed.changed());
   const [installed] = (await pglite.query<{ ok: boolean }>(TRIGGERS_INSTALLED)).rows;
   if (installed?.ok) feed.setLive(true);
@@ -60,7 +65,12 @@ export async function listenEmbedded(pglite: PGlite, feed: RegistryChangeFeed, l
  * milliseconds of their commit. While the connection is down the feed is not live (caches bypassed)
  * and it reconnects with backoff.
  */
-export async function listenServer(url: string, feed: RegistryChangeFeed, logger: Logger, opts: { queryTimeoutMs?: number; connectTimeoutMs?: number; heartbeatMs?: number } = {}): Promise<() => Promise<void>> {
+export async function listenServer(
+  url: string,
+  feed: RegistryChangeFeed,
+  logger: Logger,
+  opts: { queryTimeoutMs?: number; connectTimeoutMs?: number; heartbeatMs?: number } = {},
+): Promise<() => Promise<void>> {
   let closed = false;
   let current: pg.Client | null = null;
   let timer: NodeJS.Timeout | undefined;
@@ -82,7 +92,10 @@ export async function listenServer(url: string, feed: RegistryChangeFeed, logger
     lostAt ??= Date.now();
     client.end().catch(() => undefined);
     if (closed) return;
-    logger.warn({ err, retryInMs: delayMs }, 'registry change notifications lost: caches are bypassed until they are back');
+    logger.warn(
+      { err, retryInMs: delayMs },
+      'registry change notifications lost: caches are bypassed until they are back',
+    );
     timer = setTimeout(() => void connect(), delayMs);
     timer.unref();
     delayMs = Math.min(delayMs * 2, 30_000);
@@ -90,7 +103,13 @@ export async function listenServer(url: string, feed: RegistryChangeFeed, logger
 
   const connect = async (): Promise<void> => {
     // Named, so that operators can tell it apart in pg_stat_activity.
-    const client = new pg.Client({ connectionString: url, application_name: LISTENER_NAME, query_timeout: opts.queryTimeoutMs ?? 3000, connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000, keepAlive: true });
+    const client = new pg.Client({
+      connectionString: url,
+      application_name: LISTENER_NAME,
+      query_timeout: opts.queryTimeoutMs ?? 3000,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
+      keepAlive: true,
+    });
     client.on('notification', () => feed.changed());
     client.on('error', (err) => lost(client, err));
     client.on('end', () => lost(client));

@@ -55,7 +55,8 @@ export function pairedBootstrap(
 ): PairedBootstrapResult {
   const n = labels.length;
   const delta = new Int8Array(n); // (candidate correct) - (baseline correct)
-  for (let i = 0; i < n; i++) delta[i] = (predCandidate[i] === labels[i] ? 1 : 0) - (predBaseline[i] === labels[i] ? 1 : 0);
+  for (let i = 0; i < n; i++)
+    delta[i] = (predCandidate[i] === labels[i] ? 1 : 0) - (predBaseline[i] === labels[i] ? 1 : 0);
 
   const support = new Int32Array(classes);
   const predB = new Int32Array(classes);

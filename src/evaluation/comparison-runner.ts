@@ -6,7 +6,12 @@ import { databaseUnavailable } from '../db/availability';
 import type { Logger } from '../common/logger';
 import type { InferenceService } from '../inference/inference.service';
 import { argmax } from '../inference/postprocess';
-import type { ComparisonItemRecord, ComparisonRecord, ComparisonRepository, NewComparisonItem } from '../registry/comparison.repository';
+import type {
+  ComparisonItemRecord,
+  ComparisonRecord,
+  ComparisonRepository,
+  NewComparisonItem,
+} from '../registry/comparison.repository';
 import type { DatasetRepository } from '../registry/dataset.repository';
 import { parseInputSpec, type InputSpec } from '../registry/input-spec';
 import type { ModelRecord, ModelRepository } from '../registry/model.repository';
@@ -76,7 +81,9 @@ export class ComparisonRunner {
 
   private async tick(): Promise<void> {
     while (!this.stopping && this.running.size < this.deps.concurrency) {
-      const job = await this.deps.comparisons.claim(this.owner, this.deps.leaseMs, this.deps.singleProcess, [...this.running.keys()]);
+      const job = await this.deps.comparisons.claim(this.owner, this.deps.leaseMs, this.deps.singleProcess, [
+        ...this.running.keys(),
+      ]);
       if (!job) return;
       if (job.cancelRequested) {
         // Cancelled while nobody ran it (a gateway stopped or died in between).
@@ -104,11 +111,19 @@ export class ComparisonRunner {
     if ((await Promise.race([Promise.all(this.running.values()), grace])) === 'late') {
       // A chunk that outlasts the grace period is abandoned: its items are evaluated again on resume.
       for (const id of this.running.keys()) await this.deps.comparisons.release(id, this.owner).catch(() => undefined);
-      this.deps.logger.warn({ jobs: [...this.running.keys()] }, 'stopped without waiting for running comparisons to reach a checkpoint');
+      this.deps.logger.warn(
+        { jobs: [...this.running.keys()] },
+        'stopped without waiting for running comparisons to reach a checkpoint',
+      );
     }
   }
 
-  private async side(versionId: number, datasetLabels: string[], options: ComparisonOptions, role: string): Promise<Side> {
+  private async side(
+    versionId: number,
+    datasetLabels: string[],
+    options: ComparisonOptions,
+    role: string,
+  ): Promise<Side> {
     const [record] = await this.deps.versions.findByIds([versionId]);
     if (!record) throw notFound(`the ${role} version no longer exists`);
     const [model] = await this.deps.models.findByIds([record.modelId]);
@@ -116,7 +131,12 @@ export class ComparisonRunner {
       record,
       model: model!,
       spec: parseInputSpec(model!.inputSpec),
-      permutation: labelPermutation(datasetLabels, model!.labels, options.labelMapping, `${role} ${model!.name} v${record.version} has`),
+      permutation: labelPermutation(
+        datasetLabels,
+        model!.labels,
+        options.labelMapping,
+        `${role} ${model!.name} v${record.version} has`,
+      ),
     };
   }
 
@@ -124,9 +144,14 @@ export class ComparisonRunner {
     const { comparisons, logger } = this.deps;
     const log = logger.child({ comparison: job.id });
     // The lease is renewed between checkpoints too: loading two large models can outlast it.
-    const heartbeat = setInterval(() => {
-      void comparisons.renew(job.id, this.owner, this.deps.leaseMs).catch((err) => log.warn({ err }, 'could not renew the comparison lease'));
-    }, Math.max(250, this.deps.leaseMs / 3));
+    const heartbeat = setInterval(
+      () => {
+        void comparisons
+          .renew(job.id, this.owner, this.deps.leaseMs)
+          .catch((err) => log.warn({ err }, 'could not renew the comparison lease'));
+      },
+      Math.max(250, this.deps.leaseMs / 3),
+    );
     heartbeat.unref();
     try {
       const dataset = await this.deps.datasets.findById(job.datasetId);
@@ -144,8 +169,16 @@ export class ComparisonRunner {
           return;
         }
         const started = performance.now();
-        const rows = await Promise.all(items.slice(i, i + CHUNK).map((item) => this.evaluate(item, baseline, candidate)));
-        const state = await comparisons.checkpoint(job.id, this.owner, this.deps.leaseMs, rows, performance.now() - started);
+        const rows = await Promise.all(
+          items.slice(i, i + CHUNK).map((item) => this.evaluate(item, baseline, candidate)),
+        );
+        const state = await comparisons.checkpoint(
+          job.id,
+          this.owner,
+          this.deps.leaseMs,
+          rows,
+          performance.now() - started,
+        );
         if (!state.held) {
           log.warn('comparison taken over by another process (its lease ran out): stopping here');
           return;
@@ -157,17 +190,30 @@ export class ComparisonRunner {
         }
       }
       const final = (await comparisons.find(job.id))!;
-      const results = this.results(await comparisons.items(job.id), dataset.labels, baseline, candidate, options, final.elapsedMs);
+      const results = this.results(
+        await comparisons.items(job.id),
+        dataset.labels,
+        baseline,
+        candidate,
+        options,
+        final.elapsedMs,
+      );
       await comparisons.finish(job.id, this.owner, { status: 'SUCCEEDED', results });
       log.info({ verdict: results.paired.verdict, n: results.paired.n }, 'comparison finished');
     } catch (e) {
-      if (this.stopping || databaseUnavailable(e) || (e instanceof DomainError && (e.code === 'MODEL_NOT_READY' || e.code === 'INTERNAL_SERVER_ERROR'))) {
+      if (
+        this.stopping ||
+        databaseUnavailable(e) ||
+        (e instanceof DomainError && (e.code === 'MODEL_NOT_READY' || e.code === 'INTERNAL_SERVER_ERROR'))
+      ) {
         // Transient (the gateway stopping, a worker that died, the database away): back to the queue, to resume later.
         log.warn({ err: e }, 'comparison interrupted: queued again');
         await comparisons.release(job.id, this.owner).catch(() => undefined);
       } else {
         log.error({ err: e }, 'comparison failed');
-        await comparisons.finish(job.id, this.owner, { status: 'FAILED', error: safeError(e, job.id) }).catch(() => undefined);
+        await comparisons
+          .finish(job.id, this.owner, { status: 'FAILED', error: safeError(e, job.id) })
+          .catch(() => undefined);
       }
     } finally {
       clearInterval(heartbeat);
@@ -175,7 +221,11 @@ export class ComparisonRunner {
   }
 
   /** One item through both versions, each with its own preprocessing; scores in dataset label order. */
-  private async evaluate(item: { id: number; ordinal: number; labelIndex: number; sha256: string }, baseline: Side, candidate: Side): Promise<NewComparisonItem> {
+  private async evaluate(
+    item: { id: number; ordinal: number; labelIndex: number; sha256: string },
+    baseline: Side,
+    candidate: Side,
+  ): Promise<NewComparisonItem> {
     const bytes = await readFile(this.deps.artifacts.absolute(this.deps.artifacts.relativeFor(item.sha256)));
     const [b, c] = await Promise.all([this.score(bytes, baseline), this.score(bytes, candidate)]);
     return {
@@ -195,13 +245,18 @@ export class ComparisonRunner {
     const { probs: p, ms } = await this.scoreWhenAdmitted(bytes, side);
     const label = `${side.model.name} v${side.record.version}`;
     // A graph whose output does not fit stops the job at its first item, not after the dataset.
-    if (p.length !== side.model.labels.length) throw badInput(`${label} returned ${p.length} scores for ${side.model.labels.length} labels`);
+    if (p.length !== side.model.labels.length)
+      throw badInput(`${label} returned ${p.length} scores for ${side.model.labels.length} labels`);
     let sum = 0;
     for (const v of p) {
-      if (!Number.isFinite(v) || v < 0) throw badInput(`${label} returned a score that is not a probability (${v}): check inputSpec.output`);
+      if (!Number.isFinite(v) || v < 0)
+        throw badInput(`${label} returned a score that is not a probability (${v}): check inputSpec.output`);
       sum += v;
     }
-    if (Math.abs(sum - 1) > PROBABILITY_SUM_TOLERANCE) throw badInput(`${label}'s probabilities sum to ${sum}, not 1: its output is not "probabilities" (inputSpec.output)`);
+    if (Math.abs(sum - 1) > PROBABILITY_SUM_TOLERANCE)
+      throw badInput(
+        `${label}'s probabilities sum to ${sum}, not 1: its output is not "probabilities" (inputSpec.output)`,
+      );
     // Stored as float4: rounding here keeps a resumed run's numbers equal to what it stored.
     return { probs: side.permutation.map((k) => Math.fround(p[k]!)), ms };
   }
@@ -210,7 +265,10 @@ export class ComparisonRunner {
   private async scoreWhenAdmitted(bytes: Buffer, side: Side): Promise<{ probs: Float64Array; ms: number }> {
     for (;;) {
       try {
-        return await this.deps.inference.score({ record: side.record, model: { name: side.model.name, inputSpec: side.spec } }, bytes);
+        return await this.deps.inference.score(
+          { record: side.record, model: { name: side.model.name, inputSpec: side.spec } },
+          bytes,
+        );
       } catch (e) {
         if (!(e instanceof DomainError && e.code === ErrorCode.RESOURCE_EXHAUSTED) || this.stopping) throw e;
         await new Promise((r) => setTimeout(r, Number(e.details?.retryAfterMs ?? 100)));
@@ -218,7 +276,14 @@ export class ComparisonRunner {
     }
   }
 
-  private results(rows: ComparisonItemRecord[], labels: string[], baseline: Side, candidate: Side, options: ComparisonOptions, elapsedMs: number) {
+  private results(
+    rows: ComparisonItemRecord[],
+    labels: string[],
+    baseline: Side,
+    candidate: Side,
+    options: ComparisonOptions,
+    elapsedMs: number,
+  ) {
     const outcomes = (which: 'baseline' | 'candidate'): ItemOutcome[] =>
       rows.map((r) => ({
         label: r.label,
@@ -231,7 +296,10 @@ export class ComparisonRunner {
     return {
       baseline: { ...versionMetrics(b, labels, { wallMs: elapsedMs }), sizeBytes: Number(baseline.record.sizeBytes) },
       candidate: { ...versionMetrics(c, labels, { wallMs: elapsedMs }), sizeBytes: Number(candidate.record.sizeBytes) },
-      paired: pairedComparison(b, c, labels, { alpha: options.alpha, ...(options.nonInferiorityMargin !== null ? { nonInferiorityMargin: options.nonInferiorityMargin } : {}) }),
+      paired: pairedComparison(b, c, labels, {
+        alpha: options.alpha,
+        ...(options.nonInferiorityMargin !== null ? { nonInferiorityMargin: options.nonInferiorityMargin } : {}),
+      }),
     };
   }
 }

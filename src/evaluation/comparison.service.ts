@@ -48,17 +48,28 @@ const EVALUATOR_VERSION = 1;
  * Index of each dataset label in a model's output, after the label mapping; refuses models whose
  * classes are not exactly the dataset's (a permutation is fine).
  */
-export function labelPermutation(datasetLabels: string[], modelLabels: string[], mapping: Record<string, string>, who: string): number[] {
+export function labelPermutation(
+  datasetLabels: string[],
+  modelLabels: string[],
+  mapping: Record<string, string>,
+  who: string,
+): number[] {
   const mapped = modelLabels.map((l) => mapping[l] ?? l);
   const missing = datasetLabels.filter((l) => !mapped.includes(l));
   const extra = mapped.filter((l) => !datasetLabels.includes(l));
   if (missing.length || extra.length || new Set(mapped).size !== mapped.length) {
-    const parts = [missing.length ? `no class for ${missing.map((l) => `"${l}"`).join(', ')}` : '', extra.length ? `classes the dataset lacks: ${extra.map((l) => `"${l}"`).join(', ')}` : ''].filter(Boolean);
-    throw badInput(`mismatched labels: ${who} ${parts.join('; ') || 'maps two classes to one label'} (give labelMapping from model labels to dataset labels)`, {
-      field: 'labelMapping',
-      datasetLabels,
-      modelLabels,
-    });
+    const parts = [
+      missing.length ? `no class for ${missing.map((l) => `"${l}"`).join(', ')}` : '',
+      extra.length ? `classes the dataset lacks: ${extra.map((l) => `"${l}"`).join(', ')}` : '',
+    ].filter(Boolean);
+    throw badInput(
+      `mismatched labels: ${who} ${parts.join('; ') || 'maps two classes to one label'} (give labelMapping from model labels to dataset labels)`,
+      {
+        field: 'labelMapping',
+        datasetLabels,
+        modelLabels,
+      },
+    );
   }
   return datasetLabels.map((l) => mapped.indexOf(l));
 }
@@ -69,10 +80,12 @@ export function labelPermutation(datasetLabels: string[], modelLabels: string[],
  */
 function checkLabelMapping(raw: unknown): Record<string, string> {
   if (raw === null || raw === undefined) return {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw badInput('labelMapping must be a JSON object of model label → dataset label', { field: 'labelMapping' });
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw badInput('labelMapping must be a JSON object of model label → dataset label', { field: 'labelMapping' });
   for (const [key, value] of Object.entries(raw)) {
     checkText('labelMapping', key, 'a labelMapping key');
-    if (typeof value !== 'string') throw badInput(`labelMapping "${key}" must map to a dataset label (a string)`, { field: 'labelMapping' });
+    if (typeof value !== 'string')
+      throw badInput(`labelMapping "${key}" must map to a dataset label (a string)`, { field: 'labelMapping' });
     checkText('labelMapping', value, `labelMapping "${key}"`);
   }
   return raw as Record<string, string>;
@@ -102,7 +115,8 @@ export class ComparisonService {
   private async resolveDataset(ref: string): Promise<DatasetRecord> {
     const m = /^([^@]+)(?:@(\d+))?$/.exec(checkText('dataset', ref).trim());
     if (!m) throw badInput(`dataset "${ref}" must be "name" or "name@version"`, { field: 'dataset' });
-    if (m[2] && Number(m[2]) > MAX_VERSION) throw badInput(`dataset "${ref}": the version must be at most ${MAX_VERSION}`, { field: 'dataset' });
+    if (m[2] && Number(m[2]) > MAX_VERSION)
+      throw badInput(`dataset "${ref}": the version must be at most ${MAX_VERSION}`, { field: 'dataset' });
     const found = m[2] ? await this.deps.datasets.find(m[1]!, Number(m[2])) : await this.deps.datasets.latest(m[1]!);
     if (!found) throw notFound(`no dataset "${ref}"`, { dataset: ref });
     return found;
@@ -110,42 +124,85 @@ export class ComparisonService {
 
   private usable(r: ResolvedVersion, role: string): void {
     const label = `${role} ${r.model.name} v${r.version.version}`;
-    if (r.version.status === 'FAILED') throw new DomainError('MODEL_LOAD_FAILED', `${label} is FAILED: ${r.version.statusReason ?? 'unknown reason'}`);
-    if (r.version.status !== 'READY') throw new DomainError('MODEL_NOT_READY', `${label} is ${r.version.status}, not READY`);
+    if (r.version.status === 'FAILED')
+      throw new DomainError('MODEL_LOAD_FAILED', `${label} is FAILED: ${r.version.statusReason ?? 'unknown reason'}`);
+    if (r.version.status !== 'READY')
+      throw new DomainError('MODEL_NOT_READY', `${label} is ${r.version.status}, not READY`);
   }
 
   async start(actor: Actor, input: StartComparisonInput): Promise<ComparisonRecord> {
     requireRole(actor, 'operator', 'starting a comparison');
     const alpha = input.alpha ?? DEFAULT_ALPHA;
     if (!(alpha > 0 && alpha < 1)) throw badInput(`alpha must be between 0 and 1, got ${alpha}`, { field: 'alpha' });
-    if (input.limit != null && (!Number.isInteger(input.limit) || input.limit < 1)) throw badInput(`limit must be a positive integer, got ${input.limit}`, { field: 'limit' });
+    if (input.limit != null && (!Number.isInteger(input.limit) || input.limit < 1))
+      throw badInput(`limit must be a positive integer, got ${input.limit}`, { field: 'limit' });
     const margin = input.nonInferiorityMargin ?? null;
-    if (margin !== null && !(margin >= 0 && margin < 1)) throw badInput(`nonInferiorityMargin must be in [0, 1), got ${margin}`, { field: 'nonInferiorityMargin' });
+    if (margin !== null && !(margin >= 0 && margin < 1))
+      throw badInput(`nonInferiorityMargin must be in [0, 1), got ${margin}`, { field: 'nonInferiorityMargin' });
     const labelMapping = checkLabelMapping(input.labelMapping);
     const candidate = await this.deps.versions.resolve(actor, input.candidate);
-    const baseline = await this.deps.versions.resolve(actor, input.baseline ?? { model: candidate.model.name, alias: 'baseline' });
-    if (baseline.version.id === candidate.version.id) throw badInput(`the candidate and the baseline are the same version (${candidate.model.name} v${candidate.version.version})`);
+    const baseline = await this.deps.versions.resolve(
+      actor,
+      input.baseline ?? { model: candidate.model.name, alias: 'baseline' },
+    );
+    if (baseline.version.id === candidate.version.id)
+      throw badInput(
+        `the candidate and the baseline are the same version (${candidate.model.name} v${candidate.version.version})`,
+      );
     this.usable(candidate, 'candidate');
     this.usable(baseline, 'baseline');
     const dataset = await this.resolveDataset(input.dataset);
-    labelPermutation(dataset.labels, candidate.model.labels, labelMapping, `candidate ${candidate.model.name} v${candidate.version.version} has`);
-    labelPermutation(dataset.labels, baseline.model.labels, labelMapping, `baseline ${baseline.model.name} v${baseline.version.version} has`);
+    labelPermutation(
+      dataset.labels,
+      candidate.model.labels,
+      labelMapping,
+      `candidate ${candidate.model.name} v${candidate.version.version} has`,
+    );
+    labelPermutation(
+      dataset.labels,
+      baseline.model.labels,
+      labelMapping,
+      `baseline ${baseline.model.name} v${baseline.version.version} has`,
+    );
     const sortedMapping = Object.fromEntries(Object.entries(labelMapping).sort(([a], [b]) => (a < b ? -1 : 1)));
-    const options: ComparisonOptions = { alpha, limit: input.limit ?? null, labelMapping: sortedMapping, nonInferiorityMargin: margin };
+    const options: ComparisonOptions = {
+      alpha,
+      limit: input.limit ?? null,
+      labelMapping: sortedMapping,
+      nonInferiorityMargin: margin,
+    };
     // Everything the numbers depend on: the bytes, and how each model reads images and names classes.
-    const side = (r: ResolvedVersion) => ({ sha256: r.version.sha256, labels: r.model.labels, inputSpec: r.model.inputSpec });
+    const side = (r: ResolvedVersion) => ({
+      sha256: r.version.sha256,
+      labels: r.model.labels,
+      inputSpec: r.model.inputSpec,
+    });
     const requestKey = createHash('sha256')
-      .update(JSON.stringify({ evaluator: EVALUATOR_VERSION, baseline: side(baseline), candidate: side(candidate), dataset: dataset.digest, options }))
+      .update(
+        JSON.stringify({
+          evaluator: EVALUATOR_VERSION,
+          baseline: side(baseline),
+          candidate: side(candidate),
+          dataset: dataset.digest,
+          options,
+        }),
+      )
       .digest('hex');
     // With force a finished result is not reused, but a run in progress is: it is a fresh one.
-    const existing = input.force ? await this.deps.comparisons.findActive(requestKey) : await this.deps.comparisons.findReusable(requestKey);
+    const existing = input.force
+      ? await this.deps.comparisons.findActive(requestKey)
+      : await this.deps.comparisons.findReusable(requestKey);
     if (existing) return existing;
     const active = await this.deps.comparisons.countActiveBy(actor.name);
     if (active >= this.deps.maxActivePerKey) {
-      throw exhausted(`"${actor.name}" already has ${active} comparisons queued or running (COMPARISON_MAX_ACTIVE_PER_KEY ${this.deps.maxActivePerKey}); wait for one to finish or cancel one`, 5000, {
-        active,
-        max: this.deps.maxActivePerKey,
-      });
+      throw exhausted(
+        `"${actor.name}" already has ${active} comparisons queued or running (COMPARISON_MAX_ACTIVE_PER_KEY ${this.deps.maxActivePerKey}); wait for one to finish or cancel one`,
+        5000,
+        {
+          active,
+          max: this.deps.maxActivePerKey,
+        },
+      );
     }
     const created = await this.deps.comparisons.createUnlessActive({
       baselineId: baseline.version.id,
@@ -178,14 +235,27 @@ export class ComparisonService {
 
   /** How a report names the two versions (with their aliases) and the dataset. */
   async names(record: ComparisonRecord, loaders: RegistryLoaders): Promise<ReportNames> {
-    const [baseline, candidate] = (await loaders.versionById.loadMany([record.baselineId, record.candidateId])) as VersionRecord[];
-    const [model, baselineModel] = (await loaders.modelById.loadMany([candidate!.modelId, baseline!.modelId])) as (ModelRecord | null)[];
-    const [baselineAliases, candidateAliases] = (await loaders.aliasesByVersionId.loadMany([baseline!.id, candidate!.id])) as AliasRecord[][];
+    const [baseline, candidate] = (await loaders.versionById.loadMany([
+      record.baselineId,
+      record.candidateId,
+    ])) as VersionRecord[];
+    const [model, baselineModel] = (await loaders.modelById.loadMany([
+      candidate!.modelId,
+      baseline!.modelId,
+    ])) as (ModelRecord | null)[];
+    const [baselineAliases, candidateAliases] = (await loaders.aliasesByVersionId.loadMany([
+      baseline!.id,
+      candidate!.id,
+    ])) as AliasRecord[][];
     const dataset = await this.deps.datasets.findById(record.datasetId);
-    const name = (v: VersionRecord, aliases: AliasRecord[]) => `v${v.version}${aliases.length ? ` (${aliases.map((a) => a.name).join(', ')})` : ''}`;
+    const name = (v: VersionRecord, aliases: AliasRecord[]) =>
+      `v${v.version}${aliases.length ? ` (${aliases.map((a) => a.name).join(', ')})` : ''}`;
     return {
       model: model?.name ?? '?',
-      baseline: baseline!.modelId === candidate!.modelId ? name(baseline!, baselineAliases!) : `${baselineModel?.name ?? '?'} ${name(baseline!, baselineAliases!)}`,
+      baseline:
+        baseline!.modelId === candidate!.modelId
+          ? name(baseline!, baselineAliases!)
+          : `${baselineModel?.name ?? '?'} ${name(baseline!, baselineAliases!)}`,
       candidate: name(candidate!, candidateAliases!),
       dataset: dataset ? `${dataset.name}@${dataset.version}` : '?',
     };
@@ -211,7 +281,8 @@ export class ComparisonService {
     requireRole(actor, 'operator', 'cancelling a comparison');
     const job = await this.deps.comparisons.find(id);
     if (!job) throw notFound(`no comparison ${id}`);
-    if (job.status !== 'QUEUED' && job.status !== 'RUNNING') throw new DomainError('CONFLICT', `comparison ${id} is already ${job.status}`);
+    if (job.status !== 'QUEUED' && job.status !== 'RUNNING')
+      throw new DomainError('CONFLICT', `comparison ${id} is already ${job.status}`);
     return (await this.deps.comparisons.requestCancel(id))!;
   }
 }

@@ -57,7 +57,8 @@ export function calibration(
   const n = confidences.length;
   if (correct.length !== n) throw new RangeError('calibration: confidences and correct differ in length');
   if (n === 0) throw new RangeError('calibration of an empty set');
-  if (!Number.isInteger(bins) || bins < 1) throw new RangeError(`calibration: bins must be a positive integer, got ${bins}`);
+  if (!Number.isInteger(bins) || bins < 1)
+    throw new RangeError(`calibration: bins must be a positive integer, got ${bins}`);
   const edges = Array.from({ length: bins + 1 }, (_, i) => i / bins);
   const count = new Float64Array(bins);
   const hits = new Float64Array(bins);
@@ -100,7 +101,11 @@ export function f1FromCounts(tp: number, support: number, predicted: number): nu
  * predicted correctly) counts with F1 = 0; a class absent from both is left out.
  * `tp`, `support`, `predicted` are per-class counts (same length).
  */
-export function macroF1FromCounts(tp: ArrayLike<number>, support: ArrayLike<number>, predicted: ArrayLike<number>): number {
+export function macroF1FromCounts(
+  tp: ArrayLike<number>,
+  support: ArrayLike<number>,
+  predicted: ArrayLike<number>,
+): number {
   let sum = 0;
   let classes = 0;
   for (let k = 0; k < tp.length; k++) {

@@ -99,22 +99,41 @@ export function verdictSentence(v: ComparisonView, names: ReportNames): string {
   const p = r.paired;
   const [lo, hi] = p.accuracyDeltaCi95;
   const numbers = `accuracy ${pct(r.candidate.accuracy)} vs ${pct(r.baseline.accuracy)} (${pts(p.accuracyDelta)} pts, 95% CI ${pts(lo)}..${pts(hi)}), McNemar p = ${pValue(p.mcnemarExactP)} on ${count(p.n)} paired images of ${names.dataset}`;
-  const verb = p.verdict === 'CANDIDATE_BETTER' ? 'beats' : p.verdict === 'BASELINE_BETTER' ? 'is worse than' : 'is not significantly different from';
-  const nonInferior = p.nonInferior === null ? '' : p.nonInferior ? '; non-inferior within the margin' : '; NOT shown non-inferior within the margin';
+  const verb =
+    p.verdict === 'CANDIDATE_BETTER'
+      ? 'beats'
+      : p.verdict === 'BASELINE_BETTER'
+        ? 'is worse than'
+        : 'is not significantly different from';
+  const nonInferior =
+    p.nonInferior === null
+      ? ''
+      : p.nonInferior
+        ? '; non-inferior within the margin'
+        : '; NOT shown non-inferior within the margin';
   return `${names.model} ${names.candidate} ${verb} ${names.baseline}: ${numbers}${nonInferior}.`;
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** The sentence, or a self-contained Markdown or HTML report. */
-export function renderReport(v: ComparisonView, names: ReportNames, disagreements: Disagreement[], format: 'sentence' | 'markdown' | 'html'): string {
+export function renderReport(
+  v: ComparisonView,
+  names: ReportNames,
+  disagreements: Disagreement[],
+  format: 'sentence' | 'markdown' | 'html',
+): string {
   const sentence = verdictSentence(v, names);
   if (format === 'sentence') return sentence;
   const r = v.results!;
   const p = r.paired;
   const rows: [string, string, string][] = [
     ['accuracy', pct(r.baseline.accuracy), pct(r.candidate.accuracy)],
-    ['top-5 accuracy', r.baseline.top5Accuracy === null ? '-' : pct(r.baseline.top5Accuracy), r.candidate.top5Accuracy === null ? '-' : pct(r.candidate.top5Accuracy)],
+    [
+      'top-5 accuracy',
+      r.baseline.top5Accuracy === null ? '-' : pct(r.baseline.top5Accuracy),
+      r.candidate.top5Accuracy === null ? '-' : pct(r.candidate.top5Accuracy),
+    ],
     ['macro-F1', r.baseline.macroF1.toFixed(4), r.candidate.macroF1.toFixed(4)],
     ['mean confidence', pct(r.baseline.meanConfidence), pct(r.candidate.meanConfidence)],
     ['ECE (15 bins)', r.baseline.ece.toFixed(4), r.candidate.ece.toFixed(4)],
@@ -128,8 +147,14 @@ export function renderReport(v: ComparisonView, names: ReportNames, disagreement
     ['agreement', pct(p.agreement)],
     ['baseline right, candidate wrong (b)', String(p.b)],
     ['candidate right, baseline wrong (c)', String(p.c)],
-    ['accuracy difference (95% bootstrap CI)', `${pts(p.accuracyDelta)} pts (${pts(p.accuracyDeltaCi95[0])}..${pts(p.accuracyDeltaCi95[1])})`],
-    ['macro-F1 difference (95% bootstrap CI)', `${p.macroF1Delta.toFixed(4)} (${p.macroF1DeltaCi95[0].toFixed(4)}..${p.macroF1DeltaCi95[1].toFixed(4)})`],
+    [
+      'accuracy difference (95% bootstrap CI)',
+      `${pts(p.accuracyDelta)} pts (${pts(p.accuracyDeltaCi95[0])}..${pts(p.accuracyDeltaCi95[1])})`,
+    ],
+    [
+      'macro-F1 difference (95% bootstrap CI)',
+      `${p.macroF1Delta.toFixed(4)} (${p.macroF1DeltaCi95[0].toFixed(4)}..${p.macroF1DeltaCi95[1].toFixed(4)})`,
+    ],
     ["McNemar's exact p (mid-p)", `${pValue(p.mcnemarExactP)} (${pValue(p.mcnemarMidP)})`],
     ['verdict at alpha', `${p.verdict} (alpha ${v.alpha})`],
   ];
@@ -139,7 +164,12 @@ export function renderReport(v: ComparisonView, names: ReportNames, disagreement
   });
   const title = `${names.model}: ${names.candidate} against ${names.baseline} on ${names.dataset}`;
   if (format === 'markdown') {
-    const table = (head: string[], body: string[][]) => [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...body.map((b) => `| ${b.join(' | ')} |`)].join('\n');
+    const table = (head: string[], body: string[][]) =>
+      [
+        `| ${head.join(' | ')} |`,
+        `| ${head.map(() => '---').join(' | ')} |`,
+        ...body.map((b) => `| ${b.join(' | ')} |`),
+      ].join('\n');
     return [
       `# ${title}`,
       '',
@@ -159,7 +189,17 @@ export function renderReport(v: ComparisonView, names: ReportNames, disagreement
       '',
       `## Where they disagree (first ${disagreements.length})`,
       '',
-      disagreements.length ? table(['item', 'true', names.baseline, names.candidate], disagreements.map((d) => [d.path, d.label, `${d.baselineLabel} ${pct(d.baselineProbability)}`, `${d.candidateLabel} ${pct(d.candidateProbability)}`])) : '(none)',
+      disagreements.length
+        ? table(
+            ['item', 'true', names.baseline, names.candidate],
+            disagreements.map((d) => [
+              d.path,
+              d.label,
+              `${d.baselineLabel} ${pct(d.baselineProbability)}`,
+              `${d.candidateLabel} ${pct(d.candidateProbability)}`,
+            ]),
+          )
+        : '(none)',
       '',
     ].join('\n');
   }
@@ -171,10 +211,19 @@ export function renderReport(v: ComparisonView, names: ReportNames, disagreement
 <h2>Per version</h2>${htmlTable(['', names.baseline, names.candidate], rows)}
 <h2>Paired</h2>${htmlTable(['', ''], paired)}
 <h2>Per class (F1)</h2>${htmlTable(['class', 'support', names.baseline, names.candidate], perClass)}
-<h2>Where they disagree (first ${disagreements.length})</h2>${htmlTable(['item', 'true', names.baseline, names.candidate], disagreements.map((d) => [d.path, d.label, `${d.baselineLabel} ${pct(d.baselineProbability)}`, `${d.candidateLabel} ${pct(d.candidateProbability)}`]))}
+<h2>Where they disagree (first ${disagreements.length})</h2>${htmlTable(
+    ['item', 'true', names.baseline, names.candidate],
+    disagreements.map((d) => [
+      d.path,
+      d.label,
+      `${d.baselineLabel} ${pct(d.baselineProbability)}`,
+      `${d.candidateLabel} ${pct(d.candidateProbability)}`,
+    ]),
+  )}
 </body></html>
 `;
 }
 
-const lat = (m: VersionMetrics) => `${m.latencyMsP50.toFixed(1)} / ${m.latencyMsP95.toFixed(1)} / ${m.latencyMsP99.toFixed(1)}`;
+const lat = (m: VersionMetrics) =>
+  `${m.latencyMsP50.toFixed(1)} / ${m.latencyMsP95.toFixed(1)} / ${m.latencyMsP99.toFixed(1)}`;
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;

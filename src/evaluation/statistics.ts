@@ -28,11 +28,7 @@
  *
  * Invalid input throws StatisticsInputError (a RangeError) naming the version and item.
  */
-import {
-  DEFAULT_BOOTSTRAP_RESAMPLES,
-  DEFAULT_BOOTSTRAP_SEED,
-  pairedBootstrap,
-} from './bootstrap';
+import { DEFAULT_BOOTSTRAP_RESAMPLES, DEFAULT_BOOTSTRAP_SEED, pairedBootstrap } from './bootstrap';
 import { mcnemarExact } from './mcnemar';
 import { calibration, f1FromCounts, macroF1FromCounts, percentile, type ReliabilityBin } from './metrics';
 
@@ -122,7 +118,8 @@ function checkLabels(labels: readonly string[]): number {
 }
 
 function checkClassIndex(v: unknown, k: number, where: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= k) fail(`${where} must be a class index in [0, ${k}), got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= k)
+    fail(`${where} must be a class index in [0, ${k}), got ${String(v)}`);
   return v;
 }
 
@@ -138,14 +135,17 @@ function decode(items: readonly ItemOutcome[], k: number, who: string): { labels
     labels[i] = checkClassIndex(it.label, k, `${where}: label`);
     predicted[i] = checkClassIndex(it.predicted, k, `${where}: predicted`);
     const p = it.probabilities;
-    if (!Array.isArray(p) || p.length !== k) fail(`${where}: probabilities has ${Array.isArray(p) ? p.length : 'no'} entries, expected ${k}`);
+    if (!Array.isArray(p) || p.length !== k)
+      fail(`${where}: probabilities has ${Array.isArray(p) ? p.length : 'no'} entries, expected ${k}`);
     let sum = 0;
     for (const v of p) {
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail(`${where}: probabilities must be finite and >= 0, got ${String(v)}`);
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+        fail(`${where}: probabilities must be finite and >= 0, got ${String(v)}`);
       sum += v;
     }
     if (Math.abs(sum - 1) > PROBABILITY_SUM_TOLERANCE) fail(`${where}: probabilities sum to ${sum}, not 1`);
-    if (typeof it.latencyMs !== 'number' || !Number.isFinite(it.latencyMs) || it.latencyMs < 0) fail(`${where}: latencyMs must be finite and >= 0, got ${String(it.latencyMs)}`);
+    if (typeof it.latencyMs !== 'number' || !Number.isFinite(it.latencyMs) || it.latencyMs < 0)
+      fail(`${where}: latencyMs must be finite and >= 0, got ${String(it.latencyMs)}`);
   }
   return { labels, predicted };
 }
@@ -171,7 +171,8 @@ export function versionMetrics(items: ItemOutcome[], labels: string[], opts: { w
   const { labels: y, predicted } = decode(items, k, 'version');
   const n = items.length;
   const wallMs = opts.wallMs;
-  if (wallMs !== undefined && !(typeof wallMs === 'number' && Number.isFinite(wallMs) && wallMs >= 0)) fail(`wallMs must be a number >= 0, got ${String(wallMs)}`);
+  if (wallMs !== undefined && !(typeof wallMs === 'number' && Number.isFinite(wallMs) && wallMs >= 0))
+    fail(`wallMs must be a number >= 0, got ${String(wallMs)}`);
 
   const confusionMatrix = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   const confidences = new Float64Array(n);
@@ -254,11 +255,14 @@ export function pairedComparison(
   const alpha = opts.alpha ?? DEFAULT_ALPHA;
   if (!(typeof alpha === 'number' && alpha > 0 && alpha < 1)) fail(`alpha must be in (0, 1), got ${String(alpha)}`);
   const resamples = opts.resamples ?? DEFAULT_BOOTSTRAP_RESAMPLES;
-  if (!Number.isInteger(resamples) || resamples < 1 || resamples > 1_000_000) fail(`resamples must be an integer in [1, 1000000], got ${String(resamples)}`);
+  if (!Number.isInteger(resamples) || resamples < 1 || resamples > 1_000_000)
+    fail(`resamples must be an integer in [1, 1000000], got ${String(resamples)}`);
   const seed = opts.seed ?? DEFAULT_BOOTSTRAP_SEED;
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) fail(`seed must be an integer in [0, 2^32), got ${String(seed)}`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+    fail(`seed must be an integer in [0, 2^32), got ${String(seed)}`);
   const margin = opts.nonInferiorityMargin;
-  if (margin !== undefined && !(typeof margin === 'number' && Number.isFinite(margin) && margin >= 0)) fail(`nonInferiorityMargin must be a number >= 0, got ${String(margin)}`);
+  if (margin !== undefined && !(typeof margin === 'number' && Number.isFinite(margin) && margin >= 0))
+    fail(`nonInferiorityMargin must be a number >= 0, got ${String(margin)}`);
 
   const base = decode(baseline, k, 'baseline');
   const cand = decode(candidate, k, 'candidate');
@@ -268,7 +272,8 @@ export function pairedComparison(
   let c = 0;
   for (let i = 0; i < n; i++) {
     const y = base.labels[i]!;
-    if (cand.labels[i] !== y) fail(`item ${i}: baseline label ${y} but candidate label ${cand.labels[i]}: not the same item`);
+    if (cand.labels[i] !== y)
+      fail(`item ${i}: baseline label ${y} but candidate label ${cand.labels[i]}: not the same item`);
     const pb = base.predicted[i]!;
     const pc = cand.predicted[i]!;
     if (pb === pc) agree++;
@@ -278,11 +283,13 @@ export function pairedComparison(
 
   const cb = classCounts(base.labels, base.predicted, k);
   const cc = classCounts(cand.labels, cand.predicted, k);
-  const macroF1Delta = macroF1FromCounts(cc.tp, cc.support, cc.predictedCount) - macroF1FromCounts(cb.tp, cb.support, cb.predictedCount);
+  const macroF1Delta =
+    macroF1FromCounts(cc.tp, cc.support, cc.predictedCount) - macroF1FromCounts(cb.tp, cb.support, cb.predictedCount);
   const { p, midP } = mcnemarExact(b, c);
   const boot = pairedBootstrap(base.labels, base.predicted, cand.predicted, k, resamples, seed);
 
-  const verdict: Verdict = p < alpha && c > b ? 'CANDIDATE_BETTER' : p < alpha && b > c ? 'BASELINE_BETTER' : 'NO_SIGNIFICANT_DIFFERENCE';
+  const verdict: Verdict =
+    p < alpha && c > b ? 'CANDIDATE_BETTER' : p < alpha && b > c ? 'BASELINE_BETTER' : 'NO_SIGNIFICANT_DIFFERENCE';
   return {
     n,
     agreement: agree / n,

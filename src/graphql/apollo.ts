@@ -11,7 +11,11 @@ import { limitRules, operationLimits } from './limits';
 import { buildGatewaySchema } from './schema';
 
 /** Codes that mean "not now": an operation that got only these answers their status, with Retry-After. */
-const BACK_OFF: Record<string, number> = { [ErrorCode.RATE_LIMITED]: 429, [ErrorCode.RESOURCE_EXHAUSTED]: 429, [ErrorCode.UNAVAILABLE]: 503 };
+const BACK_OFF: Record<string, number> = {
+  [ErrorCode.RATE_LIMITED]: 429,
+  [ErrorCode.RESOURCE_EXHAUSTED]: 429,
+  [ErrorCode.UNAVAILABLE]: 503,
+};
 
 /**
  * Logs every unexpected error in full with its request id, and stamps the request id on every
@@ -23,8 +27,13 @@ const errorLogging: ApolloServerPlugin<GraphQLContext> = {
       async didEncounterErrors({ contextValue, errors }) {
         for (const error of errors) {
           const code = errorCode(error);
-          if (code === ErrorCode.INTERNAL_SERVER_ERROR) contextValue.logger.error({ err: error.originalError ?? error, path: error.path }, 'internal error');
-          if (code === ErrorCode.UNAVAILABLE) contextValue.logger.warn({ err: error.originalError ?? error, path: error.path }, 'the database is unavailable');
+          if (code === ErrorCode.INTERNAL_SERVER_ERROR)
+            contextValue.logger.error({ err: error.originalError ?? error, path: error.path }, 'internal error');
+          if (code === ErrorCode.UNAVAILABLE)
+            contextValue.logger.warn(
+              { err: error.originalError ?? error, path: error.path },
+              'the database is unavailable',
+            );
         }
       },
       async willSendResponse({ contextValue, response }) {
@@ -56,16 +65,25 @@ function operationMetrics(app: App): ApolloServerPlugin<GraphQLContext> {
       return {
         async willSendResponse({ operation, response }) {
           const root = operation?.selectionSet.selections.find((s) => s.kind === Kind.FIELD);
-          const name = operation ? `${operation.operation}:${root?.kind === Kind.FIELD ? root.name.value : '?'}` : 'invalid';
+          const name = operation
+            ? `${operation.operation}:${root?.kind === Kind.FIELD ? root.name.value : '?'}`
+            : 'invalid';
           const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
-          app.metrics.operation(name, String(errors?.[0]?.extensions?.code ?? 'OK'), (performance.now() - started) / 1000);
+          app.metrics.operation(
+            name,
+            String(errors?.[0]?.extensions?.code ?? 'OK'),
+            (performance.now() - started) / 1000,
+          );
         },
       };
     },
   };
 }
 
-export function createApolloServer(app: App, plugins: ApolloServerPlugin<GraphQLContext>[] = []): ApolloServer<GraphQLContext> {
+export function createApolloServer(
+  app: App,
+  plugins: ApolloServerPlugin<GraphQLContext>[] = [],
+): ApolloServer<GraphQLContext> {
   const development = app.config.nodeEnv === 'development';
   const schema = buildGatewaySchema();
   const limits = app.config.graphql;
@@ -82,6 +100,12 @@ export function createApolloServer(app: App, plugins: ApolloServerPlugin<GraphQL
     allowBatchedHttpRequests: false,
     // The process owner (serve) drains HTTP, then closes the database: Apollo must not exit first.
     stopOnTerminationSignals: false,
-    plugins: [errorLogging, operationLimits(schema, limits, development), operationMetrics(app), ApolloServerPluginLandingPageDisabled(), ...plugins],
+    plugins: [
+      errorLogging,
+      operationLimits(schema, limits, development),
+      operationMetrics(app),
+      ApolloServerPluginLandingPageDisabled(),
+      ...plugins,
+    ],
   });
 }

@@ -13,5 +13,11 @@ export interface GraphQLContext {
 }
 
 export function createContext(app: App, actor: Actor, requestId: string): GraphQLContext {
-  return { requestId, actor, services: app.services, loaders: app.createLoaders(), logger: app.logger.child({ requestId }) };
+  return {
+    requestId,
+    actor,
+    services: app.services,
+    loaders: app.createLoaders(),
+    logger: app.logger.child({ requestId }),
+  };
 }

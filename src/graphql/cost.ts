@@ -28,7 +28,8 @@ export const boundedListCost =
 export const imageCost: Cost = ({ childComplexity }) => IMAGE_COST + 1 + childComplexity;
 
 /** predictBatch: per image, each with its own result. */
-export const imagesCost: Cost = ({ args, childComplexity }) => (Array.isArray(args.images) ? args.images.length : 1) * (IMAGE_COST + 1 + childComplexity);
+export const imagesCost: Cost = ({ args, childComplexity }) =>
+  (Array.isArray(args.images) ? args.images.length : 1) * (IMAGE_COST + 1 + childComplexity);
 
 /** Out-of-range `first` values are refused by the services; here they must only not lower the cost. */
 function clampPage(first: unknown, page: Page): number {
@@ -36,4 +37,5 @@ function clampPage(first: unknown, page: Page): number {
 }
 
 /** Fields without a cost of their own: objects 1, scalars and enums 0, plus what they select. */
-export const defaultCost: ComplexityEstimator = ({ field, childComplexity }) => (isLeafType(getNamedType(field.type)) ? 0 : 1) + childComplexity;
+export const defaultCost: ComplexityEstimator = ({ field, childComplexity }) =>
+  (isLeafType(getNamedType(field.type)) ? 0 : 1) + childComplexity;

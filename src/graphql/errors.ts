@@ -26,7 +26,11 @@ function clientError(error: unknown): unknown {
   const original = unwrapResolverError(error);
   if (!(original instanceof GraphQLError)) return databaseUnavailable(original) ?? original;
   const code = original.extensions?.code;
-  if (code === 'GRAPHQL_VALIDATION_FAILED' && original.originalError instanceof GraphQLError && ownCode(original.originalError.extensions?.code)) {
+  if (
+    code === 'GRAPHQL_VALIDATION_FAILED' &&
+    original.originalError instanceof GraphQLError &&
+    ownCode(original.originalError.extensions?.code)
+  ) {
     return original.originalError;
   }
   if (code === 'GRAPHQL_PARSE_FAILED') return tokenLimitError(original) ?? original;
@@ -61,7 +65,11 @@ export function formatError(development: boolean) {
     if (original instanceof GraphQLError && original !== unwrapResolverError(error)) {
       // A limit's own error replaces Apollo's wrapper: its message and numbers, not the wrapper's.
       const { http: _http, ...own } = original.extensions;
-      return { message: original.message, ...(formatted.locations ? { locations: formatted.locations } : {}), extensions: { ...own, code } };
+      return {
+        message: original.message,
+        ...(formatted.locations ? { locations: formatted.locations } : {}),
+        extensions: { ...own, code },
+      };
     }
     if (code === ErrorCode.INTERNAL_SERVER_ERROR && !development) {
       delete extensions.stacktrace;

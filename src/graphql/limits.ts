@@ -2,7 +2,18 @@ import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import type { ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError, Lexer, MaxIntrospectionDepthRule, Source, TokenKind, visit, type DocumentNode, type GraphQLSchema, type ValidationContext, type ValidationRule } from 'graphql';
+import {
+  GraphQLError,
+  Lexer,
+  MaxIntrospectionDepthRule,
+  Source,
+  TokenKind,
+  visit,
+  type DocumentNode,
+  type GraphQLSchema,
+  type ValidationContext,
+  type ValidationRule,
+} from 'graphql';
 import { fieldExtensionsEstimator, getComplexity } from 'graphql-query-complexity';
 import { ErrorCode } from '../common/errors';
 import type { Config } from '../config/config';
@@ -23,9 +34,12 @@ const VARIABLE: Record<Limit, string> = {
 /** QUERY_TOO_COMPLEX, naming the limit, its value and what the operation measured. */
 export function tooComplex(limit: Limit, max: number, actual: number | null): GraphQLError {
   const measured = actual === null ? `more than ${max}` : String(actual);
-  return new GraphQLError(`the operation's ${limit} is ${measured}, over the limit of ${max} (${VARIABLE[limit]}); it was not run`, {
-    extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, limit, max, actual, http: { status: 400 } },
-  });
+  return new GraphQLError(
+    `the operation's ${limit} is ${measured}, over the limit of ${max} (${VARIABLE[limit]}); it was not run`,
+    {
+      extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, limit, max, actual, http: { status: 400 } },
+    },
+  );
 }
 
 /** graphql-armor's rules say "... limit of N exceeded, found M."; the error sent carries the numbers. */
@@ -125,10 +139,18 @@ const costDependsOnVariables = perDocument((document) => {
  * cost cannot depend on its variables (a predict with its image in a variable) is costed once per
  * document and operation name: Apollo hands back the same parsed document for the same query text.
  */
-export function operationLimits(schema: GraphQLSchema, limits: Config['graphql'], development: boolean): ApolloServerPlugin<GraphQLContext> {
+export function operationLimits(
+  schema: GraphQLSchema,
+  limits: Config['graphql'],
+  development: boolean,
+): ApolloServerPlugin<GraphQLContext> {
   const estimators = [fieldExtensionsEstimator(), defaultCost];
   const fixedCosts = new WeakMap<DocumentNode, Map<string, number>>();
-  const cost = (document: DocumentNode, variables: Record<string, unknown>, operationName: string | undefined): number => {
+  const cost = (
+    document: DocumentNode,
+    variables: Record<string, unknown>,
+    operationName: string | undefined,
+  ): number => {
     const fixed = costDependsOnVariables(document) ? null : (fixedCosts.get(document) ?? new Map<string, number>());
     const known = fixed?.get(operationName ?? '');
     if (known !== undefined) return known;
@@ -150,7 +172,9 @@ export function operationLimits(schema: GraphQLSchema, limits: Config['graphql']
             measured = cost(document, request.variables ?? {}, operationName ?? undefined);
           } catch (e) {
             // Variables that do not fit the operation: execution would refuse them the same way.
-            throw new GraphQLError(e instanceof Error ? e.message : String(e), { extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: 400 } } });
+            throw new GraphQLError(e instanceof Error ? e.message : String(e), {
+              extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: 400 } },
+            });
           }
           if (measured > limits.maxCost) throw tooComplex('cost', limits.maxCost, measured);
         },

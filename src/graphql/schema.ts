@@ -17,7 +17,17 @@ let cached: GraphQLSchema | undefined;
 /** The executable schema, built once per process from the resolver classes. */
 export function buildGatewaySchema(): GraphQLSchema {
   cached ??= buildSchemaSync({
-    resolvers: [ModelResolver, VersionResolver, AliasResolver, DatasetResolver, ApiKeyResolver, ImportResolver, MlflowRunResolver, PredictionResolver, ComparisonResolver],
+    resolvers: [
+      ModelResolver,
+      VersionResolver,
+      AliasResolver,
+      DatasetResolver,
+      ApiKeyResolver,
+      ImportResolver,
+      MlflowRunResolver,
+      PredictionResolver,
+      ComparisonResolver,
+    ],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     // Services validate every input themselves (the CLI and importers call them directly too).
     validate: false,
@@ -25,7 +35,8 @@ export function buildGatewaySchema(): GraphQLSchema {
   return cached;
 }
 
-export const SCHEMA_HEADER = '# Generated from the resolver classes by `npm run schema`. Do not edit: a test fails when it is stale.\n\n';
+export const SCHEMA_HEADER =
+  '# Generated from the resolver classes by `npm run schema`. Do not edit: a test fails when it is stale.\n\n';
 
 /** The SDL committed as schema.graphql: sorted, so diffs show real changes only. */
 export function printGatewaySchema(): string {

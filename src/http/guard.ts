@@ -27,7 +27,9 @@ export function createGuard(app: App): Guard {
       const address = req.socket.remoteAddress ?? 'unknown';
       let actor: Actor;
       try {
-        actor = await app.authenticate(req.header('authorization'), { verifyWait: () => failures.wait(address, perMinute / 60, perMinute) });
+        actor = await app.authenticate(req.header('authorization'), {
+          verifyWait: () => failures.wait(address, perMinute / 60, perMinute),
+        });
       } catch (e) {
         if (e instanceof DomainError && e.code === ErrorCode.UNAUTHENTICATED) {
           failures.take(address, perMinute / 60, perMinute);
@@ -39,10 +41,17 @@ export function createGuard(app: App): Guard {
       }
       const role = actor.role ?? 'viewer';
       const perSecond = rate[role];
-      const wait = rates.take(actor.kind === 'key' ? `key:${actor.name}` : `address:${address}`, perSecond, 2 * perSecond);
+      const wait = rates.take(
+        actor.kind === 'key' ? `key:${actor.name}` : `address:${address}`,
+        perSecond,
+        2 * perSecond,
+      );
       if (wait > 0) {
         app.metrics.rejected('rate_limit');
-        throw rateLimited(`"${actor.name}" is over its rate limit of ${perSecond} requests per second (RATE_LIMIT_${role.toUpperCase()}); retry after ${wait} ms`, wait);
+        throw rateLimited(
+          `"${actor.name}" is over its rate limit of ${perSecond} requests per second (RATE_LIMIT_${role.toUpperCase()}); retry after ${wait} ms`,
+          wait,
+        );
       }
       return actor;
     },
@@ -68,7 +77,12 @@ export function sendError(app: App, res: Response, e: unknown, opts: { bodyUnrea
     errors: [
       {
         message: error?.message ?? 'Internal server error',
-        extensions: { code, requestId, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), ...(error?.details ? { details: error.details } : {}) },
+        extensions: {
+          code,
+          requestId,
+          ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+          ...(error?.details ? { details: error.details } : {}),
+        },
       },
     ],
   });

@@ -19,11 +19,39 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
  */
 export class GatewayMetrics implements InferenceTelemetry {
   readonly registry = new Registry();
-  private readonly requests = new Counter({ name: 'modelgate_graphql_requests_total', help: 'GraphQL operations by operation name and outcome (OK or the first error code)', labelNames: ['operation', 'outcome'], registers: [this.registry] });
-  private readonly requestSeconds = new Histogram({ name: 'modelgate_graphql_request_duration_seconds', help: 'GraphQL operation latency', labelNames: ['operation'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
-  private readonly predictSeconds = new Histogram({ name: 'modelgate_predict_duration_seconds', help: 'Prediction latency (decode to scores) by model, version and execution provider', labelNames: ['model', 'version', 'provider'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
-  private readonly batchSize = new Histogram({ name: 'modelgate_batch_size', help: 'Images per batch run', labelNames: ['model', 'version'], buckets: [1, 2, 4, 8, 16, 32, 64, 128], registers: [this.registry] });
-  private readonly rejections = new Counter({ name: 'modelgate_rejections_total', help: 'Requests refused at the door: rate limits, failed-authentication throttling, a full verification queue, bad or revoked keys, progress-stream caps', labelNames: ['reason'], registers: [this.registry] });
+  private readonly requests = new Counter({
+    name: 'modelgate_graphql_requests_total',
+    help: 'GraphQL operations by operation name and outcome (OK or the first error code)',
+    labelNames: ['operation', 'outcome'],
+    registers: [this.registry],
+  });
+  private readonly requestSeconds = new Histogram({
+    name: 'modelgate_graphql_request_duration_seconds',
+    help: 'GraphQL operation latency',
+    labelNames: ['operation'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly predictSeconds = new Histogram({
+    name: 'modelgate_predict_duration_seconds',
+    help: 'Prediction latency (decode to scores) by model, version and execution provider',
+    labelNames: ['model', 'version', 'provider'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly batchSize = new Histogram({
+    name: 'modelgate_batch_size',
+    help: 'Images per batch run',
+    labelNames: ['model', 'version'],
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+    registers: [this.registry],
+  });
+  private readonly rejections = new Counter({
+    name: 'modelgate_rejections_total',
+    help: 'Requests refused at the door: rate limits, failed-authentication throttling, a full verification queue, bad or revoked keys, progress-stream caps',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
   private sources: MetricSources | null = null;
   private defaultsStarted = false;
 
@@ -52,7 +80,11 @@ export class GatewayMetrics implements InferenceTelemetry {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const l of self.sources?.loaded() ?? []) this.set({ model: l.model, version: String(l.version), state: l.state, provider: l.provider ?? 'none' }, l.memoryBytes);
+        for (const l of self.sources?.loaded() ?? [])
+          this.set(
+            { model: l.model, version: String(l.version), state: l.state, provider: l.provider ?? 'none' },
+            l.memoryBytes,
+          );
       },
     });
     new Gauge({
@@ -62,7 +94,8 @@ export class GatewayMetrics implements InferenceTelemetry {
       registers: [this.registry],
       async collect() {
         this.reset();
-        for (const [state, n] of Object.entries((await self.sources?.comparisonsByStatus()) ?? {})) this.set({ state }, n);
+        for (const [state, n] of Object.entries((await self.sources?.comparisonsByStatus()) ?? {}))
+          this.set({ state }, n);
       },
     });
     new Gauge({

@@ -80,24 +80,67 @@ export async function startServer(app: App, opts: { port?: number; host?: string
   );
 
   expressApp.use((_req, res) => {
-    res.status(404).json({ errors: [{ message: 'not found: the API is at /graphql', extensions: { code: ErrorCode.NOT_FOUND, requestId: res.locals.requestId } }] });
+    res
+      .status(404)
+      .json({
+        errors: [
+          {
+            message: 'not found: the API is at /graphql',
+            extensions: { code: ErrorCode.NOT_FOUND, requestId: res.locals.requestId },
+          },
+        ],
+      });
   });
 
   // Failures before GraphQL runs (unreadable or oversized bodies) answer in GraphQL's error shape too.
-  expressApp.use((err: { type?: string; status?: number; message?: string; limit?: number }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    if (err.type === 'entity.too.large') {
-      sendError(app, res, new DomainError(ErrorCode.PAYLOAD_TOO_LARGE, `request body exceeds ${err.limit} bytes${err.limit === ANONYMOUS_BODY_BYTES ? ' (the limit without an API key)' : ''}`), { bodyUnread: true });
-    } else if (err.type === 'entity.parse.failed' || err.type === 'encoding.unsupported' || err.type === 'charset.unsupported') {
-      sendError(app, res, new DomainError(ErrorCode.BAD_USER_INPUT, `request body is not valid JSON: ${err.message}`));
-    } else if (err.status && err.status >= 400 && err.status < 500) {
-      // A client error the body parsers or the multipart reader raised (a malformed upload, too many files).
-      sendError(app, res, new DomainError(err.status === 413 ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.BAD_USER_INPUT, err.message ?? 'bad request'), { bodyUnread: true });
-    } else {
-      sendError(app, res, err);
-    }
-  });
+  expressApp.use(
+    (
+      err: { type?: string; status?: number; message?: string; limit?: number },
+      _req: express.Request,
+      res: express.Response,
+      _next: express.NextFunction,
+    ) => {
+      if (err.type === 'entity.too.large') {
+        sendError(
+          app,
+          res,
+          new DomainError(
+            ErrorCode.PAYLOAD_TOO_LARGE,
+            `request body exceeds ${err.limit} bytes${err.limit === ANONYMOUS_BODY_BYTES ? ' (the limit without an API key)' : ''}`,
+          ),
+          { bodyUnread: true },
+        );
+      } else if (
+        err.type === 'entity.parse.failed' ||
+        err.type === 'encoding.unsupported' ||
+        err.type === 'charset.unsupported'
+      ) {
+        sendError(
+          app,
+          res,
+          new DomainError(ErrorCode.BAD_USER_INPUT, `request body is not valid JSON: ${err.message}`),
+        );
+      } else if (err.status && err.status >= 400 && err.status < 500) {
+        // A client error the body parsers or the multipart reader raised (a malformed upload, too many files).
+        sendError(
+          app,
+          res,
+          new DomainError(
+            err.status === 413 ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.BAD_USER_INPUT,
+            err.message ?? 'bad request',
+          ),
+          { bodyUnread: true },
+        );
+      } else {
+        sendError(app, res, err);
+      }
+    },
+  );
 
-  const metricsServer = app.config.metrics.port === undefined ? null : http.createServer(express().get('/metrics', metricsRoute(app, false)));
+  const metricsServer =
+    app.config.metrics.port === undefined
+      ? null
+      : http.createServer(express().get('/metrics', metricsRoute(app, false)));
   try {
     await listen(httpServer, opts.port ?? app.config.port, opts.host ?? app.config.host);
     if (metricsServer) await listen(metricsServer, app.config.metrics.port!, app.config.metrics.host);
@@ -111,7 +154,9 @@ export async function startServer(app: App, opts: { port?: number; host?: string
   return {
     url: `http://${shownHost}:${port}`,
     port,
-    metricsUrl: metricsServer ? `http://${app.config.metrics.host}:${(metricsServer.address() as AddressInfo).port}/metrics` : null,
+    metricsUrl: metricsServer
+      ? `http://${app.config.metrics.host}:${(metricsServer.address() as AddressInfo).port}/metrics`
+      : null,
     close: async () => {
       metricsServer?.close();
       await apollo.stop();
@@ -147,7 +192,8 @@ function admit(app: App, guard: Guard): express.RequestHandler {
   return async (req, res, next) => {
     try {
       const actor = await guard.admit(req);
-      if (req.is('multipart/form-data') && actor.kind !== 'key') throw unauthenticated('uploads need an API key: send "Authorization: Bearer <key>"');
+      if (req.is('multipart/form-data') && actor.kind !== 'key')
+        throw unauthenticated('uploads need an API key: send "Authorization: Bearer <key>"');
       res.locals.actor = actor;
       next();
     } catch (e) {
@@ -167,11 +213,21 @@ function jsonBody(): express.RequestHandler {
 function querySize(app: App): express.RequestHandler {
   const max = app.config.graphql.maxQueryBytes;
   return (req, res, next) => {
-    const query: unknown = req.method === 'GET' ? req.query.query : (req.body as { query?: unknown } | undefined)?.query;
+    const query: unknown =
+      req.method === 'GET' ? req.query.query : (req.body as { query?: unknown } | undefined)?.query;
     const size = typeof query === 'string' ? Buffer.byteLength(query) : 0;
     if (size <= max) return next();
     const error = tooComplex('size', max, size);
-    res.status(400).json({ errors: [{ message: error.message, extensions: { ...error.extensions, http: undefined, requestId: res.locals.requestId } }] });
+    res
+      .status(400)
+      .json({
+        errors: [
+          {
+            message: error.message,
+            extensions: { ...error.extensions, http: undefined, requestId: res.locals.requestId },
+          },
+        ],
+      });
   };
 }
 
@@ -179,7 +235,9 @@ const READY_TIMEOUT_MS = 2000;
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)),
+  );
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -198,11 +256,18 @@ function readiness(app: App): express.RequestHandler {
       const ready = status.pending.length === 0 && status.failed.length === 0;
       res.status(ready ? 200 : 503).json({
         status: ready ? 'ready' : 'not ready',
-        ...(detailed ? { database: app.db.kind, migrations: { applied: status.applied.length, pending: status.pending, failed: status.failed } } : {}),
+        ...(detailed
+          ? {
+              database: app.db.kind,
+              migrations: { applied: status.applied.length, pending: status.pending, failed: status.failed },
+            }
+          : {}),
       });
     } catch (err) {
       app.logger.warn({ err }, 'readiness check failed');
-      res.status(503).json({ status: 'not ready', ...(detailed ? { database: app.db.kind, error: 'database unreachable' } : {}) });
+      res
+        .status(503)
+        .json({ status: 'not ready', ...(detailed ? { database: app.db.kind, error: 'database unreachable' } : {}) });
     }
   };
 }
@@ -216,11 +281,30 @@ function metricsRoute(app: App, protectedRoute: boolean): express.RequestHandler
   return async (req, res) => {
     if (protectedRoute) {
       const given = /^Bearer\s+(\S+)$/i.exec(req.header('authorization') ?? '')?.[1];
-      const tokenOk = token !== null && given !== undefined && given.length === token.length && timingSafeEqual(Buffer.from(given), token);
-      const admin = !tokenOk && given !== undefined && (await app.authenticate(`Bearer ${given}`).then((a) => hasRole(a, 'admin')).catch(() => false));
+      const tokenOk =
+        token !== null &&
+        given !== undefined &&
+        given.length === token.length &&
+        timingSafeEqual(Buffer.from(given), token);
+      const admin =
+        !tokenOk &&
+        given !== undefined &&
+        (await app
+          .authenticate(`Bearer ${given}`)
+          .then((a) => hasRole(a, 'admin'))
+          .catch(() => false));
       if (!tokenOk && !admin) {
         const code = given === undefined ? ErrorCode.UNAUTHENTICATED : ErrorCode.FORBIDDEN;
-        res.status(httpStatus(code)).json({ errors: [{ message: 'metrics need METRICS_TOKEN or an admin API key as "Authorization: Bearer <token>"', extensions: { code, requestId: res.locals.requestId } }] });
+        res
+          .status(httpStatus(code))
+          .json({
+            errors: [
+              {
+                message: 'metrics need METRICS_TOKEN or an admin API key as "Authorization: Bearer <token>"',
+                extensions: { code, requestId: res.locals.requestId },
+              },
+            ],
+          });
         return;
       }
     }

@@ -45,7 +45,15 @@ export function comparisonEvents(app: App, guard: Guard) {
       while (open && c) {
         const view = comparisonView(c);
         const done = !['QUEUED', 'RUNNING'].includes(c.status);
-        send(done ? 'done' : 'progress', { id: view.id, status: view.status, progress: view.progress, itemsDone: view.itemsDone, total: view.total, etaSeconds: view.etaSeconds, verdict: view.verdict });
+        send(done ? 'done' : 'progress', {
+          id: view.id,
+          status: view.status,
+          progress: view.progress,
+          itemsDone: view.itemsDone,
+          total: view.total,
+          etaSeconds: view.etaSeconds,
+          verdict: view.verdict,
+        });
         if (done) break;
         await new Promise((r) => setTimeout(r, TICK_MS));
         // The same credentials again: a revoked key (or a changed role) ends the stream here.
@@ -54,8 +62,13 @@ export function comparisonEvents(app: App, guard: Guard) {
       }
     } catch (e) {
       const code = (e as { code?: string }).code ?? 'INTERNAL_SERVER_ERROR';
-      if (open) send('error', { code, message: code === 'INTERNAL_SERVER_ERROR' ? 'Internal server error' : (e as Error).message });
-      if (code === 'INTERNAL_SERVER_ERROR') app.logger.error({ err: e, requestId: res.locals.requestId }, 'progress stream failed');
+      if (open)
+        send('error', {
+          code,
+          message: code === 'INTERNAL_SERVER_ERROR' ? 'Internal server error' : (e as Error).message,
+        });
+      if (code === 'INTERNAL_SERVER_ERROR')
+        app.logger.error({ err: e, requestId: res.locals.requestId }, 'progress stream failed');
     } finally {
       release();
       res.end();

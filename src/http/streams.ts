@@ -17,8 +17,16 @@ export class StreamLimits {
   /** Takes a slot for `who`; the returned function gives it back (once). RESOURCE_EXHAUSTED when full. */
   acquire(who: string): () => void {
     const mine = this.byKey.get(who) ?? 0;
-    if (mine >= this.limits.perKey) throw exhausted(`"${who}" already has ${mine} progress streams open (SSE_MAX_PER_KEY ${this.limits.perKey}); close one`, 5000);
-    if (this.total >= this.limits.total) throw exhausted(`the gateway has ${this.total} progress streams open (SSE_MAX_TOTAL ${this.limits.total}); retry later`, 5000);
+    if (mine >= this.limits.perKey)
+      throw exhausted(
+        `"${who}" already has ${mine} progress streams open (SSE_MAX_PER_KEY ${this.limits.perKey}); close one`,
+        5000,
+      );
+    if (this.total >= this.limits.total)
+      throw exhausted(
+        `the gateway has ${this.total} progress streams open (SSE_MAX_TOTAL ${this.limits.total}); retry later`,
+        5000,
+      );
     this.byKey.set(who, mine + 1);
     this.total++;
     let released = false;

@@ -3,7 +3,8 @@ import type { Logger } from '../common/logger';
 
 /** What an import did, item by item (the GraphQL ImportReport of API-SKETCH). */
 /** `skipped`: seen and deliberately not imported (counted in none of the totals). */
-export type ImportAction = 'created' | 'updated' | 'unchanged' | 'failed' | 'would-create' | 'would-update' | 'linked' | 'skipped';
+export type ImportAction =
+  'created' | 'updated' | 'unchanged' | 'failed' | 'would-create' | 'would-update' | 'linked' | 'skipped';
 
 export interface ImportItem {
   kind: 'model' | 'version' | 'alias' | 'dataset' | 'experiment' | 'run' | 'registered-model' | 'artifact';
@@ -51,7 +52,8 @@ export class ReportBuilder {
 
   /** A failed item: the reason for the report, and the full error in the log when it is unexpected. */
   fail(item: Omit<ImportItem, 'action' | 'reason'>, e: unknown): ImportItem {
-    if (!(e instanceof DomainError)) this.logger.error({ err: e, ...this.context, item }, 'import item failed with an unexpected error');
+    if (!(e instanceof DomainError))
+      this.logger.error({ err: e, ...this.context, item }, 'import item failed with an unexpected error');
     return this.add({ ...item, action: 'failed', reason: failureReason(e) });
   }
 

@@ -31,7 +31,13 @@ export async function applyUpstreamAliases(
       continue;
     }
     if (current !== null && previous.includes(alias)) {
-      report.add({ kind: 'alias', name, version: current, action: 'unchanged', reason: `left on v${current}: moved here since the last import, unchanged upstream` });
+      report.add({
+        kind: 'alias',
+        name,
+        version: current,
+        action: 'unchanged',
+        reason: `left on v${current}: moved here since the last import, unchanged upstream`,
+      });
       continue;
     }
     if (dryRun) {
@@ -40,7 +46,13 @@ export async function applyUpstreamAliases(
     }
     try {
       await deps.aliases.set(actor, target.model, alias, target.version);
-      report.add({ kind: 'alias', name, version: target.version, action: 'updated', reason: current === null ? null : `moved from v${current}` });
+      report.add({
+        kind: 'alias',
+        name,
+        version: target.version,
+        action: 'updated',
+        reason: current === null ? null : `moved from v${current}`,
+      });
     } catch (e) {
       report.fail({ kind: 'alias', name, version: target.version }, e);
     }

@@ -19,8 +19,14 @@ export class Admission {
     const mine = this.perVersion.get(versionId) ?? 0;
     if (mine >= this.limits.perVersion || this.total >= this.limits.total) {
       this.rejectedCount++;
-      const which = mine >= this.limits.perVersion ? `${label} has ${mine} images in progress (INFERENCE_QUEUE_PER_VERSION ${this.limits.perVersion})` : `${this.total} images are in progress (INFERENCE_QUEUE_TOTAL ${this.limits.total})`;
-      throw exhausted(`the inference queue is full: ${which}; retry later`, this.retryAfterMs(versionId), { queued: mine, total: this.total });
+      const which =
+        mine >= this.limits.perVersion
+          ? `${label} has ${mine} images in progress (INFERENCE_QUEUE_PER_VERSION ${this.limits.perVersion})`
+          : `${this.total} images are in progress (INFERENCE_QUEUE_TOTAL ${this.limits.total})`;
+      throw exhausted(`the inference queue is full: ${which}; retry later`, this.retryAfterMs(versionId), {
+        queued: mine,
+        total: this.total,
+      });
     }
     this.perVersion.set(versionId, mine + 1);
     this.total++;

@@ -38,7 +38,11 @@ export interface InferenceBackend extends ModelInspector {
   /** Providers this runtime was built with (whether they work on this machine is known at load). */
   providers(): Promise<{ name: string; bundled: boolean }[]>;
   load(key: string, file: string, options: BackendLoadOptions): Promise<BackendLoaded>;
-  run(key: string, input: { name: string; data: Float32Array; dims: number[] }, outputName: string): Promise<BackendOutput>;
+  run(
+    key: string,
+    input: { name: string; data: Float32Array; dims: number[] },
+    outputName: string,
+  ): Promise<BackendOutput>;
   unload(key: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -69,6 +69,13 @@ function fields(buf: Buffer, start: number, end: number): Field[] {
  */
 export function isWeightOnlyQuantized(ops: Set<string>): boolean {
   if (!ops.has('DequantizeLinear')) return false;
-  const integerOps = ['QuantizeLinear', 'DynamicQuantizeLinear', 'QLinearConv', 'QLinearMatMul', 'ConvInteger', 'MatMulInteger'];
+  const integerOps = [
+    'QuantizeLinear',
+    'DynamicQuantizeLinear',
+    'QLinearConv',
+    'QLinearMatMul',
+    'ConvInteger',
+    'MatMulInteger',
+  ];
   return !integerOps.some((op) => ops.has(op));
 }

@@ -58,7 +58,10 @@ export class InferenceService {
     if (given !== 1) throw badInput('give the image as exactly one of base64 or upload', { field: 'image' });
     if (image.bytes) {
       if (image.bytes.length > maxBytes) {
-        throw new DomainError('PAYLOAD_TOO_LARGE', `the image is ${image.bytes.length} bytes, more than MAX_IMAGE_BYTES (${maxBytes})`);
+        throw new DomainError(
+          'PAYLOAD_TOO_LARGE',
+          `the image is ${image.bytes.length} bytes, more than MAX_IMAGE_BYTES (${maxBytes})`,
+        );
       }
       return image.bytes;
     }
@@ -94,11 +97,16 @@ export class InferenceService {
   async predictBatch(actor: Actor, ref: VersionRef, images: ImageSource[], k = 5): Promise<PredictionResult[]> {
     requireRole(actor, 'viewer', 'running a prediction');
     if (images.length === 0) throw badInput('images is empty', { field: 'images' });
-    if (images.length > MAX_BATCH_IMAGES) throw badInput(`at most ${MAX_BATCH_IMAGES} images per predictBatch, got ${images.length}`, { field: 'images' });
+    if (images.length > MAX_BATCH_IMAGES)
+      throw badInput(`at most ${MAX_BATCH_IMAGES} images per predictBatch, got ${images.length}`, { field: 'images' });
     const started = performance.now();
     const all = images.map((i) => this.bytes(i));
     const total = all.reduce((sum, b) => sum + b.length, 0);
-    if (total > MAX_BATCH_BYTES) throw new DomainError('PAYLOAD_TOO_LARGE', `the images add up to ${total} bytes, more than the ${MAX_BATCH_BYTES} a predictBatch may carry`);
+    if (total > MAX_BATCH_BYTES)
+      throw new DomainError(
+        'PAYLOAD_TOO_LARGE',
+        `the images add up to ${total} bytes, more than the ${MAX_BATCH_BYTES} a predictBatch may carry`,
+      );
     const resolved = await this.deps.versions.resolve(actor, ref);
     return Promise.all(all.map((bytes) => this.run(resolved, bytes, k, started)));
   }
@@ -108,7 +116,10 @@ export class InferenceService {
     const { probs, image, out, provider, ms } = await this.score(this.target(resolved), bytes);
     this.deps.telemetry?.prediction({ model: resolved.model.name, version: resolved.version.version, provider, ms });
     if (probs.length !== resolved.model.labels.length) {
-      throw new DomainError('INTERNAL_SERVER_ERROR', `${resolved.model.name} v${resolved.version.version} returned ${probs.length} scores for ${resolved.model.labels.length} labels`);
+      throw new DomainError(
+        'INTERNAL_SERVER_ERROR',
+        `${resolved.model.name} v${resolved.version.version} returned ${probs.length} scores for ${resolved.model.labels.length} labels`,
+      );
     }
     return {
       model: resolved.model,
@@ -132,7 +143,10 @@ export class InferenceService {
    * `ms` runs from the loaded version in hand to the scores (loading is not latency). Predictions
    * and comparisons both come through here.
    */
-  async score(target: Target, bytes: Buffer): Promise<{ probs: Float64Array; image: Preprocessed; out: BatchResult; provider: string; ms: number }> {
+  async score(
+    target: Target,
+    bytes: Buffer,
+  ): Promise<{ probs: Float64Array; image: Preprocessed; out: BatchResult; provider: string; ms: number }> {
     // Refused at once (RESOURCE_EXHAUSTED) when the version's queue or the whole runtime is full.
     const release = this.deps.admission.enter(target.record.id, `${target.model.name} v${target.record.version}`);
     try {
@@ -140,7 +154,13 @@ export class InferenceService {
         const started = performance.now();
         const image = await this.deps.images.preprocess(bytes, target.model.inputSpec);
         const out = await model.run(image.data);
-        return { probs: probabilities(out.output, target.model.inputSpec.output), image, out, provider: model.provider, ms: performance.now() - started };
+        return {
+          probs: probabilities(out.output, target.model.inputSpec.output),
+          image,
+          out,
+          provider: model.provider,
+          ms: performance.now() - started,
+        };
       });
     } finally {
       release();
@@ -156,7 +176,11 @@ export class InferenceService {
   async load(actor: Actor, ref: VersionRef): Promise<LoadedVersion> {
     requireRole(actor, 'admin', 'loading a version');
     const target = this.toTarget(await this.deps.versions.resolve(actor, ref));
-    return this.deps.manager.use(target, async () => this.deps.manager.list().find((l) => l.versionId === target.record.id)!, { retry: true });
+    return this.deps.manager.use(
+      target,
+      async () => this.deps.manager.list().find((l) => l.versionId === target.record.id)!,
+      { retry: true },
+    );
   }
 
   async unload(actor: Actor, ref: VersionRef): Promise<boolean> {

@@ -86,13 +86,17 @@ export class ModelManager {
   forget(keys: string[]): void {
     for (const e of this.entries.values()) {
       if (!keys.includes(e.key)) continue;
-      e.batcher?.drain(new DomainError('MODEL_NOT_READY', `${e.model} v${e.version} was unloaded: its inference worker stopped`));
+      e.batcher?.drain(
+        new DomainError('MODEL_NOT_READY', `${e.model} v${e.version} was unloaded: its inference worker stopped`),
+      );
       this.entries.delete(e.versionId);
     }
   }
 
   list(): LoadedVersion[] {
-    return [...this.entries.values()].map(({ key: _k, ready: _r, batcher: _b, inputName: _i, outputName: _o, inUse: _u, ...rest }) => ({ ...rest }));
+    return [...this.entries.values()].map(
+      ({ key: _k, ready: _r, batcher: _b, inputName: _i, outputName: _o, inUse: _u, ...rest }) => ({ ...rest }),
+    );
   }
 
   /**
@@ -124,7 +128,10 @@ export class ModelManager {
     }
     if (!entry) {
       if (target.record.status === 'FAILED' && !opts.retry) {
-        throw new DomainError('MODEL_LOAD_FAILED', `${target.model.name} v${target.record.version} is FAILED: ${target.record.statusReason ?? 'unknown reason'}`);
+        throw new DomainError(
+          'MODEL_LOAD_FAILED',
+          `${target.model.name} v${target.record.version} is FAILED: ${target.record.statusReason ?? 'unknown reason'}`,
+        );
       }
       entry = this.newEntry(target);
       this.entries.set(target.record.id, entry);
@@ -136,7 +143,10 @@ export class ModelManager {
       // A transient failure (a worker that died, the database) is retried by the next request.
       if (!entry.permanent && this.entries.get(entry.versionId) === entry) this.entries.delete(entry.versionId);
       const code = entry.permanent ? 'MODEL_LOAD_FAILED' : entry.timedOut ? 'TIMEOUT' : 'MODEL_NOT_READY';
-      throw new DomainError(code, `${entry.model} v${entry.version} ${entry.permanent ? 'failed to load' : 'could not be loaded now'}: ${entry.reason}`);
+      throw new DomainError(
+        code,
+        `${entry.model} v${entry.version} ${entry.permanent ? 'failed to load' : 'could not be loaded now'}: ${entry.reason}`,
+      );
     }
     // Marked in the same turn as the check above: no eviction can come in between.
     entry.inUse++;
@@ -149,7 +159,12 @@ export class ModelManager {
     const sig = target.record.signature as { input?: string; output?: string; batch?: number | 'dynamic' };
     const tagged = Number(tagString(target.record.tags, 'inference.maxBatchSize'));
     // A graph with a fixed batch dimension runs its requests one at a time.
-    const maxBatchSize = typeof sig.batch === 'number' ? sig.batch : Number.isInteger(tagged) && tagged > 0 ? tagged : config.inference.maxBatchSize;
+    const maxBatchSize =
+      typeof sig.batch === 'number'
+        ? sig.batch
+        : Number.isInteger(tagged) && tagged > 0
+          ? tagged
+          : config.inference.maxBatchSize;
     return {
       versionId: target.record.id,
       key: String(target.record.id),
@@ -182,7 +197,10 @@ export class ModelManager {
   }
 
   private providersFor(record: VersionRecord): string[] {
-    const tagged = tagString(record.tags, 'inference.providers')?.split(',').map((p) => p.trim()).filter(Boolean);
+    const tagged = tagString(record.tags, 'inference.providers')
+      ?.split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
     const list: string[] = tagged?.length ? tagged : [...this.deps.config.inference.providers];
     // CPU is always the last resort, so a missing GPU degrades instead of failing.
     return [...new Set([...list, 'cpu' satisfies Provider])];
@@ -197,10 +215,16 @@ export class ModelManager {
     try {
       const file = artifacts.absolute(target.record.localPath);
       const info = await stat(file).catch(() => null);
-      if (!info?.isFile()) throw permanent(`its artifact ${target.record.localPath} is missing from the data directory`);
+      if (!info?.isFile())
+        throw permanent(`its artifact ${target.record.localPath} is missing from the data directory`);
       const { sha256 } = await digestFile(file);
-      if (sha256 !== target.record.sha256) throw permanent(`its artifact no longer matches its sha256 (${sha256}, registered ${target.record.sha256})`);
-      const weightOnly = isWeightOnlyQuantized(await graphOps(file).catch((e: Error) => Promise.reject(permanent(`its artifact is not an ONNX graph: ${e.message}`))));
+      if (sha256 !== target.record.sha256)
+        throw permanent(`its artifact no longer matches its sha256 (${sha256}, registered ${target.record.sha256})`);
+      const weightOnly = isWeightOnlyQuantized(
+        await graphOps(file).catch((e: Error) =>
+          Promise.reject(permanent(`its artifact is not an ONNX graph: ${e.message}`)),
+        ),
+      );
       // Weight-only int8 files hold fp32 weights once folded: about 4x their size in memory.
       const estimate = (weightOnly ? 4 : 1.5) * info.size;
       await this.makeRoom(estimate, entry.versionId);
@@ -215,14 +239,21 @@ export class ModelManager {
         // The worker answering that no provider could create the session is about the file; a worker
         // that died (a DomainError) is not.
         .catch((e: Error) => Promise.reject(e instanceof DomainError ? e : permanent(e.message)));
-      for (const w of loaded.warnings) logger.warn({ model: entry.model, version: entry.version, provider: loaded.provider }, `execution provider unavailable for ${label}, fell back: ${w}`);
+      for (const w of loaded.warnings)
+        logger.warn(
+          { model: entry.model, version: entry.version, provider: loaded.provider },
+          `execution provider unavailable for ${label}, fell back: ${w}`,
+        );
       entry.provider = loaded.provider;
       // The process-wide RSS delta undercounts after an unload (freed memory is reused): never below the estimate.
       entry.memoryBytes = Math.max(loaded.memoryBytes, estimate);
       entry.batcher = new Batcher(
         async (input, n) => {
           const spec = target.model.inputSpec;
-          const dims = spec.layout === 'NCHW' ? [n, spec.channels, spec.height, spec.width] : [n, spec.height, spec.width, spec.channels];
+          const dims =
+            spec.layout === 'NCHW'
+              ? [n, spec.channels, spec.height, spec.width]
+              : [n, spec.height, spec.width, spec.channels];
           return backend.run(entry.key, { name: entry.inputName, data: input, dims }, entry.outputName);
         },
         entry.maxBatchSize,
@@ -236,7 +267,17 @@ export class ModelManager {
       entry.loadMs = performance.now() - started;
       entry.loadedAt = new Date();
       if (target.record.status === 'FAILED') await versions.setStatus(entry.versionId, 'READY', null);
-      logger.info({ model: entry.model, version: entry.version, provider: entry.provider, weightOnlyInt8: weightOnly, ms: Math.round(entry.loadMs), memoryMB: Math.round(entry.memoryBytes / 2 ** 20) }, 'model loaded');
+      logger.info(
+        {
+          model: entry.model,
+          version: entry.version,
+          provider: entry.provider,
+          weightOnlyInt8: weightOnly,
+          ms: Math.round(entry.loadMs),
+          memoryMB: Math.round(entry.memoryBytes / 2 ** 20),
+        },
+        'model loaded',
+      );
     } catch (e) {
       const reason = (e as Error).message.split('\n')[0]!;
       entry.state = 'FAILED';
@@ -246,9 +287,14 @@ export class ModelManager {
       await backend.unload(entry.key).catch(() => undefined);
       if (entry.permanent) {
         // The registry says so too: requests get MODEL_LOAD_FAILED until an admin loads it again.
-        await versions.setStatus(entry.versionId, 'FAILED', `failed to load: ${reason}`).catch((err) => logger.error({ err }, 'could not mark the version FAILED'));
+        await versions
+          .setStatus(entry.versionId, 'FAILED', `failed to load: ${reason}`)
+          .catch((err) => logger.error({ err }, 'could not mark the version FAILED'));
       }
-      logger.error({ model: entry.model, version: entry.version, reason, permanent: entry.permanent }, 'model failed to load');
+      logger.error(
+        { model: entry.model, version: entry.version, reason, permanent: entry.permanent },
+        'model failed to load',
+      );
       return;
     }
     // Over budget once this one is in: unload others now (a failure here does not undo the load).
@@ -260,17 +306,27 @@ export class ModelManager {
     const budget = this.deps.config.inference.memoryBudgetBytes;
     const pinned = await this.deps.versions.idsWithAliases(this.deps.config.pinnedAliases);
     for (const e of this.entries.values()) e.pinned = pinned.has(e.versionId);
-    const used = () => [...this.entries.values()].filter((e) => e.state === 'READY').reduce((s, e) => s + e.memoryBytes, 0);
+    const used = () =>
+      [...this.entries.values()].filter((e) => e.state === 'READY').reduce((s, e) => s + e.memoryBytes, 0);
     const candidates = [...this.entries.values()]
-      .filter((e) => e.state === 'READY' && !e.pinned && e.versionId !== keep && e.inUse === 0 && (e.batcher?.pending ?? 0) === 0)
+      .filter(
+        (e) =>
+          e.state === 'READY' && !e.pinned && e.versionId !== keep && e.inUse === 0 && (e.batcher?.pending ?? 0) === 0,
+      )
       .sort((a, b) => (a.lastUsed?.getTime() ?? 0) - (b.lastUsed?.getTime() ?? 0));
     while (used() + incoming > budget && candidates.length) {
       const victim = candidates.shift()!;
-      this.deps.logger.info({ model: victim.model, version: victim.version, memoryMB: Math.round(victim.memoryBytes / 2 ** 20) }, 'unloading the least recently used version to stay within MODEL_MEMORY_BUDGET_MB');
+      this.deps.logger.info(
+        { model: victim.model, version: victim.version, memoryMB: Math.round(victim.memoryBytes / 2 ** 20) },
+        'unloading the least recently used version to stay within MODEL_MEMORY_BUDGET_MB',
+      );
       await this.unloadEntry(victim);
     }
     if (used() + incoming > budget) {
-      this.deps.logger.warn({ usedMB: Math.round(used() / 2 ** 20), budgetMB: Math.round(budget / 2 ** 20) }, 'pinned and in-use versions exceed MODEL_MEMORY_BUDGET_MB');
+      this.deps.logger.warn(
+        { usedMB: Math.round(used() / 2 ** 20), budgetMB: Math.round(budget / 2 ** 20) },
+        'pinned and in-use versions exceed MODEL_MEMORY_BUDGET_MB',
+      );
     }
   }
 
@@ -291,7 +347,8 @@ export class ModelManager {
   }
 
   async close(): Promise<void> {
-    for (const e of this.entries.values()) e.batcher?.drain(new DomainError('MODEL_NOT_READY', 'the gateway is stopping'));
+    for (const e of this.entries.values())
+      e.batcher?.drain(new DomainError('MODEL_NOT_READY', 'the gateway is stopping'));
     this.entries.clear();
     await this.deps.backend.close();
   }

@@ -144,7 +144,10 @@ export class OnnxBackend implements InferenceBackend {
 
   async inspect(file: string): Promise<GraphSignature> {
     const counts = this.workers.map((w) => (w && !w.dead ? w.load : 0));
-    const r = await this.worker(argmin(counts)).call<{ signature?: GraphSignature; error?: string }>({ type: 'inspect', file });
+    const r = await this.worker(argmin(counts)).call<{ signature?: GraphSignature; error?: string }>({
+      type: 'inspect',
+      file,
+    });
     if (r.error !== undefined) throw new InvalidModelFileError(r.error);
     return r.signature!;
   }
@@ -155,28 +158,53 @@ export class OnnxBackend implements InferenceBackend {
       const counts = this.workers.map((w) => (w && !w.dead ? w.keys.size : 0));
       target = this.worker(argmin(counts));
     }
-    const result = await target.call<{ provider: string; warnings: string[]; rssDelta: number; inputs: BackendLoaded['inputs']; outputs: string[] }>({
+    const result = await target.call<{
+      provider: string;
+      warnings: string[];
+      rssDelta: number;
+      inputs: BackendLoaded['inputs'];
+      outputs: string[];
+    }>({
       type: 'load',
       key,
       file,
       ...options,
     });
     target.keys.add(key);
-    return { provider: result.provider, warnings: result.warnings, memoryBytes: result.rssDelta, inputs: result.inputs, outputs: result.outputs };
+    return {
+      provider: result.provider,
+      warnings: result.warnings,
+      memoryBytes: result.rssDelta,
+      inputs: result.inputs,
+      outputs: result.outputs,
+    };
   }
 
-  async run(key: string, input: { name: string; data: Float32Array; dims: number[] }, outputName: string): Promise<BackendOutput> {
+  async run(
+    key: string,
+    input: { name: string; data: Float32Array; dims: number[] },
+    outputName: string,
+  ): Promise<BackendOutput> {
     const w = this.holder(key);
     if (!w) throw new DomainError('MODEL_NOT_READY', `model ${key} is not loaded`);
     // The input buffer is transferred, not copied: callers hand over a tensor they no longer need.
-    const run = w.call<BackendOutput>({ type: 'run', key, inputName: input.name, outputName, data: input.data, dims: input.dims }, [input.data.buffer as ArrayBuffer]);
+    const run = w.call<BackendOutput>(
+      { type: 'run', key, inputName: input.name, outputName, data: input.data, dims: input.dims },
+      [input.data.buffer as ArrayBuffer],
+    );
     const limit = this.options.runTimeoutMs;
     if (!limit) return run;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const error = new DomainError('TIMEOUT', `inference did not finish within INFERENCE_TIMEOUT_S (${limit / 1000} s); the models of its worker load again on next use`);
-        this.logger.error({ key, timeoutMs: limit, models: [...w.keys] }, 'inference run timed out: replacing its worker');
+        const error = new DomainError(
+          'TIMEOUT',
+          `inference did not finish within INFERENCE_TIMEOUT_S (${limit / 1000} s); the models of its worker load again on next use`,
+        );
+        this.logger.error(
+          { key, timeoutMs: limit, models: [...w.keys] },
+          'inference run timed out: replacing its worker',
+        );
         w.retire(error);
         reject(error);
       }, limit);

@@ -19,7 +19,10 @@ ort.env.logLevel = 'fatal';
 /** @type {Map<string, import('onnxruntime-node').InferenceSession>} */
 const sessions = new Map();
 
-const firstLine = (/** @type {unknown} */ e) => String(e instanceof Error ? e.message : e).split('\n')[0].trim();
+const firstLine = (/** @type {unknown} */ e) =>
+  String(e instanceof Error ? e.message : e)
+    .split('\n')[0]
+    .trim();
 
 /**
  * Creates the session with the first execution provider of the preference list that works; the
@@ -73,7 +76,11 @@ async function load(msg) {
 async function inspect(msg) {
   let session;
   try {
-    session = await ort.InferenceSession.create(msg.file, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'disabled' });
+    session = await ort.InferenceSession.create(msg.file, {
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'disabled',
+    });
   } catch (e) {
     return { error: `not a loadable ONNX graph: ${firstLine(e)}` };
   }
@@ -81,9 +88,17 @@ async function inspect(msg) {
     const describe = (/** @type {any} */ m) =>
       m.isTensor
         ? // Unknown dimensions come back as negative numbers or empty strings: keep them as symbols.
-          { name: m.name, type: m.type, shape: m.shape.map((/** @type {number|string} */ d) => (typeof d === 'number' ? (d >= 0 ? d : '?') : d || '?')) }
+          {
+            name: m.name,
+            type: m.type,
+            shape: m.shape.map((/** @type {number|string} */ d) =>
+              typeof d === 'number' ? (d >= 0 ? d : '?') : d || '?',
+            ),
+          }
         : { name: m.name, type: null, shape: [] };
-    return { signature: { inputs: session.inputMetadata.map(describe), outputs: session.outputMetadata.map(describe) } };
+    return {
+      signature: { inputs: session.inputMetadata.map(describe), outputs: session.outputMetadata.map(describe) },
+    };
   } finally {
     await session.release();
   }
@@ -112,7 +127,8 @@ parentPort.on('message', (/** @type {any} */ msg) => {
 });
 
 async function handle(/** @type {any} */ msg) {
-  const reply = (/** @type {any} */ body, /** @type {ArrayBuffer[]} */ transfer = []) => parentPort?.postMessage({ id: msg.id, ...body }, transfer);
+  const reply = (/** @type {any} */ body, /** @type {ArrayBuffer[]} */ transfer = []) =>
+    parentPort?.postMessage({ id: msg.id, ...body }, transfer);
   try {
     if (msg.type === 'load') return reply({ ok: true, result: await load(msg) });
     if (msg.type === 'run') {

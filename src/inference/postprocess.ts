@@ -29,5 +29,7 @@ export function argmax(values: ArrayLike<number>): number {
 
 export function topK(probs: Float64Array, labels: readonly string[], k: number): ClassScore[] {
   const order = Array.from(probs.keys()).sort((a, b) => probs[b]! - probs[a]! || a - b);
-  return order.slice(0, Math.min(k, probs.length)).map((index) => ({ index, label: labels[index] ?? String(index), probability: probs[index]! }));
+  return order
+    .slice(0, Math.min(k, probs.length))
+    .map((index) => ({ index, label: labels[index] ?? String(index), probability: probs[index]! }));
 }

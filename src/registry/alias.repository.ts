@@ -27,9 +27,15 @@ export class AliasRepository {
     try {
       return await this.prisma.$transaction(async (tx) => {
         await tx.$queryRaw`SELECT id FROM "Model" WHERE id = ${modelId} FOR UPDATE`;
-        const target = await tx.modelVersion.findUnique({ where: { id: version.id }, select: { status: true, statusReason: true } });
+        const target = await tx.modelVersion.findUnique({
+          where: { id: version.id },
+          select: { status: true, statusReason: true },
+        });
         if (target && target.status !== 'READY') throw notReady(target);
-        const current = await tx.alias.findUnique({ where: { modelId_name: { modelId, name } }, include: { version: { select: { version: true } } } });
+        const current = await tx.alias.findUnique({
+          where: { modelId_name: { modelId, name } },
+          include: { version: { select: { version: true } } },
+        });
         if (current && current.versionId === version.id) {
           const { version: _v, ...alias } = current;
           return { alias, changed: false };
@@ -40,7 +46,13 @@ export class AliasRepository {
           update: { versionId: version.id },
         });
         await tx.aliasEvent.create({
-          data: { modelId, alias: name, fromVersion: current?.version.version ?? null, toVersion: version.version, actor },
+          data: {
+            modelId,
+            alias: name,
+            fromVersion: current?.version.version ?? null,
+            toVersion: version.version,
+            actor,
+          },
         });
         return { alias, changed: true };
       });
@@ -53,16 +65,24 @@ export class AliasRepository {
   remove(modelId: number, name: string, actor: string): Promise<boolean> {
     return this.prisma.$transaction(async (tx) => {
       await tx.$queryRaw`SELECT id FROM "Model" WHERE id = ${modelId} FOR UPDATE`;
-      const current = await tx.alias.findUnique({ where: { modelId_name: { modelId, name } }, include: { version: { select: { version: true } } } });
+      const current = await tx.alias.findUnique({
+        where: { modelId_name: { modelId, name } },
+        include: { version: { select: { version: true } } },
+      });
       if (!current) return false;
       await tx.alias.delete({ where: { id: current.id } });
-      await tx.aliasEvent.create({ data: { modelId, alias: name, fromVersion: current.version.version, toVersion: null, actor } });
+      await tx.aliasEvent.create({
+        data: { modelId, alias: name, fromVersion: current.version.version, toVersion: null, actor },
+      });
       return true;
     });
   }
 
   findByModelIds(modelIds: readonly number[]): Promise<AliasRecord[]> {
-    return this.prisma.alias.findMany({ where: { modelId: { in: [...modelIds] } }, orderBy: [{ modelId: 'asc' }, { name: 'asc' }] });
+    return this.prisma.alias.findMany({
+      where: { modelId: { in: [...modelIds] } },
+      orderBy: [{ modelId: 'asc' }, { name: 'asc' }],
+    });
   }
 
   findByVersionIds(versionIds: readonly number[]): Promise<AliasRecord[]> {
@@ -70,6 +90,9 @@ export class AliasRepository {
   }
 
   historyByModelIds(modelIds: readonly number[]): Promise<AliasEventRecord[]> {
-    return this.prisma.aliasEvent.findMany({ where: { modelId: { in: [...modelIds] } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+    return this.prisma.aliasEvent.findMany({
+      where: { modelId: { in: [...modelIds] } },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    });
   }
 }

@@ -19,7 +19,11 @@ export class AliasService {
   /** Checks the role first (an anonymous caller learns nothing else), then the alias name. */
   private authorize(actor: Actor, alias: string, action: string): string {
     const pinned = this.deps.pinned.includes(alias);
-    requireRole(actor, pinned ? 'admin' : 'operator', pinned ? `${action} the pinned alias "${alias}"` : `${action} an alias`);
+    requireRole(
+      actor,
+      pinned ? 'admin' : 'operator',
+      pinned ? `${action} the pinned alias "${alias}"` : `${action} an alias`,
+    );
     return checkAlias(alias);
   }
 
@@ -29,16 +33,28 @@ export class AliasService {
   }
 
   /** As `set`, also saying whether the alias moved (importers report it). */
-  async setReporting(actor: Actor, modelName: string, alias: string, versionNumber: number): Promise<{ alias: AliasRecord; changed: boolean }> {
+  async setReporting(
+    actor: Actor,
+    modelName: string,
+    alias: string,
+    versionNumber: number,
+  ): Promise<{ alias: AliasRecord; changed: boolean }> {
     this.authorize(actor, alias, 'moving');
     const model = await this.deps.models.require(modelName);
     const version = await this.deps.versions.findByNumber(model.id, versionNumber);
-    if (!version) throw notFound(`model "${model.name}" has no version ${versionNumber}`, { model: model.name, version: versionNumber });
-    const notReady = (v: { status: string; statusReason: string | null }) =>
-      badInput(`version ${versionNumber} of "${model.name}" is ${v.status}${v.statusReason ? ` (${v.statusReason})` : ''}: an alias can only point at a READY version`, {
-        field: 'version',
-        status: v.status,
+    if (!version)
+      throw notFound(`model "${model.name}" has no version ${versionNumber}`, {
+        model: model.name,
+        version: versionNumber,
       });
+    const notReady = (v: { status: string; statusReason: string | null }) =>
+      badInput(
+        `version ${versionNumber} of "${model.name}" is ${v.status}${v.statusReason ? ` (${v.statusReason})` : ''}: an alias can only point at a READY version`,
+        {
+          field: 'version',
+          status: v.status,
+        },
+      );
     if (version.status !== 'READY') throw notReady(version);
     // The repository checks READY again under its lock, in case the version changed meanwhile.
     return this.deps.aliases.set(model.id, alias, version, actor.name, notReady);
@@ -50,5 +66,4 @@ export class AliasService {
     const model = await this.deps.models.require(modelName);
     return this.deps.aliases.remove(model.id, alias, actor.name);
   }
-
 }

@@ -41,7 +41,9 @@ export class ComparisonRepository {
 
   /** The queued or running job with this key, unless it is being cancelled. */
   findActive(requestKey: string): Promise<ComparisonRecord | null> {
-    return this.prisma.comparison.findFirst({ where: { requestKey, status: { in: ['RUNNING', 'QUEUED'] }, cancelRequested: false } });
+    return this.prisma.comparison.findFirst({
+      where: { requestKey, status: { in: ['RUNNING', 'QUEUED'] }, cancelRequested: false },
+    });
   }
 
   /** How many jobs are in each state (metrics). */
@@ -52,7 +54,9 @@ export class ComparisonRepository {
 
   /** Queued or running jobs a key (by name) started, not counting those being cancelled. */
   countActiveBy(createdBy: string): Promise<number> {
-    return this.prisma.comparison.count({ where: { createdBy, status: { in: ['RUNNING', 'QUEUED'] }, cancelRequested: false } });
+    return this.prisma.comparison.count({
+      where: { createdBy, status: { in: ['RUNNING', 'QUEUED'] }, cancelRequested: false },
+    });
   }
 
   find(id: number): Promise<ComparisonRecord | null> {
@@ -82,7 +86,12 @@ export class ComparisonRepository {
    * (never claimed again); with `reclaimAll` (one process per database) any other RUNNING job is
    * orphaned, lease or not.
    */
-  async claim(owner: string, leaseMs: number, reclaimAll: boolean, running: number[]): Promise<ComparisonRecord | null> {
+  async claim(
+    owner: string,
+    leaseMs: number,
+    reclaimAll: boolean,
+    running: number[],
+  ): Promise<ComparisonRecord | null> {
     const rows = await this.prisma.$queryRaw<{ id: number }[]>`
       UPDATE "Comparison" SET "status" = 'RUNNING', "leaseOwner" = ${owner},
         "leaseUntil" = now() + ${leaseMs}::double precision * interval '1 millisecond', "startedAt" = COALESCE("startedAt", now())
@@ -113,14 +122,23 @@ export class ComparisonRepository {
    * The checkpoint: a chunk of items, the new count and a renewed lease, in one transaction; false
    * (nothing written) when this process no longer holds the job.
    */
-  async checkpoint(id: number, owner: string, leaseMs: number, items: NewComparisonItem[], elapsedMs: number): Promise<{ held: boolean; cancelRequested: boolean }> {
+  async checkpoint(
+    id: number,
+    owner: string,
+    leaseMs: number,
+    items: NewComparisonItem[],
+    elapsedMs: number,
+  ): Promise<{ held: boolean; cancelRequested: boolean }> {
     return this.prisma.$transaction(async (tx) => {
       // Locks the job row: a process that lost its lease cannot write after the new owner's claim.
       const [job] = await tx.$queryRaw<{ leaseOwner: string | null; status: string; cancelRequested: boolean }[]>`
         SELECT "leaseOwner", "status"::text AS "status", "cancelRequested" FROM "Comparison" WHERE "id" = ${id} FOR UPDATE`;
       if (!job || job.leaseOwner !== owner || job.status !== 'RUNNING') return { held: false, cancelRequested: false };
       // Items are written only here, under this lock: the count grows by what was inserted.
-      const { count } = await tx.comparisonItem.createMany({ data: items.map((i) => ({ ...i, comparisonId: id })), skipDuplicates: true });
+      const { count } = await tx.comparisonItem.createMany({
+        data: items.map((i) => ({ ...i, comparisonId: id })),
+        skipDuplicates: true,
+      });
       await tx.$executeRaw`
         UPDATE "Comparison" SET "done" = "done" + ${count}, "elapsedMs" = "elapsedMs" + ${elapsedMs}::double precision,
           "leaseUntil" = now() + ${leaseMs}::double precision * interval '1 millisecond'
@@ -142,17 +160,31 @@ export class ComparisonRepository {
   }
 
   /** Ends a job this process holds; false when it does not hold it any more. */
-  async finish(id: number, owner: string | null, data: { status: JobStatus; results?: object | null; error?: string | null }): Promise<boolean> {
+  async finish(
+    id: number,
+    owner: string | null,
+    data: { status: JobStatus; results?: object | null; error?: string | null },
+  ): Promise<boolean> {
     const { count } = await this.prisma.comparison.updateMany({
       where: { id, ...(owner === null ? {} : { leaseOwner: owner }), status: { in: ['QUEUED', 'RUNNING'] } },
-      data: { status: data.status, results: data.results ?? undefined, error: data.error ?? null, finishedAt: new Date(), leaseOwner: null, leaseUntil: null },
+      data: {
+        status: data.status,
+        results: data.results ?? undefined,
+        error: data.error ?? null,
+        finishedAt: new Date(),
+        leaseOwner: null,
+        leaseUntil: null,
+      },
     });
     return count === 1;
   }
 
   /** Hands a job this process holds back to the queue (the gateway is stopping). */
   async release(id: number, owner: string): Promise<void> {
-    await this.prisma.comparison.updateMany({ where: { id, leaseOwner: owner, status: 'RUNNING' }, data: { status: 'QUEUED', leaseOwner: null, leaseUntil: null } });
+    await this.prisma.comparison.updateMany({
+      where: { id, leaseOwner: owner, status: 'RUNNING' },
+      data: { status: 'QUEUED', leaseOwner: null, leaseUntil: null },
+    });
   }
 
   /** Cancels a queued job at once and asks a running one to stop at its next checkpoint, in one statement. */

@@ -44,7 +44,9 @@ export class DatasetRepository {
         await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${'dataset:' + data.name}))`;
         const last = await tx.dataset.findFirst({ where: { name: data.name }, orderBy: { version: 'desc' } });
         if (last?.digest === data.digest) return { dataset: last, created: false };
-        const created = await tx.dataset.create({ data: { ...dataset, version: (last?.version ?? 0) + 1, itemCount: items.length } });
+        const created = await tx.dataset.create({
+          data: { ...dataset, version: (last?.version ?? 0) + 1, itemCount: items.length },
+        });
         const CHUNK = 5000;
         for (let i = 0; i < items.length; i += CHUNK) {
           await tx.datasetItem.createMany({
@@ -58,6 +60,11 @@ export class DatasetRepository {
   }
 
   items(datasetId: number, offset: number, limit: number): Promise<DatasetItemRecord[]> {
-    return this.prisma.datasetItem.findMany({ where: { datasetId }, orderBy: { ordinal: 'asc' }, skip: offset, take: limit });
+    return this.prisma.datasetItem.findMany({
+      where: { datasetId },
+      orderBy: { ordinal: 'asc' },
+      skip: offset,
+      take: limit,
+    });
   }
 }

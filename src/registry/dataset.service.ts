@@ -69,7 +69,13 @@ export class DatasetService {
       }
       if (!/^[0-9a-f]{64}$/.test(item.sha256)) throw badInput(`item ${item.path} has an invalid sha256`);
       // Items are read relative to the dataset's storage: no absolute paths, no way out of it.
-      if (item.path === '' || path.posix.isAbsolute(item.path) || item.path.includes('\\') || path.posix.normalize(item.path) !== item.path || item.path.startsWith('../')) {
+      if (
+        item.path === '' ||
+        path.posix.isAbsolute(item.path) ||
+        item.path.includes('\\') ||
+        path.posix.normalize(item.path) !== item.path ||
+        item.path.startsWith('../')
+      ) {
         throw badInput(`item path "${item.path}" must be a normalized relative path inside the dataset`);
       }
       if (seen.has(item.path)) throw badInput(`item ${item.path} appears twice`);

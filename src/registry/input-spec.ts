@@ -23,7 +23,11 @@ export const MAX_SIDE = 4096;
 export const MAX_TENSOR_PIXELS = 2048 * 2048;
 export const MIN_CROP_RATIO = 0.25;
 
-const positiveSize = z.number().int('must be an integer').min(1, 'must be at least 1').max(MAX_SIDE, `must be at most ${MAX_SIDE}`);
+const positiveSize = z
+  .number()
+  .int('must be an integer')
+  .min(1, 'must be at least 1')
+  .max(MAX_SIDE, `must be at most ${MAX_SIDE}`);
 
 const inputSpecSchema = z
   .object({
@@ -32,7 +36,11 @@ const inputSpecSchema = z
     channels: z.union([z.literal(1), z.literal(3)], { error: 'must be 1 (grayscale) or 3 (RGB)' }),
     resize: z.enum(RESIZE_MODES, { error: `must be one of ${RESIZE_MODES.join(', ')}` }).default('resize'),
     interpolation: z.enum(INTERPOLATIONS, { error: `must be one of ${INTERPOLATIONS.join(', ')}` }).optional(),
-    cropRatio: z.number().gte(MIN_CROP_RATIO, `must be in [${MIN_CROP_RATIO}, 1]`).lte(1, `must be in [${MIN_CROP_RATIO}, 1]`).optional(),
+    cropRatio: z
+      .number()
+      .gte(MIN_CROP_RATIO, `must be in [${MIN_CROP_RATIO}, 1]`)
+      .lte(1, `must be in [${MIN_CROP_RATIO}, 1]`)
+      .optional(),
     scale: z.number().positive('must be positive').default(255),
     mean: z.array(z.number().finite()).optional(),
     std: z.array(z.number().positive('must be positive')).optional(),
@@ -83,10 +91,16 @@ export function parseInputSpec(raw: unknown): InputSpec {
   const mean = s.mean ?? Array<number>(s.channels).fill(0);
   const std = s.std ?? Array<number>(s.channels).fill(1);
   const problems: string[] = [];
-  if (mean.length !== s.channels) problems.push(`mean has ${mean.length} values for ${s.channels} channel${s.channels > 1 ? 's' : ''}`);
-  if (std.length !== s.channels) problems.push(`std has ${std.length} values for ${s.channels} channel${s.channels > 1 ? 's' : ''}`);
-  if (s.cropRatio !== undefined && s.resize !== 'resize-crop') problems.push(`cropRatio applies only to resize "resize-crop", not "${s.resize}"`);
-  if (s.width * s.height > MAX_TENSOR_PIXELS) problems.push(`width x height is ${s.width * s.height}, more than ${MAX_TENSOR_PIXELS} (${Math.sqrt(MAX_TENSOR_PIXELS)}x${Math.sqrt(MAX_TENSOR_PIXELS)})`);
+  if (mean.length !== s.channels)
+    problems.push(`mean has ${mean.length} values for ${s.channels} channel${s.channels > 1 ? 's' : ''}`);
+  if (std.length !== s.channels)
+    problems.push(`std has ${std.length} values for ${s.channels} channel${s.channels > 1 ? 's' : ''}`);
+  if (s.cropRatio !== undefined && s.resize !== 'resize-crop')
+    problems.push(`cropRatio applies only to resize "resize-crop", not "${s.resize}"`);
+  if (s.width * s.height > MAX_TENSOR_PIXELS)
+    problems.push(
+      `width x height is ${s.width * s.height}, more than ${MAX_TENSOR_PIXELS} (${Math.sqrt(MAX_TENSOR_PIXELS)}x${Math.sqrt(MAX_TENSOR_PIXELS)})`,
+    );
   if (problems.length) throw badInput(`invalid inputSpec: ${problems.join('; ')}`, { field: 'inputSpec', problems });
   const spec: InputSpec = {
     width: s.width,

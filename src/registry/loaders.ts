@@ -18,21 +18,39 @@ function groupBy<K, V>(keys: readonly K[], rows: V[], key: (row: V) => K): V[][]
  * Per-request batch loaders: however many models, versions and aliases a query walks, each kind
  * of record costs one query per level of nesting.
  */
-export function createRegistryLoaders(repos: { models: ModelRepository; versions: VersionRepository; aliases: AliasRepository }) {
-  const versionById = new DataLoader<number, VersionRecord | null>(async (ids) => byKey(ids, await repos.versions.findByIds(ids), (v) => v.id));
+export function createRegistryLoaders(repos: {
+  models: ModelRepository;
+  versions: VersionRepository;
+  aliases: AliasRepository;
+}) {
+  const versionById = new DataLoader<number, VersionRecord | null>(async (ids) =>
+    byKey(ids, await repos.versions.findByIds(ids), (v) => v.id),
+  );
   return {
-    modelById: new DataLoader<number, ModelRecord | null>(async (ids) => byKey(ids, await repos.models.findByIds(ids), (m) => m.id)),
+    modelById: new DataLoader<number, ModelRecord | null>(async (ids) =>
+      byKey(ids, await repos.models.findByIds(ids), (m) => m.id),
+    ),
     versionById,
     versionsByModelId: new DataLoader<number, VersionRecord[]>(async (ids) => {
       const rows = await repos.versions.findByModelIds(ids);
       for (const v of rows) versionById.prime(v.id, v);
       return groupBy(ids, rows, (v) => v.modelId);
     }),
-    aliasesByModelId: new DataLoader<number, AliasRecord[]>(async (ids) => groupBy(ids, await repos.aliases.findByModelIds(ids), (a) => a.modelId)),
-    aliasEventsByModelId: new DataLoader<number, AliasEventRecord[]>(async (ids) => groupBy(ids, await repos.aliases.historyByModelIds(ids), (e) => e.modelId)),
-    aliasesByVersionId: new DataLoader<number, AliasRecord[]>(async (ids) => groupBy(ids, await repos.aliases.findByVersionIds(ids), (a) => a.versionId)),
-    dvcByVersionId: new DataLoader<number, DvcRecord | null>(async (ids) => byKey(ids, await repos.versions.findDvcByVersionIds(ids), (d) => d.versionId)),
-    mlflowRunById: new DataLoader<number, MlflowRunRecord | null>(async (ids) => byKey(ids, await repos.versions.findMlflowRunsByIds(ids), (r) => r.id)),
+    aliasesByModelId: new DataLoader<number, AliasRecord[]>(async (ids) =>
+      groupBy(ids, await repos.aliases.findByModelIds(ids), (a) => a.modelId),
+    ),
+    aliasEventsByModelId: new DataLoader<number, AliasEventRecord[]>(async (ids) =>
+      groupBy(ids, await repos.aliases.historyByModelIds(ids), (e) => e.modelId),
+    ),
+    aliasesByVersionId: new DataLoader<number, AliasRecord[]>(async (ids) =>
+      groupBy(ids, await repos.aliases.findByVersionIds(ids), (a) => a.versionId),
+    ),
+    dvcByVersionId: new DataLoader<number, DvcRecord | null>(async (ids) =>
+      byKey(ids, await repos.versions.findDvcByVersionIds(ids), (d) => d.versionId),
+    ),
+    mlflowRunById: new DataLoader<number, MlflowRunRecord | null>(async (ids) =>
+      byKey(ids, await repos.versions.findMlflowRunsByIds(ids), (r) => r.id),
+    ),
   };
 }
 

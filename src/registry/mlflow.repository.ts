@@ -24,7 +24,12 @@ export interface RunUpsert {
 /** JSON equality regardless of key order (JSONB stores keys in its own order). */
 function canonical(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(canonical);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+    );
   return v;
 }
 const same = (a: unknown, b: unknown) => JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
@@ -36,7 +41,10 @@ export class MlflowRepository {
    * Stores a run and its full metric history in one transaction. Unchanged runs (same fields and
    * history length) are left alone, so re-imports are cheap and report "unchanged".
    */
-  async upsertRun(data: RunUpsert, opts: { dryRun?: boolean } = {}): Promise<{ run: MlflowRunRow | null; action: 'created' | 'updated' | 'unchanged' }> {
+  async upsertRun(
+    data: RunUpsert,
+    opts: { dryRun?: boolean } = {},
+  ): Promise<{ run: MlflowRunRow | null; action: 'created' | 'updated' | 'unchanged' }> {
     const { history, ...fields } = data;
     const existing = await this.prisma.mlflowRun.findUnique({
       where: { trackingUri_runId: { trackingUri: data.trackingUri, runId: data.runId } },
@@ -68,7 +76,15 @@ export class MlflowRepository {
       const CHUNK = 5000;
       for (let i = 0; i < history.length; i += CHUNK) {
         await tx.mlflowMetric.createMany({
-          data: history.slice(i, i + CHUNK).map((p) => ({ runId: row.id, key: p.key, value: p.value, timestamp: BigInt(p.timestamp), step: BigInt(p.step) })),
+          data: history
+            .slice(i, i + CHUNK)
+            .map((p) => ({
+              runId: row.id,
+              key: p.key,
+              value: p.value,
+              timestamp: BigInt(p.timestamp),
+              step: BigInt(p.step),
+            })),
         });
       }
       return row;
@@ -85,18 +101,25 @@ export class MlflowRepository {
   }
 
   findRegisteredVersion(trackingUri: string, name: string, version: number): Promise<MlflowModelVersionRow | null> {
-    return this.prisma.mlflowModelVersion.findUnique({ where: { trackingUri_name_version: { trackingUri, name, version } } });
+    return this.prisma.mlflowModelVersion.findUnique({
+      where: { trackingUri_name_version: { trackingUri, name, version } },
+    });
   }
 
   /** Stores a registered version as MLflow describes it; "unchanged" when nothing differs. */
-  async upsertRegisteredVersion(data: Omit<MlflowModelVersion, 'id' | 'createdAt' | 'updatedAt'>, opts: { dryRun?: boolean } = {}): Promise<'created' | 'updated' | 'unchanged'> {
+  async upsertRegisteredVersion(
+    data: Omit<MlflowModelVersion, 'id' | 'createdAt' | 'updatedAt'>,
+    opts: { dryRun?: boolean } = {},
+  ): Promise<'created' | 'updated' | 'unchanged'> {
     const existing = await this.findRegisteredVersion(data.trackingUri, data.name, data.version);
     if (existing) {
       const { id: _i, createdAt: _c, updatedAt: _u, ...stored } = existing;
       if (same(stored, data)) return 'unchanged';
     }
     if (opts.dryRun) return existing ? 'updated' : 'created';
-    const where = { trackingUri_name_version: { trackingUri: data.trackingUri, name: data.name, version: data.version } };
+    const where = {
+      trackingUri_name_version: { trackingUri: data.trackingUri, name: data.name, version: data.version },
+    };
     await this.prisma.mlflowModelVersion.upsert({ where, create: data, update: data });
     return existing ? 'updated' : 'created';
   }

@@ -36,7 +36,14 @@ export class ModelRepository {
   list(opts: { search?: string | undefined; first: number; after?: string | undefined }): Promise<ModelRecord[]> {
     return this.prisma.model.findMany({
       where: {
-        ...(opts.search ? { OR: [{ name: { contains: opts.search, mode: 'insensitive' } }, { description: { contains: opts.search, mode: 'insensitive' } }] } : {}),
+        ...(opts.search
+          ? {
+              OR: [
+                { name: { contains: opts.search, mode: 'insensitive' } },
+                { description: { contains: opts.search, mode: 'insensitive' } },
+              ],
+            }
+          : {}),
         ...(opts.after !== undefined ? { name: { gt: opts.after } } : {}),
       },
       orderBy: { name: 'asc' },

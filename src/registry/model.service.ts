@@ -22,7 +22,8 @@ export class ModelService {
   async register(actor: Actor, input: RegisterModelInput): Promise<ModelRecord> {
     requireRole(actor, 'operator', 'registering a model');
     const task = input.task ?? 'image-classification';
-    if (!(TASKS as readonly string[]).includes(task)) throw badInput(`unsupported task "${task}": supported are ${TASKS.join(', ')}`, { field: 'task' });
+    if (!(TASKS as readonly string[]).includes(task))
+      throw badInput(`unsupported task "${task}": supported are ${TASKS.join(', ')}`, { field: 'task' });
     return this.models.create({
       name: checkName('model', input.name),
       task,
@@ -32,7 +33,10 @@ export class ModelService {
     });
   }
 
-  async list(actor: Actor, opts: { search?: string | null; first?: number | null; after?: string | null } = {}): Promise<ModelRecord[]> {
+  async list(
+    actor: Actor,
+    opts: { search?: string | null; first?: number | null; after?: string | null } = {},
+  ): Promise<ModelRecord[]> {
     requireRole(actor, 'viewer', 'listing models');
     const first = pageSize(opts.first, PAGES.models);
     const search = opts.search == null ? undefined : checkText('search', opts.search);

@@ -7,7 +7,10 @@ const ALIAS = /^[A-Za-z][A-Za-z0-9._-]{0,63}$/;
 /** Model and dataset names: safe in URLs, file names and CLI arguments. */
 export function checkName(kind: 'model' | 'dataset', name: string): string {
   if (!NAME.test(name)) {
-    throw badInput(`invalid ${kind} name "${name}": 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit`, { field: 'name' });
+    throw badInput(
+      `invalid ${kind} name "${name}": 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit`,
+      { field: 'name' },
+    );
   }
   return name;
 }
@@ -15,7 +18,9 @@ export function checkName(kind: 'model' | 'dataset', name: string): string {
 /** Aliases start with a letter so they can never be mistaken for a version number. */
 export function checkAlias(alias: string): string {
   if (!ALIAS.test(alias)) {
-    throw badInput(`invalid alias "${alias}": 1-64 letters, digits, ".", "_" or "-", starting with a letter`, { field: 'alias' });
+    throw badInput(`invalid alias "${alias}": 1-64 letters, digits, ".", "_" or "-", starting with a letter`, {
+      field: 'alias',
+    });
   }
   return alias;
 }

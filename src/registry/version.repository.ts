@@ -62,13 +62,18 @@ export class VersionRepository {
   }
 
   findByModelIds(modelIds: readonly number[]): Promise<VersionRecord[]> {
-    return this.prisma.modelVersion.findMany({ where: { modelId: { in: [...modelIds] } }, orderBy: [{ modelId: 'asc' }, { version: 'asc' }] });
+    return this.prisma.modelVersion.findMany({
+      where: { modelId: { in: [...modelIds] } },
+      orderBy: [{ modelId: 'asc' }, { version: 'asc' }],
+    });
   }
 
   /** Versions holding these bytes (by sha256 or DVC's md5), in any model. */
   findByContent(hash: { sha256?: string | null; md5?: string | null }): Promise<VersionRecord[]> {
     const or = [...(hash.sha256 ? [{ sha256: hash.sha256 }] : []), ...(hash.md5 ? [{ md5: hash.md5 }] : [])];
-    return or.length ? this.prisma.modelVersion.findMany({ where: { OR: or }, orderBy: { id: 'asc' } }) : Promise.resolve([]);
+    return or.length
+      ? this.prisma.modelVersion.findMany({ where: { OR: or }, orderBy: { id: 'asc' } })
+      : Promise.resolve([]);
   }
 
   /** Versions imported from a DVC path at a git revision. */
@@ -93,7 +98,11 @@ export class VersionRepository {
 
   /** The model's versions with their DVC provenance (importers match on it). */
   findWithDvc(modelId: number): Promise<(VersionRecord & { dvc: DvcRecord | null })[]> {
-    return this.prisma.modelVersion.findMany({ where: { modelId }, include: { dvc: true }, orderBy: { version: 'asc' } });
+    return this.prisma.modelVersion.findMany({
+      where: { modelId },
+      include: { dvc: true },
+      orderBy: { version: 'asc' },
+    });
   }
 
   async attachDvc(versionId: number, dvc: NonNullable<NewVersion['dvc']>): Promise<void> {

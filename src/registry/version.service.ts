@@ -71,9 +71,14 @@ export class VersionService {
     const { models, versions, artifacts, inspector } = this.deps;
     const model = await models.require(input.model);
     const tags = checkTags(input.tags);
-    const file = input.trustedFile ? input.artifactPath : await allowedPath(this.deps.importRoots, input.artifactPath, 'artifactPath');
+    const file = input.trustedFile
+      ? input.artifactPath
+      : await allowedPath(this.deps.importRoots, input.artifactPath, 'artifactPath');
     const info = await stat(file).catch(() => null);
-    if (!info) throw badInput(`artifactPath ${file} does not exist (paths are read on the gateway's machine)`, { field: 'artifactPath' });
+    if (!info)
+      throw badInput(`artifactPath ${file} does not exist (paths are read on the gateway's machine)`, {
+        field: 'artifactPath',
+      });
     if (!info.isFile()) throw badInput(`artifactPath ${file} is not a regular file`, { field: 'artifactPath' });
     if (info.size === 0) throw badInput(`artifactPath ${file} is empty`, { field: 'artifactPath' });
 
@@ -88,7 +93,9 @@ export class VersionService {
     const staged = await artifacts.stage(file);
     if (input.expectedMd5 && staged.md5 !== input.expectedMd5) {
       await artifacts.discard(staged);
-      throw badInput(`${file} changed while it was imported: md5 ${staged.md5}, expected ${input.expectedMd5}`, { field: 'artifactPath' });
+      throw badInput(`${file} changed while it was imported: md5 ${staged.md5}, expected ${input.expectedMd5}`, {
+        field: 'artifactPath',
+      });
     }
     let fit: SignatureFit;
     let signature: GraphSignature;
@@ -123,8 +130,11 @@ export class VersionService {
   /** Every prediction resolves its reference: the answer is cached until the registry changes. */
   async resolve(actor: Actor, ref: VersionRef): Promise<ResolvedVersion> {
     requireRole(actor, 'viewer', 'reading a model version');
-    if (ref.version != null && ref.alias != null) throw badInput('give either version or alias, not both', { field: 'ref' });
-    return this.deps.cache.get(`resolve\0${ref.model}\0${ref.version ?? ''}\0${ref.alias ?? ''}`, () => this.lookUp(ref));
+    if (ref.version != null && ref.alias != null)
+      throw badInput('give either version or alias, not both', { field: 'ref' });
+    return this.deps.cache.get(`resolve\0${ref.model}\0${ref.version ?? ''}\0${ref.alias ?? ''}`, () =>
+      this.lookUp(ref),
+    );
   }
 
   private async lookUp(ref: VersionRef): Promise<ResolvedVersion> {
@@ -132,12 +142,17 @@ export class VersionService {
     const model = await models.require(ref.model);
     if (ref.version != null) {
       const version = await versions.findByNumber(model.id, ref.version);
-      if (!version) throw notFound(`model "${model.name}" has no version ${ref.version}`, { model: model.name, version: ref.version });
+      if (!version)
+        throw notFound(`model "${model.name}" has no version ${ref.version}`, {
+          model: model.name,
+          version: ref.version,
+        });
       return { model, version, resolvedBy: 'version' };
     }
     if (ref.alias != null) {
       const alias = await aliases.find(model.id, checkAlias(ref.alias));
-      if (!alias) throw notFound(`model "${model.name}" has no alias "${ref.alias}"`, { model: model.name, alias: ref.alias });
+      if (!alias)
+        throw notFound(`model "${model.name}" has no alias "${ref.alias}"`, { model: model.name, alias: ref.alias });
       const [version] = await versions.findByIds([alias.versionId]);
       return { model, version: version!, resolvedBy: `alias:${alias.name}` };
     }
@@ -147,7 +162,10 @@ export class VersionService {
       return { model, version: version!, resolvedBy: 'default' };
     }
     const latest = await versions.findLatestReady(model.id);
-    if (!latest) throw notFound(`model "${model.name}" has no READY version and no "${DEFAULT_ALIAS}" alias`, { model: model.name });
+    if (!latest)
+      throw notFound(`model "${model.name}" has no READY version and no "${DEFAULT_ALIAS}" alias`, {
+        model: model.name,
+      });
     return { model, version: latest, resolvedBy: 'default' };
   }
 }

@@ -28,12 +28,20 @@ export interface ProjectDataset {
  */
 export function writeDvcProject(
   root: string,
-  opts: { models?: ProjectModel[]; datasets?: ProjectDataset[]; workspace?: boolean; remoteUrl?: string; /** DVC 2: no `hash` key, objects at the remote's root. */ legacy?: boolean },
+  opts: {
+    models?: ProjectModel[];
+    datasets?: ProjectDataset[];
+    workspace?: boolean;
+    remoteUrl?: string;
+    /** DVC 2: no `hash` key, objects at the remote's root. */ legacy?: boolean;
+  },
 ) {
   const remote = path.join(root, '..', `${path.basename(root)}-remote`);
   const hashKey = opts.legacy ? {} : { hash: 'md5' };
   const put = (bytes: Buffer | string, hash: string) => {
-    const file = opts.legacy ? path.join(remote, hash.slice(0, 2), hash.slice(2)) : path.join(remote, 'files', 'md5', hash.slice(0, 2), hash.slice(2));
+    const file = opts.legacy
+      ? path.join(remote, hash.slice(0, 2), hash.slice(2))
+      : path.join(remote, 'files', 'md5', hash.slice(0, 2), hash.slice(2));
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, bytes);
   };
@@ -72,7 +80,13 @@ export function writeDvcProject(
     path.join(root, '.dvc', 'config'),
     `[core]\n    remote = storage\n['remote "storage"']\n    url = ${opts.remoteUrl ?? path.relative(path.join(root, '.dvc'), remote)}\n`,
   );
-  writeFileSync(path.join(root, 'dvc.yaml'), YAML.stringify({ stages: { build: { cmd: 'true', outs: outs.map((o) => o.path) } }, artifacts }));
-  writeFileSync(path.join(root, 'dvc.lock'), YAML.stringify({ schema: '2.0', stages: { build: { cmd: 'true', outs } } }));
+  writeFileSync(
+    path.join(root, 'dvc.yaml'),
+    YAML.stringify({ stages: { build: { cmd: 'true', outs: outs.map((o) => o.path) } }, artifacts }),
+  );
+  writeFileSync(
+    path.join(root, 'dvc.lock'),
+    YAML.stringify({ schema: '2.0', stages: { build: { cmd: 'true', outs } } }),
+  );
   return { remote };
 }

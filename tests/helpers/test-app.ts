@@ -31,9 +31,17 @@ export interface TestApp {
   /** Keys of each role, created fresh for this app. */
   keys: { viewer: string; operator: string; admin: string };
   /** Runs an operation as the holder of `key` (none: anonymous), through the real Apollo server. */
-  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, key?: string | null): Promise<GqlResult<T>>;
+  gql<T = Record<string, any>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    key?: string | null,
+  ): Promise<GqlResult<T>>;
   /** Runs an operation as the local CLI user (admin). */
-  gqlAs<T = Record<string, any>>(actor: Actor, query: string, variables?: Record<string, unknown>): Promise<GqlResult<T>>;
+  gqlAs<T = Record<string, any>>(
+    actor: Actor,
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<GqlResult<T>>;
   /** Stops the app and deletes its data directory and database, unless `keep` (to reopen them). */
   close(opts?: { keep?: boolean }): Promise<void>;
 }
@@ -93,18 +101,33 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   }
   // Tests read fixtures from the repository and build projects under the temporary folder.
   const importRoots = [path.resolve(__dirname, '..', '..'), os.tmpdir()];
-  const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, IMPORT_ROOTS: importRoots.join(','), ...(url ? { DATABASE_URL: url } : {}) }, opts.config);
+  const config = loadConfig(
+    { NODE_ENV: 'test', DATA_DIR: dataDir, IMPORT_ROOTS: importRoots.join(','), ...(url ? { DATABASE_URL: url } : {}) },
+    opts.config,
+  );
   const logger = opts.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const app = await createApp(config, { ...opts, logger, database: { ...opts.database, ...(pglite ? { pglite } : {}) } });
+  const app = await createApp(config, {
+    ...opts,
+    logger,
+    database: { ...opts.database, ...(pglite ? { pglite } : {}) },
+  });
   const local = app.localActor();
   const suffix = counter++;
-  const make = async (role: 'viewer' | 'operator' | 'admin') => (await app.services.apiKeys.create(local, `test-${role}-${suffix}`, role)).key;
+  const make = async (role: 'viewer' | 'operator' | 'admin') =>
+    (await app.services.apiKeys.create(local, `test-${role}-${suffix}`, role)).key;
   const keys = { viewer: await make('viewer'), operator: await make('operator'), admin: await make('admin') };
   const apollo: ApolloServer<GraphQLContext> = createApolloServer(app);
   await apollo.start();
 
-  const run = async <T>(actor: Actor, query: string, variables: Record<string, unknown> = {}): Promise<GqlResult<T>> => {
-    const res = await apollo.executeOperation({ query, variables }, { contextValue: createContext(app, actor, randomUUID()) });
+  const run = async <T>(
+    actor: Actor,
+    query: string,
+    variables: Record<string, unknown> = {},
+  ): Promise<GqlResult<T>> => {
+    const res = await apollo.executeOperation(
+      { query, variables },
+      { contextValue: createContext(app, actor, randomUUID()) },
+    );
     if (res.body.kind !== 'single') throw new Error('incremental response');
     return JSON.parse(JSON.stringify(res.body.singleResult)) as GqlResult<T>;
   };
@@ -114,7 +137,8 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     config,
     dataDir,
     keys,
-    gql: async (query, variables, key) => run(await app.authenticate(key ? `Bearer ${key}` : undefined), query, variables),
+    gql: async (query, variables, key) =>
+      run(await app.authenticate(key ? `Bearer ${key}` : undefined), query, variables),
     gqlAs: (actor, query, variables) => run(actor, query, variables),
     close: async ({ keep = false } = {}) => {
       if (closed) return;
@@ -133,7 +157,8 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
 export function expectError(result: GqlResult, code: string) {
   if (!result.errors?.length) throw new Error(`expected a ${code} error, got data ${JSON.stringify(result.data)}`);
   const error = result.errors[0]!;
-  if (error.extensions?.code !== code) throw new Error(`expected ${code}, got ${error.extensions?.code}: ${error.message}`);
+  if (error.extensions?.code !== code)
+    throw new Error(`expected ${code}, got ${error.extensions?.code}: ${error.message}`);
   return error;
 }
 

@@ -9,7 +9,12 @@ describe(`access control over HTTP (${dbKind()})`, () => {
   let t: TestApp;
   let server: RunningServer;
 
-  async function post(query: string, variables: Record<string, unknown> = {}, key?: string | null, headers: Record<string, string> = {}): Promise<HttpResult> {
+  async function post(
+    query: string,
+    variables: Record<string, unknown> = {},
+    key?: string | null,
+    headers: Record<string, string> = {},
+  ): Promise<HttpResult> {
     const res = await fetch(`${server.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers },
@@ -48,7 +53,11 @@ describe(`access control over HTTP (${dbKind()})`, () => {
     expect(anonymous.status).toBe(200);
     expect(await anonymous.json()).toEqual({ status: 'ready' });
     const keyed = await fetch(`${server.url}/readyz`, { headers: { authorization: `Bearer ${t.keys.viewer}` } });
-    expect(await keyed.json()).toMatchObject({ status: 'ready', database: t.app.db.kind, migrations: { pending: [], failed: [] } });
+    expect(await keyed.json()).toMatchObject({
+      status: 'ready',
+      database: t.app.db.kind,
+      migrations: { pending: [], failed: [] },
+    });
   });
 
   it('refuses anonymous callers with UNAUTHENTICATED (ANONYMOUS_READ is off by default)', async () => {
@@ -64,9 +73,15 @@ describe(`access control over HTTP (${dbKind()})`, () => {
     const created = await post(OPS.createKey, { name: 'short-lived' }, t.keys.admin);
     const key = created.data!.createApiKey.key as string;
     expect(code(await post(OPS.read, {}, key))).toBe('OK');
-    expect(code(await post(`mutation { revokeApiKey(name: "short-lived") { revokedAt } }`, {}, t.keys.admin))).toBe('OK');
+    expect(code(await post(`mutation { revokeApiKey(name: "short-lived") { revokedAt } }`, {}, t.keys.admin))).toBe(
+      'OK',
+    );
     const revoked = await post(OPS.read, {}, key);
-    expect([revoked.status, code(revoked), revoked.errors?.[0]?.message]).toEqual([401, 'UNAUTHENTICATED', 'the API key was revoked']);
+    expect([revoked.status, code(revoked), revoked.errors?.[0]?.message]).toEqual([
+      401,
+      'UNAUTHENTICATED',
+      'the API key was revoked',
+    ]);
   });
 
   it('lets a viewer read but not write', async () => {
@@ -74,8 +89,12 @@ describe(`access control over HTTP (${dbKind()})`, () => {
     expect(code(await post(OPS.readVersion, {}, t.keys.viewer))).toBe('OK');
     const refused = await post(OPS.registerModel, { name: 'v' }, t.keys.viewer);
     expect(code(refused)).toBe('FORBIDDEN');
-    expect(refused.errors![0]!.message).toMatch(/needs role operator or higher; the key "test-viewer-\d+" has role viewer/);
-    expect(code(await post(OPS.registerVersion, { file: fixture('gray8x8-3class.onnx') }, t.keys.viewer))).toBe('FORBIDDEN');
+    expect(refused.errors![0]!.message).toMatch(
+      /needs role operator or higher; the key "test-viewer-\d+" has role viewer/,
+    );
+    expect(code(await post(OPS.registerVersion, { file: fixture('gray8x8-3class.onnx') }, t.keys.viewer))).toBe(
+      'FORBIDDEN',
+    );
     expect(code(await post(OPS.setAlias, { alias: 'staging' }, t.keys.viewer))).toBe('FORBIDDEN');
   });
 
@@ -100,18 +119,26 @@ describe(`access control over HTTP (${dbKind()})`, () => {
     const listed = await post(`{ apiKeys { name role prefix } }`, {}, t.keys.admin);
     expect(code(listed)).toBe('OK');
     expect(JSON.stringify(listed.data)).not.toContain(t.keys.viewer);
-    expect(listed.data!.apiKeys.map((k: any) => k.role)).toEqual(expect.arrayContaining(['VIEWER', 'OPERATOR', 'ADMIN']));
+    expect(listed.data!.apiKeys.map((k: any) => k.role)).toEqual(
+      expect.arrayContaining(['VIEWER', 'OPERATOR', 'ADMIN']),
+    );
     expect(code(await post(`{ viewer { name role } }`, {}, t.keys.admin))).toBe('OK');
   });
 
-  it('keeps Apollo\'s CSRF prevention: a simple GET without a preflight header is refused', async () => {
-    const res = await fetch(`${server.url}/graphql?query=${encodeURIComponent('{ models { name } }')}`, { headers: { authorization: `Bearer ${t.keys.admin}` } });
+  it("keeps Apollo's CSRF prevention: a simple GET without a preflight header is refused", async () => {
+    const res = await fetch(`${server.url}/graphql?query=${encodeURIComponent('{ models { name } }')}`, {
+      headers: { authorization: `Bearer ${t.keys.admin}` },
+    });
     expect(res.status).toBe(400);
     expect(await res.text()).toContain('CSRF');
   });
 
   it('answers unreadable, oversized and misdirected requests with a code and no stack trace', async () => {
-    const bad = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{bad json' });
+    const bad = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{bad json',
+    });
     expect(bad.status).toBe(400);
     const badBody = await bad.text();
     expect(JSON.parse(badBody).errors[0].extensions.code).toBe('BAD_USER_INPUT');
@@ -146,7 +173,9 @@ describe(`ANONYMOUS_READ and the first admin key (${dbKind()})`, () => {
     try {
       expect((await t.gql(`{ models { name } }`)).errors).toBeUndefined();
       expect((await t.gql(`{ viewer { name role } }`)).data).toEqual({ viewer: { name: 'anonymous', role: 'VIEWER' } });
-      const refused = await t.gql(`mutation { registerModel(input: { name: "m", labels: ["a"], inputSpec: { width: 1, height: 1, channels: 1 } }) { name } }`);
+      const refused = await t.gql(
+        `mutation { registerModel(input: { name: "m", labels: ["a"], inputSpec: { width: 1, height: 1, channels: 1 } }) { name } }`,
+      );
       expect(refused.errors![0]!.extensions!.code).toBe('UNAUTHENTICATED');
     } finally {
       await t.close();

@@ -43,10 +43,23 @@ describe(`the CLI on the local data directory (${dbKind()})`, () => {
     t = await createTestApp({ pgliteOnDisk: true });
     // A tiny labeled dataset for `compare`: the same 8x8 PNG under each label.
     const stored = await t.app.artifacts.commit(await t.app.artifacts.stage(fixture('png-renamed.onnx')));
-    const items = GRAY_MODEL.labels.flatMap((_, label) => [0, 1].map((k) => ({ path: `${label}-${k}.png`, labelIndex: label, sha256: stored.sha256 })));
-    await t.app.services.datasets.create(t.app.localActor(), { name: 'shapes', labels: GRAY_MODEL.labels, storageUri: 'artifacts/sha256', items });
+    const items = GRAY_MODEL.labels.flatMap((_, label) =>
+      [0, 1].map((k) => ({ path: `${label}-${k}.png`, labelIndex: label, sha256: stored.sha256 })),
+    );
+    await t.app.services.datasets.create(t.app.localActor(), {
+      name: 'shapes',
+      labels: GRAY_MODEL.labels,
+      storageUri: 'artifacts/sha256',
+      items,
+    });
     await t.close({ keep: true });
-    restore = withEnv({ DATA_DIR: t.dataDir, DATABASE_URL: t.config.databaseUrl, LOG_LEVEL: 'silent', MODELGATE_URL: undefined, MODELGATE_API_KEY: undefined });
+    restore = withEnv({
+      DATA_DIR: t.dataDir,
+      DATABASE_URL: t.config.databaseUrl,
+      LOG_LEVEL: 'silent',
+      MODELGATE_URL: undefined,
+      MODELGATE_API_KEY: undefined,
+    });
   });
   afterAll(async () => {
     restore();
@@ -55,13 +68,22 @@ describe(`the CLI on the local data directory (${dbKind()})`, () => {
   });
 
   it('registers a model, a version and an alias, and lists them as a table', async () => {
-    expect(await cli('models', 'register', 'gray', '--labels', LABELS, '--input-spec', SPEC)).toMatchObject({ status: 0 });
+    expect(await cli('models', 'register', 'gray', '--labels', LABELS, '--input-spec', SPEC)).toMatchObject({
+      status: 0,
+    });
     const v = await cli('versions', 'register', 'gray', fixture('gray8x8-3class.onnx'), '--tags', '{"source":"cli"}');
     expect(v.status).toBe(0);
     expect(v.out).toContain('registered gray v1');
-    expect(await cli('alias', 'set', 'gray', 'champion', '1')).toEqual({ status: 0, out: 'gray: champion -> v1', err: '' });
+    expect(await cli('alias', 'set', 'gray', 'champion', '1')).toEqual({
+      status: 0,
+      out: 'gray: champion -> v1',
+      err: '',
+    });
     const list = await cli('models', 'list');
-    expect(list.out.split('\n')).toEqual(['NAME  TASK                  LABELS  VERSIONS  ALIASES', 'gray  image-classification  3       1         champion=v1']);
+    expect(list.out.split('\n')).toEqual([
+      'NAME  TASK                  LABELS  VERSIONS  ALIASES',
+      'gray  image-classification  3       1         champion=v1',
+    ]);
     const show = await cli('versions', 'show', 'gray', 'champion');
     expect(show.out).toMatch(/^version\s+1$/m);
     expect(show.out).toMatch(/^tags\s+\{"source":"cli"\}$/m);
@@ -73,15 +95,22 @@ describe(`the CLI on the local data directory (${dbKind()})`, () => {
     const r = await cli('predict', 'gray', '--version', '1', '--top', '2', fixture('png-renamed.onnx'));
     expect(r.status).toBe(0);
     expect(r.out.split('\n')[0]).toMatch(/^IMAGE\s+VERSION\s+RESOLVEDBY\s+TOP\s+MS$/);
-    expect(r.out.split('\n')[1]).toMatch(/png-renamed\.onnx\s+v1\s+version\s+(circle|square|triangle) \d+\.\d%; (circle|square|triangle) \d+\.\d%\s+\d+\.\d$/);
+    expect(r.out.split('\n')[1]).toMatch(
+      /png-renamed\.onnx\s+v1\s+version\s+(circle|square|triangle) \d+\.\d%; (circle|square|triangle) \d+\.\d%\s+\d+\.\d$/,
+    );
     const bad = await cli('predict', 'gray', fixture('gray8x8-3class.onnx'));
-    expect([bad.status, bad.err]).toEqual([1, expect.stringMatching(/error \[INVALID_IMAGE\]: the bytes are not an image/)]);
+    expect([bad.status, bad.err]).toEqual([
+      1,
+      expect.stringMatching(/error \[INVALID_IMAGE\]: the bytes are not an image/),
+    ]);
     expect((await cli('predict', 'gray', '/no/such/file.png')).err).toContain('cannot read /no/such/file.png: ENOENT');
   });
 
   it('prints JSON for scripts', async () => {
     const r = await cli('--json', 'versions', 'list', 'gray');
-    expect(JSON.parse(r.out)).toMatchObject({ model: { versions: [{ version: 1, status: 'READY', aliases: ['champion'] }] } });
+    expect(JSON.parse(r.out)).toMatchObject({
+      model: { versions: [{ version: 1, status: 'READY', aliases: ['champion'] }] },
+    });
   });
 
   it('compares a version against the baseline alias, waits for the verdict and writes a report', async () => {
@@ -91,7 +120,9 @@ describe(`the CLI on the local data directory (${dbKind()})`, () => {
     const r = await cli('compare', 'gray@2', '--dataset', 'shapes', '--report', report);
     expect([r.status, r.err.split('\n').filter((l) => l.startsWith('modelgate:'))]).toEqual([0, []]);
     // The same weights with a fixed batch of 1: they agree on every image.
-    expect(r.out.split('\n')[0]).toMatch(/^gray v2 is not significantly different from v1 \(baseline, champion\): accuracy \d+\.\d% vs \d+\.\d% \(\+0\.0 pts, 95% CI \+0\.0\.\.\+0\.0\), McNemar p = 1\.0 on 6 paired images of shapes@1\.$/);
+    expect(r.out.split('\n')[0]).toMatch(
+      /^gray v2 is not significantly different from v1 \(baseline, champion\): accuracy \d+\.\d% vs \d+\.\d% \(\+0\.0 pts, 95% CI \+0\.0\.\.\+0\.0\), McNemar p = 1\.0 on 6 paired images of shapes@1\.$/,
+    );
     expect(r.out).toMatch(/^verdict\s+NO_SIGNIFICANT_DIFFERENCE$/m);
     expect(readFileSync(report, 'utf8')).toContain('# gray: v2 against v1 (baseline, champion) on shapes@1');
     const missing = await cli('compare', 'gray@2', '--dataset', 'nope');
@@ -99,17 +130,34 @@ describe(`the CLI on the local data directory (${dbKind()})`, () => {
   });
 
   it('exits non-zero with the error code and a clear message', async () => {
-    expect(await cli('versions', 'show', 'gray', '7')).toEqual({ status: 1, out: '', err: 'modelgate: error [NOT_FOUND]: model "gray" has no version 7' });
+    expect(await cli('versions', 'show', 'gray', '7')).toEqual({
+      status: 1,
+      out: '',
+      err: 'modelgate: error [NOT_FOUND]: model "gray" has no version 7',
+    });
     const bad = await cli('versions', 'register', 'gray', fixture('png-renamed.onnx'));
     expect(bad.status).toBe(1);
     expect(bad.err).toMatch(/^modelgate: error \[BAD_USER_INPUT\]: .*png-renamed.onnx is not a loadable ONNX graph/);
-    const spec = await cli('models', 'register', 'x', '--labels', 'a', '--input-spec', '{"width":8,"height":8,"channels":1,"mean":[1,2,3]}');
-    expect(spec).toMatchObject({ status: 1, err: 'modelgate: error [BAD_USER_INPUT]: invalid inputSpec: mean has 3 values for 1 channel' });
+    const spec = await cli(
+      'models',
+      'register',
+      'x',
+      '--labels',
+      'a',
+      '--input-spec',
+      '{"width":8,"height":8,"channels":1,"mean":[1,2,3]}',
+    );
+    expect(spec).toMatchObject({
+      status: 1,
+      err: 'modelgate: error [BAD_USER_INPUT]: invalid inputSpec: mean has 3 values for 1 channel',
+    });
     expect((await cli('models', 'register', 'x', '--labels', 'a', '--input-spec', '{oops')).status).toBe(1);
     const notANumber = await cli('alias', 'set', 'gray', 'champion', 'one');
     expect(notANumber.status).toBe(1);
     expect(notANumber.err).toContain('version must be a positive integer');
-    expect(await cli('models', 'register', 'x', '--labels', 'a', '--input-spec', '@/nonexistent/spec.json')).toMatchObject({
+    expect(
+      await cli('models', 'register', 'x', '--labels', 'a', '--input-spec', '@/nonexistent/spec.json'),
+    ).toMatchObject({
       status: 1,
       err: expect.stringContaining('cannot read /nonexistent/spec.json: ENOENT'),
     });
@@ -120,13 +168,22 @@ describe(`the CLI on the local data directory (${dbKind()})`, () => {
     const keys = await createTestApp({ reuse: { dataDir: t.dataDir, databaseUrl: t.config.databaseUrl } });
     const { viewer, operator } = keys.keys;
     await keys.close({ keep: true });
-    expect(await cli('--key', viewer, 'whoami')).toMatchObject({ status: 0, out: expect.stringMatching(/^test-viewer-\d+ \(viewer\)$/) });
+    expect(await cli('--key', viewer, 'whoami')).toMatchObject({
+      status: 0,
+      out: expect.stringMatching(/^test-viewer-\d+ \(viewer\)$/),
+    });
     expect(await cli('--key', viewer, 'models', 'register', 'y', '--labels', 'a', '--input-spec', SPEC)).toMatchObject({
       status: 1,
       err: expect.stringContaining('error [FORBIDDEN]'),
     });
-    expect(await cli('--key', operator, 'alias', 'set', 'gray', 'champion', '1')).toMatchObject({ status: 1, err: expect.stringContaining('error [FORBIDDEN]') });
-    expect(await cli('--key', 'mg_wrong-key-000000000000000000000', 'models', 'list')).toMatchObject({ status: 1, err: expect.stringContaining('error [UNAUTHENTICATED]') });
+    expect(await cli('--key', operator, 'alias', 'set', 'gray', 'champion', '1')).toMatchObject({
+      status: 1,
+      err: expect.stringContaining('error [FORBIDDEN]'),
+    });
+    expect(await cli('--key', 'mg_wrong-key-000000000000000000000', 'models', 'list')).toMatchObject({
+      status: 1,
+      err: expect.stringContaining('error [UNAUTHENTICATED]'),
+    });
   });
 });
 
@@ -146,27 +203,46 @@ describe(`the CLI against a running gateway (${dbKind()})`, () => {
     await t.close();
   });
 
-  const remote = (key: string | null, ...args: string[]) => cli('--url', server.url, ...(key ? ['--key', key] : []), ...args);
+  const remote = (key: string | null, ...args: string[]) =>
+    cli('--url', server.url, ...(key ? ['--key', key] : []), ...args);
 
   it('enforces each role boundary', async () => {
-    expect(await remote(null, 'models', 'list')).toMatchObject({ status: 1, err: expect.stringContaining('error [UNAUTHENTICATED]') });
+    expect(await remote(null, 'models', 'list')).toMatchObject({
+      status: 1,
+      err: expect.stringContaining('error [UNAUTHENTICATED]'),
+    });
     expect((await remote(t.keys.viewer, 'models', 'list')).status).toBe(0);
-    expect(await remote(t.keys.viewer, 'models', 'register', 'gray', '--labels', LABELS, '--input-spec', SPEC)).toMatchObject({
+    expect(
+      await remote(t.keys.viewer, 'models', 'register', 'gray', '--labels', LABELS, '--input-spec', SPEC),
+    ).toMatchObject({
       status: 1,
       err: expect.stringContaining('error [FORBIDDEN]'),
     });
-    expect((await remote(t.keys.operator, 'models', 'register', 'gray', '--labels', LABELS, '--input-spec', SPEC)).status).toBe(0);
-    expect((await remote(t.keys.operator, 'versions', 'register', 'gray', fixture('gray8x8-3class.onnx'))).status).toBe(0);
+    expect(
+      (await remote(t.keys.operator, 'models', 'register', 'gray', '--labels', LABELS, '--input-spec', SPEC)).status,
+    ).toBe(0);
+    expect((await remote(t.keys.operator, 'versions', 'register', 'gray', fixture('gray8x8-3class.onnx'))).status).toBe(
+      0,
+    );
     expect((await remote(t.keys.operator, 'alias', 'set', 'gray', 'staging', '1')).status).toBe(0);
-    expect(await remote(t.keys.operator, 'alias', 'set', 'gray', 'champion', '1')).toMatchObject({ status: 1, err: expect.stringContaining('error [FORBIDDEN]') });
+    expect(await remote(t.keys.operator, 'alias', 'set', 'gray', 'champion', '1')).toMatchObject({
+      status: 1,
+      err: expect.stringContaining('error [FORBIDDEN]'),
+    });
     expect((await remote(t.keys.admin, 'alias', 'set', 'gray', 'champion', '1')).status).toBe(0);
-    expect(await remote(t.keys.operator, 'keys', 'list')).toMatchObject({ status: 1, err: expect.stringContaining('error [FORBIDDEN]') });
+    expect(await remote(t.keys.operator, 'keys', 'list')).toMatchObject({
+      status: 1,
+      err: expect.stringContaining('error [FORBIDDEN]'),
+    });
     const created = await remote(t.keys.admin, 'keys', 'create', 'ci', '--role', 'viewer');
     expect(created.status).toBe(0);
     const secret = created.out.split('\n').pop()!;
     expect(await remote(secret, 'whoami')).toMatchObject({ status: 0, out: 'ci (viewer)' });
     expect((await remote(t.keys.admin, 'keys', 'revoke', 'ci')).status).toBe(0);
-    expect(await remote(secret, 'whoami')).toMatchObject({ status: 1, err: 'modelgate: error [UNAUTHENTICATED]: the API key was revoked' });
+    expect(await remote(secret, 'whoami')).toMatchObject({
+      status: 1,
+      err: 'modelgate: error [UNAUTHENTICATED]: the API key was revoked',
+    });
   });
 
   it('says clearly when the gateway cannot be reached', async () => {
@@ -180,7 +256,11 @@ describe('the CLI configuration', () => {
   it('stops with one line naming a bad variable', async () => {
     const restore = withEnv({ PORT: 'abc' });
     try {
-      expect(await cli('serve')).toEqual({ status: 1, out: '', err: 'modelgate: invalid configuration: PORT must be an integer between 0 and 65535 (got "abc")' });
+      expect(await cli('serve')).toEqual({
+        status: 1,
+        out: '',
+        err: 'modelgate: invalid configuration: PORT must be an integer between 0 and 65535 (got "abc")',
+      });
     } finally {
       restore();
     }

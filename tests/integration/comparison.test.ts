@@ -14,8 +14,20 @@ const V3 = { model: 'fashion-classifier', version: 3 };
 
 /** The numbers that must not depend on how the run went (timings aside). */
 const numbers = (c: any) => {
-  const strip = (m: any) => ({ ...m, latencyMsP50: undefined, latencyMsP95: undefined, latencyMsP99: undefined, throughput: undefined });
-  return { ...c, id: undefined, summary: undefined, baselineMetrics: strip(c.baselineMetrics), candidateMetrics: strip(c.candidateMetrics) };
+  const strip = (m: any) => ({
+    ...m,
+    latencyMsP50: undefined,
+    latencyMsP95: undefined,
+    latencyMsP99: undefined,
+    throughput: undefined,
+  });
+  return {
+    ...c,
+    id: undefined,
+    summary: undefined,
+    baselineMetrics: strip(c.baselineMetrics),
+    candidateMetrics: strip(c.candidateMetrics),
+  };
 };
 
 async function waitFor(t: TestApp, id: string, until: (c: any) => boolean, timeoutMs = 120_000): Promise<any> {
@@ -23,7 +35,8 @@ async function waitFor(t: TestApp, id: string, until: (c: any) => boolean, timeo
   for (;;) {
     const c = expectData(await t.gql(GET, { id }, t.keys.viewer)).comparison;
     if (until(c)) return c;
-    if (Date.now() - started > timeoutMs) throw new Error(`comparison ${id} stuck: ${JSON.stringify({ status: c.status, done: c.itemsDone })}`);
+    if (Date.now() - started > timeoutMs)
+      throw new Error(`comparison ${id} stuck: ${JSON.stringify({ status: c.status, done: c.itemsDone })}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -39,8 +52,16 @@ describe(`comparisons on the demo registry (${dbKind()})`, () => {
   afterAll(() => t.close());
 
   it('queues at once, runs both versions over the smoke set, and reports paired statistics and a verdict', async () => {
-    const queued = expectData(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke' } }, t.keys.operator)).startComparison;
-    expect(queued).toMatchObject({ status: expect.stringMatching(/QUEUED|RUNNING/), total: 100, baseline: { version: 1 }, candidate: { version: 3 }, dataset: { name: 'fashion-smoke', version: 1 } });
+    const queued = expectData(
+      await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke' } }, t.keys.operator),
+    ).startComparison;
+    expect(queued).toMatchObject({
+      status: expect.stringMatching(/QUEUED|RUNNING/),
+      total: 100,
+      baseline: { version: 1 },
+      candidate: { version: 3 },
+      dataset: { name: 'fashion-smoke', version: 1 },
+    });
     const c = await waitFor(t, queued.id, finished);
     expect(c.status).toBe('SUCCEEDED');
     expect(c).toMatchObject({ progress: 1, itemsDone: 100, n: 100 });
@@ -62,59 +83,146 @@ describe(`comparisons on the demo registry (${dbKind()})`, () => {
       expect(m.top5Accuracy).toBeGreaterThanOrEqual(m.accuracy);
       expect(m.sizeBytes).toBeGreaterThan(0);
     }
-    expect(c.summary).toMatch(/^fashion-classifier v3 .* v1 \(baseline\): accuracy \d+\.\d% vs \d+\.\d% \([+−]\d+\.\d pts, 95% CI [+−]\d+\.\d\.\.[+−]\d+\.\d\), McNemar p = \S+ on 100 paired images of fashion-smoke@1\.$/);
+    expect(c.summary).toMatch(
+      /^fashion-classifier v3 .* v1 \(baseline\): accuracy \d+\.\d% vs \d+\.\d% \([+−]\d+\.\d pts, 95% CI [+−]\d+\.\d\.\.[+−]\d+\.\d\), McNemar p = \S+ on 100 paired images of fashion-smoke@1\.$/,
+    );
     // Drill-down: exactly the items where the two top-1s differ.
-    const { comparison } = expectData(await t.gql(`query($id: ID!) { comparison(id: $id) { disagreements(first: 1000) { ordinal path label baselineLabel candidateLabel } report(format: MARKDOWN) } }`, { id: c.id }, t.keys.viewer));
+    const { comparison } = expectData(
+      await t.gql(
+        `query($id: ID!) { comparison(id: $id) { disagreements(first: 1000) { ordinal path label baselineLabel candidateLabel } report(format: MARKDOWN) } }`,
+        { id: c.id },
+        t.keys.viewer,
+      ),
+    );
     expect(comparison.disagreements).toHaveLength(Math.round((1 - c.agreement) * 100));
     for (const d of comparison.disagreements) expect(d.baselineLabel).not.toBe(d.candidateLabel);
     expect(comparison.report).toContain(c.summary);
     expect(comparison.report).toContain('| accuracy |');
 
     // An identical request returns the stored result; force recomputes, to the same numbers.
-    const again = expectData(await t.gql(START, { input: { candidate: V3, baseline: { model: 'fashion-classifier', alias: 'baseline' }, dataset: 'fashion-smoke@1' } }, t.keys.operator)).startComparison;
+    const again = expectData(
+      await t.gql(
+        START,
+        {
+          input: {
+            candidate: V3,
+            baseline: { model: 'fashion-classifier', alias: 'baseline' },
+            dataset: 'fashion-smoke@1',
+          },
+        },
+        t.keys.operator,
+      ),
+    ).startComparison;
     expect(again.id).toBe(c.id);
-    const forced = expectData(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke', force: true } }, t.keys.operator)).startComparison;
+    const forced = expectData(
+      await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke', force: true } }, t.keys.operator),
+    ).startComparison;
     expect(forced.id).not.toBe(c.id);
     expect(numbers(await waitFor(t, forced.id, finished))).toEqual(numbers(c));
-    const listed = expectData(await t.gql(`{ comparisons(model: "fashion-classifier") { id } }`, {}, t.keys.viewer)).comparisons;
+    const listed = expectData(
+      await t.gql(`{ comparisons(model: "fashion-classifier") { id } }`, {}, t.keys.viewer),
+    ).comparisons;
     expect(listed.map((l: any) => l.id)).toEqual([forced.id, c.id]);
   }, 180_000);
 
   it('refuses unknown datasets, mismatched labels, FAILED versions and viewers, and cancels cleanly', async () => {
     expectError(await t.gql(START, { input: { candidate: V3, dataset: 'nope' } }, t.keys.operator), 'NOT_FOUND');
-    expectError(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke@9' } }, t.keys.operator), 'NOT_FOUND');
+    expectError(
+      await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke@9' } }, t.keys.operator),
+      'NOT_FOUND',
+    );
     // Found by the fuzzer as INTERNAL_SERVER_ERROR: a version past 32 bits, a NUL in the name.
-    expect(expectError(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke@99999999999' } }, t.keys.operator), 'BAD_USER_INPUT').message).toContain('at most 2147483647');
-    expectError(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke@2147483647' } }, t.keys.operator), 'NOT_FOUND');
-    expectError(await t.gql(START, { input: { candidate: V3, dataset: 'fashion\u0000smoke' } }, t.keys.operator), 'BAD_USER_INPUT');
+    expect(
+      expectError(
+        await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke@99999999999' } }, t.keys.operator),
+        'BAD_USER_INPUT',
+      ).message,
+    ).toContain('at most 2147483647');
+    expectError(
+      await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke@2147483647' } }, t.keys.operator),
+      'NOT_FOUND',
+    );
+    expectError(
+      await t.gql(START, { input: { candidate: V3, dataset: 'fashion\u0000smoke' } }, t.keys.operator),
+      'BAD_USER_INPUT',
+    );
     expectError(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke' } }, t.keys.viewer), 'FORBIDDEN');
-    expectError(await t.gql(START, { input: { candidate: V3, baseline: V3, dataset: 'fashion-smoke' } }, t.keys.operator), 'BAD_USER_INPUT');
-    expectError(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke', alpha: 2 } }, t.keys.operator), 'BAD_USER_INPUT');
+    expectError(
+      await t.gql(START, { input: { candidate: V3, baseline: V3, dataset: 'fashion-smoke' } }, t.keys.operator),
+      'BAD_USER_INPUT',
+    );
+    expectError(
+      await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke', alpha: 2 } }, t.keys.operator),
+      'BAD_USER_INPUT',
+    );
     // A label mapping is an object of strings the database can store: a NUL in an unused key was INTERNAL_SERVER_ERROR.
     for (const labelMapping of [{ 'x\u0000': 'y' }, { x: 'y\ud800' }, { x: 1 }, 'abc', ['Bag']]) {
-      expect([labelMapping, expectError(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke', labelMapping } }, t.keys.operator), 'BAD_USER_INPUT').extensions!.details]).toEqual([labelMapping, { field: 'labelMapping' }]);
+      expect([
+        labelMapping,
+        expectError(
+          await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke', labelMapping } }, t.keys.operator),
+          'BAD_USER_INPUT',
+        ).extensions!.details,
+      ]).toEqual([labelMapping, { field: 'labelMapping' }]);
     }
     // A model with other classes: refused unless a label mapping makes them the dataset's.
     await t.app.services.models.register(t.app.localActor(), { ...GRAY_MODEL, name: 'gray' });
-    await t.app.services.versions.register(t.app.localActor(), { model: 'gray', artifactPath: require('node:path').resolve(__dirname, '..', 'fixtures', 'gray8x8-3class.onnx') });
-    const mismatch = expectError(await t.gql(START, { input: { candidate: { model: 'gray', version: 1 }, baseline: { model: 'fashion-classifier', version: 1 }, dataset: 'fashion-smoke' } }, t.keys.operator), 'BAD_USER_INPUT');
+    await t.app.services.versions.register(t.app.localActor(), {
+      model: 'gray',
+      artifactPath: require('node:path').resolve(__dirname, '..', 'fixtures', 'gray8x8-3class.onnx'),
+    });
+    const mismatch = expectError(
+      await t.gql(
+        START,
+        {
+          input: {
+            candidate: { model: 'gray', version: 1 },
+            baseline: { model: 'fashion-classifier', version: 1 },
+            dataset: 'fashion-smoke',
+          },
+        },
+        t.keys.operator,
+      ),
+      'BAD_USER_INPUT',
+    );
     expect(mismatch.message).toMatch(/^mismatched labels: candidate gray v1 has no class for "T-shirt\/top"/);
     // A FAILED version.
-    const v2 = await t.app.db.prisma.modelVersion.findFirstOrThrow({ where: { version: 2, model: { name: 'fashion-classifier' } } });
-    await t.app.db.prisma.modelVersion.update({ where: { id: v2.id }, data: { status: 'FAILED', statusReason: 'failed to load: test' } });
-    expect(expectError(await t.gql(START, { input: { candidate: { model: 'fashion-classifier', version: 2 }, dataset: 'fashion-smoke' } }, t.keys.operator), 'MODEL_LOAD_FAILED').message).toContain('failed to load: test');
+    const v2 = await t.app.db.prisma.modelVersion.findFirstOrThrow({
+      where: { version: 2, model: { name: 'fashion-classifier' } },
+    });
+    await t.app.db.prisma.modelVersion.update({
+      where: { id: v2.id },
+      data: { status: 'FAILED', statusReason: 'failed to load: test' },
+    });
+    expect(
+      expectError(
+        await t.gql(
+          START,
+          { input: { candidate: { model: 'fashion-classifier', version: 2 }, dataset: 'fashion-smoke' } },
+          t.keys.operator,
+        ),
+        'MODEL_LOAD_FAILED',
+      ).message,
+    ).toContain('failed to load: test');
     await t.app.db.prisma.modelVersion.update({ where: { id: v2.id }, data: { status: 'READY', statusReason: null } });
 
     // Cancel a long one while it runs: it stops at a checkpoint, keeping what it stored.
-    const long = expectData(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-eval' } }, t.keys.operator)).startComparison;
+    const long = expectData(
+      await t.gql(START, { input: { candidate: V3, dataset: 'fashion-eval' } }, t.keys.operator),
+    ).startComparison;
     await waitFor(t, long.id, (c) => c.itemsDone >= 32 || finished(c));
-    const cancelled = expectData(await t.gql(`mutation($id: ID!) { cancelComparison(id: $id) { id status } }`, { id: long.id }, t.keys.operator)).cancelComparison;
+    const cancelled = expectData(
+      await t.gql(`mutation($id: ID!) { cancelComparison(id: $id) { id status } }`, { id: long.id }, t.keys.operator),
+    ).cancelComparison;
     expect(cancelled.id).toBe(long.id);
     const end = await waitFor(t, long.id, finished);
     expect(end.status).toBe('CANCELLED');
     expect(end.itemsDone).toBeLessThan(2000);
     expect(end.verdict).toBeNull();
-    expectError(await t.gql(`mutation($id: ID!) { cancelComparison(id: $id) { id } }`, { id: long.id }, t.keys.operator), 'CONFLICT');
+    expectError(
+      await t.gql(`mutation($id: ID!) { cancelComparison(id: $id) { id } }`, { id: long.id }, t.keys.operator),
+      'CONFLICT',
+    );
     expectError(await t.gql(`mutation { cancelComparison(id: "999999") { id } }`, {}, t.keys.operator), 'NOT_FOUND');
     expectError(await t.gql(`{ comparison(id: "x") { id } }`, {}, t.keys.viewer), 'BAD_USER_INPUT');
   }, 180_000);
@@ -131,8 +239,16 @@ describe(`comparison progress and the job limit (${dbKind()})`, () => {
 
   it('runs one job at a time, queueing the next, and streams progress as server-sent events', async () => {
     // Long enough (about 5 s here) for the stream to see it run.
-    const a = expectData(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-eval', limit: 1024 } }, t.keys.operator)).startComparison;
-    const b = expectData(await t.gql(START, { input: { candidate: { model: 'fashion-classifier', version: 2 }, dataset: 'fashion-eval', limit: 64 } }, t.keys.operator)).startComparison;
+    const a = expectData(
+      await t.gql(START, { input: { candidate: V3, dataset: 'fashion-eval', limit: 1024 } }, t.keys.operator),
+    ).startComparison;
+    const b = expectData(
+      await t.gql(
+        START,
+        { input: { candidate: { model: 'fashion-classifier', version: 2 }, dataset: 'fashion-eval', limit: 64 } },
+        t.keys.operator,
+      ),
+    ).startComparison;
     await waitFor(t, a.id, (c) => c.status === 'RUNNING');
     expect(expectData(await t.gql(GET, { id: b.id }, t.keys.viewer)).comparison.status).toBe('QUEUED');
     const server = await startServer(t.app, { port: 0, host: '127.0.0.1' });
@@ -144,7 +260,10 @@ describe(`comparison progress and the job limit (${dbKind()})`, () => {
       const text = await res.text(); // the stream ends after the "done" event
       const events = [...text.matchAll(/^event: (\w+)\ndata: (.*)$/gm)].map((m) => [m[1], JSON.parse(m[2]!)] as const);
       expect(events.length).toBeGreaterThan(1);
-      expect(events.at(-1)).toEqual(['done', expect.objectContaining({ id: a.id, status: 'SUCCEEDED', progress: 1, itemsDone: 1024 })]);
+      expect(events.at(-1)).toEqual([
+        'done',
+        expect.objectContaining({ id: a.id, status: 'SUCCEEDED', progress: 1, itemsDone: 1024 }),
+      ]);
       const progress = events.filter(([e]) => e === 'progress').map(([, d]) => d.itemsDone);
       expect(progress).toEqual([...progress].sort((x, y) => x - y));
     } finally {
@@ -160,7 +279,12 @@ describe(`comparisons shared fairly (${dbKind()})`, () => {
   const CANCEL = `mutation($id: ID!) { cancelComparison(id: $id) { id status } }`;
   beforeAll(async () => {
     const defaults = loadConfig({});
-    t = await createTestApp({ config: { comparisons: { ...defaults.comparisons, maxActivePerKey: 2 }, limits: { ...defaults.limits, ssePerKey: 1 } } });
+    t = await createTestApp({
+      config: {
+        comparisons: { ...defaults.comparisons, maxActivePerKey: 2 },
+        limits: { ...defaults.limits, ssePerKey: 1 },
+      },
+    });
     await seedDemo(t.app);
     server = await startServer(t.app, { port: 0, host: '127.0.0.1' });
     // No runner yet: jobs stay QUEUED, which is what these limits are about.
@@ -172,16 +296,27 @@ describe(`comparisons shared fairly (${dbKind()})`, () => {
 
   it('creates one job for two identical calls at the same instant, and hands both callers that job', async () => {
     const input = { candidate: V3, dataset: 'fashion-smoke', limit: 7 };
-    const [a, b] = await Promise.all([0, 1].map(async () => expectData(await t.gql(START, { input }, t.keys.operator)).startComparison));
+    const [a, b] = await Promise.all(
+      [0, 1].map(async () => expectData(await t.gql(START, { input }, t.keys.operator)).startComparison),
+    );
     expect(a.id).toBe(b.id);
     // With force, a finished result is not reused, but a job in progress is.
-    expect(expectData(await t.gql(START, { input: { ...input, force: true } }, t.keys.operator)).startComparison.id).toBe(a.id);
-    expect(await t.app.db.prisma.comparison.count({ where: { requestKey: (await t.app.db.prisma.comparison.findUniqueOrThrow({ where: { id: Number(a.id) } })).requestKey } })).toBe(1);
+    expect(
+      expectData(await t.gql(START, { input: { ...input, force: true } }, t.keys.operator)).startComparison.id,
+    ).toBe(a.id);
+    expect(
+      await t.app.db.prisma.comparison.count({
+        where: {
+          requestKey: (await t.app.db.prisma.comparison.findUniqueOrThrow({ where: { id: Number(a.id) } })).requestKey,
+        },
+      }),
+    ).toBe(1);
     expectData(await t.gql(CANCEL, { id: a.id }, t.keys.operator));
   });
 
   it('caps the jobs one key has queued or running (COMPARISON_MAX_ACTIVE_PER_KEY)', async () => {
-    const start = (limit: number, key = t.keys.operator) => t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke', limit } }, key);
+    const start = (limit: number, key = t.keys.operator) =>
+      t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke', limit } }, key);
     const first = expectData(await start(11)).startComparison;
     expectData(await start(12));
     const refused = expectError(await start(13), 'RESOURCE_EXHAUSTED');
@@ -196,7 +331,9 @@ describe(`comparisons shared fairly (${dbKind()})`, () => {
   it('caps progress streams per key (SSE_MAX_PER_KEY), and ends a stream when its key is revoked', async () => {
     const viewer = (await t.app.services.apiKeys.create(t.app.localActor(), 'watcher', 'viewer')).key;
     // Its own job (the runner is not started: it stays QUEUED, and its stream open).
-    const job = expectData(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke', limit: 21 } }, t.keys.admin)).startComparison.id;
+    const job = expectData(
+      await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke', limit: 21 } }, t.keys.admin),
+    ).startComparison.id;
     const url = `${server.url.replace('localhost', '127.0.0.1')}/comparisons/${job}/events`;
     const res = await fetch(url, { headers: { authorization: `Bearer ${viewer}` } });
     const reader = res.body!.getReader();
@@ -211,7 +348,10 @@ describe(`comparisons shared fairly (${dbKind()})`, () => {
     await readUntil(/event: progress/);
     const second = await fetch(url, { headers: { authorization: `Bearer ${viewer}` } });
     expect(second.status).toBe(429);
-    expect(((await second.json()) as any).errors[0].extensions).toMatchObject({ code: 'RESOURCE_EXHAUSTED', retryAfterMs: 5000 });
+    expect(((await second.json()) as any).errors[0].extensions).toMatchObject({
+      code: 'RESOURCE_EXHAUSTED',
+      retryAfterMs: 5000,
+    });
     expect(await t.app.metrics.text()).toMatch(/modelgate_rejections_total\{reason="stream_cap"\} 1/);
     expectData(await t.gql(`mutation { revokeApiKey(name: "watcher") { revokedAt } }`, {}, t.keys.admin));
     await readUntil(/event: error/);
@@ -225,14 +365,21 @@ describe(`comparisons shared fairly (${dbKind()})`, () => {
       await t.gql(CANCEL, { id: String(c.id) }, t.keys.admin);
     }
     // The first image of the smoke set is gone from the data directory: reading it fails unexpectedly.
-    const item = await t.app.db.prisma.datasetItem.findFirstOrThrow({ where: { dataset: { name: 'fashion-smoke' } }, orderBy: { ordinal: 'asc' } });
+    const item = await t.app.db.prisma.datasetItem.findFirstOrThrow({
+      where: { dataset: { name: 'fashion-smoke' } },
+      orderBy: { ordinal: 'asc' },
+    });
     const file = t.app.artifacts.absolute(t.app.artifacts.relativeFor(item.sha256));
     require('node:fs').rmSync(file);
     t.app.startWorkers();
-    const job = expectData(await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke', limit: 3 } }, t.keys.admin)).startComparison;
+    const job = expectData(
+      await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke', limit: 3 } }, t.keys.admin),
+    ).startComparison;
     const end = await waitFor(t, job.id, finished);
     expect(end.status).toBe('FAILED');
-    expect(end.error).toBe(`INTERNAL_SERVER_ERROR: comparison ${job.id} failed unexpectedly (the gateway log has the details)`);
+    expect(end.error).toBe(
+      `INTERNAL_SERVER_ERROR: comparison ${job.id} failed unexpectedly (the gateway log has the details)`,
+    );
     expect(end.error).not.toContain(t.dataDir);
   }, 60_000);
 });
@@ -256,13 +403,18 @@ describe(`a comparison whose gateway dies mid-run (${dbKind()})`, () => {
     await (first.app.services.inference as any).deps.manager.close();
     await first.app.db.close();
 
-    const second = await createTestApp({ reuse: { dataDir: first.dataDir, databaseUrl: first.config.databaseUrl }, config });
+    const second = await createTestApp({
+      reuse: { dataDir: first.dataDir, databaseUrl: first.config.databaseUrl },
+      config,
+    });
     try {
       second.app.startWorkers();
       const resumed = await waitFor(second, job.id, finished);
       expect(resumed.status).toBe('SUCCEEDED');
       expect(await second.app.db.prisma.comparisonItem.count({ where: { comparisonId: Number(job.id) } })).toBe(256);
-      const fresh = expectData(await second.gql(START, { input: { ...input, force: true } }, second.keys.operator)).startComparison;
+      const fresh = expectData(
+        await second.gql(START, { input: { ...input, force: true } }, second.keys.operator),
+      ).startComparison;
       const uninterrupted = await waitFor(second, fresh.id, finished);
       expect(numbers(resumed)).toEqual(numbers(uninterrupted));
     } finally {

@@ -52,17 +52,30 @@ describe(`error reporting (${dbKind()})`, () => {
     expect(Array.isArray(error.extensions!.stacktrace)).toBe(true);
   });
 
-  it('keeps Apollo\'s own codes for malformed operations and variables', async () => {
+  it("keeps Apollo's own codes for malformed operations and variables", async () => {
     t = await createTestApp();
-    expect((await t.gql(`{ models { name `, {}, t.keys.admin)).errors![0]!.extensions!.code).toBe('GRAPHQL_PARSE_FAILED');
+    expect((await t.gql(`{ models { name `, {}, t.keys.admin)).errors![0]!.extensions!.code).toBe(
+      'GRAPHQL_PARSE_FAILED',
+    );
     expect((await t.gql(`{ nope }`, {}, t.keys.admin)).errors![0]!.extensions!.code).toBe('GRAPHQL_VALIDATION_FAILED');
-    const badVar = await t.gql(`mutation($v: Int!) { setAlias(model: "m", alias: "a", version: $v) { name } }`, { v: 'one' }, t.keys.admin);
+    const badVar = await t.gql(
+      `mutation($v: Int!) { setAlias(model: "m", alias: "a", version: $v) { name } }`,
+      { v: 'one' },
+      t.keys.admin,
+    );
     expect(badVar.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
   });
 
   it('gives every error a documented code and a request id', async () => {
     t = await createTestApp();
-    const documented = ['BAD_USER_INPUT', 'NOT_FOUND', 'CONFLICT', 'UNAUTHENTICATED', 'FORBIDDEN', 'INTERNAL_SERVER_ERROR'];
+    const documented = [
+      'BAD_USER_INPUT',
+      'NOT_FOUND',
+      'CONFLICT',
+      'UNAUTHENTICATED',
+      'FORBIDDEN',
+      'INTERNAL_SERVER_ERROR',
+    ];
     const results = await Promise.all([
       t.gql(`{ model(name: "x") { name } }`, {}, t.keys.admin),
       t.gql(`{ models { name } }`),

@@ -50,7 +50,16 @@ import { buildGatewaySchema } from '../../src/graphql/schema';
 import { startServer, type RunningServer } from '../../src/http/server';
 import { writeDvcProject } from '../helpers/dvc-project';
 import { writeMlflowStore } from '../helpers/mlflow-store';
-import { createTestApp, dbKind, expectData, fixture, FIXTURES, GRAY_MODEL, type GqlResult, type TestApp } from '../helpers/test-app';
+import {
+  createTestApp,
+  dbKind,
+  expectData,
+  fixture,
+  FIXTURES,
+  GRAY_MODEL,
+  type GqlResult,
+  type TestApp,
+} from '../helpers/test-app';
 
 /** One seed for both properties: a failure reproduces as is. */
 const SEED = 20261202;
@@ -64,7 +73,14 @@ const MUTATION_RUNS = 2000;
 const IMAGE_RUNS = 1500;
 
 /** Every code a client may see: the domain's, plus the ones Apollo assigns to malformed requests (src/graphql/errors.ts). */
-const DOCUMENTED = new Set<string>([...Object.values(ErrorCode), 'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST', 'OPERATION_RESOLUTION_FAILURE']);
+const DOCUMENTED = new Set<string>([
+  ...Object.values(ErrorCode),
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+]);
 const IMAGE_CODES = new Set<string>([ErrorCode.INVALID_IMAGE, ErrorCode.PAYLOAD_TOO_LARGE, ErrorCode.BAD_USER_INPUT]);
 const STACK_LINE = /\n\s+at /;
 
@@ -76,15 +92,19 @@ function problems(result: GqlResult, allowed: Set<string>): string[] {
   for (const e of errors) {
     const code = e.extensions?.code;
     if (typeof code !== 'string' || !allowed.has(code)) found.push(`code ${String(code)} not allowed: ${e.message}`);
-    if (code === ErrorCode.INTERNAL_SERVER_ERROR) found.push(`INTERNAL_SERVER_ERROR at ${JSON.stringify(e.path ?? null)}`);
-    if (typeof e.message !== 'string' || e.message === '') found.push(`an error without a message (code ${String(code)})`);
+    if (code === ErrorCode.INTERNAL_SERVER_ERROR)
+      found.push(`INTERNAL_SERVER_ERROR at ${JSON.stringify(e.path ?? null)}`);
+    if (typeof e.message !== 'string' || e.message === '')
+      found.push(`an error without a message (code ${String(code)})`);
     else if (STACK_LINE.test(e.message)) found.push(`a stack trace in the message: ${e.message.slice(0, 300)}`);
-    else if (e.message.includes('Internal server error') && code !== ErrorCode.INTERNAL_SERVER_ERROR) found.push(`"Internal server error" under code ${String(code)}`);
+    else if (e.message.includes('Internal server error') && code !== ErrorCode.INTERNAL_SERVER_ERROR)
+      found.push(`"Internal server error" under code ${String(code)}`);
     if (e.extensions && 'stacktrace' in e.extensions) found.push('extensions.stacktrace is exposed');
   }
   // Data can hide an unexpected failure too: an import item's reason says INTERNAL_SERVER_ERROR.
   const data = JSON.stringify(result.data ?? null);
-  if (data.includes(ErrorCode.INTERNAL_SERVER_ERROR)) found.push(`INTERNAL_SERVER_ERROR inside data: ${data.slice(0, 500)}`);
+  if (data.includes(ErrorCode.INTERNAL_SERVER_ERROR))
+    found.push(`INTERNAL_SERVER_ERROR inside data: ${data.slice(0, 500)}`);
   if (STACK_LINE.test(data)) found.push('a stack trace inside data');
   return found;
 }
@@ -155,25 +175,46 @@ const KNOWN_STRINGS: string[] = [
   'e\u0301',
   '%s%n%x',
   '${jndi:ldap://x}',
-  "'; DROP TABLE \"Model\"; --",
+  '\'; DROP TABLE "Model"; --',
   '\\',
   'C:\\Windows\\system32',
   '~/.ssh/id_rsa',
   'x'.repeat(129),
   'x'.repeat(4096),
 ];
-const PATH_SEGMENTS = ['..', '.', '', 'etc', 'passwd', 'tmp', 'dev', 'null', 'a b', '\u0000', '%2e%2e', '...', '~', 'fixtures', 'gray8x8-3class.onnx'];
+const PATH_SEGMENTS = [
+  '..',
+  '.',
+  '',
+  'etc',
+  'passwd',
+  'tmp',
+  'dev',
+  'null',
+  'a b',
+  '\u0000',
+  '%2e%2e',
+  '...',
+  '~',
+  'fixtures',
+  'gray8x8-3class.onnx',
+];
 
 const OMIT = Symbol('omit');
 type Gen = fc.Arbitrary<unknown>;
-const weighted = (...pairs: [number, Gen][]): Gen => fc.oneof(...pairs.map(([weight, arbitrary]) => ({ weight, arbitrary })));
+const weighted = (...pairs: [number, Gen][]): Gen =>
+  fc.oneof(...pairs.map(([weight, arbitrary]) => ({ weight, arbitrary })));
 
 function stringArb(): Gen {
   const pathLike = fc
     .tuple(fc.boolean(), fc.array(fc.constantFrom(...PATH_SEGMENTS), { minLength: 1, maxLength: 6 }))
     .map(([absolute, parts]) => (absolute ? '/' : '') + parts.join('/'));
   const spliced = fc
-    .tuple(fc.constantFrom(...KNOWN_STRINGS), fc.constantFrom('\u0000', '\n', '\r\n', '\t', '\ud800', '"', "'", '`', '/', '@', '%', '..', '\u2028'), fc.nat())
+    .tuple(
+      fc.constantFrom(...KNOWN_STRINGS),
+      fc.constantFrom('\u0000', '\n', '\r\n', '\t', '\ud800', '"', "'", '`', '/', '@', '%', '..', '\u2028'),
+      fc.nat(),
+    )
     .map(([s, insert, at]) => s.slice(0, at % (s.length + 1)) + insert + s.slice(at % (s.length + 1)));
   return weighted(
     [4, fc.constantFrom(...KNOWN_STRINGS)],
@@ -191,7 +232,9 @@ const INT_EDGES = [0, 1, 2, 3, -1, 5, 100, 2147483647, -2147483648, -0];
 /** Not an Int: out of 32-bit range, fractional, or a double. GraphQL refuses these while coercing the variables. */
 const NOT_INT = fc.oneof(fc.constantFrom(2147483648, -2147483649, 2 ** 53, 1e21, 1.5), fc.double());
 const intArb = (sloppy = false): Gen =>
-  sloppy ? weighted([2, fc.constantFrom(...INT_EDGES)], [1, fc.integer()], [1, NOT_INT]) : weighted([8, fc.constantFrom(...INT_EDGES)], [6, fc.integer({ min: -3, max: 10 })], [5, fc.integer()]);
+  sloppy
+    ? weighted([2, fc.constantFrom(...INT_EDGES)], [1, fc.integer()], [1, NOT_INT])
+    : weighted([8, fc.constantFrom(...INT_EDGES)], [6, fc.integer({ min: -3, max: 10 })], [5, fc.integer()]);
 /** NaN and Infinity are generated too: JSON carries them as null, as any client would send them. */
 const floatArb = (): Gen =>
   weighted(
@@ -201,10 +244,44 @@ const floatArb = (): Gen =>
   );
 
 /** Keys the gateway reads from JSON arguments (input specs, tags, label mappings): random keys alone would never get past the first check. */
-const JSON_KEYS = ['width', 'height', 'channels', 'mean', 'std', 'resize', 'interpolation', 'cropRatio', 'scale', 'layout', 'inputName', 'outputName', 'output', ...GRAY_MODEL.labels, 'inference.providers', '__proto__', 'constructor', ''];
+const JSON_KEYS = [
+  'width',
+  'height',
+  'channels',
+  'mean',
+  'std',
+  'resize',
+  'interpolation',
+  'cropRatio',
+  'scale',
+  'layout',
+  'inputName',
+  'outputName',
+  'output',
+  ...GRAY_MODEL.labels,
+  'inference.providers',
+  '__proto__',
+  'constructor',
+  '',
+];
 function jsonArb(): Gen {
-  const leaf = weighted([3, stringArb()], [2, intArb(true)], [1, floatArb()], [1, fc.boolean()], [1, fc.constant(null)], [1, fc.constantFrom('resize', 'resize-crop', 'letterbox', 'NCHW', 'NHWC', 'logits', 'bilinear', 'cpu', 'webgpu')]);
-  const known = fc.dictionary(weighted([2, fc.constantFrom(...JSON_KEYS)], [1, fc.string({ maxLength: 8 })], [1, stringArb()]) as fc.Arbitrary<string>, weighted([4, leaf], [1, fc.array(leaf, { maxLength: 4 })]), { maxKeys: 8 });
+  const leaf = weighted(
+    [3, stringArb()],
+    [2, intArb(true)],
+    [1, floatArb()],
+    [1, fc.boolean()],
+    [1, fc.constant(null)],
+    [1, fc.constantFrom('resize', 'resize-crop', 'letterbox', 'NCHW', 'NHWC', 'logits', 'bilinear', 'cpu', 'webgpu')],
+  );
+  const known = fc.dictionary(
+    weighted(
+      [2, fc.constantFrom(...JSON_KEYS)],
+      [1, fc.string({ maxLength: 8 })],
+      [1, stringArb()],
+    ) as fc.Arbitrary<string>,
+    weighted([4, leaf], [1, fc.array(leaf, { maxLength: 4 })]),
+    { maxKeys: 8 },
+  );
   const spec = fc.record(
     {
       width: weighted([3, fc.constant(8)], [1, intArb(true)]),
@@ -218,11 +295,24 @@ function jsonArb(): Gen {
     },
     { requiredKeys: ['width', 'height', 'channels'] },
   );
-  return weighted([3, fc.jsonValue({ maxDepth: 3 })], [3, known], [2, spec], [1, fc.constant(GRAY_MODEL.inputSpec)], [1, fc.constantFrom({}, [], 'x', 0, true, null)]);
+  return weighted(
+    [3, fc.jsonValue({ maxDepth: 3 })],
+    [3, known],
+    [2, spec],
+    [1, fc.constant(GRAY_MODEL.inputSpec)],
+    [1, fc.constantFrom({}, [], 'x', 0, true, null)],
+  );
 }
 
 /** A value of the wrong type, whatever the expected one. */
-const wrongArb = (): Gen => fc.oneof(fc.string({ maxLength: 8 }), fc.integer(), fc.boolean(), fc.double(), fc.constantFrom({}, [], [null], { x: 1 }));
+const wrongArb = (): Gen =>
+  fc.oneof(
+    fc.string({ maxLength: 8 }),
+    fc.integer(),
+    fc.boolean(),
+    fc.double(),
+    fc.constantFrom({}, [], [null], { x: 1 }),
+  );
 
 function scalarArb(name: string, sloppy: boolean): Gen {
   switch (name) {
@@ -252,7 +342,14 @@ function scalarArb(name: string, sloppy: boolean): Gen {
 let HINTS: Record<string, Gen> = {};
 function makeHints(paths: { repo: string; store: string }): Record<string, Gen> {
   const name = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,20}$/);
-  const onnx = ['gray8x8-3class.onnx', 'gray8x8-3class-batch1.onnx', 'gray8x8-3class-slow.onnx', 'two-inputs.onnx', 'png-renamed.onnx', 'rgb-dynamic-4class.onnx'].map(fixture);
+  const onnx = [
+    'gray8x8-3class.onnx',
+    'gray8x8-3class-batch1.onnx',
+    'gray8x8-3class-slow.onnx',
+    'two-inputs.onnx',
+    'png-renamed.onnx',
+    'rgb-dynamic-4class.onnx',
+  ].map(fixture);
   return {
     model: fc.constantFrom('gray', 'gray', 'gray', 'shapes'),
     alias: fc.constantFrom('baseline', 'champion', 'staging', 'candidate'),
@@ -260,16 +357,28 @@ function makeHints(paths: { repo: string; store: string }): Record<string, Gen> 
     version: fc.constantFrom(1, 2, 3),
     artifactPath: fc.constantFrom(...onnx),
     repoPath: fc.constantFrom(paths.repo, fixture('formats/dvc/example-get-started/head-dvc3')),
-    trackingUri: fc.constantFrom(paths.store, pathToFileURL(paths.store).href, fixture('formats/mlflow/filestore-mlflow3.5/mlruns')),
+    trackingUri: fc.constantFrom(
+      paths.store,
+      pathToFileURL(paths.store).href,
+      fixture('formats/mlflow/filestore-mlflow3.5/mlruns'),
+    ),
     rev: fc.constantFrom('HEAD', 'HEAD~1', 'main', 'HEAD^{tree}'),
     dataset: fc.constantFrom('shapes-eval', 'shapes-eval@1', 'shapes-eval@2', 'shapes-eval@99999999999'),
     id: fc.constantFrom('1', '2', '3', '4'),
     labels: fc.constantFrom(GRAY_MODEL.labels, [...GRAY_MODEL.labels].reverse(), ['a', 'b', 'c', 'd']),
-    inputSpec: fc.constantFrom<unknown>(GRAY_MODEL.inputSpec, { width: 8, height: 8, channels: 1 }, { width: 8, height: 8, channels: 3, resize: 'resize-crop', cropRatio: 0.5 }),
+    inputSpec: fc.constantFrom<unknown>(
+      GRAY_MODEL.inputSpec,
+      { width: 8, height: 8, channels: 1 },
+      { width: 8, height: 8, channels: 3, resize: 'resize-crop', cropRatio: 0.5 },
+    ),
     experiment: fc.constantFrom('shapes', '1', '0'),
     registeredModel: fc.constantFrom('gray', 'shapes'),
     task: fc.constant('image-classification'),
-    labelMapping: fc.constantFrom<unknown>({}, { circle: 'circle', square: 'square', triangle: 'triangle' }, { circle: 'square', square: 'circle' }),
+    labelMapping: fc.constantFrom<unknown>(
+      {},
+      { circle: 'circle', square: 'square', triangle: 'triangle' },
+      { circle: 'square', square: 'circle' },
+    ),
     alpha: fc.constantFrom(0.05, 0.01),
     limit: fc.constantFrom(1, 2, 3, 100),
     nonInferiorityMargin: fc.constantFrom(0.01, 0),
@@ -300,27 +409,43 @@ function valueArb(type: GraphQLInputType, depth: number, mode: Mode): Gen {
   }
   if (isEnumType(type)) {
     const values = type.getValues().map((v) => v.name);
-    return sloppy ? weighted([2, fc.constantFrom(...values)], [1, fc.constantFrom(...values.map((v) => v.toLowerCase()))], [1, stringArb()]) : fc.constantFrom(...values);
+    return sloppy
+      ? weighted(
+          [2, fc.constantFrom(...values)],
+          [1, fc.constantFrom(...values.map((v) => v.toLowerCase()))],
+          [1, stringArb()],
+        )
+      : fc.constantFrom(...values);
   }
   if (isScalarType(type)) return scalarArb(type.name, sloppy);
   if (isInputObjectType(type)) {
     if (depth > 4) return fc.constant({});
     const fields = Object.values(type.getFields());
-    const record = fc.record(Object.fromEntries(fields.map((f) => [f.name, fieldArb(f.type, depth + 1, mode, { name: f.name })])));
+    const record = fc.record(
+      Object.fromEntries(fields.map((f) => [f.name, fieldArb(f.type, depth + 1, mode, { name: f.name })])),
+    );
     const withoutOmitted = record.map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== OMIT)));
     if (!sloppy) return withoutOmitted;
-    const withExtra = fc.tuple(withoutOmitted, fc.constantFrom('unknownField', '__proto__', 'constructor', ''), jsonArb()).map(([r, k, v]) => ({ ...r, [k]: v }));
+    const withExtra = fc
+      .tuple(withoutOmitted, fc.constantFrom('unknownField', '__proto__', 'constructor', ''), jsonArb())
+      .map(([r, k, v]) => ({ ...r, [k]: v }));
     return weighted([6, withoutOmitted], [1, withExtra], [1, wrongArb()]);
   }
   return fc.constant(null);
 }
 
 /** A field's (or argument's or list item's) value: its hints or its type; null or missing where allowed, and anything when sloppy. */
-function fieldArb(type: GraphQLInputType, depth: number, mode: Mode, opts: { inList?: boolean; name?: string } = {}): Gen {
+function fieldArb(
+  type: GraphQLInputType,
+  depth: number,
+  mode: Mode,
+  opts: { inList?: boolean; name?: string } = {},
+): Gen {
   const hint = opts.name !== undefined ? HINTS[opts.name] : undefined;
   const value = hint ? weighted([2, hint], [1, valueArb(type, depth, mode)]) : valueArb(type, depth, mode);
   const absent = opts.inList ? fc.constant(null) : fc.constantFrom(null, OMIT);
-  if (!isNonNullType(type)) return mode.sparse && !opts.inList ? weighted([1, value], [3, absent]) : weighted([3, value], [1, absent]);
+  if (!isNonNullType(type))
+    return mode.sparse && !opts.inList ? weighted([1, value], [3, absent]) : weighted([3, value], [1, absent]);
   return mode.sloppy ? weighted([6, value], [1, absent], [1, wrongArb()]) : value;
 }
 
@@ -360,13 +485,35 @@ function mutationOperation(field: GraphQLField<unknown, unknown>): string {
 }
 
 function mutationCaseArb(field: GraphQLField<unknown, unknown>): fc.Arbitrary<MutationCase> {
-  const variables = (mode: Mode) => fc.record(Object.fromEntries(field.args.map((a) => [a.name, fieldArb(a.type, 0, mode, { name: a.name })])));
-  const vars = weighted([2, variables({ sloppy: false, sparse: true })], [2, variables({ sloppy: false, sparse: false })], [1, variables({ sloppy: true, sparse: false })]) as fc.Arbitrary<Record<string, unknown>>;
+  const variables = (mode: Mode) =>
+    fc.record(Object.fromEntries(field.args.map((a) => [a.name, fieldArb(a.type, 0, mode, { name: a.name })])));
+  const vars = weighted(
+    [2, variables({ sloppy: false, sparse: true })],
+    [2, variables({ sloppy: false, sparse: false })],
+    [1, variables({ sloppy: true, sparse: false })],
+  ) as fc.Arbitrary<Record<string, unknown>>;
   return fc.record({
     field: fc.constant(field.name),
-    role: fc.constantFrom<MutationCase['role']>('admin', 'admin', 'admin', 'admin', 'admin', 'admin', 'operator', 'operator', 'viewer', 'viewer'),
+    role: fc.constantFrom<MutationCase['role']>(
+      'admin',
+      'admin',
+      'admin',
+      'admin',
+      'admin',
+      'admin',
+      'operator',
+      'operator',
+      'viewer',
+      'viewer',
+    ),
     // What a client sends is JSON: NaN and Infinity travel as null, like any JSON client would send them.
-    variables: vars.map((v) => JSON.parse(JSON.stringify(Object.fromEntries(Object.entries(v).filter(([, x]) => x !== OMIT)))) as Record<string, unknown>),
+    variables: vars.map(
+      (v) =>
+        JSON.parse(JSON.stringify(Object.fromEntries(Object.entries(v).filter(([, x]) => x !== OMIT)))) as Record<
+          string,
+          unknown
+        >,
+    ),
   });
 }
 
@@ -399,7 +546,7 @@ function patchPngSize(b: Buffer, w: number, h: number, fixCrc: boolean): Buffer 
 function patchJpegSize(b: Buffer, w: number, h: number): Buffer {
   if (b[0] !== 0xff || b[1] !== 0xd8) return b;
   const out = Buffer.from(b);
-  for (let at = 2; at + 9 < out.length; ) {
+  for (let at = 2; at + 9 < out.length;) {
     if (out[at] !== 0xff) return out;
     const marker = out[at + 1]!;
     if (marker >= 0xc0 && marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(marker)) {
@@ -421,7 +568,10 @@ function patchWebpSize(b: Buffer, w: number, h: number): Buffer {
     out.writeUIntLE((w - 1) & 0xffffff, 24, 3);
     out.writeUIntLE((h - 1) & 0xffffff, 27, 3);
   } else if (chunk === 'VP8L') {
-    out.writeUInt32LE((((w - 1) & 0x3fff) | (((h - 1) & 0x3fff) << 14) | (out.readUInt32LE(21) & 0xf0000000)) >>> 0, 21);
+    out.writeUInt32LE(
+      (((w - 1) & 0x3fff) | (((h - 1) & 0x3fff) << 14) | (out.readUInt32LE(21) & 0xf0000000)) >>> 0,
+      21,
+    );
   } else if (chunk === 'VP8 ') {
     out.writeUInt16LE(w & 0x3fff, 26);
     out.writeUInt16LE(h & 0x3fff, 28);
@@ -438,15 +588,65 @@ type Mutation =
   | { kind: 'size'; w: number; h: number; fixCrc: boolean }
   | { kind: 'prepend'; bytes: Uint8Array };
 
-const sizeArb = fc.constantFrom(0, 1, 8, 16383, 16384, 65535, 100000, 1000000, 2 ** 24, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1);
+const sizeArb = fc.constantFrom(
+  0,
+  1,
+  8,
+  16383,
+  16384,
+  65535,
+  100000,
+  1000000,
+  2 ** 24,
+  2 ** 31 - 1,
+  2 ** 31,
+  2 ** 32 - 1,
+);
 const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('flip' as const), bits: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 7 })), { minLength: 1, maxLength: 20 }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('flip' as const),
+      bits: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 7 })), { minLength: 1, maxLength: 20 }),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 64 }) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 64 }) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('duplicate' as const), from: fc.nat(), length: fc.integer({ min: 1, max: 4096 }), to: fc.nat() }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('size' as const), w: sizeArb, h: sizeArb, fixCrc: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('prepend' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 512 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('insert' as const),
+      at: fc.nat(),
+      bytes: fc.uint8Array({ minLength: 1, maxLength: 64 }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('delete' as const),
+      at: fc.nat(),
+      length: fc.integer({ min: 1, max: 64 }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('duplicate' as const),
+      from: fc.nat(),
+      length: fc.integer({ min: 1, max: 4096 }),
+      to: fc.nat(),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant('size' as const), w: sizeArb, h: sizeArb, fixCrc: fc.boolean() }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('prepend' as const),
+      bytes: fc.uint8Array({ minLength: 1, maxLength: 512 }),
+    }),
+  },
 );
 
 function mutate(input: Buffer, m: Mutation): Buffer {
@@ -499,17 +699,26 @@ describe(`seeded fuzzing (${dbKind()})`, () => {
 
   /** gray's baseline (v1) and champion (v2): cases that move or remove them would leave later cases without a default route or a baseline. */
   const restoreAliases = async () => {
-    for (const [alias, version] of [['baseline', 1], ['champion', 2]] as const) await t.app.services.aliases.set(t.app.localActor(), 'gray', alias, version);
+    for (const [alias, version] of [
+      ['baseline', 1],
+      ['champion', 2],
+    ] as const)
+      await t.app.services.aliases.set(t.app.localActor(), 'gray', alias, version);
   };
 
   beforeAll(async () => {
     // The fuzzer measures input handling, not fairness: no rate limit may answer for it.
     const defaults = loadConfig({ NODE_ENV: 'test' });
-    t = await createTestApp({ logger, config: { limits: { ...defaults.limits, rate: { viewer: 0, operator: 0, admin: 0 } } } });
+    t = await createTestApp({
+      logger,
+      config: { limits: { ...defaults.limits, rate: { viewer: 0, operator: 0, admin: 0 } } },
+    });
     // Nothing the fuzzer sends can leave the machine, or read outside the repository and the temporary folder.
     expect(t.config.mlflow.allowedHosts).toEqual([]);
     const within = (root: string, p: string) => !path.relative(root, p).startsWith('..');
-    expect(t.config.importRoots.filter((r) => !within(path.resolve(__dirname, '..', '..'), r) && !within(os.tmpdir(), r))).toEqual([]);
+    expect(
+      t.config.importRoots.filter((r) => !within(path.resolve(__dirname, '..', '..'), r) && !within(os.tmpdir(), r)),
+    ).toEqual([]);
     server = await startServer(t.app, { port: 0, host: '127.0.0.1' });
     dir = mkdtempSync(path.join(os.tmpdir(), 'modelgate-fuzz-'));
     const admin = t.app.localActor();
@@ -519,24 +728,57 @@ describe(`seeded fuzzing (${dbKind()})`, () => {
     // The registry the fuzzer hits: gray v1 (baseline) and v2 (champion), a dataset of its labels.
     await t.app.services.models.register(admin, GRAY_MODEL);
     await t.app.services.versions.register(admin, { model: 'gray', artifactPath: fixture('gray8x8-3class.onnx') });
-    await t.app.services.versions.register(admin, { model: 'gray', artifactPath: fixture('gray8x8-3class-batch1.onnx') });
+    await t.app.services.versions.register(admin, {
+      model: 'gray',
+      artifactPath: fixture('gray8x8-3class-batch1.onnx'),
+    });
     const repo = path.join(dir, 'repo');
     writeDvcProject(repo, {
       workspace: false,
-      models: [{ name: 'shapes-v1', path: 'models/a.onnx', bytes: onnx, meta: { registeredModel: 'shapes', labels: GRAY_MODEL.labels, inputSpec: GRAY_MODEL.inputSpec, version: 1 } }],
+      models: [
+        {
+          name: 'shapes-v1',
+          path: 'models/a.onnx',
+          bytes: onnx,
+          meta: { registeredModel: 'shapes', labels: GRAY_MODEL.labels, inputSpec: GRAY_MODEL.inputSpec, version: 1 },
+        },
+      ],
       datasets: [
         {
           name: 'shapes-eval',
           path: 'data/eval',
-          files: { 'labels.csv': 'path,label\nimg/1.png,0\nimg/2.png,1\nimg/3.png,2\n', 'img/1.png': png, 'img/2.png': Buffer.concat([png, Buffer.from([0])]), 'img/3.png': Buffer.concat([png, Buffer.from([1])]) },
+          files: {
+            'labels.csv': 'path,label\nimg/1.png,0\nimg/2.png,1\nimg/3.png,2\n',
+            'img/1.png': png,
+            'img/2.png': Buffer.concat([png, Buffer.from([0])]),
+            'img/3.png': Buffer.concat([png, Buffer.from([1])]),
+          },
           meta: { labelsFile: 'labels.csv', labels: GRAY_MODEL.labels },
         },
       ],
     });
-    expect(expectData(await t.gql(`mutation($p: String!) { importDvc(input: { repoPath: $p }) { failed } }`, { p: repo }, t.keys.admin)).importDvc.failed).toBe(0);
+    expect(
+      expectData(
+        await t.gql(
+          `mutation($p: String!) { importDvc(input: { repoPath: $p }) { failed } }`,
+          { p: repo },
+          t.keys.admin,
+        ),
+      ).importDvc.failed,
+    ).toBe(0);
     await restoreAliases();
     // A git repository, so that revisions can be read.
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
+    const git = (...args: string[]) =>
+      execFileSync('git', args, {
+        cwd: repo,
+        env: {
+          ...process.env,
+          GIT_AUTHOR_NAME: 't',
+          GIT_AUTHOR_EMAIL: 't@t',
+          GIT_COMMITTER_NAME: 't',
+          GIT_COMMITTER_EMAIL: 't@t',
+        },
+      });
     git('init', '-q', '-b', 'main');
     git('add', '-A');
     git('commit', '-q', '-m', 'shapes');
@@ -544,7 +786,15 @@ describe(`seeded fuzzing (${dbKind()})`, () => {
     writeMlflowStore(store, {
       experimentId: '1',
       experiment: 'shapes',
-      runs: [{ runId: 'a'.repeat(32), name: 'train', params: { lr: '0.1' }, metrics: [['loss', 0.5, 1700000000000, 1]], model: { onnx } }],
+      runs: [
+        {
+          runId: 'a'.repeat(32),
+          name: 'train',
+          params: { lr: '0.1' },
+          metrics: [['loss', 0.5, 1700000000000, 1]],
+          model: { onnx },
+        },
+      ],
       registered: { name: 'gray', versions: [{ version: 1, runId: 'a'.repeat(32), aliases: ['staging'] }] },
     });
     // Comparisons started by the fuzzer really run (over three images).
@@ -557,7 +807,19 @@ describe(`seeded fuzzing (${dbKind()})`, () => {
       store,
       pathToFileURL(store).href,
       dir,
-      ...['gray8x8-3class.onnx', 'gray8x8-3class-slow.onnx', 'two-inputs.onnx', 'png-renamed.onnx', 'rgb-dynamic-4class.onnx', 'images/rgb-12x8.png', 'images', 'formats/dvc/example-get-started', 'formats/dvc/gto', 'formats/mlflow/filestore-mlflow3.5', 'formats/mlflow/filestore-mlflow2.8-eof-fixed'].map(fixture),
+      ...[
+        'gray8x8-3class.onnx',
+        'gray8x8-3class-slow.onnx',
+        'two-inputs.onnx',
+        'png-renamed.onnx',
+        'rgb-dynamic-4class.onnx',
+        'images/rgb-12x8.png',
+        'images',
+        'formats/dvc/example-get-started',
+        'formats/dvc/gto',
+        'formats/mlflow/filestore-mlflow3.5',
+        'formats/mlflow/filestore-mlflow2.8-eof-fixed',
+      ].map(fixture),
     );
   }, 120_000);
 
@@ -574,10 +836,14 @@ describe(`seeded fuzzing (${dbKind()})`, () => {
     const schema = buildGatewaySchema();
     const operations = new Map(mutationFields.map((f) => [f.name, mutationOperation(f)]));
     // The documents themselves are valid: what fails, fails on the variables or in the resolvers.
-    for (const [name, op] of operations) expect([name, validate(schema, parse(op)).map((e) => e.message)]).toEqual([name, []]);
+    for (const [name, op] of operations)
+      expect([name, validate(schema, parse(op)).map((e) => e.message)]).toEqual([name, []]);
     const keys = { admin: t.keys.admin, operator: t.keys.operator, viewer: t.keys.viewer };
     const tally: Record<string, Record<string, number>> = Object.fromEntries(mutationFields.map((f) => [f.name, {}]));
-    const worktree = () => execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: path.resolve(__dirname, '..', '..') }).toString();
+    const worktree = () =>
+      execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], {
+        cwd: path.resolve(__dirname, '..', '..'),
+      }).toString();
     const worktreeBefore = worktree();
     const started = Date.now();
     let tried = 0;
@@ -586,7 +852,10 @@ describe(`seeded fuzzing (${dbKind()})`, () => {
       const result = await t.gql(operations.get(c.field)!, c.variables, keys[c.role]);
       tally[c.field]![outcomeOf(result)] = (tally[c.field]![outcomeOf(result)] ?? 0) + 1;
       const found = [...problems(result, DOCUMENTED), ...loggedErrors().map((e) => `logged: ${e}`)];
-      if (found.length) throw new Error(`${c.field} as ${c.role}: ${found.join('; ')}\nresponse: ${JSON.stringify(result).slice(0, 2000)}`);
+      if (found.length)
+        throw new Error(
+          `${c.field} as ${c.role}: ${found.join('; ')}\nresponse: ${JSON.stringify(result).slice(0, 2000)}`,
+        );
       if (!result.errors?.length) await restoreAliases();
     });
     const record: Record<string, unknown> = { planned: MUTATION_RUNS, perMutation: tally };
@@ -605,7 +874,9 @@ describe(`seeded fuzzing (${dbKind()})`, () => {
     expect(succeeded).toBeGreaterThan(MUTATION_RUNS / 20);
     // Comparisons the fuzzer started ended (or will end) with a code, never an unexpected failure.
     const failed = await t.app.db.prisma.comparison.findMany({ where: { status: 'FAILED' } });
-    expect(failed.map((c) => JSON.stringify(c.error)).filter((e) => e.includes(ErrorCode.INTERNAL_SERVER_ERROR))).toEqual([]);
+    expect(
+      failed.map((c) => JSON.stringify(c.error)).filter((e) => e.includes(ErrorCode.INTERNAL_SERVER_ERROR)),
+    ).toEqual([]);
     expect(loggedErrors()).toEqual([]);
     // Nothing was written into the repository (imports read fixtures from it, in place).
     expect(worktree()).toBe(worktreeBefore);
@@ -617,7 +888,10 @@ describe(`seeded fuzzing (${dbKind()})`, () => {
   it(`answers ${IMAGE_RUNS} mutated PNG, JPEG and WebP files sent to predict (base64, data: URL, multipart) with a prediction, INVALID_IMAGE, PAYLOAD_TOO_LARGE or BAD_USER_INPUT`, async () => {
     const samples = path.resolve(__dirname, '..', '..', 'models', 'samples');
     const sources = [
-      ...['rgb-12x8.png', 'rgb-37x23.jpg', 'rgb-12x8.webp', 'gray-29x31.png'].map((f) => ({ name: f, bytes: readFileSync(path.join(FIXTURES, 'images', f)) })),
+      ...['rgb-12x8.png', 'rgb-37x23.jpg', 'rgb-12x8.webp', 'gray-29x31.png'].map((f) => ({
+        name: f,
+        bytes: readFileSync(path.join(FIXTURES, 'images', f)),
+      })),
       ...readdirSync(samples)
         .filter((f) => f.endsWith('.png'))
         .map((f) => ({ name: `samples/${f}`, bytes: readFileSync(path.join(samples, f)) })),
@@ -629,12 +903,20 @@ describe(`seeded fuzzing (${dbKind()})`, () => {
       body.set('operations', JSON.stringify({ query: PREDICT, variables: { ref, image: { upload: null }, topK: 3 } }));
       body.set('map', JSON.stringify({ 0: ['variables.image.upload'] }));
       body.set('0', new Blob([bytes], { type: 'application/octet-stream' }), 'fuzz.bin');
-      const res = await fetch(url, { method: 'POST', body, headers: { authorization: `Bearer ${t.keys.viewer}`, 'apollo-require-preflight': 'true' } });
+      const res = await fetch(url, {
+        method: 'POST',
+        body,
+        headers: { authorization: `Bearer ${t.keys.viewer}`, 'apollo-require-preflight': 'true' },
+      });
       const text = await res.text();
       try {
         return JSON.parse(text) as GqlResult;
       } catch {
-        return { errors: [{ message: `HTTP ${res.status}, not JSON: ${text.slice(0, 200)}`, extensions: { code: 'NOT_JSON' } }] };
+        return {
+          errors: [
+            { message: `HTTP ${res.status}, not JSON: ${text.slice(0, 200)}`, extensions: { code: 'NOT_JSON' } },
+          ],
+        };
       }
     };
     const tally: Record<string, Record<string, number>> = {};
@@ -649,14 +931,20 @@ describe(`seeded fuzzing (${dbKind()})`, () => {
       tried++;
       const src = sources[c.source]!;
       const bytes = c.mutations.reduce(mutate, src.bytes);
-      const base64 = c.via === 'data URL' ? `data:image/png;base64,${bytes.toString('base64')}` : bytes.toString('base64');
-      const result = c.via === 'multipart' ? await viaHttp(bytes) : await t.gql(PREDICT, { ref, image: { base64 }, topK: 3 }, t.keys.viewer);
+      const base64 =
+        c.via === 'data URL' ? `data:image/png;base64,${bytes.toString('base64')}` : bytes.toString('base64');
+      const result =
+        c.via === 'multipart'
+          ? await viaHttp(bytes)
+          : await t.gql(PREDICT, { ref, image: { base64 }, topK: 3 }, t.keys.viewer);
       const outcome = result.errors?.length ? String(result.errors[0]!.extensions?.code) : 'prediction';
       const key = `${src.name} via ${c.via}`;
       tally[key] = { ...tally[key], [outcome]: (tally[key]?.[outcome] ?? 0) + 1 };
       const found = [...problems(result, IMAGE_CODES), ...loggedErrors().map((e) => `logged: ${e}`)];
-      if (!found.length && !result.errors?.length && result.data?.predict?.top?.length !== 3) found.push('a prediction without its top 3');
-      if (found.length) throw new Error(`${key} after ${c.mutations.map((m) => m.kind).join(', ')}: ${found.join('; ')}`);
+      if (!found.length && !result.errors?.length && result.data?.predict?.top?.length !== 3)
+        found.push('a prediction without its top 3');
+      if (found.length)
+        throw new Error(`${key} after ${c.mutations.map((m) => m.kind).join(', ')}: ${found.join('; ')}`);
     });
     const record: Record<string, unknown> = { planned: IMAGE_RUNS, perSource: tally };
     summary.images = record;
@@ -667,7 +955,9 @@ describe(`seeded fuzzing (${dbKind()})`, () => {
     const outcomes = Object.values(tally).flatMap((o) => Object.keys(o));
     expect(outcomes).toEqual(expect.arrayContaining(['prediction', ErrorCode.INVALID_IMAGE]));
     // No preprocessing thread died, and the app still predicts.
-    const ok = expectData(await t.gql(PREDICT, { ref, image: { base64: sources[0]!.bytes.toString('base64') }, topK: 3 }, t.keys.viewer));
+    const ok = expectData(
+      await t.gql(PREDICT, { ref, image: { base64: sources[0]!.bytes.toString('base64') }, topK: 3 }, t.keys.viewer),
+    );
     expect(ok.predict.top).toHaveLength(3);
     expect(loggedErrors()).toEqual([]);
     expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({ status: 'ok' });

@@ -1,5 +1,16 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +19,16 @@ import { MAX_WALK_DEPTH } from '../../src/importers/mlflow/file-store';
 import { UNEXPECTED_FAILURE } from '../../src/importers/report';
 import { writeDvcProject } from '../helpers/dvc-project';
 import { writeMlflowStore } from '../helpers/mlflow-store';
-import { createTestApp, dbKind, expectData, expectError, FIXTURES, fixture, GRAY_MODEL, type TestApp } from '../helpers/test-app';
+import {
+  createTestApp,
+  dbKind,
+  expectData,
+  expectError,
+  FIXTURES,
+  fixture,
+  GRAY_MODEL,
+  type TestApp,
+} from '../helpers/test-app';
 
 const IMPORT_DVC = `mutation($input: ImportDvcInput!) { importDvc(input: $input) { created updated unchanged failed items { kind name version action reason } } }`;
 const IMPORT_MLFLOW = `mutation($input: ImportMlflowInput!) { importMlflow(input: $input) { created updated unchanged failed items { kind name version action reason } } }`;
@@ -24,7 +44,8 @@ const MODEL_META = { registeredModel: 'shapes', labels: GRAY_MODEL.labels, input
 describe(`importers (${dbKind()})`, () => {
   let t: TestApp;
   let dir: string;
-  const op = (query: string, input: Record<string, unknown>, key?: string) => t.gql(query, { input }, key ?? t.keys.admin);
+  const op = (query: string, input: Record<string, unknown>, key?: string) =>
+    t.gql(query, { input }, key ?? t.keys.admin);
 
   beforeEach(async () => {
     t = await createTestApp();
@@ -40,14 +61,28 @@ describe(`importers (${dbKind()})`, () => {
     const written = writeDvcProject(root, {
       workspace: false,
       models: [
-        { name: 'shapes-v1', path: 'models/a.onnx', bytes: onnx, meta: { ...MODEL_META, version: 1, aliases: ['baseline'] } },
-        { name: 'shapes-v2', path: 'models/b.onnx', bytes: onnxB1, meta: { ...MODEL_META, version: 2, aliases: ['champion'] } },
+        {
+          name: 'shapes-v1',
+          path: 'models/a.onnx',
+          bytes: onnx,
+          meta: { ...MODEL_META, version: 1, aliases: ['baseline'] },
+        },
+        {
+          name: 'shapes-v2',
+          path: 'models/b.onnx',
+          bytes: onnxB1,
+          meta: { ...MODEL_META, version: 2, aliases: ['champion'] },
+        },
       ],
       datasets: [
         {
           name: 'shapes-eval',
           path: 'data/eval',
-          files: { 'labels.csv': 'path,label,class\nimg/1.png,0,circle\nimg/2.png,2,triangle\n', 'img/1.png': png, 'img/2.png': Buffer.concat([png, Buffer.from([0])]) },
+          files: {
+            'labels.csv': 'path,label,class\nimg/1.png,0,circle\nimg/2.png,2,triangle\n',
+            'img/1.png': png,
+            'img/2.png': Buffer.concat([png, Buffer.from([0])]),
+          },
           meta: { labelsFile: 'labels.csv', labels: GRAY_MODEL.labels },
         },
         { name: 'shapes-folders', path: 'data/folders', files: { 'square/a.png': png, 'circle/b.png': png } },
@@ -70,7 +105,13 @@ describe(`importers (${dbKind()})`, () => {
       ['dataset', 'shapes-eval', 1, 'created'],
       ['dataset', 'shapes-folders', 1, 'created'],
     ]);
-    const { model } = expectData(await t.gql(`{ model(name: "shapes") { labels versions { version sha256 aliases artifactUri tags dvc { repo rev path md5 remote } } } }`, {}, t.keys.viewer));
+    const { model } = expectData(
+      await t.gql(
+        `{ model(name: "shapes") { labels versions { version sha256 aliases artifactUri tags dvc { repo rev path md5 remote } } } }`,
+        {},
+        t.keys.viewer,
+      ),
+    );
     expect(model.versions[0]).toMatchObject({
       version: 1,
       sha256: sha(onnx),
@@ -106,15 +147,38 @@ describe(`importers (${dbKind()})`, () => {
       return hash;
     };
     // `dvc add data/extra` then annotated with type: dataset (paths relative to the .dvc file's folder).
-    const files = [['circle/x.png', png], ['square/y.png', Buffer.concat([png, Buffer.from([1])])]] as const;
-    const manifest = '[' + files.map(([rel, bytes]) => `{"md5": "${put(bytes)}", "relpath": "${rel}"}`).join(', ') + ']';
+    const files = [
+      ['circle/x.png', png],
+      ['square/y.png', Buffer.concat([png, Buffer.from([1])])],
+    ] as const;
+    const manifest =
+      '[' + files.map(([rel, bytes]) => `{"md5": "${put(bytes)}", "relpath": "${rel}"}`).join(', ') + ']';
     mkdirSync(path.join(root, 'data'), { recursive: true });
-    writeFileSync(path.join(root, 'data', 'extra.dvc'), `outs:\n- md5: ${put(manifest, '.dir')}.dir\n  size: ${png.length * 2 + 1}\n  nfiles: 2\n  hash: md5\n  path: extra\n  type: dataset\n  desc: extra shapes\n`);
-    writeFileSync(path.join(root, 'data', 'raw.csv.dvc'), `outs:\n- md5: ${put('a,b\n')}\n  size: 4\n  hash: md5\n  path: raw.csv\n`);
+    writeFileSync(
+      path.join(root, 'data', 'extra.dvc'),
+      `outs:\n- md5: ${put(manifest, '.dir')}.dir\n  size: ${png.length * 2 + 1}\n  nfiles: 2\n  hash: md5\n  path: extra\n  type: dataset\n  desc: extra shapes\n`,
+    );
+    writeFileSync(
+      path.join(root, 'data', 'raw.csv.dvc'),
+      `outs:\n- md5: ${put('a,b\n')}\n  size: 4\n  hash: md5\n  path: raw.csv\n`,
+    );
     const report = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
     expect(report.items.filter((i: any) => i.action === 'failed')).toEqual([]);
-    expect(report.items).toContainEqual({ kind: 'dataset', name: 'extra', version: 1, action: 'created', reason: '2 items' });
-    expect(report.items).toContainEqual(expect.objectContaining({ kind: 'artifact', name: 'data/raw.csv', action: 'skipped', reason: expect.stringContaining('tracked by data/raw.csv.dvc') }));
+    expect(report.items).toContainEqual({
+      kind: 'dataset',
+      name: 'extra',
+      version: 1,
+      action: 'created',
+      reason: '2 items',
+    });
+    expect(report.items).toContainEqual(
+      expect.objectContaining({
+        kind: 'artifact',
+        name: 'data/raw.csv',
+        action: 'skipped',
+        reason: expect.stringContaining('tracked by data/raw.csv.dvc'),
+      }),
+    );
     const { datasets } = expectData(await t.gql(`{ datasets { name labels size } }`, {}, t.keys.viewer));
     expect(datasets).toContainEqual({ name: 'extra', labels: ['circle', 'square'], size: 2 });
   });
@@ -126,7 +190,9 @@ describe(`importers (${dbKind()})`, () => {
     writeFileSync(obj, Buffer.from('corrupt'));
     const first = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
     expect(first.failed).toBe(0);
-    const { modelVersion } = expectData(await t.gql(`{ modelVersion(ref: { model: "shapes", version: 1 }) { dvc { remote } } }`, {}, t.keys.viewer));
+    const { modelVersion } = expectData(
+      await t.gql(`{ modelVersion(ref: { model: "shapes", version: 1 }) { dvc { remote } } }`, {}, t.keys.viewer),
+    );
     expect(modelVersion.dvc.remote).toBeNull();
   });
 
@@ -141,7 +207,9 @@ describe(`importers (${dbKind()})`, () => {
     const failed = report.items.find((i: any) => i.action === 'failed');
     expect(failed.name).toBe('shapes-v1');
     expect(failed.reason).toContain(`remote:storage: md5 ${md5(flipped)}, expected ${md5(onnx)} (${obj})`);
-    const { model } = expectData(await t.gql(`{ model(name: "shapes") { versions { version dvc { path } } } }`, {}, t.keys.viewer));
+    const { model } = expectData(
+      await t.gql(`{ model(name: "shapes") { versions { version dvc { path } } } }`, {}, t.keys.viewer),
+    );
     expect(model.versions.map((v: any) => v.dvc.path)).toEqual(['models/b.onnx']);
   });
 
@@ -149,18 +217,26 @@ describe(`importers (${dbKind()})`, () => {
     const { root } = project({ remoteUrl: 's3://bucket/dvcstore' });
     const report = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
     expect(report.failed).toBe(4);
-    expect(report.items[0].reason).toBe('UNSUPPORTED_REMOTE: remote "storage" (s3://bucket/dvcstore) is not a local folder; only local remotes can be read');
+    expect(report.items[0].reason).toBe(
+      'UNSUPPORTED_REMOTE: remote "storage" (s3://bucket/dvcstore) is not a local folder; only local remotes can be read',
+    );
   });
 
   it('reports a model artifact without a model entry, and a dry run writes nothing', async () => {
     const root = path.join(dir, 'bare');
     writeDvcProject(root, { models: [{ name: 'orphan', path: 'm.onnx', bytes: onnx }] });
     const report = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
-    expect(report.items[0]).toMatchObject({ action: 'failed', reason: expect.stringContaining('give the artifact meta.labels and meta.inputSpec') });
+    expect(report.items[0]).toMatchObject({
+      action: 'failed',
+      reason: expect.stringContaining('give the artifact meta.labels and meta.inputSpec'),
+    });
     const { root: full } = project();
     const dry = expectData(await op(IMPORT_DVC, { repoPath: full, dryRun: true })).importDvc;
     expect(dry.created).toBeGreaterThan(0);
-    expect(expectData(await t.gql(`{ models { name } datasets { name } }`, {}, t.keys.viewer))).toEqual({ models: [], datasets: [] });
+    expect(expectData(await t.gql(`{ models { name } datasets { name } }`, {}, t.keys.viewer))).toEqual({
+      models: [],
+      datasets: [],
+    });
   });
 
   it('needs operator, and admin for pinned aliases', async () => {
@@ -176,7 +252,10 @@ describe(`importers (${dbKind()})`, () => {
     const root = path.join(dir, 'escape');
     writeDvcProject(root, { models: [{ name: 'up', path: '../outside.onnx', bytes: onnx, meta: MODEL_META }] });
     const report = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
-    expect(report.items[0]).toMatchObject({ action: 'failed', reason: 'artifact path "../outside.onnx" must be a relative path inside the repository' });
+    expect(report.items[0]).toMatchObject({
+      action: 'failed',
+      reason: 'artifact path "../outside.onnx" must be a relative path inside the repository',
+    });
 
     const { root: linked, remote } = project({ workspace: true });
     // The workspace copy of v1 is a symlink to a file outside the project, and the remote lacks it.
@@ -193,16 +272,35 @@ describe(`importers (${dbKind()})`, () => {
     const { root } = project();
     expectData(await op(IMPORT_DVC, { repoPath: root }));
     // An operator serves v1 instead: a re-import of the unchanged project leaves that alone.
-    expectData(await t.gql(`mutation { setAlias(model: "shapes", alias: "champion", version: 1) { name } }`, {}, t.keys.admin));
+    expectData(
+      await t.gql(`mutation { setAlias(model: "shapes", alias: "champion", version: 1) { name } }`, {}, t.keys.admin),
+    );
     const kept = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
-    expect(kept.items.find((i: any) => i.name === 'shapes@champion')).toMatchObject({ action: 'unchanged', version: 1, reason: expect.stringContaining('moved here since the last import') });
+    expect(kept.items.find((i: any) => i.name === 'shapes@champion')).toMatchObject({
+      action: 'unchanged',
+      version: 1,
+      reason: expect.stringContaining('moved here since the last import'),
+    });
     // Upstream now puts "candidate" on v2: that one is applied.
     const dvcYaml = path.join(root, 'dvc.yaml');
     writeFileSync(dvcYaml, readFileSync(dvcYaml, 'utf8').replace('- champion', '- champion\n        - candidate'));
     const moved = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
-    expect(moved.items.find((i: any) => i.name === 'shapes@candidate')).toMatchObject({ action: 'updated', version: 2 });
-    const { model } = expectData(await t.gql(`{ model(name: "shapes") { aliases { name version { version } } aliasHistory(alias: "champion") { toVersion actor } } }`, {}, t.keys.viewer));
-    expect(model.aliases.map((a: any) => [a.name, a.version.version])).toEqual([['baseline', 1], ['candidate', 2], ['champion', 1]]);
+    expect(moved.items.find((i: any) => i.name === 'shapes@candidate')).toMatchObject({
+      action: 'updated',
+      version: 2,
+    });
+    const { model } = expectData(
+      await t.gql(
+        `{ model(name: "shapes") { aliases { name version { version } } aliasHistory(alias: "champion") { toVersion actor } } }`,
+        {},
+        t.keys.viewer,
+      ),
+    );
+    expect(model.aliases.map((a: any) => [a.name, a.version.version])).toEqual([
+      ['baseline', 1],
+      ['candidate', 2],
+      ['champion', 1],
+    ]);
   });
 
   it('refuses malformed files naming file and line, bad md5s, escaping manifest entries and missing objects', async () => {
@@ -210,14 +308,21 @@ describe(`importers (${dbKind()})`, () => {
     const lock = path.join(root, 'dvc.lock');
     const lockText = readFileSync(lock, 'utf8');
     writeFileSync(path.join(root, 'dvc.yaml'), 'artifacts:\n  x: [unclosed\n');
-    expect(expectError(await op(IMPORT_DVC, { repoPath: root }), 'BAD_USER_INPUT').message).toMatch(/dvc\.yaml is not valid YAML: .*line \d+/);
+    expect(expectError(await op(IMPORT_DVC, { repoPath: root }), 'BAD_USER_INPUT').message).toMatch(
+      /dvc\.yaml is not valid YAML: .*line \d+/,
+    );
     project();
     writeFileSync(lock, lockText.replace(md5(onnx), '../../../../etc/passwd'));
     const bad = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
-    expect(bad.items.find((i: any) => i.name === 'shapes-v1').reason).toContain('"../../../../etc/passwd" is not an md5');
+    expect(bad.items.find((i: any) => i.name === 'shapes-v1').reason).toContain(
+      '"../../../../etc/passwd" is not an md5',
+    );
     // A manifest listing "../escape": refused before anything is read through it.
     const escapeRoot = path.join(dir, 'escape-dir');
-    const written = writeDvcProject(escapeRoot, { workspace: false, datasets: [{ name: 'd', path: 'd', files: { 'a/x.png': png } }] });
+    const written = writeDvcProject(escapeRoot, {
+      workspace: false,
+      datasets: [{ name: 'd', path: 'd', files: { 'a/x.png': png } }],
+    });
     const manifestLock = readFileSync(path.join(escapeRoot, 'dvc.lock'), 'utf8');
     const dirMd5 = /md5: ([0-9a-f]{32})\.dir/.exec(manifestLock)![1]!;
     const evil = `[{"md5": "${md5(png)}", "relpath": "../x.png"}]`;
@@ -227,17 +332,26 @@ describe(`importers (${dbKind()})`, () => {
     writeFileSync(evilFile, evil);
     writeFileSync(path.join(escapeRoot, 'dvc.lock'), manifestLock.replace(dirMd5, evilMd5));
     const escaped = expectData(await op(IMPORT_DVC, { repoPath: escapeRoot })).importDvc;
-    expect(escaped.items[0]).toMatchObject({ action: 'failed', reason: expect.stringContaining('unsafe, duplicate or malformed entry') });
+    expect(escaped.items[0]).toMatchObject({
+      action: 'failed',
+      reason: expect.stringContaining('unsafe, duplicate or malformed entry'),
+    });
     // A remote object that is simply missing.
     writeFileSync(lock, lockText);
     rmSync(path.join(remote, 'files', 'md5', md5(onnxB1).slice(0, 2), md5(onnxB1).slice(2)), { force: true });
     const missing = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
-    expect(missing.items.find((i: any) => i.name === 'shapes-v2').reason).toBe('shapes-v2: no verified copy found (workspace: absent; cache: absent; remote:storage: absent)');
+    expect(missing.items.find((i: any) => i.name === 'shapes-v2').reason).toBe(
+      'shapes-v2: no verified copy found (workspace: absent; cache: absent; remote:storage: absent)',
+    );
   });
 
   it('reads DVC 2 projects: legacy cache layout, md5-dos2unix hashing', async () => {
     const root = path.join(dir, 'dvc2');
-    writeDvcProject(root, { legacy: true, workspace: false, models: [{ name: 'old', path: 'm.onnx', bytes: onnx, meta: MODEL_META }] });
+    writeDvcProject(root, {
+      legacy: true,
+      workspace: false,
+      models: [{ name: 'old', path: 'm.onnx', bytes: onnx, meta: MODEL_META }],
+    });
     const report = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
     expect(report.items.map((i: any) => [i.kind, i.action])).toEqual([
       ['model', 'created'],
@@ -247,7 +361,19 @@ describe(`importers (${dbKind()})`, () => {
 
   it('imports a git revision without touching the working tree, with GTO tags as aliases', async () => {
     const { root } = project();
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: root, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).toString().trim();
+    const git = (...args: string[]) =>
+      execFileSync('git', args, {
+        cwd: root,
+        env: {
+          ...process.env,
+          GIT_AUTHOR_NAME: 't',
+          GIT_AUTHOR_EMAIL: 't@t',
+          GIT_COMMITTER_NAME: 't',
+          GIT_COMMITTER_EMAIL: 't@t',
+        },
+      })
+        .toString()
+        .trim();
     git('init', '-q');
     git('add', '.');
     git('commit', '-qm', 'v1');
@@ -266,15 +392,38 @@ describe(`importers (${dbKind()})`, () => {
     const report = expectData(await op(IMPORT_DVC, { repoPath: root, rev: first })).importDvc;
     expect(report.failed).toBe(0);
     expect(report.items).toContainEqual(expect.objectContaining({ kind: 'alias', name: 'shapes@staging', version: 1 }));
-    const { modelVersion } = expectData(await t.gql(`{ modelVersion(ref: { model: "shapes", alias: "staging" }) { version aliases tags dvc { rev } } }`, {}, t.keys.viewer));
-    expect(modelVersion).toMatchObject({ version: 1, aliases: ['baseline', 'staging'], tags: { 'gto.version': 'v1.0.0' }, dvc: { rev: first } });
+    const { modelVersion } = expectData(
+      await t.gql(
+        `{ modelVersion(ref: { model: "shapes", alias: "staging" }) { version aliases tags dvc { rev } } }`,
+        {},
+        t.keys.viewer,
+      ),
+    );
+    expect(modelVersion).toMatchObject({
+      version: 1,
+      aliases: ['baseline', 'staging'],
+      tags: { 'gto.version': 'v1.0.0' },
+      dvc: { rev: first },
+    });
     expect(readFileSync(path.join(root, 'dvc.yaml'), 'utf8')).toBe('stages: {}\n');
     expectError(await op(IMPORT_DVC, { repoPath: root, rev: 'no-such-rev' }), 'BAD_USER_INPUT');
   });
 
-  it('runs git with a scrubbed environment, the repository\'s own commands (fsmonitor, pager, filters) off, and refuses a revision like an option', async () => {
+  it("runs git with a scrubbed environment, the repository's own commands (fsmonitor, pager, filters) off, and refuses a revision like an option", async () => {
     const { root } = project();
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: root, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).toString().trim();
+    const git = (...args: string[]) =>
+      execFileSync('git', args, {
+        cwd: root,
+        env: {
+          ...process.env,
+          GIT_AUTHOR_NAME: 't',
+          GIT_AUTHOR_EMAIL: 't@t',
+          GIT_COMMITTER_NAME: 't',
+          GIT_COMMITTER_EMAIL: 't@t',
+        },
+      })
+        .toString()
+        .trim();
     writeFileSync(path.join(root, '.gitattributes'), '* filter=evil\n');
     git('init', '-q');
     git('add', '.');
@@ -293,16 +442,29 @@ describe(`importers (${dbKind()})`, () => {
     const calls = path.join(dir, 'git-calls.log');
     mkdirSync(bin);
     const realGit = execFileSync('sh', ['-c', 'command -v git']).toString().trim();
-    writeFileSync(path.join(bin, 'git'), `#!/bin/sh\n{ printf 'ARGS'; for a in "$@"; do printf ' [%s]' "$a"; done; printf '\\n'; env; } >> ${calls}\nexec ${realGit} "$@"\n`, { mode: 0o755 });
-    const secrets = { ADMIN_API_KEY: 'gateway-admin-key', DATABASE_URL: 'postgresql://gateway-db-secret@db/x', MLFLOW_TRACKING_TOKEN: 'gateway-mlflow-token' };
-    const saved = { PATH: process.env.PATH, ...Object.fromEntries(Object.keys(secrets).map((k) => [k, process.env[k]])) };
+    writeFileSync(
+      path.join(bin, 'git'),
+      `#!/bin/sh\n{ printf 'ARGS'; for a in "$@"; do printf ' [%s]' "$a"; done; printf '\\n'; env; } >> ${calls}\nexec ${realGit} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const secrets = {
+      ADMIN_API_KEY: 'gateway-admin-key',
+      DATABASE_URL: 'postgresql://gateway-db-secret@db/x',
+      MLFLOW_TRACKING_TOKEN: 'gateway-mlflow-token',
+    };
+    const saved = {
+      PATH: process.env.PATH,
+      ...Object.fromEntries(Object.keys(secrets).map((k) => [k, process.env[k]])),
+    };
     Object.assign(process.env, secrets, { PATH: `${bin}:${process.env.PATH}` });
     const escaped = path.join(dir, 'x');
     try {
       const workspace = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
       const atRev = expectData(await op(IMPORT_DVC, { repoPath: root, rev: 'HEAD' })).importDvc;
       expect([workspace.failed, atRev.failed]).toEqual([0, 0]);
-      expect(expectError(await op(IMPORT_DVC, { repoPath: root, rev: `--output=${escaped}` }), 'BAD_USER_INPUT').message).toBe(`revision "--output=${escaped}" must not start with "-"`);
+      expect(
+        expectError(await op(IMPORT_DVC, { repoPath: root, rev: `--output=${escaped}` }), 'BAD_USER_INPUT').message,
+      ).toBe(`revision "--output=${escaped}" must not start with "-"`);
     } finally {
       for (const [k, v] of Object.entries(saved)) {
         if (v === undefined) delete process.env[k];
@@ -317,12 +479,22 @@ describe(`importers (${dbKind()})`, () => {
       expect.arrayContaining(['rev-parse', 'ls-files', 'config', 'status', 'for-each-ref', 'show', 'ls-tree']),
     );
     for (const args of invocations) {
-      expect(args).toContain('ARGS [--no-pager] [-c] [core.fsmonitor=false] [-c] [core.hooksPath=/dev/null] [-c] [core.sshCommand=] [-c] [diff.external=] [-c] [core.pager=cat] [-c] [protocol.allow=never] ');
+      expect(args).toContain(
+        'ARGS [--no-pager] [-c] [core.fsmonitor=false] [-c] [core.hooksPath=/dev/null] [-c] [core.sshCommand=] [-c] [diff.external=] [-c] [core.pager=cat] [-c] [protocol.allow=never] ',
+      );
     }
     expect(invocations.find((a) => a.includes(' [show] '))).toContain(' [show] [--no-textconv] [--end-of-options] ');
     expect(invocations.find((a) => a.includes('^{commit}]'))).toContain(' [--end-of-options] [HEAD^{commit}]');
     expect(log).not.toContain('--output');
-    for (const line of ['GIT_CONFIG_NOSYSTEM=1', 'GIT_CONFIG_GLOBAL=/dev/null', 'GIT_TERMINAL_PROMPT=0', 'GIT_OPTIONAL_LOCKS=0', 'HOME=/dev/null', 'LC_ALL=C']) expect(log).toContain(`\n${line}\n`);
+    for (const line of [
+      'GIT_CONFIG_NOSYSTEM=1',
+      'GIT_CONFIG_GLOBAL=/dev/null',
+      'GIT_TERMINAL_PROMPT=0',
+      'GIT_OPTIONAL_LOCKS=0',
+      'HOME=/dev/null',
+      'LC_ALL=C',
+    ])
+      expect(log).toContain(`\n${line}\n`);
     for (const value of Object.values(secrets)) expect(log).not.toContain(value);
     expect(log).not.toMatch(/^(ADMIN_API_KEY|DATABASE_URL|MLFLOW_TRACKING_TOKEN)=/m);
   });
@@ -341,7 +513,8 @@ describe(`importers (${dbKind()})`, () => {
       ],
     });
     // Typed outs: each would be imported as a model if its path were followed.
-    const out = (p: string) => `  - md5: ${md5(onnx)}\n    size: ${onnx.length}\n    hash: md5\n    path: ${p}\n    type: model\n    meta: { registeredModel: shapes }\n`;
+    const out = (p: string) =>
+      `  - md5: ${md5(onnx)}\n    size: ${onnx.length}\n    hash: md5\n    path: ${p}\n    type: model\n    meta: { registeredModel: shapes }\n`;
     mkdirSync(path.join(root, 'data'), { recursive: true });
     writeFileSync(path.join(root, 'data', 'escape.dvc'), `outs:\n${out('../../etc/passwd')}${out('/etc/passwd')}`);
     writeFileSync(path.join(root, 'wdir.dvc'), `wdir: ../..\nouts:\n${out('secret.onnx')}`);
@@ -350,21 +523,57 @@ describe(`importers (${dbKind()})`, () => {
     const report = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
     expect(report.items.map((i: any) => [i.kind, i.name, i.action, i.reason])).toEqual([
       ['artifact', 'listed: ../x.png', 'skipped', 'listed in labels.csv: the path leads outside the dataset: not read'],
-      ['artifact', 'listed: /etc/passwd', 'skipped', 'listed in labels.csv: the path leads outside the dataset: not read'],
+      [
+        'artifact',
+        'listed: /etc/passwd',
+        'skipped',
+        'listed in labels.csv: the path leads outside the dataset: not read',
+      ],
       ['dataset', 'listed', 'created', '1 items'],
-      ['artifact', '../../etc/passwd', 'skipped', 'data/escape.dvc gives it a path leading outside the project: not read'],
-      ['artifact', '/etc/passwd', 'skipped', 'data/escape.dvc gives it an absolute path (an output outside the project): not read'],
+      [
+        'artifact',
+        '../../etc/passwd',
+        'skipped',
+        'data/escape.dvc gives it a path leading outside the project: not read',
+      ],
+      [
+        'artifact',
+        '/etc/passwd',
+        'skipped',
+        'data/escape.dvc gives it an absolute path (an output outside the project): not read',
+      ],
       ['artifact', 'linked.dvc', 'skipped', 'linked.dvc links outside the project: not read'],
       ['artifact', 'secret.onnx', 'skipped', 'wdir.dvc gives it a path leading outside the project: not read'],
     ]);
-    expect(expectData(await t.gql(`{ models { name } datasets { name size } }`, {}, t.keys.viewer))).toEqual({ models: [], datasets: [{ name: 'listed', size: 1 }] });
+    expect(expectData(await t.gql(`{ models { name } datasets { name size } }`, {}, t.keys.viewer))).toEqual({
+      models: [],
+      datasets: [{ name: 'listed', size: 1 }],
+    });
   });
 
   it('refuses a labels file whose class index would allocate unbounded memory, as BAD_USER_INPUT', async () => {
     const root = path.join(dir, 'huge');
-    writeDvcProject(root, { workspace: false, datasets: [{ name: 'huge', path: 'd', files: { 'labels.csv': 'path,label\na.png,1000000000', 'a.png': png }, meta: { labelsFile: 'labels.csv' } }] });
+    writeDvcProject(root, {
+      workspace: false,
+      datasets: [
+        {
+          name: 'huge',
+          path: 'd',
+          files: { 'labels.csv': 'path,label\na.png,1000000000', 'a.png': png },
+          meta: { labelsFile: 'labels.csv' },
+        },
+      ],
+    });
     const report = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
-    expect(report.items).toEqual([{ kind: 'dataset', name: 'huge', version: null, action: 'failed', reason: 'a.png: class index 1000000000 is beyond MAX_CLASSES (100000)' }]);
+    expect(report.items).toEqual([
+      {
+        kind: 'dataset',
+        name: 'huge',
+        version: null,
+        action: 'failed',
+        reason: 'a.png: class index 1000000000 is beyond MAX_CLASSES (100000)',
+      },
+    ]);
   });
 
   it('reports an unexpected error as a code only, and logs it in full with the artifact it concerns', async () => {
@@ -373,10 +582,24 @@ describe(`importers (${dbKind()})`, () => {
     const internal = new Error('relation "secret_table" does not exist (postgres://admin:pw@db)');
     jest.spyOn(t.app.services.models, 'find').mockRejectedValueOnce(internal);
     const report = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
-    expect(report.items[0]).toEqual({ kind: 'version', name: 'shapes-v1', version: null, action: 'failed', reason: UNEXPECTED_FAILURE });
+    expect(report.items[0]).toEqual({
+      kind: 'version',
+      name: 'shapes-v1',
+      version: null,
+      action: 'failed',
+      reason: UNEXPECTED_FAILURE,
+    });
     expect(UNEXPECTED_FAILURE).toBe('INTERNAL_SERVER_ERROR: unexpected error (see the gateway log)');
     expect(JSON.stringify(report)).not.toContain('secret_table');
-    expect(logged).toHaveBeenCalledWith(expect.objectContaining({ err: internal, importer: 'dvc', repo: root, item: { kind: 'version', name: 'shapes-v1' } }), expect.any(String));
+    expect(logged).toHaveBeenCalledWith(
+      expect.objectContaining({
+        err: internal,
+        importer: 'dvc',
+        repo: root,
+        item: { kind: 'version', name: 'shapes-v1' },
+      }),
+      expect.any(String),
+    );
     // Domain errors keep their message: they are written for users.
     expect(report.items.find((i: any) => i.name === 'shapes <- shapes-v2')).toMatchObject({ action: 'created' });
   });
@@ -393,7 +616,12 @@ describe(`importers (${dbKind()})`, () => {
           runId: 'a'.repeat(32),
           name: 'train-a',
           params: { lr: '0.1', epochs: '3' },
-          metrics: [['loss', 0.9, 1700000001000, 1], ['loss', 0.5, 1700000002000, 2], ['loss', 0.7, 1700000003000, 2], ['acc', 'nan', 1700000003000, 0]],
+          metrics: [
+            ['loss', 0.9, 1700000001000, 1],
+            ['loss', 0.5, 1700000002000, 2],
+            ['loss', 0.7, 1700000003000, 2],
+            ['acc', 'nan', 1700000003000, 0],
+          ],
           tags: { 'mlflow.source.git.commit': 'f'.repeat(40) },
           model: { metadata: { sha256: sha(onnx) } },
         },
@@ -402,13 +630,30 @@ describe(`importers (${dbKind()})`, () => {
         // No model: a run record only.
         { runId: 'c'.repeat(32), name: 'exploration', params: { lr: '1' } },
       ],
-      registered: { name: 'shapes', versions: [{ version: 1, runId: 'a'.repeat(32), aliases: ['baseline'] }, { version: 2, runId: 'c'.repeat(32) }] },
+      registered: {
+        name: 'shapes',
+        versions: [
+          { version: 1, runId: 'a'.repeat(32), aliases: ['baseline'] },
+          { version: 2, runId: 'c'.repeat(32) },
+        ],
+      },
     });
     const report = expectData(await op(IMPORT_MLFLOW, { trackingUri: pathToFileURL(store).href })).importMlflow;
     expect(report.failed).toBe(0);
-    expect(report.items.filter((i: any) => i.action === 'linked').map((i: any) => i.name)).toEqual(['train-a -> v1', 'train-b -> v2']);
-    expect(report.items.find((i: any) => i.kind === 'registered-model' && i.version === 2).reason).toContain('run link only');
-    const { model } = expectData(await t.gql(`{ model(name: "shapes") { versions { version mlflowRun { runId runName experimentName params metrics tags } } } }`, {}, t.keys.viewer));
+    expect(report.items.filter((i: any) => i.action === 'linked').map((i: any) => i.name)).toEqual([
+      'train-a -> v1',
+      'train-b -> v2',
+    ]);
+    expect(report.items.find((i: any) => i.kind === 'registered-model' && i.version === 2).reason).toContain(
+      'run link only',
+    );
+    const { model } = expectData(
+      await t.gql(
+        `{ model(name: "shapes") { versions { version mlflowRun { runId runName experimentName params metrics tags } } } }`,
+        {},
+        t.keys.viewer,
+      ),
+    );
     expect(model.versions[0].mlflowRun).toMatchObject({
       runId: 'a'.repeat(32),
       runName: 'train-a',
@@ -418,9 +663,22 @@ describe(`importers (${dbKind()})`, () => {
       metrics: { loss: 0.7 },
     });
     expect(model.versions[1].mlflowRun.runName).toBe('train-b');
-    const history = await t.app.db.prisma.mlflowMetric.findMany({ where: { run: { runId: 'a'.repeat(32) }, key: 'loss' }, orderBy: { timestamp: 'asc' } });
-    expect(history.map((h) => [h.value, Number(h.step)])).toEqual([[0.9, 1], [0.5, 2], [0.7, 2]]);
-    const { modelVersion } = expectData(await t.gql(`{ modelVersion(ref: { model: "shapes", version: 1 }) { mlflowRun { status metricHistory(key: "loss") { value step timestamp } } } }`, {}, t.keys.viewer));
+    const history = await t.app.db.prisma.mlflowMetric.findMany({
+      where: { run: { runId: 'a'.repeat(32) }, key: 'loss' },
+      orderBy: { timestamp: 'asc' },
+    });
+    expect(history.map((h) => [h.value, Number(h.step)])).toEqual([
+      [0.9, 1],
+      [0.5, 2],
+      [0.7, 2],
+    ]);
+    const { modelVersion } = expectData(
+      await t.gql(
+        `{ modelVersion(ref: { model: "shapes", version: 1 }) { mlflowRun { status metricHistory(key: "loss") { value step timestamp } } } }`,
+        {},
+        t.keys.viewer,
+      ),
+    );
     expect(modelVersion.mlflowRun).toEqual({
       status: 'FINISHED',
       metricHistory: [
@@ -447,12 +705,19 @@ describe(`importers (${dbKind()})`, () => {
     });
     writeFileSync(path.join(dir, 'secret.onnx'), onnx);
     const mlmodel = path.join(store, '1', 'd'.repeat(32), 'artifacts', 'model', 'MLmodel');
-    writeFileSync(mlmodel, readFileSync(mlmodel, 'utf8').replace('data: model.onnx', 'data: ../../../../../secret.onnx'));
+    writeFileSync(
+      mlmodel,
+      readFileSync(mlmodel, 'utf8').replace('data: model.onnx', 'data: ../../../../../secret.onnx'),
+    );
     const report = expectData(await op(IMPORT_MLFLOW, { trackingUri: store })).importMlflow;
     expect(report.items.find((i: any) => i.kind === 'registered-model').reason).toContain('run link only');
-    expect(expectData(await t.gql(`{ model(name: "outside") { versions { version } } }`, {}, t.keys.viewer)).model.versions).toEqual([]);
+    expect(
+      expectData(await t.gql(`{ model(name: "outside") { versions { version } } }`, {}, t.keys.viewer)).model.versions,
+    ).toEqual([]);
     writeFileSync(path.join(store, '1', 'meta.yaml'), 'name: [broken\n');
-    expect(expectError(await op(IMPORT_MLFLOW, { trackingUri: store }), 'BAD_USER_INPUT').message).toMatch(/meta\.yaml is not valid YAML: .*line \d+/);
+    expect(expectError(await op(IMPORT_MLFLOW, { trackingUri: store }), 'BAD_USER_INPUT').message).toMatch(
+      /meta\.yaml is not valid YAML: .*line \d+/,
+    );
   });
 
   it('never reads through a link out of the FileStore (params -> /etc, linked metrics, tag file and artifacts), importing the rest', async () => {
@@ -462,7 +727,16 @@ describe(`importers (${dbKind()})`, () => {
     writeMlflowStore(store, {
       experimentId: '7',
       experiment: 'links',
-      runs: [{ runId, name: 'linked-run', params: { lr: '0.1' }, metrics: [['loss', 0.5, 1700000001000, 1]], tags: { team: 'a' }, model: { onnx } }],
+      runs: [
+        {
+          runId,
+          name: 'linked-run',
+          params: { lr: '0.1' },
+          metrics: [['loss', 0.5, 1700000001000, 1]],
+          tags: { team: 'a' },
+          model: { onnx },
+        },
+      ],
       registered: { name: 'linked', versions: [{ version: 1, runId }] },
     });
     const runDir = path.join(store, '7', runId);
@@ -486,20 +760,34 @@ describe(`importers (${dbKind()})`, () => {
     const report = expectData(await op(IMPORT_MLFLOW, { trackingUri: store })).importMlflow;
     expect(report.failed).toBe(0);
     expect(report.items.filter((i: any) => i.action === 'skipped').map((i: any) => [i.name, i.reason])).toEqual(
-      ['artifacts', 'metrics', 'params', 'tags/leak'].map((n) => [`7/${runId}/${n}`, 'links outside the FileStore: not read']),
+      ['artifacts', 'metrics', 'params', 'tags/leak'].map((n) => [
+        `7/${runId}/${n}`,
+        'links outside the FileStore: not read',
+      ]),
     );
     // The registered version's files lay behind the linked artifacts folder.
     expect(report.items.find((i: any) => i.kind === 'registered-model').reason).toContain('run link only');
     const run = await t.app.db.prisma.mlflowRun.findFirstOrThrow({ where: { runId } });
-    expect([run.params, run.tags, run.metrics]).toEqual([{}, { 'mlflow.runName': 'linked-run', team: 'a', 'team-alias': 'a' }, {}]);
+    expect([run.params, run.tags, run.metrics]).toEqual([
+      {},
+      { 'mlflow.runName': 'linked-run', team: 'a', 'team-alias': 'a' },
+      {},
+    ]);
     expect(await t.app.db.prisma.mlflowMetric.count({ where: { runId: run.id } })).toBe(0);
-    expect(expectData(await t.gql(`{ model(name: "linked") { versions { version } } }`, {}, t.keys.viewer)).model.versions).toEqual([]);
+    expect(
+      expectData(await t.gql(`{ model(name: "linked") { versions { version } } }`, {}, t.keys.viewer)).model.versions,
+    ).toEqual([]);
   });
 
   it('refuses FileStore folders nested deeper than MAX_WALK_DEPTH with BAD_USER_INPUT naming the limit', async () => {
     const store = path.join(dir, 'mlruns');
     const runId = 'a'.repeat(32);
-    writeMlflowStore(store, { experimentId: '8', experiment: 'deep', runs: [{ runId, name: 'deep' }], registered: { name: 'deep-model', versions: [] } });
+    writeMlflowStore(store, {
+      experimentId: '8',
+      experiment: 'deep',
+      runs: [{ runId, name: 'deep' }],
+      registered: { name: 'deep-model', versions: [] },
+    });
     const deep = path.join(store, '8', runId, 'params', ...Array<string>(MAX_WALK_DEPTH + 1).fill('n'));
     mkdirSync(deep, { recursive: true });
     writeFileSync(path.join(deep, 'p'), 'x');
@@ -509,7 +797,13 @@ describe(`importers (${dbKind()})`, () => {
   });
 
   it('imports MLflow 3 LoggedModels: versions registered from models:/m-<id>, and copies (models:/<name>/<N>)', async () => {
-    expectData(await t.gql(`mutation($i: RegisterModelInput!) { registerModel(input: $i) { name } }`, { i: { name: 'shapes', labels: GRAY_MODEL.labels, inputSpec: GRAY_MODEL.inputSpec } }, t.keys.admin));
+    expectData(
+      await t.gql(
+        `mutation($i: RegisterModelInput!) { registerModel(input: $i) { name } }`,
+        { i: { name: 'shapes', labels: GRAY_MODEL.labels, inputSpec: GRAY_MODEL.inputSpec } },
+        t.keys.admin,
+      ),
+    );
     const store = path.join(dir, 'mlruns');
     const modelId = `m-${'1'.repeat(32)}`;
     writeMlflowStore(store, {
@@ -533,12 +827,25 @@ describe(`importers (${dbKind()})`, () => {
     ]);
     const report = expectData(await op(IMPORT_MLFLOW, { trackingUri: store })).importMlflow;
     expect(report.failed).toBe(0);
-    expect(report.items.filter((i: any) => i.kind === 'registered-model').map((i: any) => [i.version, i.reason])).toEqual([
+    expect(
+      report.items.filter((i: any) => i.kind === 'registered-model').map((i: any) => [i.version, i.reason]),
+    ).toEqual([
       [1, 'gateway version 1'],
       [2, 'gateway version 1'],
     ]);
-    const { modelVersion } = expectData(await t.gql(`{ modelVersion(ref: { model: "shapes", alias: "champion" }) { version sha256 artifactUri mlflowRun { runName } } }`, {}, t.keys.viewer));
-    expect(modelVersion).toEqual({ version: 1, sha256: sha(onnx), artifactUri: `models:/${modelId}`, mlflowRun: { runName: 'train' } });
+    const { modelVersion } = expectData(
+      await t.gql(
+        `{ modelVersion(ref: { model: "shapes", alias: "champion" }) { version sha256 artifactUri mlflowRun { runName } } }`,
+        {},
+        t.keys.viewer,
+      ),
+    );
+    expect(modelVersion).toEqual({
+      version: 1,
+      sha256: sha(onnx),
+      artifactUri: `models:/${modelId}`,
+      mlflowRun: { runName: 'train' },
+    });
   });
 
   it('imports the real MLflow 3.5 FileStore: nested runs, LoggedModels without ONNX as run links, registry copies and aliases', async () => {
@@ -553,7 +860,10 @@ describe(`importers (${dbKind()})`, () => {
       ['single_model_training', 'created'],
     ]);
     // Versions 14 and 15 name a run of an experiment this copy does not hold: recorded without it.
-    const registered = await t.app.db.prisma.mlflowModelVersion.findMany({ orderBy: { version: 'asc' }, include: { run: true } });
+    const registered = await t.app.db.prisma.mlflowModelVersion.findMany({
+      orderBy: { version: 'asc' },
+      include: { run: true },
+    });
     expect(registered.map((v) => [v.version, v.source, v.run?.runId ?? null, v.aliases, v.modelVersionId])).toEqual([
       [1, 'models:/m-197681d0d2da401fbad8300ec11df9b7', 'b923f0c310424625bd88a002bddce3bd', [], null],
       [14, 'models:/m-044f039f656a43e18d196147f99f2e2c', null, [], null],

@@ -8,7 +8,9 @@ import { startServer } from '../../src/http/server';
 import { OnnxBackend } from '../../src/inference/onnx-backend';
 import { createTestApp, dbKind, expectData, expectError, fixture, GRAY_MODEL, type TestApp } from '../helpers/test-app';
 
-const RECORDED = JSON.parse(readFileSync(path.resolve(__dirname, '..', '..', 'models', 'metrics', 'evaluation.json'), 'utf8'));
+const RECORDED = JSON.parse(
+  readFileSync(path.resolve(__dirname, '..', '..', 'models', 'metrics', 'evaluation.json'), 'utf8'),
+);
 const ARTIFACT = ['fashion-resnet50', 'fashion-small-cnn', 'fashion-bn-cnn'];
 const PREDICT = `query($ref: VersionRefInput!, $image: ImageInput!, $topK: Int) {
   predict(ref: $ref, image: $image, topK: $topK) { resolvedBy executionProvider timingsMs top { index label probability } modelVersion { version } } }`;
@@ -33,8 +35,14 @@ describe(`inference on the demo registry (${dbKind()})`, () => {
     t = await createTestApp();
     const seeded = await seedDemo(t.app);
     expect([seeded!.dvc.failed, seeded!.mlflow.failed]).toEqual([0, 0]);
-    const dataset = await t.app.db.prisma.dataset.findFirstOrThrow({ where: { name: 'fashion-smoke' }, include: { items: { orderBy: { ordinal: 'asc' } } } });
-    smoke = dataset.items.map((i) => ({ bytes: readFileSync(path.join(t.dataDir, 'artifacts', 'sha256', i.sha256.slice(0, 2), i.sha256)), label: i.labelIndex }));
+    const dataset = await t.app.db.prisma.dataset.findFirstOrThrow({
+      where: { name: 'fashion-smoke' },
+      include: { items: { orderBy: { ordinal: 'asc' } } },
+    });
+    smoke = dataset.items.map((i) => ({
+      bytes: readFileSync(path.join(t.dataDir, 'artifacts', 'sha256', i.sha256.slice(0, 2), i.sha256)),
+      label: i.labelIndex,
+    }));
   }, 180_000);
   afterAll(() => t.close());
 
@@ -49,7 +57,14 @@ describe(`inference on the demo registry (${dbKind()})`, () => {
       expect(first).toMatchObject({ resolvedBy: 'version', executionProvider: 'cpu', modelVersion: { version } });
       expect(first.top).toHaveLength(3);
       expect(first.top[0].probability).toBeGreaterThanOrEqual(first.top[1].probability);
-      expect(Object.keys(first.timingsMs).sort()).toEqual(['batchSize', 'decode', 'inference', 'preprocess', 'queue', 'total']);
+      expect(Object.keys(first.timingsMs).sort()).toEqual([
+        'batchSize',
+        'decode',
+        'inference',
+        'preprocess',
+        'queue',
+        'total',
+      ]);
       expect(Math.max(...results.map((r) => expectData(r).predict.timingsMs.batchSize))).toBeGreaterThan(1);
     }
     const state = await loaded();
@@ -65,32 +80,65 @@ describe(`inference on the demo registry (${dbKind()})`, () => {
     const images = smoke.slice(0, 12);
     const single: any[] = [];
     for (const item of images) {
-      const r = expectData(await t.gql(PREDICT_BATCH, { ref: ref(3), images: [{ base64: item.bytes.toString('base64') }] }, t.keys.viewer));
+      const r = expectData(
+        await t.gql(PREDICT_BATCH, { ref: ref(3), images: [{ base64: item.bytes.toString('base64') }] }, t.keys.viewer),
+      );
       expect(r.predictBatch[0].timingsMs.batchSize).toBe(1);
       single.push(r.predictBatch[0]);
     }
-    const batched = expectData(await t.gql(PREDICT_BATCH, { ref: ref(3), images: images.map((i) => ({ base64: i.bytes.toString('base64') })) }, t.keys.viewer)).predictBatch;
+    const batched = expectData(
+      await t.gql(
+        PREDICT_BATCH,
+        { ref: ref(3), images: images.map((i) => ({ base64: i.bytes.toString('base64') })) },
+        t.keys.viewer,
+      ),
+    ).predictBatch;
     expect(Math.max(...batched.map((b: any) => b.timingsMs.batchSize))).toBeGreaterThan(1);
     batched.forEach((b: any, i: number) => {
       const a = single[i];
       expect(b.top.map((s: any) => s.index)).toEqual(a.top.map((s: any) => s.index));
       b.top.forEach((s: any, j: number) => expect(Math.abs(s.probability - a.top[j].probability)).toBeLessThan(1e-5));
     });
-    const alias = expectData(await t.gql(PREDICT, { ref: { model: 'fashion-classifier', alias: 'baseline' }, image: { base64: smoke[0]!.bytes.toString('base64') } }, t.keys.viewer)).predict;
+    const alias = expectData(
+      await t.gql(
+        PREDICT,
+        {
+          ref: { model: 'fashion-classifier', alias: 'baseline' },
+          image: { base64: smoke[0]!.bytes.toString('base64') },
+        },
+        t.keys.viewer,
+      ),
+    ).predict;
     expect([alias.resolvedBy, alias.modelVersion.version, alias.top]).toEqual(['alias:baseline', 1, expect.any(Array)]);
     expect(alias.top).toHaveLength(5);
-    const dflt = expectData(await t.gql(PREDICT, { ref: { model: 'fashion-classifier' }, image: { base64: `data:image/png;base64,${smoke[0]!.bytes.toString('base64')}` } }, t.keys.viewer)).predict;
+    const dflt = expectData(
+      await t.gql(
+        PREDICT,
+        {
+          ref: { model: 'fashion-classifier' },
+          image: { base64: `data:image/png;base64,${smoke[0]!.bytes.toString('base64')}` },
+        },
+        t.keys.viewer,
+      ),
+    ).predict;
     expect([dflt.resolvedBy, dflt.modelVersion.version]).toEqual(['default', 2]);
   });
 
   it('refuses bad images with INVALID_IMAGE or PAYLOAD_TOO_LARGE and keeps serving', async () => {
     expect(expectError(await predict(2, Buffer.from('not an image at all')), 'INVALID_IMAGE').message).toMatch(/image/);
-    expect(expectError(await predict(2, smoke[0]!.bytes.subarray(0, 60)), 'INVALID_IMAGE').message).toMatch(/truncated|corrupt|image/);
-    const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="28" height="28"><rect width="28" height="28"/></svg>');
+    expect(expectError(await predict(2, smoke[0]!.bytes.subarray(0, 60)), 'INVALID_IMAGE').message).toMatch(
+      /truncated|corrupt|image/,
+    );
+    const svg = Buffer.from(
+      '<svg xmlns="http://www.w3.org/2000/svg" width="28" height="28"><rect width="28" height="28"/></svg>',
+    );
     expect(expectError(await predict(2, svg), 'INVALID_IMAGE').message).toContain('svg');
     expectError(await t.gql(PREDICT, { ref: ref(2), image: {} }, t.keys.viewer), 'BAD_USER_INPUT');
     expectError(await t.gql(PREDICT, { ref: ref(2), image: { base64: '%%%' } }, t.keys.viewer), 'INVALID_IMAGE');
-    expectError(await t.gql(PREDICT, { ref: ref(2), image: { base64: smoke[0]!.bytes.toString('base64') } }), 'UNAUTHENTICATED');
+    expectError(
+      await t.gql(PREDICT, { ref: ref(2), image: { base64: smoke[0]!.bytes.toString('base64') } }),
+      'UNAUTHENTICATED',
+    );
     expect(expectData(await predict(2, smoke[0]!.bytes)).predict.top).toHaveLength(3);
   });
 
@@ -99,17 +147,28 @@ describe(`inference on the demo registry (${dbKind()})`, () => {
     try {
       const form = () => {
         const body = new FormData();
-        body.set('operations', JSON.stringify({ query: PREDICT, variables: { ref: ref(2), image: { upload: null }, topK: 1 } }));
+        body.set(
+          'operations',
+          JSON.stringify({ query: PREDICT, variables: { ref: ref(2), image: { upload: null }, topK: 1 } }),
+        );
         body.set('map', JSON.stringify({ 0: ['variables.image.upload'] }));
         body.set('0', new Blob([smoke[0]!.bytes], { type: 'image/png' }), 'shirt.png');
         return body;
       };
       const url = `${server.url.replace('localhost', '127.0.0.1')}/graphql`;
-      const ok = await fetch(url, { method: 'POST', body: form(), headers: { authorization: `Bearer ${t.keys.viewer}`, 'apollo-require-preflight': 'true' } });
+      const ok = await fetch(url, {
+        method: 'POST',
+        body: form(),
+        headers: { authorization: `Bearer ${t.keys.viewer}`, 'apollo-require-preflight': 'true' },
+      });
       const json = (await ok.json()) as any;
       expect(json.errors).toBeUndefined();
       expect(json.data.predict.top).toHaveLength(1);
-      const csrf = await fetch(url, { method: 'POST', body: form(), headers: { authorization: `Bearer ${t.keys.viewer}` } });
+      const csrf = await fetch(url, {
+        method: 'POST',
+        body: form(),
+        headers: { authorization: `Bearer ${t.keys.viewer}` },
+      });
       expect(csrf.status).toBe(400);
     } finally {
       await server.close();
@@ -118,8 +177,13 @@ describe(`inference on the demo registry (${dbKind()})`, () => {
 
   it('marks a version whose artifact no longer matches its sha256 FAILED, answers MODEL_LOAD_FAILED, and reloads it once repaired', async () => {
     const admin = t.keys.admin;
-    expect(expectData(await t.gql(`mutation { unloadVersion(ref: { model: "fashion-classifier", version: 3 }) }`, {}, admin)).unloadVersion).toBe(true);
-    const record = await t.app.db.prisma.modelVersion.findFirstOrThrow({ where: { version: 3, model: { name: 'fashion-classifier' } } });
+    expect(
+      expectData(await t.gql(`mutation { unloadVersion(ref: { model: "fashion-classifier", version: 3 }) }`, {}, admin))
+        .unloadVersion,
+    ).toBe(true);
+    const record = await t.app.db.prisma.modelVersion.findFirstOrThrow({
+      where: { version: 3, model: { name: 'fashion-classifier' } },
+    });
     const file = t.app.artifacts.absolute(record.localPath);
     const original = readFileSync(file);
     chmodSync(file, 0o644);
@@ -127,13 +191,32 @@ describe(`inference on the demo registry (${dbKind()})`, () => {
     corrupt[corrupt.length - 10] ^= 0xff;
     writeFileSync(file, corrupt);
     expect(expectError(await predict(3, smoke[0]!.bytes), 'MODEL_LOAD_FAILED').message).toContain('sha256');
-    const { modelVersion } = expectData(await t.gql(`{ modelVersion(ref: { model: "fashion-classifier", version: 3 }) { status statusReason } }`, {}, t.keys.viewer));
+    const { modelVersion } = expectData(
+      await t.gql(
+        `{ modelVersion(ref: { model: "fashion-classifier", version: 3 }) { status statusReason } }`,
+        {},
+        t.keys.viewer,
+      ),
+    );
     expect(modelVersion.status).toBe('FAILED');
     expect(modelVersion.statusReason).toContain('sha256');
     expectError(await predict(3, smoke[0]!.bytes), 'MODEL_LOAD_FAILED');
     writeFileSync(file, original);
-    expectError(await t.gql(`mutation { loadVersion(ref: { model: "fashion-classifier", version: 3 }) { state } }`, {}, t.keys.operator), 'FORBIDDEN');
-    const reload = expectData(await t.gql(`mutation { loadVersion(ref: { model: "fashion-classifier", version: 3 }) { state executionProvider } }`, {}, admin)).loadVersion;
+    expectError(
+      await t.gql(
+        `mutation { loadVersion(ref: { model: "fashion-classifier", version: 3 }) { state } }`,
+        {},
+        t.keys.operator,
+      ),
+      'FORBIDDEN',
+    );
+    const reload = expectData(
+      await t.gql(
+        `mutation { loadVersion(ref: { model: "fashion-classifier", version: 3 }) { state executionProvider } }`,
+        {},
+        admin,
+      ),
+    ).loadVersion;
     expect(reload).toEqual({ state: 'READY', executionProvider: 'cpu' });
     expect(expectData(await predict(3, smoke[0]!.bytes)).predict.modelVersion.version).toBe(3);
   });
@@ -141,7 +224,9 @@ describe(`inference on the demo registry (${dbKind()})`, () => {
   it('unloads a version under load: requests succeed or get MODEL_NOT_READY, never an internal error', async () => {
     const inFlight = Promise.all(smoke.slice(0, 40).map((i) => predict(3, i.bytes)));
     await new Promise((r) => setTimeout(r, 5));
-    expectData(await t.gql(`mutation { unloadVersion(ref: { model: "fashion-classifier", version: 3 }) }`, {}, t.keys.admin));
+    expectData(
+      await t.gql(`mutation { unloadVersion(ref: { model: "fashion-classifier", version: 3 }) }`, {}, t.keys.admin),
+    );
     for (const r of await inFlight) {
       if (r.errors) expect(r.errors[0]!.extensions!.code).toBe('MODEL_NOT_READY');
       else expect(r.data!.predict.modelVersion.version).toBe(3);
@@ -167,20 +252,36 @@ describe(`inference under a tiny memory budget, with an unavailable provider req
   let t: TestApp;
   const lines: string[] = [];
   beforeAll(async () => {
-    const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _e, cb) => (lines.push(String(chunk)), cb()) }));
+    const logger = pino(
+      { level: 'info' },
+      new Writable({ write: (chunk, _e, cb) => (lines.push(String(chunk)), cb()) }),
+    );
     t = await createTestApp({ logger, config: {} });
     // The configuration is frozen: build one with a 1-byte budget and CUDA first.
-    (t.app.services.inference as any).deps.manager.deps.config = { ...t.config, inference: { ...t.config.inference, memoryBudgetBytes: 1, providers: ['cuda'] } };
+    (t.app.services.inference as any).deps.manager.deps.config = {
+      ...t.config,
+      inference: { ...t.config.inference, memoryBudgetBytes: 1, providers: ['cuda'] },
+    };
     await seedDemo(t.app);
   }, 180_000);
   afterAll(() => t.close());
 
   it('falls back to CPU with a logged warning, unloads least recently used versions and keeps pinned ones', async () => {
     const png = readFileSync(path.join(t.dataDir, 'artifacts', 'sha256', ...(await firstSmokeSha(t))));
-    const run = async (version: number) => expectData(await t.gql(PREDICT, { ref: { model: 'fashion-classifier', version }, image: { base64: png.toString('base64') } }, t.keys.viewer)).predict;
+    const run = async (version: number) =>
+      expectData(
+        await t.gql(
+          PREDICT,
+          { ref: { model: 'fashion-classifier', version }, image: { base64: png.toString('base64') } },
+          t.keys.viewer,
+        ),
+      ).predict;
     expect((await run(3)).executionProvider).toBe('cpu');
     expect(lines.some((l) => l.includes('execution provider unavailable') && l.includes('cuda'))).toBe(true);
-    const versions = async () => (expectData(await t.gql(LOADED, {}, t.keys.viewer)).loadedVersions as any[]).map((l) => l.modelVersion.version).sort();
+    const versions = async () =>
+      (expectData(await t.gql(LOADED, {}, t.keys.viewer)).loadedVersions as any[])
+        .map((l) => l.modelVersion.version)
+        .sort();
     expect(await versions()).toEqual([3]);
     await run(1); // pinned (baseline): loading it unloads v3, the only unpinned one
     expect(await versions()).toEqual([1]);
@@ -188,8 +289,12 @@ describe(`inference under a tiny memory budget, with an unavailable provider req
     await run(3);
     expect(await versions()).toEqual([1, 2, 3]);
     // Without its alias v2 is unpinned: loading it again unloads v3, the least recently used.
-    expectData(await t.gql(`mutation { removeAlias(model: "fashion-classifier", alias: "champion") }`, {}, t.keys.admin));
-    expectData(await t.gql(`mutation { unloadVersion(ref: { model: "fashion-classifier", version: 2 }) }`, {}, t.keys.admin));
+    expectData(
+      await t.gql(`mutation { removeAlias(model: "fashion-classifier", alias: "champion") }`, {}, t.keys.admin),
+    );
+    expectData(
+      await t.gql(`mutation { unloadVersion(ref: { model: "fashion-classifier", version: 2 }) }`, {}, t.keys.admin),
+    );
     await run(2);
     expect(await versions()).toEqual([1, 2]);
     await run(3);
@@ -213,8 +318,12 @@ describe(`inference with two worker threads under mixed concurrent load (${dbKin
     const image = { base64: png.toString('base64') };
     const work = Array.from({ length: 240 }, (_, i) =>
       i % 10 === 9
-        ? t.gql(`{ model(name: "fashion-classifier") { versions { version status } } }`, {}, t.keys.viewer).then((r) => expectData(r).model.versions.length)
-        : t.gql(PREDICT, { ref: { model: 'fashion-classifier', version: (i % 3) + 1 }, image, topK: 1 }, t.keys.viewer).then((r) => expectData(r).predict.modelVersion.version),
+        ? t
+            .gql(`{ model(name: "fashion-classifier") { versions { version status } } }`, {}, t.keys.viewer)
+            .then((r) => expectData(r).model.versions.length)
+        : t
+            .gql(PREDICT, { ref: { model: 'fashion-classifier', version: (i % 3) + 1 }, image, topK: 1 }, t.keys.viewer)
+            .then((r) => expectData(r).predict.modelVersion.version),
     );
     const results = await Promise.all(work);
     expect(results.filter((r, i) => i % 10 !== 9 && r === (i % 3) + 1)).toHaveLength(216);
@@ -224,29 +333,36 @@ describe(`inference with two worker threads under mixed concurrent load (${dbKin
 
   // INFERENCE_NICE (default 10): the worker threads and the onnxruntime pools they created yield the
   // CPU to the gateway's own threads; the gateway's thread keeps its nice value.
-  (process.platform === 'linux' ? it : it.skip)('runs models in threads with nice INFERENCE_NICE, and leaves the gateway thread alone', () => {
-    const nice = (tid: string) => {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-    };
-    const tids = readdirSync('/proc/self/task');
-    expect(t.app.config.inference.nice).toBe(10);
-    expect(nice(String(process.pid))).toBe(0);
-    // Two worker threads, each (with more than one intra-op thread) with a pool thread of its own.
-    const pools = t.app.config.inference.intraOpThreads > 1 ? 2 : 0;
-    expect(tids.filter((tid) => nice(tid) === 10).length).toBeGreaterThanOrEqual(2 + pools);
-  });
+  (process.platform === 'linux' ? it : it.skip)(
+    'runs models in threads with nice INFERENCE_NICE, and leaves the gateway thread alone',
+    () => {
+      const nice = (tid: string) => {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+      };
+      const tids = readdirSync('/proc/self/task');
+      expect(t.app.config.inference.nice).toBe(10);
+      expect(nice(String(process.pid))).toBe(0);
+      // Two worker threads, each (with more than one intra-op thread) with a pool thread of its own.
+      const pools = t.app.config.inference.intraOpThreads > 1 ? 2 : 0;
+      expect(tids.filter((tid) => nice(tid) === 10).length).toBeGreaterThanOrEqual(2 + pools);
+    },
+  );
 
   it('survives a worker thread dying: its models load again on next use', async () => {
     const png = readFileSync(path.join(t.dataDir, 'artifacts', 'sha256', ...(await firstSmokeSha(t))));
     const image = { base64: png.toString('base64') };
     const backend = (t.app.services.inference as any).deps.manager.deps.backend;
-    const v1 = await t.app.db.prisma.modelVersion.findFirstOrThrow({ where: { version: 1, model: { name: 'fashion-classifier' } } });
+    const v1 = await t.app.db.prisma.modelVersion.findFirstOrThrow({
+      where: { version: 1, model: { name: 'fashion-classifier' } },
+    });
     const holder = backend.workers.find((w: any) => w?.keys.has(String(v1.id)));
     // As if it crashed (not through the backend's own close()); between runs, because terminating
     // a thread inside onnxruntime's run() aborts the whole process (what close() avoids).
     await holder.worker.terminate();
-    const again = expectData(await t.gql(PREDICT, { ref: { model: 'fashion-classifier', version: 1 }, image }, t.keys.viewer)).predict;
+    const again = expectData(
+      await t.gql(PREDICT, { ref: { model: 'fashion-classifier', version: 1 }, image }, t.keys.viewer),
+    ).predict;
     expect(again.modelVersion.version).toBe(1);
     const loaded = expectData(await t.gql(LOADED, {}, t.keys.viewer)).loadedVersions as any[];
     expect(loaded.find((l) => l.modelVersion.version === 1)).toMatchObject({ state: 'READY', requests: 1 });
@@ -264,9 +380,13 @@ describe(`inference on a graph with a fixed batch dimension of 1 (${dbKind()})`,
     const actor = t.app.localActor();
     await t.app.services.models.register(actor, { ...GRAY_MODEL, name: 'gray' });
     await t.app.services.versions.register(actor, { model: 'gray', artifactPath: fixture('gray8x8-3class.onnx') });
-    await t.app.services.versions.register(actor, { model: 'gray', artifactPath: fixture('gray8x8-3class-batch1.onnx') });
+    await t.app.services.versions.register(actor, {
+      model: 'gray',
+      artifactPath: fixture('gray8x8-3class-batch1.onnx'),
+    });
     const image = { base64: readFileSync(fixture('png-renamed.onnx')).toString('base64') }; // a real 8x8 PNG
-    const run = (version: number) => t.gql(PREDICT, { ref: { model: 'gray', version }, image }, t.keys.viewer).then((r) => expectData(r).predict);
+    const run = (version: number) =>
+      t.gql(PREDICT, { ref: { model: 'gray', version }, image }, t.keys.viewer).then((r) => expectData(r).predict);
     const fixed = await Promise.all(Array.from({ length: 6 }, () => run(2)));
     expect(fixed.map((p) => p.timingsMs.batchSize)).toEqual([1, 1, 1, 1, 1, 1]);
     const dynamic = await Promise.all(Array.from({ length: 6 }, () => run(1)));
@@ -277,7 +397,10 @@ describe(`inference on a graph with a fixed batch dimension of 1 (${dbKind()})`,
 });
 
 async function firstSmokeSha(t: TestApp): Promise<[string, string]> {
-  const item = await t.app.db.prisma.datasetItem.findFirstOrThrow({ where: { dataset: { name: 'fashion-smoke' } }, orderBy: { ordinal: 'asc' } });
+  const item = await t.app.db.prisma.datasetItem.findFirstOrThrow({
+    where: { dataset: { name: 'fashion-smoke' } },
+    orderBy: { ordinal: 'asc' },
+  });
   return [item.sha256.slice(0, 2), item.sha256];
 }
 
@@ -297,10 +420,17 @@ describe(`inference runs that outlive INFERENCE_TIMEOUT_S (${dbKind()})`, () => 
   it('answers TIMEOUT with the reason, keeps serving, and runs other models in a fresh worker', async () => {
     const slow = t.gql(PREDICT, { ref: { model: 'slow', version: 1 }, image: image() }, t.keys.viewer);
     const error = expectError(await slow, 'TIMEOUT');
-    expect(error.message).toMatch(/^slow v1 could not be loaded now: inference did not finish within INFERENCE_TIMEOUT_S \(0\.05 s\)/);
+    expect(error.message).toMatch(
+      /^slow v1 could not be loaded now: inference did not finish within INFERENCE_TIMEOUT_S \(0\.05 s\)/,
+    );
     // Registry queries and other models are served while the stuck run goes on in the old worker.
-    expect(expectData(await t.gql(`{ model(name: "slow") { versions { version status } } }`, {}, t.keys.viewer)).model.versions).toEqual([{ version: 1, status: 'READY' }]);
-    const fast = expectData(await t.gql(PREDICT, { ref: { model: 'fast', version: 1 }, image: image(), topK: 3 }, t.keys.viewer)).predict;
+    expect(
+      expectData(await t.gql(`{ model(name: "slow") { versions { version status } } }`, {}, t.keys.viewer)).model
+        .versions,
+    ).toEqual([{ version: 1, status: 'READY' }]);
+    const fast = expectData(
+      await t.gql(PREDICT, { ref: { model: 'fast', version: 1 }, image: image(), topK: 3 }, t.keys.viewer),
+    ).predict;
     expect(fast.top).toHaveLength(3);
     const loaded = expectData(await t.gql(LOADED, {}, t.keys.viewer)).loadedVersions as any[];
     expect(loaded).toHaveLength(1);
@@ -311,7 +441,13 @@ describe(`inference runs that outlive INFERENCE_TIMEOUT_S (${dbKind()})`, () => 
     const logger = pino({ level: 'silent' });
     const lost: string[][] = [];
     const backend = new OnnxBackend(1, logger, (keys) => lost.push(keys), { runTimeoutMs: 50 });
-    const options = { providers: ['cpu'], intraOpNumThreads: 2, interOpNumThreads: 1, disableQuantQdq: false, allowSpinning: true };
+    const options = {
+      providers: ['cpu'],
+      intraOpNumThreads: 2,
+      interOpNumThreads: 1,
+      disableQuantQdq: false,
+      allowSpinning: true,
+    };
     const input = () => ({ name: 'input', data: new Float32Array(64).fill(0.5), dims: [1, 1, 8, 8] });
     try {
       await backend.load('slow', fixture('gray8x8-3class-slow.onnx'), options);

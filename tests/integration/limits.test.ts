@@ -5,7 +5,16 @@ import net from 'node:net';
 import sharp from 'sharp';
 import { loadConfig } from '../../src/config/config';
 import { startServer, type RunningServer } from '../../src/http/server';
-import { createTestApp, dbKind, expectData, expectError, fixture, GRAY_MODEL, type GqlResult, type TestApp } from '../helpers/test-app';
+import {
+  createTestApp,
+  dbKind,
+  expectData,
+  expectError,
+  fixture,
+  GRAY_MODEL,
+  type GqlResult,
+  type TestApp,
+} from '../helpers/test-app';
 
 const defaults = loadConfig({});
 const PREDICT = `query($img: String!) { predict(ref: { model: "gray", version: 1 }, image: { base64: $img }, topK: 1) { top { label } } }`;
@@ -16,7 +25,12 @@ interface HttpResult extends GqlResult {
   headers: Headers;
 }
 
-async function post(server: RunningServer, body: unknown, key?: string | null, headers: Record<string, string> = {}): Promise<HttpResult> {
+async function post(
+  server: RunningServer,
+  body: unknown,
+  key?: string | null,
+  headers: Record<string, string> = {},
+): Promise<HttpResult> {
   const res = await fetch(`${server.url.replace('localhost', '127.0.0.1')}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers },
@@ -28,7 +42,8 @@ async function post(server: RunningServer, body: unknown, key?: string | null, h
 /** `{ models { versions { model { versions { ... } } } } }`, `depth` fields deep. */
 function nested(depth: number): string {
   let inner = 'name';
-  for (let level = depth - 2; level >= 1; level--) inner = level % 2 === 1 ? `versions { version ${inner} }` : `model { name ${inner} }`;
+  for (let level = depth - 2; level >= 1; level--)
+    inner = level % 2 === 1 ? `versions { version ${inner} }` : `model { name ${inner} }`;
   return `{ models { ${inner} } }`;
 }
 
@@ -42,7 +57,12 @@ describe(`GraphQL operation limits (${dbKind()})`, () => {
   let t: TestApp;
   let server: RunningServer;
   beforeAll(async () => {
-    t = await createTestApp({ config: { metrics: { token: 'metrics-token-for-the-tests-0123', port: 0, host: '127.0.0.1' }, http: { ...defaults.http, headersTimeoutMs: 1000, requestTimeoutMs: 2000 } } });
+    t = await createTestApp({
+      config: {
+        metrics: { token: 'metrics-token-for-the-tests-0123', port: 0, host: '127.0.0.1' },
+        http: { ...defaults.http, headersTimeoutMs: 1000, requestTimeoutMs: 2000 },
+      },
+    });
     await registerGray(t);
     server = await startServer(t.app, { port: 0, host: '127.0.0.1' });
   });
@@ -61,34 +81,75 @@ describe(`GraphQL operation limits (${dbKind()})`, () => {
     expect(error.message).toContain('GRAPHQL_MAX_DEPTH');
     expect((await fetch(`${server.url.replace('localhost', '127.0.0.1')}/healthz`)).status).toBe(200);
     // Within the depth limit, the same cycle is refused by its cost (lists multiply).
-    expect(expectError(await t.gql(nested(8), {}, t.keys.viewer), 'QUERY_TOO_COMPLEX').extensions).toMatchObject({ limit: 'cost', max: 50_000 });
+    expect(expectError(await t.gql(nested(8), {}, t.keys.viewer), 'QUERY_TOO_COMPLEX').extensions).toMatchObject({
+      limit: 'cost',
+      max: 50_000,
+    });
   });
 
   it('refuses 300 aliased predictions (by their tokens, and their aliases), and runs none of them', async () => {
-    const fields = Array.from({ length: 300 }, (_, i) => `p${i}: predict(ref: { model: "gray", version: 1 }, image: { base64: $img }) { top { label } }`).join('\n');
-    const error = expectError(await t.gql(`query($img: String!) { ${fields} }`, { img: image() }, t.keys.viewer), 'QUERY_TOO_COMPLEX');
+    const fields = Array.from(
+      { length: 300 },
+      (_, i) => `p${i}: predict(ref: { model: "gray", version: 1 }, image: { base64: $img }) { top { label } }`,
+    ).join('\n');
+    const error = expectError(
+      await t.gql(`query($img: String!) { ${fields} }`, { img: image() }, t.keys.viewer),
+      'QUERY_TOO_COMPLEX',
+    );
     expect(error.extensions).toMatchObject({ limit: 'tokens', max: 2000 });
     const short = Array.from({ length: 25 }, (_, i) => `v${i}: viewer { name }`).join(' ');
-    expect(expectError(await t.gql(`{ ${short} }`, {}, t.keys.viewer), 'QUERY_TOO_COMPLEX').extensions).toMatchObject({ limit: 'aliases', max: 20, actual: 25 });
+    expect(expectError(await t.gql(`{ ${short} }`, {}, t.keys.viewer), 'QUERY_TOO_COMPLEX').extensions).toMatchObject({
+      limit: 'aliases',
+      max: 20,
+      actual: 25,
+    });
     expect(expectData(await t.gql(`{ loadedVersions { requests } }`, {}, t.keys.viewer)).loadedVersions).toEqual([]);
   });
 
   it('refuses documents over the token, size and directive limits, naming the measured value', async () => {
-    const tokens = expectError(await t.gql(`{ viewer { ${'name '.repeat(2500)} } }`, {}, t.keys.viewer), 'QUERY_TOO_COMPLEX');
+    const tokens = expectError(
+      await t.gql(`{ viewer { ${'name '.repeat(2500)} } }`, {}, t.keys.viewer),
+      'QUERY_TOO_COMPLEX',
+    );
     expect(tokens.extensions).toMatchObject({ limit: 'tokens', max: 2000 });
     expect(tokens.extensions!.actual).toBeGreaterThanOrEqual(2500);
     const big = await post(server, { query: `# ${'x'.repeat(70 * 1024)}\n{ viewer { name } }` }, t.keys.viewer);
     expect(big.status).toBe(400);
-    expect(expectError(big, 'QUERY_TOO_COMPLEX').extensions).toMatchObject({ limit: 'size', max: 65_536, actual: 70 * 1024 + 22 });
-    const directives = Array.from({ length: 25 }, () => '... on Query @include(if: true) { viewer { name } }').join(' ');
-    expect(expectError(await t.gql(`{ ${directives} }`, {}, t.keys.viewer), 'QUERY_TOO_COMPLEX').extensions).toMatchObject({ limit: 'directives', max: 20, actual: 25 });
+    expect(expectError(big, 'QUERY_TOO_COMPLEX').extensions).toMatchObject({
+      limit: 'size',
+      max: 65_536,
+      actual: 70 * 1024 + 22,
+    });
+    const directives = Array.from({ length: 25 }, () => '... on Query @include(if: true) { viewer { name } }').join(
+      ' ',
+    );
+    expect(
+      expectError(await t.gql(`{ ${directives} }`, {}, t.keys.viewer), 'QUERY_TOO_COMPLEX').extensions,
+    ).toMatchObject({ limit: 'directives', max: 20, actual: 25 });
   });
 
   it('bounds every list by its page size: over the maximum is BAD_USER_INPUT, defaults apply', async () => {
-    expect(expectError(await t.gql(`{ models(first: 501) { name } }`, {}, t.keys.viewer), 'BAD_USER_INPUT').message).toContain('first must be between 1 and 500');
-    expect(expectError(await t.gql(`{ model(name: "gray") { versions(first: 1001) { version } } }`, {}, t.keys.viewer), 'BAD_USER_INPUT').message).toContain('1000');
-    expect(expectError(await t.gql(`{ datasets(first: 0) { name } }`, {}, t.keys.viewer), 'BAD_USER_INPUT')).toBeDefined();
-    expect(expectData(await t.gql(`{ model(name: "gray") { versions(first: 1) { version } aliasHistory(first: 5) { alias } } }`, {}, t.keys.viewer)).model.versions).toEqual([{ version: 1 }]);
+    expect(
+      expectError(await t.gql(`{ models(first: 501) { name } }`, {}, t.keys.viewer), 'BAD_USER_INPUT').message,
+    ).toContain('first must be between 1 and 500');
+    expect(
+      expectError(
+        await t.gql(`{ model(name: "gray") { versions(first: 1001) { version } } }`, {}, t.keys.viewer),
+        'BAD_USER_INPUT',
+      ).message,
+    ).toContain('1000');
+    expect(
+      expectError(await t.gql(`{ datasets(first: 0) { name } }`, {}, t.keys.viewer), 'BAD_USER_INPUT'),
+    ).toBeDefined();
+    expect(
+      expectData(
+        await t.gql(
+          `{ model(name: "gray") { versions(first: 1) { version } aliasHistory(first: 5) { alias } } }`,
+          {},
+          t.keys.viewer,
+        ),
+      ).model.versions,
+    ).toEqual([{ version: 1 }]);
   });
 
   it('answers introspection to key holders only (NODE_ENV is not development here)', async () => {
@@ -113,7 +174,11 @@ describe(`GraphQL operation limits (${dbKind()})`, () => {
   it('answers a malformed multipart request with 400 BAD_USER_INPUT, not an internal error', async () => {
     const body = new FormData();
     body.set('operations', '{ not json');
-    const res = await fetch(`${server.url.replace('localhost', '127.0.0.1')}/graphql`, { method: 'POST', body, headers: { authorization: `Bearer ${t.keys.viewer}`, 'apollo-require-preflight': 'true' } });
+    const res = await fetch(`${server.url.replace('localhost', '127.0.0.1')}/graphql`, {
+      method: 'POST',
+      body,
+      headers: { authorization: `Bearer ${t.keys.viewer}`, 'apollo-require-preflight': 'true' },
+    });
     expect(res.status).toBe(400);
     expect(((await res.json()) as GqlResult).errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
   });
@@ -143,7 +208,9 @@ describe(`GraphQL operation limits (${dbKind()})`, () => {
     expect((await fetch(url)).status).toBe(401);
     expect((await fetch(url, { headers: { authorization: `Bearer ${t.keys.viewer}` } })).status).toBe(403);
     expect((await fetch(url, { headers: { authorization: `Bearer ${t.keys.admin}` } })).status).toBe(200);
-    const text = await (await fetch(url, { headers: { authorization: 'Bearer metrics-token-for-the-tests-0123' } })).text();
+    const text = await (
+      await fetch(url, { headers: { authorization: 'Bearer metrics-token-for-the-tests-0123' } })
+    ).text();
     for (const expected of [
       /modelgate_graphql_requests_total\{operation="query:predict",outcome="OK"\} [1-9]/,
       /modelgate_graphql_request_duration_seconds_count\{operation="query:predict"\} [1-9]/,
@@ -163,7 +230,10 @@ describe(`GraphQL operation limits (${dbKind()})`, () => {
   });
 
   it('registers ADMIN_API_KEY and revokes the key an earlier value registered', async () => {
-    const [first, second] = [`mg_${randomBytes(24).toString('base64url')}`, `mg_${randomBytes(24).toString('base64url')}`];
+    const [first, second] = [
+      `mg_${randomBytes(24).toString('base64url')}`,
+      `mg_${randomBytes(24).toString('base64url')}`,
+    ];
     const keys = t.app.services.apiKeys;
     await keys.bootstrap(first);
     expect((await t.app.authenticate(`Bearer ${first}`)).role).toBe('admin');
@@ -178,7 +248,9 @@ describe(`GraphQL operation limits (${dbKind()})`, () => {
   });
 
   it('keeps the event loop free while a 7000x7000 PNG is preprocessed', async () => {
-    const huge = await sharp({ create: { width: 7000, height: 7000, channels: 3, background: '#777777' } }).png({ compressionLevel: 9 }).toBuffer();
+    const huge = await sharp({ create: { width: 7000, height: 7000, channels: 3, background: '#777777' } })
+      .png({ compressionLevel: 9 })
+      .toBuffer();
     let predictDone = false;
     const predict = t.gql(PREDICT, { img: huge.toString('base64') }, t.keys.viewer).finally(() => (predictDone = true));
     let answeredMeanwhile = 0;
@@ -200,19 +272,34 @@ describe(`GraphQL cost: aliased predictions cost what a batch does (${dbKind()})
   afterAll(() => t.close());
 
   it('refuses 10 aliased predicts and a 10-image predictBatch with the same measured cost', async () => {
-    const aliased = Array.from({ length: 10 }, (_, i) => `p${i}: predict(ref: { model: "gray", version: 1 }, image: { base64: $img }) { top { label } }`).join(' ');
-    const a = expectError(await t.gql(`query($img: String!) { ${aliased} }`, { img: image() }, t.keys.viewer), 'QUERY_TOO_COMPLEX');
+    const aliased = Array.from(
+      { length: 10 },
+      (_, i) => `p${i}: predict(ref: { model: "gray", version: 1 }, image: { base64: $img }) { top { label } }`,
+    ).join(' ');
+    const a = expectError(
+      await t.gql(`query($img: String!) { ${aliased} }`, { img: image() }, t.keys.viewer),
+      'QUERY_TOO_COMPLEX',
+    );
     const batch = `query($imgs: [ImageInput!]!) { predictBatch(ref: { model: "gray", version: 1 }, images: $imgs) { top { label } } }`;
-    const b = expectError(await t.gql(batch, { imgs: Array.from({ length: 10 }, () => ({ base64: image() })) }, t.keys.viewer), 'QUERY_TOO_COMPLEX');
+    const b = expectError(
+      await t.gql(batch, { imgs: Array.from({ length: 10 }, () => ({ base64: image() })) }, t.keys.viewer),
+      'QUERY_TOO_COMPLEX',
+    );
     expect(a.extensions).toMatchObject({ limit: 'cost', max: 5000 });
     expect(b.extensions!.actual).toBe(a.extensions!.actual);
-    expect(expectData(await t.gql(batch, { imgs: Array.from({ length: 9 }, () => ({ base64: image() })) }, t.keys.viewer)).predictBatch).toHaveLength(9);
+    expect(
+      expectData(await t.gql(batch, { imgs: Array.from({ length: 9 }, () => ({ base64: image() })) }, t.keys.viewer))
+        .predictBatch,
+    ).toHaveLength(9);
   });
 
   it('costs an operation again when a variable can change its cost (a page size, an @include)', async () => {
     const paged = `query($n: Int) { models(first: $n) { versions(first: $n) { version } } }`;
     expectData(await t.gql(paged, { n: 2 }, t.keys.viewer));
-    expect(expectError(await t.gql(paged, { n: 200 }, t.keys.viewer), 'QUERY_TOO_COMPLEX').extensions).toMatchObject({ limit: 'cost', actual: 200 * 201 });
+    expect(expectError(await t.gql(paged, { n: 200 }, t.keys.viewer), 'QUERY_TOO_COMPLEX').extensions).toMatchObject({
+      limit: 'cost',
+      actual: 200 * 201,
+    });
     const included = `query($big: Boolean!) { models(first: 2) { name } ... @include(if: $big) { all: models(first: 500) { versions(first: 500) { version } } } }`;
     expectData(await t.gql(included, { big: false }, t.keys.viewer));
     expectError(await t.gql(included, { big: true }, t.keys.viewer), 'QUERY_TOO_COMPLEX');
@@ -232,7 +319,9 @@ describe(`rate limits and failed-authentication throttling (${dbKind()})`, () =>
   let t: TestApp;
   let server: RunningServer;
   beforeAll(async () => {
-    t = await createTestApp({ config: { limits: { ...defaults.limits, rate: { viewer: 2, operator: 0, admin: 0 }, authFailuresPerMinute: 3 } } });
+    t = await createTestApp({
+      config: { limits: { ...defaults.limits, rate: { viewer: 2, operator: 0, admin: 0 }, authFailuresPerMinute: 3 } },
+    });
     server = await startServer(t.app, { port: 0, host: '127.0.0.1' });
   });
   afterAll(async () => {
@@ -287,7 +376,9 @@ describe(`bounded inference queues (${dbKind()})`, () => {
 
   it('refuses what does not fit with 429 RESOURCE_EXHAUSTED and retryAfterMs, and serves again once drained', async () => {
     const slow = `query($img: String!) { predict(ref: { model: "slow", version: 1 }, image: { base64: $img }) { top { label } } }`;
-    const results = await Promise.all(Array.from({ length: 3 }, () => post(server, { query: slow, variables: { img: image() } }, t.keys.viewer)));
+    const results = await Promise.all(
+      Array.from({ length: 3 }, () => post(server, { query: slow, variables: { img: image() } }, t.keys.viewer)),
+    );
     const refused = results.filter((r) => r.status === 429);
     expect(results.filter((r) => r.status === 200)).toHaveLength(1);
     expect(refused).toHaveLength(2);
@@ -308,7 +399,11 @@ function streamUpload(url: URL, size: number): Promise<{ status: number; sent: n
     let answered = false;
     const req = http.request(url, {
       method: 'POST',
-      headers: { 'content-type': 'multipart/form-data; boundary=xyz', 'content-length': String(size), 'apollo-require-preflight': 'true' },
+      headers: {
+        'content-type': 'multipart/form-data; boundary=xyz',
+        'content-length': String(size),
+        'apollo-require-preflight': 'true',
+      },
     });
     req.on('response', (res) => {
       answered = true;

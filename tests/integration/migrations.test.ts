@@ -25,7 +25,12 @@ const PG_TYPES: Record<string, string> = {
 };
 
 /** Native type attributes (@db.X) that change the column type; others keep the scalar's. */
-const NATIVE_TYPES: Record<string, string> = { Real: 'float4', DoublePrecision: 'float8', Timestamptz: 'timestamptz', Timestamp: 'timestamp' };
+const NATIVE_TYPES: Record<string, string> = {
+  Real: 'float4',
+  DoublePrecision: 'float8',
+  Timestamptz: 'timestamptz',
+  Timestamp: 'timestamp',
+};
 
 interface DmmfField {
   name: string;
@@ -40,14 +45,24 @@ interface DmmfField {
 }
 interface Dmmf {
   datamodel: {
-    models: { name: string; fields: DmmfField[]; primaryKey: null; uniqueFields: string[][]; uniqueIndexes: { fields: string[] }[] }[];
+    models: {
+      name: string;
+      fields: DmmfField[];
+      primaryKey: null;
+      uniqueFields: string[][];
+      uniqueIndexes: { fields: string[] }[];
+    }[];
     enums: { name: string; values: { name: string }[] }[];
     indexes: { model: string; type: 'id' | 'unique' | 'normal'; fields: { name: string }[] }[];
   };
 }
 
 const dmmf = JSON.parse(
-  get_dmmf(JSON.stringify({ prismaSchema: readFileSync(path.resolve(__dirname, '..', '..', 'prisma', 'schema.prisma'), 'utf8') })),
+  get_dmmf(
+    JSON.stringify({
+      prismaSchema: readFileSync(path.resolve(__dirname, '..', '..', 'prisma', 'schema.prisma'), 'utf8'),
+    }),
+  ),
 ) as Dmmf;
 
 describe(`migrations (${dbKind()})`, () => {
@@ -104,7 +119,9 @@ describe(`migrations (${dbKind()})`, () => {
       GROUP BY t.relname, ix.indexrelid, ix.indisunique, ix.indisprimary`);
     const kind = (r: { unique: boolean; primary: boolean }) => (r.primary ? 'id' : r.unique ? 'unique' : 'normal');
     const actual = rows.map((r) => `${r.table}:${kind(r)}:${r.columns.join(',')}`).sort();
-    const expected = dmmf.datamodel.indexes.map((i) => `${i.model}:${i.type}:${i.fields.map((f) => f.name).join(',')}`).sort();
+    const expected = dmmf.datamodel.indexes
+      .map((i) => `${i.model}:${i.type}:${i.fields.map((f) => f.name).join(',')}`)
+      .sort();
     expect(actual).toEqual(expected);
   });
 
@@ -126,32 +143,51 @@ describe(`migrations (${dbKind()})`, () => {
       FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace AND n.nspname = 'public' WHERE c.contype = 'f'`);
     const rule: Record<string, string> = { a: 'NoAction', r: 'Restrict', c: 'Cascade', n: 'SetNull', d: 'SetDefault' };
     const unquote = (s: string) => s.replace(/"/g, '');
-    const actual = rows.map((r) => `${unquote(r.table)}(${r.columns.join(',')})->${unquote(r.target)}(${r.ref.join(',')}) ${rule[r.del]}`).sort();
+    const actual = rows
+      .map(
+        (r) => `${unquote(r.table)}(${r.columns.join(',')})->${unquote(r.target)}(${r.ref.join(',')}) ${rule[r.del]}`,
+      )
+      .sort();
     const expected: string[] = [];
     for (const model of dmmf.datamodel.models) {
       for (const f of model.fields.filter((x) => x.kind === 'object' && x.relationFromFields?.length)) {
         // Prisma's default for a required relation is Restrict, for an optional one SetNull.
         const onDelete = f.relationOnDelete ?? (f.isRequired ? 'Restrict' : 'SetNull');
-        expected.push(`${model.name}(${f.relationFromFields!.join(',')})->${f.type}(${f.relationToFields!.join(',')}) ${onDelete}`);
+        expected.push(
+          `${model.name}(${f.relationFromFields!.join(',')})->${f.type}(${f.relationToFields!.join(',')}) ${onDelete}`,
+        );
       }
     }
     expect(actual).toEqual(expected.sort());
   });
 
-  it('are recorded in a Prisma-compatible _prisma_migrations table, with Prisma\'s checksum', async () => {
+  it("are recorded in a Prisma-compatible _prisma_migrations table, with Prisma's checksum", async () => {
     const migrations = await readMigrations();
-    const rows = await q<{ migration_name: string; checksum: string; finished_at: Date | null; applied_steps_count: number }>(
+    const rows = await q<{
+      migration_name: string;
+      checksum: string;
+      finished_at: Date | null;
+      applied_steps_count: number;
+    }>(
       `SELECT migration_name, checksum, finished_at, applied_steps_count FROM "_prisma_migrations" ORDER BY migration_name`,
     );
     expect(rows.map((r) => [r.migration_name, r.checksum, r.finished_at !== null, r.applied_steps_count])).toEqual(
       migrations.map((m) => [m.name, m.checksum, true, 1]),
     );
-    expect(await t.app.db.migrationStatus()).toEqual({ applied: migrations.map((m) => m.name), pending: [], unknown: [], failed: [] });
+    expect(await t.app.db.migrationStatus()).toEqual({
+      applied: migrations.map((m) => m.name),
+      pending: [],
+      unknown: [],
+      failed: [],
+    });
   });
 });
 
 /** A raw session on a new, empty database of the project's kind. */
-async function emptySession(): Promise<{ session: () => Promise<SqlSession & { close(): Promise<void> }>; drop(): Promise<void> }> {
+async function emptySession(): Promise<{
+  session: () => Promise<SqlSession & { close(): Promise<void> }>;
+  drop(): Promise<void>;
+}> {
   if (dbKind() === 'pglite') {
     const pglite = await PGlite.create();
     const session = { ...pgliteSession(pglite), close: async () => undefined };
@@ -185,7 +221,9 @@ describe(`the migrator (${dbKind()})`, () => {
     try {
       expect(await migrate(s, logger)).toEqual((await readMigrations()).map((m) => m.name));
       expect(await migrate(s, logger)).toEqual([]);
-      expect((await s.query<{ n: number }>('SELECT count(*)::int AS n FROM "_prisma_migrations"'))[0]!.n).toBe((await readMigrations()).length);
+      expect((await s.query<{ n: number }>('SELECT count(*)::int AS n FROM "_prisma_migrations"'))[0]!.n).toBe(
+        (await readMigrations()).length,
+      );
     } finally {
       await s.close();
       await db.drop();
@@ -197,7 +235,11 @@ describe(`the migrator (${dbKind()})`, () => {
     const s = await db.session();
     try {
       const good = await readMigrations();
-      const broken = { name: '99990101000000_broken', sql: 'CREATE TABLE "Half" (id int); SELECT 1/0;', checksum: 'x'.repeat(64) };
+      const broken = {
+        name: '99990101000000_broken',
+        sql: 'CREATE TABLE "Half" (id int); SELECT 1/0;',
+        checksum: 'x'.repeat(64),
+      };
       await expect(migrate(s, logger, [...good, broken])).rejects.toThrow(/division by zero/);
       const status = await migrationStatus(s, [...good, broken]);
       expect(status).toMatchObject({ applied: good.map((m) => m.name), pending: [broken.name], failed: [] });
@@ -215,7 +257,9 @@ describe(`the migrator (${dbKind()})`, () => {
       try {
         const results = await Promise.all(sessions.map((s) => migrate(s, logger)));
         expect(results.flat()).toEqual((await readMigrations()).map((m) => m.name));
-        expect((await sessions[0]!.query<{ n: number }>('SELECT count(*)::int AS n FROM "_prisma_migrations"'))[0]!.n).toBe((await readMigrations()).length);
+        expect(
+          (await sessions[0]!.query<{ n: number }>('SELECT count(*)::int AS n FROM "_prisma_migrations"'))[0]!.n,
+        ).toBe((await readMigrations()).length);
       } finally {
         await Promise.all(sessions.map((s) => s.close()));
         await db.drop();

@@ -3,7 +3,16 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { MAX_DOWNLOAD_BYTES, MAX_JSON_BYTES, MAX_REDIRECTS } from '../../src/importers/mlflow/rest-source';
-import { createTestApp, dbKind, expectData, expectError, FIXTURES, fixture, GRAY_MODEL, type TestApp } from '../helpers/test-app';
+import {
+  createTestApp,
+  dbKind,
+  expectData,
+  expectError,
+  FIXTURES,
+  fixture,
+  GRAY_MODEL,
+  type TestApp,
+} from '../helpers/test-app';
 
 // The JSON bodies below are MLflow's wire shapes from ../shared/formats/mlflow/rest/constructed
 // (mirrored in tests/fixtures/formats), served by an in-test HTTP server: no MLflow server can run here.
@@ -27,8 +36,12 @@ async function mlflowDouble(): Promise<Double> {
   const runs = load('runs-search.json').runs as any[];
   const history = load('metrics-get-history.json').metrics;
   const registered = load('registered-models-get.json').registered_model;
-  const versions = [load('model-versions-get.json').model_version, load('model-versions-get.mlflow3-copy-version.json').model_version];
-  const mlmodel = 'artifact_path: model\nflavors:\n  onnx:\n    data: model.onnx\n    onnx_version: 1.15.0\nrun_id: ' + RUN_ID + '\n';
+  const versions = [
+    load('model-versions-get.json').model_version,
+    load('model-versions-get.mlflow3-copy-version.json').model_version,
+  ];
+  const mlmodel =
+    'artifact_path: model\nflavors:\n  onnx:\n    data: model.onnx\n    onnx_version: 1.15.0\nrun_id: ' + RUN_ID + '\n';
   const onnx = readFileSync(fixture('gray8x8-3class.onnx'));
   const double: Double = { url: '', requests: [], close: async () => undefined };
   const send = (res: http.ServerResponse, status: number, body: unknown) => {
@@ -41,21 +54,28 @@ async function mlflowDouble(): Promise<Double> {
     for await (const chunk of req) body += chunk;
     double.requests.push(`${req.method} ${url.pathname}${url.search}`);
     if (double.override?.(req, res, url)) return;
-    if (req.headers.authorization !== `Bearer ${TOKEN}`) return send(res, 401, { error_code: 'UNAUTHENTICATED', message: 'Unauthorized' });
+    if (req.headers.authorization !== `Bearer ${TOKEN}`)
+      return send(res, 401, { error_code: 'UNAUTHENTICATED', message: 'Unauthorized' });
     const p = url.pathname;
     const page = body ? JSON.parse(body).page_token : url.searchParams.get('page_token');
     if (p === '/api/2.0/mlflow/experiments/search') return send(res, 200, { experiments: [experiment] });
     if (p === '/api/2.0/mlflow/experiments/get-by-name') {
-      return url.searchParams.get('experiment_name') === experiment.name ? send(res, 200, { experiment }) : send(res, 404, load('error-resource-does-not-exist.json'));
+      return url.searchParams.get('experiment_name') === experiment.name
+        ? send(res, 200, { experiment })
+        : send(res, 404, load('error-resource-does-not-exist.json'));
     }
     // Two pages: the opaque token is base64 of {"offset": 1}, as OSS servers make it.
     if (p === '/api/2.0/mlflow/runs/search') {
-      return page ? send(res, 200, { runs: runs.slice(1) }) : send(res, 200, { runs: runs.slice(0, 1), next_page_token: Buffer.from('{"offset": 1}').toString('base64') });
+      return page
+        ? send(res, 200, { runs: runs.slice(1) })
+        : send(res, 200, { runs: runs.slice(0, 1), next_page_token: Buffer.from('{"offset": 1}').toString('base64') });
     }
     if (p === '/api/2.0/mlflow/metrics/get-history') {
       const key = url.searchParams.get('metric_key');
       const points = key === 'train_accuracy' ? history : [{ key, value: 0.5, timestamp: 1761930286843, step: 0 }];
-      return page ? send(res, 200, { metrics: points.slice(1) }) : send(res, 200, { metrics: points.slice(0, 1), ...(points.length > 1 ? { next_page_token: 'p2' } : {}) });
+      return page
+        ? send(res, 200, { metrics: points.slice(1) })
+        : send(res, 200, { metrics: points.slice(0, 1), ...(points.length > 1 ? { next_page_token: 'p2' } : {}) });
     }
     if (p === '/api/2.0/mlflow/runs/get') {
       const found = [...runs, load('runs-get.json').run].find((r) => r.info.run_id === url.searchParams.get('run_id'));
@@ -63,42 +83,55 @@ async function mlflowDouble(): Promise<Double> {
     }
     if (p === '/api/2.0/mlflow/registered-models/search') return send(res, 200, { registered_models: [registered] });
     if (p === '/api/2.0/mlflow/registered-models/get') {
-      return url.searchParams.get('name') === registered.name ? send(res, 200, { registered_model: registered }) : send(res, 404, load('error-resource-does-not-exist.json'));
+      return url.searchParams.get('name') === registered.name
+        ? send(res, 200, { registered_model: registered })
+        : send(res, 404, load('error-resource-does-not-exist.json'));
     }
     if (p === '/api/2.0/mlflow/model-versions/search') return send(res, 200, { model_versions: versions });
     if (p === '/api/2.0/mlflow/model-versions/get-download-uri') {
       const v = versions.find((x) => x.version === url.searchParams.get('version'));
-      return send(res, 200, { artifact_uri: `mlflow-artifacts:/643442710647968416/models/${v.model_id || 'm-2b15a1738b31476690c10f51565a6f79'}/artifacts` });
+      return send(res, 200, {
+        artifact_uri: `mlflow-artifacts:/643442710647968416/models/${v.model_id || 'm-2b15a1738b31476690c10f51565a6f79'}/artifacts`,
+      });
     }
     // MLflow 3 keeps models out of run artifacts: the runs list nothing, their LoggedModels hold the files.
     if (p === '/api/2.0/mlflow/artifacts/list') return send(res, 200, {});
     const served = (file: string | null) => {
-      if (file !== 'MLmodel' && file !== 'model.onnx') return send(res, 404, load('error-resource-does-not-exist.json'));
+      if (file !== 'MLmodel' && file !== 'model.onnx')
+        return send(res, 404, load('error-resource-does-not-exist.json'));
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
       res.end(file === 'MLmodel' ? mlmodel : onnx);
     };
-    if (p === `/ajax-api/2.0/mlflow/logged-models/${MODEL_ID}/artifacts/files`) return served(url.searchParams.get('artifact_file_path'));
-    if (p === '/model-versions/get-artifact' && url.searchParams.get('name') === registered.name) return served(url.searchParams.get('path'));
+    if (p === `/ajax-api/2.0/mlflow/logged-models/${MODEL_ID}/artifacts/files`)
+      return served(url.searchParams.get('artifact_file_path'));
+    if (p === '/model-versions/get-artifact' && url.searchParams.get('name') === registered.name)
+      return served(url.searchParams.get('path'));
     send(res, 404, { error_code: 'ENDPOINT_NOT_FOUND', message: `no ${p}` });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   double.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  double.close = () => new Promise<void>((r) => {
-    server.closeAllConnections();
-    server.close(() => r());
-  });
+  double.close = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
   return double;
 }
 
 describe(`MLflow tracking-server import against a protocol double replaying recorded MLflow REST shapes (${dbKind()})`, () => {
   let t: TestApp;
   let server: Double;
-  const run = (input: Record<string, unknown>) => t.gql(IMPORT, { input: { trackingUri: server.url, ...input } }, t.keys.admin);
+  const run = (input: Record<string, unknown>) =>
+    t.gql(IMPORT, { input: { trackingUri: server.url, ...input } }, t.keys.admin);
 
   beforeEach(async () => {
     server = await mlflowDouble();
     const host = new URL(server.url).host;
-    t = await createTestApp({ config: { mlflow: { allowedHosts: [host], token: TOKEN, username: undefined, password: undefined, timeoutMs: 1500 } } });
+    t = await createTestApp({
+      config: {
+        mlflow: { allowedHosts: [host], token: TOKEN, username: undefined, password: undefined, timeoutMs: 1500 },
+      },
+    });
     await t.app.services.models.register(t.app.localActor(), { ...GRAY_MODEL, name: 'iris-classifier' });
   });
   afterEach(async () => {
@@ -111,19 +144,43 @@ describe(`MLflow tracking-server import against a protocol double replaying reco
     expect(report.failed).toBe(0);
     const runs = report.items.filter((i: any) => i.kind === 'run');
     expect(runs.length).toBeGreaterThan(1); // both pages
-    expect(report.items.filter((i: any) => i.kind === 'registered-model').map((i: any) => [i.version, i.reason])).toEqual([
+    expect(
+      report.items.filter((i: any) => i.kind === 'registered-model').map((i: any) => [i.version, i.reason]),
+    ).toEqual([
       [16, 'gateway version 1'],
       [17, 'gateway version 1'],
     ]);
-    expect(report.items).toContainEqual(expect.objectContaining({ kind: 'version', name: 'iris-classifier v16', version: 1, action: 'created' }));
-    expect(report.items).toContainEqual(expect.objectContaining({ kind: 'alias', name: 'iris-classifier@champion', version: 1 }));
-    const { modelVersion } = expectData(await t.gql(`{ modelVersion(ref: { model: "iris-classifier", alias: "champion" }) { version artifactUri mlflowRun { runId runName params tags metrics } } }`, {}, t.keys.viewer));
-    expect(modelVersion).toMatchObject({ version: 1, artifactUri: `models:/${MODEL_ID}`, mlflowRun: { runId: RUN_ID, runName: 'single_model_training', params: { max_depth: '3' } } });
+    expect(report.items).toContainEqual(
+      expect.objectContaining({ kind: 'version', name: 'iris-classifier v16', version: 1, action: 'created' }),
+    );
+    expect(report.items).toContainEqual(
+      expect.objectContaining({ kind: 'alias', name: 'iris-classifier@champion', version: 1 }),
+    );
+    const { modelVersion } = expectData(
+      await t.gql(
+        `{ modelVersion(ref: { model: "iris-classifier", alias: "champion" }) { version artifactUri mlflowRun { runId runName params tags metrics } } }`,
+        {},
+        t.keys.viewer,
+      ),
+    );
+    expect(modelVersion).toMatchObject({
+      version: 1,
+      artifactUri: `models:/${MODEL_ID}`,
+      mlflowRun: { runId: RUN_ID, runName: 'single_model_training', params: { max_depth: '3' } },
+    });
     // The run links to the version through its LoggedModel's ONNX bytes.
-    expect(server.requests).toContainEqual(expect.stringContaining(`/ajax-api/2.0/mlflow/logged-models/${MODEL_ID}/artifacts/files?artifact_file_path=MLmodel`));
-    expect(server.requests).toContainEqual(expect.stringContaining('/api/2.0/mlflow/model-versions/get-download-uri?name=iris-classifier&version=17'));
+    expect(server.requests).toContainEqual(
+      expect.stringContaining(
+        `/ajax-api/2.0/mlflow/logged-models/${MODEL_ID}/artifacts/files?artifact_file_path=MLmodel`,
+      ),
+    );
+    expect(server.requests).toContainEqual(
+      expect.stringContaining('/api/2.0/mlflow/model-versions/get-download-uri?name=iris-classifier&version=17'),
+    );
     // Both points of the paged history were stored (MLflow may log one value twice).
-    const points = await t.app.db.prisma.mlflowMetric.findMany({ where: { run: { runId: RUN_ID }, key: 'train_accuracy' } });
+    const points = await t.app.db.prisma.mlflowMetric.findMany({
+      where: { run: { runId: RUN_ID }, key: 'train_accuracy' },
+    });
     expect(points).toHaveLength(2);
     expect(server.requests.some((r) => r.includes('page_token'))).toBe(true);
     // Idempotent.
@@ -132,8 +189,12 @@ describe(`MLflow tracking-server import against a protocol double replaying reco
   });
 
   it('says NOT_FOUND for an unknown experiment or registered model (RESOURCE_DOES_NOT_EXIST body)', async () => {
-    expect(expectError(await run({ experiment: 'does-not-exist' }), 'NOT_FOUND').message).toContain('RESOURCE_DOES_NOT_EXIST');
-    expect(expectError(await run({ registeredModel: 'nope' }), 'NOT_FOUND').message).toContain('no registered model "nope"');
+    expect(expectError(await run({ experiment: 'does-not-exist' }), 'NOT_FOUND').message).toContain(
+      'RESOURCE_DOES_NOT_EXIST',
+    );
+    expect(expectError(await run({ registeredModel: 'nope' }), 'NOT_FOUND').message).toContain(
+      'no registered model "nope"',
+    );
   });
 
   it('imports one registered model with registered-models/get, fetching its run with runs/get', async () => {
@@ -154,7 +215,9 @@ describe(`MLflow tracking-server import against a protocol double replaying reco
     expect(await t.app.db.prisma.mlflowRun.count()).toBe(0);
     const report = expectData(await run({ registeredModel: 'iris-classifier' })).importMlflow;
     expect(report.failed).toBe(0);
-    expect(server.requests).toContainEqual(expect.stringMatching(/^GET \/api\/2.0\/mlflow\/registered-models\/get\?name=iris-classifier$/));
+    expect(server.requests).toContainEqual(
+      expect.stringMatching(/^GET \/api\/2.0\/mlflow\/registered-models\/get\?name=iris-classifier$/),
+    );
     expect(server.requests).toContainEqual(`GET /api/2.0/mlflow/runs/get?run_id=${RUN_ID}`);
     expect(server.requests.some((r) => r.includes('registered-models/search'))).toBe(false);
     expect(report.items.map((i: any) => [i.kind, i.name, i.action])).toEqual([
@@ -187,8 +250,14 @@ describe(`MLflow tracking-server import against a protocol double replaying reco
       return false;
     };
     const report = expectData(await run({})).importMlflow;
-    expect(report.items.find((i: any) => i.kind === 'experiment')).toMatchObject({ action: 'failed', reason: expect.stringContaining('did not answer') });
-    expect(report.items.find((i: any) => i.kind === 'registered-model')).toMatchObject({ action: 'failed', reason: expect.stringContaining('cannot reach the MLflow server') });
+    expect(report.items.find((i: any) => i.kind === 'experiment')).toMatchObject({
+      action: 'failed',
+      reason: expect.stringContaining('did not answer'),
+    });
+    expect(report.items.find((i: any) => i.kind === 'registered-model')).toMatchObject({
+      action: 'failed',
+      reason: expect.stringContaining('cannot reach the MLflow server'),
+    });
     // A run page that arrives before the server dies is kept.
     server.override = (_req, res, url) => {
       if (url.pathname === '/api/2.0/mlflow/registered-models/search') {
@@ -242,11 +311,17 @@ describe(`MLflow tracking-server import against a protocol double replaying reco
       );
       expect(seen.length).toBe(before);
       redirect(() => 'http://example.com/api/2.0/mlflow/experiments/search');
-      expect(expectError(await run({}), 'BAD_USER_INPUT').message).toContain('to example.com, which is not in MLFLOW_ALLOWED_HOSTS');
+      expect(expectError(await run({}), 'BAD_USER_INPUT').message).toContain(
+        'to example.com, which is not in MLFLOW_ALLOWED_HOSTS',
+      );
       // A redirect loop: the sixth hop is refused.
       redirect((url) => `/api/2.0/mlflow/experiments/search?hop=${Number(url.searchParams.get('hop') ?? 0) + 1}`);
-      expect(expectError(await run({}), 'BAD_USER_INPUT').message).toContain(`more than ${MAX_REDIRECTS} times (MAX_REDIRECTS)`);
-      expect(server.requests.filter((r) => r.startsWith('POST /api/2.0/mlflow/experiments/search?hop=')).length).toBeGreaterThanOrEqual(MAX_REDIRECTS);
+      expect(expectError(await run({}), 'BAD_USER_INPUT').message).toContain(
+        `more than ${MAX_REDIRECTS} times (MAX_REDIRECTS)`,
+      );
+      expect(
+        server.requests.filter((r) => r.startsWith('POST /api/2.0/mlflow/experiments/search?hop=')).length,
+      ).toBeGreaterThanOrEqual(MAX_REDIRECTS);
     } finally {
       await other.close();
     }
@@ -275,10 +350,17 @@ describe(`MLflow tracking-server import against a protocol double replaying reco
       return true;
     };
     const report = expectData(await run({})).importMlflow;
-    expect(report.items.find((i: any) => i.kind === 'experiment')).toMatchObject({ action: 'failed', reason: expect.stringMatching(/runs\/search is larger than 65536 bytes \(MAX_JSON_BYTES\)$/) });
+    expect(report.items.find((i: any) => i.kind === 'experiment')).toMatchObject({
+      action: 'failed',
+      reason: expect.stringMatching(/runs\/search is larger than 65536 bytes \(MAX_JSON_BYTES\)$/),
+    });
     const downloads = report.items.filter((i: any) => i.kind === 'artifact');
     expect(downloads.length).toBeGreaterThan(0);
-    for (const d of downloads) expect(d).toMatchObject({ action: 'failed', reason: expect.stringMatching(/is larger than 32768 bytes \(MAX_DOWNLOAD_BYTES\)$/) });
+    for (const d of downloads)
+      expect(d).toMatchObject({
+        action: 'failed',
+        reason: expect.stringMatching(/is larger than 32768 bytes \(MAX_DOWNLOAD_BYTES\)$/),
+      });
     expect(await t.app.db.prisma.modelVersion.count()).toBe(0);
     expect([MAX_JSON_BYTES, MAX_DOWNLOAD_BYTES]).toEqual([64 * 1024 ** 2, 4 * 1024 ** 3]);
   });
@@ -291,7 +373,9 @@ describe(`MLflow tracking-server import against a protocol double replaying reco
     server.override = (_req, res, url) => {
       const onnxFile = (url.searchParams.get('artifact_file_path') ?? url.searchParams.get('path')) === 'model.onnx';
       if (url.pathname !== '/api/2.0/mlflow/runs/search' && !onnxFile) return false;
-      res.writeHead(200, { 'content-type': url.pathname.endsWith('search') ? 'application/json' : 'application/octet-stream' });
+      res.writeHead(200, {
+        'content-type': url.pathname.endsWith('search') ? 'application/json' : 'application/octet-stream',
+      });
       if (onnxFile && download === 'stall') {
         res.write(Buffer.alloc(10)); // then nothing more
         return true;
@@ -302,20 +386,33 @@ describe(`MLflow tracking-server import against a protocol double replaying reco
       return true;
     };
     const stalled = expectData(await run({})).importMlflow;
-    expect(stalled.items.find((i: any) => i.kind === 'experiment').reason).toBe(`MLflow server did not finish sending ${server.url}/api/2.0/mlflow/runs/search within 400 ms`);
+    expect(stalled.items.find((i: any) => i.kind === 'experiment').reason).toBe(
+      `MLflow server did not finish sending ${server.url}/api/2.0/mlflow/runs/search within 400 ms`,
+    );
     const idle = stalled.items.filter((i: any) => i.kind === 'artifact');
     expect(idle.length).toBeGreaterThan(0);
-    for (const i of idle) expect(i).toMatchObject({ action: 'failed', reason: expect.stringMatching(/^MLflow server sent nothing of http:.* for 400 ms$/) });
+    for (const i of idle)
+      expect(i).toMatchObject({
+        action: 'failed',
+        reason: expect.stringMatching(/^MLflow server sent nothing of http:.* for 400 ms$/),
+      });
     download = 'trickle';
     const endless = expectData(await run({})).importMlflow.items.filter((i: any) => i.kind === 'artifact');
     expect(endless.length).toBeGreaterThan(0);
-    for (const i of endless) expect(i).toMatchObject({ action: 'failed', reason: expect.stringMatching(/^MLflow server did not finish sending http:.* within 1200 ms$/) });
+    for (const i of endless)
+      expect(i).toMatchObject({
+        action: 'failed',
+        reason: expect.stringMatching(/^MLflow server did not finish sending http:.* within 1200 ms$/),
+      });
     expect(await t.app.db.prisma.modelVersion.count()).toBe(0);
   });
 
   it('refuses to send a token over plain http to a host that is not loopback, before any request', async () => {
     t.app.services.mlflowImporter['deps'].allowedHosts = ['mlflow.example.com:5000', 'mlflow.example.com'];
-    const error = expectError(await t.gql(IMPORT, { input: { trackingUri: 'http://mlflow.example.com:5000' } }, t.keys.admin), 'BAD_USER_INPUT');
+    const error = expectError(
+      await t.gql(IMPORT, { input: { trackingUri: 'http://mlflow.example.com:5000' } }, t.keys.admin),
+      'BAD_USER_INPUT',
+    );
     expect(error.message).toBe(
       'refusing to send the MLflow credentials (MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD) over plain http to mlflow.example.com:5000: use https, or a loopback address (127.0.0.1, ::1, localhost)',
     );
@@ -323,12 +420,22 @@ describe(`MLflow tracking-server import against a protocol double replaying reco
     // Basic auth likewise.
     const auth = t.app.services.mlflowImporter['deps'].auth;
     Object.assign(auth, { token: undefined, username: 'user', password: 'pw' });
-    expect(expectError(await t.gql(IMPORT, { input: { trackingUri: 'http://mlflow.example.com' } }, t.keys.admin), 'BAD_USER_INPUT').message).toContain('over plain http');
+    expect(
+      expectError(
+        await t.gql(IMPORT, { input: { trackingUri: 'http://mlflow.example.com' } }, t.keys.admin),
+        'BAD_USER_INPUT',
+      ).message,
+    ).toContain('over plain http');
     expect(server.requests).toEqual([]);
   });
 
   it('refuses hosts outside MLFLOW_ALLOWED_HOSTS and credentials in the URI', async () => {
-    expect(expectError(await t.gql(IMPORT, { input: { trackingUri: 'http://example.com:5000' } }, t.keys.admin), 'BAD_USER_INPUT').message).toContain('MLFLOW_ALLOWED_HOSTS');
+    expect(
+      expectError(
+        await t.gql(IMPORT, { input: { trackingUri: 'http://example.com:5000' } }, t.keys.admin),
+        'BAD_USER_INPUT',
+      ).message,
+    ).toContain('MLFLOW_ALLOWED_HOSTS');
     const withCreds = server.url.replace('http://', 'http://user:pw@');
     expectError(await t.gql(IMPORT, { input: { trackingUri: withCreds } }, t.keys.admin), 'BAD_USER_INPUT');
   });

@@ -40,7 +40,11 @@ describe(`listing models costs a constant number of queries (${dbKind()})`, () =
     queries = [];
     const { models } = expectData(await t.gql(LIST, {}, t.keys.viewer));
     const n = queries.length;
-    return { queries: n, models: models.length, versions: models.reduce((s: number, m: any) => s + m.versions.length, 0) };
+    return {
+      queries: n,
+      models: models.length,
+      versions: models.reduce((s: number, m: any) => s + m.versions.length, 0),
+    };
   }
 
   it('is the same for 10 and for 100 models with their versions and aliases', async () => {

@@ -16,12 +16,17 @@ describe(`the registry cache (${dbKind()})`, () => {
   let t: TestApp;
   let queries: string[] = [];
   const actor = () => t.app.localActor();
-  const resolveChampion = async () => (await t.app.services.versions.resolve(actor(), { model: 'cached', alias: 'champion' })).version.version;
+  const resolveChampion = async () =>
+    (await t.app.services.versions.resolve(actor(), { model: 'cached', alias: 'champion' })).version.version;
 
   beforeAll(async () => {
     t = await createTestApp({ database: { onQuery: (sql) => queries.push(sql) } });
     await t.app.services.models.register(actor(), { ...GRAY_MODEL, name: 'cached' });
-    for (let i = 0; i < 3; i++) await t.app.services.versions.register(actor(), { model: 'cached', artifactPath: fixture('gray8x8-3class.onnx') });
+    for (let i = 0; i < 3; i++)
+      await t.app.services.versions.register(actor(), {
+        model: 'cached',
+        artifactPath: fixture('gray8x8-3class.onnx'),
+      });
     await t.app.services.aliases.set(actor(), 'cached', 'champion', 1);
   });
   afterAll(() => t.close());
@@ -97,63 +102,80 @@ describe(`the registry cache (${dbKind()})`, () => {
     }
   });
 
-  (dbKind() === 'postgres' ? it : it.skip)('reads through to the database while its notification connection is down, and caches again once it is back', async () => {
-    await resolveChampion();
-    const admin = new pg.Client({ connectionString: t.config.databaseUrl });
-    await admin.connect();
-    try {
-      const killed = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`, [LISTENER_NAME]);
-      expect(killed.rowCount).toBe(1);
-      const until = Date.now() + 5000;
-      while (t.app.db.changes.live && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
-      expect(t.app.db.changes.live).toBe(false);
-      // A change while nobody listens must not be missed.
-      await admin.query(`UPDATE "Alias" SET "versionId" = (SELECT id FROM "ModelVersion" WHERE version = 1 AND "modelId" = "Alias"."modelId")
-                         WHERE name = 'champion' AND "modelId" = (SELECT id FROM "Model" WHERE name = 'cached')`);
-      expect((await sql(resolveChampion)).length).toBeGreaterThan(0);
-      expect(await resolveChampion()).toBe(1);
-      const back = Date.now() + 10_000;
-      while (!t.app.db.changes.live && Date.now() < back) await new Promise((r) => setTimeout(r, 20));
-      expect(t.app.db.changes.live).toBe(true);
+  (dbKind() === 'postgres' ? it : it.skip)(
+    'reads through to the database while its notification connection is down, and caches again once it is back',
+    async () => {
       await resolveChampion();
-      expect(await sql(resolveChampion)).toEqual([]);
-    } finally {
-      await admin.end();
-    }
-  });
+      const admin = new pg.Client({ connectionString: t.config.databaseUrl });
+      await admin.connect();
+      try {
+        const killed = await admin.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`,
+          [LISTENER_NAME],
+        );
+        expect(killed.rowCount).toBe(1);
+        const until = Date.now() + 5000;
+        while (t.app.db.changes.live && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+        expect(t.app.db.changes.live).toBe(false);
+        // A change while nobody listens must not be missed.
+        await admin.query(`UPDATE "Alias" SET "versionId" = (SELECT id FROM "ModelVersion" WHERE version = 1 AND "modelId" = "Alias"."modelId")
+                         WHERE name = 'champion' AND "modelId" = (SELECT id FROM "Model" WHERE name = 'cached')`);
+        expect((await sql(resolveChampion)).length).toBeGreaterThan(0);
+        expect(await resolveChampion()).toBe(1);
+        const back = Date.now() + 10_000;
+        while (!t.app.db.changes.live && Date.now() < back) await new Promise((r) => setTimeout(r, 20));
+        expect(t.app.db.changes.live).toBe(true);
+        await resolveChampion();
+        expect(await sql(resolveChampion)).toEqual([]);
+      } finally {
+        await admin.end();
+      }
+    },
+  );
 
-  (dbKind() === 'postgres' ? it : it.skip)('stops trusting a notification connection that stalls without failing (its heartbeat goes unanswered)', async () => {
-    const { key } = await t.app.services.apiKeys.create(actor(), 'revoked-while-stalled', 'viewer');
-    await t.app.authenticate(`Bearer ${key}`);
-    const admin = new pg.Client({ connectionString: t.config.databaseUrl });
-    await admin.connect();
-    // The listener's server process is stopped, as a frozen server or a half-open socket would leave it.
-    const { rows } = await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`, [LISTENER_NAME]);
-    expect(rows).toHaveLength(1);
-    const pid = rows[0]!.pid;
-    process.kill(pid, 'SIGSTOP');
-    try {
-      await admin.query(`UPDATE "ApiKey" SET "revokedAt" = now() WHERE name = 'revoked-while-stalled'`);
-      // No notification can arrive; the unanswered heartbeat takes the cache out of service instead.
-      const until = Date.now() + 15_000;
-      while (t.app.db.changes.live && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-      expect(t.app.db.changes.live).toBe(false);
-      await expect(t.app.authenticate(`Bearer ${key}`)).rejects.toThrow('the API key was revoked');
-    } finally {
-      process.kill(pid, 'SIGCONT');
-      await admin.end();
-    }
-    const back = Date.now() + 15_000;
-    while (!t.app.db.changes.live && Date.now() < back) await new Promise((r) => setTimeout(r, 50));
-    expect(t.app.db.changes.live).toBe(true);
-  }, 40_000);
+  (dbKind() === 'postgres' ? it : it.skip)(
+    'stops trusting a notification connection that stalls without failing (its heartbeat goes unanswered)',
+    async () => {
+      const { key } = await t.app.services.apiKeys.create(actor(), 'revoked-while-stalled', 'viewer');
+      await t.app.authenticate(`Bearer ${key}`);
+      const admin = new pg.Client({ connectionString: t.config.databaseUrl });
+      await admin.connect();
+      // The listener's server process is stopped, as a frozen server or a half-open socket would leave it.
+      const { rows } = await admin.query<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`,
+        [LISTENER_NAME],
+      );
+      expect(rows).toHaveLength(1);
+      const pid = rows[0]!.pid;
+      process.kill(pid, 'SIGSTOP');
+      try {
+        await admin.query(`UPDATE "ApiKey" SET "revokedAt" = now() WHERE name = 'revoked-while-stalled'`);
+        // No notification can arrive; the unanswered heartbeat takes the cache out of service instead.
+        const until = Date.now() + 15_000;
+        while (t.app.db.changes.live && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+        expect(t.app.db.changes.live).toBe(false);
+        await expect(t.app.authenticate(`Bearer ${key}`)).rejects.toThrow('the API key was revoked');
+      } finally {
+        process.kill(pid, 'SIGCONT');
+        await admin.end();
+      }
+      const back = Date.now() + 15_000;
+      while (!t.app.db.changes.live && Date.now() < back) await new Promise((r) => setTimeout(r, 50));
+      expect(t.app.db.changes.live).toBe(true);
+    },
+    40_000,
+  );
 
   // Last: on PostgreSQL it drops this database's triggers.
   it('stays off on a database without the change triggers (migrations not applied)', async () => {
     const logger = pino({ level: 'silent' });
     const common = { dataDir: os.tmpdir(), logger, migrate: false };
-    if (dbKind() === 'postgres') await t.app.db.prisma.$executeRawUnsafe('DROP FUNCTION "modelgate_registry_changed"() CASCADE');
-    const db = dbKind() === 'postgres' ? await openDatabase({ ...common, databaseUrl: t.config.databaseUrl }) : await openDatabase({ ...common, databaseUrl: undefined, pglite: await PGlite.create() });
+    if (dbKind() === 'postgres')
+      await t.app.db.prisma.$executeRawUnsafe('DROP FUNCTION "modelgate_registry_changed"() CASCADE');
+    const db =
+      dbKind() === 'postgres'
+        ? await openDatabase({ ...common, databaseUrl: t.config.databaseUrl })
+        : await openDatabase({ ...common, databaseUrl: undefined, pglite: await PGlite.create() });
     try {
       expect(db.changes.live).toBe(false);
     } finally {

@@ -31,7 +31,8 @@ describe(`registry over GraphQL (${dbKind()})`, () => {
   let t: TestApp;
   const op = (query: string, variables?: Record<string, unknown>) => t.gql(query, variables, t.keys.admin);
   const registerGray = (name = GRAY_MODEL.name) => op(REGISTER_MODEL, { input: { ...GRAY_MODEL, name } });
-  const registerVersion = (model: string, file: string, tags?: unknown) => op(REGISTER_VERSION, { input: { model, artifactPath: file, tags } });
+  const registerVersion = (model: string, file: string, tags?: unknown) =>
+    op(REGISTER_VERSION, { input: { model, artifactPath: file, tags } });
 
   beforeEach(async () => {
     t = await createTestApp();
@@ -41,9 +42,26 @@ describe(`registry over GraphQL (${dbKind()})`, () => {
   describe('registerModel', () => {
     it('stores the model with its spec completed by defaults', async () => {
       const { registerModel } = expectData(await registerGray());
-      expect(registerModel).toMatchObject({ name: 'gray', task: 'image-classification', labels: GRAY_MODEL.labels, description: null });
-      expect(registerModel.inputSpec).toEqual({ width: 8, height: 8, channels: 1, mean: [0.5], std: [0.25], resize: 'resize', scale: 255, layout: 'NCHW', output: 'logits' });
-      const { model } = expectData(await op(`{ model(name: "gray") { name labels versions { version } aliases { name } } }`));
+      expect(registerModel).toMatchObject({
+        name: 'gray',
+        task: 'image-classification',
+        labels: GRAY_MODEL.labels,
+        description: null,
+      });
+      expect(registerModel.inputSpec).toEqual({
+        width: 8,
+        height: 8,
+        channels: 1,
+        mean: [0.5],
+        std: [0.25],
+        resize: 'resize',
+        scale: 255,
+        layout: 'NCHW',
+        output: 'logits',
+      });
+      const { model } = expectData(
+        await op(`{ model(name: "gray") { name labels versions { version } aliases { name } } }`),
+      );
       expect(model).toEqual({ name: 'gray', labels: GRAY_MODEL.labels, versions: [], aliases: [] });
     });
 
@@ -90,16 +108,30 @@ describe(`registry over GraphQL (${dbKind()})`, () => {
         mlflowRun: null,
       });
       expect(typeof v.id).toBe('string');
-      expect(v.signature).toMatchObject({ input: 'input', output: 'logits', batch: 'dynamic', inputs: [{ name: 'input', type: 'float32', shape: ['N', 1, 8, 8] }] });
+      expect(v.signature).toMatchObject({
+        input: 'input',
+        output: 'logits',
+        batch: 'dynamic',
+        inputs: [{ name: 'input', type: 'float32', shape: ['N', 1, 8, 8] }],
+      });
       const stored = path.join(t.dataDir, 'artifacts', 'sha256', digest.slice(0, 2), digest);
       expect(storedFiles(t)).toEqual([stored]);
       expect(sha256(stored)).toBe(digest);
     });
 
     it('records a fixed batch dimension of 1 and accepts dynamic spatial axes', async () => {
-      expect(expectData(await registerVersion('gray', fixture('gray8x8-3class-batch1.onnx'))).registerVersion.signature.batch).toBe(1);
-      expectData(await op(REGISTER_MODEL, { input: { name: 'rgb', labels: ['a', 'b', 'c', 'd'], inputSpec: { width: 224, height: 224, channels: 3 } } }));
-      expect(expectData(await registerVersion('rgb', fixture('rgb-dynamic-4class.onnx'))).registerVersion.version).toBe(1);
+      expect(
+        expectData(await registerVersion('gray', fixture('gray8x8-3class-batch1.onnx'))).registerVersion.signature
+          .batch,
+      ).toBe(1);
+      expectData(
+        await op(REGISTER_MODEL, {
+          input: { name: 'rgb', labels: ['a', 'b', 'c', 'd'], inputSpec: { width: 224, height: 224, channels: 3 } },
+        }),
+      );
+      expect(expectData(await registerVersion('rgb', fixture('rgb-dynamic-4class.onnx'))).registerVersion.version).toBe(
+        1,
+      );
     });
 
     it('stores identical bytes once, whatever the number of versions', async () => {
@@ -116,7 +148,10 @@ describe(`registry over GraphQL (${dbKind()})`, () => {
         [fixture('png-renamed.onnx'), /is not a loadable ONNX graph/],
         [empty, /is empty/],
         [path.join(t.dataDir, 'nope.onnx'), /does not exist/],
-        [fixture('rgb-dynamic-4class.onnx'), /has channels 3 .* but inputSpec says 1; output "logits" has 4 classes .* but the model has 3 labels/],
+        [
+          fixture('rgb-dynamic-4class.onnx'),
+          /has channels 3 .* but inputSpec says 1; output "logits" has 4 classes .* but the model has 3 labels/,
+        ],
         [fixture('two-inputs.onnx'), /has 2 inputs .* name the image input in inputSpec.inputName/],
         [t.dataDir, /is not a regular file/],
       ];
@@ -133,17 +168,24 @@ describe(`registry over GraphQL (${dbKind()})`, () => {
     it('refuses files outside IMPORT_ROOTS without saying whether they exist', async () => {
       for (const file of ['/etc/hostname', '/nonexistent/model.onnx']) {
         const error = expectError(await registerVersion('gray', file), 'BAD_USER_INPUT');
-        expect(error.message).toBe(`artifactPath ${file} is outside the folders the gateway may read (IMPORT_ROOTS: ${t.config.importRoots.join(', ')})`);
+        expect(error.message).toBe(
+          `artifactPath ${file} is outside the folders the gateway may read (IMPORT_ROOTS: ${t.config.importRoots.join(', ')})`,
+        );
       }
     });
 
     it('refuses tags that are not a flat object', async () => {
       expectError(await registerVersion('gray', fixture('gray8x8-3class.onnx'), ['a']), 'BAD_USER_INPUT');
-      expectError(await registerVersion('gray', fixture('gray8x8-3class.onnx'), { nested: { a: 1 } }), 'BAD_USER_INPUT');
+      expectError(
+        await registerVersion('gray', fixture('gray8x8-3class.onnx'), { nested: { a: 1 } }),
+        'BAD_USER_INPUT',
+      );
     });
 
     it('refuses an unknown model with NOT_FOUND', async () => {
-      expect(expectError(await registerVersion('nope', fixture('gray8x8-3class.onnx')), 'NOT_FOUND').message).toBe('no model named "nope"');
+      expect(expectError(await registerVersion('nope', fixture('gray8x8-3class.onnx')), 'NOT_FOUND').message).toBe(
+        'no model named "nope"',
+      );
     });
 
     it('gives concurrent registrations distinct consecutive numbers', async () => {
@@ -169,19 +211,34 @@ describe(`registry over GraphQL (${dbKind()})`, () => {
       expect(expectData(await op(MODEL_VERSION, { ref: { model: 'gray', version: 2 } })).modelVersion.version).toBe(2);
       expect(expectData(await op(MODEL_VERSION, { ref: { model: 'gray' } })).modelVersion.version).toBe(3);
       expectData(await op(SET_ALIAS, { model: 'gray', alias: 'champion', version: 1 }));
-      expect(expectData(await op(MODEL_VERSION, { ref: { model: 'gray' } })).modelVersion).toEqual({ version: 1, status: 'READY', aliases: ['champion'] });
+      expect(expectData(await op(MODEL_VERSION, { ref: { model: 'gray' } })).modelVersion).toEqual({
+        version: 1,
+        status: 'READY',
+        aliases: ['champion'],
+      });
       expectData(await op(SET_ALIAS, { model: 'gray', alias: 'candidate', version: 2 }));
-      expect(expectData(await op(MODEL_VERSION, { ref: { model: 'gray', alias: 'candidate' } })).modelVersion.version).toBe(2);
+      expect(
+        expectData(await op(MODEL_VERSION, { ref: { model: 'gray', alias: 'candidate' } })).modelVersion.version,
+      ).toBe(2);
       // A FAILED latest version is skipped by the default routing.
-      await t.app.db.prisma.modelVersion.updateMany({ where: { version: 3 }, data: { status: 'FAILED', statusReason: 'sha256 mismatch' } });
+      await t.app.db.prisma.modelVersion.updateMany({
+        where: { version: 3 },
+        data: { status: 'FAILED', statusReason: 'sha256 mismatch' },
+      });
       expectData(await op(REMOVE_ALIAS, { model: 'gray', alias: 'champion' }));
       expect(expectData(await op(MODEL_VERSION, { ref: { model: 'gray' } })).modelVersion.version).toBe(2);
     });
 
     it('answers NOT_FOUND for an unknown model, version or alias, and BAD_USER_INPUT for both at once', async () => {
-      expect(expectError(await op(MODEL_VERSION, { ref: { model: 'nope' } }), 'NOT_FOUND').message).toBe('no model named "nope"');
-      expect(expectError(await op(MODEL_VERSION, { ref: { model: 'gray', version: 9 } }), 'NOT_FOUND').message).toBe('model "gray" has no version 9');
-      expect(expectError(await op(MODEL_VERSION, { ref: { model: 'gray', alias: 'prod' } }), 'NOT_FOUND').message).toBe('model "gray" has no alias "prod"');
+      expect(expectError(await op(MODEL_VERSION, { ref: { model: 'nope' } }), 'NOT_FOUND').message).toBe(
+        'no model named "nope"',
+      );
+      expect(expectError(await op(MODEL_VERSION, { ref: { model: 'gray', version: 9 } }), 'NOT_FOUND').message).toBe(
+        'model "gray" has no version 9',
+      );
+      expect(expectError(await op(MODEL_VERSION, { ref: { model: 'gray', alias: 'prod' } }), 'NOT_FOUND').message).toBe(
+        'model "gray" has no alias "prod"',
+      );
       expectError(await op(`{ model(name: "nope") { name } }`), 'NOT_FOUND');
       expectError(await op(MODEL_VERSION, { ref: { model: 'gray', version: 1, alias: 'champion' } }), 'BAD_USER_INPUT');
       expectError(await op(SET_ALIAS, { model: 'gray', alias: 'champion', version: 7 }), 'NOT_FOUND');
@@ -189,9 +246,17 @@ describe(`registry over GraphQL (${dbKind()})`, () => {
     });
 
     it('refuses an alias on a FAILED version, naming the reason', async () => {
-      await t.app.db.prisma.modelVersion.updateMany({ where: { version: 2 }, data: { status: 'FAILED', statusReason: 'does not load' } });
-      const error = expectError(await op(SET_ALIAS, { model: 'gray', alias: 'champion', version: 2 }), 'BAD_USER_INPUT');
-      expect(error.message).toBe('version 2 of "gray" is FAILED (does not load): an alias can only point at a READY version');
+      await t.app.db.prisma.modelVersion.updateMany({
+        where: { version: 2 },
+        data: { status: 'FAILED', statusReason: 'does not load' },
+      });
+      const error = expectError(
+        await op(SET_ALIAS, { model: 'gray', alias: 'champion', version: 2 }),
+        'BAD_USER_INPUT',
+      );
+      expect(error.message).toBe(
+        'version 2 of "gray" is FAILED (does not load): an alias can only point at a READY version',
+      );
       expect(expectData(await op(`{ model(name: "gray") { aliases { name } } }`)).model.aliases).toEqual([]);
     });
 
@@ -203,7 +268,9 @@ describe(`registry over GraphQL (${dbKind()})`, () => {
       const prisma = t.app.db.prisma;
       const other = await prisma.model.findUniqueOrThrow({ where: { name: 'other' } });
       const grayV1 = await prisma.modelVersion.findFirstOrThrow({ where: { model: { name: 'gray' }, version: 1 } });
-      await expect(prisma.alias.create({ data: { modelId: other.id, name: 'champion', versionId: grayV1.id } })).rejects.toThrow();
+      await expect(
+        prisma.alias.create({ data: { modelId: other.id, name: 'champion', versionId: grayV1.id } }),
+      ).rejects.toThrow();
     });
 
     it('records every move of an alias in its history', async () => {
@@ -213,10 +280,12 @@ describe(`registry over GraphQL (${dbKind()})`, () => {
       expectData(await op(SET_ALIAS, { model: 'gray', alias: 'champion', version: 2 })); // no move, no event
       expect(expectData(await op(REMOVE_ALIAS, { model: 'gray', alias: 'champion' })).removeAlias).toBe(true);
       expect(expectData(await op(REMOVE_ALIAS, { model: 'gray', alias: 'champion' })).removeAlias).toBe(false);
-      const { model } = expectData(await op(`{ model(name: "gray") {
+      const { model } = expectData(
+        await op(`{ model(name: "gray") {
         all: aliasHistory { alias fromVersion toVersion actor createdAt }
         champion: aliasHistory(alias: "champion") { fromVersion toVersion }
-        aliases { name version { version } } } }`));
+        aliases { name version { version } } } }`),
+      );
       expect(model.all.map((e: any) => [e.alias, e.fromVersion, e.toVersion, e.actor.replace(/-\d+$/, '')])).toEqual([
         ['champion', null, 1, 'test-admin'],
         ['staging', null, 1, 'test-operator'],
@@ -247,14 +316,25 @@ describe(`registry over GraphQL (${dbKind()})`, () => {
     it('refuses NUL and unpaired surrogates in names looked up, with BAD_USER_INPUT and storing nothing', async () => {
       expectData(await registerGray());
       for (const name of [NUL, LONE]) {
-        expect(expectError(await registerVersion(name, fixture('gray8x8-3class.onnx')), 'BAD_USER_INPUT').extensions).toMatchObject({ details: { field: 'model' } });
+        expect(
+          expectError(await registerVersion(name, fixture('gray8x8-3class.onnx')), 'BAD_USER_INPUT').extensions,
+        ).toMatchObject({ details: { field: 'model' } });
         expectError(await op(SET_ALIAS, { model: name, alias: 'staging', version: 1 }), 'BAD_USER_INPUT');
         expectError(await op(REMOVE_ALIAS, { model: name, alias: 'staging' }), 'BAD_USER_INPUT');
         expectError(await op(MODEL_VERSION, { ref: { model: name } }), 'BAD_USER_INPUT');
-        expectError(await op(`mutation($ref: VersionRefInput!) { loadVersion(ref: $ref) { state } }`, { ref: { model: name } }), 'BAD_USER_INPUT');
-        expectError(await op(`mutation($ref: VersionRefInput!) { unloadVersion(ref: $ref) }`, { ref: { model: name } }), 'BAD_USER_INPUT');
+        expectError(
+          await op(`mutation($ref: VersionRefInput!) { loadVersion(ref: $ref) { state } }`, { ref: { model: name } }),
+          'BAD_USER_INPUT',
+        );
+        expectError(
+          await op(`mutation($ref: VersionRefInput!) { unloadVersion(ref: $ref) }`, { ref: { model: name } }),
+          'BAD_USER_INPUT',
+        );
         expectError(await op(`query($name: String!) { model(name: $name) { name } }`, { name }), 'BAD_USER_INPUT');
-        expectError(await op(`mutation($name: String!) { revokeApiKey(name: $name) { name } }`, { name }), 'BAD_USER_INPUT');
+        expectError(
+          await op(`mutation($name: String!) { revokeApiKey(name: $name) { name } }`, { name }),
+          'BAD_USER_INPUT',
+        );
       }
       expectError(await op(`query($s: String) { models(search: $s) { name } }`, { s: NUL }), 'BAD_USER_INPUT');
       expectError(await op(`query($s: String) { models(after: $s) { name } }`, { s: NUL }), 'BAD_USER_INPUT');
@@ -272,27 +352,59 @@ describe(`registry over GraphQL (${dbKind()})`, () => {
       }
       expect(expectData(await op(`{ models { name } }`)).models).toEqual([]);
       expectData(await registerGray());
-      for (const tags of [{ [NUL]: 1 }, { team: NUL }, { team: LONE }]) expectError(await registerVersion('gray', fixture('gray8x8-3class.onnx'), tags), 'BAD_USER_INPUT');
-      expect(expectData(await registerVersion('gray', fixture('gray8x8-3class.onnx'), { team: 'ｇｒａｙ 🙂' })).registerVersion.tags).toEqual({ team: 'ｇｒａｙ 🙂' });
+      for (const tags of [{ [NUL]: 1 }, { team: NUL }, { team: LONE }])
+        expectError(await registerVersion('gray', fixture('gray8x8-3class.onnx'), tags), 'BAD_USER_INPUT');
+      expect(
+        expectData(await registerVersion('gray', fixture('gray8x8-3class.onnx'), { team: 'ｇｒａｙ 🙂' }))
+          .registerVersion.tags,
+      ).toEqual({ team: 'ｇｒａｙ 🙂' });
     });
   });
 
   describe('models and datasets', () => {
     it('lists models by name with search and cursor paging', async () => {
       for (const name of ['delta', 'alpha', 'charlie', 'bravo']) expectData(await registerGray(name));
-      expect(expectData(await op(`{ models { name } }`)).models.map((m: any) => m.name)).toEqual(['alpha', 'bravo', 'charlie', 'delta']);
-      expect(expectData(await op(`{ models(first: 2, after: "alpha") { name } }`)).models.map((m: any) => m.name)).toEqual(['bravo', 'charlie']);
-      expect(expectData(await op(`{ models(search: "ARL") { name } }`)).models.map((m: any) => m.name)).toEqual(['charlie']);
+      expect(expectData(await op(`{ models { name } }`)).models.map((m: any) => m.name)).toEqual([
+        'alpha',
+        'bravo',
+        'charlie',
+        'delta',
+      ]);
+      expect(
+        expectData(await op(`{ models(first: 2, after: "alpha") { name } }`)).models.map((m: any) => m.name),
+      ).toEqual(['bravo', 'charlie']);
+      expect(expectData(await op(`{ models(search: "ARL") { name } }`)).models.map((m: any) => m.name)).toEqual([
+        'charlie',
+      ]);
       expectError(await op(`{ models(first: 0) { name } }`), 'BAD_USER_INPUT');
     });
 
     it('lists datasets with their size and digest', async () => {
-      const item = (p: string, labelIndex: number) => ({ path: p, labelIndex, sha256: createHash('sha256').update(p).digest('hex') });
+      const item = (p: string, labelIndex: number) => ({
+        path: p,
+        labelIndex,
+        sha256: createHash('sha256').update(p).digest('hex'),
+      });
       const local = t.app.localActor();
-      const first = await t.app.services.datasets.create(local, { name: 'shapes', labels: ['a', 'b'], storageUri: 'file:///x', items: [item('a/1.png', 0), item('b/1.png', 1)] });
-      const again = await t.app.services.datasets.create(local, { name: 'shapes', labels: ['a', 'b'], storageUri: 'file:///x', items: [item('b/1.png', 1), item('a/1.png', 0)] });
+      const first = await t.app.services.datasets.create(local, {
+        name: 'shapes',
+        labels: ['a', 'b'],
+        storageUri: 'file:///x',
+        items: [item('a/1.png', 0), item('b/1.png', 1)],
+      });
+      const again = await t.app.services.datasets.create(local, {
+        name: 'shapes',
+        labels: ['a', 'b'],
+        storageUri: 'file:///x',
+        items: [item('b/1.png', 1), item('a/1.png', 0)],
+      });
       expect(again).toEqual({ dataset: first.dataset, created: false });
-      await t.app.services.datasets.create(local, { name: 'shapes', labels: ['a', 'b'], storageUri: 'file:///x', items: [item('a/1.png', 0)] });
+      await t.app.services.datasets.create(local, {
+        name: 'shapes',
+        labels: ['a', 'b'],
+        storageUri: 'file:///x',
+        items: [item('a/1.png', 0)],
+      });
       const { datasets } = expectData(await op(`{ datasets { name version labels size digest } }`));
       expect(datasets.map((d: any) => [d.name, d.version, d.size])).toEqual([
         ['shapes', 1, 2],
@@ -302,7 +414,12 @@ describe(`registry over GraphQL (${dbKind()})`, () => {
       expect(datasets[0].digest).not.toBe(datasets[1].digest);
       for (const bad of ['/etc/passwd', '../outside.png', 'a/../../b.png', 'a\\b.png', './a.png', '']) {
         await expect(
-          t.app.services.datasets.create(local, { name: 'shapes', labels: ['a', 'b'], storageUri: 'file:///x', items: [item(bad, 0)] }),
+          t.app.services.datasets.create(local, {
+            name: 'shapes',
+            labels: ['a', 'b'],
+            storageUri: 'file:///x',
+            items: [item(bad, 0)],
+          }),
         ).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
       }
       const items = await t.app.services.datasets.items(local, first.dataset, 0, 10);

@@ -7,7 +7,10 @@ describe(`restart (${dbKind()})`, () => {
     const first = await createTestApp({ pgliteOnDisk: true });
     const admin = first.app.localActor();
     await first.app.services.models.register(admin, GRAY_MODEL);
-    const v = await first.app.services.versions.register(admin, { model: 'gray', artifactPath: fixture('gray8x8-3class.onnx') });
+    const v = await first.app.services.versions.register(admin, {
+      model: 'gray',
+      artifactPath: fixture('gray8x8-3class.onnx'),
+    });
     await first.app.services.aliases.set(admin, 'gray', 'champion', 1);
     const viewerKey = first.keys.viewer;
     if (dbKind() === 'pglite') expect(existsSync(path.join(first.dataDir, 'pglite', 'PG_VERSION'))).toBe(true);
@@ -16,7 +19,11 @@ describe(`restart (${dbKind()})`, () => {
     const second = await createTestApp({ reuse: { dataDir: first.dataDir, databaseUrl: first.config.databaseUrl } });
     try {
       const { model } = expectData(
-        await second.gql(`{ model(name: "gray") { labels inputSpec versions { version sha256 aliases } aliasHistory { alias toVersion } } }`, {}, viewerKey),
+        await second.gql(
+          `{ model(name: "gray") { labels inputSpec versions { version sha256 aliases } aliasHistory { alias toVersion } } }`,
+          {},
+          viewerKey,
+        ),
       );
       expect(model).toMatchObject({
         labels: GRAY_MODEL.labels,
@@ -25,7 +32,10 @@ describe(`restart (${dbKind()})`, () => {
       });
       expect(existsSync(second.app.artifacts.absolute(v.localPath))).toBe(true);
       // Numbering continues where it stopped.
-      const next = await second.app.services.versions.register(second.app.localActor(), { model: 'gray', artifactPath: fixture('gray8x8-3class.onnx') });
+      const next = await second.app.services.versions.register(second.app.localActor(), {
+        model: 'gray',
+        artifactPath: fixture('gray8x8-3class.onnx'),
+      });
       expect(next.version).toBe(2);
     } finally {
       await second.close();

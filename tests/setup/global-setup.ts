@@ -16,7 +16,10 @@ import { adminUrl, databaseUrl } from '../helpers/postgres';
 export async function globalSetup(kind: 'pglite' | 'postgres'): Promise<void> {
   const logger = pino({ level: 'silent' });
   const migrations = await readMigrations();
-  const key = createHash('sha256').update(migrations.map((m) => m.checksum).join()).digest('hex').slice(0, 12);
+  const key = createHash('sha256')
+    .update(migrations.map((m) => m.checksum).join())
+    .digest('hex')
+    .slice(0, 12);
   if (kind === 'pglite') {
     const snapshot = path.join(os.tmpdir(), `modelgate-test-pglite-${key}.tar`);
     if (!existsSync(snapshot)) {
@@ -35,7 +38,9 @@ export async function globalSetup(kind: 'pglite' | 'postgres'): Promise<void> {
     try {
       await admin.connect();
     } catch (e) {
-      throw new Error(`the postgres test project needs a PostgreSQL server at ${adminUrl()} (set TEST_PG_ADMIN_URL): ${(e as Error).message}`);
+      throw new Error(
+        `the postgres test project needs a PostgreSQL server at ${adminUrl()} (set TEST_PG_ADMIN_URL): ${(e as Error).message}`,
+      );
     }
     try {
       await admin.query(`CREATE DATABASE "${template}"`);

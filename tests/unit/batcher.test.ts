@@ -4,16 +4,18 @@ import { probabilities, topK } from '../../src/inference/postprocess';
 import { fixture } from '../helpers/test-app';
 
 /** A model that outputs [sum, first value] per input row of 3 values. */
-const runner = (calls: number[]): BatchRunner => async (input, n) => {
-  calls.push(n);
-  const out = new Float32Array(n * 2);
-  for (let i = 0; i < n; i++) {
-    const row = input.subarray(i * 3, i * 3 + 3);
-    out[i * 2] = row[0]! + row[1]! + row[2]!;
-    out[i * 2 + 1] = row[0]!;
-  }
-  return { data: out, dims: [n, 2], ms: 1 };
-};
+const runner =
+  (calls: number[]): BatchRunner =>
+  async (input, n) => {
+    calls.push(n);
+    const out = new Float32Array(n * 2);
+    for (let i = 0; i < n; i++) {
+      const row = input.subarray(i * 3, i * 3 + 3);
+      out[i * 2] = row[0]! + row[1]! + row[2]!;
+      out[i * 2 + 1] = row[0]!;
+    }
+    return { data: out, dims: [n, 2], ms: 1 };
+  };
 
 describe('dynamic batching', () => {
   it('groups concurrent requests up to maxBatchSize and gives each its own row', async () => {
@@ -39,7 +41,9 @@ describe('dynamic batching', () => {
 
   it('fails every request of a batch whose run fails or returns the wrong number of rows', async () => {
     const failing = new Batcher(async () => Promise.reject(new Error('boom')), 4, 1);
-    await expect(Promise.all([failing.submit(new Float32Array(3)), failing.submit(new Float32Array(3))])).rejects.toThrow('boom');
+    await expect(
+      Promise.all([failing.submit(new Float32Array(3)), failing.submit(new Float32Array(3))]),
+    ).rejects.toThrow('boom');
     const wrong = new Batcher(async () => ({ data: new Float32Array(2), dims: [1, 2], ms: 0 }), 4, 1);
     const both = [wrong.submit(new Float32Array(3)), wrong.submit(new Float32Array(3))];
     for (const p of both) await expect(p).rejects.toThrow('returned 1 rows for a batch of 2');
@@ -66,6 +70,8 @@ describe('graph inspection and scores', () => {
       { index: 0, label: 'a', probability: 0.5 },
       { index: 1, label: 'b', probability: 0.5 },
     ]);
-    expect(topK(probabilities(new Float32Array([0.2, 0.7, 0.1]), 'probabilities'), ['a', 'b', 'c'], 9).map((s) => s.label)).toEqual(['b', 'a', 'c']);
+    expect(
+      topK(probabilities(new Float32Array([0.2, 0.7, 0.1]), 'probabilities'), ['a', 'b', 'c'], 9).map((s) => s.label),
+    ).toEqual(['b', 'a', 'c']);
   });
 });

@@ -14,23 +14,61 @@ function problems(env: Record<string, string>): string {
 describe('configuration from the environment', () => {
   it('has working defaults: port 4000, ./data, embedded database, pinned baseline and champion', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ port: 4000, dataDir: path.resolve('data'), databaseUrl: undefined, nodeEnv: 'production', anonymousRead: false });
+    expect(c).toMatchObject({
+      port: 4000,
+      dataDir: path.resolve('data'),
+      databaseUrl: undefined,
+      nodeEnv: 'production',
+      anonymousRead: false,
+    });
     expect(c.pinnedAliases).toEqual(['baseline', 'champion']);
     expect(Object.isFrozen(c)).toBe(true);
   });
 
   it('reads the inference settings: budget, providers, workers, batching and image limits', () => {
     const d = loadConfig({}).inference;
-    expect(d).toMatchObject({ memoryBudgetBytes: 4096 * 2 ** 20, providers: ['cpu'], workers: 1, nice: 10, spinning: true, runTimeoutMs: 60_000, maxBatchSize: 32, maxQueueDelayMs: 0, image: { maxBytes: 20 * 2 ** 20, maxPixels: 50_000_000, timeoutSeconds: 10 } });
+    expect(d).toMatchObject({
+      memoryBudgetBytes: 4096 * 2 ** 20,
+      providers: ['cpu'],
+      workers: 1,
+      nice: 10,
+      spinning: true,
+      runTimeoutMs: 60_000,
+      maxBatchSize: 32,
+      maxQueueDelayMs: 0,
+      image: { maxBytes: 20 * 2 ** 20, maxPixels: 50_000_000, timeoutSeconds: 10 },
+    });
     expect(d.intraOpThreads).toBeGreaterThan(0);
-    const c = loadConfig({ MODEL_MEMORY_BUDGET_MB: '512', EXECUTION_PROVIDERS: 'cuda, cpu', INFERENCE_WORKERS: '2', INFERENCE_NICE: '0', INFERENCE_SPINNING: 'false', INFERENCE_TIMEOUT_S: '2.5', MAX_BATCH_SIZE: '8', MAX_QUEUE_DELAY_MS: '3' }).inference;
-    expect(c).toMatchObject({ memoryBudgetBytes: 512 * 2 ** 20, providers: ['cuda', 'cpu'], workers: 2, nice: 0, spinning: false, runTimeoutMs: 2500, maxBatchSize: 8, maxQueueDelayMs: 3 });
-    expect(problems({ EXECUTION_PROVIDERS: 'gpu' })).toContain('EXECUTION_PROVIDERS must list providers among cpu, cuda, tensorrt, webgpu');
+    const c = loadConfig({
+      MODEL_MEMORY_BUDGET_MB: '512',
+      EXECUTION_PROVIDERS: 'cuda, cpu',
+      INFERENCE_WORKERS: '2',
+      INFERENCE_NICE: '0',
+      INFERENCE_SPINNING: 'false',
+      INFERENCE_TIMEOUT_S: '2.5',
+      MAX_BATCH_SIZE: '8',
+      MAX_QUEUE_DELAY_MS: '3',
+    }).inference;
+    expect(c).toMatchObject({
+      memoryBudgetBytes: 512 * 2 ** 20,
+      providers: ['cuda', 'cpu'],
+      workers: 2,
+      nice: 0,
+      spinning: false,
+      runTimeoutMs: 2500,
+      maxBatchSize: 8,
+      maxQueueDelayMs: 3,
+    });
+    expect(problems({ EXECUTION_PROVIDERS: 'gpu' })).toContain(
+      'EXECUTION_PROVIDERS must list providers among cpu, cuda, tensorrt, webgpu',
+    );
     expect(problems({ MAX_BATCH_SIZE: '0' })).toContain('MAX_BATCH_SIZE must be positive');
     expect(problems({ INFERENCE_NICE: '-5' })).toContain('INFERENCE_NICE must be from 0 to 19');
     expect(problems({ INFERENCE_NICE: '20' })).toContain('INFERENCE_NICE must be from 0 to 19');
     expect(problems({ INFERENCE_TIMEOUT_S: '0' })).toContain('INFERENCE_TIMEOUT_S must be positive');
-    expect(problems({ MODEL_MEMORY_BUDGET_MB: '1.5' })).toContain('MODEL_MEMORY_BUDGET_MB must be a whole number of megabytes');
+    expect(problems({ MODEL_MEMORY_BUDGET_MB: '1.5' })).toContain(
+      'MODEL_MEMORY_BUDGET_MB must be a whole number of megabytes',
+    );
   });
 
   it('names the variable and the bad value in one line', () => {
@@ -40,7 +78,12 @@ describe('configuration from the environment', () => {
   });
 
   it('lists every bad variable, and never echoes secrets', () => {
-    const message = problems({ PORT: '70000', ANONYMOUS_READ: 'maybe', DATABASE_URL: 'mysql://u:secret@h/db', ADMIN_API_KEY: 'short-secret' });
+    const message = problems({
+      PORT: '70000',
+      ANONYMOUS_READ: 'maybe',
+      DATABASE_URL: 'mysql://u:secret@h/db',
+      ADMIN_API_KEY: 'short-secret',
+    });
     expect(message).toContain('PORT');
     expect(message).toContain('ANONYMOUS_READ must be true or false');
     expect(message).toContain('DATABASE_URL must be a postgresql:// URL');
@@ -49,7 +92,12 @@ describe('configuration from the environment', () => {
   });
 
   it('parses booleans, lists and URLs; empty means unset', () => {
-    const c = loadConfig({ ANONYMOUS_READ: 'true', PINNED_ALIASES: 'prod, baseline', DATABASE_URL: 'postgresql://localhost/x', PORT: '' });
+    const c = loadConfig({
+      ANONYMOUS_READ: 'true',
+      PINNED_ALIASES: 'prod, baseline',
+      DATABASE_URL: 'postgresql://localhost/x',
+      PORT: '',
+    });
     expect(c.anonymousRead).toBe(true);
     expect(c.pinnedAliases).toEqual(['prod', 'baseline']);
     expect(c.databaseUrl).toBe('postgresql://localhost/x');

@@ -38,9 +38,19 @@ describe('the demo models in models/', () => {
     expect(models.map((a) => a.name).sort()).toEqual(['fashion-bn-cnn', 'fashion-resnet50', 'fashion-small-cnn']);
     for (const a of models) {
       const out = project.outs.get(a.path)!;
-      const { file, source } = await objects.locate(a.name, out.md5, { legacy: out.legacy, size: out.size, remote: out.remote });
+      const { file, source } = await objects.locate(a.name, out.md5, {
+        legacy: out.legacy,
+        size: out.size,
+        remote: out.remote,
+      });
       expect([a.name, source]).toEqual([a.name, 'remote:local']);
-      const { stdout } = await run(process.execPath, [path.join(MODELS, 'pipeline', 'evaluate.mjs'), '--print', file, smokeDir, a.name]);
+      const { stdout } = await run(process.execPath, [
+        path.join(MODELS, 'pipeline', 'evaluate.mjs'),
+        '--print',
+        file,
+        smokeDir,
+        a.name,
+      ]);
       const measured = JSON.parse(stdout) as { accuracy: number; total: number };
       expect(measured.total).toBe(100);
       const expected = recorded[a.name].smoke.accuracy as number;
@@ -63,4 +73,3 @@ describe('the demo models in models/', () => {
     }
   });
 });
-

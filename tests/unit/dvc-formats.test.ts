@@ -28,11 +28,14 @@ describe('DVC formats', () => {
     expect(v3.defaultRemote).toBe('public-s3');
     expect(v3.remotes.get('public-s3')?.url).toBe('https://remote.dvc.org/get-started');
     // config.local overrides: read after config.
-    const local = parseDvcConfig('[core]\n    remote = a\n', "[core]\n    remote = b\n['remote \"b\"']\n    url = /srv/dvc\n");
+    const local = parseDvcConfig(
+      '[core]\n    remote = a\n',
+      '[core]\n    remote = b\n[\'remote "b"\']\n    url = /srv/dvc\n',
+    );
     expect([local.defaultRemote, local.remotes.get('b')?.url]).toEqual(['b', '/srv/dvc']);
   });
 
-  it('resolves the verified .dir test vectors of DVC\'s own tests, file by file', async () => {
+  it("resolves the verified .dir test vectors of DVC's own tests, file by file", async () => {
     // test_get_url_granular: {foo: "foo", bar: "bar", nested/file: "file"}; manifest 5fc28ea7...dir.
     cpSync(path.join(DVC, 'cache-layout'), path.join(dir, '.dvc', 'cache'), { recursive: true });
     const put = (content: string) => {
@@ -43,7 +46,11 @@ describe('DVC formats', () => {
     };
     ['foo', 'bar', 'file'].forEach(put);
     const objects = new DvcObjects(dir, parseDvcConfig(''));
-    const result = await objects.locateDir('data', { path: 'data', md5: '5fc28ea78987408341668eba6525ebd1.dir', size: null, nfiles: 3, legacy: false, remote: null }, null);
+    const result = await objects.locateDir(
+      'data',
+      { path: 'data', md5: '5fc28ea78987408341668eba6525ebd1.dir', size: null, nfiles: 3, legacy: false, remote: null },
+      null,
+    );
     expect(result.source).toBe('cache');
     expect(result.files.map((f) => [f.relpath, readFileSync(f.file, 'utf8')])).toEqual([
       ['bar', 'bar'],
@@ -65,7 +72,10 @@ describe('DVC formats', () => {
     // whose first 512 bytes are text counts as text even with binary bytes after them.
     const mixed = path.join(dir, 'mixed');
     writeFileSync(mixed, Buffer.concat([Buffer.from('a\f\r\n'.repeat(128)), Buffer.from([0, 255, 13, 10])]));
-    const expected = require('node:crypto').createHash('md5').update(Buffer.concat([Buffer.from('a\f\n'.repeat(128)), Buffer.from([0, 255, 10])])).digest('hex');
+    const expected = require('node:crypto')
+      .createHash('md5')
+      .update(Buffer.concat([Buffer.from('a\f\n'.repeat(128)), Buffer.from([0, 255, 10])]))
+      .digest('hex');
     expect(await dvcMd5(mixed, true)).toBe(expected);
   });
 
@@ -84,7 +94,9 @@ describe('DVC formats', () => {
   });
 
   it('reads labels from a CSV file, a JSON file or class folders', () => {
-    expect(readLabels(['a.png', 'b.png'], { name: 'l.csv', text: 'path,label\na.png,1\nb.png,0\n' }, ['x', 'y'])).toEqual({
+    expect(
+      readLabels(['a.png', 'b.png'], { name: 'l.csv', text: 'path,label\na.png,1\nb.png,0\n' }, ['x', 'y']),
+    ).toEqual({
       labels: ['x', 'y'],
       items: [
         { relpath: 'a.png', label: 1 },
@@ -92,7 +104,9 @@ describe('DVC formats', () => {
       ],
       skipped: [],
     });
-    expect(readLabels(['a.png'], { name: 'l.json', text: '{"a.png": "cat"}' }, ['dog', 'cat']).items).toEqual([{ relpath: 'a.png', label: 1 }]);
+    expect(readLabels(['a.png'], { name: 'l.json', text: '{"a.png": "cat"}' }, ['dog', 'cat']).items).toEqual([
+      { relpath: 'a.png', label: 1 },
+    ]);
     expect(readLabels(['cat/1.png', 'dog/2.png'], null, null)).toEqual({
       labels: ['cat', 'dog'],
       items: [
@@ -102,22 +116,37 @@ describe('DVC formats', () => {
       skipped: [],
     });
     // Class names from the CSV's class column when dvc.yaml gives none.
-    expect(readLabels(['a.png', 'b.png'], { name: 'l.csv', text: 'path,label,class\na.png,1,Trouser\nb.png,0,"T-shirt/top"\n' }, null).labels).toEqual([
-      'T-shirt/top',
-      'Trouser',
-    ]);
-    expect(() => readLabels(['a.png'], { name: 'l.csv', text: 'path,label\nb.png,0\n' }, ['x'])).toThrow('not in the dataset');
-    expect(() => readLabels(['a.png'], { name: 'l.csv', text: 'path,label\na.png,5\n' }, ['x'])).toThrow('not one of the 1 classes');
+    expect(
+      readLabels(
+        ['a.png', 'b.png'],
+        { name: 'l.csv', text: 'path,label,class\na.png,1,Trouser\nb.png,0,"T-shirt/top"\n' },
+        null,
+      ).labels,
+    ).toEqual(['T-shirt/top', 'Trouser']);
+    expect(() => readLabels(['a.png'], { name: 'l.csv', text: 'path,label\nb.png,0\n' }, ['x'])).toThrow(
+      'not in the dataset',
+    );
+    expect(() => readLabels(['a.png'], { name: 'l.csv', text: 'path,label\na.png,5\n' }, ['x'])).toThrow(
+      'not one of the 1 classes',
+    );
   });
 
   it('refuses a class index past MAX_CLASSES before allocating anything, and skips paths leading out of the dataset', () => {
     const huge = () => readLabels(['a.png'], { name: 'l.csv', text: 'path,label\na.png,1000000000\n' }, null);
     expect(huge).toThrow(DomainError);
     expect(huge).toThrow(`a.png: class index 1000000000 is beyond MAX_CLASSES (${MAX_CLASSES})`);
-    expect(() => readLabels(['a.png'], { name: 'l.json', text: '[{"path": "a.png", "label": 1000000000}]' }, null)).toThrow('MAX_CLASSES');
-    expect(() => readLabels(['a.png'], { name: 'l.csv', text: 'path,label\na.png,1000000000\n' }, ['x', 'y'])).toThrow('not one of the 2 classes');
-    expect(() => readLabels(['a.png'], { name: 'l.json', text: 'null' }, null)).toThrow('must be a JSON list or object');
-    expect(readLabels(['a.png'], { name: 'l.csv', text: 'path,label\na.png,1\n../x.png,0\n/etc/passwd,0\n' }, null)).toEqual({
+    expect(() =>
+      readLabels(['a.png'], { name: 'l.json', text: '[{"path": "a.png", "label": 1000000000}]' }, null),
+    ).toThrow('MAX_CLASSES');
+    expect(() => readLabels(['a.png'], { name: 'l.csv', text: 'path,label\na.png,1000000000\n' }, ['x', 'y'])).toThrow(
+      'not one of the 2 classes',
+    );
+    expect(() => readLabels(['a.png'], { name: 'l.json', text: 'null' }, null)).toThrow(
+      'must be a JSON list or object',
+    );
+    expect(
+      readLabels(['a.png'], { name: 'l.csv', text: 'path,label\na.png,1\n../x.png,0\n/etc/passwd,0\n' }, null),
+    ).toEqual({
       labels: ['0', '1'],
       items: [{ relpath: 'a.png', label: 1 }],
       skipped: [

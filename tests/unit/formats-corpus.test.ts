@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -8,7 +17,13 @@ import { parseGtoTag } from '../../src/importers/dvc/git';
 import { DvcObjects, type DvcOut } from '../../src/importers/dvc/objects';
 import { loadDvcProject, type DvcProject } from '../../src/importers/dvc/project';
 import { FileStoreSource } from '../../src/importers/mlflow/file-store';
-import { latestMetrics, runStatus, type MlflowExperiment, type MlflowRegisteredModel, type MlflowRunData } from '../../src/importers/mlflow/source';
+import {
+  latestMetrics,
+  runStatus,
+  type MlflowExperiment,
+  type MlflowRegisteredModel,
+  type MlflowRunData,
+} from '../../src/importers/mlflow/source';
 
 /*
  * Every file of tests/fixtures/formats (a byte-for-byte mirror of ../shared/formats; its README.md
@@ -87,7 +102,8 @@ const DISPATCH: [RegExp | Set<string>, Kind][] = [
 ];
 
 function kindOf(rel: string): Kind | null {
-  for (const [pattern, kind] of DISPATCH) if (pattern instanceof Set ? pattern.has(rel) : pattern.test(rel)) return kind;
+  for (const [pattern, kind] of DISPATCH)
+    if (pattern instanceof Set ? pattern.has(rel) : pattern.test(rel)) return kind;
   return null;
 }
 const filesOf = (kind: Kind) => ALL.filter((f) => kindOf(f) === kind);
@@ -127,7 +143,11 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
     // A new file that no entry handles fails here: add a dispatch entry and a test that parses it.
     expect(ALL.filter((f) => kindOf(f) === null)).toEqual([]);
     // And an entry that no longer matches anything is stale.
-    expect(DISPATCH.filter(([pattern]) => !ALL.some((f) => (pattern instanceof Set ? pattern.has(f) : pattern.test(f)))).map(([p]) => String(p))).toEqual([]);
+    expect(
+      DISPATCH.filter(([pattern]) => !ALL.some((f) => (pattern instanceof Set ? pattern.has(f) : pattern.test(f)))).map(
+        ([p]) => String(p),
+      ),
+    ).toEqual([]);
     expect([...PROSE].filter((f) => !ALL.includes(f))).toEqual([]);
   });
 
@@ -138,25 +158,55 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
     }
     expect(text('mlflow/proto/model_registry.proto.excerpt.txt')).toMatch(/message ModelVersion \{/);
     expect(text('mlflow/proto/service.proto.excerpt.txt')).toMatch(/message Metric \{/);
-    expect(text('dvc/example-get-started/head-dvc3/dot-dvc/dot-gitignore.txt').split('\n').filter(Boolean)).toEqual(['/config.local', '/tmp', '/cache']);
-    expect(text('dvc/example-get-started-experiments/head-dvc3/models/dot-gitignore.txt').split('\n').filter(Boolean)).toEqual(['/model.pkl', '/model.pth']);
+    expect(text('dvc/example-get-started/head-dvc3/dot-dvc/dot-gitignore.txt').split('\n').filter(Boolean)).toEqual([
+      '/config.local',
+      '/tmp',
+      '/cache',
+    ]);
+    expect(
+      text('dvc/example-get-started-experiments/head-dvc3/models/dot-gitignore.txt').split('\n').filter(Boolean),
+    ).toEqual(['/model.pkl', '/model.pth']);
   });
 
   // ---------------------------------------------------------------------------------------- DVC
 
   describe('DVC', () => {
-    const out = (md5sum: string, size: number | null, nfiles: number | null, legacy: boolean) => ({ md5: md5sum, size, nfiles, legacy, remote: null });
+    const out = (md5sum: string, size: number | null, nfiles: number | null, legacy: boolean) => ({
+      md5: md5sum,
+      size,
+      nfiles,
+      legacy,
+      remote: null,
+    });
 
     /** dot-dvc/config of each snapshot, read by parseDvcConfig. */
     const CONFIGS: Record<string, { defaultRemote: string; url: string }> = {
-      'dvc/example-get-started/2019-09-03-dvc0/dot-dvc/config': { defaultRemote: 'storage', url: 'https://remote.dvc.org/get-started' },
-      'dvc/example-get-started/2022-10-29-dvc2/dot-dvc/config': { defaultRemote: 'storage', url: 'https://remote.dvc.org/get-started' },
-      'dvc/example-get-started/head-dvc3/dot-dvc/config': { defaultRemote: 'public-s3', url: 'https://remote.dvc.org/get-started' },
-      'dvc/example-get-started-experiments/head-dvc3/dot-dvc/config': { defaultRemote: 'storage', url: 'https://remote.dvc.org/get-started-pools' },
+      'dvc/example-get-started/2019-09-03-dvc0/dot-dvc/config': {
+        defaultRemote: 'storage',
+        url: 'https://remote.dvc.org/get-started',
+      },
+      'dvc/example-get-started/2022-10-29-dvc2/dot-dvc/config': {
+        defaultRemote: 'storage',
+        url: 'https://remote.dvc.org/get-started',
+      },
+      'dvc/example-get-started/head-dvc3/dot-dvc/config': {
+        defaultRemote: 'public-s3',
+        url: 'https://remote.dvc.org/get-started',
+      },
+      'dvc/example-get-started-experiments/head-dvc3/dot-dvc/config': {
+        defaultRemote: 'storage',
+        url: 'https://remote.dvc.org/get-started-pools',
+      },
     };
 
     /** dvc.yaml artifacts and every output of dvc.lock (and the artifacts' .dvc files) per snapshot. */
-    const PROJECTS: Record<string, { artifacts: { name: string; type: string | null; path: string; desc: string | null; labels: string[] }[]; outs: Record<string, ReturnType<typeof out>> }> = {
+    const PROJECTS: Record<
+      string,
+      {
+        artifacts: { name: string; type: string | null; path: string; desc: string | null; labels: string[] }[];
+        outs: Record<string, ReturnType<typeof out>>;
+      }
+    > = {
       'dvc/example-get-started/2020-06-19-dvc1': {
         artifacts: [],
         outs: {
@@ -184,7 +234,13 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
       },
       'dvc/example-get-started/head-dvc3': {
         artifacts: [
-          { name: 'stackoverflow-dataset', type: 'dataset', path: 'data/data.xml', desc: 'Initial XML StackOverflow dataset (raw data)', labels: [] },
+          {
+            name: 'stackoverflow-dataset',
+            type: 'dataset',
+            path: 'data/data.xml',
+            desc: 'Initial XML StackOverflow dataset (raw data)',
+            labels: [],
+          },
           {
             name: 'text-classification',
             type: 'model',
@@ -239,7 +295,13 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
       'dvc/gto/example-gto.dvc.yaml': {
         artifacts: [
           { name: 'churn', type: 'model', path: 'models/churn.pkl', desc: null, labels: [] },
-          { name: 'segment', type: 'model', path: 's3://mycorp/proj-ml/segm-model-2022-04-15.pt', desc: null, labels: [] },
+          {
+            name: 'segment',
+            type: 'model',
+            path: 's3://mycorp/proj-ml/segm-model-2022-04-15.pt',
+            desc: null,
+            labels: [],
+          },
           { name: 'cv-class', type: 'model', path: 's3://mycorp/proj-ml/classif-v2.pt', desc: null, labels: [] },
         ],
         outs: {},
@@ -249,17 +311,41 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
     /** Each .dvc file: the output it records (path relative to the snapshot). */
     const DVC_FILES: Record<string, [string, ReturnType<typeof out>]> = {
       // DVC 0.x `dvc add`: 0.x keys (wdir, cache, metric, persist), md5 only.
-      'dvc/example-get-started/2019-09-03-dvc0/data/data.xml.dvc': ['data/data.xml', out('a304afb96060aad90176268345e10355', null, null, true)],
+      'dvc/example-get-started/2019-09-03-dvc0/data/data.xml.dvc': [
+        'data/data.xml',
+        out('a304afb96060aad90176268345e10355', null, null, true),
+      ],
       // DVC 1.0 import stage (deps.repo) and DVC 1.x `dvc add` (no size).
-      'dvc/example-get-started/2020-06-19-dvc1/data/data.xml.dvc': ['data/data.xml', out('a304afb96060aad90176268345e10355', null, null, true)],
-      'dvc/example-get-started/2020-08-01-dvc1-add/data/data.xml.dvc': ['data/data.xml', out('a304afb96060aad90176268345e10355', null, null, true)],
+      'dvc/example-get-started/2020-06-19-dvc1/data/data.xml.dvc': [
+        'data/data.xml',
+        out('a304afb96060aad90176268345e10355', null, null, true),
+      ],
+      'dvc/example-get-started/2020-08-01-dvc1-add/data/data.xml.dvc': [
+        'data/data.xml',
+        out('a304afb96060aad90176268345e10355', null, null, true),
+      ],
       // DVC 2: size, no `hash`; DVC 3: `hash: md5`.
-      'dvc/example-get-started/2022-10-29-dvc2/data/data.xml.dvc': ['data/data.xml', out('22a1a2931c8370d3aeedd7183606fd7f', 14445097, null, true)],
-      'dvc/example-get-started/head-dvc3/data/data.xml.dvc': ['data/data.xml', out('22a1a2931c8370d3aeedd7183606fd7f', 14445097, null, false)],
+      'dvc/example-get-started/2022-10-29-dvc2/data/data.xml.dvc': [
+        'data/data.xml',
+        out('22a1a2931c8370d3aeedd7183606fd7f', 14445097, null, true),
+      ],
+      'dvc/example-get-started/head-dvc3/data/data.xml.dvc': [
+        'data/data.xml',
+        out('22a1a2931c8370d3aeedd7183606fd7f', 14445097, null, false),
+      ],
       // Directories: md5 ending .dir, nfiles.
-      'dvc/example-get-started-experiments/2023-06-27-dvc2-dir/data/pool_data.dvc': ['data/pool_data', out('14d187e749ee5614e105741c719fa185.dir', 18999874, 183, true)],
-      'dvc/example-get-started-experiments/head-dvc3/data/pool_data.dvc': ['data/pool_data', out('14d187e749ee5614e105741c719fa185.dir', 18999874, 183, false)],
-      'dvc/example-get-started-experiments/2024-01-27-notebook-dvclive/models/model.pkl.dvc': ['models/model.pkl', out('896c99a4f50e5051bf6617413c3baff2', 201213, null, false)],
+      'dvc/example-get-started-experiments/2023-06-27-dvc2-dir/data/pool_data.dvc': [
+        'data/pool_data',
+        out('14d187e749ee5614e105741c719fa185.dir', 18999874, 183, true),
+      ],
+      'dvc/example-get-started-experiments/head-dvc3/data/pool_data.dvc': [
+        'data/pool_data',
+        out('14d187e749ee5614e105741c719fa185.dir', 18999874, 183, false),
+      ],
+      'dvc/example-get-started-experiments/2024-01-27-notebook-dvclive/models/model.pkl.dvc': [
+        'models/model.pkl',
+        out('896c99a4f50e5051bf6617413c3baff2', 201213, null, false),
+      ],
     };
 
     /** `dvc/<repo>/<snapshot>` (or the single file of a dvc.yaml kept under dvc/gto). */
@@ -279,7 +365,13 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
         copyFileSync(abs(snapshot), path.join(dir, 'dvc.yaml'));
         return dir;
       }
-      const files = opts.only ?? ALL.filter((f) => f.startsWith(`${snapshot}/`) && /(?:^|\/)(?:dvc\.yaml|dvc\.lock|params\.yaml|[^/]+\.dvc)$/.test(f.slice(snapshot.length + 1)));
+      const files =
+        opts.only ??
+        ALL.filter(
+          (f) =>
+            f.startsWith(`${snapshot}/`) &&
+            /(?:^|\/)(?:dvc\.yaml|dvc\.lock|params\.yaml|[^/]+\.dvc)$/.test(f.slice(snapshot.length + 1)),
+        );
       for (const f of files) {
         const target = path.join(dir, f.slice(snapshot.length + 1));
         mkdirSync(path.dirname(target), { recursive: true });
@@ -301,39 +393,55 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
       for (const f of files) {
         const config = parseDvcConfig(text(f));
         const want = CONFIGS[f]!;
-        expect([f, config.defaultRemote, [...config.remotes.keys()], config.remotes.get(want.defaultRemote)?.url, config.cacheDir]).toEqual([
+        expect([
           f,
-          want.defaultRemote,
-          [want.defaultRemote],
-          want.url,
-          null,
-        ]);
+          config.defaultRemote,
+          [...config.remotes.keys()],
+          config.remotes.get(want.defaultRemote)?.url,
+          config.cacheDir,
+        ]).toEqual([f, want.defaultRemote, [want.defaultRemote], want.url, null]);
         // The remote is https: objects missing from the workspace and cache are UNSUPPORTED_REMOTE.
         const objects = new DvcObjects(tmp(), config);
-        await expect(objects.locate('model.pkl', 'd1f6e055f7f5e2827fcfae68d9b64d4c', { legacy: false })).rejects.toThrow(
-          `UNSUPPORTED_REMOTE: remote "${want.defaultRemote}" (${want.url}) is not a local folder`,
-        );
+        await expect(
+          objects.locate('model.pkl', 'd1f6e055f7f5e2827fcfae68d9b64d4c', { legacy: false }),
+        ).rejects.toThrow(`UNSUPPORTED_REMOTE: remote "${want.defaultRemote}" (${want.url}) is not a local folder`);
         mark(f);
       }
     });
 
     it('loads every snapshot with dvc.yaml / dvc.lock through loadDvcProject: artifacts and outputs', async () => {
-      const snapshots = [...new Set(filesOf('dvc-project').filter((f) => /(?:dvc\.yaml|dvc\.lock)$/.test(f)).map(snapshotOf))].sort();
+      const snapshots = [
+        ...new Set(
+          filesOf('dvc-project')
+            .filter((f) => /(?:dvc\.yaml|dvc\.lock)$/.test(f))
+            .map(snapshotOf),
+        ),
+      ].sort();
       expect(snapshots).toEqual(Object.keys(PROJECTS).sort());
       for (const snapshot of snapshots) {
         const want = PROJECTS[snapshot]!;
         const project = await projectOf(snapshot);
         expect([snapshot, project.git]).toEqual([snapshot, null]);
-        expect([snapshot, project.artifacts.map((a) => ({ name: a.name, type: a.type, path: a.path, desc: a.desc, labels: a.labels }))]).toEqual([snapshot, want.artifacts]);
+        expect([
+          snapshot,
+          project.artifacts.map((a) => ({ name: a.name, type: a.type, path: a.path, desc: a.desc, labels: a.labels })),
+        ]).toEqual([snapshot, want.artifacts]);
         expect(project.artifacts.every((a) => a.id === a.name)).toBe(true);
-        for (const [p, o] of Object.entries(want.outs)) expect([snapshot, project.outs.get(p)]).toMatchObject([snapshot, { path: p, ...o }]);
+        for (const [p, o] of Object.entries(want.outs))
+          expect([snapshot, project.outs.get(p)]).toMatchObject([snapshot, { path: p, ...o }]);
         // Beyond dvc.lock and the artifacts' .dvc files, only outputs of the snapshot's other .dvc
         // files may be there (a loader may read every .dvc file), with the values those files hold.
-        const others = Object.fromEntries(Object.entries(DVC_FILES).filter(([f]) => snapshotOf(f) === snapshot).map(([, [p, o]]) => [p, o]));
+        const others = Object.fromEntries(
+          Object.entries(DVC_FILES)
+            .filter(([f]) => snapshotOf(f) === snapshot)
+            .map(([, [p, o]]) => [p, o]),
+        );
         const extra = [...project.outs.keys()].filter((p) => !(p in want.outs));
         expect([snapshot, extra.filter((p) => !(p in others))]).toEqual([snapshot, []]);
-        for (const p of extra) expect([snapshot, project.outs.get(p)]).toMatchObject([snapshot, { path: p, ...others[p] }]);
-        for (const f of ALL.filter((x) => snapshotOf(x) === snapshot && /(?:^|\/)(?:dvc\.yaml|dvc\.lock)$/.test(x))) mark(f);
+        for (const p of extra)
+          expect([snapshot, project.outs.get(p)]).toMatchObject([snapshot, { path: p, ...others[p] }]);
+        for (const f of ALL.filter((x) => snapshotOf(x) === snapshot && /(?:^|\/)(?:dvc\.yaml|dvc\.lock)$/.test(x)))
+          mark(f);
         if (snapshot.startsWith('dvc/gto/')) mark(snapshot);
       }
     });
@@ -345,7 +453,10 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
         const snapshot = snapshotOf(f);
         const [outPath, want] = DVC_FILES[f]!;
         // loadDvcProject reads the .dvc file of a dvc.yaml artifact: declare one for this output.
-        const dir = materialize(snapshot, { only: [f], dvcYaml: YAML.stringify({ artifacts: { probe: { path: outPath } } }) });
+        const dir = materialize(snapshot, {
+          only: [f],
+          dvcYaml: YAML.stringify({ artifacts: { probe: { path: outPath } } }),
+        });
         const project = await loadDvcProject(dir);
         expect([f, [...project.outs.keys()]]).toEqual([f, [outPath]]);
         expect([f, project.outs.get(outPath)]).toMatchObject([f, { path: outPath, ...want }]);
@@ -355,14 +466,25 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
         mark(f);
       }
       // The artifact path a real dvc.yaml names is read from its .dvc file when dvc.lock lacks it.
-      expect((await projectOf('dvc/example-get-started/head-dvc3')).outs.get('data/data.xml')?.md5).toBe(DVC_FILES['dvc/example-get-started/head-dvc3/data/data.xml.dvc']![1].md5);
+      expect((await projectOf('dvc/example-get-started/head-dvc3')).outs.get('data/data.xml')?.md5).toBe(
+        DVC_FILES['dvc/example-get-started/head-dvc3/data/data.xml.dvc']![1].md5,
+      );
     });
 
-    it('resolves the .dir manifests of DVC\'s own tests with DvcObjects.locateDir, file by file', async () => {
+    it("resolves the .dir manifests of DVC's own tests with DvcObjects.locateDir, file by file", async () => {
       // Contents of the files the test vectors list (tests/func/api/test_data.py, test_commit.py).
       const MANIFESTS: Record<string, Record<string, string>> = {
-        'dvc/cache-layout/files/md5/1a/ca2c799df82929bbdd976557975546.dir': { bar: 'bar', foo: 'foo', 'subdir/subbar': 'subbar', 'subdir/subfoo': 'subfoo' },
-        'dvc/cache-layout/files/md5/5f/c28ea78987408341668eba6525ebd1.dir': { bar: 'bar', foo: 'foo', 'nested/file': 'file' },
+        'dvc/cache-layout/files/md5/1a/ca2c799df82929bbdd976557975546.dir': {
+          bar: 'bar',
+          foo: 'foo',
+          'subdir/subbar': 'subbar',
+          'subdir/subfoo': 'subfoo',
+        },
+        'dvc/cache-layout/files/md5/5f/c28ea78987408341668eba6525ebd1.dir': {
+          bar: 'bar',
+          foo: 'foo',
+          'nested/file': 'file',
+        },
       };
       const files = filesOf('dvc-dir-manifest');
       expect(files).toEqual(Object.keys(MANIFESTS).sort());
@@ -380,7 +502,14 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
         }
         const name = f.split('/').slice(-2).join('');
         expect(md5(readFileSync(abs(f)))).toBe(name.replace(/\.dir$/, ''));
-        const dvcOut: DvcOut = { path: 'data', md5: name, size: Object.values(want).join('').length, nfiles: Object.keys(want).length, legacy: false, remote: null };
+        const dvcOut: DvcOut = {
+          path: 'data',
+          md5: name,
+          size: Object.values(want).join('').length,
+          nfiles: Object.keys(want).length,
+          legacy: false,
+          remote: null,
+        };
         const result = await new DvcObjects(dir, parseDvcConfig('')).locateDir('data', dvcOut, null);
         expect(result.source).toBe('cache');
         expect(Object.fromEntries(result.files.map((x) => [x.relpath, readFileSync(x.file, 'utf8')]))).toEqual(want);
@@ -391,12 +520,34 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
 
     it('reads params.yaml files as YAML; they hold the values the sibling dvc.lock recorded', async () => {
       const WANT: Record<string, [string, unknown][]> = {
-        'dvc/example-get-started/2020-06-19-dvc1/params.yaml': [['train.n_estimators', 50], ['prepare.split', 0.2], ['featurize.max_features', 1500]],
-        'dvc/example-get-started/2022-10-29-dvc2/params.yaml': [['train.n_est', 50], ['train.min_split', 0.01], ['featurize.max_features', 100], ['featurize.ngrams', 1]],
-        'dvc/example-get-started/head-dvc3/params.yaml': [['featurize.max_features', 200], ['featurize.ngrams', 2], ['prepare.seed', 20170428]],
-        'dvc/example-get-started-experiments/head-dvc3/params.yaml': [['train.arch', 'shufflenet_v2_x2_0'], ['train.fine_tune_args.base_lr', 0.01], ['data_split.test_regions', ['REGION_1']]],
+        'dvc/example-get-started/2020-06-19-dvc1/params.yaml': [
+          ['train.n_estimators', 50],
+          ['prepare.split', 0.2],
+          ['featurize.max_features', 1500],
+        ],
+        'dvc/example-get-started/2022-10-29-dvc2/params.yaml': [
+          ['train.n_est', 50],
+          ['train.min_split', 0.01],
+          ['featurize.max_features', 100],
+          ['featurize.ngrams', 1],
+        ],
+        'dvc/example-get-started/head-dvc3/params.yaml': [
+          ['featurize.max_features', 200],
+          ['featurize.ngrams', 2],
+          ['prepare.seed', 20170428],
+        ],
+        'dvc/example-get-started-experiments/head-dvc3/params.yaml': [
+          ['train.arch', 'shufflenet_v2_x2_0'],
+          ['train.fine_tune_args.base_lr', 0.01],
+          ['data_split.test_regions', ['REGION_1']],
+        ],
         // DVCLive's logged params of the notebook run.
-        'dvc/example-get-started-experiments/2024-01-27-notebook-dvclive/results/train/params.yaml': [['train_arch', 'shufflenet_v2_x2_0'], ['epochs', 8], ['base_lr', 0.01], ['frozen', false]],
+        'dvc/example-get-started-experiments/2024-01-27-notebook-dvclive/results/train/params.yaml': [
+          ['train_arch', 'shufflenet_v2_x2_0'],
+          ['epochs', 8],
+          ['base_lr', 0.01],
+          ['frozen', false],
+        ],
       };
       const files = filesOf('dvc-params');
       expect(files).toEqual(Object.keys(WANT).sort());
@@ -419,14 +570,21 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
         mark(f);
       }
       // The experiments project's model is labelled with the architecture it was trained with.
-      expect(PROJECTS['dvc/example-get-started-experiments/head-dvc3']!.artifacts[0]!.labels).toContain(at(yamlOf('dvc/example-get-started-experiments/head-dvc3/params.yaml'), 'train.arch'));
+      expect(PROJECTS['dvc/example-get-started-experiments/head-dvc3']!.artifacts[0]!.labels).toContain(
+        at(yamlOf('dvc/example-get-started-experiments/head-dvc3/params.yaml'), 'train.arch'),
+      );
     });
 
     it('reads metrics JSON; those dvc.lock records are the bytes dvc.lock hashed (DvcObjects.locate, workspace)', async () => {
       const WANT: Record<string, unknown> = {
         'dvc/example-get-started/2020-06-19-dvc1/scores.json': { auc: 0.5417487597055675 },
-        'dvc/example-get-started/2022-10-29-dvc2/evaluation/metrics.json': { avg_prec: 0.9014016422240393, roc_auc: 0.9319648794149968 },
-        'dvc/example-get-started-experiments/2024-01-27-notebook-dvclive/results/evaluate/metrics.json': { dice_multi: 0.8695227490639182 },
+        'dvc/example-get-started/2022-10-29-dvc2/evaluation/metrics.json': {
+          avg_prec: 0.9014016422240393,
+          roc_auc: 0.9319648794149968,
+        },
+        'dvc/example-get-started-experiments/2024-01-27-notebook-dvclive/results/evaluate/metrics.json': {
+          dice_multi: 0.8695227490639182,
+        },
         'dvc/example-get-started-experiments/2024-01-27-notebook-dvclive/results/train/metrics.json': {
           train: { loss: 0.03174786642193794 },
           eval: { loss: 0.01930679939687252 },
@@ -449,7 +607,11 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
           const workspace = path.join(project.root, rel);
           mkdirSync(path.dirname(workspace), { recursive: true });
           copyFileSync(abs(f), workspace);
-          const located = await new DvcObjects(project.root, project.config).locate(rel, lockOut.md5, { legacy: lockOut.legacy, size: lockOut.size, workspace });
+          const located = await new DvcObjects(project.root, project.config).locate(rel, lockOut.md5, {
+            legacy: lockOut.legacy,
+            size: lockOut.size,
+            workspace,
+          });
           expect([f, located.source]).toEqual([f, 'workspace']);
           verified++;
         }
@@ -461,22 +623,40 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
     it('reads DVCLive plot histories (TSV with a step column); their last rows are metrics.json', () => {
       const dir = 'dvc/example-get-started-experiments/2024-01-27-notebook-dvclive/results/train';
       const WANT: Record<string, { column: string; first: number; last: number }> = {
-        [`${dir}/plots/metrics/dice_multi.tsv`]: { column: 'dice_multi', first: 0.49546190815419455, last: 0.9135811575962693 },
-        [`${dir}/plots/metrics/eval/loss.tsv`]: { column: 'loss', first: 0.2541651725769043, last: 0.01930679939687252 },
-        [`${dir}/plots/metrics/train/loss.tsv`]: { column: 'loss', first: 0.49795928597450256, last: 0.03174786642193794 },
+        [`${dir}/plots/metrics/dice_multi.tsv`]: {
+          column: 'dice_multi',
+          first: 0.49546190815419455,
+          last: 0.9135811575962693,
+        },
+        [`${dir}/plots/metrics/eval/loss.tsv`]: {
+          column: 'loss',
+          first: 0.2541651725769043,
+          last: 0.01930679939687252,
+        },
+        [`${dir}/plots/metrics/train/loss.tsv`]: {
+          column: 'loss',
+          first: 0.49795928597450256,
+          last: 0.03174786642193794,
+        },
       };
       const files = filesOf('dvclive-tsv');
       expect(files).toEqual(Object.keys(WANT).sort());
       const metrics = jsonOf(`${dir}/metrics.json`);
       for (const f of files) {
-        const [header, ...rows] = text(f).trim().split('\n').map((l) => l.split('\t'));
+        const [header, ...rows] = text(f)
+          .trim()
+          .split('\n')
+          .map((l) => l.split('\t'));
         expect([f, header]).toEqual([f, ['step', WANT[f]!.column]]);
         const table = rows.map((r) => r.map(Number));
         expect(table.map((r) => r[0])).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
         expect(table.every((r) => r.length === 2 && Number.isFinite(r[1]))).toBe(true);
         expect([table[0]![1], table.at(-1)![1]]).toEqual([WANT[f]!.first, WANT[f]!.last]);
         // metrics.json holds the last step of every series (train/loss.tsv -> metrics.train.loss).
-        const key = f.slice(`${dir}/plots/metrics/`.length).replace(/\.tsv$/, '').split('/');
+        const key = f
+          .slice(`${dir}/plots/metrics/`.length)
+          .replace(/\.tsv$/, '')
+          .split('/');
         expect(at(metrics, key.join('.'))).toBe(table.at(-1)![1]);
         expect(metrics.step).toBe(table.at(-1)![0]);
         mark(f);
@@ -486,12 +666,28 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
     it('reads the DVC experiment refs dump: refs/exps/<baseline[0:2]>/<baseline[2:]>/<name>, parent = baseline', () => {
       const [f] = filesOf('dvc-exp-refs');
       expect(f).toBe('dvc/example-get-started-experiments/exp-refs.txt');
-      const refs = [...text(f!).matchAll(/^([0-9a-f]{40}) commit refs\/exps\/([0-9a-f]{2})\/([0-9a-f]{38})\/(\S+)$/gm)].map((m) => ({ commit: m[1]!, baseline: m[2]! + m[3]!, name: m[4]! }));
-      expect(refs.map((r) => r.name)).toEqual(['dutch-heck', 'kinky-sera', 'staid-hask', 'crumb-hobo', 'faced-keys', 'newsy-jigs', 'amiss-roam']);
-      const parents = new Map([...text(f!).matchAll(/^([0-9a-f]{40}) parent=([0-9a-f]{40}) /gm)].map((m) => [m[1]!, m[2]!]));
+      const refs = [
+        ...text(f!).matchAll(/^([0-9a-f]{40}) commit refs\/exps\/([0-9a-f]{2})\/([0-9a-f]{38})\/(\S+)$/gm),
+      ].map((m) => ({ commit: m[1]!, baseline: m[2]! + m[3]!, name: m[4]! }));
+      expect(refs.map((r) => r.name)).toEqual([
+        'dutch-heck',
+        'kinky-sera',
+        'staid-hask',
+        'crumb-hobo',
+        'faced-keys',
+        'newsy-jigs',
+        'amiss-roam',
+      ]);
+      const parents = new Map(
+        [...text(f!).matchAll(/^([0-9a-f]{40}) parent=([0-9a-f]{40}) /gm)].map((m) => [m[1]!, m[2]!]),
+      );
       for (const r of refs) expect([r.name, parents.get(r.commit)]).toEqual([r.name, r.baseline]);
       // Experiments of the snapshot HEAD afdf89b1 (the head-dvc3 files).
-      expect(refs.filter((r) => r.baseline === 'afdf89b183b5cc9cbeee273b1f33faca10ffd5d0').map((r) => r.name)).toEqual(['crumb-hobo', 'faced-keys', 'newsy-jigs']);
+      expect(refs.filter((r) => r.baseline === 'afdf89b183b5cc9cbeee273b1f33faca10ffd5d0').map((r) => r.name)).toEqual([
+        'crumb-hobo',
+        'faced-keys',
+        'newsy-jigs',
+      ]);
       mark(f!);
     });
   });
@@ -503,26 +699,54 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
       const WANT: Record<string, { refs: number; gto: string[] }> = {
         'dvc/gto/example-get-started-experiments.tags.txt': {
           refs: 6,
-          gto: ['pool-segmentation#dev!#3', 'pool-segmentation#dev#1', 'pool-segmentation#prod#2', 'pool-segmentation@v1.0.0'],
+          gto: [
+            'pool-segmentation#dev!#3',
+            'pool-segmentation#dev#1',
+            'pool-segmentation#prod#2',
+            'pool-segmentation@v1.0.0',
+          ],
         },
         'dvc/gto/example-get-started.tags.txt': {
           refs: 21,
-          gto: ['text-classification#dev#3', 'text-classification#prod#1', 'text-classification#stage#2', 'text-classification@v1.0.0', 'text-classification@v1.1.0', 'text-classification@v1.2.0'],
+          gto: [
+            'text-classification#dev#3',
+            'text-classification#prod#1',
+            'text-classification#stage#2',
+            'text-classification@v1.0.0',
+            'text-classification@v1.1.0',
+            'text-classification@v1.2.0',
+          ],
         },
         'dvc/gto/example-gto.tags.txt': {
           refs: 9,
-          gto: ['churn#dev#1', 'churn#dev#4', 'churn#prod#3', 'churn#staging#2', 'churn@v3.0.0', 'churn@v3.1.0', 'cv-class@v0.1.13', 'segment#dev#1', 'segment@v0.4.1'],
+          gto: [
+            'churn#dev#1',
+            'churn#dev#4',
+            'churn#prod#3',
+            'churn#staging#2',
+            'churn@v3.0.0',
+            'churn@v3.1.0',
+            'cv-class@v0.1.13',
+            'segment#dev#1',
+            'segment@v0.4.1',
+          ],
         },
       };
       const files = filesOf('gto-tags');
       expect(files).toEqual(Object.keys(WANT).sort());
       for (const f of files) {
         const body = text(f);
-        const refs = [...body.matchAll(/^([0-9a-f]{40}) (tag|commit) refs\/tags\/(\S+) -> ([0-9a-f]{40})$/gm)].map((m) => ({ name: m[3]!, commit: m[4]! }));
+        const refs = [...body.matchAll(/^([0-9a-f]{40}) (tag|commit) refs\/tags\/(\S+) -> ([0-9a-f]{40})$/gm)].map(
+          (m) => ({ name: m[3]!, commit: m[4]! }),
+        );
         expect([f, refs.length]).toEqual([f, WANT[f]!.refs]);
         expect([f, refs.filter((r) => parseGtoTag(r.name) !== null).map((r) => r.name)]).toEqual([f, WANT[f]!.gto]);
         // Every GTO tag's annotation (git cat-file -p) names the same artifact, stage or version.
-        const blocks = [...body.matchAll(/^## git cat-file -p refs\/tags\/(\S+)\nobject ([0-9a-f]{40})\ntype commit\ntag (\S+)\ntagger [^\n]+\n\n([^\n]+)$/gm)];
+        const blocks = [
+          ...body.matchAll(
+            /^## git cat-file -p refs\/tags\/(\S+)\nobject ([0-9a-f]{40})\ntype commit\ntag (\S+)\ntagger [^\n]+\n\n([^\n]+)$/gm,
+          ),
+        ];
         expect([f, blocks.map((b) => b[1])]).toEqual([f, WANT[f]!.gto]);
         for (const [, name, object, tag, message] of blocks) {
           expect(tag).toBe(name);
@@ -539,16 +763,29 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
         }
         mark(f);
       }
-      expect(parseGtoTag('pool-segmentation#dev!#3')).toMatchObject({ artifact: 'pool-segmentation', kind: 'stage', value: 'dev', negated: true });
+      expect(parseGtoTag('pool-segmentation#dev!#3')).toMatchObject({
+        artifact: 'pool-segmentation',
+        kind: 'stage',
+        value: 'dev',
+        negated: true,
+      });
       expect(parseGtoTag('2-dvc-pipeline')).toBeNull();
     });
 
-    it('reads GTO\'s expected-registry and history JSON; each event\'s ref parses to the same artifact, stage or version', () => {
+    it("reads GTO's expected-registry and history JSON; each event's ref parses to the same artifact, stage or version", () => {
       const files = filesOf('gto-json');
-      expect(files).toEqual(['dvc/gto/gto-tests-sample_remote_repo_expected_history_churn.json', 'dvc/gto/gto-tests-sample_remote_repo_expected_registry.json']);
+      expect(files).toEqual([
+        'dvc/gto/gto-tests-sample_remote_repo_expected_history_churn.json',
+        'dvc/gto/gto-tests-sample_remote_repo_expected_registry.json',
+      ]);
       const registry = jsonOf('dvc/gto/gto-tests-sample_remote_repo_expected_registry.json');
       expect(Object.keys(registry)).toEqual(['churn', 'segment', 'cv-class', 'model-a']);
-      expect(registry.churn).toEqual({ version: 'v3.1.0', stage: { dev: null, prod: 'v3.0.0', staging: 'v3.1.0' }, registered: true, active: true });
+      expect(registry.churn).toEqual({
+        version: 'v3.1.0',
+        stage: { dev: null, prod: 'v3.0.0', staging: 'v3.1.0' },
+        registered: true,
+        active: true,
+      });
       expect(registry.segment.stage.dev).toBe('v0.4.1');
       const history = jsonOf('dvc/gto/gto-tests-sample_remote_repo_expected_history_churn.json') as any[];
       expect(history.map((e) => [e.event, e.ref])).toEqual([
@@ -559,7 +796,12 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
       ]);
       for (const e of history) {
         const tag = parseGtoTag(e.ref);
-        expect([e.ref, tag]).toMatchObject([e.ref, e.event === 'registration' ? { artifact: e.artifact, kind: 'version', value: e.version, negated: false } : { artifact: e.artifact, kind: 'stage', value: e.stage, negated: false }]);
+        expect([e.ref, tag]).toMatchObject([
+          e.ref,
+          e.event === 'registration'
+            ? { artifact: e.artifact, kind: 'version', value: e.version, negated: false }
+            : { artifact: e.artifact, kind: 'stage', value: e.stage, negated: false },
+        ]);
       }
       // The registry's stages are the history's latest assignments.
       expect(registry.churn.stage.prod).toBe(history.find((e) => e.stage === 'prod').version);
@@ -567,7 +809,7 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
       files.forEach(mark);
     });
 
-    it('reads the legacy artifacts.yaml: the same artifacts as example-gto\'s dvc.yaml (loadDvcProject)', async () => {
+    it("reads the legacy artifacts.yaml: the same artifacts as example-gto's dvc.yaml (loadDvcProject)", async () => {
       const [f] = filesOf('gto-legacy-artifacts');
       expect(f).toBe('dvc/gto/example-gto.legacy-artifacts.yaml');
       const legacy = yamlOf(f!);
@@ -578,7 +820,9 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
       copyFileSync(abs('dvc/gto/example-gto.dvc.yaml'), path.join(dir, 'dvc.yaml'));
       const project = await loadDvcProject(dir);
       expect(Object.fromEntries(project.artifacts.map((a) => [a.name, { path: a.path, type: a.type }]))).toEqual(
-        Object.fromEntries(Object.entries(legacy as Record<string, any>).map(([name, a]) => [name, { path: a.path, type: a.type }])),
+        Object.fromEntries(
+          Object.entries(legacy as Record<string, any>).map(([name, a]) => [name, { path: a.path, type: a.type }]),
+        ),
       );
       mark(f!);
     });
@@ -618,7 +862,10 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
       if (!run) throw new Error(`no run ${id}`);
       return run;
     };
-    const points = (run: MlflowRunData, key: string) => run.metrics.filter((m) => m.key === key).map(({ key: k, value, timestamp, step }) => ({ key: k, value, timestamp, step }));
+    const points = (run: MlflowRunData, key: string) =>
+      run.metrics
+        .filter((m) => m.key === key)
+        .map(({ key: k, value, timestamp, step }) => ({ key: k, value, timestamp, step }));
     /** Params and tags files: the value is the file's text (a trailing newline some repos add is not). */
     const value = (rel: string) => text(rel).replace(/\r?\n$/, '');
 
@@ -629,12 +876,23 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
       expect(requirements.every((r) => /^[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.]*$/.test(r))).toBe(true);
       const conda = yamlOf(`${dir}/conda.yaml`);
       const pythonEnv = yamlOf(`${dir}/python_env.yaml`);
-      const condaPython = conda.dependencies.find((d: unknown) => typeof d === 'string' && d.startsWith('python='))?.slice('python='.length);
-      expect([rel, conda.name, conda.channels, conda.dependencies.find((d: any) => d?.pip)?.pip]).toEqual([rel, 'mlflow-env', ['conda-forge'], requirements]);
+      const condaPython = conda.dependencies
+        .find((d: unknown) => typeof d === 'string' && d.startsWith('python='))
+        ?.slice('python='.length);
+      expect([rel, conda.name, conda.channels, conda.dependencies.find((d: any) => d?.pip)?.pip]).toEqual([
+        rel,
+        'mlflow-env',
+        ['conda-forge'],
+        requirements,
+      ]);
       expect([rel, pythonEnv.python, pythonEnv.dependencies]).toEqual([rel, condaPython, ['-r requirements.txt']]);
       if (ALL.includes(`${dir}/MLmodel`)) {
         const mlmodel = yamlOf(`${dir}/MLmodel`);
-        expect([rel, mlmodel.flavors.python_function.python_version, `mlflow==${mlmodel.mlflow_version}`]).toEqual([rel, pythonEnv.python, requirements[0]]);
+        expect([rel, mlmodel.flavors.python_function.python_version, `mlflow==${mlmodel.mlflow_version}`]).toEqual([
+          rel,
+          pythonEnv.python,
+          requirements[0],
+        ]);
         expect(mlmodel.flavors.python_function.env).toEqual({ conda: 'conda.yaml', virtualenv: 'python_env.yaml' });
       }
       mark(rel);
@@ -650,7 +908,12 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
       let m: RegExpExecArray | null;
       if ((m = /^(\d+)\/meta\.yaml$/.exec(r))) {
         const meta = yamlOf(rel);
-        expect(s.experiments.find((e) => e.id === m![1])).toMatchObject({ id: String(meta.experiment_id), name: meta.name, artifactLocation: meta.artifact_location, lifecycleStage: meta.lifecycle_stage });
+        expect(s.experiments.find((e) => e.id === m![1])).toMatchObject({
+          id: String(meta.experiment_id),
+          name: meta.name,
+          artifactLocation: meta.artifact_location,
+          lifecycleStage: meta.lifecycle_stage,
+        });
       } else if ((m = /^(\d+)\/tags\/(.+)$/.exec(r))) {
         // Experiment tags: MlflowExperiment has none; the value is the file's text.
         expect(value(rel)).toMatch(/^\S+$/);
@@ -671,11 +934,23 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
         const run = runById(s, m[2]!);
         expect([rel, (m[3] === 'params' ? run.params : run.tags)[m[4]!]]).toEqual([rel, value(rel)]);
       } else if ((m = /^(\d+)\/([0-9a-f]{32})\/metrics\/(.+)$/.exec(r))) {
-        const want = metricLines(rel).map(([ts, v, step]) => ({ key: m![3]!, value: pyFloat(v!), timestamp: Number(ts), step: Number(step ?? 0) }));
+        const want = metricLines(rel).map(([ts, v, step]) => ({
+          key: m![3]!,
+          value: pyFloat(v!),
+          timestamp: Number(ts),
+          step: Number(step ?? 0),
+        }));
         expect([rel, points(runById(s, m[2]!), m[3]!)]).toEqual([rel, want]);
       } else if ((m = /^(\d+)\/([0-9a-f]{32})\/outputs\/(m-[0-9a-f]{32})\/meta\.yaml$/.exec(r))) {
         // MLflow 3: the run's link to the LoggedModel it produced.
-        expect(yamlOf(rel)).toEqual({ destination_id: m[3], destination_type: 'MODEL_OUTPUT', source_id: m[3], source_type: 'RUN_OUTPUT', step: 0, tags: {} });
+        expect(yamlOf(rel)).toEqual({
+          destination_id: m[3],
+          destination_type: 'MODEL_OUTPUT',
+          source_id: m[3],
+          source_type: 'RUN_OUTPUT',
+          step: 0,
+          tags: {},
+        });
         expect([rel, runById(s, m[2]!)]).toMatchObject([rel, { loggedModels: expect.arrayContaining([m[3]]) }]);
       } else if ((m = /^(\d+)\/([0-9a-f]{32})\/artifacts\/(?:(.+)\/)?MLmodel$/.exec(r))) {
         const run = runById(s, m[2]!);
@@ -683,7 +958,9 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
         const artifact = artifacts.find((a) => a.artifactPath === (m![3] ?? ''));
         expect([rel, artifact?.mlmodel]).toEqual([rel, yamlOf(rel)]);
         expect([rel, artifact?.mlmodel.run_id]).toEqual([rel, run.runId]);
-      } else if (/^(\d+)\/([0-9a-f]{32})\/artifacts\/(?:.+\/)?(?:conda\.yaml|python_env\.yaml|requirements\.txt)$/.test(r)) {
+      } else if (
+        /^(\d+)\/([0-9a-f]{32})\/artifacts\/(?:.+\/)?(?:conda\.yaml|python_env\.yaml|requirements\.txt)$/.test(r)
+      ) {
         checkEnvFile(rel);
         return;
       } else if ((m = /^(\d+)\/models\/(m-[0-9a-f]{32})\/(.+)$/.exec(r))) {
@@ -700,21 +977,38 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
           // LoggedModel metric lines carry the run id as a 4th field.
           for (const [ts, v, step, runId] of metricLines(rel)) {
             expect(runId).toBe(run.runId);
-            expect(points(run, f[1]!)).toContainEqual({ key: f[1], value: pyFloat(v!), timestamp: Number(ts), step: Number(step) });
+            expect(points(run, f[1]!)).toContainEqual({
+              key: f[1],
+              value: pyFloat(v!),
+              timestamp: Number(ts),
+              step: Number(step),
+            });
           }
         } else if ((f = /^params\/(.+)$/.exec(file!))) {
           expect([rel, value(rel)]).toEqual([rel, run.params[f[1]!]]);
         } else if (file === 'tags/mlflow.modelVersions') {
           for (const mv of JSON.parse(value(rel)) as { name: string; version: number }[]) {
-            const version = s.registered.find((x) => x.name === mv.name)?.versions.find((v) => v.version === mv.version);
+            const version = s.registered
+              .find((x) => x.name === mv.name)
+              ?.versions.find((v) => v.version === mv.version);
             expect([rel, version]).toMatchObject([rel, { runId: run.runId, source: `models:/${modelId}` }]);
           }
         } else if ((f = /^tags\/(.+)$/.exec(file!))) {
           expect([rel, value(rel)]).toEqual([rel, run.tags[f[1]!]]);
         } else if (file === 'artifacts/MLmodel') {
-          expect(yamlOf(rel)).toMatchObject({ model_id: modelId, model_uuid: modelId, run_id: run.runId, artifact_path: meta.artifact_location });
+          expect(yamlOf(rel)).toMatchObject({
+            model_id: modelId,
+            model_uuid: modelId,
+            run_id: run.runId,
+            artifact_path: meta.artifact_location,
+          });
           // FileStoreSource.modelArtifacts gives a run's LoggedModels with their MLmodel.
-          expect([rel, await s.source.modelArtifacts(run)]).toEqual([rel, expect.arrayContaining([expect.objectContaining({ artifactPath: '', modelId, mlmodel: yamlOf(rel), onnxFile: null })])]);
+          expect([rel, await s.source.modelArtifacts(run)]).toEqual([
+            rel,
+            expect.arrayContaining([
+              expect.objectContaining({ artifactPath: '', modelId, mlmodel: yamlOf(rel), onnxFile: null }),
+            ]),
+          ]);
         } else if (/^artifacts\/(?:conda\.yaml|python_env\.yaml|requirements\.txt)$/.test(file!)) {
           checkEnvFile(rel);
           return;
@@ -726,7 +1020,9 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
         const model = s.registered.find((x) => x.name === meta.name);
         expect([rel, model?.description]).toEqual([rel, meta.description || null]);
         // meta.yaml's aliases map is the aliases/ folder FileStoreSource reads.
-        const fromVersions = Object.fromEntries(model!.versions.flatMap((v) => v.aliases.map((a) => [a, String(v.version)])));
+        const fromVersions = Object.fromEntries(
+          model!.versions.flatMap((v) => v.aliases.map((a) => [a, String(v.version)])),
+        );
         expect([rel, fromVersions]).toEqual([rel, meta.aliases ?? {}]);
       } else if ((m = /^models\/([^/]+)\/version-(\d+)\/meta\.yaml$/.exec(r))) {
         const meta = yamlOf(rel);
@@ -749,7 +1045,9 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
           ]);
         }
       } else if ((m = /^models\/([^/]+)\/aliases\/(.+)$/.exec(r))) {
-        const version = s.registered.find((x) => x.name === m![1])?.versions.find((v) => v.version === Number(value(rel)));
+        const version = s.registered
+          .find((x) => x.name === m![1])
+          ?.versions.find((v) => v.version === Number(value(rel)));
         expect([rel, version?.aliases]).toEqual([rel, expect.arrayContaining([m[2]])]);
       } else {
         throw new Error(`${rel}: a FileStore file no test reads`);
@@ -759,7 +1057,9 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
 
     it('reads the MLflow 2.8 FileStore with FileStoreSource: the run, its "max error" metric and its logged model', async () => {
       const s = await storeOf(STORE_28);
-      expect(s.experiments).toMatchObject([{ id: '0', name: 'Default', artifactLocation: 'file:///home/zakhar/mlops/mlruns/0', lifecycleStage: 'active' }]);
+      expect(s.experiments).toMatchObject([
+        { id: '0', name: 'Default', artifactLocation: 'file:///home/zakhar/mlops/mlruns/0', lifecycleStage: 'active' },
+      ]);
       expect(s.runs).toHaveLength(1);
       const run = s.runs[0]!;
       expect(run).toMatchObject({
@@ -774,15 +1074,33 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
       });
       // The repository's end-of-file fixer added a newline to every file: the values are without it.
       expect(run.params).toEqual({ d: "{'t_s': 0.33, 'r_s': 42}", mlflow: "{'url': 'blablablabla'}" });
-      expect(Object.keys(run.tags).sort()).toEqual(['mlflow.log-model.history', 'mlflow.runName', 'mlflow.source.git.commit', 'mlflow.source.name', 'mlflow.source.type', 'mlflow.user']);
+      expect(Object.keys(run.tags).sort()).toEqual([
+        'mlflow.log-model.history',
+        'mlflow.runName',
+        'mlflow.source.git.commit',
+        'mlflow.source.name',
+        'mlflow.source.type',
+        'mlflow.user',
+      ]);
       expect(run.tags['mlflow.source.git.commit']).toBe('d473df90cffe5ce219c51245489d43785d60e608');
       // A metric key with a space is a file named "max error".
-      expect(points(run, 'max error')).toEqual([{ key: 'max error', value: 152.7042694091797, timestamp: 1701598982732, step: 0 }]);
-      expect(latestMetrics(run.metrics)).toEqual({ MAPE: 0.3551085889339447, RMSE: 53.08303029659055, 'max error': 152.7042694091797 });
+      expect(points(run, 'max error')).toEqual([
+        { key: 'max error', value: 152.7042694091797, timestamp: 1701598982732, step: 0 },
+      ]);
+      expect(latestMetrics(run.metrics)).toEqual({
+        MAPE: 0.3551085889339447,
+        RMSE: 53.08303029659055,
+        'max error': 152.7042694091797,
+      });
       const artifacts = await s.source.modelArtifacts(run);
       const joblib = artifacts.find((a) => a.artifactPath === '1.joblib');
       expect(joblib).toMatchObject({ artifactPath: '1.joblib', onnxFile: null });
-      expect(joblib!.mlmodel.flavors.sklearn).toEqual({ code: null, pickled_model: 'model.pkl', serialization_format: 'cloudpickle', sklearn_version: '1.3.1' });
+      expect(joblib!.mlmodel.flavors.sklearn).toEqual({
+        code: null,
+        pickled_model: 'model.pkl',
+        serialization_format: 'cloudpickle',
+        sklearn_version: '1.3.1',
+      });
       // mlflow.log-model.history records the same model.
       const history = JSON.parse(run.tags['mlflow.log-model.history']!);
       expect(history).toHaveLength(1);
@@ -795,7 +1113,12 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
       const s = await storeOf(STORE_35);
       expect(s.experiments).toMatchObject([
         { id: '0', name: 'Default', artifactLocation: 'mlflow-artifacts:/0', lifecycleStage: 'active' },
-        { id: '643442710647968416', name: 'iris-classification', artifactLocation: 'file:///Users/vaibhavgupta/Developer/MLOps/Week5/mlruns/643442710647968416', lifecycleStage: 'active' },
+        {
+          id: '643442710647968416',
+          name: 'iris-classification',
+          artifactLocation: 'file:///Users/vaibhavgupta/Developer/MLOps/Week5/mlruns/643442710647968416',
+          lifecycleStage: 'active',
+        },
       ]);
       expect(await s.source.runs('0')).toEqual([]);
       expect(s.runs.map((r) => [r.runId, r.runName, r.startTime])).toEqual([
@@ -816,7 +1139,9 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
         { key: 'best_cv_score', value: 0.9, timestamp: 1761930420051, step: 0 },
         { key: 'best_cv_score', value: 0.9, timestamp: 1761930420051, step: 0 },
       ]);
-      expect(tuning.params.param_grid).toBe("{'max_depth': [2, 3, 4, 5, 6], 'min_samples_split': [2, 5, 10], 'min_samples_leaf': [1, 2, 4], 'criterion': ['gini', 'entropy']}");
+      expect(tuning.params.param_grid).toBe(
+        "{'max_depth': [2, 3, 4, 5, 6], 'min_samples_split': [2, 5, 10], 'min_samples_leaf': [1, 2, 4], 'criterion': ['gini', 'entropy']}",
+      );
       expect(latestMetrics(tuning.metrics)).toEqual({ best_cv_score: 0.9, train_accuracy: 0.95 });
 
       expect(s.registered.map((m) => [m.name, m.description])).toEqual([['iris-classifier', null]]);
@@ -829,15 +1154,24 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
         [17, 'models:/iris-classifier/16', 'bbf71be5a32f439e965d92b7db72f973', []],
       ]);
       // current_stage is MLflow's stage named "None"; an empty description is none.
-      expect(versions.every((v) => v.status === 'READY' && v.currentStage === 'None' && v.description === null)).toBe(true);
+      expect(versions.every((v) => v.status === 'READY' && v.currentStage === 'None' && v.description === null)).toBe(
+        true,
+      );
       expect(versions.some((v) => v.currentStage === 'Deleted_Internal')).toBe(false);
       // A version's files: v1 is LoggedModel m-19768...; v17, a copy of v16 (models:/iris-classifier/16), is v16's.
       expect(await s.source.versionArtifact(versions[0]!)).toMatchObject({
         modelId: 'm-197681d0d2da401fbad8300ec11df9b7',
-        mlmodel: { model_id: 'm-197681d0d2da401fbad8300ec11df9b7', run_id: 'b923f0c310424625bd88a002bddce3bd', flavors: { sklearn: { sklearn_version: '1.7.2' } } },
+        mlmodel: {
+          model_id: 'm-197681d0d2da401fbad8300ec11df9b7',
+          run_id: 'b923f0c310424625bd88a002bddce3bd',
+          flavors: { sklearn: { sklearn_version: '1.7.2' } },
+        },
         onnxFile: null,
       });
-      expect(await s.source.versionArtifact(versions.find((v) => v.version === 17)!)).toMatchObject({ modelId: 'm-2b15a1738b31476690c10f51565a6f79', onnxFile: null });
+      expect(await s.source.versionArtifact(versions.find((v) => v.version === 17)!)).toMatchObject({
+        modelId: 'm-2b15a1738b31476690c10f51565a6f79',
+        onnxFile: null,
+      });
     });
 
     it('reads the MLflow 2.x registry-only FileStore: a Production version, no aliases, no experiments', async () => {
@@ -868,26 +1202,44 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
       const files = filesOf('mlflow-filestore');
       const roots = [...new Set(files.map((f) => f.split('/').slice(0, 3).join('/')))].sort();
       expect(roots).toEqual([STORE_28, STORE_35, STORE_REGISTRY]);
-      for (const f of files) await checkStoreFile(roots.find((root) => f.startsWith(`${root}/`))!, f);
+      for (const f of files)
+        await checkStoreFile(
+          roots.find((root) => f.startsWith(`${root}/`))!,
+          f,
+        );
       // The files of MLflow 3 that the gateway's FileStore import has no field for yet.
       expect(value(`${STORE_35}/643442710647968416/tags/mlflow.experimentKind`)).toBe('custom_model_development');
-      expect(metricLines(`${STORE_35}/643442710647968416/models/m-2b15a1738b31476690c10f51565a6f79/metrics/train_accuracy`)).toEqual([['1762380536173', '0.95', '0', 'bbf71be5a32f439e965d92b7db72f973']]);
+      expect(
+        metricLines(`${STORE_35}/643442710647968416/models/m-2b15a1738b31476690c10f51565a6f79/metrics/train_accuracy`),
+      ).toEqual([['1762380536173', '0.95', '0', 'bbf71be5a32f439e965d92b7db72f973']]);
     });
 
     it('reads the standalone MLmodel files (YAML; FileStoreSource.modelArtifacts of their folder)', async () => {
       const files = filesOf('mlflow-mlmodel');
-      expect(files).toEqual(['mlflow/mlmodel/onnx-mlflow2.8.1-save_model/MLmodel', 'mlflow/mlmodel/sklearn-mlflow1.30.1-tests-resources/MLmodel']);
+      expect(files).toEqual([
+        'mlflow/mlmodel/onnx-mlflow2.8.1-save_model/MLmodel',
+        'mlflow/mlmodel/sklearn-mlflow1.30.1-tests-resources/MLmodel',
+      ]);
       const s = await storeOf(STORE_28);
       for (const f of files) {
         // A run whose artifacts folder is the model folder: the MLmodel is at its root. The source
         // reads only inside its own folder, so it is rooted at the model folder's parent.
         const run: MlflowRunData = { ...s.runs[0]!, artifactUri: path.dirname(abs(f)), loggedModels: [] };
         const artifacts = await new FileStoreSource(path.dirname(path.dirname(abs(f)))).modelArtifacts(run);
-        expect([f, artifacts.map((a) => [a.artifactPath, a.mlmodel, a.onnxFile])]).toEqual([f, [['', yamlOf(f), null]]]);
+        expect([f, artifacts.map((a) => [a.artifactPath, a.mlmodel, a.onnxFile])]).toEqual([
+          f,
+          [['', yamlOf(f), null]],
+        ]);
         mark(f);
       }
       const onnx = yamlOf('mlflow/mlmodel/onnx-mlflow2.8.1-save_model/MLmodel');
-      expect(onnx.flavors.onnx).toEqual({ code: null, data: 'model.onnx', onnx_session_options: null, onnx_version: '1.15.0', providers: ['CUDAExecutionProvider', 'CPUExecutionProvider'] });
+      expect(onnx.flavors.onnx).toEqual({
+        code: null,
+        data: 'model.onnx',
+        onnx_session_options: null,
+        onnx_version: '1.15.0',
+        providers: ['CUDAExecutionProvider', 'CPUExecutionProvider'],
+      });
       expect(onnx.flavors.python_function).toMatchObject({ data: 'model.onnx', loader_module: 'mlflow.onnx' });
       expect([onnx.mlflow_version, onnx.model_uuid]).toEqual(['2.8.1', 'dee6c8aa41614ea88cc567b295cb1df1']);
       const sklearn = yamlOf('mlflow/mlmodel/sklearn-mlflow1.30.1-tests-resources/MLmodel');
@@ -898,9 +1250,18 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
 
     it('reads the model environment files (conda.yaml, python_env.yaml, requirements.txt) of the ONNX model', () => {
       const files = filesOf('mlflow-env');
-      expect(files).toEqual(['conda.yaml', 'python_env.yaml', 'requirements.txt'].map((n) => `mlflow/mlmodel/onnx-mlflow2.8.1-save_model/${n}`));
+      expect(files).toEqual(
+        ['conda.yaml', 'python_env.yaml', 'requirements.txt'].map(
+          (n) => `mlflow/mlmodel/onnx-mlflow2.8.1-save_model/${n}`,
+        ),
+      );
       files.forEach(checkEnvFile);
-      expect(text('mlflow/mlmodel/onnx-mlflow2.8.1-save_model/requirements.txt').split('\n').filter(Boolean)).toEqual(['mlflow==2.8.1', 'numpy==1.26.0', 'onnx==1.15.0', 'onnxruntime==1.16.3']);
+      expect(text('mlflow/mlmodel/onnx-mlflow2.8.1-save_model/requirements.txt').split('\n').filter(Boolean)).toEqual([
+        'mlflow==2.8.1',
+        'numpy==1.26.0',
+        'onnx==1.15.0',
+        'onnxruntime==1.16.3',
+      ]);
     });
 
     it('reads registered_model_meta (YAML)', () => {
@@ -930,7 +1291,9 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
         expect(kv(body.data.params)).toEqual(run.params);
         expect(kv(body.data.tags)).toEqual(run.tags);
         // runs/get and runs/search send the latest value of each metric.
-        expect(Object.fromEntries(body.data.metrics.map((m: any) => [m.key, m.value]))).toEqual(latestMetrics(run.metrics));
+        expect(Object.fromEntries(body.data.metrics.map((m: any) => [m.key, m.value]))).toEqual(
+          latestMetrics(run.metrics),
+        );
         for (const m of body.data.metrics) expect(points(run, m.key)).toContainEqual(m);
         expect(body.inputs).toEqual({});
       }
@@ -954,18 +1317,42 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
         /** A ModelVersion body against the FileStore's version (version is a string on the wire). */
         const expectSameVersion = (body: any, n: number) => {
           const v = version(n);
-          expect(body).toMatchObject({ name: v.name, version: String(v.version), current_stage: v.currentStage, source: v.source, run_id: v.runId, status: v.status });
+          expect(body).toMatchObject({
+            name: v.name,
+            version: String(v.version),
+            current_stage: v.currentStage,
+            source: v.source,
+            run_id: v.runId,
+            status: v.status,
+          });
           expect(body.aliases ?? []).toEqual(v.aliases);
           const meta = yamlOf(`${STORE_35}/models/iris-classifier/version-${n}/meta.yaml`);
-          expect([body.creation_timestamp, body.last_updated_timestamp, body.model_id]).toEqual([meta.creation_timestamp, meta.last_updated_timestamp, meta.model_id || undefined]);
+          expect([body.creation_timestamp, body.last_updated_timestamp, body.model_id]).toEqual([
+            meta.creation_timestamp,
+            meta.last_updated_timestamp,
+            meta.model_id || undefined,
+          ]);
         };
 
-        expect(jsonOf(`${REST}/error-resource-does-not-exist.json`)).toEqual({ error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'Registered Model with name=does-not-exist not found' });
+        expect(jsonOf(`${REST}/error-resource-does-not-exist.json`)).toEqual({
+          error_code: 'RESOURCE_DOES_NOT_EXIST',
+          message: 'Registered Model with name=does-not-exist not found',
+        });
 
         const experiment = jsonOf(`${REST}/experiments-get-by-name.json`).experiment;
-        expect(experiment).toMatchObject({ experiment_id: '643442710647968416', name: 'iris-classification', lifecycle_stage: 'active', creation_time: 1761930286654 });
-        expect(s.experiments.find((e) => e.id === experiment.experiment_id)).toMatchObject({ name: experiment.name, artifactLocation: experiment.artifact_location });
-        expect(kv(experiment.tags)).toEqual({ 'mlflow.experimentKind': value(`${STORE_35}/643442710647968416/tags/mlflow.experimentKind`) });
+        expect(experiment).toMatchObject({
+          experiment_id: '643442710647968416',
+          name: 'iris-classification',
+          lifecycle_stage: 'active',
+          creation_time: 1761930286654,
+        });
+        expect(s.experiments.find((e) => e.id === experiment.experiment_id)).toMatchObject({
+          name: experiment.name,
+          artifactLocation: experiment.artifact_location,
+        });
+        expect(kv(experiment.tags)).toEqual({
+          'mlflow.experimentKind': value(`${STORE_35}/643442710647968416/tags/mlflow.experimentKind`),
+        });
 
         const history = jsonOf(`${REST}/metrics-get-history.json`).metrics;
         expect(history).toEqual(points(runById(s, 'b923f0c310424625bd88a002bddce3bd'), 'train_accuracy'));
@@ -973,11 +1360,18 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
 
         const runGet = jsonOf(`${REST}/runs-get.json`).run;
         expectSameRun(runGet, runById(s, 'b923f0c310424625bd88a002bddce3bd'));
-        expect(runGet.outputs).toEqual({ model_outputs: [{ model_id: 'm-197681d0d2da401fbad8300ec11df9b7', step: 0 }] });
-        expect(ALL).toContain(`${STORE_35}/643442710647968416/b923f0c310424625bd88a002bddce3bd/outputs/m-197681d0d2da401fbad8300ec11df9b7/meta.yaml`);
+        expect(runGet.outputs).toEqual({
+          model_outputs: [{ model_id: 'm-197681d0d2da401fbad8300ec11df9b7', step: 0 }],
+        });
+        expect(ALL).toContain(
+          `${STORE_35}/643442710647968416/b923f0c310424625bd88a002bddce3bd/outputs/m-197681d0d2da401fbad8300ec11df9b7/meta.yaml`,
+        );
 
         const search = jsonOf(`${REST}/runs-search.json`);
-        expect(search.runs.map((r: any) => r.info.run_id)).toEqual(['bbf71be5a32f439e965d92b7db72f973', '8d148b6f41a94b1cb0bde290d325afaf']);
+        expect(search.runs.map((r: any) => r.info.run_id)).toEqual([
+          'bbf71be5a32f439e965d92b7db72f973',
+          '8d148b6f41a94b1cb0bde290d325afaf',
+        ]);
         for (const r of search.runs) {
           expectSameRun(r, runById(s, r.info.run_id));
           const [output] = r.outputs.model_outputs;
@@ -995,11 +1389,17 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
 
         const registered = jsonOf(`${REST}/registered-models-get.json`).registered_model;
         const meta = yamlOf(`${STORE_35}/models/iris-classifier/meta.yaml`);
-        expect(registered).toMatchObject({ name: meta.name, creation_timestamp: meta.creation_timestamp, last_updated_timestamp: meta.last_updated_timestamp });
+        expect(registered).toMatchObject({
+          name: meta.name,
+          creation_timestamp: meta.creation_timestamp,
+          last_updated_timestamp: meta.last_updated_timestamp,
+        });
         // latest_versions: the newest version per stage (all are in stage "None": v17).
         expect(registered.latest_versions).toHaveLength(1);
         expectSameVersion(registered.latest_versions[0], Math.max(...versions.map((v) => v.version)));
-        expect(registered.aliases).toEqual(versions.flatMap((v) => v.aliases.map((alias) => ({ alias, version: String(v.version) }))));
+        expect(registered.aliases).toEqual(
+          versions.flatMap((v) => v.aliases.map((alias) => ({ alias, version: String(v.version) }))),
+        );
         expect(registered.aliases).toEqual([{ alias: 'champion', version: '16' }]);
         files.forEach(mark);
       });
@@ -1012,7 +1412,15 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
           'mlflow/rest/real/runs-get.databricks-mlflow2.4.1.raw_run.json',
         ]);
         const raw = jsonOf('mlflow/rest/real/runs-get.databricks-mlflow2.4.1.raw_run.json').run;
-        expect(raw.info).toMatchObject({ run_id: '38c0395ef5694d6aae3766cf3e1731e9', run_uuid: '38c0395ef5694d6aae3766cf3e1731e9', experiment_id: '3336498746253572', run_name: 'placid-bee-827', status: 'FINISHED', start_time: 1686602849523, end_time: 1686602916915 });
+        expect(raw.info).toMatchObject({
+          run_id: '38c0395ef5694d6aae3766cf3e1731e9',
+          run_uuid: '38c0395ef5694d6aae3766cf3e1731e9',
+          experiment_id: '3336498746253572',
+          run_name: 'placid-bee-827',
+          status: 'FINISHED',
+          start_time: 1686602849523,
+          end_time: 1686602916915,
+        });
         expect(runStatus(raw.info.status)).toBe('FINISHED');
         expect(Object.keys(raw.data)).toEqual(['tags']);
         expect(raw.data.tags).toHaveLength(16);
@@ -1020,7 +1428,13 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
         expect(raw.inputs).toEqual({});
 
         const run = jsonOf('mlflow/rest/real/mlflow-export-import.run.json').mlflow;
-        expect(run.info).toMatchObject({ run_id: 'eb66c160957d4a28b11d3f1b968df9cd', experiment_id: '1', status: 'FINISHED', start_time: 1684623849419, end_time: 1684623853222 });
+        expect(run.info).toMatchObject({
+          run_id: 'eb66c160957d4a28b11d3f1b968df9cd',
+          experiment_id: '1',
+          status: 'FINISHED',
+          start_time: 1684623849419,
+          end_time: 1684623853222,
+        });
         expect(run.params).toEqual({ max_depth: '4', max_leaf_nodes: '32' });
         expect(run.metrics.rmse).toEqual([{ value: 0.7367947360663162, timestamp: 1684623849570, step: 0 }]);
         const logged = JSON.parse(run.tags['mlflow.log-model.history']);

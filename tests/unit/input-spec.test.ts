@@ -92,19 +92,34 @@ describe('inputSpec validation', () => {
   });
 
   it('refuses tensor names the database cannot store (NUL, an unpaired surrogate): found by the fuzzer as INTERNAL_SERVER_ERROR', () => {
-    expect(refusal({ width: 8, height: 8, channels: 1, inputName: 'in\u0000put' })).toMatchObject({ code: 'BAD_USER_INPUT', details: { field: 'inputSpec.inputName' } });
-    expect(refusal({ width: 8, height: 8, channels: 1, outputName: 'out\ud800' }).message).toContain('unpaired UTF-16 surrogate (U+D800)');
+    expect(refusal({ width: 8, height: 8, channels: 1, inputName: 'in\u0000put' })).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      details: { field: 'inputSpec.inputName' },
+    });
+    expect(refusal({ width: 8, height: 8, channels: 1, outputName: 'out\ud800' }).message).toContain(
+      'unpaired UTF-16 surrogate (U+D800)',
+    );
     expect(parseInputSpec({ width: 8, height: 8, channels: 1, inputName: 'ｉｎ🙂' }).inputName).toBe('ｉｎ🙂');
   });
 
   it('refuses cropRatio outside [0.25, 1] or without resize-crop', () => {
-    expect(refusal({ width: 8, height: 8, channels: 1, resize: 'resize-crop', cropRatio: 1.5 }).message).toContain('cropRatio');
-    expect(refusal({ width: 8, height: 8, channels: 1, cropRatio: 0.5 }).message).toContain('cropRatio applies only to resize "resize-crop"');
+    expect(refusal({ width: 8, height: 8, channels: 1, resize: 'resize-crop', cropRatio: 1.5 }).message).toContain(
+      'cropRatio',
+    );
+    expect(refusal({ width: 8, height: 8, channels: 1, cropRatio: 0.5 }).message).toContain(
+      'cropRatio applies only to resize "resize-crop"',
+    );
   });
   it('refuses absurd sizes at registration: sides over 4096, tensors over 2048x2048, crop ratios under 0.25', () => {
     expect(refusal({ width: 16384, height: 16384, channels: 3 }).message).toContain('width must be at most 4096');
-    expect(refusal({ width: 4096, height: 4096, channels: 1 }).message).toContain('width x height is 16777216, more than 4194304');
-    expect(refusal({ width: 224, height: 224, channels: 3, resize: 'resize-crop', cropRatio: 0.01 }).message).toContain('cropRatio must be in [0.25, 1]');
-    expect(parseInputSpec({ width: 2048, height: 2048, channels: 3, resize: 'resize-crop', cropRatio: 0.25 }).cropRatio).toBe(0.25);
+    expect(refusal({ width: 4096, height: 4096, channels: 1 }).message).toContain(
+      'width x height is 16777216, more than 4194304',
+    );
+    expect(refusal({ width: 224, height: 224, channels: 3, resize: 'resize-crop', cropRatio: 0.01 }).message).toContain(
+      'cropRatio must be in [0.25, 1]',
+    );
+    expect(
+      parseInputSpec({ width: 2048, height: 2048, channels: 3, resize: 'resize-crop', cropRatio: 0.25 }).cropRatio,
+    ).toBe(0.25);
   });
 });

@@ -11,7 +11,11 @@ describe('MLflow FileStore walks are bounded', () => {
 
   beforeEach(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'modelgate-filestore-'));
-    writeMlflowStore(dir, { experimentId: '1', experiment: 'wide', runs: [{ runId, name: 'wide', params: { a: '1' } }] });
+    writeMlflowStore(dir, {
+      experimentId: '1',
+      experiment: 'wide',
+      runs: [{ runId, name: 'wide', params: { a: '1' } }],
+    });
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -24,7 +24,9 @@ describe('the embedded data directory lock', () => {
     // The parent of this process is alive and is not us; its start time is read from /proc.
     const start = readFileSync(`/proc/${process.ppid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19];
     writeFileSync(lockFile(), JSON.stringify({ pid: process.ppid, start }));
-    expect(() => acquireDataDirLock(dir)).toThrow(new RegExp(`in use by another modelgate process \\(pid ${process.ppid}\\)`));
+    expect(() => acquireDataDirLock(dir)).toThrow(
+      new RegExp(`in use by another modelgate process \\(pid ${process.ppid}\\)`),
+    );
   });
 
   it('takes over a lock left by a dead process', () => {

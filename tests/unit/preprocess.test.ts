@@ -15,7 +15,8 @@ const IMAGES = join(__dirname, '../fixtures/images');
 const fixture = (name: string) => readFileSync(join(IMAGES, name));
 const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 const spec = (raw: Record<string, unknown>): InputSpec => parseInputSpec(raw);
-const plain = (width: number, height: number, channels: 1 | 3, extra: Record<string, unknown> = {}) => spec({ width, height, channels, ...extra });
+const plain = (width: number, height: number, channels: 1 | 3, extra: Record<string, unknown> = {}) =>
+  spec({ width, height, channels, ...extra });
 
 async function refusal(work: Promise<unknown> | (() => unknown)): Promise<DomainError> {
   try {
@@ -85,12 +86,32 @@ describe('preprocess: parity with torchvision', () => {
 describe('preprocess: golden values', () => {
   const GOLDEN_FILE = join(IMAGES, 'preprocess-golden.json');
   const CASES: [string, string, Record<string, unknown>][] = [
-    ['letterbox 16x16 NHWC, landscape', 'rgb-37x23.png', { width: 16, height: 16, channels: 3, resize: 'letterbox', layout: 'NHWC', ...IMAGENET }],
-    ['letterbox 12x8 gray, portrait', 'gray-29x31.png', { width: 12, height: 8, channels: 1, resize: 'letterbox', mean: [0.5], std: [0.5] }],
-    ['resize-crop 12x6, cropRatio 0.9, non-square', 'rgb-37x23.png', { width: 12, height: 6, channels: 3, resize: 'resize-crop', cropRatio: 0.9 }],
-    ['resize-crop 8x8 lanczos to gray', 'rgb-96x72.png', { width: 8, height: 8, channels: 1, resize: 'resize-crop', interpolation: 'lanczos' }],
+    [
+      'letterbox 16x16 NHWC, landscape',
+      'rgb-37x23.png',
+      { width: 16, height: 16, channels: 3, resize: 'letterbox', layout: 'NHWC', ...IMAGENET },
+    ],
+    [
+      'letterbox 12x8 gray, portrait',
+      'gray-29x31.png',
+      { width: 12, height: 8, channels: 1, resize: 'letterbox', mean: [0.5], std: [0.5] },
+    ],
+    [
+      'resize-crop 12x6, cropRatio 0.9, non-square',
+      'rgb-37x23.png',
+      { width: 12, height: 6, channels: 3, resize: 'resize-crop', cropRatio: 0.9 },
+    ],
+    [
+      'resize-crop 8x8 lanczos to gray',
+      'rgb-96x72.png',
+      { width: 8, height: 8, channels: 1, resize: 'resize-crop', interpolation: 'lanczos' },
+    ],
     ['16-bit gray as is', 'gray16-4x3.png', { width: 4, height: 3, channels: 1 }],
-    ['16-bit gray bicubic 3x2 to RGB', 'gray16-4x3.png', { width: 3, height: 2, channels: 3, interpolation: 'bicubic', ...IMAGENET }],
+    [
+      '16-bit gray bicubic 3x2 to RGB',
+      'gray16-4x3.png',
+      { width: 3, height: 2, channels: 3, interpolation: 'bicubic', ...IMAGENET },
+    ],
     ['16-bit RGBA flattened', 'rgba16-3x1.png', { width: 3, height: 1, channels: 3 }],
     ['16-bit RGBA to gray', 'rgba16-3x1.png', { width: 3, height: 1, channels: 1 }],
     ['JPEG with EXIF orientation 6', 'orient6-8x4.jpg', { width: 4, height: 8, channels: 1 }],
@@ -114,7 +135,10 @@ describe('preprocess: golden values', () => {
     return;
   }
 
-  const golden = JSON.parse(readFileSync(GOLDEN_FILE, 'utf8')) as Record<string, { file: string; spec: Record<string, unknown>; dims: number[]; values: number[] }>;
+  const golden = JSON.parse(readFileSync(GOLDEN_FILE, 'utf8')) as Record<
+    string,
+    { file: string; spec: Record<string, unknown>; dims: number[]; values: number[] }
+  >;
   it.each(CASES)('%s', async (name, file, raw) => {
     const g = golden[name];
     expect(g).toBeDefined();
@@ -131,7 +155,9 @@ describe('preprocess: hand-computed checks', () => {
     expect(Array.from(resample(r, 1, 1, 'nearest', true).data)).toEqual([40]); // centre (1.0, 1.0) → pixel (1, 1)
     expect(Array.from(resample(r, 1, 1, 'bilinear', true).data)).toEqual([25]);
     // Enlarging 2 → 4 bilinear: output centres at input 0.25, 0.75 ... → 10, 12.5→13, 17.5→18, 20 per row.
-    expect(Array.from(resample({ ...r, height: 1, data: new Uint8Array([10, 20]) }, 4, 1, 'bilinear', true).data)).toEqual([10, 13, 18, 20]);
+    expect(
+      Array.from(resample({ ...r, height: 1, data: new Uint8Array([10, 20]) }, 4, 1, 'bilinear', true).data),
+    ).toEqual([10, 13, 18, 20]);
   });
 
   it('normalizes as ToTensor + Normalize: (v / 255 - mean) / std per channel', async () => {
@@ -146,8 +172,12 @@ describe('preprocess: hand-computed checks', () => {
   });
 
   it('converts RGB to gray with PIL convert("L")\'s rounded fixed-point luma', async () => {
-    const onePixel = (rgb: number[]) => sharp(Buffer.from(rgb), { raw: { width: 1, height: 1, channels: 3 } }).png().toBuffer();
-    const luma = async (rgb: number[]) => Math.round((await preprocess(await onePixel(rgb), plain(1, 1, 1))).data[0]! * 255);
+    const onePixel = (rgb: number[]) =>
+      sharp(Buffer.from(rgb), { raw: { width: 1, height: 1, channels: 3 } })
+        .png()
+        .toBuffer();
+    const luma = async (rgb: number[]) =>
+      Math.round((await preprocess(await onePixel(rgb), plain(1, 1, 1))).data[0]! * 255);
     expect(await luma([255, 0, 0])).toBe(76);
     expect(await luma([0, 255, 0])).toBe(150);
     expect(await luma([0, 0, 255])).toBe(29);
@@ -169,14 +199,21 @@ describe('preprocess: hand-computed checks', () => {
     const nhwc = await preprocess(fixture('rgb-37x23.png'), plain(5, 4, 3, { ...IMAGENET, layout: 'NHWC' }));
     expect(nchw.dims).toEqual([3, 4, 5]);
     expect(nhwc.dims).toEqual([4, 5, 3]);
-    for (let c = 0; c < 3; c++) for (let y = 0; y < 4; y++) for (let x = 0; x < 5; x++) expect(nhwc.data[(y * 5 + x) * 3 + c]).toBe(nchw.data[(c * 4 + y) * 5 + x]);
+    for (let c = 0; c < 3; c++)
+      for (let y = 0; y < 4; y++)
+        for (let x = 0; x < 5; x++) expect(nhwc.data[(y * 5 + x) * 3 + c]).toBe(nchw.data[(c * 4 + y) * 5 + x]);
   });
 
   it('keeps the full 16-bit range until normalization (v / 257 / scale)', async () => {
     const p = await preprocess(fixture('gray16-4x3.png'), plain(4, 3, 1));
     expect(p.source).toMatchObject({ format: 'png', bitDepth: 16, channels: 1 });
     const levels = [0, 1, 2, 256, 257, 258, 32767, 32768, 65278, 65533, 65534, 65535];
-    expect(maxAbsDiff(p.data, levels.map((v) => v / 65535))).toBeLessThan(1e-7);
+    expect(
+      maxAbsDiff(
+        p.data,
+        levels.map((v) => v / 65535),
+      ),
+    ).toBeLessThan(1e-7);
     // Neighbouring 16-bit levels stay distinct (an 8-bit path would merge 0, 1 and 2).
     expect(new Set(p.data).size).toBe(levels.length);
   });
@@ -203,7 +240,10 @@ describe('preprocess: hand-computed checks', () => {
   it('decodes PNG, WebP and lossless TIFF to the same tensor, and AVIF close to it', async () => {
     const s = plain(12, 8, 3);
     const png = await preprocess(fixture('rgb-12x8.png'), s);
-    for (const [file, format] of [['rgb-12x8.webp', 'webp'], ['rgb-12x8.tiff', 'tiff']]) {
+    for (const [file, format] of [
+      ['rgb-12x8.webp', 'webp'],
+      ['rgb-12x8.tiff', 'tiff'],
+    ]) {
       const p = await preprocess(fixture(file!), s);
       expect(p.source.format).toBe(format);
       expect(Array.from(p.data)).toEqual(Array.from(png.data));
@@ -214,16 +254,41 @@ describe('preprocess: hand-computed checks', () => {
   });
 
   it('plans resize-crop as torchvision: int() on the long side, half-to-even crop offsets', () => {
-    expect(plan(37, 23, { width: 16, height: 16, resize: 'resize-crop', cropRatio: 0.875 })).toEqual({ width: 28, height: 18, left: 6, top: 1 });
+    expect(plan(37, 23, { width: 16, height: 16, resize: 'resize-crop', cropRatio: 0.875 })).toEqual({
+      width: 28,
+      height: 18,
+      left: 6,
+      top: 1,
+    });
     // 224 / 0.875 = 256 (the ImageNet recipe).
-    expect(plan(640, 480, { width: 224, height: 224, resize: 'resize-crop', cropRatio: 0.875 })).toEqual({ width: 341, height: 256, left: 58, top: 16 });
+    expect(plan(640, 480, { width: 224, height: 224, resize: 'resize-crop', cropRatio: 0.875 })).toEqual({
+      width: 341,
+      height: 256,
+      left: 58,
+      top: 16,
+    });
     // Portrait; (17 - 14) / 2 = 1.5 → 2 and Python's round(10.5) = 10.
-    expect(plan(29, 31, { width: 14, height: 14, resize: 'resize-crop', cropRatio: 0.8 })).toEqual({ width: 17, height: 18, left: 2, top: 2 });
-    expect(plan(32, 37, { width: 16, height: 16, resize: 'resize-crop', cropRatio: 0.5 })).toEqual({ width: 32, height: 37, left: 8, top: 10 });
+    expect(plan(29, 31, { width: 14, height: 14, resize: 'resize-crop', cropRatio: 0.8 })).toEqual({
+      width: 17,
+      height: 18,
+      left: 2,
+      top: 2,
+    });
+    expect(plan(32, 37, { width: 16, height: 16, resize: 'resize-crop', cropRatio: 0.5 })).toEqual({
+      width: 32,
+      height: 37,
+      left: 8,
+      top: 10,
+    });
   });
 
   it('letterboxes centred, padding with black before normalization', async () => {
-    expect(plan(37, 23, { width: 16, height: 16, resize: 'letterbox' })).toEqual({ width: 16, height: 10, left: 0, top: -3 });
+    expect(plan(37, 23, { width: 16, height: 16, resize: 'letterbox' })).toEqual({
+      width: 16,
+      height: 10,
+      left: 0,
+      top: -3,
+    });
     const p = await preprocess(fixture('rgb-37x23.png'), plain(16, 16, 3, { resize: 'letterbox', ...IMAGENET }));
     for (const y of [0, 1, 2, 13, 14, 15]) expect(at(p, 1, y, 7)).toBeCloseTo(-0.456 / 0.224, 6);
     expect(at(p, 1, 3, 7)).not.toBeCloseTo(-0.456 / 0.224, 2);
@@ -264,7 +329,11 @@ describe('preprocess: fast-png and sharp decode PNGs alike', () => {
     ['palette', () => photo().png({ palette: true, colours: 16 }).toBuffer(), true],
     ['palette with transparency', () => photo().ensureAlpha(0.5).png({ palette: true, colours: 16 }).toBuffer(), true],
     ['1-bit gray (left to sharp)', () => photo().grayscale().png({ palette: true, colours: 2 }).toBuffer(), true],
-    ['noise, 300x200 (several IDAT chunks, every row filter)', () => noise(300, 200, 3).png({ adaptiveFiltering: true, compressionLevel: 1 }).toBuffer(), true],
+    [
+      'noise, 300x200 (several IDAT chunks, every row filter)',
+      () => noise(300, 200, 3).png({ adaptiveFiltering: true, compressionLevel: 1 }).toBuffer(),
+      true,
+    ],
     ['gray noise with alpha, 131x67', () => noise(131, 67, 2).png({ adaptiveFiltering: true }).toBuffer(), true],
   ];
   beforeAll(() => loadPngDecoder());
@@ -309,7 +378,12 @@ describe('preprocess: fast-png and sharp decode PNGs alike', () => {
     const bytes = await noise(300, 200, 3).png({ compressionLevel: 0 }).toBuffer();
     expect([...bytes.toString('latin1').matchAll(/IDAT/g)].length).toBeGreaterThan(1);
     const s = plain(32, 32, 3);
-    expect(maxAbsDiff((await preprocess(bytes, s)).data, (await preprocess(bytes, s, DEFAULT_IMAGE_LIMITS, { sharpOnly: true })).data)).toBe(0);
+    expect(
+      maxAbsDiff(
+        (await preprocess(bytes, s)).data,
+        (await preprocess(bytes, s, DEFAULT_IMAGE_LIMITS, { sharpOnly: true })).data,
+      ),
+    ).toBe(0);
     const corrupt = Buffer.from(bytes);
     corrupt[bytes.indexOf('IDAT') + 100]! ^= 0x01;
     const e = await refusal(preprocess(corrupt, s));
@@ -319,12 +393,16 @@ describe('preprocess: fast-png and sharp decode PNGs alike', () => {
 
   it('refuses a truncated PNG with INVALID_IMAGE from either decoder', async () => {
     for (const sharpOnly of [false, true]) {
-      expect((await refusal(preprocess(fixture('truncated.png'), plain(8, 8, 1), DEFAULT_IMAGE_LIMITS, { sharpOnly }))).code).toBe('INVALID_IMAGE');
+      expect(
+        (await refusal(preprocess(fixture('truncated.png'), plain(8, 8, 1), DEFAULT_IMAGE_LIMITS, { sharpOnly }))).code,
+      ).toBe('INVALID_IMAGE');
     }
   });
 
   it('refuses an image whose resize for the model would be huge (a 20000x1 strip to resize-crop 224)', async () => {
-    const strip = await sharp({ create: { width: 20000, height: 1, channels: 3, background: '#808080' } }).png().toBuffer();
+    const strip = await sharp({ create: { width: 20000, height: 1, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer();
     const e = await refusal(preprocess(strip, plain(224, 224, 3, { resize: 'resize-crop' })));
     expect(e.code).toBe('PAYLOAD_TOO_LARGE');
     expect(e.message).toContain('resizing it for this model');
@@ -333,7 +411,12 @@ describe('preprocess: fast-png and sharp decode PNGs alike', () => {
 
 describe('the preprocessing pool', () => {
   it('preprocesses off this thread what is not a small PNG, and leaves the caller its bytes', async () => {
-    const pool = await ImagePool.create({ workers: 1, nice: 0, limits: DEFAULT_IMAGE_LIMITS, logger: pino({ level: 'silent' }) });
+    const pool = await ImagePool.create({
+      workers: 1,
+      nice: 0,
+      limits: DEFAULT_IMAGE_LIMITS,
+      logger: pino({ level: 'silent' }),
+    });
     try {
       const jpeg = fixture('rgb-37x23.jpg');
       const s = plain(16, 16, 3, { ...IMAGENET });
@@ -389,16 +472,25 @@ describe('preprocess: refusals', () => {
 
   it('refuses too many bytes with PAYLOAD_TOO_LARGE', async () => {
     const small = await refusal(preprocess(fixture('rgb-37x23.png'), s, { ...DEFAULT_IMAGE_LIMITS, maxBytes: 100 }));
-    expect([small.code, small.message]).toEqual(['PAYLOAD_TOO_LARGE', 'the image is 2.3 KB, more than MAX_IMAGE_BYTES (100 bytes)']);
+    expect([small.code, small.message]).toEqual([
+      'PAYLOAD_TOO_LARGE',
+      'the image is 2.3 KB, more than MAX_IMAGE_BYTES (100 bytes)',
+    ]);
     const big = await refusal(preprocess(Buffer.alloc(21 * 1024 * 1024), s));
     expect(big.message).toBe('the image is 21 MB, more than MAX_IMAGE_BYTES (20 MB)');
   });
 
-  it('names sharp\'s timeout and pixel-limit errors too', () => {
+  it("names sharp's timeout and pixel-limit errors too", () => {
     const timeout = imageError(new Error('timeout: 40% complete'), Buffer.alloc(1), DEFAULT_IMAGE_LIMITS);
-    expect([timeout.code, timeout.message]).toEqual(['INVALID_IMAGE', 'decoding the image took longer than the 10 s allowed (timeout: 40% complete)']);
+    expect([timeout.code, timeout.message]).toEqual([
+      'INVALID_IMAGE',
+      'decoding the image took longer than the 10 s allowed (timeout: 40% complete)',
+    ]);
     const pixels = imageError(new Error('Input image exceeds pixel limit'), Buffer.alloc(1), DEFAULT_IMAGE_LIMITS);
-    expect([pixels.code, pixels.message]).toEqual(['PAYLOAD_TOO_LARGE', 'the image has more than the 50000000 pixels allowed']);
+    expect([pixels.code, pixels.message]).toEqual([
+      'PAYLOAD_TOO_LARGE',
+      'the image has more than the 50000000 pixels allowed',
+    ]);
   });
 
   it('still serves a good image after all of the above', async () => {

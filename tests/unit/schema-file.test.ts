@@ -49,7 +49,9 @@ type Mutation {
 `;
 
 describe('the API-SKETCH contract (registry and inference parts)', () => {
-  const actual: GraphQLSchema = buildSchema(readFileSync(path.resolve(__dirname, '..', '..', 'schema.graphql'), 'utf8'));
+  const actual: GraphQLSchema = buildSchema(
+    readFileSync(path.resolve(__dirname, '..', '..', 'schema.graphql'), 'utf8'),
+  );
   const contract = buildSchema(CONTRACT);
   const typeString = (f: { type: unknown }) => String(f.type);
 
@@ -59,16 +61,31 @@ describe('the API-SKETCH contract (registry and inference parts)', () => {
       expect(real?.constructor.name).toBe(type.constructor.name);
       if ('getFields' in type && real && 'getFields' in real) {
         const realFields = real.getFields() as Record<string, GraphQLField<unknown, unknown> | GraphQLInputField>;
-        for (const [name, field] of Object.entries(type.getFields() as Record<string, GraphQLField<unknown, unknown> | GraphQLInputField>)) {
+        for (const [name, field] of Object.entries(
+          type.getFields() as Record<string, GraphQLField<unknown, unknown> | GraphQLInputField>,
+        )) {
           expect([name, realFields[name] && typeString(realFields[name]!)]).toEqual([name, typeString(field)]);
           if ('args' in field) {
-            const realArgs = Object.fromEntries(((realFields[name] as GraphQLField<unknown, unknown>).args ?? []).map((a) => [a.name, String(a.type)]));
-            for (const arg of field.args) expect([name, arg.name, realArgs[arg.name]]).toEqual([name, arg.name, String(arg.type)]);
+            const realArgs = Object.fromEntries(
+              ((realFields[name] as GraphQLField<unknown, unknown>).args ?? []).map((a) => [a.name, String(a.type)]),
+            );
+            for (const arg of field.args)
+              expect([name, arg.name, realArgs[arg.name]]).toEqual([name, arg.name, String(arg.type)]);
           }
         }
       }
       if ('getValues' in type && real && 'getValues' in real) {
-        expect(real.getValues().map((v) => v.name).sort()).toEqual(type.getValues().map((v) => v.name).sort());
+        expect(
+          real
+            .getValues()
+            .map((v) => v.name)
+            .sort(),
+        ).toEqual(
+          type
+            .getValues()
+            .map((v) => v.name)
+            .sort(),
+        );
       }
     });
   }

@@ -4,7 +4,11 @@ import type { GraphSignature } from '../../src/registry/model-inspector';
 import { fitSignature } from '../../src/registry/signature';
 
 const spec = (extra: object = {}) => parseInputSpec({ width: 28, height: 28, channels: 1, ...extra });
-const graph = (inputShape: (number | string)[], outputShape: (number | string)[] = ['N', 10], more: Partial<GraphSignature> = {}): GraphSignature => ({
+const graph = (
+  inputShape: (number | string)[],
+  outputShape: (number | string)[] = ['N', 10],
+  more: Partial<GraphSignature> = {},
+): GraphSignature => ({
   inputs: [{ name: 'input', type: 'float32', shape: inputShape }],
   outputs: [{ name: 'logits', type: 'float32', shape: outputShape }],
   ...more,
@@ -23,11 +27,17 @@ function refusal(fn: () => unknown): string {
 
 describe('fitting a graph to a model', () => {
   it('accepts matching fixed dimensions and reports a dynamic batch', () => {
-    expect(fitSignature(graph(['N', 1, 28, 28]), spec(), 10)).toMatchObject({ batch: 'dynamic', input: { name: 'input' }, output: { name: 'logits' } });
+    expect(fitSignature(graph(['N', 1, 28, 28]), spec(), 10)).toMatchObject({
+      batch: 'dynamic',
+      input: { name: 'input' },
+      output: { name: 'logits' },
+    });
   });
 
   it('accepts dynamic spatial dimensions for any spec size', () => {
-    expect(fitSignature(graph(['N', 3, 'H', 'W']), parseInputSpec({ width: 224, height: 224, channels: 3 }), 10).batch).toBe('dynamic');
+    expect(
+      fitSignature(graph(['N', 3, 'H', 'W']), parseInputSpec({ width: 224, height: 224, channels: 3 }), 10).batch,
+    ).toBe('dynamic');
   });
 
   it('reports a fixed batch of 1', () => {
@@ -48,9 +58,15 @@ describe('fitting a graph to a model', () => {
   });
 
   it('refuses non-float inputs and inputs that are not images', () => {
-    expect(refusal(() => fitSignature({ ...graph(['N', 1, 28, 28]), inputs: [{ name: 'input', type: 'int64', shape: ['N', 1, 28, 28] }] }, spec(), 10))).toContain(
-      'element type int64',
-    );
+    expect(
+      refusal(() =>
+        fitSignature(
+          { ...graph(['N', 1, 28, 28]), inputs: [{ name: 'input', type: 'int64', shape: ['N', 1, 28, 28] }] },
+          spec(),
+          10,
+        ),
+      ),
+    ).toContain('element type int64');
     expect(refusal(() => fitSignature(graph(['N', 784]), spec(), 10))).toContain('expected 4 dimensions');
   });
 
@@ -66,7 +82,10 @@ describe('fitting a graph to a model', () => {
       ],
     };
     expect(refusal(() => fitSignature(two, spec(), 10))).toContain('name the image input in inputSpec.inputName');
-    expect(fitSignature(two, spec({ inputName: 'b', outputName: 'logits' }), 10)).toMatchObject({ input: { name: 'b' }, output: { name: 'logits' } });
+    expect(fitSignature(two, spec({ inputName: 'b', outputName: 'logits' }), 10)).toMatchObject({
+      input: { name: 'b' },
+      output: { name: 'logits' },
+    });
     expect(refusal(() => fitSignature(two, spec({ inputName: 'c' }), 10))).toContain('no input named "c"');
     // The first output is used by default: here it has 128 "classes".
     expect(refusal(() => fitSignature(two, spec({ inputName: 'a' }), 10))).toContain('has 128 classes');

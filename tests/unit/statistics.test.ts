@@ -153,7 +153,11 @@ describe('mcnemarExact', () => {
   });
 
   it('equals the brute-force BigInt computation for b + c = 0, 1, 25 and 2000', () => {
-    const cases: [number, number][] = [[0, 0], [1, 0], [0, 1]];
+    const cases: [number, number][] = [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+    ];
     for (let b = 0; b <= 25; b++) cases.push([b, 25 - b]);
     cases.push([1000, 1000], [999, 1001], [950, 1050], [900, 1100], [700, 1300], [0, 2000], [2000, 0]);
     for (const [b, c] of cases) {
@@ -189,7 +193,9 @@ describe('mcnemarExact', () => {
     expect(eq.midP).toBeCloseTo(1 - Math.exp(logBinomHalfPmf(50_000, 100_000)) / 2, 14);
     // central term C(2m, m) / 4^m = (1 - 1/(8m) + 1/(128 m^2) + O(m^-3)) / sqrt(pi m), m = 50000
     const m = 50_000;
-    expect(relErr(Math.exp(logBinomHalfPmf(m, 2 * m)), (1 - 1 / (8 * m) + 1 / (128 * m * m)) / Math.sqrt(Math.PI * m))).toBeLessThan(1e-12);
+    expect(
+      relErr(Math.exp(logBinomHalfPmf(m, 2 * m)), (1 - 1 / (8 * m) + 1 / (128 * m * m)) / Math.sqrt(Math.PI * m)),
+    ).toBeLessThan(1e-12);
     expect(tiny).toEqual({ p: 0, midP: 0 }); // 2^-99999 underflows to 0
   });
 
@@ -220,7 +226,12 @@ describe('percentile (linear interpolation, numpy default)', () => {
     expect(v).toEqual([3, 1, 2]);
     expect(percentile([5], 99)).toBe(5);
     // 99th of 1..100: h = 99 * 0.99 = 98.01 -> 99 + 0.01 * 1 = 99.01
-    expect(percentile(Array.from({ length: 100 }, (_, i) => i + 1), 99)).toBeCloseTo(99.01, 12);
+    expect(
+      percentile(
+        Array.from({ length: 100 }, (_, i) => i + 1),
+        99,
+      ),
+    ).toBeCloseTo(99.01, 12);
   });
 
   it('rejects an empty array, non-finite values, and q outside [0, 100]', () => {
@@ -307,7 +318,11 @@ describe('versionMetrics', () => {
     expect(m.nll).toBeCloseTo(1.348787, 6);
     expect(m.nll).toBeCloseTo(-Math.log(0.95 * 0.02 * 0.62 * 0.25 * 0.4) / 5, 12);
     expect(m.brier).toBeCloseTo(0.7214, 12);
-    expect(m.confusionMatrix).toEqual([[1, 1, 0], [1, 1, 0], [0, 0, 1]]);
+    expect(m.confusionMatrix).toEqual([
+      [1, 1, 0],
+      [1, 1, 0],
+      [0, 0, 1],
+    ]);
     expect(m.perClass).toEqual([
       { label: 'cat', precision: 0.5, recall: 0.5, f1: 0.5, support: 2 },
       { label: 'dog', precision: 0.5, recall: 0.5, f1: 0.5, support: 2 },
@@ -332,7 +347,10 @@ describe('versionMetrics', () => {
     //          macro-F1 = 0.8 / 3 = 0.2667; macro-precision (2/3)/3 = 0.222; macro-recall 1/3.
     const yTrue = [0, 1, 2, 0, 1, 2];
     const yPred = [0, 2, 1, 0, 0, 1];
-    const m = versionMetrics(yTrue.map((y, i) => item(y, yPred[i]!, 3)), names(3));
+    const m = versionMetrics(
+      yTrue.map((y, i) => item(y, yPred[i]!, 3)),
+      names(3),
+    );
     expect(m.macroF1).toBeCloseTo(0.8 / 3, 14);
     expect(m.perClass.map((c) => c.f1)).toEqual([0.8, 0, 0]);
     expect(m.perClass.map((c) => c.precision)).toEqual([2 / 3, 0, 0]);
@@ -348,7 +366,10 @@ describe('versionMetrics', () => {
     // -> (2/3 + 1 + 0) / 3 = 0.5556.
     const yTrue = [0, 0, 1, 1];
     const yPred = [0, 3, 1, 1];
-    const m = versionMetrics(yTrue.map((y, i) => item(y, yPred[i]!, 4)), names(4));
+    const m = versionMetrics(
+      yTrue.map((y, i) => item(y, yPred[i]!, 4)),
+      names(4),
+    );
     expect(m.perClass[2]).toEqual({ label: 'class2', precision: null, recall: null, f1: null, support: 0 });
     expect(m.perClass[3]).toEqual({ label: 'class3', precision: 0, recall: null, f1: 0, support: 0 });
     expect(m.confusionMatrix[2]).toEqual([0, 0, 0, 0]);
@@ -368,7 +389,10 @@ describe('versionMetrics', () => {
       const n = 1 + Math.floor(rand() * 25);
       const yTrue = Array.from({ length: n }, () => Math.floor(rand() * k));
       const yPred = yTrue.map((y) => (rand() < 0.5 ? y : Math.floor(rand() * k)));
-      const m = versionMetrics(yTrue.map((y, i) => item(y, yPred[i]!, k)), names(k));
+      const m = versionMetrics(
+        yTrue.map((y, i) => item(y, yPred[i]!, k)),
+        names(k),
+      );
       expect(m.macroF1).toBeCloseTo(naiveMacroF1(yTrue, yPred), 12);
       expect(m.accuracy).toBeCloseTo(yTrue.filter((y, i) => y === yPred[i]).length / n, 14);
       expect(m.confusionMatrix.flat().reduce((s, v) => s + v, 0)).toBe(n);
@@ -414,7 +438,9 @@ describe('versionMetrics', () => {
     expect(versionMetrics([t4], names(6)).top5Accuracy).toBe(1);
     expect(versionMetrics([t5], names(6)).top5Accuracy).toBe(0);
     // the top-1 always counts, whatever the probabilities say
-    expect(versionMetrics([{ label: 5, predicted: 5, probabilities: flat, latencyMs: 1 }], names(6)).top5Accuracy).toBe(1);
+    expect(versionMetrics([{ label: 5, predicted: 5, probabilities: flat, latencyMs: 1 }], names(6)).top5Accuracy).toBe(
+      1,
+    );
   });
 
   it('clamps probabilities at 1e-12 for NLL', () => {
@@ -424,7 +450,10 @@ describe('versionMetrics', () => {
 
   it('rejects invalid input', () => {
     const k = 3;
-    const bad = (items: ItemOutcome[], labels = names(k), opts?: { wallMs?: number }) => () => versionMetrics(items, labels, opts);
+    const bad =
+      (items: ItemOutcome[], labels = names(k), opts?: { wallMs?: number }) =>
+      () =>
+        versionMetrics(items, labels, opts);
     expect(bad([])).toThrow(StatisticsInputError);
     expect(bad([item(0, 0, k)], [])).toThrow(StatisticsInputError);
     expect(bad([{ ...item(0, 0, k), probabilities: [0.5, 0.5] }])).toThrow(/probabilities has 2 entries, expected 3/);
@@ -465,7 +494,11 @@ describe('pairedComparison', () => {
 
   it('b + c = 0: p = 1, no significant difference, degenerate CIs when both agree on everything', () => {
     const { baseline, labels } = syntheticRun(300, 5, 0.8, 0.8, 3);
-    const r = pairedComparison(baseline, baseline.map((it) => ({ ...it })), labels);
+    const r = pairedComparison(
+      baseline,
+      baseline.map((it) => ({ ...it })),
+      labels,
+    );
     expect(r.b + r.c).toBe(0);
     expect(r.mcnemarExactP).toBe(1);
     expect(r.mcnemarMidP).toBe(1);
@@ -480,13 +513,29 @@ describe('pairedComparison', () => {
   it('all correct on both sides', () => {
     const { baseline, candidate, labels } = pairedItems({ both: 40, bOnly: 0, cOnly: 0, neither: 0 });
     const r = pairedComparison(baseline, candidate, labels);
-    expect(r).toMatchObject({ b: 0, c: 0, accuracyDelta: 0, macroF1Delta: 0, mcnemarExactP: 1, verdict: 'NO_SIGNIFICANT_DIFFERENCE' });
+    expect(r).toMatchObject({
+      b: 0,
+      c: 0,
+      accuracyDelta: 0,
+      macroF1Delta: 0,
+      mcnemarExactP: 1,
+      verdict: 'NO_SIGNIFICANT_DIFFERENCE',
+    });
     expect(r.accuracyDeltaCi95).toEqual([0, 0]);
   });
 
   it('one item', () => {
     const r = pairedComparison([item(0, 1, 3)], [item(0, 0, 3)], names(3));
-    expect(r).toMatchObject({ n: 1, b: 0, c: 1, agreement: 0, accuracyDelta: 1, mcnemarExactP: 1, mcnemarMidP: 0.5, verdict: 'NO_SIGNIFICANT_DIFFERENCE' });
+    expect(r).toMatchObject({
+      n: 1,
+      b: 0,
+      c: 1,
+      agreement: 0,
+      accuracyDelta: 1,
+      mcnemarExactP: 1,
+      mcnemarMidP: 0.5,
+      verdict: 'NO_SIGNIFICANT_DIFFERENCE',
+    });
     expect(r.accuracyDeltaCi95).toEqual([1, 1]); // every resample is that one item
     expect(r.macroF1DeltaCi95).toEqual([1, 1]);
   });
@@ -494,14 +543,20 @@ describe('pairedComparison', () => {
   it('verdict rules at alpha', () => {
     // c = 10, b = 0: p = 2 / 2^10 = 0.00195 < 0.05
     const better = pairedItems({ both: 20, bOnly: 0, cOnly: 10, neither: 0 });
-    expect(pairedComparison(better.baseline, better.candidate, better.labels, { resamples: 100 }).verdict).toBe('CANDIDATE_BETTER');
-    expect(pairedComparison(better.candidate, better.baseline, better.labels, { resamples: 100 }).verdict).toBe('BASELINE_BETTER');
+    expect(pairedComparison(better.baseline, better.candidate, better.labels, { resamples: 100 }).verdict).toBe(
+      'CANDIDATE_BETTER',
+    );
+    expect(pairedComparison(better.candidate, better.baseline, better.labels, { resamples: 100 }).verdict).toBe(
+      'BASELINE_BETTER',
+    );
     // b = 1, c = 7: p = 18/256 = 0.0703 -> not significant at 0.05, significant at 0.1
     const close = pairedItems({ both: 20, bOnly: 1, cOnly: 7, neither: 2 });
     const r05 = pairedComparison(close.baseline, close.candidate, close.labels, { resamples: 100 });
     expect(r05.mcnemarExactP).toBeCloseTo(0.0703125, 14);
     expect(r05.verdict).toBe('NO_SIGNIFICANT_DIFFERENCE');
-    expect(pairedComparison(close.baseline, close.candidate, close.labels, { resamples: 100, alpha: 0.1 }).verdict).toBe('CANDIDATE_BETTER');
+    expect(
+      pairedComparison(close.baseline, close.candidate, close.labels, { resamples: 100, alpha: 0.1 }).verdict,
+    ).toBe('CANDIDATE_BETTER');
     // the verdict uses the exact p, not the mid-p (mid-p 10/256 = 0.039 < 0.05 here)
     expect(r05.mcnemarMidP).toBeCloseTo(0.0390625, 14);
   });
@@ -512,8 +567,12 @@ describe('pairedComparison', () => {
     expect(r.nonInferior).toBeNull();
     const lo = r.accuracyDeltaCi95[0];
     expect(lo).toBeLessThan(0);
-    expect(pairedComparison(run.baseline, run.candidate, run.labels, { nonInferiorityMargin: -lo + 0.005 }).nonInferior).toBe(true);
-    expect(pairedComparison(run.baseline, run.candidate, run.labels, { nonInferiorityMargin: -lo - 0.005 }).nonInferior).toBe(false);
+    expect(
+      pairedComparison(run.baseline, run.candidate, run.labels, { nonInferiorityMargin: -lo + 0.005 }).nonInferior,
+    ).toBe(true);
+    expect(
+      pairedComparison(run.baseline, run.candidate, run.labels, { nonInferiorityMargin: -lo - 0.005 }).nonInferior,
+    ).toBe(false);
   });
 
   it('bootstrap: same seed reproduces, another seed is close, CI holds the point estimate', () => {
@@ -564,7 +623,16 @@ describe('pairedComparison', () => {
       const mb = versionMetrics(b, run.labels);
       const mc = versionMetrics(c, run.labels);
       acc.push(mc.accuracy - mb.accuracy);
-      f1.push(naiveMacroF1(c.map((x) => x.label), c.map((x) => x.predicted)) - naiveMacroF1(b.map((x) => x.label), b.map((x) => x.predicted)));
+      f1.push(
+        naiveMacroF1(
+          c.map((x) => x.label),
+          c.map((x) => x.predicted),
+        ) -
+          naiveMacroF1(
+            b.map((x) => x.label),
+            b.map((x) => x.predicted),
+          ),
+      );
       expect(mc.macroF1 - mb.macroF1).toBeCloseTo(f1[r]!, 12);
     }
     acc.sort((x, y) => x - y);
@@ -594,7 +662,9 @@ describe('pairedComparison', () => {
     const relabeled = candidate.map((it, i) => (i === 2 ? { ...it, label: (it.label + 1) % 4 } : it));
     expect(() => pairedComparison(baseline, relabeled, labels)).toThrow(/item 2/);
     const short = candidate.map((it, i) => (i === 3 ? { ...it, probabilities: it.probabilities.slice(1) } : it));
-    expect(() => pairedComparison(baseline, short, labels)).toThrow(/candidate item 3: probabilities has 3 entries, expected 4/);
+    expect(() => pairedComparison(baseline, short, labels)).toThrow(
+      /candidate item 3: probabilities has 3 entries, expected 4/,
+    );
     expect(() => pairedComparison([], [], labels)).toThrow(StatisticsInputError);
     expect(() => pairedComparison(baseline, candidate, labels, { alpha: 0 })).toThrow(/alpha/);
     expect(() => pairedComparison(baseline, candidate, labels, { alpha: 1 })).toThrow(/alpha/);

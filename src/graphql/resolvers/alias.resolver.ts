@@ -19,7 +19,11 @@ export class AliasResolver {
   }
 
   @Mutation(() => Boolean, { description: 'False when the alias did not exist.' })
-  removeAlias(@Ctx() ctx: GraphQLContext, @Arg('model', () => String) model: string, @Arg('alias', () => String) alias: string): Promise<boolean> {
+  removeAlias(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('model', () => String) model: string,
+    @Arg('alias', () => String) alias: string,
+  ): Promise<boolean> {
     return ctx.services.aliases.remove(ctx.actor, model, alias);
   }
 

@@ -13,8 +13,14 @@ export class ApiKeyResolver {
     return { name: ctx.actor.name, role: ctx.actor.role as ApiKeyRole | null };
   }
 
-  @Query(() => [ApiKey], { description: 'Admin only. Oldest first (the first `first`, default 100).', complexity: listCost(PAGES.apiKeys) })
-  apiKeys(@Ctx() ctx: GraphQLContext, @Arg('first', () => Int, { nullable: true }) first?: number | null): Promise<ApiKeyRecord[]> {
+  @Query(() => [ApiKey], {
+    description: 'Admin only. Oldest first (the first `first`, default 100).',
+    complexity: listCost(PAGES.apiKeys),
+  })
+  apiKeys(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+  ): Promise<ApiKeyRecord[]> {
     return ctx.services.apiKeys.list(ctx.actor, first);
   }
 

@@ -13,8 +13,14 @@ const REPORT_COST = 100;
 
 @Resolver(() => Comparison)
 export class ComparisonResolver {
-  @Mutation(() => Comparison, { description: 'Queues a paired comparison and returns at once; an identical earlier one is returned instead unless force.' })
-  async startComparison(@Ctx() ctx: GraphQLContext, @Arg('input', () => StartComparisonInput) input: StartComparisonInput): Promise<ComparisonView> {
+  @Mutation(() => Comparison, {
+    description:
+      'Queues a paired comparison and returns at once; an identical earlier one is returned instead unless force.',
+  })
+  async startComparison(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('input', () => StartComparisonInput) input: StartComparisonInput,
+  ): Promise<ComparisonView> {
     return comparisonView(await ctx.services.comparisons.start(ctx.actor, input));
   }
 
@@ -29,13 +35,19 @@ export class ComparisonResolver {
     return c && comparisonView(c);
   }
 
-  @Query(() => [Comparison], { description: 'Newest first (the first `first`, default 50); optionally only those whose candidate belongs to the model.', complexity: listCost(PAGES.comparisons) })
+  @Query(() => [Comparison], {
+    description:
+      'Newest first (the first `first`, default 50); optionally only those whose candidate belongs to the model.',
+    complexity: listCost(PAGES.comparisons),
+  })
   async comparisons(
     @Ctx() ctx: GraphQLContext,
     @Arg('model', () => String, { nullable: true }) model?: string | null,
     @Arg('first', () => Int, { nullable: true }) first?: number | null,
   ): Promise<ComparisonView[]> {
-    return (await ctx.services.comparisons.list(ctx.actor, { model: model ?? null, first: first ?? null })).map(comparisonView);
+    return (await ctx.services.comparisons.list(ctx.actor, { model: model ?? null, first: first ?? null })).map(
+      comparisonView,
+    );
   }
 
   @FieldResolver(() => ModelVersion)
@@ -53,8 +65,16 @@ export class ComparisonResolver {
     return ctx.services.comparisons.dataset(c.record.datasetId);
   }
 
-  @FieldResolver(() => String, { nullable: true, description: 'A self-contained report (Markdown or HTML) once the comparison succeeded.', complexity: REPORT_COST })
-  async report(@Root() c: ComparisonView, @Ctx() ctx: GraphQLContext, @Arg('format', () => ReportFormat, { defaultValue: ReportFormat.MARKDOWN }) format: ReportFormat): Promise<string | null> {
+  @FieldResolver(() => String, {
+    nullable: true,
+    description: 'A self-contained report (Markdown or HTML) once the comparison succeeded.',
+    complexity: REPORT_COST,
+  })
+  async report(
+    @Root() c: ComparisonView,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('format', () => ReportFormat, { defaultValue: ReportFormat.MARKDOWN }) format: ReportFormat,
+  ): Promise<string | null> {
     if (!c.results) return null;
     const names = await ctx.services.comparisons.names(c.record, ctx.loaders);
     const disagreements = await ctx.services.comparisons.disagreements(ctx.actor, c.record, 50);
@@ -63,11 +83,20 @@ export class ComparisonResolver {
 
   @FieldResolver(() => String, { nullable: true })
   async summary(@Root() c: ComparisonView, @Ctx() ctx: GraphQLContext): Promise<string | null> {
-    return c.results ? renderReport(c, await ctx.services.comparisons.names(c.record, ctx.loaders), [], 'sentence') : null;
+    return c.results
+      ? renderReport(c, await ctx.services.comparisons.names(c.record, ctx.loaders), [], 'sentence')
+      : null;
   }
 
-  @FieldResolver(() => [ComparisonItem], { description: 'Items the versions classified differently, in dataset order.', complexity: listCost(PAGES.disagreements) })
-  disagreements(@Root() c: ComparisonView, @Ctx() ctx: GraphQLContext, @Arg('first', () => Int, { defaultValue: 20 }) first: number) {
+  @FieldResolver(() => [ComparisonItem], {
+    description: 'Items the versions classified differently, in dataset order.',
+    complexity: listCost(PAGES.disagreements),
+  })
+  disagreements(
+    @Root() c: ComparisonView,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+  ) {
     return ctx.services.comparisons.disagreements(ctx.actor, c.record, first);
   }
 }

@@ -7,8 +7,14 @@ import { Dataset } from '../types/dataset.type';
 
 @Resolver(() => Dataset)
 export class DatasetResolver {
-  @Query(() => [Dataset], { description: 'Every version of every dataset, by name then version (the first `first`, default 100).', complexity: listCost(PAGES.datasets) })
-  datasets(@Ctx() ctx: GraphQLContext, @Arg('first', () => Int, { nullable: true }) first?: number | null): Promise<DatasetRecord[]> {
+  @Query(() => [Dataset], {
+    description: 'Every version of every dataset, by name then version (the first `first`, default 100).',
+    complexity: listCost(PAGES.datasets),
+  })
+  datasets(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+  ): Promise<DatasetRecord[]> {
     return ctx.services.datasets.list(ctx.actor, first);
   }
 

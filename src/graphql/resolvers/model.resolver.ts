@@ -12,7 +12,10 @@ import { ModelVersion } from '../types/version.type';
 
 @Resolver(() => Model)
 export class ModelResolver {
-  @Query(() => [Model], { description: 'Models ordered by name. `after`: the last name of the previous page.', complexity: listCost(PAGES.models) })
+  @Query(() => [Model], {
+    description: 'Models ordered by name. `after`: the last name of the previous page.',
+    complexity: listCost(PAGES.models),
+  })
   models(
     @Ctx() ctx: GraphQLContext,
     @Arg('search', () => String, { nullable: true }) search?: string | null,
@@ -28,22 +31,36 @@ export class ModelResolver {
   }
 
   @Mutation(() => Model)
-  registerModel(@Ctx() ctx: GraphQLContext, @Arg('input', () => RegisterModelInput) input: RegisterModelInput): Promise<ModelRecord> {
+  registerModel(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('input', () => RegisterModelInput) input: RegisterModelInput,
+  ): Promise<ModelRecord> {
     return ctx.services.models.register(ctx.actor, input);
   }
 
-  @FieldResolver(() => [ModelVersion], { description: 'Versions, oldest first (the first `first`, default 100).', complexity: listCost(PAGES.versions) })
-  async versions(@Root() model: ModelRecord, @Ctx() ctx: GraphQLContext, @Arg('first', () => Int, { nullable: true }) first?: number | null): Promise<VersionRecord[]> {
+  @FieldResolver(() => [ModelVersion], {
+    description: 'Versions, oldest first (the first `first`, default 100).',
+    complexity: listCost(PAGES.versions),
+  })
+  async versions(
+    @Root() model: ModelRecord,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+  ): Promise<VersionRecord[]> {
     return firstPage(await ctx.loaders.versionsByModelId.load(model.id), first, PAGES.versions);
   }
 
   @FieldResolver(() => [Alias], { complexity: listCost(PAGES.aliases) })
-  async aliases(@Root() model: ModelRecord, @Ctx() ctx: GraphQLContext, @Arg('first', () => Int, { nullable: true }) first?: number | null): Promise<AliasRecord[]> {
+  async aliases(
+    @Root() model: ModelRecord,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+  ): Promise<AliasRecord[]> {
     return firstPage(await ctx.loaders.aliasesByModelId.load(model.id), first, PAGES.aliases);
   }
 
   @FieldResolver(() => [AliasEvent], {
-    description: 'The latest `first` (default 100) moves of the model\'s aliases (or of one alias), oldest first.',
+    description: "The latest `first` (default 100) moves of the model's aliases (or of one alias), oldest first.",
     complexity: listCost(PAGES.aliasHistory),
   })
   async aliasHistory(

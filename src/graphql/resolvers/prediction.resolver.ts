@@ -31,7 +31,11 @@ async function uploadBytes(input: ImageInput, max: number, request: { bytes: num
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       size += chunk.length;
       request.bytes += chunk.length;
-      if (request.bytes > MAX_BATCH_BYTES) throw new DomainError('PAYLOAD_TOO_LARGE', `the uploads add up to more than the ${MAX_BATCH_BYTES} bytes a request may carry`);
+      if (request.bytes > MAX_BATCH_BYTES)
+        throw new DomainError(
+          'PAYLOAD_TOO_LARGE',
+          `the uploads add up to more than the ${MAX_BATCH_BYTES} bytes a request may carry`,
+        );
       if (size <= max) chunks.push(chunk);
     }
   } catch (e) {
@@ -39,7 +43,11 @@ async function uploadBytes(input: ImageInput, max: number, request: { bytes: num
     throw new DomainError('BAD_USER_INPUT', `the upload ${upload.filename} could not be read: ${(e as Error).message}`);
   }
   // The middleware stops a file one byte past the limit: more than `max` bytes means too large.
-  if (size > max) throw new DomainError('PAYLOAD_TOO_LARGE', `the upload ${upload.filename} is more than MAX_IMAGE_BYTES (${max} bytes)`);
+  if (size > max)
+    throw new DomainError(
+      'PAYLOAD_TOO_LARGE',
+      `the upload ${upload.filename} is more than MAX_IMAGE_BYTES (${max} bytes)`,
+    );
   return { bytes: Buffer.concat(chunks) };
 }
 
@@ -52,23 +60,37 @@ async function sources(images: ImageInput[], max: number): Promise<ImageSource[]
   return settled.map((r) => (r as PromiseFulfilledResult<ImageSource>).value);
 }
 
-const toPrediction = (r: PredictionResult) => ({ modelVersion: r.version, resolvedBy: r.resolvedBy, top: r.top, executionProvider: r.executionProvider, timingsMs: r.timingsMs, id: null });
+const toPrediction = (r: PredictionResult) => ({
+  modelVersion: r.version,
+  resolvedBy: r.resolvedBy,
+  top: r.top,
+  executionProvider: r.executionProvider,
+  timingsMs: r.timingsMs,
+  id: null,
+});
 
 @Resolver()
 export class PredictionResolver {
-  @Query(() => Prediction, { description: 'Classifies one image with the version the ref selects.', complexity: imageCost })
+  @Query(() => Prediction, {
+    description: 'Classifies one image with the version the ref selects.',
+    complexity: imageCost,
+  })
   async predict(
     @Ctx() ctx: GraphQLContext,
     @Arg('ref', () => VersionRefInput) ref: VersionRefInput,
     @Arg('image', () => ImageInput) image: ImageInput,
     @Arg('topK', () => Int, { nullable: true, defaultValue: 5 }) topK: number | null,
-    @Arg('routingKey', () => String, { nullable: true, description: 'Sticky routing for experiments (reserved).' }) _routingKey?: string | null,
+    @Arg('routingKey', () => String, { nullable: true, description: 'Sticky routing for experiments (reserved).' })
+    _routingKey?: string | null,
   ) {
     const [source] = await sources([image], ctx.services.inference.maxImageBytes);
     return toPrediction(await ctx.services.inference.predict(ctx.actor, ref, source!, topK ?? 5));
   }
 
-  @Query(() => [Prediction], { description: 'Classifies several images with one version; they share batches.', complexity: imagesCost })
+  @Query(() => [Prediction], {
+    description: 'Classifies several images with one version; they share batches.',
+    complexity: imagesCost,
+  })
   async predictBatch(
     @Ctx() ctx: GraphQLContext,
     @Arg('ref', () => VersionRefInput) ref: VersionRefInput,
@@ -79,7 +101,10 @@ export class PredictionResolver {
     return (await ctx.services.inference.predictBatch(ctx.actor, ref, all, topK ?? 5)).map(toPrediction);
   }
 
-  @Query(() => [LoadedVersion], { description: 'Versions the inference runtime holds, with state, memory and use.', complexity: listCost(PAGES.loadedVersions) })
+  @Query(() => [LoadedVersion], {
+    description: 'Versions the inference runtime holds, with state, memory and use.',
+    complexity: listCost(PAGES.loadedVersions),
+  })
   async loadedVersions(@Ctx() ctx: GraphQLContext, @Arg('first', () => Int, { nullable: true }) first?: number | null) {
     const loaded = firstPage(ctx.services.inference.loaded(ctx.actor), first, PAGES.loadedVersions);
     const records = await Promise.all(loaded.map((l) => ctx.loaders.versionById.load(l.versionId)));
@@ -99,5 +124,10 @@ export class PredictionResolver {
 }
 
 function toLoaded(l: Loaded, record: unknown) {
-  return { ...l, modelVersion: record, executionProvider: l.provider, memoryMB: Math.round((l.memoryBytes / 2 ** 20) * 10) / 10 };
+  return {
+    ...l,
+    modelVersion: record,
+    executionProvider: l.provider,
+    memoryMB: Math.round((l.memoryBytes / 2 ** 20) * 10) / 10,
+  };
 }

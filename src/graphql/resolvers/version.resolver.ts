@@ -11,14 +11,21 @@ import { DvcProvenance, MlflowRun, ModelVersion } from '../types/version.type';
 export class VersionResolver {
   @Query(() => ModelVersion, {
     nullable: true,
-    description: 'By version number or alias; with neither, the "champion" alias if set, else the latest READY version.',
+    description:
+      'By version number or alias; with neither, the "champion" alias if set, else the latest READY version.',
   })
-  async modelVersion(@Ctx() ctx: GraphQLContext, @Arg('ref', () => VersionRefInput) ref: VersionRefInput): Promise<VersionRecord> {
+  async modelVersion(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('ref', () => VersionRefInput) ref: VersionRefInput,
+  ): Promise<VersionRecord> {
     return (await ctx.services.versions.resolve(ctx.actor, ref)).version;
   }
 
-  @Mutation(() => ModelVersion, { description: 'Registers an ONNX file on the gateway\'s machine as the next version.' })
-  registerVersion(@Ctx() ctx: GraphQLContext, @Arg('input', () => RegisterVersionInput) input: RegisterVersionInput): Promise<VersionRecord> {
+  @Mutation(() => ModelVersion, { description: "Registers an ONNX file on the gateway's machine as the next version." })
+  registerVersion(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('input', () => RegisterVersionInput) input: RegisterVersionInput,
+  ): Promise<VersionRecord> {
     return ctx.services.versions.register(ctx.actor, input);
   }
 
@@ -39,7 +46,10 @@ export class VersionResolver {
     return (await ctx.loaders.aliasesByVersionId.load(v.id)).map((a) => a.name);
   }
 
-  @FieldResolver(() => ModelVersion, { nullable: true, description: 'The version this one was derived from (e.g. quantized).' })
+  @FieldResolver(() => ModelVersion, {
+    nullable: true,
+    description: 'The version this one was derived from (e.g. quantized).',
+  })
   parent(@Root() v: VersionRecord, @Ctx() ctx: GraphQLContext): Promise<VersionRecord | null> | null {
     return v.parentId === null ? null : ctx.loaders.versionById.load(v.parentId);
   }

@@ -34,13 +34,20 @@ export class VersionMetrics {
   @Field(() => Float) macroF1!: number;
   @Field(() => Float, { description: 'Mean probability of the top-1 class.' }) meanConfidence!: number;
   @Field(() => Float, { description: 'Expected calibration error, 15 equal-width bins.' }) ece!: number;
-  @Field(() => JSONScalar, { description: 'The 15 bins of the reliability diagram: lower, upper, count, accuracy, confidence.' }) reliability!: unknown;
+  @Field(() => JSONScalar, {
+    description: 'The 15 bins of the reliability diagram: lower, upper, count, accuracy, confidence.',
+  })
+  reliability!: unknown;
   @Field(() => Float, { description: 'Negative log-likelihood of the true class (mean).' }) nll!: number;
   @Field(() => Float, { description: 'Multi-class Brier score (mean).' }) brier!: number;
   @Field(() => Float) latencyMsP50!: number;
   @Field(() => Float) latencyMsP95!: number;
   @Field(() => Float) latencyMsP99!: number;
-  @Field(() => Float, { nullable: true, description: 'Items per second during the run (both versions shared the runtime).' }) throughput!: number | null;
+  @Field(() => Float, {
+    nullable: true,
+    description: 'Items per second during the run (both versions shared the runtime).',
+  })
+  throughput!: number | null;
   @Field(() => Float, { description: 'Model file size in bytes.' }) sizeBytes!: number;
   @Field(() => JSONScalar, { description: '[{label, precision, recall, f1, support}]' }) perClass!: unknown;
   @Field(() => [[Int]], { description: 'Rows = true label, columns = predicted label.' }) confusionMatrix!: number[][];
@@ -64,7 +71,8 @@ export class Comparison {
   @Field(() => Float, { description: '0..1' }) progress!: number;
   @Field(() => Int) itemsDone!: number;
   @Field(() => Int) total!: number;
-  @Field(() => Float, { nullable: true, description: 'Seconds left at the current pace, while it runs.' }) etaSeconds!: number | null;
+  @Field(() => Float, { nullable: true, description: 'Seconds left at the current pace, while it runs.' }) etaSeconds!:
+    number | null;
   @Field(() => ModelVersion) baseline!: unknown;
   @Field(() => ModelVersion) candidate!: unknown;
   @Field(() => Dataset) dataset!: unknown;
@@ -73,16 +81,24 @@ export class Comparison {
   @Field(() => VersionMetrics, { nullable: true }) baselineMetrics!: unknown;
   @Field(() => VersionMetrics, { nullable: true }) candidateMetrics!: unknown;
   @Field(() => Float, { nullable: true, description: 'candidate - baseline' }) accuracyDelta!: number | null;
-  @Field(() => [Float], { nullable: true, description: 'Paired bootstrap 95% CI.' }) accuracyDeltaCi95!: number[] | null;
+  @Field(() => [Float], { nullable: true, description: 'Paired bootstrap 95% CI.' }) accuracyDeltaCi95!:
+    number[] | null;
   @Field(() => Float, { nullable: true }) macroF1Delta!: number | null;
   @Field(() => [Float], { nullable: true }) macroF1DeltaCi95!: number[] | null;
-  @Field(() => Int, { nullable: true, description: 'b: baseline right, candidate wrong.' }) discordantBaselineOnly!: number | null;
-  @Field(() => Int, { nullable: true, description: 'c: candidate right, baseline wrong.' }) discordantCandidateOnly!: number | null;
-  @Field(() => Float, { nullable: true, description: "McNemar's exact (binomial) two-sided p-value." }) mcnemarPValue!: number | null;
+  @Field(() => Int, { nullable: true, description: 'b: baseline right, candidate wrong.' }) discordantBaselineOnly!:
+    number | null;
+  @Field(() => Int, { nullable: true, description: 'c: candidate right, baseline wrong.' }) discordantCandidateOnly!:
+    number | null;
+  @Field(() => Float, { nullable: true, description: "McNemar's exact (binomial) two-sided p-value." }) mcnemarPValue!:
+    number | null;
   @Field(() => Float, { nullable: true, description: "McNemar's mid-p variant." }) mcnemarMidP!: number | null;
   @Field(() => Float, { nullable: true, description: 'Share of items with the same top-1.' }) agreement!: number | null;
   @Field(() => Verdict, { nullable: true }) verdict!: Verdict | null;
-  @Field(() => Boolean, { nullable: true, description: 'With nonInferiorityMargin: whether the CI lower bound is above -margin.' }) nonInferior!: boolean | null;
+  @Field(() => Boolean, {
+    nullable: true,
+    description: 'With nonInferiorityMargin: whether the CI lower bound is above -margin.',
+  })
+  nonInferior!: boolean | null;
   @Field(() => String, { nullable: true, description: 'The verdict in one sentence.' }) summary!: string | null;
   @Field(() => String, { nullable: true }) error!: string | null;
   @Field(() => Date) createdAt!: Date;
@@ -92,11 +108,21 @@ export class Comparison {
 @InputType()
 export class StartComparisonInput {
   @Field(() => VersionRefInput) candidate!: VersionRefInput;
-  @Field(() => VersionRefInput, { nullable: true, description: 'Default: the "baseline" alias of the candidate\'s model.' }) baseline?: VersionRefInput | null;
+  @Field(() => VersionRefInput, {
+    nullable: true,
+    description: 'Default: the "baseline" alias of the candidate\'s model.',
+  })
+  baseline?: VersionRefInput | null;
   @Field(() => String, { description: '"name" (latest version) or "name@version".' }) dataset!: string;
   @Field(() => Float, { nullable: true, description: 'Default 0.05.' }) alpha?: number | null;
   @Field(() => Int, { nullable: true, description: 'Evaluate the first N items only.' }) limit?: number | null;
-  @Field(() => JSONScalar, { nullable: true, description: 'Model label → dataset label, for models that name the classes differently.' }) labelMapping?: Record<string, string> | null;
-  @Field(() => Float, { nullable: true, description: 'Non-inferiority margin on the accuracy difference (e.g. 0.01).' }) nonInferiorityMargin?: number | null;
-  @Field(() => Boolean, { nullable: true, description: 'Recompute even when an identical comparison exists.' }) force?: boolean | null;
+  @Field(() => JSONScalar, {
+    nullable: true,
+    description: 'Model label → dataset label, for models that name the classes differently.',
+  })
+  labelMapping?: Record<string, string> | null;
+  @Field(() => Float, { nullable: true, description: 'Non-inferiority margin on the accuracy difference (e.g. 0.01).' })
+  nonInferiorityMargin?: number | null;
+  @Field(() => Boolean, { nullable: true, description: 'Recompute even when an identical comparison exists.' }) force?:
+    boolean | null;
 }

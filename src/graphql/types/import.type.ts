@@ -11,7 +11,10 @@ export class ImportItem {
   @Field(() => Int, { nullable: true })
   version?: number | null;
 
-  @Field(() => String, { description: 'created, updated, unchanged, failed, linked, would-create, would-update, skipped (seen, not imported: the reason says why)' })
+  @Field(() => String, {
+    description:
+      'created, updated, unchanged, failed, linked, would-create, would-update, skipped (seen, not imported: the reason says why)',
+  })
   action!: string;
 
   @Field(() => String, { nullable: true })
@@ -38,7 +41,7 @@ export class ImportReport {
 
 @InputType()
 export class ImportDvcInput {
-  @Field(() => String, { description: 'Path of the DVC project (the folder holding .dvc/) on the gateway\'s machine.' })
+  @Field(() => String, { description: "Path of the DVC project (the folder holding .dvc/) on the gateway's machine." })
   repoPath!: string;
 
   @Field(() => String, { nullable: true, description: 'Git revision to read (default: the working tree at HEAD).' })

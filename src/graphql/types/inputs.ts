@@ -1,7 +1,9 @@
 import { Field, InputType, Int } from 'type-graphql';
 import { JSONScalar } from '../scalars';
 
-@InputType({ description: 'Which version to use: an explicit number, an alias, or (neither) the model\'s default routing.' })
+@InputType({
+  description: "Which version to use: an explicit number, an alias, or (neither) the model's default routing.",
+})
 export class VersionRefInput {
   @Field(() => String)
   model!: string;
@@ -36,7 +38,7 @@ export class RegisterVersionInput {
   @Field(() => String)
   model!: string;
 
-  @Field(() => String, { description: 'Path of an ONNX file on the gateway\'s machine.' })
+  @Field(() => String, { description: "Path of an ONNX file on the gateway's machine." })
   artifactPath!: string;
 
   @Field(() => JSONScalar, { nullable: true })

@@ -13,10 +13,16 @@ export interface FileUpload {
 
 @InputType({ description: 'An image: exactly one of base64 (raw file bytes, or a data: URL) or a multipart upload.' })
 export class ImageInput {
-  @Field(() => String, { nullable: true, description: 'PNG, JPEG, WebP, TIFF, GIF or AVIF file bytes, base64-encoded; data: URLs accepted.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'PNG, JPEG, WebP, TIFF, GIF or AVIF file bytes, base64-encoded; data: URLs accepted.',
+  })
   base64?: string | null;
 
-  @Field(() => GraphQLUpload, { nullable: true, description: 'The GraphQL multipart request spec; send the header apollo-require-preflight: true.' })
+  @Field(() => GraphQLUpload, {
+    nullable: true,
+    description: 'The GraphQL multipart request spec; send the header apollo-require-preflight: true.',
+  })
   upload?: Promise<FileUpload> | null;
 }
 
@@ -49,7 +55,9 @@ export class Prediction {
   @Field(() => String, { description: 'The execution provider that ran the model: cpu, cuda, tensorrt, webgpu.' })
   executionProvider!: string;
 
-  @Field(() => JSONScalar, { description: 'decode, preprocess, queue, inference, total (ms), and the batchSize the request ran in.' })
+  @Field(() => JSONScalar, {
+    description: 'decode, preprocess, queue, inference, total (ms), and the batchSize the request ran in.',
+  })
   timingsMs!: object;
 }
 

@@ -53,9 +53,16 @@ export class DvcImporter {
 
   async import(actor: Actor, input: ImportDvcInput): Promise<ImportReport> {
     requireRole(actor, 'operator', 'importing from DVC');
-    const project = await loadDvcProject(await allowedPath(this.deps.importRoots, input.repoPath, 'repoPath'), input.rev);
+    const project = await loadDvcProject(
+      await allowedPath(this.deps.importRoots, input.repoPath, 'repoPath'),
+      input.rev,
+    );
     const objects = new DvcObjects(project.root, project.config);
-    const report = new ReportBuilder(this.deps.logger, { importer: 'dvc', repo: project.root, rev: project.git?.commit ?? null });
+    const report = new ReportBuilder(this.deps.logger, {
+      importer: 'dvc',
+      repo: project.root,
+      rev: project.git?.commit ?? null,
+    });
     const dryRun = input.dryRun === true;
     for (const a of project.artifacts.filter((x) => x.type === 'model').sort(byVersion)) {
       try {
@@ -72,19 +79,38 @@ export class DvcImporter {
       }
     }
     for (const a of project.artifacts.filter((x) => x.type !== 'model' && x.type !== 'dataset')) {
-      report.add({ kind: 'artifact', name: a.id, action: 'skipped', reason: `type ${a.type ?? '(none)'} is not imported (only model and dataset)` });
+      report.add({
+        kind: 'artifact',
+        name: a.id,
+        action: 'skipped',
+        reason: `type ${a.type ?? '(none)'} is not imported (only model and dataset)`,
+      });
     }
-    for (const s of project.skipped) report.add({ kind: 'artifact', name: s.name, action: 'skipped', reason: s.reason });
+    for (const s of project.skipped)
+      report.add({ kind: 'artifact', name: s.name, action: 'skipped', reason: s.reason });
     for (const o of project.standalone) {
-      report.add({ kind: 'artifact', name: o.path, action: 'skipped', reason: `tracked by ${o.dvcFile} but not an artifact: declare it under dvc.yaml artifacts:, or give the out type: model or dataset` });
+      report.add({
+        kind: 'artifact',
+        name: o.path,
+        action: 'skipped',
+        reason: `tracked by ${o.dvcFile} but not an artifact: declare it under dvc.yaml artifacts:, or give the out type: model or dataset`,
+      });
     }
     return report.build();
   }
 
   private outFor(project: DvcProject, a: DvcArtifact): DvcOut {
-    if (!isSafeRelative(a.path)) throw new DomainError('BAD_USER_INPUT', `artifact path "${a.path}" must be a relative path inside the repository`);
+    if (!isSafeRelative(a.path))
+      throw new DomainError(
+        'BAD_USER_INPUT',
+        `artifact path "${a.path}" must be a relative path inside the repository`,
+      );
     const out = project.outs.get(a.path);
-    if (!out) throw new DomainError('BAD_USER_INPUT', `${a.path} has no md5 in dvc.lock or ${a.path}.dvc: run the pipeline or dvc add it first`);
+    if (!out)
+      throw new DomainError(
+        'BAD_USER_INPUT',
+        `${a.path} has no md5 in dvc.lock or ${a.path}.dvc: run the pipeline or dvc add it first`,
+      );
     return out;
   }
 
@@ -99,10 +125,18 @@ export class DvcImporter {
     };
   }
 
-  private async importModel(actor: Actor, project: DvcProject, objects: DvcObjects, a: DvcArtifact, report: ReportBuilder, dryRun: boolean) {
+  private async importModel(
+    actor: Actor,
+    project: DvcProject,
+    objects: DvcObjects,
+    a: DvcArtifact,
+    report: ReportBuilder,
+    dryRun: boolean,
+  ) {
     const { models, versions, versionRepo, aliases } = this.deps;
     const out = this.outFor(project, a);
-    if (out.md5.endsWith('.dir')) throw new DomainError('BAD_USER_INPUT', `${a.path} is a directory: a model artifact must be one ONNX file`);
+    if (out.md5.endsWith('.dir'))
+      throw new DomainError('BAD_USER_INPUT', `${a.path} is a directory: a model artifact must be one ONNX file`);
     const located = await objects.locate(a.id, out.md5, {
       legacy: out.legacy,
       size: out.size,
@@ -111,8 +145,15 @@ export class DvcImporter {
     });
     const modelName = typeof a.meta.registeredModel === 'string' ? a.meta.registeredModel : a.name;
     let model = await models.find(modelName);
-    if (model && Array.isArray(a.meta.labels) && JSON.stringify(a.meta.labels.map(String)) !== JSON.stringify(model.labels)) {
-      throw new DomainError('BAD_USER_INPUT', `${a.id}: meta.labels differ from the labels of the registered model "${modelName}"`);
+    if (
+      model &&
+      Array.isArray(a.meta.labels) &&
+      JSON.stringify(a.meta.labels.map(String)) !== JSON.stringify(model.labels)
+    ) {
+      throw new DomainError(
+        'BAD_USER_INPUT',
+        `${a.id}: meta.labels differ from the labels of the registered model "${modelName}"`,
+      );
     }
     if (!model) {
       if (!Array.isArray(a.meta.labels) || a.meta.inputSpec === undefined) {
@@ -127,13 +168,20 @@ export class DvcImporter {
         return;
       }
       const description = typeof a.meta.modelDescription === 'string' ? a.meta.modelDescription : null;
-      model = await models.register(actor, { name: modelName, labels: a.meta.labels.map(String), inputSpec: a.meta.inputSpec, description });
+      model = await models.register(actor, {
+        name: modelName,
+        labels: a.meta.labels.map(String),
+        inputSpec: a.meta.inputSpec,
+        description,
+      });
       report.add({ kind: 'model', name: modelName, action: 'created' });
     }
     const gto = project.git ? project.gto.at(a.id, project.git.commit) : { version: null, stages: [] };
     const gtoVersion = gto.version;
     // Aliases upstream: dvc.yaml's meta.aliases, plus the GTO stages this commit currently holds.
-    const upstream = [...new Set([...(Array.isArray(a.meta.aliases) ? a.meta.aliases.map(String) : []), ...gto.stages])];
+    const upstream = [
+      ...new Set([...(Array.isArray(a.meta.aliases) ? a.meta.aliases.map(String) : []), ...gto.stages]),
+    ];
     const dvc = { ...this.provenance(project, out, located.source), aliases: upstream };
     const label = `${modelName} <- ${a.id}`;
     const existing = await versionRepo.findWithDvc(model.id);
@@ -152,12 +200,24 @@ export class DvcImporter {
       const bytes = existing.find((v) => v.sha256 === sha256);
       if (bytes && !bytes.dvc) {
         if (!dryRun) await versionRepo.attachDvc(bytes.id, dvc);
-        report.add({ kind: 'version', name: label, version: bytes.version, action: dryRun ? 'would-update' : 'updated', reason: 'same bytes: DVC provenance added' });
+        report.add({
+          kind: 'version',
+          name: label,
+          version: bytes.version,
+          action: dryRun ? 'would-update' : 'updated',
+          reason: 'same bytes: DVC provenance added',
+        });
         version = bytes;
       } else if (bytes) {
         previous = bytes.dvc!.aliases;
         owns = false;
-        report.add({ kind: 'version', name: label, version: bytes.version, action: 'unchanged', reason: `same bytes as v${bytes.version} (${bytes.dvc!.path})` });
+        report.add({
+          kind: 'version',
+          name: label,
+          version: bytes.version,
+          action: 'unchanged',
+          reason: `same bytes as v${bytes.version} (${bytes.dvc!.path})`,
+        });
         version = bytes;
       } else if (dryRun) {
         report.add({ kind: 'version', name: label, action: 'would-create' });
@@ -169,25 +229,49 @@ export class DvcImporter {
           artifactUri: `dvc+${pathToFileURL(path.join(project.root, a.path)).href}?rev=${dvc.rev ?? 'workspace'}&md5=${out.md5}`,
           trustedFile: true,
           ...(out.legacy ? {} : { expectedMd5: out.md5 }),
-          tags: { 'dvc.artifact': a.id, ...(a.labels.length ? { 'dvc.labels': a.labels.join(',') } : {}), ...(gtoVersion ? { 'gto.version': gtoVersion } : {}) },
+          tags: {
+            'dvc.artifact': a.id,
+            ...(a.labels.length ? { 'dvc.labels': a.labels.join(',') } : {}),
+            ...(gtoVersion ? { 'gto.version': gtoVersion } : {}),
+          },
           dvc: { ...dvc, aliases: [] },
         });
         report.add({ kind: 'version', name: label, version: created.version, action: 'created' });
         version = created;
       }
     }
-    await applyUpstreamAliases({ aliases, versions }, actor, { model: modelName, version: version.version }, upstream, previous, report, dryRun);
+    await applyUpstreamAliases(
+      { aliases, versions },
+      actor,
+      { model: modelName, version: version.version },
+      upstream,
+      previous,
+      report,
+      dryRun,
+    );
     if (!dryRun && owns) await versionRepo.attachDvc(version.id, dvc);
   }
 
-  private async importDataset(actor: Actor, project: DvcProject, objects: DvcObjects, a: DvcArtifact, report: ReportBuilder, dryRun: boolean) {
+  private async importDataset(
+    actor: Actor,
+    project: DvcProject,
+    objects: DvcObjects,
+    a: DvcArtifact,
+    report: ReportBuilder,
+    dryRun: boolean,
+  ) {
     const { artifacts, datasets } = this.deps;
     const out = this.outFor(project, a);
-    if (!out.md5.endsWith('.dir')) throw new DomainError('BAD_USER_INPUT', `${a.path} is a single file: a dataset artifact must be a directory`);
+    if (!out.md5.endsWith('.dir'))
+      throw new DomainError('BAD_USER_INPUT', `${a.path} is a single file: a dataset artifact must be a directory`);
     const dir = await objects.locateDir(a.id, out, path.join(project.root, a.path));
     const labelsName = typeof a.meta.labelsFile === 'string' ? a.meta.labelsFile : null;
     const labelsEntry = labelsName ? dir.files.find((f) => f.relpath === labelsName) : null;
-    if (labelsName && !labelsEntry) throw new DomainError('BAD_USER_INPUT', `${a.path}: the labels file ${labelsName} (meta.labelsFile) is not in the directory`);
+    if (labelsName && !labelsEntry)
+      throw new DomainError(
+        'BAD_USER_INPUT',
+        `${a.path}: the labels file ${labelsName} (meta.labelsFile) is not in the directory`,
+      );
     const images = dir.files.filter((f) => f.relpath !== labelsName);
     const classes = Array.isArray(a.meta.labels) ? a.meta.labels.map(String) : null;
     const { labels, items, skipped } = readLabels(
@@ -195,14 +279,36 @@ export class DvcImporter {
       labelsEntry ? { name: labelsName!, text: await readFile(labelsEntry.file, 'utf8') } : null,
       classes,
     );
-    for (const s of skipped) report.add({ kind: 'artifact', name: `${a.id}: ${s.relpath}`, action: 'skipped', reason: `listed in ${labelsName}: ${s.reason}` });
+    for (const s of skipped)
+      report.add({
+        kind: 'artifact',
+        name: `${a.id}: ${s.relpath}`,
+        action: 'skipped',
+        reason: `listed in ${labelsName}: ${s.reason}`,
+      });
     const byPath = new Map(images.map((f) => [f.relpath, f]));
     if (dryRun) {
       // Hash without storing: the dataset is unchanged when its latest version holds the same items.
       const planned = [];
-      for (const item of items) planned.push({ path: item.relpath, labelIndex: item.label, sha256: (await digestFile(byPath.get(item.relpath)!.file)).sha256 });
-      const same = await datasets.existing(actor, { name: a.name, labels, storageUri: 'artifacts/sha256', items: planned });
-      report.add({ kind: 'dataset', name: a.name, version: same?.version ?? null, action: same ? 'unchanged' : 'would-create', reason: `${items.length} items` });
+      for (const item of items)
+        planned.push({
+          path: item.relpath,
+          labelIndex: item.label,
+          sha256: (await digestFile(byPath.get(item.relpath)!.file)).sha256,
+        });
+      const same = await datasets.existing(actor, {
+        name: a.name,
+        labels,
+        storageUri: 'artifacts/sha256',
+        items: planned,
+      });
+      report.add({
+        kind: 'dataset',
+        name: a.name,
+        version: same?.version ?? null,
+        action: same ? 'unchanged' : 'would-create',
+        reason: `${items.length} items`,
+      });
       return;
     }
     const stored: { path: string; labelIndex: number; sha256: string }[] = [];
@@ -212,7 +318,10 @@ export class DvcImporter {
       // The bytes stored must be the bytes verified (the file could change in between).
       if (!out.legacy && staged.md5 !== source.md5) {
         await artifacts.discard(staged);
-        throw new DomainError('BAD_USER_INPUT', `${a.path}/${item.relpath} changed while it was imported: md5 ${staged.md5}, expected ${source.md5}`);
+        throw new DomainError(
+          'BAD_USER_INPUT',
+          `${a.path}/${item.relpath} changed while it was imported: md5 ${staged.md5}, expected ${source.md5}`,
+        );
       }
       const committed = await artifacts.commit(staged);
       stored.push({ path: item.relpath, labelIndex: item.label, sha256: committed.sha256 });
@@ -224,6 +333,12 @@ export class DvcImporter {
       provenance: { dvc: { ...this.provenance(project, out, dir.source), artifact: a.id }, description: a.desc },
       items: stored,
     });
-    report.add({ kind: 'dataset', name: a.name, version: dataset.version, action: created ? 'created' : 'unchanged', reason: `${items.length} items` });
+    report.add({
+      kind: 'dataset',
+      name: a.name,
+      version: dataset.version,
+      action: created ? 'created' : 'unchanged',
+      reason: `${items.length} items`,
+    });
   }
 }

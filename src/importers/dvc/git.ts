@@ -52,7 +52,11 @@ function configEnv(overrides: [string, string][]): NodeJS.ProcessEnv {
 }
 
 /** Runs git; `code` is its exit status (null when it could not run, was killed or said too much). */
-async function gitRun(cwd: string, args: string[], overrides: [string, string][] = []): Promise<{ code: number | null; stdout: string }> {
+async function gitRun(
+  cwd: string,
+  args: string[],
+  overrides: [string, string][] = [],
+): Promise<{ code: number | null; stdout: string }> {
   try {
     const { stdout } = await run('git', ['--no-pager', ...GIT_SAFE_CONFIG.flatMap((c) => ['-c', c]), ...args], {
       cwd,
@@ -99,7 +103,12 @@ export async function gitCheckout(dir: string, rev = 'HEAD'): Promise<GitCheckou
 
 /** A file's text at a commit, without touching the working tree; null when absent there. */
 export function gitShow(checkout: GitCheckout, relPath: string): Promise<string | null> {
-  return git(checkout.toplevel, ['show', '--no-textconv', '--end-of-options', `${checkout.commit}:${path.posix.join(checkout.prefix, relPath)}`]);
+  return git(checkout.toplevel, [
+    'show',
+    '--no-textconv',
+    '--end-of-options',
+    `${checkout.commit}:${path.posix.join(checkout.prefix, relPath)}`,
+  ]);
 }
 
 /**
@@ -112,7 +121,10 @@ export async function gitLsFiles(checkout: GitCheckout, workingTree: boolean): P
     : ['ls-tree', '-r', '--name-only', '-z', '--end-of-options', checkout.commit, '--', checkout.prefix || '.'];
   const out = await git(checkout.toplevel, args);
   if (!out) return [];
-  return out.split('\0').filter(Boolean).map((f) => (checkout.prefix ? f.slice(checkout.prefix.length) : f));
+  return out
+    .split('\0')
+    .filter(Boolean)
+    .map((f) => (checkout.prefix ? f.slice(checkout.prefix.length) : f));
 }
 
 /**
@@ -143,7 +155,11 @@ export async function gitDirty(checkout: GitCheckout): Promise<boolean> {
   const overrides = await filterOverrides(checkout);
   // A config git cannot read would fail status as well.
   if (overrides === null) return false;
-  const out = await git(checkout.toplevel, ['status', '--porcelain', '--untracked-files=no', '--ignore-submodules', '--', checkout.prefix || '.'], overrides);
+  const out = await git(
+    checkout.toplevel,
+    ['status', '--porcelain', '--untracked-files=no', '--ignore-submodules', '--', checkout.prefix || '.'],
+    overrides,
+  );
   return out !== null && out.trim() !== '';
 }
 
@@ -157,7 +173,11 @@ export interface GitTag {
 
 /** Every tag of the repository: GTO derives its registry state from all of them, not one commit's. */
 export async function gitTags(checkout: GitCheckout): Promise<GitTag[]> {
-  const out = await git(checkout.toplevel, ['for-each-ref', '--format=%(refname:strip=2)%09%(objectname)%09%(*objectname)%09%(creatordate:unix)', 'refs/tags']);
+  const out = await git(checkout.toplevel, [
+    'for-each-ref',
+    '--format=%(refname:strip=2)%09%(objectname)%09%(*objectname)%09%(creatordate:unix)',
+    'refs/tags',
+  ]);
   if (!out) return [];
   return out
     .split('\n')
@@ -188,6 +208,13 @@ export function parseGtoTag(tag: string): GtoTag | null {
   const v = VERSION_TAG.exec(tag);
   if (v) return { artifact: v[1]!.replace('=', ':'), kind: 'version', value: v[2]!, negated: v[3] === '!' };
   const s = STAGE_TAG.exec(tag);
-  if (s) return { artifact: s[1]!.replace('=', ':'), kind: 'stage', value: s[2]!, negated: s[3] === '!', counter: Number(s[4]) };
+  if (s)
+    return {
+      artifact: s[1]!.replace('=', ':'),
+      kind: 'stage',
+      value: s[2]!,
+      negated: s[3] === '!',
+      counter: Number(s[4]),
+    };
   return null;
 }

@@ -43,7 +43,12 @@ export class GtoRegistry {
       } else {
         const list = this.events.get(parsed.artifact) ?? [];
         // The counter orders events; tag dates only break ties between equal counters.
-        list.push({ commit: tag.commit, stage: parsed.value, assign: !parsed.negated, order: (parsed.counter ?? 0) * 1e10 + tag.created });
+        list.push({
+          commit: tag.commit,
+          stage: parsed.value,
+          assign: !parsed.negated,
+          order: (parsed.counter ?? 0) * 1e10 + tag.created,
+        });
         this.events.set(parsed.artifact, list);
       }
     }
@@ -56,7 +61,8 @@ export class GtoRegistry {
   /** Stage name → the commit currently holding it. */
   stages(artifact: string): Map<string, string> {
     const latest = new Map<string, StageEvent>(); // per (stage, commit): its last event
-    for (const e of [...(this.events.get(artifact) ?? [])].sort((a, b) => a.order - b.order)) latest.set(`${e.stage}\u0000${e.commit}`, e);
+    for (const e of [...(this.events.get(artifact) ?? [])].sort((a, b) => a.order - b.order))
+      latest.set(`${e.stage}\u0000${e.commit}`, e);
     const holder = new Map<string, StageEvent>();
     for (const e of latest.values()) {
       if (!e.assign) continue;
@@ -73,7 +79,10 @@ export class GtoRegistry {
   at(artifact: string, commit: string): GtoCommitState {
     const active = this.registered(artifact, commit).filter((v) => v.active);
     const version = active.sort((a, b) => b.created - a.created)[0]?.version ?? null;
-    const stages = [...this.stages(artifact)].filter(([, c]) => c === commit).map(([s]) => s).sort();
+    const stages = [...this.stages(artifact)]
+      .filter(([, c]) => c === commit)
+      .map(([s]) => s)
+      .sort();
     return { version, stages };
   }
 }

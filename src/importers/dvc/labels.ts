@@ -62,7 +62,8 @@ export function readLabels(
       } catch (e) {
         throw badInput(`${labelsFile.name} is not valid JSON: ${(e as Error).message}`);
       }
-      if (parsed === null || typeof parsed !== 'object') throw badInput(`${labelsFile.name} must be a JSON list or object`);
+      if (parsed === null || typeof parsed !== 'object')
+        throw badInput(`${labelsFile.name} must be a JSON list or object`);
       const entries: [string, unknown][] = Array.isArray(parsed)
         ? parsed.map((e: any) => [String(e?.path ?? e?.file ?? ''), e?.label ?? e?.class])
         : Object.entries(parsed as Record<string, unknown>);
@@ -73,22 +74,27 @@ export function readLabels(
       const fileCol = header.findIndex((h) => ['path', 'file', 'filename', 'image'].includes(h));
       const labelCol = header.findIndex((h) => ['label', 'class', 'target'].includes(h));
       const classCol = header.indexOf('class');
-      if (fileCol < 0 || labelCol < 0) throw badInput(`${labelsFile.name}: the header must name a file column (path) and a label column (label)`);
+      if (fileCol < 0 || labelCol < 0)
+        throw badInput(`${labelsFile.name}: the header must name a file column (path) and a label column (label)`);
       for (const line of lines.slice(1)) {
         const cells = csvLine(line);
         listed.push({ relpath: cells[fileCol] ?? '', label: cells[labelCol] ?? '' });
-        if (classCol >= 0 && classCol !== labelCol && /^\d+$/.test(cells[labelCol]!)) named.set(Number(cells[labelCol]), cells[classCol]!);
+        if (classCol >= 0 && classCol !== labelCol && /^\d+$/.test(cells[labelCol]!))
+          named.set(Number(cells[labelCol]), cells[classCol]!);
       }
     }
   } else {
     for (const f of files) {
       const slash = f.indexOf('/');
-      if (slash < 0) throw badInput(`${f} is not in a class folder, and the dataset has no labels file (meta.labelsFile)`);
+      if (slash < 0)
+        throw badInput(`${f} is not in a class folder, and the dataset has no labels file (meta.labelsFile)`);
       listed.push({ relpath: f, label: f.slice(0, slash) });
     }
   }
   // A path leading out of the dataset (`../x.png`, `/etc/passwd`) is reported, never looked up.
-  const skipped = listed.filter((p) => !isSafeRelative(p.relpath)).map((p) => ({ relpath: p.relpath, reason: 'the path leads outside the dataset: not read' }));
+  const skipped = listed
+    .filter((p) => !isSafeRelative(p.relpath))
+    .map((p) => ({ relpath: p.relpath, reason: 'the path leads outside the dataset: not read' }));
   const pairs = listed.filter((p) => isSafeRelative(p.relpath));
   const numeric = pairs.every((p) => /^\d+$/.test(p.label));
   const labels = classes ?? (numeric ? numberedClasses(pairs, named) : [...new Set(pairs.map((p) => p.label))].sort());
@@ -97,7 +103,8 @@ export function readLabels(
   const present = new Set(files);
   const items = pairs.map(({ relpath, label }) => {
     const i = numeric ? Number(label) : index.get(label);
-    if (i === undefined || i < 0 || i >= labels.length) throw badInput(`${relpath}: label "${label}" is not one of the ${labels.length} classes`);
+    if (i === undefined || i < 0 || i >= labels.length)
+      throw badInput(`${relpath}: label "${label}" is not one of the ${labels.length} classes`);
     if (!present.has(relpath)) throw badInput(`${relpath} is listed in the labels file but not in the dataset`);
     return { relpath, label: i };
   });

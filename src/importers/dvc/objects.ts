@@ -33,7 +33,10 @@ export const MD5 = /^[0-9a-f]{32}(\.dir)?$/;
 
 export class UnsupportedRemoteError extends DomainError {
   constructor(readonly remote: DvcRemoteConfig) {
-    super('BAD_USER_INPUT', `UNSUPPORTED_REMOTE: remote "${remote.name}" (${shownUrl(remote.url)}) is not a local folder; only local remotes can be read`);
+    super(
+      'BAD_USER_INPUT',
+      `UNSUPPORTED_REMOTE: remote "${remote.name}" (${shownUrl(remote.url)}) is not a local folder; only local remotes can be read`,
+    );
     this.name = 'UnsupportedRemoteError';
   }
 }
@@ -81,9 +84,15 @@ export function remoteStore(remote: DvcRemoteConfig, dvcDir: string): RemoteStor
 
 /** A normalized relative POSIX path that stays inside its base ("a/b", not "../a", "/a" or "a/../b"). */
 export function isSafeRelative(p: string): boolean {
-  return p !== '' && !p.includes('\\') && !path.posix.isAbsolute(p) && path.posix.normalize(p) === p && p !== '..' && !p.startsWith('../');
+  return (
+    p !== '' &&
+    !p.includes('\\') &&
+    !path.posix.isAbsolute(p) &&
+    path.posix.normalize(p) === p &&
+    p !== '..' &&
+    !p.startsWith('../')
+  );
 }
-
 
 // dvc_data's istextfile: TEXT_CHARS = bytes(range(32, 127)) + b"\n\r\t\f\b", judged on 512 bytes.
 const TEXT_CHARS = new Set([...Array.from({ length: 95 }, (_, i) => i + 32), 10, 13, 9, 12, 8]);
@@ -154,7 +163,9 @@ export class DvcObjects {
   }
 
   private cacheDir(): string {
-    return this.config.cacheDir ? path.resolve(this.root, '.dvc', this.config.cacheDir) : path.join(this.root, '.dvc', 'cache');
+    return this.config.cacheDir
+      ? path.resolve(this.root, '.dvc', this.config.cacheDir)
+      : path.join(this.root, '.dvc', 'cache');
   }
 
   remoteFor(out: Pick<DvcOut, 'remote'>): RemoteStore | null {
@@ -163,7 +174,11 @@ export class DvcObjects {
   }
 
   /** A file object by md5, verified (md5 and, when known, size). */
-  async locate(what: string, md5: string, opts: { legacy: boolean; size?: number | null; workspace?: string | null; remote?: string | null }): Promise<Located> {
+  async locate(
+    what: string,
+    md5: string,
+    opts: { legacy: boolean; size?: number | null; workspace?: string | null; remote?: string | null },
+  ): Promise<Located> {
     // The md5 becomes a path below the cache and remote: only a real md5 may.
     if (!MD5.test(md5)) throw new DomainError('BAD_USER_INPUT', `${what}: "${md5}" is not an md5`);
     const tried: string[] = [];
@@ -202,24 +217,44 @@ export class DvcObjects {
   }
 
   /** A directory object: its verified manifest, then every file in it located and verified. */
-  async locateDir(what: string, out: DvcOut, workspaceDir: string | null): Promise<{ source: string; files: (DirEntry & Located)[] }> {
+  async locateDir(
+    what: string,
+    out: DvcOut,
+    workspaceDir: string | null,
+  ): Promise<{ source: string; files: (DirEntry & Located)[] }> {
     const manifest = await this.locate(`${what} (manifest)`, out.md5, { legacy: out.legacy, remote: out.remote });
     let entries: DirEntry[];
     try {
       entries = JSON.parse(await readFile(manifest.file, 'utf8')) as DirEntry[];
     } catch (e) {
-      throw new DomainError('BAD_USER_INPUT', `${what}: the .dir manifest ${manifest.file} is not valid JSON: ${(e as Error).message}`);
+      throw new DomainError(
+        'BAD_USER_INPUT',
+        `${what}: the .dir manifest ${manifest.file} is not valid JSON: ${(e as Error).message}`,
+      );
     }
-    if (!Array.isArray(entries)) throw new DomainError('BAD_USER_INPUT', `${what}: the .dir manifest is not a JSON list`);
+    if (!Array.isArray(entries))
+      throw new DomainError('BAD_USER_INPUT', `${what}: the .dir manifest is not a JSON list`);
     const seen = new Set<string>();
     for (const e of entries) {
-      if (typeof e.relpath !== 'string' || typeof e.md5 !== 'string' || !isSafeRelative(e.relpath) || !/^[0-9a-f]{32}$/.test(e.md5) || seen.has(e.relpath)) {
-        throw new DomainError('BAD_USER_INPUT', `${what}: the .dir manifest lists an unsafe, duplicate or malformed entry ${JSON.stringify(e)}`);
+      if (
+        typeof e.relpath !== 'string' ||
+        typeof e.md5 !== 'string' ||
+        !isSafeRelative(e.relpath) ||
+        !/^[0-9a-f]{32}$/.test(e.md5) ||
+        seen.has(e.relpath)
+      ) {
+        throw new DomainError(
+          'BAD_USER_INPUT',
+          `${what}: the .dir manifest lists an unsafe, duplicate or malformed entry ${JSON.stringify(e)}`,
+        );
       }
       seen.add(e.relpath);
     }
     if (out.nfiles != null && entries.length !== out.nfiles) {
-      throw new DomainError('BAD_USER_INPUT', `${what}: the manifest lists ${entries.length} files, dvc.lock says ${out.nfiles}`);
+      throw new DomainError(
+        'BAD_USER_INPUT',
+        `${what}: the manifest lists ${entries.length} files, dvc.lock says ${out.nfiles}`,
+      );
     }
     const files: (DirEntry & Located)[] = [];
     for (const e of entries) {
@@ -233,7 +268,11 @@ export class DvcObjects {
     if (out.size != null) {
       let total = 0;
       for (const f of files) total += (await stat(f.file)).size;
-      if (total !== out.size) throw new DomainError('BAD_USER_INPUT', `${what}: the files add up to ${total} bytes, dvc.lock says ${out.size}`);
+      if (total !== out.size)
+        throw new DomainError(
+          'BAD_USER_INPUT',
+          `${what}: the files add up to ${total} bytes, dvc.lock says ${out.size}`,
+        );
     }
     return { source: manifest.source, files };
   }

@@ -63,7 +63,10 @@ const MAX_WALK = 20_000;
 
 /** `.dvc` files below the project: from git (the rev's tree, or the working tree) or a bounded walk. */
 async function listDvcFiles(root: string, git: GitCheckout | null, rev: boolean): Promise<string[]> {
-  if (git) return [...new Set((await gitLsFiles(git, !rev)).filter((f) => f.endsWith('.dvc') && !f.startsWith('.dvc/')))].sort();
+  if (git)
+    return [
+      ...new Set((await gitLsFiles(git, !rev)).filter((f) => f.endsWith('.dvc') && !f.startsWith('.dvc/'))),
+    ].sort();
   const found: string[] = [];
   let seen = 0;
   const walk = async (rel: string, depth: number): Promise<void> => {
@@ -107,7 +110,8 @@ function workingTreeReader(root: string): (rel: string) => Promise<string | null
  */
 function dvcOutPath(dvcFile: string, wdir: unknown, given: unknown): { path: string } | { reason: string } {
   const parts = [typeof wdir === 'string' ? wdir : '.', String(given ?? '')];
-  if (parts.some((p) => path.posix.isAbsolute(p) || /^[a-zA-Z]:[\\/]/.test(p))) return { reason: `${dvcFile} gives it an absolute path (an output outside the project): not read` };
+  if (parts.some((p) => path.posix.isAbsolute(p) || /^[a-zA-Z]:[\\/]/.test(p)))
+    return { reason: `${dvcFile} gives it an absolute path (an output outside the project): not read` };
   const joined = path.posix.normalize(path.posix.join(path.posix.dirname(dvcFile), ...parts));
   if (!isSafeRelative(joined)) return { reason: `${dvcFile} gives it a path leading outside the project: not read` };
   return { path: joined };
@@ -115,7 +119,13 @@ function dvcOutPath(dvcFile: string, wdir: unknown, given: unknown): { path: str
 
 /** An artifact name from a path, in GTO's grammar: `models/Model.pkl` → `model-pkl`. */
 function artifactName(p: string): string {
-  return path.posix.basename(p).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'artifact';
+  return (
+    path.posix
+      .basename(p)
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'artifact'
+  );
 }
 
 function toOut(entry: any): DvcOut | null {
@@ -155,15 +165,17 @@ export async function loadDvcProject(repoPath: string, rev?: string | null): Pro
   const dvcYamlText = await read('dvc.yaml');
   const dvcYaml = dvcYamlText ? (yaml(dvcYamlText, 'dvc.yaml') ?? {}) : {};
   const prefix = git?.prefix.replace(/\/$/, '') ?? '';
-  const artifacts: DvcArtifact[] = Object.entries((dvcYaml.artifacts ?? {}) as Record<string, any>).map(([name, a]) => ({
-    id: prefix ? `${prefix}:${name}` : name,
-    name,
-    path: String(a?.path ?? ''),
-    type: typeof a?.type === 'string' ? a.type : null,
-    desc: typeof a?.desc === 'string' ? a.desc : null,
-    labels: Array.isArray(a?.labels) ? a.labels.map(String) : [],
-    meta: a?.meta && typeof a.meta === 'object' ? a.meta : {},
-  }));
+  const artifacts: DvcArtifact[] = Object.entries((dvcYaml.artifacts ?? {}) as Record<string, any>).map(
+    ([name, a]) => ({
+      id: prefix ? `${prefix}:${name}` : name,
+      name,
+      path: String(a?.path ?? ''),
+      type: typeof a?.type === 'string' ? a.type : null,
+      desc: typeof a?.desc === 'string' ? a.desc : null,
+      labels: Array.isArray(a?.labels) ? a.labels.map(String) : [],
+      meta: a?.meta && typeof a.meta === 'object' ? a.meta : {},
+    }),
+  );
 
   const outs = new Map<string, DvcOut>();
   const lockText = await read('dvc.lock');
@@ -223,5 +235,16 @@ export async function loadDvcProject(repoPath: string, rev?: string | null): Pro
     }
   }
   const gto = new GtoRegistry(git ? await gitTags(git) : []);
-  return { root, config, artifacts, outs, standalone, skipped, git, dirty: git && !rev ? await gitDirty(git) : false, gto, read };
+  return {
+    root,
+    config,
+    artifacts,
+    outs,
+    standalone,
+    skipped,
+    git,
+    dirty: git && !rev ? await gitDirty(git) : false,
+    gto,
+    read,
+  };
 }

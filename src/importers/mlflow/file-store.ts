@@ -91,7 +91,8 @@ class StoreReader {
     const out: Dirent[] = [];
     // for-await closes the handle, also when the limit throws.
     for await (const entry of handle) {
-      if (++budget.entries > this.limits.maxEntries) throw badInput(`${dir}: more than ${this.limits.maxEntries} entries in one walk (MAX_WALK_ENTRIES)`);
+      if (++budget.entries > this.limits.maxEntries)
+        throw badInput(`${dir}: more than ${this.limits.maxEntries} entries in one walk (MAX_WALK_ENTRIES)`);
       out.push(entry);
     }
     return out;
@@ -111,12 +112,20 @@ class StoreReader {
     return out;
   }
 
-  private async collect(dir: string, prefix: string, depth: number, budget: WalkBudget, out: [string, string][]): Promise<void> {
-    if (depth > this.limits.maxDepth) throw badInput(`${dir}: folders nested more than ${this.limits.maxDepth} deep (MAX_WALK_DEPTH)`);
+  private async collect(
+    dir: string,
+    prefix: string,
+    depth: number,
+    budget: WalkBudget,
+    out: [string, string][],
+  ): Promise<void> {
+    if (depth > this.limits.maxDepth)
+      throw badInput(`${dir}: folders nested more than ${this.limits.maxDepth} deep (MAX_WALK_DEPTH)`);
     for (const e of await this.list(dir, budget)) {
       const full = path.join(dir, e.name);
       if (e.isDirectory()) await this.collect(full, `${prefix}${e.name}/`, depth + 1, budget, out);
-      else if (e.isFile() || (e.isSymbolicLink() && (await this.isFileInside(full)))) out.push([`${prefix}${e.name}`, full]);
+      else if (e.isFile() || (e.isSymbolicLink() && (await this.isFileInside(full))))
+        out.push([`${prefix}${e.name}`, full]);
     }
   }
 
@@ -163,7 +172,8 @@ export class FileStoreSource implements MlflowSource {
 
   async check(): Promise<void> {
     const info = await stat(this.root).catch(() => null);
-    if (!info?.isDirectory()) throw badInput(`${this.trackingUri} is not an MLflow FileStore: ${this.root} is not a directory`);
+    if (!info?.isDirectory())
+      throw badInput(`${this.trackingUri} is not an MLflow FileStore: ${this.root} is not a directory`);
   }
 
   async experiments(): Promise<MlflowExperiment[]> {
@@ -217,7 +227,12 @@ export class FileStoreSource implements MlflowSource {
         // "<timestamp> <value> <step>" (old files: no step; LoggedModel files: a 4th field).
         const parts = line.trim().split(/\s+/);
         if (parts.length < 2 || parts[0] === '') continue;
-        metrics.push({ key, timestamp: Number(parts[0]), value: metricValue(parts[1]!), step: parts[2] ? Number(parts[2]) : 0 });
+        metrics.push({
+          key,
+          timestamp: Number(parts[0]),
+          value: metricValue(parts[1]!),
+          step: parts[2] ? Number(parts[2]) : 0,
+        });
       }
     }
     const id = String(meta.run_id ?? meta.run_uuid ?? runId);
@@ -244,7 +259,8 @@ export class FileStoreSource implements MlflowSource {
     const ids = new Set<string>();
     for (const name of await this.fs.dirs(path.join(runDir, 'outputs'))) {
       const meta = await this.fs.yaml(path.join(runDir, 'outputs', name, 'meta.yaml'));
-      if (meta?.destination_type === 'MODEL_OUTPUT' && LOGGED_MODEL_ID.test(String(meta.destination_id))) ids.add(String(meta.destination_id));
+      if (meta?.destination_type === 'MODEL_OUTPUT' && LOGGED_MODEL_ID.test(String(meta.destination_id)))
+        ids.add(String(meta.destination_id));
     }
     for (const name of await this.fs.dirs(path.join(expDir, 'models'))) {
       if (!LOGGED_MODEL_ID.test(name)) continue;
@@ -259,7 +275,8 @@ export class FileStoreSource implements MlflowSource {
     if (!LOGGED_MODEL_ID.test(modelId)) return null;
     for (const exp of await this.experimentDirs()) {
       const dir = await this.fs.inside(path.join(this.root, exp, 'models', modelId));
-      if (dir && (await stat(dir).catch(() => null))?.isDirectory()) return path.join(this.root, exp, 'models', modelId, 'artifacts');
+      if (dir && (await stat(dir).catch(() => null))?.isDirectory())
+        return path.join(this.root, exp, 'models', modelId, 'artifacts');
     }
     return null;
   }
@@ -290,10 +307,17 @@ export class FileStoreSource implements MlflowSource {
           status: String(vm.status ?? 'READY'),
           currentStage: vm.current_stage ?? null,
           description: vm.description || null,
-          aliases: Object.entries(aliases).filter(([, n]) => Number(n) === number).map(([a]) => a).sort(),
+          aliases: Object.entries(aliases)
+            .filter(([, n]) => Number(n) === number)
+            .map(([a]) => a)
+            .sort(),
         });
       }
-      out.push({ name: String(meta.name ?? folder), description: meta.description || null, versions: versions.sort((a, b) => a.version - b.version) });
+      out.push({
+        name: String(meta.name ?? folder),
+        description: meta.description || null,
+        versions: versions.sort((a, b) => a.version - b.version),
+      });
     }
     return out;
   }
@@ -334,7 +358,9 @@ export class FileStoreSource implements MlflowSource {
     }
     const copy = /^models:\/([^/]+)\/(\d+)$/.exec(v.source);
     if (copy && depth < 5) {
-      const original = (await this.registeredModels(decodeURIComponent(copy[1]!)))[0]?.versions.find((x) => x.version === Number(copy[2]));
+      const original = (await this.registeredModels(decodeURIComponent(copy[1]!)))[0]?.versions.find(
+        (x) => x.version === Number(copy[2]),
+      );
       return original ? this.versionArtifact(original, depth + 1) : null;
     }
     for (const location of [v.storageLocation, v.source]) {
@@ -346,16 +372,23 @@ export class FileStoreSource implements MlflowSource {
 
   /** `…/<exp>/<run>/artifacts/<rel>` or `…/<exp>/models/m-<id>/artifacts/<rel>`, found in this FileStore. */
   private rebase(uri: string): { root: string; rel: string; modelId: string | null } | null {
-    const m = /(?:^|\/)([0-9]+)\/(?:([0-9a-f]{32})|models\/(m-[0-9a-f]{32}))\/artifacts(?:\/(.*))?$/.exec(uri.replace(/\/+$/, ''));
+    const m = /(?:^|\/)([0-9]+)\/(?:([0-9a-f]{32})|models\/(m-[0-9a-f]{32}))\/artifacts(?:\/(.*))?$/.exec(
+      uri.replace(/\/+$/, ''),
+    );
     if (!m) return null;
-    const root = m[2] ? path.join(this.root, m[1]!, m[2], 'artifacts') : path.join(this.root, m[1]!, 'models', m[3]!, 'artifacts');
+    const root = m[2]
+      ? path.join(this.root, m[1]!, m[2], 'artifacts')
+      : path.join(this.root, m[1]!, 'models', m[3]!, 'artifacts');
     return { root, rel: m[4] ?? '', modelId: m[3] ?? null };
   }
 
   /** An MLmodel folder below `root`: its MLmodel (or {} when absent) and its ONNX file, if any. */
   private async modelFolder(root: string, relPath: string, modelId: string | null): Promise<MlflowModelArtifact> {
     // Sources are upstream data: a `..` in `runs:/<run>/../..` must not leave the artifacts folder.
-    const rel = relPath.split('/').filter((p) => p && p !== '.' && p !== '..').join('/');
+    const rel = relPath
+      .split('/')
+      .filter((p) => p && p !== '.' && p !== '..')
+      .join('/');
     // An artifacts folder linked out of the store is not read at all.
     const artifactsRoot = await this.fs.inside(root);
     if (artifactsRoot === null) return { artifactPath: rel, modelId, mlmodel: {}, onnxFile: null };

@@ -13,7 +13,13 @@ import { planned, ReportBuilder, type ImportReport } from '../report';
 import { applyUpstreamAliases } from '../upstream-aliases';
 import { FileStoreSource } from './file-store';
 import { isAllowedHost, RestSource, type MlflowAuth, type RestLimits } from './rest-source';
-import { latestMetrics, type MlflowModelArtifact, type MlflowRegisteredVersion, type MlflowRunData, type MlflowSource } from './source';
+import {
+  latestMetrics,
+  type MlflowModelArtifact,
+  type MlflowRegisteredVersion,
+  type MlflowRunData,
+  type MlflowSource,
+} from './source';
 
 interface ImportedRun {
   /** The stored run; null in a dry run when it is not stored yet. */
@@ -81,9 +87,16 @@ export class MlflowImporter {
         throw new DomainError('BAD_USER_INPUT', `${trackingUri} is not a valid URL`);
       }
       if (!isAllowedHost(url, this.deps.allowedHosts)) {
-        throw new DomainError('BAD_USER_INPUT', `tracking server ${url.host} is not in MLFLOW_ALLOWED_HOSTS (${this.deps.allowedHosts.join(', ') || 'empty'})`);
+        throw new DomainError(
+          'BAD_USER_INPUT',
+          `tracking server ${url.host} is not in MLFLOW_ALLOWED_HOSTS (${this.deps.allowedHosts.join(', ') || 'empty'})`,
+        );
       }
-      if (url.username || url.password) throw new DomainError('BAD_USER_INPUT', 'put MLflow credentials in MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD, not in the URI');
+      if (url.username || url.password)
+        throw new DomainError(
+          'BAD_USER_INPUT',
+          'put MLflow credentials in MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD, not in the URI',
+        );
       return new RestSource(trackingUri, this.deps.auth, this.deps.downloadDir, {
         allowedHosts: this.deps.allowedHosts,
         timeoutMs: this.deps.timeoutMs,
@@ -91,7 +104,10 @@ export class MlflowImporter {
       });
     }
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trackingUri) && !trackingUri.startsWith('file:')) {
-      throw new DomainError('BAD_USER_INPUT', `unsupported tracking URI ${trackingUri}: use an mlruns/ directory, file://, http:// or https://`);
+      throw new DomainError(
+        'BAD_USER_INPUT',
+        `unsupported tracking URI ${trackingUri}: use an mlruns/ directory, file://, http:// or https://`,
+      );
     }
     return new FileStoreSource(trackingUri);
   }
@@ -114,9 +130,12 @@ export class MlflowImporter {
     const dryRun = input.dryRun === true;
     const ctx: ImportCtx = { source, trackingUri, report, dryRun, runs: new Map(), plannedBytes: new Set() };
     const experiments = (await source.experiments(input.experiment)).filter(
-      (e) => e.lifecycleStage === 'active' && (!input.experiment || e.name === input.experiment || e.id === input.experiment),
+      (e) =>
+        e.lifecycleStage === 'active' &&
+        (!input.experiment || e.name === input.experiment || e.id === input.experiment),
     );
-    if (input.experiment && experiments.length === 0) throw new DomainError('NOT_FOUND', `no experiment "${input.experiment}" in ${input.trackingUri}`);
+    if (input.experiment && experiments.length === 0)
+      throw new DomainError('NOT_FOUND', `no experiment "${input.experiment}" in ${input.trackingUri}`);
     for (const exp of experiments) {
       let list: MlflowRunData[];
       try {
@@ -153,7 +172,13 @@ export class MlflowImporter {
       }
     }
     if (source instanceof FileStoreSource) {
-      for (const link of source.skippedLinks()) report.add({ kind: 'artifact', name: link, action: 'skipped', reason: 'links outside the FileStore: not read' });
+      for (const link of source.skippedLinks())
+        report.add({
+          kind: 'artifact',
+          name: link,
+          action: 'skipped',
+          reason: 'links outside the FileStore: not read',
+        });
     }
     return report.build();
   }
@@ -191,7 +216,13 @@ export class MlflowImporter {
       for (const v of await this.versionsFor(run, artifact)) {
         if (row && v.mlflowRunId === row.id) continue;
         if (!dryRun && row) await versionRepo.linkRun(v.id, row.id);
-        report.add({ kind: 'version', name: `${name} -> v${v.version}`, version: v.version, action: dryRun ? 'would-update' : 'linked', reason: 'same artifact' });
+        report.add({
+          kind: 'version',
+          name: `${name} -> v${v.version}`,
+          version: v.version,
+          action: dryRun ? 'would-update' : 'linked',
+          reason: 'same artifact',
+        });
       }
     }
     return { row, run };
@@ -235,13 +266,25 @@ export class MlflowImporter {
       report.fail({ kind: 'artifact', name: `${label} files` }, e);
       return null;
     });
-    let gateway: VersionRecord | null = artifact ? ((await this.versionsFor(linked?.run ?? null, artifact))[0] ?? null) : null;
+    let gateway: VersionRecord | null = artifact
+      ? ((await this.versionsFor(linked?.run ?? null, artifact))[0] ?? null)
+      : null;
     if (!gateway && artifact?.onnxFile) {
       const model = await models.find(v.name);
-      if (!model) throw new DomainError('BAD_USER_INPUT', `${label} holds an ONNX file but the gateway has no model "${v.name}" (labels, input spec): register it first`);
+      if (!model)
+        throw new DomainError(
+          'BAD_USER_INPUT',
+          `${label} holds an ONNX file but the gateway has no model "${v.name}" (labels, input spec): register it first`,
+        );
       if (dryRun) {
         const { sha256 } = await digestFile(artifact.onnxFile);
-        if (!ctx.plannedBytes.has(sha256)) report.add({ kind: 'version', name: label, action: 'would-create', reason: 'ONNX file of the registered version' });
+        if (!ctx.plannedBytes.has(sha256))
+          report.add({
+            kind: 'version',
+            name: label,
+            action: 'would-create',
+            reason: 'ONNX file of the registered version',
+          });
         ctx.plannedBytes.add(sha256);
       } else {
         gateway = await versions.register(actor, {
@@ -249,10 +292,20 @@ export class MlflowImporter {
           artifactPath: artifact.onnxFile,
           trustedFile: true,
           artifactUri: v.source,
-          tags: { 'mlflow.registeredModel': v.name, 'mlflow.version': v.version, ...(artifact.location ? { 'mlflow.storageLocation': artifact.location } : {}) },
+          tags: {
+            'mlflow.registeredModel': v.name,
+            'mlflow.version': v.version,
+            ...(artifact.location ? { 'mlflow.storageLocation': artifact.location } : {}),
+          },
           ...(linked?.row ? { mlflowRunId: linked.row.id } : {}),
         });
-        report.add({ kind: 'version', name: label, version: gateway.version, action: 'created', reason: 'ONNX file of the registered version' });
+        report.add({
+          kind: 'version',
+          name: label,
+          version: gateway.version,
+          action: 'created',
+          reason: 'ONNX file of the registered version',
+        });
       }
     }
     const previous = (await mlflowRepo.findRegisteredVersion(trackingUri, v.name, v.version))?.aliases ?? [];
@@ -276,14 +329,27 @@ export class MlflowImporter {
       name: v.name,
       version: v.version,
       action: planned(action, dryRun),
-      reason: gateway ? `gateway version ${gateway.version}` : artifact?.onnxFile ? 'ONNX file: a new gateway version' : 'no ONNX bytes found: recorded as a run link only',
+      reason: gateway
+        ? `gateway version ${gateway.version}`
+        : artifact?.onnxFile
+          ? 'ONNX file: a new gateway version'
+          : 'no ONNX bytes found: recorded as a run link only',
     });
-    if (gateway && linked?.row && gateway.mlflowRunId !== linked.row.id && !dryRun) await versionRepo.linkRun(gateway.id, linked.row.id);
+    if (gateway && linked?.row && gateway.mlflowRunId !== linked.row.id && !dryRun)
+      await versionRepo.linkRun(gateway.id, linked.row.id);
     // MLflow aliases follow upstream changes onto the gateway version of the same model.
     if (gateway) {
       const model = await models.find(v.name);
       if (model && model.id === gateway.modelId) {
-        await applyUpstreamAliases({ aliases, versions }, actor, { model: v.name, version: gateway.version }, v.aliases, previous, report, dryRun);
+        await applyUpstreamAliases(
+          { aliases, versions },
+          actor,
+          { model: v.name, version: gateway.version },
+          v.aliases,
+          previous,
+          report,
+          dryRun,
+        );
       }
     }
   }

@@ -34,7 +34,10 @@ function parseMlmodel(text: string): Record<string, any> {
   try {
     return YAML.parse(text) ?? {};
   } catch (e) {
-    throw new DomainError('BAD_USER_INPUT', `an MLmodel file from the MLflow server is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+    throw new DomainError(
+      'BAD_USER_INPUT',
+      `an MLmodel file from the MLflow server is not valid YAML: ${(e as Error).message.split('\n')[0]}`,
+    );
   }
 }
 const num = (v: unknown): number => (typeof v === 'number' ? v : metricValue(String(v)));
@@ -55,7 +58,11 @@ export interface RestLimits {
   downloadTimeoutMs: number;
 }
 
-const DEFAULT_LIMITS: RestLimits = { maxJsonBytes: MAX_JSON_BYTES, maxDownloadBytes: MAX_DOWNLOAD_BYTES, downloadTimeoutMs: DOWNLOAD_TIMEOUT_MS };
+const DEFAULT_LIMITS: RestLimits = {
+  maxJsonBytes: MAX_JSON_BYTES,
+  maxDownloadBytes: MAX_DOWNLOAD_BYTES,
+  downloadTimeoutMs: DOWNLOAD_TIMEOUT_MS,
+};
 
 export interface RestOptions {
   /** MLFLOW_ALLOWED_HOSTS: redirects may lead only there. */
@@ -113,7 +120,11 @@ class Deadline {
 }
 
 /** Hands each chunk of a body to `sink`; every chunk restarts the deadline's idle clock. */
-async function eachChunk(res: Response, deadline: Deadline, sink: (chunk: Uint8Array) => void | Promise<void>): Promise<void> {
+async function eachChunk(
+  res: Response,
+  deadline: Deadline,
+  sink: (chunk: Uint8Array) => void | Promise<void>,
+): Promise<void> {
   if (!res.body) return;
   const reader = res.body.getReader();
   try {
@@ -131,7 +142,12 @@ async function eachChunk(res: Response, deadline: Deadline, sink: (chunk: Uint8A
 }
 
 /** A whole body, refused as soon as it passes `max` bytes (declared or received). */
-async function readCapped(res: Response, max: number, deadline: Deadline, tooLarge: () => DomainError): Promise<string> {
+async function readCapped(
+  res: Response,
+  max: number,
+  deadline: Deadline,
+  tooLarge: () => DomainError,
+): Promise<string> {
   if (Number(res.headers.get('content-length')) > max) {
     await res.body?.cancel().catch(() => undefined);
     throw tooLarge();
@@ -147,7 +163,13 @@ async function readCapped(res: Response, max: number, deadline: Deadline, tooLar
 }
 
 /** Writes a body to `file`, refused as soon as it passes `max` bytes (declared or received). */
-async function saveCapped(res: Response, file: string, max: number, deadline: Deadline, tooLarge: () => DomainError): Promise<void> {
+async function saveCapped(
+  res: Response,
+  file: string,
+  max: number,
+  deadline: Deadline,
+  tooLarge: () => DomainError,
+): Promise<void> {
   if (Number(res.headers.get('content-length')) > max) {
     await res.body?.cancel().catch(() => undefined);
     throw tooLarge();
@@ -221,7 +243,11 @@ export class RestSource implements MlflowSource {
    * Sends a request and follows redirects by hand: at most MAX_REDIRECTS, only to hosts in
    * MLFLOW_ALLOWED_HOSTS, and the Authorization header never to another origin.
    */
-  private async send(pathAndQuery: string, init: { method?: string; body?: unknown }, signal: AbortSignal): Promise<{ res: Response; shown: string }> {
+  private async send(
+    pathAndQuery: string,
+    init: { method?: string; body?: unknown },
+    signal: AbortSignal,
+  ): Promise<{ res: Response; shown: string }> {
     let url = new URL(pathAndQuery.replace(/^\//, ''), this.base);
     let method = init.method ?? 'GET';
     let body = init.body !== undefined ? JSON.stringify(init.body) : undefined;
@@ -233,7 +259,11 @@ export class RestSource implements MlflowSource {
         res = await fetch(url, {
           method,
           redirect: 'manual',
-          headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(auth ? { authorization: auth } : {}) },
+          headers: {
+            accept: 'application/json',
+            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+            ...(auth ? { authorization: auth } : {}),
+          },
           ...(body !== undefined ? { body } : {}),
           signal,
         });
@@ -244,7 +274,8 @@ export class RestSource implements MlflowSource {
       }
       if (!REDIRECTS.has(res.status)) return { res, shown };
       await res.body?.cancel().catch(() => undefined);
-      if (hop >= MAX_REDIRECTS) throw badInput(`the MLflow server redirected ${shown} more than ${MAX_REDIRECTS} times (MAX_REDIRECTS)`);
+      if (hop >= MAX_REDIRECTS)
+        throw badInput(`the MLflow server redirected ${shown} more than ${MAX_REDIRECTS} times (MAX_REDIRECTS)`);
       const next = this.redirectTarget(res.headers.get('location'), url, shown);
       if (next.origin !== url.origin) auth = null;
       // As fetch does: 303, and 301/302 after a POST, continue as a GET without the body.
@@ -263,9 +294,12 @@ export class RestSource implements MlflowSource {
     } catch {
       next = null;
     }
-    if (!next || (next.protocol !== 'http:' && next.protocol !== 'https:')) throw badInput(`the MLflow server redirected ${shown} to an invalid location`);
+    if (!next || (next.protocol !== 'http:' && next.protocol !== 'https:'))
+      throw badInput(`the MLflow server redirected ${shown} to an invalid location`);
     if (!isAllowedHost(next, this.allowedHosts)) {
-      throw badInput(`the MLflow server redirected ${shown} to ${next.host}, which is not in MLFLOW_ALLOWED_HOSTS (${this.allowedHosts.join(', ') || 'empty'})`);
+      throw badInput(
+        `the MLflow server redirected ${shown} to ${next.host}, which is not in MLFLOW_ALLOWED_HOSTS (${this.allowedHosts.join(', ') || 'empty'})`,
+      );
     }
     return next;
   }
@@ -298,20 +332,26 @@ export class RestSource implements MlflowSource {
   private timeout(deadline: Deadline, shown: string, answered: boolean): DomainError {
     const ms = deadline.expired === 'idle' ? deadline.idleMs : deadline.overallMs;
     if (!answered) return new DomainError('TIMEOUT', `MLflow server did not answer ${shown} within ${ms} ms`);
-    if (deadline.expired === 'idle') return new DomainError('TIMEOUT', `MLflow server sent nothing of ${shown} for ${ms} ms`);
+    if (deadline.expired === 'idle')
+      return new DomainError('TIMEOUT', `MLflow server sent nothing of ${shown} for ${ms} ms`);
     return new DomainError('TIMEOUT', `MLflow server did not finish sending ${shown} within ${ms} ms`);
   }
 
   /** The domain error an error status stands for, with MLflow's error_code when it sent one. */
   private async refusal(res: Response, shown: string, deadline: Deadline): Promise<DomainError> {
     // An error answer past MAX_ERROR_BYTES is not MLflow's: only its status is used.
-    const text = await readCapped(res, MAX_ERROR_BYTES, deadline, () => badInput(`error answer over ${MAX_ERROR_BYTES} bytes`)).catch(() => '');
+    const text = await readCapped(res, MAX_ERROR_BYTES, deadline, () =>
+      badInput(`error answer over ${MAX_ERROR_BYTES} bytes`),
+    ).catch(() => '');
     const body = parseErrorBody(text);
     const detail = body?.error_code ? `${body.error_code}: ${body.message ?? ''}` : `HTTP ${res.status}`;
     if (res.status === 401 || res.status === 403) {
-      return badInput(`the MLflow server refused the credentials for ${shown} (HTTP ${res.status}); set MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD`);
+      return badInput(
+        `the MLflow server refused the credentials for ${shown} (HTTP ${res.status}); set MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD`,
+      );
     }
-    if (res.status === 404 || body?.error_code === 'RESOURCE_DOES_NOT_EXIST') return new DomainError('NOT_FOUND', `MLflow: ${detail}`);
+    if (res.status === 404 || body?.error_code === 'RESOURCE_DOES_NOT_EXIST')
+      return new DomainError('NOT_FOUND', `MLflow: ${detail}`);
     return badInput(`MLflow server error on ${shown}: ${detail}`);
   }
 
@@ -320,7 +360,9 @@ export class RestSource implements MlflowSource {
     const deadline = new Deadline(this.timeoutMs, null);
     const max = this.limits.maxJsonBytes;
     return this.exchange(pathAndQuery, init, deadline, (res, shown) =>
-      readCapped(res, max, deadline, () => badInput(`the MLflow server's answer to ${shown} is larger than ${max} bytes (MAX_JSON_BYTES)`)),
+      readCapped(res, max, deadline, () =>
+        badInput(`the MLflow server's answer to ${shown} is larger than ${max} bytes (MAX_JSON_BYTES)`),
+      ),
     );
   }
 
@@ -329,12 +371,17 @@ export class RestSource implements MlflowSource {
     try {
       return JSON.parse(text) as T;
     } catch {
-      throw new DomainError('BAD_USER_INPUT', `the MLflow server sent a response that is not JSON (${pathAndQuery.split('?')[0]})`);
+      throw new DomainError(
+        'BAD_USER_INPUT',
+        `the MLflow server sent a response that is not JSON (${pathAndQuery.split('?')[0]})`,
+      );
     }
   }
 
   /** Follows next_page_token until a page comes without one. */
-  private async paged<T>(fetchPage: (token: string | undefined) => Promise<{ items: T[] | undefined; next?: string | undefined }>): Promise<T[]> {
+  private async paged<T>(
+    fetchPage: (token: string | undefined) => Promise<{ items: T[] | undefined; next?: string | undefined }>,
+  ): Promise<T[]> {
     const all: T[] = [];
     let token: string | undefined;
     for (let page = 0; page < 100_000; page++) {
@@ -358,14 +405,19 @@ export class RestSource implements MlflowSource {
       lifecycleStage: e.lifecycle_stage ?? 'active',
     });
     if (filter && !/^\d+$/.test(filter)) {
-      const { experiment } = await this.json<{ experiment: unknown }>(`api/2.0/mlflow/experiments/get-by-name?experiment_name=${encodeURIComponent(filter)}`);
+      const { experiment } = await this.json<{ experiment: unknown }>(
+        `api/2.0/mlflow/experiments/get-by-name?experiment_name=${encodeURIComponent(filter)}`,
+      );
       return [map(experiment)];
     }
     const list = await this.paged(async (token) => {
-      const r = await this.json<{ experiments?: unknown[]; next_page_token?: string }>('api/2.0/mlflow/experiments/search', {
-        method: 'POST',
-        body: { max_results: 1000, ...(token ? { page_token: token } : {}) },
-      });
+      const r = await this.json<{ experiments?: unknown[]; next_page_token?: string }>(
+        'api/2.0/mlflow/experiments/search',
+        {
+          method: 'POST',
+          body: { max_results: 1000, ...(token ? { page_token: token } : {}) },
+        },
+      );
       return { items: r.experiments, next: r.next_page_token };
     });
     return list.map(map);
@@ -406,7 +458,8 @@ export class RestSource implements MlflowSource {
         );
         return { items: r.metrics, next: r.next_page_token };
       });
-      for (const m of history) metrics.push({ key, value: num(m.value), timestamp: int(m.timestamp) ?? 0, step: int(m.step) ?? 0 });
+      for (const m of history)
+        metrics.push({ key, value: num(m.value), timestamp: int(m.timestamp) ?? 0, step: int(m.step) ?? 0 });
     }
     return {
       runId,
@@ -422,17 +475,25 @@ export class RestSource implements MlflowSource {
       tags: kv(run.data?.tags),
       metrics,
       // MLflow 3 lists the LoggedModels a run produced under outputs.model_outputs.
-      loggedModels: [...new Set(((run.outputs?.model_outputs ?? []) as { model_id?: string }[]).map((m) => String(m.model_id ?? '')).filter((id) => LOGGED_MODEL_ID.test(id)))],
+      loggedModels: [
+        ...new Set(
+          ((run.outputs?.model_outputs ?? []) as { model_id?: string }[])
+            .map((m) => String(m.model_id ?? ''))
+            .filter((id) => LOGGED_MODEL_ID.test(id)),
+        ),
+      ],
     };
   }
 
   async registeredModels(name?: string | null): Promise<MlflowRegisteredModel[]> {
-    const models = name ? await this.registeredModel(name) : await this.paged(async (token) => {
-      const r = await this.json<{ registered_models?: any[]; next_page_token?: string }>(
-        `api/2.0/mlflow/registered-models/search?max_results=1000${token ? `&page_token=${encodeURIComponent(token)}` : ''}`,
-      );
-      return { items: r.registered_models, next: r.next_page_token };
-    });
+    const models = name
+      ? await this.registeredModel(name)
+      : await this.paged(async (token) => {
+          const r = await this.json<{ registered_models?: any[]; next_page_token?: string }>(
+            `api/2.0/mlflow/registered-models/search?max_results=1000${token ? `&page_token=${encodeURIComponent(token)}` : ''}`,
+          );
+          return { items: r.registered_models, next: r.next_page_token };
+        });
     const out: MlflowRegisteredModel[] = [];
     for (const m of models) {
       const name = String(m.name);
@@ -445,7 +506,8 @@ export class RestSource implements MlflowSource {
       });
       // Aliases: on each version (strings) in 2.x/3.x servers, and on the model as {alias, version}.
       const byVersion = new Map<string, Set<string>>();
-      for (const a of (m.aliases ?? []) as { alias: string; version: string }[]) byVersion.set(String(a.version), new Set([...(byVersion.get(String(a.version)) ?? []), a.alias]));
+      for (const a of (m.aliases ?? []) as { alias: string; version: string }[])
+        byVersion.set(String(a.version), new Set([...(byVersion.get(String(a.version)) ?? []), a.alias]));
       const mapped: MlflowRegisteredVersion[] = versions
         .filter((v) => v.current_stage !== 'Deleted_Internal')
         .map((v) => ({
@@ -458,7 +520,9 @@ export class RestSource implements MlflowSource {
           status: String(v.status ?? 'READY'),
           currentStage: v.current_stage ?? null,
           description: v.description || null,
-          aliases: [...new Set([...((v.aliases ?? []) as string[]), ...(byVersion.get(String(v.version)) ?? [])])].sort(),
+          aliases: [
+            ...new Set([...((v.aliases ?? []) as string[]), ...(byVersion.get(String(v.version)) ?? [])]),
+          ].sort(),
         }));
       out.push({ name, description: m.description || null, versions: mapped.sort((a, b) => a.version - b.version) });
     }
@@ -468,7 +532,9 @@ export class RestSource implements MlflowSource {
   /** registered-models/get: one model, or none (a 404 means the server has no such model). */
   private async registeredModel(name: string): Promise<any[]> {
     try {
-      const { registered_model } = await this.json<{ registered_model: unknown }>(`api/2.0/mlflow/registered-models/get?name=${encodeURIComponent(name)}`);
+      const { registered_model } = await this.json<{ registered_model: unknown }>(
+        `api/2.0/mlflow/registered-models/get?name=${encodeURIComponent(name)}`,
+      );
       return [registered_model];
     } catch (e) {
       if (e instanceof DomainError && e.code === 'NOT_FOUND') return [];
@@ -503,8 +569,15 @@ export class RestSource implements MlflowSource {
       if (mlmodel) {
         const parsed = parseMlmodel(await this.text(this.artifactUrl(run, mlmodel.path)));
         const dataName: string | undefined = parsed.flavors?.onnx?.data;
-        const onnx = files.find((f) => !f.is_dir && (path.posix.basename(f.path) === dataName || f.path.endsWith('.onnx')));
-        out.push({ artifactPath: dir, modelId: null, mlmodel: parsed, onnxFile: onnx ? await this.download(this.artifactUrl(run, onnx.path), `${run.runId}-${onnx.path}`) : null });
+        const onnx = files.find(
+          (f) => !f.is_dir && (path.posix.basename(f.path) === dataName || f.path.endsWith('.onnx')),
+        );
+        out.push({
+          artifactPath: dir,
+          modelId: null,
+          mlmodel: parsed,
+          onnxFile: onnx ? await this.download(this.artifactUrl(run, onnx.path), `${run.runId}-${onnx.path}`) : null,
+        });
         return;
       }
       for (const f of files.filter((x) => x.is_dir)) await walk(f.path, depth + 1);
@@ -512,7 +585,8 @@ export class RestSource implements MlflowSource {
     await walk('', 0);
     // MLflow 3 LoggedModels: their files are served by the logged-models artifact route.
     for (const id of run.loggedModels) {
-      const file = (rel: string) => `ajax-api/2.0/mlflow/logged-models/${id}/artifacts/files?artifact_file_path=${encodeURIComponent(rel)}`;
+      const file = (rel: string) =>
+        `ajax-api/2.0/mlflow/logged-models/${id}/artifacts/files?artifact_file_path=${encodeURIComponent(rel)}`;
       out.push(await this.modelFiles(file, id));
     }
     return out;
@@ -525,8 +599,13 @@ export class RestSource implements MlflowSource {
    */
   async versionArtifact(v: MlflowRegisteredVersion): Promise<MlflowModelArtifact | null> {
     const q = `name=${encodeURIComponent(v.name)}&version=${v.version}`;
-    const { artifact_uri } = await this.json<{ artifact_uri?: string }>(`api/2.0/mlflow/model-versions/get-download-uri?${q}`);
-    const artifact = await this.modelFiles((rel) => `model-versions/get-artifact?path=${encodeURIComponent(rel)}&${q}`, v.modelId);
+    const { artifact_uri } = await this.json<{ artifact_uri?: string }>(
+      `api/2.0/mlflow/model-versions/get-download-uri?${q}`,
+    );
+    const artifact = await this.modelFiles(
+      (rel) => `model-versions/get-artifact?path=${encodeURIComponent(rel)}&${q}`,
+      v.modelId,
+    );
     return { ...artifact, location: artifact_uri ?? null };
   }
 
@@ -539,7 +618,8 @@ export class RestSource implements MlflowSource {
       if (!(e instanceof DomainError && e.code === 'NOT_FOUND')) throw e;
     }
     const data: unknown = mlmodel.flavors?.onnx?.data;
-    const onnxFile = typeof data === 'string' && data ? await this.download(url(data), `${modelId ?? 'version'}-${data}`) : null;
+    const onnxFile =
+      typeof data === 'string' && data ? await this.download(url(data), `${modelId ?? 'version'}-${data}`) : null;
     return { artifactPath: '', modelId, mlmodel, onnxFile };
   }
 
@@ -553,7 +633,9 @@ export class RestSource implements MlflowSource {
     try {
       await this.exchange(url, {}, deadline, async (res, shown) => {
         if (!res.body) throw badInput(`MLflow sent an empty artifact ${name}`);
-        await saveCapped(res, file, max, deadline, () => badInput(`the MLflow artifact ${shown} is larger than ${max} bytes (MAX_DOWNLOAD_BYTES)`));
+        await saveCapped(res, file, max, deadline, () =>
+          badInput(`the MLflow artifact ${shown} is larger than ${max} bytes (MAX_DOWNLOAD_BYTES)`),
+        );
       });
     } catch (e) {
       await rm(file, { force: true });

@@ -107,7 +107,12 @@ export function latestMetrics(points: MlflowMetricPoint[]): Record<string, numbe
   const best = new Map<string, MlflowMetricPoint>();
   for (const p of points) {
     const b = best.get(p.key);
-    if (!b || p.step > b.step || (p.step === b.step && (p.timestamp > b.timestamp || (p.timestamp === b.timestamp && p.value > b.value)))) best.set(p.key, p);
+    if (
+      !b ||
+      p.step > b.step ||
+      (p.step === b.step && (p.timestamp > b.timestamp || (p.timestamp === b.timestamp && p.value > b.value)))
+    )
+      best.set(p.key, p);
   }
   return Object.fromEntries([...best].map(([k, p]) => [k, p.value]));
 }

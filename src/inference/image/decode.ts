@@ -31,9 +31,8 @@ const DEPTH_NAMES: Record<string, string> = {
   dpcomplex: 'complex',
 };
 
-const invalid = (message: string, details?: Record<string, unknown>) => new DomainError(ErrorCode.INVALID_IMAGE, message, details);
-
-
+const invalid = (message: string, details?: Record<string, unknown>) =>
+  new DomainError(ErrorCode.INVALID_IMAGE, message, details);
 
 export interface Decoded {
   raster: Raster;
@@ -49,14 +48,28 @@ export interface Decoded {
  * error, not a half-grey image), embedded ICC profiles ignored (PIL does not apply them either, so a
  * Display-P3 photo keeps the raw values a PIL-trained model saw). 16-bit samples stay 16-bit.
  */
-export async function decodeImage(bytes: Buffer, limits: ImageLimits, opts: { sharpOnly?: boolean } = {}): Promise<Decoded> {
+export async function decodeImage(
+  bytes: Buffer,
+  limits: ImageLimits,
+  opts: { sharpOnly?: boolean } = {},
+): Promise<Decoded> {
   checkBytes(bytes, limits);
   const png = opts.sharpOnly ? null : pngInfo(bytes);
   if (png?.simple) {
     checkPixels(png.width, png.height, limits);
     await loadPngDecoder();
     const { raster, is16 } = decodeSimplePng(bytes, png);
-    return { raster, is16, source: { format: 'png', width: raster.width, height: raster.height, channels: raster.channels, bitDepth: is16 ? 16 : 8 } };
+    return {
+      raster,
+      is16,
+      source: {
+        format: 'png',
+        width: raster.width,
+        height: raster.height,
+        channels: raster.channels,
+        bitDepth: is16 ? 16 : 8,
+      },
+    };
   }
   return decodeWithSharp(bytes, await readHeader(bytes, limits), limits);
 }
@@ -70,7 +83,17 @@ export function decodeSmallPng(bytes: Buffer, limits: ImageLimits, maxPixels: nu
   const png = pngInfo(bytes);
   if (!png?.simple || png.width * png.height > Math.min(maxPixels, limits.maxPixels)) return null;
   const { raster, is16 } = decodeSimplePng(bytes, png);
-  return { raster, is16, source: { format: 'png', width: raster.width, height: raster.height, channels: raster.channels, bitDepth: is16 ? 16 : 8 } };
+  return {
+    raster,
+    is16,
+    source: {
+      format: 'png',
+      width: raster.width,
+      height: raster.height,
+      channels: raster.channels,
+      bitDepth: is16 ? 16 : 8,
+    },
+  };
 }
 
 function checkBytes(bytes: Buffer, limits: ImageLimits): void {
@@ -81,10 +104,14 @@ function checkBytes(bytes: Buffer, limits: ImageLimits): void {
 function checkPixels(width: number, height: number, limits: ImageLimits): void {
   const pixels = width * height;
   if (pixels > limits.maxPixels) {
-    throw new DomainError(ErrorCode.PAYLOAD_TOO_LARGE, `the image has ${pixels} pixels (${width}x${height}), more than the ${limits.maxPixels} allowed`, {
-      pixels,
-      maxPixels: limits.maxPixels,
-    });
+    throw new DomainError(
+      ErrorCode.PAYLOAD_TOO_LARGE,
+      `the image has ${pixels} pixels (${width}x${height}), more than the ${limits.maxPixels} allowed`,
+      {
+        pixels,
+        maxPixels: limits.maxPixels,
+      },
+    );
   }
 }
 
@@ -110,7 +137,10 @@ async function readHeader(bytes: Buffer, limits: ImageLimits): Promise<Header> {
     throw invalid(`the image is ${format}: only ${ACCEPTED_LIST} are accepted`, { format });
   }
   if (meta.depth !== 'uchar' && meta.depth !== 'ushort') {
-    throw invalid(`the image has ${DEPTH_NAMES[meta.depth] ?? meta.depth} samples: only 8- and 16-bit images are accepted`, { depth: meta.depth });
+    throw invalid(
+      `the image has ${DEPTH_NAMES[meta.depth] ?? meta.depth} samples: only 8- and 16-bit images are accepted`,
+      { depth: meta.depth },
+    );
   }
   const width = meta.width;
   const height = meta.pageHeight ?? meta.height;
@@ -119,7 +149,10 @@ async function readHeader(bytes: Buffer, limits: ImageLimits): Promise<Header> {
 }
 
 async function decodeWithSharp(bytes: Buffer, { meta, format, is16 }: Header, limits: ImageLimits): Promise<Decoded> {
-  const options: sharp.SharpOptions = { ...DECODE_OPTIONS, limitInputPixels: Math.max(1, Math.floor(limits.maxPixels)) };
+  const options: sharp.SharpOptions = {
+    ...DECODE_OPTIONS,
+    limitInputPixels: Math.max(1, Math.floor(limits.maxPixels)),
+  };
   const grey = meta.space === 'b-w' || meta.space === 'grey16';
   // Name the output colourspace, or sharp converts everything to 8-bit sRGB. 8-bit gray+alpha goes through
   // sRGB (gray replicated) because sharp's raw output keeps only the first band of a 'b-w' image.
@@ -131,18 +164,31 @@ async function decodeWithSharp(bytes: Buffer, { meta, format, is16 }: Header, li
       .toColourspace(colourspace)
       .raw({ depth: is16 ? 'ushort' : 'uchar' });
     // sharp counts whole seconds, 0 = no limit.
-    if (limits.timeoutSeconds > 0) pipeline = pipeline.timeout({ seconds: Math.min(3600, Math.ceil(limits.timeoutSeconds)) });
+    if (limits.timeoutSeconds > 0)
+      pipeline = pipeline.timeout({ seconds: Math.min(3600, Math.ceil(limits.timeoutSeconds)) });
     out = await pipeline.toBuffer({ resolveWithObject: true });
   } catch (e) {
     throw imageError(e, bytes, limits);
   }
   const { info } = out;
-  if (info.channels < 1 || info.channels > 4) throw invalid(`the image has ${info.channels} channels: only gray and RGB, with or without alpha, are accepted`);
-  const raster: Raster = { data: is16 ? uint16View(out.data) : out.data, width: info.width, height: info.height, channels: info.channels };
+  if (info.channels < 1 || info.channels > 4)
+    throw invalid(`the image has ${info.channels} channels: only gray and RGB, with or without alpha, are accepted`);
+  const raster: Raster = {
+    data: is16 ? uint16View(out.data) : out.data,
+    width: info.width,
+    height: info.height,
+    channels: info.channels,
+  };
   return {
     raster,
     is16,
-    source: { format, width: info.width, height: info.height, channels: meta.channels, bitDepth: is16 ? (16 as const) : (8 as const) },
+    source: {
+      format,
+      width: info.width,
+      height: info.height,
+      channels: meta.channels,
+      bitDepth: is16 ? (16 as const) : (8 as const),
+    },
   };
 }
 
@@ -165,10 +211,16 @@ export function imageError(e: unknown, bytes: Buffer, limits: ImageLimits): Doma
     return invalid(`the bytes are not an image in a known format: only ${ACCEPTED_LIST} are accepted`);
   }
   if (/exceeds pixel limit/i.test(first)) {
-    return new DomainError(ErrorCode.PAYLOAD_TOO_LARGE, `the image has more than the ${limits.maxPixels} pixels allowed`, { maxPixels: limits.maxPixels });
+    return new DomainError(
+      ErrorCode.PAYLOAD_TOO_LARGE,
+      `the image has more than the ${limits.maxPixels} pixels allowed`,
+      { maxPixels: limits.maxPixels },
+    );
   }
   if (/^timeout/i.test(first)) {
-    return invalid(`decoding the image took longer than the ${limits.timeoutSeconds} s allowed (${first})`, { timeoutSeconds: limits.timeoutSeconds });
+    return invalid(`decoding the image took longer than the ${limits.timeoutSeconds} s allowed (${first})`, {
+      timeoutSeconds: limits.timeoutSeconds,
+    });
   }
   return invalid(`the image is truncated or corrupt: ${first}`);
 }
@@ -179,7 +231,8 @@ function sniff(b: Buffer): string | undefined {
   const head = b.subarray(0, 16);
   const ascii = head.toString('latin1');
   if (b.subarray(0, 1024).includes('%PDF-')) return 'pdf';
-  if (ascii.startsWith('BM') && b.length >= 26 && [12, 40, 52, 56, 64, 108, 124].includes(b.readUInt32LE(14))) return 'bmp';
+  if (ascii.startsWith('BM') && b.length >= 26 && [12, 40, 52, 56, 64, 108, 124].includes(b.readUInt32LE(14)))
+    return 'bmp';
   if (ascii.startsWith('8BPS')) return 'psd';
   if (ascii.startsWith('\xff\x0a') || ascii.slice(4, 12) === 'JXL \r\n\x87\n') return 'jxl';
   if (ascii.slice(4, 12) === 'jP  \r\n\x87\n' || ascii.startsWith('\xff\x4f\xff\x51')) return 'jpeg 2000';
@@ -191,6 +244,7 @@ function sniff(b: Buffer): string | undefined {
 function looksLikeText(b: Buffer): boolean {
   if (b.length === 0) return false;
   let printable = 0;
-  for (const byte of b) if (byte === 9 || byte === 10 || byte === 13 || (byte >= 32 && byte < 127) || byte >= 128) printable++;
+  for (const byte of b)
+    if (byte === 9 || byte === 10 || byte === 13 || (byte >= 32 && byte < 127) || byte >= 128) printable++;
   return printable === b.length && !b.includes(0);
 }

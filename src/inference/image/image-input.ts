@@ -54,10 +54,15 @@ export function bytesFromBase64(input: string, maxBytes: number): Buffer {
     const start = input.search(/data:/i);
     const comma = input.indexOf(',', start);
     if (comma < 0) throw invalid('the data: URL has no "," before its data');
-    const header = input.slice(start + 5, comma).trim().toLowerCase();
+    const header = input
+      .slice(start + 5, comma)
+      .trim()
+      .toLowerCase();
     const [mediaType = '', ...params] = header.split(';').map((p) => p.trim());
     if (!acceptedMediaType(mediaType)) {
-      throw invalid(`the data: URL has media type ${mediaType ? `"${mediaType}"` : 'text/plain (none given)'}: only image/* is accepted`);
+      throw invalid(
+        `the data: URL has media type ${mediaType ? `"${mediaType}"` : 'text/plain (none given)'}: only image/* is accepted`,
+      );
     }
     if (!params.includes('base64')) throw invalid('the data: URL is not base64-encoded (";base64," is missing)');
     payload = input.slice(comma + 1);
@@ -76,7 +81,10 @@ export function bytesFromBase64(input: string, maxBytes: number): Buffer {
   if (payload.length === 0) throw invalid('the image is empty (0 bytes)');
   if (!BASE64.test(payload) || payload.length % 4 === 1) {
     const bad = payload.match(/[^A-Za-z0-9+/\-_=]/)?.[0];
-    const why = bad !== undefined ? `character ${JSON.stringify(bad)} at position ${payload.indexOf(bad)}` : 'bad length or padding';
+    const why =
+      bad !== undefined
+        ? `character ${JSON.stringify(bad)} at position ${payload.indexOf(bad)}`
+        : 'bad length or padding';
     throw invalid(`the image is not valid base64: ${why}`);
   }
   return Buffer.from(payload, 'base64');

@@ -66,11 +66,14 @@ export class ImagePool {
   private closed = false;
   private readonly file = path.join(__dirname, 'preprocess-worker.cjs');
 
-  private constructor(
-    private readonly opts: { workers: number; nice: number; limits: ImageLimits; logger: Logger },
-  ) {}
+  private constructor(private readonly opts: { workers: number; nice: number; limits: ImageLimits; logger: Logger }) {}
 
-  static async create(opts: { workers: number; nice: number; limits: ImageLimits; logger: Logger }): Promise<ImagePool> {
+  static async create(opts: {
+    workers: number;
+    nice: number;
+    limits: ImageLimits;
+    logger: Logger;
+  }): Promise<ImagePool> {
     await loadPngDecoder();
     return new ImagePool(opts);
   }
@@ -90,7 +93,12 @@ export class ImagePool {
     // A copy moves to the thread: the caller may use its bytes again (a comparison scores each image with both versions).
     const view = new Uint8Array(bytes);
     return new Promise<Preprocessed>((resolve, reject) => {
-      this.queue.push({ request: { bytes: view, spec, limits: this.opts.limits }, transfer: [view.buffer as ArrayBuffer], resolve, reject });
+      this.queue.push({
+        request: { bytes: view, spec, limits: this.opts.limits },
+        transfer: [view.buffer as ArrayBuffer],
+        resolve,
+        reject,
+      });
       this.dispatch();
     });
   }
@@ -118,7 +126,8 @@ export class ImagePool {
   /** Fails what waits, lets running jobs finish (a thread inside sharp must not be terminated), then ends the threads. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.queue.splice(0)) job.reject(new DomainError(ErrorCode.MODEL_NOT_READY, 'the gateway is stopping'));
+    for (const job of this.queue.splice(0))
+      job.reject(new DomainError(ErrorCode.MODEL_NOT_READY, 'the gateway is stopping'));
     await Promise.all(
       this.workers.map(async (w) => {
         while (w.job && !w.dead) await new Promise((r) => setTimeout(r, 10));

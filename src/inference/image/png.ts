@@ -25,15 +25,20 @@ const NOT_SIMPLE = new Set(['eXIf', 'acTL', 'CgBI']);
 
 /** The IHDR fields and whether the file is simple, from the chunk headers alone; null when not a PNG. */
 export function pngInfo(bytes: Buffer): PngInfo | null {
-  if (bytes.length < 33 || !bytes.subarray(0, 8).equals(SIGNATURE) || bytes.toString('latin1', 12, 16) !== 'IHDR') return null;
+  if (bytes.length < 33 || !bytes.subarray(0, 8).equals(SIGNATURE) || bytes.toString('latin1', 12, 16) !== 'IHDR')
+    return null;
   const width = bytes.readUInt32BE(16);
   const height = bytes.readUInt32BE(20);
   const bitDepth = bytes[24]!;
   const colorType = bytes[25]!;
   const interlaced = bytes[28] === 1;
-  let simple = (([0, 2, 4, 6].includes(colorType) && (bitDepth === 8 || bitDepth === 16)) || (colorType === 3 && bitDepth === 8)) && width > 0 && height > 0;
+  let simple =
+    (([0, 2, 4, 6].includes(colorType) && (bitDepth === 8 || bitDepth === 16)) ||
+      (colorType === 3 && bitDepth === 8)) &&
+    width > 0 &&
+    height > 0;
   // Walk the chunk headers (a hop each, however large the data): what else the file declares.
-  for (let at = 8; simple && at + 8 <= bytes.length; ) {
+  for (let at = 8; simple && at + 8 <= bytes.length;) {
     const length = bytes.readUInt32BE(at);
     const type = bytes.toString('latin1', at + 4, at + 8);
     if (NOT_SIMPLE.has(type) || (type === 'tRNS' && colorType !== 3)) simple = false;
@@ -63,30 +68,40 @@ const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 4: 2, 6: 4 };
  */
 export function decodeSimplePng(bytes: Buffer, info: PngInfo = pngInfo(bytes)!): { raster: Raster; is16: boolean } {
   try {
-    if (info.bitDepth === 8 && !info.interlaced && CHANNELS[info.colorType]) return { raster: inflatePng(bytes, info), is16: false };
+    if (info.bitDepth === 8 && !info.interlaced && CHANNELS[info.colorType])
+      return { raster: inflatePng(bytes, info), is16: false };
     if (!fastPng) throw new Error('decodeSimplePng() before loadPngDecoder()');
     const png = fastPng.decode(bytes, { checkCrc: true });
     if (png.palette) {
       const data = fastPng.convertIndexedToRgb(png);
-      return { raster: { data, width: png.width, height: png.height, channels: data.length / (png.width * png.height) }, is16: false };
+      return {
+        raster: { data, width: png.width, height: png.height, channels: data.length / (png.width * png.height) },
+        is16: false,
+      };
     }
     const is16 = png.depth === 16;
-    const data = is16 ? (png.data as Uint16Array) : new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length);
+    const data = is16
+      ? (png.data as Uint16Array)
+      : new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length);
     return { raster: { data, width: png.width, height: png.height, channels: png.channels }, is16 };
   } catch (e) {
-    throw new DomainError(ErrorCode.INVALID_IMAGE, `the image is truncated or corrupt: ${(e as Error).message.split('\n')[0]!.trim()}`);
+    throw new DomainError(
+      ErrorCode.INVALID_IMAGE,
+      `the image is truncated or corrupt: ${(e as Error).message.split('\n')[0]!.trim()}`,
+    );
   }
 }
 
 /** 8-bit, non-interlaced: the IDAT chunks (CRCs checked) inflated, then each row unfiltered (PNG spec, section 9). */
 function inflatePng(bytes: Buffer, { width, height, colorType }: PngInfo): Raster {
   const idat: Buffer[] = [];
-  for (let at = 8; at + 12 <= bytes.length; ) {
+  for (let at = 8; at + 12 <= bytes.length;) {
     const length = bytes.readUInt32BE(at);
     if (at + 12 + length > bytes.length) throw new Error('a chunk runs past the end of the file');
     const type = bytes.toString('latin1', at + 4, at + 8);
     if (type === 'IHDR' || type === 'IDAT') {
-      if (crc32(bytes.subarray(at + 4, at + 8 + length)) !== bytes.readUInt32BE(at + 8 + length)) throw new Error(`CRC error in ${type}`);
+      if (crc32(bytes.subarray(at + 4, at + 8 + length)) !== bytes.readUInt32BE(at + 8 + length))
+        throw new Error(`CRC error in ${type}`);
       if (type === 'IDAT') idat.push(bytes.subarray(at + 8, at + 8 + length));
     }
     if (type === 'IEND') break;

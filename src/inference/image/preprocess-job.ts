@@ -23,7 +23,16 @@ export async function runJob(msg: PreprocessRequest): Promise<PreprocessReply> {
     const { data, dims, timings, source } = await preprocess(bytes, msg.spec, msg.limits);
     return { id: msg.id, ok: true, data, dims, timings, source };
   } catch (e) {
-    if (e instanceof DomainError) return { id: msg.id, ok: false, error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } };
-    return { id: msg.id, ok: false, error: { code: 'INTERNAL_SERVER_ERROR', message: `preprocessing failed: ${(e as Error)?.message ?? String(e)}` } };
+    if (e instanceof DomainError)
+      return {
+        id: msg.id,
+        ok: false,
+        error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) },
+      };
+    return {
+      id: msg.id,
+      ok: false,
+      error: { code: 'INTERNAL_SERVER_ERROR', message: `preprocessing failed: ${(e as Error)?.message ?? String(e)}` },
+    };
   }
 }

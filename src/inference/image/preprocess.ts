@@ -49,15 +49,23 @@ export interface Preprocessed {
   source: { format: string; width: number; height: number; channels: number; bitDepth: 8 | 16 };
 }
 
-
-
-export async function preprocess(bytes: Buffer, spec: InputSpec, limits: ImageLimits = DEFAULT_IMAGE_LIMITS, opts: { sharpOnly?: boolean } = {}): Promise<Preprocessed> {
+export async function preprocess(
+  bytes: Buffer,
+  spec: InputSpec,
+  limits: ImageLimits = DEFAULT_IMAGE_LIMITS,
+  opts: { sharpOnly?: boolean } = {},
+): Promise<Preprocessed> {
   const t0 = performance.now();
   return tensor(await decodeImage(bytes, limits, opts), spec, limits, t0);
 }
 
 /** preprocess() for a small simple PNG, synchronously; null for any other image. */
-export function preprocessSmallPng(bytes: Buffer, spec: InputSpec, limits: ImageLimits, maxPixels: number): Preprocessed | null {
+export function preprocessSmallPng(
+  bytes: Buffer,
+  spec: InputSpec,
+  limits: ImageLimits,
+  maxPixels: number,
+): Preprocessed | null {
   const t0 = performance.now();
   const decoded = decodeSmallPng(bytes, limits, maxPixels);
   return decoded && tensor(decoded, spec, limits, t0);
@@ -68,16 +76,25 @@ function tensor({ raster, is16, source }: Decoded, spec: InputSpec, limits: Imag
   const geometry = plan(raster.width, raster.height, spec);
   // resize-crop resizes the whole image before cropping: a 50000x1 strip would become 12800000x256.
   if (geometry.width * geometry.height > limits.maxPixels) {
-    throw new DomainError(ErrorCode.PAYLOAD_TOO_LARGE, `the image is ${raster.width}x${raster.height}: resizing it for this model would take ${geometry.width}x${geometry.height} pixels, more than the ${limits.maxPixels} allowed`, {
-      resizedPixels: geometry.width * geometry.height,
-      maxPixels: limits.maxPixels,
-    });
+    throw new DomainError(
+      ErrorCode.PAYLOAD_TOO_LARGE,
+      `the image is ${raster.width}x${raster.height}: resizing it for this model would take ${geometry.width}x${geometry.height} pixels, more than the ${limits.maxPixels} allowed`,
+      {
+        resizedPixels: geometry.width * geometry.height,
+        maxPixels: limits.maxPixels,
+      },
+    );
   }
   const flat = toChannels(raster, spec.channels, is16);
   const resized = resample(flat, geometry.width, geometry.height, spec.interpolation ?? DEFAULT_INTERPOLATION, !is16);
   const data = normalize(resized, geometry, spec, is16);
   const { width: W, height: H, channels: C } = spec;
-  return { data, dims: spec.layout === 'NCHW' ? [C, H, W] : [H, W, C], timings: { decode: t1 - t0, preprocess: performance.now() - t1 }, source };
+  return {
+    data,
+    dims: spec.layout === 'NCHW' ? [C, H, W] : [H, W, C],
+    timings: { decode: t1 - t0, preprocess: performance.now() - t1 },
+    source,
+  };
 }
 
 /**
@@ -127,7 +144,11 @@ interface Geometry {
   top: number;
 }
 
-export function plan(w: number, h: number, spec: Pick<InputSpec, 'width' | 'height' | 'resize' | 'cropRatio'>): Geometry {
+export function plan(
+  w: number,
+  h: number,
+  spec: Pick<InputSpec, 'width' | 'height' | 'resize' | 'cropRatio'>,
+): Geometry {
   const { width: W, height: H } = spec;
   switch (spec.resize) {
     case 'resize':
@@ -155,7 +176,6 @@ function roundHalfEven(x: number): number {
   return Math.abs(x - Math.trunc(x)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-
 /** Crop or pad to W×H, replicate gray to RGB if asked, then x / scale and (x - mean) / std, into float32. */
 function normalize(r: Raster, g: Geometry, spec: InputSpec, is16: boolean): Float32Array {
   const { width: W, height: H, channels: C } = spec;
@@ -175,7 +195,10 @@ function normalize(r: Raster, g: Geometry, spec: InputSpec, is16: boolean): Floa
       const rowInside = sy >= 0 && sy < r.height;
       for (let x = 0; x < W; x++) {
         const sx = x + g.left;
-        const value = rowInside && sx >= 0 && sx < r.width ? (src[(sy * r.width + sx) * k + from]! / div / spec.scale - mean) / std : pad;
+        const value =
+          rowInside && sx >= 0 && sx < r.width
+            ? (src[(sy * r.width + sx) * k + from]! / div / spec.scale - mean) / std
+            : pad;
         out[nchw ? (c * H + y) * W + x : (y * W + x) * C + c] = value;
       }
     }

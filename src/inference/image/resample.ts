@@ -14,7 +14,7 @@ import type { Raster } from './raster';
 
 /** Resampling filters as Pillow defines them (Resample.c): kernel and support at scale 1. */
 const FILTERS: Record<Exclude<Interpolation, 'nearest'>, { kernel: (x: number) => number; support: number }> = {
-  bilinear: { support: 1, kernel: (x) => (x < 0 ? -x : x) < 1 ? 1 - (x < 0 ? -x : x) : 0 },
+  bilinear: { support: 1, kernel: (x) => ((x < 0 ? -x : x) < 1 ? 1 - (x < 0 ? -x : x) : 0) },
   bicubic: { support: 2, kernel: bicubic },
   lanczos: { support: 3, kernel: (x) => (x >= -3 && x < 3 ? sinc(x) * sinc(x / 3) : 0) },
 };
@@ -88,7 +88,13 @@ function taps(inSize: number, outSize: number, filter: { kernel: (x: number) => 
  * arithmetic and round to 8 bits after each pass, so the result is bit-identical to Pillow's; 16-bit images
  * are resampled in float with the same weights and never rounded (full range until normalization).
  */
-export function resample(r: Raster, width: number, height: number, interpolation: Interpolation, eightBit: boolean): Raster {
+export function resample(
+  r: Raster,
+  width: number,
+  height: number,
+  interpolation: Interpolation,
+  eightBit: boolean,
+): Raster {
   if (width === r.width && height === r.height) return r; // Pillow copies, torchvision returns the image as is
   if (interpolation === 'nearest') return nearest(r, width, height);
   const filter = FILTERS[interpolation];
@@ -191,7 +197,8 @@ function nearest(r: Raster, width: number, height: number): Raster {
   const xs = index(r.width, width);
   const ys = index(r.height, height);
   const ch = r.channels;
-  const out = r.data instanceof Uint8Array ? new Uint8Array(width * height * ch) : new Float32Array(width * height * ch);
+  const out =
+    r.data instanceof Uint8Array ? new Uint8Array(width * height * ch) : new Float32Array(width * height * ch);
   for (let y = 0; y < height; y++) {
     const row = ys[y]! * r.width;
     for (let x = 0; x < width; x++) {
