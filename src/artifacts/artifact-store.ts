@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 export interface FileDigest {
@@ -41,11 +41,7 @@ function hashing(): { transform: Transform; digest: () => FileDigest } {
 /** sha256, md5 and size of a file in one read. */
 export async function digestFile(file: string): Promise<FileDigest> {
   const h = hashing();
-  await pipeline(createReadStream(file), h.transform, async function* (source) {
-    for await (const _ of source) {
-      /* drain */
-    }
-  });
+  await pipeline(createReadStream(file), h.transform, new Writable({ write: (_chunk, _encoding, done) => done() }));
   return h.digest();
 }
 

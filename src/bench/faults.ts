@@ -304,7 +304,7 @@ async function killDuringImport(
       `the import request ${answered ? 'had already answered: the kill came too late' : reached ? `got ${killedAnswer.outcome}` : `ended first: ${killedAnswer.outcome} ${killedAnswer.message}`}.`,
   );
 
-  let second: GatewayProcess | null = null;
+  let second: GatewayProcess;
   const restartStarted = performance.now();
   try {
     second = await GatewayProcess.start(env);

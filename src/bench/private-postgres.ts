@@ -162,7 +162,7 @@ export class PrivatePostgres {
       await run(file, argv, { timeout: 90_000 });
     } catch (e) {
       const err = e as { stderr?: string; message: string };
-      throw new Error(`${binary} failed: ${(err.stderr ?? '').trim() || err.message}`);
+      throw new Error(`${binary} failed: ${(err.stderr ?? '').trim() || err.message}`, { cause: e });
     }
   }
 }

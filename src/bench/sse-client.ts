@@ -68,7 +68,7 @@ export async function followStream(base: string, key: string, id: string, signal
         else if (event === 'error') end.ending = `error:${codeOf(data)}`;
       }
     }
-  } catch (e) {
+  } catch {
     end.ending = signal.aborted ? 'aborted' : 'network';
   } finally {
     end.endedAt = epochNow();

@@ -56,13 +56,13 @@ export class GatewayMetrics implements InferenceTelemetry {
   private defaultsStarted = false;
 
   constructor() {
-    const self = this;
+    const sources = () => this.sources;
     new Gauge({
       name: 'modelgate_inference_queue_depth',
       help: 'Images in inference (preprocessing to result), in all',
       registers: [this.registry],
       collect() {
-        this.set(self.sources?.queue().total ?? 0);
+        this.set(sources()?.queue().total ?? 0);
       },
     });
     new Gauge({
@@ -70,7 +70,7 @@ export class GatewayMetrics implements InferenceTelemetry {
       help: 'Images refused because an inference queue was full, since start',
       registers: [this.registry],
       collect() {
-        this.set(self.sources?.queue().rejected ?? 0);
+        this.set(sources()?.queue().rejected ?? 0);
       },
     });
     new Gauge({
@@ -80,7 +80,7 @@ export class GatewayMetrics implements InferenceTelemetry {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const l of self.sources?.loaded() ?? [])
+        for (const l of sources()?.loaded() ?? [])
           this.set(
             { model: l.model, version: String(l.version), state: l.state, provider: l.provider ?? 'none' },
             l.memoryBytes,
@@ -94,8 +94,7 @@ export class GatewayMetrics implements InferenceTelemetry {
       registers: [this.registry],
       async collect() {
         this.reset();
-        for (const [state, n] of Object.entries((await self.sources?.comparisonsByStatus()) ?? {}))
-          this.set({ state }, n);
+        for (const [state, n] of Object.entries((await sources()?.comparisonsByStatus()) ?? {})) this.set({ state }, n);
       },
     });
     new Gauge({
@@ -103,7 +102,7 @@ export class GatewayMetrics implements InferenceTelemetry {
       help: 'Open progress streams',
       registers: [this.registry],
       collect() {
-        this.set(self.sources?.streams() ?? 0);
+        this.set(sources()?.streams() ?? 0);
       },
     });
   }

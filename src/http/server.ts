@@ -80,16 +80,14 @@ export async function startServer(app: App, opts: { port?: number; host?: string
   );
 
   expressApp.use((_req, res) => {
-    res
-      .status(404)
-      .json({
-        errors: [
-          {
-            message: 'not found: the API is at /graphql',
-            extensions: { code: ErrorCode.NOT_FOUND, requestId: res.locals.requestId },
-          },
-        ],
-      });
+    res.status(404).json({
+      errors: [
+        {
+          message: 'not found: the API is at /graphql',
+          extensions: { code: ErrorCode.NOT_FOUND, requestId: res.locals.requestId },
+        },
+      ],
+    });
   });
 
   // Failures before GraphQL runs (unreadable or oversized bodies) answer in GraphQL's error shape too.
@@ -218,16 +216,14 @@ function querySize(app: App): express.RequestHandler {
     const size = typeof query === 'string' ? Buffer.byteLength(query) : 0;
     if (size <= max) return next();
     const error = tooComplex('size', max, size);
-    res
-      .status(400)
-      .json({
-        errors: [
-          {
-            message: error.message,
-            extensions: { ...error.extensions, http: undefined, requestId: res.locals.requestId },
-          },
-        ],
-      });
+    res.status(400).json({
+      errors: [
+        {
+          message: error.message,
+          extensions: { ...error.extensions, http: undefined, requestId: res.locals.requestId },
+        },
+      ],
+    });
   };
 }
 
@@ -295,16 +291,14 @@ function metricsRoute(app: App, protectedRoute: boolean): express.RequestHandler
           .catch(() => false));
       if (!tokenOk && !admin) {
         const code = given === undefined ? ErrorCode.UNAUTHENTICATED : ErrorCode.FORBIDDEN;
-        res
-          .status(httpStatus(code))
-          .json({
-            errors: [
-              {
-                message: 'metrics need METRICS_TOKEN or an admin API key as "Authorization: Bearer <token>"',
-                extensions: { code, requestId: res.locals.requestId },
-              },
-            ],
-          });
+        res.status(httpStatus(code)).json({
+          errors: [
+            {
+              message: 'metrics need METRICS_TOKEN or an admin API key as "Authorization: Bearer <token>"',
+              extensions: { code, requestId: res.locals.requestId },
+            },
+          ],
+        });
         return;
       }
     }

@@ -7,7 +7,7 @@ import { InvalidModelFileError, type GraphSignature } from '../registry/model-in
 import type { BackendLoaded, BackendLoadOptions, BackendOutput, InferenceBackend } from './backend';
 
 interface Pending {
-  resolve: (v: any) => void;
+  resolve: (v: unknown) => void;
   reject: (e: Error) => void;
 }
 
@@ -57,7 +57,7 @@ class WorkerHandle {
     if (this.dead) return Promise.reject(new DomainError('INTERNAL_SERVER_ERROR', 'the inference worker stopped'));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       this.worker.postMessage({ ...msg, id }, transfer);
     });
   }

@@ -76,15 +76,13 @@ export class MlflowRepository {
       const CHUNK = 5000;
       for (let i = 0; i < history.length; i += CHUNK) {
         await tx.mlflowMetric.createMany({
-          data: history
-            .slice(i, i + CHUNK)
-            .map((p) => ({
-              runId: row.id,
-              key: p.key,
-              value: p.value,
-              timestamp: BigInt(p.timestamp),
-              step: BigInt(p.step),
-            })),
+          data: history.slice(i, i + CHUNK).map((p) => ({
+            runId: row.id,
+            key: p.key,
+            value: p.value,
+            timestamp: BigInt(p.timestamp),
+            step: BigInt(p.step),
+          })),
         });
       }
       return row;

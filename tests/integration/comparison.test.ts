@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import path from 'node:path';
 import { seedDemo } from '../../src/importers/demo';
 import { loadConfig } from '../../src/config/config';
 import { startServer, type RunningServer } from '../../src/http/server';
@@ -169,7 +171,7 @@ describe(`comparisons on the demo registry (${dbKind()})`, () => {
     await t.app.services.models.register(t.app.localActor(), { ...GRAY_MODEL, name: 'gray' });
     await t.app.services.versions.register(t.app.localActor(), {
       model: 'gray',
-      artifactPath: require('node:path').resolve(__dirname, '..', 'fixtures', 'gray8x8-3class.onnx'),
+      artifactPath: path.resolve(__dirname, '..', 'fixtures', 'gray8x8-3class.onnx'),
     });
     const mismatch = expectError(
       await t.gql(
@@ -370,7 +372,7 @@ describe(`comparisons shared fairly (${dbKind()})`, () => {
       orderBy: { ordinal: 'asc' },
     });
     const file = t.app.artifacts.absolute(t.app.artifacts.relativeFor(item.sha256));
-    require('node:fs').rmSync(file);
+    rmSync(file);
     t.app.startWorkers();
     const job = expectData(
       await t.gql(START, { input: { candidate: V3, dataset: 'fashion-smoke', limit: 3 } }, t.keys.admin),

@@ -328,7 +328,7 @@ describe(`importers (${dbKind()})`, () => {
     const evil = `[{"md5": "${md5(png)}", "relpath": "../x.png"}]`;
     const evilMd5 = md5(Buffer.from(evil));
     const evilFile = path.join(written.remote, 'files', 'md5', evilMd5.slice(0, 2), evilMd5.slice(2) + '.dir');
-    require('node:fs').mkdirSync(path.dirname(evilFile), { recursive: true });
+    mkdirSync(path.dirname(evilFile), { recursive: true });
     writeFileSync(evilFile, evil);
     writeFileSync(path.join(escapeRoot, 'dvc.lock'), manifestLock.replace(dirMd5, evilMd5));
     const escaped = expectData(await op(IMPORT_DVC, { repoPath: escapeRoot })).importDvc;

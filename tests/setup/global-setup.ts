@@ -40,6 +40,7 @@ export async function globalSetup(kind: 'pglite' | 'postgres'): Promise<void> {
     } catch (e) {
       throw new Error(
         `the postgres test project needs a PostgreSQL server at ${adminUrl()} (set TEST_PG_ADMIN_URL): ${(e as Error).message}`,
+        { cause: e },
       );
     }
     try {

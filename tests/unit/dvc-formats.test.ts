@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,7 +40,7 @@ describe('DVC formats', () => {
     // test_get_url_granular: {foo: "foo", bar: "bar", nested/file: "file"}; manifest 5fc28ea7...dir.
     cpSync(path.join(DVC, 'cache-layout'), path.join(dir, '.dvc', 'cache'), { recursive: true });
     const put = (content: string) => {
-      const md5 = require('node:crypto').createHash('md5').update(content).digest('hex');
+      const md5 = createHash('md5').update(content).digest('hex');
       const file = path.join(dir, '.dvc', 'cache', 'files', 'md5', md5.slice(0, 2), md5.slice(2));
       mkdirSync(path.dirname(file), { recursive: true });
       writeFileSync(file, content);
@@ -72,8 +73,7 @@ describe('DVC formats', () => {
     // whose first 512 bytes are text counts as text even with binary bytes after them.
     const mixed = path.join(dir, 'mixed');
     writeFileSync(mixed, Buffer.concat([Buffer.from('a\f\r\n'.repeat(128)), Buffer.from([0, 255, 13, 10])]));
-    const expected = require('node:crypto')
-      .createHash('md5')
+    const expected = createHash('md5')
       .update(Buffer.concat([Buffer.from('a\f\n'.repeat(128)), Buffer.from([0, 255, 10])]))
       .digest('hex');
     expect(await dvcMd5(mixed, true)).toBe(expected);
