@@ -38,22 +38,36 @@ export class DomainError extends Error {
   }
 }
 
-export const badInput = (message: string, details?: Record<string, unknown>) =>
-  new DomainError(ErrorCode.BAD_USER_INPUT, message, details);
-export const notFound = (message: string, details?: Record<string, unknown>) =>
-  new DomainError(ErrorCode.NOT_FOUND, message, details);
-export const conflict = (message: string, details?: Record<string, unknown>) =>
-  new DomainError(ErrorCode.CONFLICT, message, details);
-export const unauthenticated = (message: string) => new DomainError(ErrorCode.UNAUTHENTICATED, message);
-export const forbidden = (message: string) => new DomainError(ErrorCode.FORBIDDEN, message);
-/** A full queue or spent budget: the client should retry after `retryAfterMs` (HTTP 429 semantics). */
-export const exhausted = (message: string, retryAfterMs: number, details?: Record<string, unknown>) =>
-  new DomainError(ErrorCode.RESOURCE_EXHAUSTED, message, {
-    ...details,
-    retryAfterMs: Math.max(1, Math.ceil(retryAfterMs)),
-  });
-export const rateLimited = (message: string, retryAfterMs: number, details?: Record<string, unknown>) =>
-  new DomainError(ErrorCode.RATE_LIMITED, message, { ...details, retryAfterMs: Math.max(1, Math.ceil(retryAfterMs)) });
+type Details = Record<string, unknown>;
+const make =
+  (code: ErrorCode) =>
+  (message: string, details?: Details): DomainError =>
+    new DomainError(code, message, details);
+/** Retry-after codes carry `retryAfterMs` (whole milliseconds, at least 1) in their details. */
+const makeRetryable =
+  (code: ErrorCode) =>
+  (message: string, retryAfterMs: number, details?: Details): DomainError =>
+    new DomainError(code, message, { ...details, retryAfterMs: Math.max(1, Math.ceil(retryAfterMs)) });
+
+// The one way domain code raises an error: a factory per code.
+export const badInput = make(ErrorCode.BAD_USER_INPUT);
+export const notFound = make(ErrorCode.NOT_FOUND);
+export const conflict = make(ErrorCode.CONFLICT);
+export const invalidImage = make(ErrorCode.INVALID_IMAGE);
+export const payloadTooLarge = make(ErrorCode.PAYLOAD_TOO_LARGE);
+export const modelNotReady = make(ErrorCode.MODEL_NOT_READY);
+export const modelLoadFailed = make(ErrorCode.MODEL_LOAD_FAILED);
+export const unauthenticated = make(ErrorCode.UNAUTHENTICATED);
+export const forbidden = make(ErrorCode.FORBIDDEN);
+export const queryTooComplex = make(ErrorCode.QUERY_TOO_COMPLEX);
+export const timedOut = make(ErrorCode.TIMEOUT);
+export const internalError = make(ErrorCode.INTERNAL_SERVER_ERROR);
+/** The caller's key spent its budget (HTTP 429 semantics). */
+export const rateLimited = makeRetryable(ErrorCode.RATE_LIMITED);
+/** A full queue or pool: the client should retry after `retryAfterMs` (HTTP 429 semantics). */
+export const exhausted = makeRetryable(ErrorCode.RESOURCE_EXHAUSTED);
+/** The database cannot be reached or did not answer in time (HTTP 503). */
+export const unavailable = makeRetryable(ErrorCode.UNAVAILABLE);
 
 /**
  * The HTTP status a request-level failure answers with (GraphQL request errors, SSE, uploads):

@@ -1,4 +1,4 @@
-import { DomainError, ErrorCode } from '../common/errors';
+import { DomainError, unavailable } from '../common/errors';
 
 /** How long a client is told to wait before trying again while the database is unreachable. */
 export const DATABASE_RETRY_MS = 1000;
@@ -25,13 +25,11 @@ export function databaseUnavailable(e: unknown): DomainError | null {
   ) {
     const { code, message } = err as { code?: unknown; message?: unknown };
     if (typeof code === 'string' && (PRISMA_CODES.has(code) || SOCKET_CODES.has(code) || SQLSTATE.test(code)))
-      return unavailable();
-    if (typeof message === 'string' && MESSAGES.test(message)) return unavailable();
+      return unavailableNow();
+    if (typeof message === 'string' && MESSAGES.test(message)) return unavailableNow();
   }
   return null;
 }
 
-const unavailable = () =>
-  new DomainError(ErrorCode.UNAVAILABLE, 'the database is unavailable or not answering; retry shortly', {
-    retryAfterMs: DATABASE_RETRY_MS,
-  });
+const unavailableNow = () =>
+  unavailable('the database is unavailable or not answering; retry shortly', DATABASE_RETRY_MS);

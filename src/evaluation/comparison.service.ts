@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { requireRole, type Actor } from '../auth/actor';
-import { badInput, DomainError, exhausted, notFound } from '../common/errors';
+import { badInput, exhausted, notFound, conflict, modelLoadFailed, modelNotReady } from '../common/errors';
 import { PAGES, pageSize } from '../common/paging';
 import { checkText } from '../common/text';
 import type { ComparisonRecord, ComparisonRepository } from '../registry/comparison.repository';
@@ -125,9 +125,8 @@ export class ComparisonService {
   private usable(r: ResolvedVersion, role: string): void {
     const label = `${role} ${r.model.name} v${r.version.version}`;
     if (r.version.status === 'FAILED')
-      throw new DomainError('MODEL_LOAD_FAILED', `${label} is FAILED: ${r.version.statusReason ?? 'unknown reason'}`);
-    if (r.version.status !== 'READY')
-      throw new DomainError('MODEL_NOT_READY', `${label} is ${r.version.status}, not READY`);
+      throw modelLoadFailed(`${label} is FAILED: ${r.version.statusReason ?? 'unknown reason'}`);
+    if (r.version.status !== 'READY') throw modelNotReady(`${label} is ${r.version.status}, not READY`);
   }
 
   async start(actor: Actor, input: StartComparisonInput): Promise<ComparisonRecord> {
@@ -282,7 +281,7 @@ export class ComparisonService {
     const job = await this.deps.comparisons.find(id);
     if (!job) throw notFound(`no comparison ${id}`);
     if (job.status !== 'QUEUED' && job.status !== 'RUNNING')
-      throw new DomainError('CONFLICT', `comparison ${id} is already ${job.status}`);
+      throw conflict(`comparison ${id} is already ${job.status}`);
     return (await this.deps.comparisons.requestCancel(id))!;
   }
 }

@@ -9,7 +9,7 @@ import helmet from 'helmet';
 import type { App } from '../app';
 import type { Actor } from '../auth/actor';
 import { hasRole } from '../auth/actor';
-import { DomainError, ErrorCode, httpStatus, unauthenticated } from '../common/errors';
+import { ErrorCode, httpStatus, unauthenticated, badInput, payloadTooLarge } from '../common/errors';
 import { MAX_BATCH_IMAGES } from '../inference/inference.service';
 import { createApolloServer } from '../graphql/apollo';
 import { createContext } from '../graphql/context';
@@ -102,8 +102,7 @@ export async function startServer(app: App, opts: { port?: number; host?: string
         sendError(
           app,
           res,
-          new DomainError(
-            ErrorCode.PAYLOAD_TOO_LARGE,
+          payloadTooLarge(
             `request body exceeds ${err.limit} bytes${err.limit === ANONYMOUS_BODY_BYTES ? ' (the limit without an API key)' : ''}`,
           ),
           { bodyUnread: true },
@@ -113,22 +112,12 @@ export async function startServer(app: App, opts: { port?: number; host?: string
         err.type === 'encoding.unsupported' ||
         err.type === 'charset.unsupported'
       ) {
-        sendError(
-          app,
-          res,
-          new DomainError(ErrorCode.BAD_USER_INPUT, `request body is not valid JSON: ${err.message}`),
-        );
+        sendError(app, res, badInput(`request body is not valid JSON: ${err.message}`));
       } else if (err.status && err.status >= 400 && err.status < 500) {
         // A client error the body parsers or the multipart reader raised (a malformed upload, too many files).
-        sendError(
-          app,
-          res,
-          new DomainError(
-            err.status === 413 ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.BAD_USER_INPUT,
-            err.message ?? 'bad request',
-          ),
-          { bodyUnread: true },
-        );
+        sendError(app, res, (err.status === 413 ? payloadTooLarge : badInput)(err.message ?? 'bad request'), {
+          bodyUnread: true,
+        });
       } else {
         sendError(app, res, err);
       }

@@ -1,5 +1,5 @@
 import { requireRole, type Actor } from '../auth/actor';
-import { badInput, DomainError } from '../common/errors';
+import { badInput, internalError, modelNotReady, payloadTooLarge } from '../common/errors';
 import type { Config } from '../config/config';
 import { parseInputSpec, type InputSpec } from '../registry/input-spec';
 import type { ModelRecord } from '../registry/model.repository';
@@ -58,10 +58,7 @@ export class InferenceService {
     if (given !== 1) throw badInput('give the image as exactly one of base64 or upload', { field: 'image' });
     if (image.bytes) {
       if (image.bytes.length > maxBytes) {
-        throw new DomainError(
-          'PAYLOAD_TOO_LARGE',
-          `the image is ${image.bytes.length} bytes, more than MAX_IMAGE_BYTES (${maxBytes})`,
-        );
+        throw payloadTooLarge(`the image is ${image.bytes.length} bytes, more than MAX_IMAGE_BYTES (${maxBytes})`);
       }
       return image.bytes;
     }
@@ -74,7 +71,7 @@ export class InferenceService {
   private target(resolved: ResolvedVersion): Target {
     const { version, model } = resolved;
     if (version.status !== 'READY' && version.status !== 'FAILED') {
-      throw new DomainError('MODEL_NOT_READY', `${model.name} v${version.version} is ${version.status}, not READY`);
+      throw modelNotReady(`${model.name} v${version.version} is ${version.status}, not READY`);
     }
     return this.toTarget(resolved);
   }
@@ -103,8 +100,7 @@ export class InferenceService {
     const all = images.map((i) => this.bytes(i));
     const total = all.reduce((sum, b) => sum + b.length, 0);
     if (total > MAX_BATCH_BYTES)
-      throw new DomainError(
-        'PAYLOAD_TOO_LARGE',
+      throw payloadTooLarge(
         `the images add up to ${total} bytes, more than the ${MAX_BATCH_BYTES} a predictBatch may carry`,
       );
     const resolved = await this.deps.versions.resolve(actor, ref);
@@ -116,8 +112,7 @@ export class InferenceService {
     const { probs, image, out, provider, ms } = await this.score(this.target(resolved), bytes);
     this.deps.telemetry?.prediction({ model: resolved.model.name, version: resolved.version.version, provider, ms });
     if (probs.length !== resolved.model.labels.length) {
-      throw new DomainError(
-        'INTERNAL_SERVER_ERROR',
+      throw internalError(
         `${resolved.model.name} v${resolved.version.version} returned ${probs.length} scores for ${resolved.model.labels.length} labels`,
       );
     }

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { digestFile, type ArtifactStore } from '../artifacts/artifact-store';
-import { DomainError } from '../common/errors';
+import { DomainError, modelLoadFailed, modelNotReady } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { Config, Provider } from '../config/config';
 import type { InputSpec } from '../registry/input-spec';
@@ -86,9 +86,7 @@ export class ModelManager {
   forget(keys: string[]): void {
     for (const e of this.entries.values()) {
       if (!keys.includes(e.key)) continue;
-      e.batcher?.drain(
-        new DomainError('MODEL_NOT_READY', `${e.model} v${e.version} was unloaded: its inference worker stopped`),
-      );
+      e.batcher?.drain(modelNotReady(`${e.model} v${e.version} was unloaded: its inference worker stopped`));
       this.entries.delete(e.versionId);
     }
   }
@@ -128,8 +126,7 @@ export class ModelManager {
     }
     if (!entry) {
       if (target.record.status === 'FAILED' && !opts.retry) {
-        throw new DomainError(
-          'MODEL_LOAD_FAILED',
+        throw modelLoadFailed(
           `${target.model.name} v${target.record.version} is FAILED: ${target.record.statusReason ?? 'unknown reason'}`,
         );
       }
@@ -333,7 +330,7 @@ export class ModelManager {
   private async unloadEntry(e: Entry): Promise<void> {
     // A stale handle must not remove a newer load of the same version.
     if (this.entries.get(e.versionId) === e) this.entries.delete(e.versionId);
-    e.batcher?.drain(new DomainError('MODEL_NOT_READY', `${e.model} v${e.version} was unloaded`));
+    e.batcher?.drain(modelNotReady(`${e.model} v${e.version} was unloaded`));
     await this.deps.backend.unload(e.key);
   }
 
@@ -347,8 +344,7 @@ export class ModelManager {
   }
 
   async close(): Promise<void> {
-    for (const e of this.entries.values())
-      e.batcher?.drain(new DomainError('MODEL_NOT_READY', 'the gateway is stopping'));
+    for (const e of this.entries.values()) e.batcher?.drain(modelNotReady('the gateway is stopping'));
     this.entries.clear();
     await this.deps.backend.close();
   }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { argmin } from '../common/arrays';
-import { DomainError } from '../common/errors';
+import { DomainError, internalError, modelNotReady, timedOut } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { InvalidModelFileError, type GraphSignature } from '../registry/model-inspector';
 import type { BackendLoaded, BackendLoadOptions, BackendOutput, InferenceBackend } from './backend';
@@ -37,7 +37,7 @@ class WorkerHandle {
     });
     const fail = (reason: string) => {
       if (this.dead) return;
-      this.abandon(new DomainError('INTERNAL_SERVER_ERROR', `the inference worker stopped: ${reason}`));
+      this.abandon(internalError(`the inference worker stopped: ${reason}`));
       this.onExit(this);
     };
     this.worker.on('error', (e) => {
@@ -54,7 +54,7 @@ class WorkerHandle {
   }
 
   call<T>(msg: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<T> {
-    if (this.dead) return Promise.reject(new DomainError('INTERNAL_SERVER_ERROR', 'the inference worker stopped'));
+    if (this.dead) return Promise.reject(internalError('the inference worker stopped'));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -84,7 +84,7 @@ class WorkerHandle {
     this.closing = true;
     const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
     if ((await Promise.race([asked.then(() => exited), timer])) === 'timeout') await this.worker.terminate();
-    this.abandon(new DomainError('MODEL_NOT_READY', 'the inference runtime is stopping'));
+    this.abandon(modelNotReady('the inference runtime is stopping'));
   }
 
   /** Marks the worker dead and fails everything still waiting on it. */
@@ -186,7 +186,7 @@ export class OnnxBackend implements InferenceBackend {
     outputName: string,
   ): Promise<BackendOutput> {
     const w = this.holder(key);
-    if (!w) throw new DomainError('MODEL_NOT_READY', `model ${key} is not loaded`);
+    if (!w) throw modelNotReady(`model ${key} is not loaded`);
     // The input buffer is transferred, not copied: callers hand over a tensor they no longer need.
     const run = w.call<BackendOutput>(
       { type: 'run', key, inputName: input.name, outputName, data: input.data, dims: input.dims },
@@ -197,8 +197,7 @@ export class OnnxBackend implements InferenceBackend {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const error = new DomainError(
-          'TIMEOUT',
+        const error = timedOut(
           `inference did not finish within INFERENCE_TIMEOUT_S (${limit / 1000} s); the models of its worker load again on next use`,
         );
         this.logger.error(

@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, Int, Mutation, Resolver, Root } from 'type-graphql';
-import { DomainError } from '../../common/errors';
+import { internalError } from '../../common/errors';
 import type { AliasRecord } from '../../registry/alias.repository';
 import type { VersionRecord } from '../../registry/version.repository';
 import type { GraphQLContext } from '../context';
@@ -31,7 +31,7 @@ export class AliasResolver {
   async version(@Root() alias: AliasRecord, @Ctx() ctx: GraphQLContext): Promise<VersionRecord> {
     // Through the model's versions: listing models loads those anyway, so aliases add no query.
     const version = (await ctx.loaders.versionsByModelId.load(alias.modelId)).find((v) => v.id === alias.versionId);
-    if (!version) throw new DomainError('INTERNAL_SERVER_ERROR', `alias ${alias.name} points at a missing version`);
+    if (!version) throw internalError(`alias ${alias.name} points at a missing version`);
     return version;
   }
 }

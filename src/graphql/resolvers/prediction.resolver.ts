@@ -1,5 +1,5 @@
 import { Arg, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
-import { DomainError } from '../../common/errors';
+import { DomainError, badInput, payloadTooLarge } from '../../common/errors';
 import { firstPage, PAGES } from '../../common/paging';
 import { MAX_BATCH_BYTES, type ImageSource, type PredictionResult } from '../../inference/inference.service';
 import type { LoadedVersion as Loaded } from '../../inference/model-manager';
@@ -18,7 +18,7 @@ async function uploadBytes(input: ImageInput, max: number, request: { bytes: num
   try {
     upload = await input.upload;
   } catch (e) {
-    throw new DomainError('BAD_USER_INPUT', `the upload could not be read: ${(e as Error).message}`);
+    throw badInput(`the upload could not be read: ${(e as Error).message}`);
   }
   const stream = upload.createReadStream();
   if (input.base64 != null) {
@@ -32,22 +32,15 @@ async function uploadBytes(input: ImageInput, max: number, request: { bytes: num
       size += chunk.length;
       request.bytes += chunk.length;
       if (request.bytes > MAX_BATCH_BYTES)
-        throw new DomainError(
-          'PAYLOAD_TOO_LARGE',
-          `the uploads add up to more than the ${MAX_BATCH_BYTES} bytes a request may carry`,
-        );
+        throw payloadTooLarge(`the uploads add up to more than the ${MAX_BATCH_BYTES} bytes a request may carry`);
       if (size <= max) chunks.push(chunk);
     }
   } catch (e) {
     if (e instanceof DomainError) throw e;
-    throw new DomainError('BAD_USER_INPUT', `the upload ${upload.filename} could not be read: ${(e as Error).message}`);
+    throw badInput(`the upload ${upload.filename} could not be read: ${(e as Error).message}`);
   }
   // The middleware stops a file one byte past the limit: more than `max` bytes means too large.
-  if (size > max)
-    throw new DomainError(
-      'PAYLOAD_TOO_LARGE',
-      `the upload ${upload.filename} is more than MAX_IMAGE_BYTES (${max} bytes)`,
-    );
+  if (size > max) throw payloadTooLarge(`the upload ${upload.filename} is more than MAX_IMAGE_BYTES (${max} bytes)`);
   return { bytes: Buffer.concat(chunks) };
 }
 

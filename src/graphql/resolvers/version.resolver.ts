@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { DomainError } from '../../common/errors';
+import { internalError } from '../../common/errors';
 import type { ModelRecord } from '../../registry/model.repository';
 import type { DvcRecord, MlflowRunRecord, VersionRecord } from '../../registry/version.repository';
 import type { GraphQLContext } from '../context';
@@ -32,7 +32,7 @@ export class VersionResolver {
   @FieldResolver(() => Model)
   async model(@Root() v: VersionRecord, @Ctx() ctx: GraphQLContext): Promise<ModelRecord> {
     const model = await ctx.loaders.modelById.load(v.modelId);
-    if (!model) throw new DomainError('INTERNAL_SERVER_ERROR', `version ${v.id} has no model`);
+    if (!model) throw internalError(`version ${v.id} has no model`);
     return model;
   }
 

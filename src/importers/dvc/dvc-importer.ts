@@ -5,7 +5,7 @@ import type { ArtifactStore } from '../../artifacts/artifact-store';
 import { digestFile } from '../../artifacts/artifact-store';
 import { allowedPath } from '../../artifacts/import-roots';
 import { requireRole, type Actor } from '../../auth/actor';
-import { DomainError } from '../../common/errors';
+import { badInput } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { AliasService } from '../../registry/alias.service';
 import type { DatasetService } from '../../registry/dataset.service';
@@ -101,16 +101,9 @@ export class DvcImporter {
 
   private outFor(project: DvcProject, a: DvcArtifact): DvcOut {
     if (!isSafeRelative(a.path))
-      throw new DomainError(
-        'BAD_USER_INPUT',
-        `artifact path "${a.path}" must be a relative path inside the repository`,
-      );
+      throw badInput(`artifact path "${a.path}" must be a relative path inside the repository`);
     const out = project.outs.get(a.path);
-    if (!out)
-      throw new DomainError(
-        'BAD_USER_INPUT',
-        `${a.path} has no md5 in dvc.lock or ${a.path}.dvc: run the pipeline or dvc add it first`,
-      );
+    if (!out) throw badInput(`${a.path} has no md5 in dvc.lock or ${a.path}.dvc: run the pipeline or dvc add it first`);
     return out;
   }
 
@@ -135,8 +128,7 @@ export class DvcImporter {
   ) {
     const { models, versions, versionRepo, aliases } = this.deps;
     const out = this.outFor(project, a);
-    if (out.md5.endsWith('.dir'))
-      throw new DomainError('BAD_USER_INPUT', `${a.path} is a directory: a model artifact must be one ONNX file`);
+    if (out.md5.endsWith('.dir')) throw badInput(`${a.path} is a directory: a model artifact must be one ONNX file`);
     const located = await objects.locate(a.id, out.md5, {
       legacy: out.legacy,
       size: out.size,
@@ -150,15 +142,11 @@ export class DvcImporter {
       Array.isArray(a.meta.labels) &&
       JSON.stringify(a.meta.labels.map(String)) !== JSON.stringify(model.labels)
     ) {
-      throw new DomainError(
-        'BAD_USER_INPUT',
-        `${a.id}: meta.labels differ from the labels of the registered model "${modelName}"`,
-      );
+      throw badInput(`${a.id}: meta.labels differ from the labels of the registered model "${modelName}"`);
     }
     if (!model) {
       if (!Array.isArray(a.meta.labels) || a.meta.inputSpec === undefined) {
-        throw new DomainError(
-          'BAD_USER_INPUT',
+        throw badInput(
           `no model "${modelName}" to attach ${a.id} to: register it first, or give the artifact meta.labels and meta.inputSpec in dvc.yaml`,
         );
       }
@@ -262,16 +250,12 @@ export class DvcImporter {
   ) {
     const { artifacts, datasets } = this.deps;
     const out = this.outFor(project, a);
-    if (!out.md5.endsWith('.dir'))
-      throw new DomainError('BAD_USER_INPUT', `${a.path} is a single file: a dataset artifact must be a directory`);
+    if (!out.md5.endsWith('.dir')) throw badInput(`${a.path} is a single file: a dataset artifact must be a directory`);
     const dir = await objects.locateDir(a.id, out, path.join(project.root, a.path));
     const labelsName = typeof a.meta.labelsFile === 'string' ? a.meta.labelsFile : null;
     const labelsEntry = labelsName ? dir.files.find((f) => f.relpath === labelsName) : null;
     if (labelsName && !labelsEntry)
-      throw new DomainError(
-        'BAD_USER_INPUT',
-        `${a.path}: the labels file ${labelsName} (meta.labelsFile) is not in the directory`,
-      );
+      throw badInput(`${a.path}: the labels file ${labelsName} (meta.labelsFile) is not in the directory`);
     const images = dir.files.filter((f) => f.relpath !== labelsName);
     const classes = Array.isArray(a.meta.labels) ? a.meta.labels.map(String) : null;
     const { labels, items, skipped } = readLabels(
@@ -318,8 +302,7 @@ export class DvcImporter {
       // The bytes stored must be the bytes verified (the file could change in between).
       if (!out.legacy && staged.md5 !== source.md5) {
         await artifacts.discard(staged);
-        throw new DomainError(
-          'BAD_USER_INPUT',
+        throw badInput(
           `${a.path}/${item.relpath} changed while it was imported: md5 ${staged.md5}, expected ${source.md5}`,
         );
       }

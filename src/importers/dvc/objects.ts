@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isInside } from '../../artifacts/import-roots';
-import { DomainError } from '../../common/errors';
+import { DomainError, badInput } from '../../common/errors';
 import type { DvcConfig, DvcRemoteConfig } from './config';
 
 /** One DVC output as dvc.lock or a .dvc file records it. */
@@ -180,7 +180,7 @@ export class DvcObjects {
     opts: { legacy: boolean; size?: number | null; workspace?: string | null; remote?: string | null },
   ): Promise<Located> {
     // The md5 becomes a path below the cache and remote: only a real md5 may.
-    if (!MD5.test(md5)) throw new DomainError('BAD_USER_INPUT', `${what}: "${md5}" is not an md5`);
+    if (!MD5.test(md5)) throw badInput(`${what}: "${md5}" is not an md5`);
     const tried: string[] = [];
     const candidates: [string, () => Promise<string>][] = [];
     if (opts.workspace) {
@@ -227,13 +227,9 @@ export class DvcObjects {
     try {
       entries = JSON.parse(await readFile(manifest.file, 'utf8')) as DirEntry[];
     } catch (e) {
-      throw new DomainError(
-        'BAD_USER_INPUT',
-        `${what}: the .dir manifest ${manifest.file} is not valid JSON: ${(e as Error).message}`,
-      );
+      throw badInput(`${what}: the .dir manifest ${manifest.file} is not valid JSON: ${(e as Error).message}`);
     }
-    if (!Array.isArray(entries))
-      throw new DomainError('BAD_USER_INPUT', `${what}: the .dir manifest is not a JSON list`);
+    if (!Array.isArray(entries)) throw badInput(`${what}: the .dir manifest is not a JSON list`);
     const seen = new Set<string>();
     for (const e of entries) {
       if (
@@ -243,18 +239,12 @@ export class DvcObjects {
         !/^[0-9a-f]{32}$/.test(e.md5) ||
         seen.has(e.relpath)
       ) {
-        throw new DomainError(
-          'BAD_USER_INPUT',
-          `${what}: the .dir manifest lists an unsafe, duplicate or malformed entry ${JSON.stringify(e)}`,
-        );
+        throw badInput(`${what}: the .dir manifest lists an unsafe, duplicate or malformed entry ${JSON.stringify(e)}`);
       }
       seen.add(e.relpath);
     }
     if (out.nfiles != null && entries.length !== out.nfiles) {
-      throw new DomainError(
-        'BAD_USER_INPUT',
-        `${what}: the manifest lists ${entries.length} files, dvc.lock says ${out.nfiles}`,
-      );
+      throw badInput(`${what}: the manifest lists ${entries.length} files, dvc.lock says ${out.nfiles}`);
     }
     const files: (DirEntry & Located)[] = [];
     for (const e of entries) {
@@ -268,11 +258,7 @@ export class DvcObjects {
     if (out.size != null) {
       let total = 0;
       for (const f of files) total += (await stat(f.file)).size;
-      if (total !== out.size)
-        throw new DomainError(
-          'BAD_USER_INPUT',
-          `${what}: the files add up to ${total} bytes, dvc.lock says ${out.size}`,
-        );
+      if (total !== out.size) throw badInput(`${what}: the files add up to ${total} bytes, dvc.lock says ${out.size}`);
     }
     return { source: manifest.source, files };
   }

@@ -2,7 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { digestFile } from '../../artifacts/artifact-store';
 import { allowedPath } from '../../artifacts/import-roots';
 import { requireRole, type Actor } from '../../auth/actor';
-import { DomainError } from '../../common/errors';
+import { badInput, notFound } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { AliasService } from '../../registry/alias.service';
 import type { MlflowRepository, MlflowRunRow } from '../../registry/mlflow.repository';
@@ -84,17 +84,15 @@ export class MlflowImporter {
       try {
         url = new URL(trackingUri);
       } catch {
-        throw new DomainError('BAD_USER_INPUT', `${trackingUri} is not a valid URL`);
+        throw badInput(`${trackingUri} is not a valid URL`);
       }
       if (!isAllowedHost(url, this.deps.allowedHosts)) {
-        throw new DomainError(
-          'BAD_USER_INPUT',
+        throw badInput(
           `tracking server ${url.host} is not in MLFLOW_ALLOWED_HOSTS (${this.deps.allowedHosts.join(', ') || 'empty'})`,
         );
       }
       if (url.username || url.password)
-        throw new DomainError(
-          'BAD_USER_INPUT',
+        throw badInput(
           'put MLflow credentials in MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD, not in the URI',
         );
       return new RestSource(trackingUri, this.deps.auth, this.deps.downloadDir, {
@@ -104,10 +102,7 @@ export class MlflowImporter {
       });
     }
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trackingUri) && !trackingUri.startsWith('file:')) {
-      throw new DomainError(
-        'BAD_USER_INPUT',
-        `unsupported tracking URI ${trackingUri}: use an mlruns/ directory, file://, http:// or https://`,
-      );
+      throw badInput(`unsupported tracking URI ${trackingUri}: use an mlruns/ directory, file://, http:// or https://`);
     }
     return new FileStoreSource(trackingUri);
   }
@@ -135,7 +130,7 @@ export class MlflowImporter {
         (!input.experiment || e.name === input.experiment || e.id === input.experiment),
     );
     if (input.experiment && experiments.length === 0)
-      throw new DomainError('NOT_FOUND', `no experiment "${input.experiment}" in ${input.trackingUri}`);
+      throw notFound(`no experiment "${input.experiment}" in ${input.trackingUri}`);
     for (const exp of experiments) {
       let list: MlflowRunData[];
       try {
@@ -160,7 +155,7 @@ export class MlflowImporter {
       report.fail({ kind: 'registered-model', name: input.registeredModel ?? '(all)' }, e);
     }
     if (input.registeredModel && registered.length === 0 && !report.items.some((i) => i.kind === 'registered-model')) {
-      throw new DomainError('NOT_FOUND', `no registered model "${input.registeredModel}" in ${input.trackingUri}`);
+      throw notFound(`no registered model "${input.registeredModel}" in ${input.trackingUri}`);
     }
     for (const model of registered) {
       for (const v of model.versions) {
@@ -272,8 +267,7 @@ export class MlflowImporter {
     if (!gateway && artifact?.onnxFile) {
       const model = await models.find(v.name);
       if (!model)
-        throw new DomainError(
-          'BAD_USER_INPUT',
+        throw badInput(
           `${label} holds an ONNX file but the gateway has no model "${v.name}" (labels, input spec): register it first`,
         );
       if (dryRun) {

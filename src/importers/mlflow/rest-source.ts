@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import YAML from 'yaml';
-import { badInput, DomainError } from '../../common/errors';
+import { badInput, DomainError, notFound, timedOut } from '../../common/errors';
 import {
   metricValue,
   runStatus,
@@ -34,10 +34,7 @@ function parseMlmodel(text: string): Record<string, any> {
   try {
     return YAML.parse(text) ?? {};
   } catch (e) {
-    throw new DomainError(
-      'BAD_USER_INPUT',
-      `an MLmodel file from the MLflow server is not valid YAML: ${(e as Error).message.split('\n')[0]}`,
-    );
+    throw badInput(`an MLmodel file from the MLflow server is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
   }
 }
 const num = (v: unknown): number => (typeof v === 'number' ? v : metricValue(String(v)));
@@ -331,10 +328,9 @@ export class RestSource implements MlflowSource {
 
   private timeout(deadline: Deadline, shown: string, answered: boolean): DomainError {
     const ms = deadline.expired === 'idle' ? deadline.idleMs : deadline.overallMs;
-    if (!answered) return new DomainError('TIMEOUT', `MLflow server did not answer ${shown} within ${ms} ms`);
-    if (deadline.expired === 'idle')
-      return new DomainError('TIMEOUT', `MLflow server sent nothing of ${shown} for ${ms} ms`);
-    return new DomainError('TIMEOUT', `MLflow server did not finish sending ${shown} within ${ms} ms`);
+    if (!answered) return timedOut(`MLflow server did not answer ${shown} within ${ms} ms`);
+    if (deadline.expired === 'idle') return timedOut(`MLflow server sent nothing of ${shown} for ${ms} ms`);
+    return timedOut(`MLflow server did not finish sending ${shown} within ${ms} ms`);
   }
 
   /** The domain error an error status stands for, with MLflow's error_code when it sent one. */
@@ -350,8 +346,7 @@ export class RestSource implements MlflowSource {
         `the MLflow server refused the credentials for ${shown} (HTTP ${res.status}); set MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD`,
       );
     }
-    if (res.status === 404 || body?.error_code === 'RESOURCE_DOES_NOT_EXIST')
-      return new DomainError('NOT_FOUND', `MLflow: ${detail}`);
+    if (res.status === 404 || body?.error_code === 'RESOURCE_DOES_NOT_EXIST') return notFound(`MLflow: ${detail}`);
     return badInput(`MLflow server error on ${shown}: ${detail}`);
   }
 
@@ -371,10 +366,7 @@ export class RestSource implements MlflowSource {
     try {
       return JSON.parse(text) as T;
     } catch {
-      throw new DomainError(
-        'BAD_USER_INPUT',
-        `the MLflow server sent a response that is not JSON (${pathAndQuery.split('?')[0]})`,
-      );
+      throw badInput(`the MLflow server sent a response that is not JSON (${pathAndQuery.split('?')[0]})`);
     }
   }
 
@@ -390,7 +382,7 @@ export class RestSource implements MlflowSource {
       if (!next) return all;
       token = next;
     }
-    throw new DomainError('BAD_USER_INPUT', 'the MLflow server kept paging');
+    throw badInput('the MLflow server kept paging');
   }
 
   async check(): Promise<void> {

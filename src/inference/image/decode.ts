@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { DomainError, ErrorCode } from '../../common/errors';
+import { DomainError, invalidImage, payloadTooLarge } from '../../common/errors';
 import { tooManyBytes } from './image-input';
 import { decodeSimplePng, loadPngDecoder, pngInfo } from './png';
 import type { Raster } from './raster';
@@ -31,8 +31,7 @@ const DEPTH_NAMES: Record<string, string> = {
   dpcomplex: 'complex',
 };
 
-const invalid = (message: string, details?: Record<string, unknown>) =>
-  new DomainError(ErrorCode.INVALID_IMAGE, message, details);
+const invalid = (message: string, details?: Record<string, unknown>) => invalidImage(message, details);
 
 export interface Decoded {
   raster: Raster;
@@ -104,8 +103,7 @@ function checkBytes(bytes: Buffer, limits: ImageLimits): void {
 function checkPixels(width: number, height: number, limits: ImageLimits): void {
   const pixels = width * height;
   if (pixels > limits.maxPixels) {
-    throw new DomainError(
-      ErrorCode.PAYLOAD_TOO_LARGE,
+    throw payloadTooLarge(
       `the image has ${pixels} pixels (${width}x${height}), more than the ${limits.maxPixels} allowed`,
       {
         pixels,
@@ -211,11 +209,9 @@ export function imageError(e: unknown, bytes: Buffer, limits: ImageLimits): Doma
     return invalid(`the bytes are not an image in a known format: only ${ACCEPTED_LIST} are accepted`);
   }
   if (/exceeds pixel limit/i.test(first)) {
-    return new DomainError(
-      ErrorCode.PAYLOAD_TOO_LARGE,
-      `the image has more than the ${limits.maxPixels} pixels allowed`,
-      { maxPixels: limits.maxPixels },
-    );
+    return payloadTooLarge(`the image has more than the ${limits.maxPixels} pixels allowed`, {
+      maxPixels: limits.maxPixels,
+    });
   }
   if (/^timeout/i.test(first)) {
     return invalid(`decoding the image took longer than the ${limits.timeoutSeconds} s allowed (${first})`, {

@@ -1,4 +1,4 @@
-import { DomainError, ErrorCode } from '../../common/errors';
+import { DomainError, invalidImage, payloadTooLarge } from '../../common/errors';
 
 /**
  * Image transport: how the bytes of one image arrive (base64, plain or as a data: URL). Size is checked
@@ -26,13 +26,13 @@ export function tooManyBytes(size: number, maxBytes: number): DomainError {
     have = `${size} bytes`;
     max = `${maxBytes} bytes`;
   }
-  return new DomainError(ErrorCode.PAYLOAD_TOO_LARGE, `the image is ${have}, more than MAX_IMAGE_BYTES (${max})`, {
+  return payloadTooLarge(`the image is ${have}, more than MAX_IMAGE_BYTES (${max})`, {
     sizeBytes: size,
     maxBytes,
   });
 }
 
-const invalid = (message: string) => new DomainError(ErrorCode.INVALID_IMAGE, message);
+const invalid = (message: string) => invalidImage(message);
 
 /** Media types a data: URL may declare. octet-stream is "unknown", not "not an image": the bytes decide. */
 function acceptedMediaType(type: string): boolean {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { DomainError, ErrorCode } from '../../common/errors';
+import { DomainError, ErrorCode, internalError, modelNotReady } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { InputSpec } from '../../registry/input-spec';
 import type { ImageLimits } from './decode';
@@ -43,7 +43,7 @@ class PoolWorker {
       if (this.dead) return;
       this.dead = true;
       logger.error({ reason }, 'a preprocessing thread stopped');
-      this.job?.reject(new DomainError(ErrorCode.INTERNAL_SERVER_ERROR, `the preprocessing thread stopped: ${reason}`));
+      this.job?.reject(internalError(`the preprocessing thread stopped: ${reason}`));
       this.job = null;
       onDone(this);
     };
@@ -89,7 +89,7 @@ export class ImagePool {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (this.closed) return Promise.reject(new DomainError(ErrorCode.MODEL_NOT_READY, 'the gateway is stopping'));
+    if (this.closed) return Promise.reject(modelNotReady('the gateway is stopping'));
     // A copy moves to the thread: the caller may use its bytes again (a comparison scores each image with both versions).
     const view = new Uint8Array(bytes);
     return new Promise<Preprocessed>((resolve, reject) => {
@@ -126,8 +126,7 @@ export class ImagePool {
   /** Fails what waits, lets running jobs finish (a thread inside sharp must not be terminated), then ends the threads. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.queue.splice(0))
-      job.reject(new DomainError(ErrorCode.MODEL_NOT_READY, 'the gateway is stopping'));
+    for (const job of this.queue.splice(0)) job.reject(modelNotReady('the gateway is stopping'));
     await Promise.all(
       this.workers.map(async (w) => {
         while (w.job && !w.dead) await new Promise((r) => setTimeout(r, 10));

@@ -1,5 +1,5 @@
 import { crc32, inflateSync } from 'node:zlib';
-import { DomainError, ErrorCode } from '../../common/errors';
+import { invalidImage } from '../../common/errors';
 import type { Raster } from './raster';
 
 /**
@@ -85,10 +85,7 @@ export function decodeSimplePng(bytes: Buffer, info: PngInfo = pngInfo(bytes)!):
       : new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length);
     return { raster: { data, width: png.width, height: png.height, channels: png.channels }, is16 };
   } catch (e) {
-    throw new DomainError(
-      ErrorCode.INVALID_IMAGE,
-      `the image is truncated or corrupt: ${(e as Error).message.split('\n')[0]!.trim()}`,
-    );
+    throw invalidImage(`the image is truncated or corrupt: ${(e as Error).message.split('\n')[0]!.trim()}`);
   }
 }
 

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { DomainError, ErrorCode } from '../../common/errors';
+import { payloadTooLarge } from '../../common/errors';
 import { DEFAULT_INTERPOLATION, type InputSpec } from '../../registry/input-spec';
 import { decodeImage, decodeSmallPng, DEFAULT_IMAGE_LIMITS, type Decoded, type ImageLimits } from './decode';
 import type { Raster } from './raster';
@@ -76,8 +76,7 @@ function tensor({ raster, is16, source }: Decoded, spec: InputSpec, limits: Imag
   const geometry = plan(raster.width, raster.height, spec);
   // resize-crop resizes the whole image before cropping: a 50000x1 strip would become 12800000x256.
   if (geometry.width * geometry.height > limits.maxPixels) {
-    throw new DomainError(
-      ErrorCode.PAYLOAD_TOO_LARGE,
+    throw payloadTooLarge(
       `the image is ${raster.width}x${raster.height}: resizing it for this model would take ${geometry.width}x${geometry.height} pixels, more than the ${limits.maxPixels} allowed`,
       {
         resizedPixels: geometry.width * geometry.height,
