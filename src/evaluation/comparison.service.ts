@@ -228,10 +228,6 @@ export class ComparisonService {
     return this.deps.comparisons.list({ ...(model ? { modelId: model.id } : {}), first });
   }
 
-  dataset(id: number): Promise<DatasetRecord | null> {
-    return this.deps.datasets.findById(id);
-  }
-
   /** How a report names the two versions (with their aliases) and the dataset. */
   async names(record: ComparisonRecord, loaders: RegistryLoaders): Promise<ReportNames> {
     const [baseline, candidate] = (await loaders.versionById.loadMany([
@@ -246,7 +242,7 @@ export class ComparisonService {
       baseline!.id,
       candidate!.id,
     ])) as AliasRecord[][];
-    const dataset = await this.deps.datasets.findById(record.datasetId);
+    const dataset = await loaders.datasetById.load(record.datasetId);
     const name = (v: VersionRecord, aliases: AliasRecord[]) =>
       `v${v.version}${aliases.length ? ` (${aliases.map((a) => a.name).join(', ')})` : ''}`;
     return {

@@ -62,7 +62,7 @@ export class ComparisonResolver {
 
   @FieldResolver(() => Dataset)
   dataset(@Root() c: ComparisonView, @Ctx() ctx: GraphQLContext) {
-    return ctx.services.comparisons.dataset(c.record.datasetId);
+    return ctx.loaders.datasetById.load(c.record.datasetId);
   }
 
   @FieldResolver(() => String, {
