@@ -228,10 +228,6 @@ export class ComparisonService {
     return this.deps.comparisons.list({ ...(model ? { modelId: model.id } : {}), first });
   }
 
-  dataset(id: number): Promise<DatasetRecord | null> {
-    return this.deps.datasets.findById(id);
-  }
-
   /** How a report names the two versions (with their aliases) and the dataset. */
   async names(record: ComparisonRecord, loaders: RegistryLoaders): Promise<ReportNames> {
     const [baseline, candidate] = (await loaders.versionById.loadMany([
@@ -246,7 +242,7 @@ export class ComparisonService {
       baseline!.id,
       candidate!.id,
     ])) as AliasRecord[][];
-    const dataset = await this.deps.datasets.findById(record.datasetId);
+    const dataset = await loaders.datasetById.load(record.datasetId);
     const name = (v: VersionRecord, aliases: AliasRecord[]) =>
       `v${v.version}${aliases.length ? ` (${aliases.map((a) => a.name).join(', ')})` : ''}`;
     return {
@@ -260,20 +256,38 @@ export class ComparisonService {
     };
   }
 
-  async disagreements(actor: Actor, record: ComparisonRecord, first: number): Promise<Disagreement[]> {
+  /** The first `first` items each comparison's versions classified differently (the request's loaders batch them). */
+  async disagreements(
+    actor: Actor,
+    records: readonly ComparisonRecord[],
+    first: number,
+    loaders: RegistryLoaders,
+  ): Promise<Disagreement[][]> {
     requireRole(actor, 'viewer', 'reading comparisons');
     pageSize(first, PAGES.disagreements, { allowZero: true });
-    const dataset = await this.deps.datasets.findById(record.datasetId);
-    const labels = dataset?.labels ?? [];
-    return (await this.deps.comparisons.disagreements(record.id, first)).map((r) => ({
-      ordinal: r.ordinal,
-      path: r.path,
-      label: labels[r.label] ?? String(r.label),
-      baselineLabel: labels[r.baselineTop1] ?? String(r.baselineTop1),
-      baselineProbability: r.baselineProbs[r.baselineTop1]!,
-      candidateLabel: labels[r.candidateTop1] ?? String(r.candidateTop1),
-      candidateProbability: r.candidateProbs[r.candidateTop1]!,
-    }));
+    const [datasets, rows] = await Promise.all([
+      loaders.datasetById.loadMany(records.map((r) => r.datasetId)),
+      this.deps.comparisons.disagreementsOf(
+        records.map((r) => r.id),
+        first,
+      ),
+    ]);
+    const byComparison = new Map<number, typeof rows>(records.map((r) => [r.id, []]));
+    for (const r of rows) byComparison.get(r.comparisonId)?.push(r);
+    return records.map((record, i) => {
+      const dataset = datasets[i];
+      if (dataset instanceof Error) throw dataset;
+      const labels = dataset?.labels ?? [];
+      return byComparison.get(record.id)!.map((r) => ({
+        ordinal: r.ordinal,
+        path: r.path,
+        label: labels[r.label] ?? String(r.label),
+        baselineLabel: labels[r.baselineTop1] ?? String(r.baselineTop1),
+        baselineProbability: r.baselineProbs[r.baselineTop1]!,
+        candidateLabel: labels[r.candidateTop1] ?? String(r.candidateTop1),
+        candidateProbability: r.candidateProbs[r.candidateTop1]!,
+      }));
+    });
   }
 
   async cancel(actor: Actor, id: number): Promise<ComparisonRecord> {

@@ -1,14 +1,14 @@
 import type { App, Services } from '../app';
 import type { Actor } from '../auth/actor';
 import type { Logger } from '../common/logger';
-import type { RegistryLoaders } from '../registry/loaders';
+import { createRequestLoaders, type RequestLoaders } from './loaders';
 
 /** Built once per operation at the composition root; never shared between requests. */
 export interface GraphQLContext {
   requestId: string;
   actor: Actor;
   services: Services;
-  loaders: RegistryLoaders;
+  loaders: RequestLoaders;
   logger: Logger;
 }
 
@@ -17,7 +17,7 @@ export function createContext(app: App, actor: Actor, requestId: string): GraphQ
     requestId,
     actor,
     services: app.services,
-    loaders: app.createLoaders(),
+    loaders: createRequestLoaders(app.createLoaders(), app.services, actor),
     logger: app.logger.child({ requestId }),
   };
 }

@@ -155,6 +155,16 @@ export class ComparisonRepository {
       ORDER BY ci."ordinal" LIMIT ${first}`;
   }
 
+  /** disagreements() of several comparisons in one statement: the first `first` of each. */
+  disagreementsOf(comparisonIds: readonly number[], first: number) {
+    return this.prisma.$queryRaw<(ComparisonItemRecord & { path: string })[]>`
+      SELECT d.* FROM unnest(${[...comparisonIds]}::int[]) AS c("id") CROSS JOIN LATERAL (
+        SELECT ci.*, di."path" FROM "ComparisonItem" ci JOIN "DatasetItem" di ON di."id" = ci."datasetItemId"
+        WHERE ci."comparisonId" = c."id" AND ci."baselineTop1" <> ci."candidateTop1"
+        ORDER BY ci."ordinal" LIMIT ${first}) d
+      ORDER BY d."comparisonId", d."ordinal"`;
+  }
+
   items(comparisonId: number): Promise<ComparisonItemRecord[]> {
     return this.prisma.comparisonItem.findMany({ where: { comparisonId }, orderBy: { ordinal: 'asc' } });
   }

@@ -28,6 +28,10 @@ export class DatasetRepository {
     return this.prisma.dataset.findUnique({ where: { id } });
   }
 
+  findByIds(ids: readonly number[]): Promise<DatasetRecord[]> {
+    return this.prisma.dataset.findMany({ where: { id: { in: [...ids] } } });
+  }
+
   latest(name: string): Promise<DatasetRecord | null> {
     return this.prisma.dataset.findFirst({ where: { name }, orderBy: { version: 'desc' } });
   }

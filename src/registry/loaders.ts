@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { AliasEventRecord, AliasRecord, AliasRepository } from './alias.repository';
+import type { DatasetRecord, DatasetRepository } from './dataset.repository';
 import type { ModelRecord, ModelRepository } from './model.repository';
 import type { DvcRecord, MlflowRunRecord, VersionRecord, VersionRepository } from './version.repository';
 
@@ -15,13 +16,14 @@ function groupBy<K, V>(keys: readonly K[], rows: V[], key: (row: V) => K): V[][]
 }
 
 /**
- * Per-request batch loaders: however many models, versions and aliases a query walks, each kind
- * of record costs one query per level of nesting.
+ * Per-request batch loaders: however many models, versions, aliases and datasets a query walks,
+ * each kind of record costs one query per level of nesting.
  */
 export function createRegistryLoaders(repos: {
   models: ModelRepository;
   versions: VersionRepository;
   aliases: AliasRepository;
+  datasets: DatasetRepository;
 }) {
   const versionById = new DataLoader<number, VersionRecord | null>(async (ids) =>
     byKey(ids, await repos.versions.findByIds(ids), (v) => v.id),
@@ -50,6 +52,9 @@ export function createRegistryLoaders(repos: {
     ),
     mlflowRunById: new DataLoader<number, MlflowRunRecord | null>(async (ids) =>
       byKey(ids, await repos.versions.findMlflowRunsByIds(ids), (r) => r.id),
+    ),
+    datasetById: new DataLoader<number, DatasetRecord | null>(async (ids) =>
+      byKey(ids, await repos.datasets.findByIds(ids), (d) => d.id),
     ),
   };
 }

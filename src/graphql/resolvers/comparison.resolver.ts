@@ -62,7 +62,7 @@ export class ComparisonResolver {
 
   @FieldResolver(() => Dataset)
   dataset(@Root() c: ComparisonView, @Ctx() ctx: GraphQLContext) {
-    return ctx.services.comparisons.dataset(c.record.datasetId);
+    return ctx.loaders.datasetById.load(c.record.datasetId);
   }
 
   @FieldResolver(() => String, {
@@ -77,7 +77,7 @@ export class ComparisonResolver {
   ): Promise<string | null> {
     if (!c.results) return null;
     const names = await ctx.services.comparisons.names(c.record, ctx.loaders);
-    const disagreements = await ctx.services.comparisons.disagreements(ctx.actor, c.record, 50);
+    const disagreements = await ctx.loaders.disagreements(50).load(c.record);
     return renderReport(c, names, disagreements, format === ReportFormat.HTML ? 'html' : 'markdown');
   }
 
@@ -97,6 +97,6 @@ export class ComparisonResolver {
     @Ctx() ctx: GraphQLContext,
     @Arg('first', () => Int, { defaultValue: 20 }) first: number,
   ) {
-    return ctx.services.comparisons.disagreements(ctx.actor, c.record, first);
+    return ctx.loaders.disagreements(first).load(c.record);
   }
 }

@@ -18,6 +18,6 @@ export class MlflowRunResolver {
     @Arg('key', () => String, { nullable: true }) key?: string | null,
     @Arg('first', () => Int, { nullable: true }) first?: number | null,
   ): Promise<MetricPointRecord[]> {
-    return ctx.services.mlflowRuns.history(ctx.actor, run.id, key, first);
+    return ctx.loaders.metricHistory([key ?? null, first ?? null]).load(run.id);
   }
 }
