@@ -4,7 +4,8 @@ import { DomainError, modelLoadFailed, modelNotReady } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { Config, Provider } from '../config/config';
 import type { InputSpec } from '../registry/input-spec';
-import type { VersionRecord, VersionRepository } from '../registry/version.repository';
+import type { VersionRecord } from '../registry/version.repository';
+import type { VersionService } from '../registry/version.service';
 import type { InferenceBackend } from './backend';
 import { Batcher, type BatchResult } from './batcher';
 import { graphOps, isWeightOnlyQuantized } from './graph-ops';
@@ -56,6 +57,9 @@ export interface Target {
   model: { name: string; inputSpec: InputSpec };
 }
 
+/** What the runtime tells the registry about loads, and asks it (the registry's VersionService). */
+export type VersionStatusReports = Pick<VersionService, 'markLoadFailed' | 'clearLoadFailure' | 'pinnedVersionIds'>;
+
 const tagString = (tags: unknown, key: string): string | undefined => {
   const v = (tags as Record<string, unknown> | null)?.[key];
   return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
@@ -74,7 +78,7 @@ export class ModelManager {
   constructor(
     private readonly deps: {
       backend: InferenceBackend;
-      versions: VersionRepository;
+      versions: VersionStatusReports;
       artifacts: ArtifactStore;
       config: Config;
       logger: Logger;
@@ -263,7 +267,7 @@ export class ModelManager {
       entry.state = 'READY';
       entry.loadMs = performance.now() - started;
       entry.loadedAt = new Date();
-      if (target.record.status === 'FAILED') await versions.setStatus(entry.versionId, 'READY', null);
+      if (target.record.status === 'FAILED') await versions.clearLoadFailure(entry.versionId);
       logger.info(
         {
           model: entry.model,
@@ -285,7 +289,7 @@ export class ModelManager {
       if (entry.permanent) {
         // The registry says so too: requests get MODEL_LOAD_FAILED until an admin loads it again.
         await versions
-          .setStatus(entry.versionId, 'FAILED', `failed to load: ${reason}`)
+          .markLoadFailed(entry.versionId, reason)
           .catch((err) => logger.error({ err }, 'could not mark the version FAILED'));
       }
       logger.error(
@@ -301,7 +305,7 @@ export class ModelManager {
   /** Unloads least recently used, unpinned versions until `incoming` more bytes fit the budget. */
   private async makeRoom(incoming: number, keep: number): Promise<void> {
     const budget = this.deps.config.inference.memoryBudgetBytes;
-    const pinned = await this.deps.versions.idsWithAliases(this.deps.config.pinnedAliases);
+    const pinned = await this.deps.versions.pinnedVersionIds(this.deps.config.pinnedAliases);
     for (const e of this.entries.values()) e.pinned = pinned.has(e.versionId);
     const used = () =>
       [...this.entries.values()].filter((e) => e.state === 'READY').reduce((s, e) => s + e.memoryBytes, 0);
