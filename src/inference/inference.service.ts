@@ -171,11 +171,7 @@ export class InferenceService {
   async load(actor: Actor, ref: VersionRef): Promise<LoadedVersion> {
     requireRole(actor, 'admin', 'loading a version');
     const target = this.toTarget(await this.deps.versions.resolve(actor, ref));
-    return this.deps.manager.use(
-      target,
-      async () => this.deps.manager.list().find((l) => l.versionId === target.record.id)!,
-      { retry: true },
-    );
+    return this.deps.manager.load(target);
   }
 
   async unload(actor: Actor, ref: VersionRef): Promise<boolean> {
