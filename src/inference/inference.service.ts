@@ -179,4 +179,9 @@ export class InferenceService {
     const { version } = await this.deps.versions.resolve(actor, ref);
     return this.deps.manager.unload(version.id);
   }
+
+  /** Stops running models: requests still queued fail with MODEL_NOT_READY and the inference workers end. */
+  close(): Promise<void> {
+    return this.deps.manager.close();
+  }
 }
