@@ -130,7 +130,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const metrics = new GatewayMetrics();
   const manager = new ModelManager({
     backend,
-    versions: repos.versions,
+    versions,
     artifacts,
     config,
     logger,

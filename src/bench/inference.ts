@@ -37,7 +37,6 @@ import { argmax } from '../inference/postprocess';
 import { preprocess } from '../inference/image/preprocess';
 import { ImagePool } from '../inference/image/image-pool';
 import { Admission } from '../inference/admission';
-import { VersionRepository } from '../registry/version.repository';
 import { parseInputSpec, type InputSpec } from '../registry/input-spec';
 import { tempDir } from './cleanup';
 import type { ChildMessage, ChildRequest } from './gateway-child';
@@ -512,7 +511,7 @@ async function main(): Promise<void> {
         const backend = new OnnxBackend(cfg.inference.workers, runtimeLogger, undefined, { nice: cfg.inference.nice });
         const manager = new ModelManager({
           backend,
-          versions: new VersionRepository(app.db.prisma),
+          versions: app.services.versions,
           artifacts: app.artifacts,
           config: cfg,
           logger: runtimeLogger,

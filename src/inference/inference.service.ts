@@ -171,16 +171,17 @@ export class InferenceService {
   async load(actor: Actor, ref: VersionRef): Promise<LoadedVersion> {
     requireRole(actor, 'admin', 'loading a version');
     const target = this.toTarget(await this.deps.versions.resolve(actor, ref));
-    return this.deps.manager.use(
-      target,
-      async () => this.deps.manager.list().find((l) => l.versionId === target.record.id)!,
-      { retry: true },
-    );
+    return this.deps.manager.load(target);
   }
 
   async unload(actor: Actor, ref: VersionRef): Promise<boolean> {
     requireRole(actor, 'admin', 'unloading a version');
     const { version } = await this.deps.versions.resolve(actor, ref);
     return this.deps.manager.unload(version.id);
+  }
+
+  /** Stops running models: requests still queued fail with MODEL_NOT_READY and the inference workers end. */
+  close(): Promise<void> {
+    return this.deps.manager.close();
   }
 }

@@ -4,45 +4,29 @@ import { DomainError, modelLoadFailed, modelNotReady } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { Config, Provider } from '../config/config';
 import type { InputSpec } from '../registry/input-spec';
-import type { VersionRecord, VersionRepository } from '../registry/version.repository';
+import type { VersionRecord } from '../registry/version.repository';
+import type { VersionService } from '../registry/version.service';
 import type { InferenceBackend } from './backend';
 import { Batcher, type BatchResult } from './batcher';
 import { graphOps, isWeightOnlyQuantized } from './graph-ops';
+import {
+  held,
+  label,
+  loadFailure,
+  ModelLoadError,
+  toLoadedVersion,
+  unreachable,
+  type Entry,
+  type Failed,
+  type Held,
+  type LoadedVersion,
+  type Loading,
+  type Ready,
+  type Unloading,
+} from './lifecycle';
 import type { InferenceTelemetry } from './telemetry';
 
-export type LoadState = 'LOADING' | 'READY' | 'FAILED';
-
-/** A version as the runtime holds it. */
-export interface LoadedVersion {
-  versionId: number;
-  model: string;
-  version: number;
-  state: LoadState;
-  reason: string | null;
-  provider: string | null;
-  memoryBytes: number;
-  loadMs: number | null;
-  loadedAt: Date | null;
-  lastUsed: Date | null;
-  requests: number;
-  maxBatchSize: number;
-  /** Whether a pinned alias points at it (it is never evicted). */
-  pinned: boolean;
-}
-
-interface Entry extends LoadedVersion {
-  key: string;
-  /** Requests between acquiring it and getting their result: an entry in use is never evicted. */
-  inUse: number;
-  /** A FAILED load that will fail again (bad or changed file), as opposed to a transient one. */
-  permanent: boolean;
-  /** The warm-up run outlived INFERENCE_TIMEOUT_S: requests are told TIMEOUT, not MODEL_NOT_READY. */
-  timedOut: boolean;
-  ready: Promise<void>;
-  batcher: Batcher | null;
-  inputName: string;
-  outputName: string;
-}
+export type { LoadedVersion, LoadState } from './lifecycle';
 
 /** What a caller of use() gets: the loaded version's provider and a way to run one input through it. */
 export interface ReadyModel {
@@ -56,16 +40,24 @@ export interface Target {
   model: { name: string; inputSpec: InputSpec };
 }
 
+/** What the runtime tells the registry about loads, and asks it (the registry's VersionService). */
+export type VersionStatusReports = Pick<VersionService, 'markLoadFailed' | 'clearLoadFailure' | 'pinnedVersionIds'>;
+
 const tagString = (tags: unknown, key: string): string | undefined => {
   const v = (tags as Record<string, unknown> | null)?.[key];
   return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
 };
+
+const isReady = (e: Entry): e is Ready => e.state === 'READY';
 
 /**
  * Loads versions on first use (concurrent first requests share one load), warms them up, keeps them
  * within MODEL_MEMORY_BUDGET_MB by unloading the least recently used ones (never those a pinned
  * alias points at), and marks a version FAILED when its file does not load or no longer matches
  * its sha256. Loads run one at a time, so each one's memory can be measured.
+ *
+ * Each version is LOADING, READY, FAILED or UNLOADING (lifecycle.ts); a state change puts a new
+ * entry in the map, so a request holding an entry can tell whether it is still the current one.
  */
 export class ModelManager {
   private readonly entries = new Map<number, Entry>();
@@ -74,7 +66,7 @@ export class ModelManager {
   constructor(
     private readonly deps: {
       backend: InferenceBackend;
-      versions: VersionRepository;
+      versions: VersionStatusReports;
       artifacts: ArtifactStore;
       config: Config;
       logger: Logger;
@@ -86,74 +78,89 @@ export class ModelManager {
   forget(keys: string[]): void {
     for (const e of this.entries.values()) {
       if (!keys.includes(e.key)) continue;
-      e.batcher?.drain(modelNotReady(`${e.model} v${e.version} was unloaded: its inference worker stopped`));
+      if (isReady(e)) e.batcher.drain(modelNotReady(`${label(e)} was unloaded: its inference worker stopped`));
       this.entries.delete(e.versionId);
     }
   }
 
   list(): LoadedVersion[] {
-    return [...this.entries.values()].map(
-      ({ key: _k, ready: _r, batcher: _b, inputName: _i, outputName: _o, inUse: _u, ...rest }) => ({ ...rest }),
-    );
+    return [...this.entries.values()].flatMap((e) => toLoadedVersion(e) ?? []);
   }
 
   /**
    * Runs `fn` with the version loaded and ready; the version cannot be unloaded to make room until
    * `fn` settles.
    */
-  async use<T>(target: Target, fn: (model: ReadyModel) => Promise<T>, opts: { retry?: boolean } = {}): Promise<T> {
-    const entry = await this.acquire(target, opts);
+  async use<T>(target: Target, fn: (model: ReadyModel) => Promise<T>): Promise<T> {
+    const entry = await this.acquire(target);
     try {
-      return await fn({
-        provider: entry.provider!,
-        run: (data) => {
-          entry.requests++;
-          return entry.batcher!.submit(data);
-        },
-      });
+      return await fn({ provider: entry.provider, run: (data) => this.submit(entry, data) });
     } finally {
-      entry.inUse--;
-      entry.lastUsed = new Date();
+      this.release(entry);
     }
   }
 
-  /** The version, loaded, ready and marked in use (use() releases it); MODEL_LOAD_FAILED when it cannot be. */
-  private async acquire(target: Target, opts: { retry?: boolean } = {}): Promise<Entry> {
-    let entry = this.entries.get(target.record.id);
+  /** Loads the version now (a FAILED one is tried again) and describes it. */
+  async load(target: Target): Promise<LoadedVersion> {
+    const entry = await this.acquire(target, { retry: true });
+    try {
+      return toLoadedVersion(entry);
+    } finally {
+      this.release(entry);
+    }
+  }
+
+  private submit(entry: Ready, data: Float32Array): Promise<BatchResult> {
+    entry.requests++;
+    return entry.batcher.submit(data);
+  }
+
+  private release(entry: Ready): void {
+    entry.inUse--;
+    entry.lastUsed = new Date();
+  }
+
+  /** The version, loaded, ready and marked in use (release() it); MODEL_LOAD_FAILED when it cannot be. */
+  private async acquire(target: Target, opts: { retry?: boolean } = {}): Promise<Ready> {
+    const id = target.record.id;
+    let entry = this.entries.get(id);
+    // An unload in progress finishes first; the version then loads again.
+    while (entry?.state === 'UNLOADING') {
+      await entry.done;
+      entry = this.entries.get(id);
+    }
     if (entry?.state === 'FAILED' && opts.retry) {
-      this.entries.delete(entry.versionId);
+      this.entries.delete(id);
       entry = undefined;
     }
-    if (!entry) {
-      if (target.record.status === 'FAILED' && !opts.retry) {
-        throw modelLoadFailed(
-          `${target.model.name} v${target.record.version} is FAILED: ${target.record.statusReason ?? 'unknown reason'}`,
-        );
-      }
-      entry = this.newEntry(target);
-      this.entries.set(target.record.id, entry);
-      const e = entry;
-      e.ready = this.serialized(() => this.load(e, target));
+    entry ??= this.startLoad(target, opts);
+    const settled = entry.state === 'LOADING' ? await entry.settled : entry;
+    switch (settled.state) {
+      case 'FAILED':
+        // A transient failure (a worker that died, the database) is retried by the next request.
+        if (!settled.permanent && this.entries.get(id) === settled) this.entries.delete(id);
+        throw loadFailure(settled);
+      case 'READY':
+        // Unloaded, or lost with its worker, between its load and this request's turn.
+        if (this.entries.get(id) !== settled) throw modelNotReady(`${label(settled)} was unloaded`);
+        // Marked in the same turn as the check above: no eviction can come in between.
+        settled.inUse++;
+        settled.lastUsed = new Date();
+        return settled;
+      default:
+        return unreachable(settled);
     }
-    await entry.ready;
-    if (entry.state === 'FAILED') {
-      // A transient failure (a worker that died, the database) is retried by the next request.
-      if (!entry.permanent && this.entries.get(entry.versionId) === entry) this.entries.delete(entry.versionId);
-      const code = entry.permanent ? 'MODEL_LOAD_FAILED' : entry.timedOut ? 'TIMEOUT' : 'MODEL_NOT_READY';
-      throw new DomainError(
-        code,
-        `${entry.model} v${entry.version} ${entry.permanent ? 'failed to load' : 'could not be loaded now'}: ${entry.reason}`,
-      );
-    }
-    // Marked in the same turn as the check above: no eviction can come in between.
-    entry.inUse++;
-    entry.lastUsed = new Date();
-    return entry;
   }
 
-  private newEntry(target: Target): Entry {
+  /** A LOADING entry for the version, its load queued behind the others. */
+  private startLoad(target: Target, opts: { retry?: boolean }): Loading {
+    if (target.record.status === 'FAILED' && !opts.retry) {
+      throw modelLoadFailed(
+        `${target.model.name} v${target.record.version} is FAILED: ${target.record.statusReason ?? 'unknown reason'}`,
+      );
+    }
     const { config } = this.deps;
-    const sig = target.record.signature as { input?: string; output?: string; batch?: number | 'dynamic' };
+    const sig = target.record.signature as { batch?: number | 'dynamic' };
     const tagged = Number(tagString(target.record.tags, 'inference.maxBatchSize'));
     // A graph with a fixed batch dimension runs its requests one at a time.
     const maxBatchSize =
@@ -162,35 +169,29 @@ export class ModelManager {
         : Number.isInteger(tagged) && tagged > 0
           ? tagged
           : config.inference.maxBatchSize;
-    return {
+    const loading: Loading = {
       versionId: target.record.id,
       key: String(target.record.id),
       model: target.model.name,
       version: target.record.version,
-      state: 'LOADING',
-      reason: null,
-      provider: null,
-      memoryBytes: 0,
-      loadMs: null,
-      loadedAt: null,
-      lastUsed: null,
-      requests: 0,
       maxBatchSize,
       pinned: false,
-      inUse: 0,
-      permanent: false,
-      timedOut: false,
-      ready: Promise.resolve(),
-      batcher: null,
-      inputName: sig.input ?? target.model.inputSpec.inputName ?? 'input',
-      outputName: sig.output ?? target.model.inputSpec.outputName ?? 'output',
+      state: 'LOADING',
+      settled: this.serialized(() => this.bringUp(loading, target)),
     };
+    this.entries.set(loading.versionId, loading);
+    return loading;
   }
 
   private serialized<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.loadChain.then(fn, fn);
     this.loadChain = next.catch(() => undefined);
     return next;
+  }
+
+  /** `next` takes the place of `prev`, unless something else took it already (an unload, a lost worker). */
+  private replace(prev: Entry, next: Entry): void {
+    if (this.entries.get(prev.versionId) === prev) this.entries.set(next.versionId, next);
   }
 
   private providersFor(record: VersionRecord): string[] {
@@ -203,12 +204,13 @@ export class ModelManager {
     return [...new Set([...list, 'cpu' satisfies Provider])];
   }
 
-  private async load(entry: Entry, target: Target): Promise<void> {
+  /** Checks the file, makes room, loads and warms the version up: READY, or FAILED with the reason. */
+  private async bringUp(loading: Loading, target: Target): Promise<Ready | Failed> {
     const { backend, versions, artifacts, config, logger } = this.deps;
     const started = performance.now();
-    const label = `${entry.model} v${entry.version}`;
     /** Failures that loading again would repeat: the version is marked FAILED in the registry. */
-    const permanent = (message: string) => Object.assign(new Error(message), { permanent: true });
+    const permanent = (message: string) => new ModelLoadError(message, true);
+    let ready: Ready;
     try {
       const file = artifacts.absolute(target.record.localPath);
       const info = await stat(file).catch(() => null);
@@ -224,9 +226,9 @@ export class ModelManager {
       );
       // Weight-only int8 files hold fp32 weights once folded: about 4x their size in memory.
       const estimate = (weightOnly ? 4 : 1.5) * info.size;
-      await this.makeRoom(estimate, entry.versionId);
+      await this.makeRoom(estimate, loading.versionId);
       const loaded = await backend
-        .load(entry.key, file, {
+        .load(loading.key, file, {
           providers: this.providersFor(target.record),
           intraOpNumThreads: config.inference.intraOpThreads,
           interOpNumThreads: 1,
@@ -238,78 +240,102 @@ export class ModelManager {
         .catch((e: Error) => Promise.reject(e instanceof DomainError ? e : permanent(e.message)));
       for (const w of loaded.warnings)
         logger.warn(
-          { model: entry.model, version: entry.version, provider: loaded.provider },
-          `execution provider unavailable for ${label}, fell back: ${w}`,
+          { model: loading.model, version: loading.version, provider: loaded.provider },
+          `execution provider unavailable for ${label(loading)}, fell back: ${w}`,
         );
-      entry.provider = loaded.provider;
-      // The process-wide RSS delta undercounts after an unload (freed memory is reused): never below the estimate.
-      entry.memoryBytes = Math.max(loaded.memoryBytes, estimate);
-      entry.batcher = new Batcher(
-        async (input, n) => {
-          const spec = target.model.inputSpec;
-          const dims =
-            spec.layout === 'NCHW'
-              ? [n, spec.channels, spec.height, spec.width]
-              : [n, spec.height, spec.width, spec.channels];
-          return backend.run(entry.key, { name: entry.inputName, data: input, dims }, entry.outputName);
-        },
-        entry.maxBatchSize,
-        Number(tagString(target.record.tags, 'inference.maxQueueDelayMs') ?? config.inference.maxQueueDelayMs),
-        (size, ms) => this.deps.telemetry?.batch({ model: entry.model, version: entry.version, size, ms }),
-      );
+      const batcher = this.batcher(loading, target);
       // Warm-up: the first run allocates and plans; no request should pay for it.
       const spec = target.model.inputSpec;
-      await entry.batcher.submit(new Float32Array(spec.channels * spec.height * spec.width));
-      entry.state = 'READY';
-      entry.loadMs = performance.now() - started;
-      entry.loadedAt = new Date();
-      if (target.record.status === 'FAILED') await versions.setStatus(entry.versionId, 'READY', null);
+      await batcher.submit(new Float32Array(spec.channels * spec.height * spec.width));
+      ready = {
+        ...held(loading),
+        state: 'READY',
+        provider: loaded.provider,
+        batcher,
+        // The process-wide RSS delta undercounts after an unload (freed memory is reused): never below the estimate.
+        memoryBytes: Math.max(loaded.memoryBytes, estimate),
+        loadMs: performance.now() - started,
+        loadedAt: new Date(),
+        lastUsed: null,
+        requests: 0,
+        inUse: 0,
+      };
+      if (target.record.status === 'FAILED') await versions.clearLoadFailure(ready.versionId);
+      this.replace(loading, ready);
       logger.info(
         {
-          model: entry.model,
-          version: entry.version,
-          provider: entry.provider,
+          model: ready.model,
+          version: ready.version,
+          provider: ready.provider,
           weightOnlyInt8: weightOnly,
-          ms: Math.round(entry.loadMs),
-          memoryMB: Math.round(entry.memoryBytes / 2 ** 20),
+          ms: Math.round(ready.loadMs),
+          memoryMB: Math.round(ready.memoryBytes / 2 ** 20),
         },
         'model loaded',
       );
     } catch (e) {
-      const reason = (e as Error).message.split('\n')[0]!;
-      entry.state = 'FAILED';
-      entry.reason = reason;
-      entry.permanent = (e as { permanent?: boolean }).permanent === true;
-      entry.timedOut = e instanceof DomainError && e.code === 'TIMEOUT';
-      await backend.unload(entry.key).catch(() => undefined);
-      if (entry.permanent) {
-        // The registry says so too: requests get MODEL_LOAD_FAILED until an admin loads it again.
-        await versions
-          .setStatus(entry.versionId, 'FAILED', `failed to load: ${reason}`)
-          .catch((err) => logger.error({ err }, 'could not mark the version FAILED'));
-      }
-      logger.error(
-        { model: entry.model, version: entry.version, reason, permanent: entry.permanent },
-        'model failed to load',
-      );
-      return;
+      return this.failed(loading, e);
     }
     // Over budget once this one is in: unload others now (a failure here does not undo the load).
-    await this.makeRoom(0, entry.versionId).catch((err) => logger.warn({ err }, 'could not make room after a load'));
+    await this.makeRoom(0, ready.versionId).catch((err) => logger.warn({ err }, 'could not make room after a load'));
+    return ready;
+  }
+
+  /** Batches the version's requests into runs of its backend session. */
+  private batcher(entry: Held, target: Target): Batcher {
+    const { backend, config, telemetry } = this.deps;
+    const sig = target.record.signature as { input?: string; output?: string };
+    const spec = target.model.inputSpec;
+    const inputName = sig.input ?? spec.inputName ?? 'input';
+    const outputName = sig.output ?? spec.outputName ?? 'output';
+    return new Batcher(
+      async (input, n) => {
+        const dims =
+          spec.layout === 'NCHW'
+            ? [n, spec.channels, spec.height, spec.width]
+            : [n, spec.height, spec.width, spec.channels];
+        return backend.run(entry.key, { name: inputName, data: input, dims }, outputName);
+      },
+      entry.maxBatchSize,
+      Number(tagString(target.record.tags, 'inference.maxQueueDelayMs') ?? config.inference.maxQueueDelayMs),
+      (size, ms) => telemetry?.batch({ model: entry.model, version: entry.version, size, ms }),
+    );
+  }
+
+  /** The load failed: FAILED, the backend's copy released, and the registry told when it is permanent. */
+  private async failed(loading: Loading, e: unknown): Promise<Failed> {
+    const { backend, versions, logger } = this.deps;
+    const failed: Failed = {
+      ...held(loading),
+      state: 'FAILED',
+      reason: (e as Error).message.split('\n')[0]!,
+      permanent: e instanceof ModelLoadError && e.permanent,
+      timedOut: e instanceof DomainError && e.code === 'TIMEOUT',
+    };
+    this.replace(loading, failed);
+    await backend.unload(failed.key).catch(() => undefined);
+    if (failed.permanent) {
+      // The registry says so too: requests get MODEL_LOAD_FAILED until an admin loads it again.
+      await versions
+        .markLoadFailed(failed.versionId, failed.reason)
+        .catch((err) => logger.error({ err }, 'could not mark the version FAILED'));
+    }
+    logger.error(
+      { model: failed.model, version: failed.version, reason: failed.reason, permanent: failed.permanent },
+      'model failed to load',
+    );
+    return failed;
   }
 
   /** Unloads least recently used, unpinned versions until `incoming` more bytes fit the budget. */
   private async makeRoom(incoming: number, keep: number): Promise<void> {
     const budget = this.deps.config.inference.memoryBudgetBytes;
-    const pinned = await this.deps.versions.idsWithAliases(this.deps.config.pinnedAliases);
+    const pinned = await this.deps.versions.pinnedVersionIds(this.deps.config.pinnedAliases);
     for (const e of this.entries.values()) e.pinned = pinned.has(e.versionId);
-    const used = () =>
-      [...this.entries.values()].filter((e) => e.state === 'READY').reduce((s, e) => s + e.memoryBytes, 0);
-    const candidates = [...this.entries.values()]
-      .filter(
-        (e) =>
-          e.state === 'READY' && !e.pinned && e.versionId !== keep && e.inUse === 0 && (e.batcher?.pending ?? 0) === 0,
-      )
+    const ready = () => [...this.entries.values()].filter(isReady);
+    const used = () => ready().reduce((s, e) => s + e.memoryBytes, 0);
+    const candidates = ready()
+      .filter((e) => !e.pinned && e.versionId !== keep && e.inUse === 0 && e.batcher.pending === 0)
       .sort((a, b) => (a.lastUsed?.getTime() ?? 0) - (b.lastUsed?.getTime() ?? 0));
     while (used() + incoming > budget && candidates.length) {
       const victim = candidates.shift()!;
@@ -327,24 +353,42 @@ export class ModelManager {
     }
   }
 
-  private async unloadEntry(e: Entry): Promise<void> {
-    // A stale handle must not remove a newer load of the same version.
-    if (this.entries.get(e.versionId) === e) this.entries.delete(e.versionId);
-    e.batcher?.drain(modelNotReady(`${e.model} v${e.version} was unloaded`));
-    await this.deps.backend.unload(e.key);
+  /** UNLOADING until the backend let go of it; a stale entry (already replaced) only fails its queue. */
+  private async unloadEntry(e: Ready | Failed): Promise<void> {
+    const current = this.entries.get(e.versionId) === e;
+    let gone!: () => void;
+    const unloading: Unloading = { ...held(e), state: 'UNLOADING', done: new Promise<void>((r) => (gone = r)) };
+    if (current) this.entries.set(e.versionId, unloading);
+    if (isReady(e)) e.batcher.drain(modelNotReady(`${label(e)} was unloaded`));
+    try {
+      // A stale entry must not unload a newer load of the same version.
+      if (current) await this.deps.backend.unload(e.key);
+    } finally {
+      if (this.entries.get(e.versionId) === unloading) this.entries.delete(e.versionId);
+      gone();
+    }
   }
 
   /** Unloads a version; false when it was not loaded. */
   async unload(versionId: number): Promise<boolean> {
-    const e = this.entries.get(versionId);
-    if (!e) return false;
-    await e.ready.catch(() => undefined);
-    await this.unloadEntry(e);
-    return true;
+    const entry = this.entries.get(versionId);
+    if (!entry) return false;
+    const settled = entry.state === 'LOADING' ? await entry.settled : entry;
+    switch (settled.state) {
+      case 'UNLOADING':
+        await settled.done;
+        return false;
+      case 'READY':
+      case 'FAILED':
+        await this.unloadEntry(settled);
+        return true;
+      default:
+        return unreachable(settled);
+    }
   }
 
   async close(): Promise<void> {
-    for (const e of this.entries.values()) e.batcher?.drain(modelNotReady('the gateway is stopping'));
+    for (const e of this.entries.values()) if (isReady(e)) e.batcher.drain(modelNotReady('the gateway is stopping'));
     this.entries.clear();
     await this.deps.backend.close();
   }

@@ -127,6 +127,24 @@ export class VersionService {
     });
   }
 
+  // What the inference runtime finds when it loads a version: the gateway reports it on its own
+  // behalf (no caller, no actor).
+
+  /** The version's file does not load (missing, changed, not ONNX): FAILED until an admin loads it again. */
+  async markLoadFailed(versionId: number, reason: string): Promise<void> {
+    await this.deps.versions.setStatus(versionId, 'FAILED', `failed to load: ${reason}`);
+  }
+
+  /** A FAILED version loaded after all (an admin's loadVersion): READY again. */
+  async clearLoadFailure(versionId: number): Promise<void> {
+    await this.deps.versions.setStatus(versionId, 'READY', null);
+  }
+
+  /** Ids of the versions an alias with one of these names points at (the runtime keeps them loaded). */
+  pinnedVersionIds(aliases: readonly string[]): Promise<Set<number>> {
+    return this.deps.versions.idsWithAliases(aliases);
+  }
+
   /** Every prediction resolves its reference: the answer is cached until the registry changes. */
   async resolve(actor: Actor, ref: VersionRef): Promise<ResolvedVersion> {
     requireRole(actor, 'viewer', 'reading a model version');

@@ -402,7 +402,7 @@ describe(`a comparison whose gateway dies mid-run (${dbKind()})`, () => {
     const stored = (await first.app.db.prisma.comparison.findUniqueOrThrow({ where: { id: Number(job.id) } })).done;
     expect(stored).toBeGreaterThanOrEqual(64);
     expect(stored).toBeLessThan(256);
-    await (first.app.services.inference as any).deps.manager.close();
+    await first.app.services.inference.close();
     await first.app.db.close();
 
     const second = await createTestApp({

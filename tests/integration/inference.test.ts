@@ -1,6 +1,7 @@
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
 import pino from 'pino';
 import { seedDemo } from '../../src/importers/demo';
 import { loadConfig } from '../../src/config/config';
@@ -177,6 +178,7 @@ describe(`inference on the demo registry (${dbKind()})`, () => {
 
   it('marks a version whose artifact no longer matches its sha256 FAILED, answers MODEL_LOAD_FAILED, and reloads it once repaired', async () => {
     const admin = t.keys.admin;
+    expect(expectData(await predict(3, smoke[0]!.bytes)).predict.modelVersion.version).toBe(3);
     expect(
       expectData(await t.gql(`mutation { unloadVersion(ref: { model: "fashion-classifier", version: 3 }) }`, {}, admin))
         .unloadVersion,
@@ -222,6 +224,7 @@ describe(`inference on the demo registry (${dbKind()})`, () => {
   });
 
   it('unloads a version under load: requests succeed or get MODEL_NOT_READY, never an internal error', async () => {
+    expect(expectData(await predict(3, smoke[0]!.bytes)).predict.modelVersion.version).toBe(3);
     const inFlight = Promise.all(smoke.slice(0, 40).map((i) => predict(3, i.bytes)));
     await new Promise((r) => setTimeout(r, 5));
     expectData(
@@ -236,8 +239,7 @@ describe(`inference on the demo registry (${dbKind()})`, () => {
 
   it('loads a version once for concurrent first requests', async () => {
     await t.gql(`mutation { unloadVersion(ref: { model: "fashion-classifier", version: 2 }) }`, {}, t.keys.admin);
-    const backend = (t.app.services.inference as any).deps.manager.deps.backend;
-    const load = jest.spyOn(backend, 'load');
+    const load = jest.spyOn(OnnxBackend.prototype, 'load');
     try {
       const results = await Promise.all(smoke.slice(0, 10).map((i) => predict(2, i.bytes)));
       results.forEach((r) => expectData(r));
@@ -256,12 +258,10 @@ describe(`inference under a tiny memory budget, with an unavailable provider req
       { level: 'info' },
       new Writable({ write: (chunk, _e, cb) => (lines.push(String(chunk)), cb()) }),
     );
-    t = await createTestApp({ logger, config: {} });
-    // The configuration is frozen: build one with a 1-byte budget and CUDA first.
-    (t.app.services.inference as any).deps.manager.deps.config = {
-      ...t.config,
-      inference: { ...t.config.inference, memoryBudgetBytes: 1, providers: ['cuda'] },
-    };
+    t = await createTestApp({
+      logger,
+      config: { inference: { ...loadConfig({}).inference, memoryBudgetBytes: 1, providers: ['cuda'] } },
+    });
     await seedDemo(t.app);
   }, 180_000);
   afterAll(() => t.close());
@@ -352,18 +352,28 @@ describe(`inference with two worker threads under mixed concurrent load (${dbKin
   it('survives a worker thread dying: its models load again on next use', async () => {
     const png = readFileSync(path.join(t.dataDir, 'artifacts', 'sha256', ...(await firstSmokeSha(t))));
     const image = { base64: png.toString('base64') };
-    const backend = (t.app.services.inference as any).deps.manager.deps.backend;
     const v1 = await t.app.db.prisma.modelVersion.findFirstOrThrow({
       where: { version: 1, model: { name: 'fashion-classifier' } },
     });
-    const holder = backend.workers.find((w: any) => w?.keys.has(String(v1.id)));
+    const predictV1 = async () =>
+      expectData(await t.gql(PREDICT, { ref: { model: 'fashion-classifier', version: 1 }, image }, t.keys.viewer))
+        .predict;
+    // v1 loads afresh here, and the worker thread holding it is the one sent its load.
+    await t.gql(`mutation { unloadVersion(ref: { model: "fashion-classifier", version: 1 }) }`, {}, t.keys.admin);
+    const sent = jest.spyOn(Worker.prototype, 'postMessage');
+    let holder: Worker | undefined;
+    try {
+      expect((await predictV1()).modelVersion.version).toBe(1);
+      const load = sent.mock.calls.findIndex(([msg]) => msg?.type === 'load' && msg.key === String(v1.id));
+      holder = sent.mock.contexts[load] as Worker | undefined;
+    } finally {
+      sent.mockRestore();
+    }
+    expect(holder).toBeInstanceOf(Worker);
     // As if it crashed (not through the backend's own close()); between runs, because terminating
     // a thread inside onnxruntime's run() aborts the whole process (what close() avoids).
-    await holder.worker.terminate();
-    const again = expectData(
-      await t.gql(PREDICT, { ref: { model: 'fashion-classifier', version: 1 }, image }, t.keys.viewer),
-    ).predict;
-    expect(again.modelVersion.version).toBe(1);
+    await holder!.terminate();
+    expect((await predictV1()).modelVersion.version).toBe(1);
     const loaded = expectData(await t.gql(LOADED, {}, t.keys.viewer)).loadedVersions as any[];
     expect(loaded.find((l) => l.modelVersion.version === 1)).toMatchObject({ state: 'READY', requests: 1 });
   });
