@@ -13,7 +13,9 @@ export const SAMPLES_DIR = path.resolve(__dirname, '..', '..', 'models', 'sample
 
 export const Q = {
   models: `{ models { name versions { version status aliases } } }`,
-  modelVersion: `query($v: Int!) { modelVersion(ref: { model: "${MODEL}", version: $v }) { version status sha256 dvc { path md5 rev } mlflowRun { runName params metrics } } }`,
+  modelVersion:
+    `query($v: Int!) { modelVersion(ref: { model: "${MODEL}", version: $v }) ` +
+    `{ version status sha256 dvc { path md5 rev } mlflowRun { runName params metrics } } }`,
   datasets: `{ datasets { name version size digest } }`,
   comparisons: `{ comparisons(first: 5) { id status progress itemsDone total verdict } }`,
   predict: `query($ref: VersionRefInput!, $image: ImageInput!) { predict(ref: $ref, image: $image, topK: 1) { top { label } } }`,

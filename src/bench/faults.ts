@@ -201,7 +201,8 @@ async function databaseCheck(dataDir: string): Promise<string[]> {
   try {
     const problems: string[] = [];
     const sets = await db.query<{ name: string; version: number; itemCount: number; items: number }>(
-      `SELECT d.name, d.version, d."itemCount", count(i.id)::int AS items FROM "Dataset" d LEFT JOIN "DatasetItem" i ON i."datasetId" = d.id GROUP BY d.id ORDER BY d.name, d.version`,
+      `SELECT d.name, d.version, d."itemCount", count(i.id)::int AS items FROM "Dataset" d ` +
+        `LEFT JOIN "DatasetItem" i ON i."datasetId" = d.id GROUP BY d.id ORDER BY d.name, d.version`,
     );
     for (const s of sets.rows)
       if (s.items !== s.itemCount)
@@ -291,19 +292,7 @@ async function killDuringImport(
   const name = `a) kill -9 while ${point.phase}`;
   const dataDir = path.join(root, `kill-${point.files}`);
   const env = gatewayEnv(dataDir, adminKey, { DEMO_SEED: 'false' });
-  const first = await GatewayProcess.start(env);
-  const sent = performance.now();
-  const importing = request(first.url, adminKey, IMPORT_DVC, { repo: MODELS }, { timeoutMs: 300_000 });
-  const reached = await whenStored(dataDir, point.files, importing);
-  const at = performance.now() - sent;
-  const exit = await first.kill();
-  const killedAnswer = await importing;
-  const answered = killedAnswer.outcome === 'OK';
-  out(
-    `${name}: SIGKILL ${fmt(at / 1000, 2)} s into the import, ${storedFiles(dataDir)} files stored (${exit.signal}); ` +
-      `the import request ${answered ? 'had already answered: the kill came too late' : reached ? `got ${killedAnswer.outcome}` : `ended first: ${killedAnswer.outcome} ${killedAnswer.message}`}.`,
-  );
-
+  await killImport(name, env, dataDir, adminKey, point);
   let second: GatewayProcess;
   const restartStarted = performance.now();
   try {
@@ -319,42 +308,7 @@ async function killDuringImport(
       true,
       `listening after ${fmt((performance.now() - restartStarted) / 1000, 1)} s`,
     );
-    const after = await registryState(second, adminKey);
-    out(
-      `  after the restart: ${after.versions.length} versions (${after.versions.map((v) => `v${v.version} ${v.status}`).join(', ') || 'none'}), datasets ${after.datasets.map((d) => `${d.name} ${d.size}`).join(', ') || 'none'}, ${stagedLeftovers(dataDir)} staged files left in artifacts/tmp`,
-    );
-    const broken = brokenReadyVersions(dataDir, after);
-    check(
-      name,
-      'every READY version has its file, matching its sha256',
-      broken.length === 0,
-      broken.join('; ') || `${after.versions.filter((v) => v.status === 'READY').length} READY, all match`,
-    );
-    const partial = wrongDatasets(after, expected);
-    check(
-      name,
-      'no dataset holds fewer (or more) items than the project lists',
-      partial.length === 0,
-      partial.join('; ') || `${after.datasets.length} datasets, all complete`,
-    );
-    const rerun = await request(second.url, adminKey, IMPORT_DVC, { repo: MODELS }, { timeoutMs: 300_000 });
-    const report = rerun.data?.importDvc;
-    check(
-      name,
-      'the import run again completes, nothing failed',
-      rerun.outcome === 'OK' && report.failed === 0,
-      rerun.outcome === 'OK' ? importSummary(report) : `${rerun.outcome}: ${rerun.message}`,
-    );
-    const diffs = differencesFromProject(await registryState(second, adminKey), expected);
-    check(
-      name,
-      "then the registry holds exactly the project's versions, aliases and datasets",
-      diffs.length === 0,
-      diffs.join('; ') ||
-        `${expected.versions.length} versions READY with their aliases, ${expected.datasets.size} datasets complete`,
-    );
-    const warnings = second.linesAtLeast(LEVEL.warn);
-    if (warnings.length) out(`  restarted gateway's log at warn or above: ${logSummary(warnings)}`);
+    await checkAfterRestart(name, second, dataDir, adminKey, expected);
   } finally {
     await second.stop();
   }
@@ -368,12 +322,89 @@ async function killDuringImport(
   out(`  staged files left in artifacts/tmp after the rerun: ${stagedLeftovers(dataDir)}`);
 }
 
+/** Starts a gateway on a fresh DATA_DIR, sends the import and SIGKILLs the gateway once `point` is reached. */
+async function killImport(
+  name: string,
+  env: { env: Record<string, string> },
+  dataDir: string,
+  adminKey: string,
+  point: KillPoint,
+): Promise<void> {
+  const first = await GatewayProcess.start(env);
+  const sent = performance.now();
+  const importing = request(first.url, adminKey, IMPORT_DVC, { repo: MODELS }, { timeoutMs: 300_000 });
+  const reached = await whenStored(dataDir, point.files, importing);
+  const at = performance.now() - sent;
+  const exit = await first.kill();
+  const killedAnswer = await importing;
+  const answer =
+    killedAnswer.outcome === 'OK'
+      ? 'had already answered: the kill came too late'
+      : reached
+        ? `got ${killedAnswer.outcome}`
+        : `ended first: ${killedAnswer.outcome} ${killedAnswer.message}`;
+  out(
+    `${name}: SIGKILL ${fmt(at / 1000, 2)} s into the import, ${storedFiles(dataDir)} files stored (${exit.signal}); ` +
+      `the import request ${answer}.`,
+  );
+}
+
+/** The restarted gateway's registry: intact versions, complete datasets, and an import that completes when run again. */
+async function checkAfterRestart(
+  name: string,
+  second: GatewayProcess,
+  dataDir: string,
+  adminKey: string,
+  expected: ProjectExpectation,
+): Promise<void> {
+  const after = await registryState(second, adminKey);
+  const versions = after.versions.map((v) => `v${v.version} ${v.status}`).join(', ') || 'none';
+  const datasets = after.datasets.map((d) => `${d.name} ${d.size}`).join(', ') || 'none';
+  out(
+    `  after the restart: ${after.versions.length} versions (${versions}), datasets ${datasets}, ` +
+      `${stagedLeftovers(dataDir)} staged files left in artifacts/tmp`,
+  );
+  const broken = brokenReadyVersions(dataDir, after);
+  check(
+    name,
+    'every READY version has its file, matching its sha256',
+    broken.length === 0,
+    broken.join('; ') || `${after.versions.filter((v) => v.status === 'READY').length} READY, all match`,
+  );
+  const partial = wrongDatasets(after, expected);
+  check(
+    name,
+    'no dataset holds fewer (or more) items than the project lists',
+    partial.length === 0,
+    partial.join('; ') || `${after.datasets.length} datasets, all complete`,
+  );
+  const rerun = await request(second.url, adminKey, IMPORT_DVC, { repo: MODELS }, { timeoutMs: 300_000 });
+  const report = rerun.data?.importDvc;
+  check(
+    name,
+    'the import run again completes, nothing failed',
+    rerun.outcome === 'OK' && report.failed === 0,
+    rerun.outcome === 'OK' ? importSummary(report) : `${rerun.outcome}: ${rerun.message}`,
+  );
+  const diffs = differencesFromProject(await registryState(second, adminKey), expected);
+  check(
+    name,
+    "then the registry holds exactly the project's versions, aliases and datasets",
+    diffs.length === 0,
+    diffs.join('; ') ||
+      `${expected.versions.length} versions READY with their aliases, ${expected.datasets.size} datasets complete`,
+  );
+  const warnings = second.linesAtLeast(LEVEL.warn);
+  if (warnings.length) out(`  restarted gateway's log at warn or above: ${logSummary(warnings)}`);
+}
+
 async function scenarioA(): Promise<void> {
   out('## a) kill -9 during a DVC import');
   out();
   const expected = projectExpectation();
   out(
-    `The project (models/ dvc.yaml, dvc.lock, .dir manifests): ${expected.versions.length} model versions, datasets ${[...expected.datasets].map(([n, c]) => `${n} (${c} items)`).join(', ')}.`,
+    `The project (models/ dvc.yaml, dvc.lock, .dir manifests): ${expected.versions.length} model versions, ` +
+      `datasets ${[...expected.datasets].map(([n, c]) => `${n} (${c} items)`).join(', ')}.`,
   );
   const root = tempDir('modelgate-faults-a-');
   const adminKey = `mg_faults_admin_${randomBytes(18).toString('base64url')}`;
@@ -585,12 +616,23 @@ async function restartUnderTraffic(
   });
   const [stopping, down, starting] = run.phases as [Phase, Phase, Phase];
   out(
-    `Database: pg_ctl stop -m fast at t = ${rel(run, stopping.from)} s (down at ${rel(run, down.from)} s), start at ${rel(run, starting.from)} s (accepting at ${rel(run, starting.to)} s).`,
+    `Database: pg_ctl stop -m fast at t = ${rel(run, stopping.from)} s (down at ${rel(run, down.from)} s), ` +
+      `start at ${rel(run, starting.from)} s (accepting at ${rel(run, starting.to)} s).`,
   );
   out();
   printPerSecond(run);
   out();
   noHang(name, run);
+  checkWhileDown(name, run, gw);
+  recovers(name, run, gw, starting.to);
+  await checkListener(name, run, cluster);
+  printLog(run);
+  out();
+}
+
+/** Answers while the database stops, is down and starts: each with a code, and /readyz 503. */
+function checkWhileDown(name: string, run: TrafficRun, gw: GatewayProcess): void {
+  const [stopping, down, starting] = run.phases as [Phase, Phase, Phase];
   const during = run.reqs.filter((r) => r.sentAt >= stopping.from && r.sentAt < starting.to);
   const unanswered = during.filter(
     (r) => r.outcome === 'NETWORK' || r.outcome === 'CLIENT_TIMEOUT' || r.outcome.startsWith('HTTP_'),
@@ -602,8 +644,11 @@ async function restartUnderTraffic(
     `${during.length} sent while stopping/down/starting: ${codes(countBy(during, (r) => `${r.op} ${r.outcome}`))}`,
   );
   const internal = during.filter((r) => r.outcome === 'INTERNAL_SERVER_ERROR').length;
+  const served = during.filter((r) => r.op.startsWith('predict') && r.outcome === 'OK').length;
   out(
-    `  note: ${internal} of them answered INTERNAL_SERVER_ERROR (HTTP 500, "Internal server error": no code saying the database is unavailable); predictions served while down: ${during.filter((r) => r.op.startsWith('predict') && r.outcome === 'OK').length}.`,
+    `  note: ${internal} of them answered INTERNAL_SERVER_ERROR ` +
+      `(HTTP 500, "Internal server error": no code saying the database is unavailable); ` +
+      `predictions served while down: ${served}.`,
   );
   const downProbes = run.probes.filter((p) => p.at >= down.from && p.at + p.ms < down.to);
   check(
@@ -612,14 +657,18 @@ async function restartUnderTraffic(
     downProbes.length > 0 && downProbes.every((p) => p.status === 503),
     `${codes(countBy(downProbes, (p) => String(p.status)))} (max ${fmt(maxOf(downProbes.map((p) => p.ms)), 0)} ms)`,
   );
-  recovers(name, run, gw, starting.to);
+}
+
+/** The registry cache's LISTEN connection: its loss logged, and back once the database is. */
+async function checkListener(name: string, run: TrafficRun, cluster: PrivatePostgres): Promise<void> {
   const lost = run.log.filter((l) => l.msg.startsWith('registry change notifications lost'));
+  const retries = lost.map((l) => l.fields.retryInMs).join(', ');
   check(
     name,
     'the LISTEN connection going down is logged (the registry cache is bypassed meanwhile)',
     lost.length > 0,
     lost.length
-      ? `${lost.length} lines, first at t = ${rel(run, lost[0]!.time)} s, retries in ${lost.map((l) => l.fields.retryInMs).join(', ')} ms`
+      ? `${lost.length} lines, first at t = ${rel(run, lost[0]!.time)} s, retries in ${retries} ms`
       : 'no such line',
   );
   const back = run.log.find((l) => /notifications? (are )?back|listening again|reconnected/i.test(l.msg));
@@ -628,10 +677,9 @@ async function restartUnderTraffic(
     name,
     'the LISTEN connection is back after the database restart (pg_stat_activity, and logged)',
     listeners === 1 && back !== undefined,
-    `${listeners} connection(s) named ${LISTENER_NAME}; log line: ${back ? `"${back.msg}" at t = ${rel(run, back.time)} s` : 'none'}`,
+    `${listeners} connection(s) named ${LISTENER_NAME}; ` +
+      `log line: ${back ? `"${back.msg}" at t = ${rel(run, back.time)} s` : 'none'}`,
   );
-  printLog(run);
-  out();
 }
 
 /** d) every process of the cluster stopped (SIGSTOP) for FAULTS_PG_FREEZE_S, then continued. */
@@ -643,7 +691,8 @@ async function freezeUnderTraffic(
 ): Promise<void> {
   const name = 'd) PostgreSQL frozen';
   out(
-    `## d) PostgreSQL frozen under traffic (SIGSTOP to the private cluster for ${PG_FREEZE_MS / 1000} s: it accepts TCP connections and answers nothing)`,
+    `## d) PostgreSQL frozen under traffic ` +
+      `(SIGSTOP to the private cluster for ${PG_FREEZE_MS / 1000} s: it accepts TCP connections and answers nothing)`,
   );
   out();
   const run = await underTraffic(gw, key, ops, async () => {
@@ -662,7 +711,8 @@ async function freezeUnderTraffic(
   const during = run.reqs.filter((r) => r.sentAt >= frozen.from && r.sentAt < frozen.to);
   check(
     name,
-    'while it is frozen every request gets OK or UNAVAILABLE (the cache serves until its heartbeat goes unanswered, then requests wait at most DATABASE_QUERY_TIMEOUT_S)',
+    'while it is frozen every request gets OK or UNAVAILABLE ' +
+      '(the cache serves until its heartbeat goes unanswered, then requests wait at most DATABASE_QUERY_TIMEOUT_S)',
     during.length > 0 && during.every((r) => r.outcome === 'OK' || r.outcome === 'UNAVAILABLE'),
     `${during.length} sent: ${codes(countBy(during, (r) => r.outcome))}`,
   );
@@ -670,14 +720,16 @@ async function freezeUnderTraffic(
   out(`  predictions sent while frozen: ${predicts.length}: ${codes(countBy(predicts, (r) => r.outcome))}.`);
   const reads = during.filter((r) => !r.op.startsWith('predict'));
   out(
-    `  registry reads sent while frozen: ${reads.length}: ${codes(countBy(reads, (r) => r.outcome))}; latency ${latencyCells(reads.map((r) => r.ms)).join(' / ')} ms (p50 / p99 / max).`,
+    `  registry reads sent while frozen: ${reads.length}: ${codes(countBy(reads, (r) => r.outcome))}; ` +
+      `latency ${latencyCells(reads.map((r) => r.ms)).join(' / ')} ms (p50 / p99 / max).`,
   );
   const probes = run.probes.filter((p) => p.at >= frozen.from && p.at < frozen.to);
   check(
     name,
     `/readyz answers within ${HANG_MS / 1000} s while the database is frozen`,
     probes.length > 0 && probes.every((p) => p.status !== 0 && p.ms <= HANG_MS),
-    `${codes(countBy(probes, (p) => String(p.status || 'no answer')))}, max ${fmt(maxOf(probes.map((p) => p.ms)), 0)} ms`,
+    `${codes(countBy(probes, (p) => String(p.status || 'no answer')))}, ` +
+      `max ${fmt(maxOf(probes.map((p) => p.ms)), 0)} ms`,
   );
   recovers(name, run, gw, frozen.to);
   printLog(run);
@@ -714,36 +766,45 @@ async function scenarioDatabase(restart: boolean, freeze: boolean): Promise<void
       predictOp(3, images, 2, expected[3]),
     ];
     out(
-      `PostgreSQL faults: gateway pid ${gw.pid} on ${cluster.url()} (a private cluster in ${cluster.dir}; the shared server is not touched), demo seeded; listener connections: ${await listenerConnections(cluster.url())}.`,
+      `PostgreSQL faults: gateway pid ${gw.pid} on ${cluster.url()} ` +
+        `(a private cluster in ${cluster.dir}; the shared server is not touched), ` +
+        `demo seeded; listener connections: ${await listenerConnections(cluster.url())}.`,
     );
     out(
-      `Load: one viewer, 20 requests/s open loop (models, modelVersion, datasets 40%; predict v2, v3 60%), ${HANG_MS / 1000} s client timeout; /readyz every 250 ms.`,
+      `Load: one viewer, 20 requests/s open loop (models, modelVersion, datasets 40%; predict v2, v3 60%), ` +
+        `${HANG_MS / 1000} s client timeout; /readyz every 250 ms.`,
     );
     out();
     if (restart) await restartUnderTraffic(cluster, gw, key, ops);
     if (freeze) await freezeUnderTraffic(cluster, gw, key, ops);
   } finally {
-    if (gw?.running) {
-      const stopped = await gw.stop();
-      out(`Gateway stopped (SIGTERM): code ${stopped.code}, ${fmt(stopped.ms, 0)} ms.`);
-    } else if (gw) {
-      const exit = await gw.exited;
-      const shutdown = gw.logs.find((l) => l.msg.startsWith('shutting down'));
-      const how = shutdown
-        ? `after a ${String(shutdown.fields.signal)} the bench did not send (logged at t = ${fmt((shutdown.time - started) / 1000, 1)} s)`
-        : 'without a signal from the bench';
-      check(
-        'b/d) PostgreSQL faults',
-        'the gateway process stays up',
-        false,
-        `it exited ${how} (code ${exit.code}, signal ${exit.signal}); its last output: ${gw.tail(8)}`,
-      );
-    }
+    if (gw) await stopOrExplain(gw, started);
     cluster?.destroy();
     root.remove();
   }
   out('Private cluster stopped and deleted.');
   out();
+}
+
+/** Stops the gateway; one that already exited (the bench never stops it early) fails the scenario, with why. */
+async function stopOrExplain(gw: GatewayProcess, started: number): Promise<void> {
+  if (gw.running) {
+    const stopped = await gw.stop();
+    out(`Gateway stopped (SIGTERM): code ${stopped.code}, ${fmt(stopped.ms, 0)} ms.`);
+    return;
+  }
+  const exit = await gw.exited;
+  const shutdown = gw.logs.find((l) => l.msg.startsWith('shutting down'));
+  const how = shutdown
+    ? `after a ${String(shutdown.fields.signal)} the bench did not send ` +
+      `(logged at t = ${fmt((shutdown.time - started) / 1000, 1)} s)`
+    : 'without a signal from the bench';
+  check(
+    'b/d) PostgreSQL faults',
+    'the gateway process stays up',
+    false,
+    `it exited ${how} (code ${exit.code}, signal ${exit.signal}); its last output: ${gw.tail(8)}`,
+  );
 }
 
 // ------------------------------------------------------------------ (c) an artifact corrupted on disk
@@ -793,7 +854,8 @@ async function scenarioC(): Promise<void> {
     const expected: Record<number, string[]> = {};
     for (const v of [1, 2, 3]) expected[v] = await referenceLabels(gw.url, key, v, images);
     out(
-      `Gateway pid ${gw.pid}, demo seeded, v1-v3 loaded. Background load: predict v2 (15/s) and v1 (5/s), answers checked against each version's reference labels.`,
+      `Gateway pid ${gw.pid}, demo seeded, v1-v3 loaded. ` +
+        `Background load: predict v2 (15/s) and v1 (5/s), answers checked against each version's reference labels.`,
     );
     const load = worker.run({
       kind: 'mix',
@@ -806,65 +868,10 @@ async function scenarioC(): Promise<void> {
       timeoutMs: 30_000,
     });
     await sleep(2000);
-    const unloaded = await gql(gw.url, adminKey, UNLOAD, { v: 3 });
-    const { sha256 } = (await gql(gw.url, adminKey, STATUS, { v: 3 })).modelVersion as { sha256: string };
-    const file = artifactFile(dataDir, sha256);
-    const { offset, original } = corrupt(file);
-    out(
-      `unloadVersion(v3): ${unloaded.unloadVersion}; overwrote 16 bytes at offset ${offset} of ${path.relative(dataDir, file)} (sha256 now ${sha256Of(file).slice(0, 12)}…, registered ${sha256.slice(0, 12)}…).`,
-    );
-    const first = await predictV3(gw, key, images[0]!);
-    check(
-      name,
-      'predict v3 answers MODEL_LOAD_FAILED',
-      first.outcome === 'MODEL_LOAD_FAILED',
-      `${first.outcome} in ${fmt(first.ms, 0)} ms: ${first.message}`,
-    );
-    const status = (await gql(gw.url, adminKey, STATUS, { v: 3 })).modelVersion as {
-      status: string;
-      statusReason: string | null;
-    };
-    check(
-      name,
-      'v3 is FAILED with a reason',
-      status.status === 'FAILED' && !!status.statusReason,
-      `${status.status}: ${status.statusReason}`,
-    );
-    const again = await predictV3(gw, key, images[1]!);
-    const loadFailures = gw.logs.filter((l) => l.msg === 'model failed to load').length;
-    check(
-      name,
-      'the next predict v3 fails the same way at once (no new load attempt)',
-      again.outcome === 'MODEL_LOAD_FAILED' && loadFailures === 1,
-      `${again.outcome} in ${fmt(again.ms, 1)} ms; "model failed to load" logged ${loadFailures} time(s)`,
-    );
-    writeAt(file, offset, original);
-    const reloaded = await request(gw.url, adminKey, LOAD, { v: 3 });
-    const repaired = await predictV3(gw, key, images[2]!);
-    const repairedOk =
-      reloaded.outcome === 'OK' &&
-      repaired.outcome === 'OK' &&
-      JSON.stringify(repaired.data).includes(JSON.stringify(expected[3]![2]!));
-    check(
-      name,
-      'after repairing the file, loadVersion(v3) brings it back and it answers as before',
-      repairedOk,
-      `loadVersion ${reloaded.outcome} (${reloaded.data?.loadVersion?.state ?? reloaded.message}), predict ${repaired.outcome}`,
-    );
+    await corruptV3(name, gw, { dataDir, adminKey, key, images, expected });
     await sleep(2000);
     worker.stop();
-    const reqs = flatten((await load) as MixSamples[]);
-    for (const v of ['v2', 'v1']) {
-      const mine = reqs.filter((r) => r.client === v);
-      const bad = mine.filter((r) => r.outcome !== 'OK');
-      const [p50, p99, max] = latencyCells(mine.filter((r) => r.outcome === 'OK').map((r) => r.ms));
-      check(
-        name,
-        `${v} kept answering correctly throughout`,
-        mine.length > 0 && bad.length === 0,
-        `${mine.length} predictions, ${bad.length} errors or wrong answers${bad.length ? ` (${codes(countBy(bad, (r) => r.outcome))})` : ''}; p50 ${p50} ms, p99 ${p99} ms, max ${max} ms`,
-      );
-    }
+    checkBackground(name, flatten((await load) as MixSamples[]));
     out(`  gateway log at warn or above: ${logSummary(gw.linesAtLeast(LEVEL.warn)) || 'none'}`);
   } finally {
     await worker.close();
@@ -872,6 +879,77 @@ async function scenarioC(): Promise<void> {
     root.remove();
   }
   out();
+}
+
+/** v3's file corrupted while it is unloaded: predict fails and marks it FAILED; repaired, it loads and answers again. */
+async function corruptV3(
+  name: string,
+  gw: GatewayProcess,
+  o: { dataDir: string; adminKey: string; key: string; images: Sample[]; expected: Record<number, string[]> },
+): Promise<void> {
+  const { dataDir, adminKey, key, images } = o;
+  const unloaded = await gql(gw.url, adminKey, UNLOAD, { v: 3 });
+  const { sha256 } = (await gql(gw.url, adminKey, STATUS, { v: 3 })).modelVersion as { sha256: string };
+  const file = artifactFile(dataDir, sha256);
+  const { offset, original } = corrupt(file);
+  out(
+    `unloadVersion(v3): ${unloaded.unloadVersion}; overwrote 16 bytes at offset ${offset} of ${path.relative(dataDir, file)} ` +
+      `(sha256 now ${sha256Of(file).slice(0, 12)}…, registered ${sha256.slice(0, 12)}…).`,
+  );
+  const first = await predictV3(gw, key, images[0]!);
+  check(
+    name,
+    'predict v3 answers MODEL_LOAD_FAILED',
+    first.outcome === 'MODEL_LOAD_FAILED',
+    `${first.outcome} in ${fmt(first.ms, 0)} ms: ${first.message}`,
+  );
+  const status = (await gql(gw.url, adminKey, STATUS, { v: 3 })).modelVersion as {
+    status: string;
+    statusReason: string | null;
+  };
+  check(
+    name,
+    'v3 is FAILED with a reason',
+    status.status === 'FAILED' && !!status.statusReason,
+    `${status.status}: ${status.statusReason}`,
+  );
+  const again = await predictV3(gw, key, images[1]!);
+  const loadFailures = gw.logs.filter((l) => l.msg === 'model failed to load').length;
+  check(
+    name,
+    'the next predict v3 fails the same way at once (no new load attempt)',
+    again.outcome === 'MODEL_LOAD_FAILED' && loadFailures === 1,
+    `${again.outcome} in ${fmt(again.ms, 1)} ms; "model failed to load" logged ${loadFailures} time(s)`,
+  );
+  writeAt(file, offset, original);
+  const reloaded = await request(gw.url, adminKey, LOAD, { v: 3 });
+  const repaired = await predictV3(gw, key, images[2]!);
+  const repairedOk =
+    reloaded.outcome === 'OK' &&
+    repaired.outcome === 'OK' &&
+    JSON.stringify(repaired.data).includes(JSON.stringify(o.expected[3]![2]!));
+  check(
+    name,
+    'after repairing the file, loadVersion(v3) brings it back and it answers as before',
+    repairedOk,
+    `loadVersion ${reloaded.outcome} (${reloaded.data?.loadVersion?.state ?? reloaded.message}), predict ${repaired.outcome}`,
+  );
+}
+
+/** The background predictions on v2 and v1: every one answered, and answered right. */
+function checkBackground(name: string, reqs: Req[]): void {
+  for (const v of ['v2', 'v1']) {
+    const mine = reqs.filter((r) => r.client === v);
+    const bad = mine.filter((r) => r.outcome !== 'OK');
+    const [p50, p99, max] = latencyCells(mine.filter((r) => r.outcome === 'OK').map((r) => r.ms));
+    const badCodes = bad.length ? ` (${codes(countBy(bad, (r) => r.outcome))})` : '';
+    check(
+      name,
+      `${v} kept answering correctly throughout`,
+      mine.length > 0 && bad.length === 0,
+      `${mine.length} predictions, ${bad.length} errors or wrong answers${badCodes}; p50 ${p50} ms, p99 ${p99} ms, max ${max} ms`,
+    );
+  }
 }
 
 // ------------------------------------------------------------------ main
@@ -912,7 +990,8 @@ async function main(): Promise<void> {
   );
   out();
   out(
-    `${checks.filter((c) => c.held).length} of ${checks.length} expectations held. Load average at end: ${loadavg()}. Total ${fmt((performance.now() - started) / 1000, 0)} s.`,
+    `${checks.filter((c) => c.held).length} of ${checks.length} expectations held. ` +
+      `Load average at end: ${loadavg()}. Total ${fmt((performance.now() - started) / 1000, 0)} s.`,
   );
 }
 

@@ -187,6 +187,23 @@ async function registryUnderLoad(
   }
 }
 
+interface Bodies {
+  small: string;
+  resnet: string;
+  hostile: string;
+}
+
+/** One gateway's measurements; `other` is what other processes used during each part. */
+interface GatewayRow {
+  small: Throughput;
+  resnet: Throughput;
+  quiet: LoadResult;
+  hostile: { probe: LoadResult; hostile: LoadResult | null };
+  other: string[];
+}
+
+type Refusals = Awaited<ReturnType<typeof refusals>>;
+
 async function main(): Promise<void> {
   out('# modelgate hardening benchmark (npm run bench:hardening)');
   out();
@@ -201,6 +218,43 @@ async function main(): Promise<void> {
       `baseline (${path.basename(process.env.BENCH_BASELINE)})`,
       path.resolve(process.env.BENCH_BASELINE),
     ]);
+  const { smallPng, bodies } = await requestBodies();
+  const rows: Record<string, GatewayRow> = {};
+  let refused: Refusals = [];
+  // One gateway at a time: two would share the 2 cores.
+  for (const [name, checkout] of checkouts) {
+    const g = await startGateway(checkout);
+    try {
+      rows[name] = await measure(g, bodies);
+      // The baseline would run these (the 14-level query exhausted its heap in about two minutes).
+      if (name === 'current') refused = await refusals(g.url, smallPng.toString('base64'), 50);
+    } finally {
+      await g.process.stop();
+    }
+  }
+
+  const names = Object.keys(rows);
+  out();
+  printThroughput(names, rows);
+  out();
+  printRegistryLatency(names, rows);
+  out();
+  out('## Refusals of operations over the limits (current gateway; 50 each, sequential; time to the whole answer)');
+  out(
+    table(
+      [['operation', 'answer', 'p50 ms', 'p99 ms'], ...refused.map((r) => [r.name, r.codes, fmt(r.p50), fmt(r.p99)])],
+      ['l', 'l', 'r', 'r'],
+    ),
+  );
+  out();
+  printGoals(rows.current!, names[1] ? rows[names[1]]! : null, refused);
+  out();
+  for (const n of names) out(`Other processes kept busy, per part (${n}): ${rows[n]!.other.join(', ')}.`);
+  out(`Load average at end: ${loadavg()}`);
+}
+
+/** The three predict bodies: a 28x28 PNG, a 224x224 JPEG for ResNet-50, and a 7000x7000 PNG. */
+async function requestBodies(): Promise<{ smallPng: Buffer; bodies: Bodies }> {
   const smallPng = readFileSync(path.join(ROOT, 'models', 'samples', 'bag.png'));
   const jpeg224 = await sharp(smallPng)
     .resize(224, 224, { kernel: 'cubic' })
@@ -211,67 +265,43 @@ async function main(): Promise<void> {
     .png({ compressionLevel: 9 })
     .toBuffer();
   out(
-    `Images: a 28x28 gray PNG (${smallPng.length} bytes), a 224x224 JPEG (${jpeg224.length} bytes), a 7000x7000 RGB PNG (${hostilePng.length} bytes).`,
+    `Images: a 28x28 gray PNG (${smallPng.length} bytes), a 224x224 JPEG (${jpeg224.length} bytes), ` +
+      `a 7000x7000 RGB PNG (${hostilePng.length} bytes).`,
   );
-  const bodies = {
-    small: JSON.stringify({
-      query: PREDICT,
-      variables: { ref: { model: 'fashion-classifier', version: 2 }, img: smallPng.toString('base64') },
-    }),
-    resnet: JSON.stringify({
-      query: PREDICT,
-      variables: { ref: { model: 'resnet50-224', version: 1 }, img: jpeg224.toString('base64') },
-    }),
-    hostile: JSON.stringify({
-      query: PREDICT,
-      variables: { ref: { model: 'fashion-classifier', version: 2 }, img: hostilePng.toString('base64') },
-    }),
+  const body = (model: string, version: number, image: Buffer) =>
+    JSON.stringify({ query: PREDICT, variables: { ref: { model, version }, img: image.toString('base64') } });
+  return {
+    smallPng,
+    bodies: {
+      small: body('fashion-classifier', 2, smallPng),
+      resnet: body('resnet50-224', 1, jpeg224),
+      hostile: body('fashion-classifier', 2, hostilePng),
+    },
   };
+}
 
-  const rows: Record<
-    string,
-    {
-      small: Throughput;
-      resnet: Throughput;
-      quiet: LoadResult;
-      hostile: { probe: LoadResult; hostile: LoadResult | null };
-      other: string[];
-    }
-  > = {};
-  let refused: Awaited<ReturnType<typeof refusals>> = [];
-  // One gateway at a time: two would share the 2 cores.
-  for (const [name, checkout] of checkouts) {
-    const g = await startGateway(checkout);
-    try {
-      await registerResnet224(g);
-      // Load and warm every version the parts use.
-      await throughput(g.url, bodies.small, 8, seconds(3));
-      await throughput(g.url, bodies.resnet, 2, seconds(3));
-      const other: string[] = [];
-      const gatewayPid = () => [g.process.pid];
-      let busy = otherLoad(gatewayPid);
-      const small = await throughput(g.url, bodies.small, 32, seconds(15));
-      other.push(busy());
-      busy = otherLoad(gatewayPid);
-      const resnet = await throughput(g.url, bodies.resnet, 4, seconds(15));
-      other.push(busy());
-      busy = otherLoad(gatewayPid);
-      const quiet = (await registryUnderLoad(g.url, null, seconds(10))).probe;
-      const hostile = await registryUnderLoad(g.url, bodies.hostile, seconds(20));
-      other.push(busy());
-      rows[name] = { small, resnet, quiet, hostile, other };
-      // The baseline would run these (the 14-level query exhausted its heap in about two minutes).
-      if (name === 'current') refused = await refusals(g.url, smallPng.toString('base64'), 50);
-    } finally {
-      await g.process.stop();
-    }
-  }
+/** Parts 1-3 on one gateway, each with what other processes used meanwhile. */
+async function measure(g: Gateway, bodies: Bodies): Promise<GatewayRow> {
+  await registerResnet224(g);
+  // Every version the parts use is loaded and warm first: no part measures a first load.
+  await throughput(g.url, bodies.small, 8, seconds(3));
+  await throughput(g.url, bodies.resnet, 2, seconds(3));
+  const other: string[] = [];
+  const gatewayPid = () => [g.process.pid];
+  let busy = otherLoad(gatewayPid);
+  const small = await throughput(g.url, bodies.small, 32, seconds(15));
+  other.push(busy());
+  busy = otherLoad(gatewayPid);
+  const resnet = await throughput(g.url, bodies.resnet, 4, seconds(15));
+  other.push(busy());
+  busy = otherLoad(gatewayPid);
+  const quiet = (await registryUnderLoad(g.url, null, seconds(10))).probe;
+  const hostile = await registryUnderLoad(g.url, bodies.hostile, seconds(20));
+  other.push(busy());
+  return { small, resnet, quiet, hostile, other };
+}
 
-  const names = Object.keys(rows);
-  const current = rows.current!;
-  const base = names[1] ? rows[names[1]]! : null;
-  const ratio = (a: number, b: number | undefined) => (b ? fmt(a / b, 2) : '-');
-  out();
+function printThroughput(names: string[], rows: Record<string, GatewayRow>): void {
   out('## Throughput (closed loop, autocannon; failed = non-200 or a GraphQL error)');
   out(
     table([
@@ -298,7 +328,9 @@ async function main(): Promise<void> {
       }),
     ]),
   );
-  out();
+}
+
+function printRegistryLatency(names: string[], rows: Record<string, GatewayRow>): void {
   out('## Registry query latency (open loop, 50/s), without and with 2 clients sending 7000x7000 PNGs');
   out(
     table([
@@ -313,26 +345,23 @@ async function main(): Promise<void> {
       ...names.map((n) => {
         const r = rows[n]!;
         const l = r.hostile.probe.latencies;
+        const hostile = r.hostile.hostile;
+        const firstError = hostile?.firstError ? ` (${hostile.firstError.slice(0, 60)})` : '';
         return [
           n,
           `${fmt(percentile(r.quiet.latencies, 50))} / ${fmt(percentile(r.quiet.latencies, 99))}`,
           `${fmt(percentile(l, 50))} / ${fmt(percentile(l, 99))} / ${fmt(percentile(l, 100))}`,
           String(r.hostile.probe.errors),
-          String(r.hostile.hostile?.completed ?? 0),
-          `${r.hostile.hostile?.errors ?? 0}${r.hostile.hostile?.firstError ? ` (${r.hostile.hostile.firstError.slice(0, 60)})` : ''}`,
+          String(hostile?.completed ?? 0),
+          `${hostile?.errors ?? 0}${firstError}`,
         ];
       }),
     ]),
   );
-  out();
-  out('## Refusals of operations over the limits (current gateway; 50 each, sequential; time to the whole answer)');
-  out(
-    table(
-      [['operation', 'answer', 'p50 ms', 'p99 ms'], ...refused.map((r) => [r.name, r.codes, fmt(r.p50), fmt(r.p99)])],
-      ['l', 'l', 'r', 'r'],
-    ),
-  );
-  out();
+}
+
+function printGoals(current: GatewayRow, base: GatewayRow | null, refused: Refusals): void {
+  const ratio = (a: number, b: number | undefined) => (b ? fmt(a / b, 2) : '-');
   out('## Goals');
   const p99 = percentile(current.hostile.probe.latencies, 99);
   out(
@@ -367,9 +396,6 @@ async function main(): Promise<void> {
       ['l', 'r', 'r', 'l'],
     ),
   );
-  out();
-  for (const n of names) out(`Other processes kept busy, per part (${n}): ${rows[n]!.other.join(', ')}.`);
-  out(`Load average at end: ${loadavg()}`);
 }
 
 main().then(

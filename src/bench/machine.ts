@@ -29,9 +29,12 @@ export function machine(): string[] {
   const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
   const flags = /^flags\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.split(/\s+/) ?? [];
   const isa = ['avx2', 'avx512f', 'avx512_vnni', 'avx_vnni', 'amx_int8'].filter((f) => flags.includes(f));
+  const cores = os.availableParallelism();
+  const ram = Math.round(os.totalmem() / 2 ** 30);
+  const sharpVersions = `sharp ${packageVersion('sharp')} (libvips ${sharp.versions.vips})`;
   return [
-    `CPU: ${model} (${isa.join(', ') || 'no AVX2/AVX-512 flags'}), ${os.availableParallelism()} cores available, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM`,
-    `Node ${process.version}, onnxruntime-node ${packageVersion('onnxruntime-node')}, sharp ${packageVersion('sharp')} (libvips ${sharp.versions.vips}), ${os.type()} ${os.release()}`,
+    `CPU: ${model} (${isa.join(', ') || 'no AVX2/AVX-512 flags'}), ${cores} cores available, ${ram} GiB RAM`,
+    `Node ${process.version}, onnxruntime-node ${packageVersion('onnxruntime-node')}, ${sharpVersions}, ${os.type()} ${os.release()}`,
   ];
 }
 

@@ -22,7 +22,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { atExit, tempDir } from './cleanup';
 import { createKey, MODEL, predictOp, Q, referenceLabels, registryOps, samples, type Sample } from './demo-traffic';
-import { firstErrors, GatewayProcess, LEVEL } from './gateway-process';
+import { firstErrors, GatewayProcess, LEVEL, type LogLine } from './gateway-process';
 import { controlTally, operationName, request } from './graphql-client';
 import type { MixClient, MixOp, MixSamples } from './load-client';
 import { LoadWorker } from './load-worker';
@@ -140,7 +140,9 @@ interface ComparisonRun {
   error: string | null;
 }
 
-const START_COMPARISON = `mutation($force: Boolean) { startComparison(input: { candidate: { model: "${MODEL}", version: 3 }, dataset: "fashion-eval", force: $force }) { id status } }`;
+const START_COMPARISON =
+  'mutation($force: Boolean) { startComparison(input: ' +
+  `{ candidate: { model: "${MODEL}", version: 3 }, dataset: "fashion-eval", force: $force }) { id status } }`;
 const POLL_COMPARISON = `query($id: ID!) { comparison(id: $id) { id status itemsDone total error } }`;
 const FINISHED = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
 
@@ -414,12 +416,7 @@ function printResources(samples: ResourceSample[], loadMs: number): void {
   const mid = at(loadMs / 2);
   const end = samples[samples.length - 1]!;
   const after = samples.filter((s) => s.t >= warm.t);
-  const n = after.length;
-  const meanT = after.reduce((s, x) => s + x.t, 0) / n;
-  const meanR = after.reduce((s, x) => s + x.rssMiB, 0) / n;
-  const cov = after.reduce((s, x) => s + (x.t - meanT) * (x.rssMiB - meanR), 0);
-  const varT = after.reduce((s, x) => s + (x.t - meanT) ** 2, 0);
-  const slopePerMin = varT > 0 ? (cov / varT) * 60_000 : NaN;
+  const slopePerMin = rssSlopePerMinute(after);
   // Single samples swing with garbage collection and batch sizes; minute means show the level.
   const meanRss = (list: ResourceSample[]) => list.reduce((sum, x) => sum + x.rssMiB, 0) / list.length;
   const firstMinute = meanRss(after.filter((x) => x.t < warm.t + 60_000));
@@ -462,7 +459,22 @@ function printResources(samples: ResourceSample[], loadMs: number): void {
     ),
   );
   out();
-  // A timeline of about 10 rows, to see a trend rather than three points.
+  printTimeline(samples);
+}
+
+/** Least-squares slope of RSS over time, in MiB per minute. */
+function rssSlopePerMinute(samples: ResourceSample[]): number {
+  const n = samples.length;
+  const meanT = samples.reduce((s, x) => s + x.t, 0) / n;
+  const meanR = samples.reduce((s, x) => s + x.rssMiB, 0) / n;
+  const cov = samples.reduce((s, x) => s + (x.t - meanT) * (x.rssMiB - meanR), 0);
+  const varT = samples.reduce((s, x) => s + (x.t - meanT) ** 2, 0);
+  return varT > 0 ? (cov / varT) * 60_000 : NaN;
+}
+
+/** A timeline of about 10 rows, to see a trend rather than three points. */
+function printTimeline(samples: ResourceSample[]): void {
+  const end = samples[samples.length - 1]!;
   const step = Math.max(1, Math.round(samples.length / 10));
   const rows = [['t (s)', 'RSS MiB', 'heap MiB', 'external MiB', 'FDs', 'threads']];
   const row = (s: ResourceSample) => [
@@ -519,8 +531,10 @@ function printMetricsCheck(metrics: Map<string, number>, reqs: Req[], opMetric: 
   if (other.length) out(`Other refusals the gateway counted: ${other.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   const gauge = (name: string, scale: number, digits: number) => fmt((metrics.get(name) ?? NaN) * scale, digits);
   out(
-    `Its runtime at the scrape: event-loop lag p99 ${gauge('modelgate_nodejs_eventloop_lag_p99_seconds', 1000, 1)} ms (max ${gauge('modelgate_nodejs_eventloop_lag_max_seconds', 1000, 1)} ms), ` +
-      `heap used ${gauge('modelgate_nodejs_heap_size_used_bytes', 2 ** -20, 1)} MiB, inference queue ${gauge('modelgate_inference_queue_depth', 1, 0)}, SSE streams ${gauge('modelgate_sse_streams', 1, 0)}.`,
+    `Its runtime at the scrape: event-loop lag p99 ${gauge('modelgate_nodejs_eventloop_lag_p99_seconds', 1000, 1)} ms ` +
+      `(max ${gauge('modelgate_nodejs_eventloop_lag_max_seconds', 1000, 1)} ms), ` +
+      `heap used ${gauge('modelgate_nodejs_heap_size_used_bytes', 2 ** -20, 1)} MiB, ` +
+      `inference queue ${gauge('modelgate_inference_queue_depth', 1, 0)}, SSE streams ${gauge('modelgate_sse_streams', 1, 0)}.`,
   );
 }
 
@@ -535,16 +549,7 @@ function printStreams(label: string, streams: FollowedStream[]): void {
 
 async function main(): Promise<void> {
   const benchStarted = performance.now();
-  out('# modelgate soak run (npm run bench:soak)');
-  out();
-  for (const l of machine()) out(l);
-  out(
-    `Command: SOAK_MINUTES=${MINUTES} npm run bench:soak (commit ${commit()}); load average at start (1/5/15 min): ${loadavg()}`,
-  );
-  if (MINUTES < 10)
-    out(`SOAK_MINUTES=${MINUTES}: a trial run, not for RELIABILITY.md (the recorded runs last 10 minutes).`);
-  out();
-
+  printHeader();
   const tmp = tempDir('modelgate-soak-');
   const adminKey = `mg_soak_admin_${randomBytes(18).toString('base64url')}`;
   const metricsToken = randomBytes(24).toString('base64url');
@@ -567,155 +572,239 @@ async function main(): Promise<void> {
     const images = samples();
     const expected: Record<number, string[]> = {};
     for (const v of [1, 2, 3]) expected[v] = await referenceLabels(gw.url, keys.viewers[0]!, v, images);
+    printSetup(gw, images, expected, setupStarted);
+    const run = await soak(gw, keys, viewerOps(images, expected), loaders, metricsToken);
+    const unintended = printRequestSections(run);
+    printRevocationSection(run);
+    printGatewaySections(run);
     out(
-      `Setup: gateway pid ${gw.pid} (\`node dist/cli/main.js serve\`, temporary DATA_DIR, embedded PGlite, demo seeded), keys created, v1-v3 loaded, ${fmt((performance.now() - setupStarted) / 1000)} s.`,
-    );
-    out(
-      `Gateway limits: ${Object.entries(LIMITS)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(' ')} (others default).`,
-    );
-    out(
-      `Reference answers (top-1 per sample ${images.map((i) => i.file).join(', ')}): ${[1, 2, 3].map((v) => `v${v} ${expected[v]!.join('/')}`).join('; ')}.`,
-    );
-    out(
-      `Load for ${MINUTES} min: ${VIEWERS} viewers at ${VIEWER_RATE} req/s and a victim viewer at ${VICTIM_RATE} req/s (open loop, at most 8 in flight each; ` +
-        `mix: models 10, modelVersion 15, datasets 5, comparisons 10, predict v2 30, v3 20, v1 10), one abusive viewer at ${ABUSIVE_RATE} req/s (models), ` +
-        `one comparison always running (operator; v3 vs baseline v1 on fashion-eval, 2,000 images), SSE clients (viewer-1, victim), victim revoked at ${fmt(MINUTES / 2, 2)} min.`,
-    );
-    out();
-
-    const ops = viewerOps(images, expected);
-    const opMetric = new Map(
-      ops.map((o) => [o.name, operationName((JSON.parse(o.bodies[0]!) as { query: string }).query)]),
-    );
-    const { ordinary, abusive } = clients(keys, ops);
-    const driver = new ComparisonDriver(gw.url, keys.operator);
-    driver.start();
-    const streamsAbort = new AbortController();
-    const following = followComparisons(gw.base, keys.viewers[0]!, driver, streamsAbort.signal);
-    const victimStreams = followComparisons(gw.base, keys.victim, driver, streamsAbort.signal, (e) =>
-      e.ending.includes('UNAUTHENTICATED'),
-    );
-
-    const pid = gw.pid;
-    const base = gw.base;
-    const others = otherLoad(() => [pid]);
-    const loadStarted = performance.now();
-    const resources = sampleResources(pid, loadStarted, () => scrapeMetrics(base, metricsToken));
-    const load = Promise.all([
-      loaders[0]!.run({
-        kind: 'mix',
-        url: gw.url,
-        clients: ordinary,
-        durationMs: RUN_MS,
-        timeoutMs: REQUEST_TIMEOUT_MS,
-      }),
-      loaders[1]!.run({
-        kind: 'mix',
-        url: gw.url,
-        clients: abusive,
-        durationMs: RUN_MS,
-        timeoutMs: REQUEST_TIMEOUT_MS,
-      }),
-    ]);
-    await sleep(RUN_MS / 2);
-    const revokeSentAt = epochNow();
-    const revoked = await request(gw.url, adminKey, Q.revokeKey, { name: 'soak-victim' });
-    const revocation: Revocation = { sentAt: revokeSentAt, doneAt: epochNow(), outcome: revoked.outcome };
-    const samplesByClient = (await load).flat();
-    const loadMs = performance.now() - loadStarted;
-    const otherCpu = others();
-    await driver.stop();
-    streamsAbort.abort();
-    const [followed, victimFollowed] = await Promise.all([following, victimStreams]);
-    resources.stop();
-    const metrics = await scrapeMetrics(gw.base, metricsToken);
-    const warnings = gw.linesAtLeast(LEVEL.warn);
-    const stopped = await gw.stop();
-    const stoppedLogged = gw.logs.some((l) => l.msg === 'stopped');
-
-    // ------------------------------------------------------------ report
-    const reqs = flatten(samplesByClient);
-    const windowS = loadMs / 1000;
-    out(
-      `## Requests (${fmt(windowS, 0)} s of load; other processes used ${otherCpu} on average; load average at end: ${loadavg()})`,
-    );
-    out();
-    out(
-      'Latency from the scheduled send time (open loop), OK answers only. Intended errors: RATE_LIMITED to the abusive client,',
-    );
-    out(
-      'UNAUTHENTICATED to the victim once its key is revoked. Every other error, and any answer with a top-1 label other than',
-    );
-    out("the version's reference answer (WRONG_ANSWER), is unintended.");
-    out();
-    const unintended = printRequests(
-      reqs,
-      revocation,
-      windowS,
-      ops.map((o) => o.name),
-    );
-    const skipped = samplesByClient.map((s) => `${s.label} ${s.skipped}`).join(', ');
-    out(`Sends skipped because a client had its maximum in flight (the gateway fell behind): ${skipped}.`);
-    out();
-    printErrors(reqs, revocation, samplesByClient);
-    out();
-    out('## Revocation, comparisons, progress streams');
-    out();
-    const victimAfter = reqs.filter((r) => r.client === 'victim' && r.sentAt > revocation.doneAt);
-    const servedAfter = victimAfter.filter((r) => r.outcome === 'OK').length;
-    const victimEnd = victimFollowed.find((s) => s.ending.includes('UNAUTHENTICATED'));
-    out(
-      `revokeApiKey("soak-victim") at t = ${fmt((revocation.sentAt - performance.timeOrigin - loadStarted) / 1000, 1)} s: ${revocation.outcome}, ${fmt(revocation.doneAt - revocation.sentAt)} ms.`,
-    );
-    out(
-      `Victim requests sent after it returned: ${victimAfter.length}, answered ${codes(countBy(victimAfter, (r) => r.outcome))}; served anyway: ${servedAfter}.`,
-    );
-    out(
-      victimEnd
-        ? `Victim's progress stream ended "${victimEnd.ending}" ${fmt(victimEnd.endedAt - revocation.doneAt, 0)} ms after the revocation returned (the stream re-checks its key every second).`
-        : `Victim's progress stream did NOT end with UNAUTHENTICATED (its streams: ${codes(countBy(victimFollowed, (s) => s.ending))}).`,
-    );
-    const finished = driver.runs;
-    out(
-      `Comparisons: ${finished.length} finished (${codes(countBy(finished, (r) => r.status))}), ` +
-        `${finished.length ? fmt(finished.reduce((s, r) => s + r.seconds, 0) / finished.length) : '-'} s each on average (2,000 images x 2 versions), one still running at the end; ` +
-        `failed control requests: ${driver.failures.length ? codes(countBy(driver.failures, (f) => f.outcome)) : 'none'}.`,
-    );
-    for (const r of finished.filter((x) => x.status !== 'SUCCEEDED'))
-      out(`  comparison ${r.id} ${r.status}: ${r.error ?? ''}`);
-    printStreams('Progress stream (viewer-1)', followed);
-    printStreams('Progress stream (victim)', victimFollowed);
-    out();
-    out('## Gateway process');
-    out();
-    printResources(resources.samples, loadMs);
-    out();
-    out('## /metrics cross-check (scraped with METRICS_TOKEN after the load)');
-    out();
-    printMetricsCheck(metrics, reqs, opMetric);
-    out();
-    out('## Shutdown and log');
-    out();
-    out(
-      `SIGTERM: exited with code ${stopped.code}${stopped.signal ? ` (signal ${stopped.signal})` : ''} after ${fmt(stopped.ms, 0)} ms` +
-        `${stopped.forced ? ' (KILLED after the timeout)' : ''}; "stopped" logged: ${stoppedLogged ? 'yes' : 'no'} -> ${stopped.code === 0 && !stopped.forced && stoppedLogged ? 'clean' : 'NOT CLEAN'}.`,
-    );
-    const byMsg = countBy(warnings, (l) => `${l.level >= LEVEL.error ? 'error' : 'warn'}: ${l.msg}`);
-    out(
-      `Gateway log lines at warn or above during the run: ${warnings.length}${warnings.length ? ` (${codes(byMsg)})` : ''}.`,
-    );
-    for (const e of firstErrors(warnings)) out(`  first ${e}`);
-    out();
-    out(
-      `Unintended errors: ${unintended}${unintended ? ' (see the tables above)' : ''}. Total bench time ${fmt((performance.now() - benchStarted) / 1000, 0)} s.`,
+      `Unintended errors: ${unintended}${unintended ? ' (see the tables above)' : ''}. ` +
+        `Total bench time ${fmt((performance.now() - benchStarted) / 1000, 0)} s.`,
     );
   } finally {
     if (gw?.running) await gw.stop(10_000);
     closeLoaders();
     tmp.remove();
   }
+}
+
+function printHeader(): void {
+  out('# modelgate soak run (npm run bench:soak)');
+  out();
+  for (const l of machine()) out(l);
+  out(
+    `Command: SOAK_MINUTES=${MINUTES} npm run bench:soak (commit ${commit()}); ` +
+      `load average at start (1/5/15 min): ${loadavg()}`,
+  );
+  if (MINUTES < 10)
+    out(`SOAK_MINUTES=${MINUTES}: a trial run, not for RELIABILITY.md (the recorded runs last 10 minutes).`);
+  out();
+}
+
+function printSetup(gw: GatewayProcess, images: Sample[], expected: Record<number, string[]>, started: number): void {
+  out(
+    `Setup: gateway pid ${gw.pid} (\`node dist/cli/main.js serve\`, temporary DATA_DIR, embedded PGlite, demo seeded), ` +
+      `keys created, v1-v3 loaded, ${fmt((performance.now() - started) / 1000)} s.`,
+  );
+  out(
+    `Gateway limits: ${Object.entries(LIMITS)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')} (others default).`,
+  );
+  const answers = [1, 2, 3].map((v) => `v${v} ${expected[v]!.join('/')}`).join('; ');
+  out(`Reference answers (top-1 per sample ${images.map((i) => i.file).join(', ')}): ${answers}.`);
+  out(
+    `Load for ${MINUTES} min: ${VIEWERS} viewers at ${VIEWER_RATE} req/s and a victim viewer at ${VICTIM_RATE} req/s ` +
+      `(open loop, at most 8 in flight each; ` +
+      `mix: models 10, modelVersion 15, datasets 5, comparisons 10, predict v2 30, v3 20, v1 10), ` +
+      `one abusive viewer at ${ABUSIVE_RATE} req/s (models), ` +
+      `one comparison always running (operator; v3 vs baseline v1 on fashion-eval, 2,000 images), ` +
+      `SSE clients (viewer-1, victim), victim revoked at ${fmt(MINUTES / 2, 2)} min.`,
+  );
+  out();
+}
+
+/** Everything the report needs from one soak run, the gateway stopped at its end. */
+interface SoakRun {
+  ops: MixOp[];
+  opMetric: Map<string, string>;
+  reqs: Req[];
+  samplesByClient: MixSamples[];
+  loadStarted: number;
+  loadMs: number;
+  otherCpu: string;
+  revocation: Revocation;
+  driver: ComparisonDriver;
+  followed: FollowedStream[];
+  victimFollowed: FollowedStream[];
+  resources: ResourceSample[];
+  metrics: Map<string, number>;
+  warnings: LogLine[];
+  stopped: Awaited<ReturnType<GatewayProcess['stop']>>;
+  stoppedLogged: boolean;
+}
+
+/**
+ * RUN_MS of load: the viewers' mix and the abusive client, one comparison always running and two
+ * progress streams following it, the victim's key revoked at the midpoint. Then /metrics is
+ * scraped and the gateway stopped with SIGTERM.
+ */
+async function soak(
+  gw: GatewayProcess,
+  keys: Keys,
+  ops: MixOp[],
+  loaders: LoadWorker[],
+  metricsToken: string,
+): Promise<SoakRun> {
+  const opMetric = new Map(
+    ops.map((o) => [o.name, operationName((JSON.parse(o.bodies[0]!) as { query: string }).query)]),
+  );
+  const { ordinary, abusive } = clients(keys, ops);
+  const driver = new ComparisonDriver(gw.url, keys.operator);
+  driver.start();
+  const streamsAbort = new AbortController();
+  const following = followComparisons(gw.base, keys.viewers[0]!, driver, streamsAbort.signal);
+  const victimStreams = followComparisons(gw.base, keys.victim, driver, streamsAbort.signal, (e) =>
+    e.ending.includes('UNAUTHENTICATED'),
+  );
+
+  const pid = gw.pid;
+  const base = gw.base;
+  const others = otherLoad(() => [pid]);
+  const loadStarted = performance.now();
+  const resources = sampleResources(pid, loadStarted, () => scrapeMetrics(base, metricsToken));
+  const mix = (clients: MixClient[]) =>
+    ({ kind: 'mix', url: gw.url, clients, durationMs: RUN_MS, timeoutMs: REQUEST_TIMEOUT_MS }) as const;
+  const load = Promise.all([loaders[0]!.run(mix(ordinary)), loaders[1]!.run(mix(abusive))]);
+  await sleep(RUN_MS / 2);
+  const revokeSentAt = epochNow();
+  const revoked = await request(gw.url, keys.admin, Q.revokeKey, { name: 'soak-victim' });
+  const revocation: Revocation = { sentAt: revokeSentAt, doneAt: epochNow(), outcome: revoked.outcome };
+  const samplesByClient = (await load).flat();
+  const loadMs = performance.now() - loadStarted;
+  const otherCpu = others();
+  await driver.stop();
+  streamsAbort.abort();
+  const [followed, victimFollowed] = await Promise.all([following, victimStreams]);
+  resources.stop();
+  const metrics = await scrapeMetrics(gw.base, metricsToken);
+  const warnings = gw.linesAtLeast(LEVEL.warn);
+  const stopped = await gw.stop();
+  const stoppedLogged = gw.logs.some((l) => l.msg === 'stopped');
+  return {
+    ops,
+    opMetric,
+    reqs: flatten(samplesByClient),
+    samplesByClient,
+    loadStarted,
+    loadMs,
+    otherCpu,
+    revocation,
+    driver,
+    followed,
+    victimFollowed,
+    resources: resources.samples,
+    metrics,
+    warnings,
+    stopped,
+    stoppedLogged,
+  };
+}
+
+/** The requests, their latencies and errors; returns how many answers were unintended. */
+function printRequestSections(run: SoakRun): number {
+  const { reqs, revocation, samplesByClient } = run;
+  const windowS = run.loadMs / 1000;
+  out(
+    `## Requests (${fmt(windowS, 0)} s of load; other processes used ${run.otherCpu} on average; ` +
+      `load average at end: ${loadavg()})`,
+  );
+  out();
+  out(
+    'Latency from the scheduled send time (open loop), OK answers only. Intended errors: RATE_LIMITED to the abusive client,',
+  );
+  out(
+    'UNAUTHENTICATED to the victim once its key is revoked. Every other error, and any answer with a top-1 label other than',
+  );
+  out("the version's reference answer (WRONG_ANSWER), is unintended.");
+  out();
+  const unintended = printRequests(
+    reqs,
+    revocation,
+    windowS,
+    run.ops.map((o) => o.name),
+  );
+  const skipped = samplesByClient.map((s) => `${s.label} ${s.skipped}`).join(', ');
+  out(`Sends skipped because a client had its maximum in flight (the gateway fell behind): ${skipped}.`);
+  out();
+  printErrors(reqs, revocation, samplesByClient);
+  out();
+  return unintended;
+}
+
+/** What the victim saw after its key was revoked, and how the comparisons and progress streams went. */
+function printRevocationSection(run: SoakRun): void {
+  const { reqs, revocation, victimFollowed } = run;
+  out('## Revocation, comparisons, progress streams');
+  out();
+  const victimAfter = reqs.filter((r) => r.client === 'victim' && r.sentAt > revocation.doneAt);
+  const servedAfter = victimAfter.filter((r) => r.outcome === 'OK').length;
+  const victimEnd = victimFollowed.find((s) => s.ending.includes('UNAUTHENTICATED'));
+  const revokedAt = (revocation.sentAt - performance.timeOrigin - run.loadStarted) / 1000;
+  out(
+    `revokeApiKey("soak-victim") at t = ${fmt(revokedAt, 1)} s: ${revocation.outcome}, ` +
+      `${fmt(revocation.doneAt - revocation.sentAt)} ms.`,
+  );
+  out(
+    `Victim requests sent after it returned: ${victimAfter.length}, ` +
+      `answered ${codes(countBy(victimAfter, (r) => r.outcome))}; served anyway: ${servedAfter}.`,
+  );
+  out(
+    victimEnd
+      ? `Victim's progress stream ended "${victimEnd.ending}" ${fmt(victimEnd.endedAt - revocation.doneAt, 0)} ms ` +
+          `after the revocation returned (the stream re-checks its key every second).`
+      : `Victim's progress stream did NOT end with UNAUTHENTICATED ` +
+          `(its streams: ${codes(countBy(victimFollowed, (s) => s.ending))}).`,
+  );
+  const { runs: finished, failures } = run.driver;
+  const average = finished.length ? fmt(finished.reduce((s, r) => s + r.seconds, 0) / finished.length) : '-';
+  out(
+    `Comparisons: ${finished.length} finished (${codes(countBy(finished, (r) => r.status))}), ` +
+      `${average} s each on average (2,000 images x 2 versions), one still running at the end; ` +
+      `failed control requests: ${failures.length ? codes(countBy(failures, (f) => f.outcome)) : 'none'}.`,
+  );
+  for (const r of finished.filter((x) => x.status !== 'SUCCEEDED'))
+    out(`  comparison ${r.id} ${r.status}: ${r.error ?? ''}`);
+  printStreams('Progress stream (viewer-1)', run.followed);
+  printStreams('Progress stream (victim)', victimFollowed);
+  out();
+}
+
+/** The gateway process's resources, the /metrics cross-check, and how it shut down. */
+function printGatewaySections(run: SoakRun): void {
+  out('## Gateway process');
+  out();
+  printResources(run.resources, run.loadMs);
+  out();
+  out('## /metrics cross-check (scraped with METRICS_TOKEN after the load)');
+  out();
+  printMetricsCheck(run.metrics, run.reqs, run.opMetric);
+  out();
+  out('## Shutdown and log');
+  out();
+  const { stopped, stoppedLogged, warnings } = run;
+  const clean = stopped.code === 0 && !stopped.forced && stoppedLogged;
+  out(
+    `SIGTERM: exited with code ${stopped.code}${stopped.signal ? ` (signal ${stopped.signal})` : ''} after ${fmt(stopped.ms, 0)} ms` +
+      `${stopped.forced ? ' (KILLED after the timeout)' : ''}; ` +
+      `"stopped" logged: ${stoppedLogged ? 'yes' : 'no'} -> ${clean ? 'clean' : 'NOT CLEAN'}.`,
+  );
+  const byMsg = countBy(warnings, (l) => `${l.level >= LEVEL.error ? 'error' : 'warn'}: ${l.msg}`);
+  out(
+    `Gateway log lines at warn or above during the run: ${warnings.length}${warnings.length ? ` (${codes(byMsg)})` : ''}.`,
+  );
+  for (const e of firstErrors(warnings)) out(`  first ${e}`);
+  out();
 }
 
 main().then(

@@ -4,18 +4,14 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { Kind } from 'graphql';
 import type { App } from '../app';
 import { maxOf } from '../common/arrays';
-import { ErrorCode } from '../common/errors';
+import { ErrorCode, httpStatus } from '../common/errors';
 import type { GraphQLContext } from './context';
 import { errorCode, formatError } from './errors';
 import { limitRules, operationLimits } from './limits';
 import { buildGatewaySchema } from './schema';
 
 /** Codes that mean "not now": an operation that got only these answers their status, with Retry-After. */
-const BACK_OFF: Record<string, number> = {
-  [ErrorCode.RATE_LIMITED]: 429,
-  [ErrorCode.RESOURCE_EXHAUSTED]: 429,
-  [ErrorCode.UNAVAILABLE]: 503,
-};
+const BACK_OFF = new Set<string>([ErrorCode.RATE_LIMITED, ErrorCode.RESOURCE_EXHAUSTED, ErrorCode.UNAVAILABLE]);
 
 /**
  * Logs every unexpected error in full with its request id, and stamps the request id on every
@@ -42,10 +38,10 @@ const errorLogging: ApolloServerPlugin<GraphQLContext> = {
         const { errors, data } = response.body.singleResult;
         response.body.singleResult.errors = errors.map((e) => ({ ...e, extensions: { ...e.extensions, requestId } }));
         // Nothing was served and every error says "later": answer 429 (or 503) with Retry-After, as every route does.
-        const statuses = errors.map((e) => BACK_OFF[String(e.extensions?.code)]);
-        if (data == null && statuses.every((s) => s !== undefined)) {
+        const codes = errors.map((e) => String(e.extensions?.code));
+        if (data == null && codes.every((c) => BACK_OFF.has(c))) {
           const waitMs = errors.reduce((most, e) => Math.max(most, Number(e.extensions?.retryAfterMs) || 1000), 0);
-          response.http.status = maxOf(statuses.map(Number));
+          response.http.status = maxOf(codes.map(httpStatus));
           response.http.headers.set('retry-after', String(Math.ceil(waitMs / 1000)));
         }
       },

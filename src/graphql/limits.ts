@@ -15,7 +15,7 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity } from 'graphql-query-complexity';
-import { ErrorCode } from '../common/errors';
+import { ErrorCode, httpStatus } from '../common/errors';
 import type { Config } from '../config/config';
 import type { GraphQLContext } from './context';
 import { defaultCost } from './cost';
@@ -37,7 +37,13 @@ export function tooComplex(limit: Limit, max: number, actual: number | null): Gr
   return new GraphQLError(
     `the operation's ${limit} is ${measured}, over the limit of ${max} (${VARIABLE[limit]}); it was not run`,
     {
-      extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, limit, max, actual, http: { status: 400 } },
+      extensions: {
+        code: ErrorCode.QUERY_TOO_COMPLEX,
+        limit,
+        max,
+        actual,
+        http: { status: httpStatus(ErrorCode.QUERY_TOO_COMPLEX) },
+      },
     },
   );
 }
@@ -164,7 +170,7 @@ export function operationLimits(
         async didResolveOperation({ document, request, operationName, contextValue }) {
           if (!development && contextValue.actor.kind === 'anonymous' && isIntrospection(document)) {
             throw new GraphQLError('introspection needs an API key: send "Authorization: Bearer <key>"', {
-              extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } },
+              extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: httpStatus(ErrorCode.UNAUTHENTICATED) } },
             });
           }
           let measured: number;
@@ -173,7 +179,7 @@ export function operationLimits(
           } catch (e) {
             // Variables that do not fit the operation: execution would refuse them the same way.
             throw new GraphQLError(e instanceof Error ? e.message : String(e), {
-              extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: 400 } },
+              extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: httpStatus(ErrorCode.BAD_USER_INPUT) } },
             });
           }
           if (measured > limits.maxCost) throw tooComplex('cost', limits.maxCost, measured);

@@ -1,0 +1,43 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { fields, table } from '../format';
+import { inlineOrFile, parseJson, versionRef, type CommandContext } from './shared';
+
+const VERSION_FIELDS = `id version status statusReason aliases artifactUri sha256 md5 sizeBytes tags createdAt
+  parent { version } dvc { repo rev path md5 remote } mlflowRun { runId runName experimentName trackingUri }`;
+
+/** `versions list|show|register`. */
+export function register(program: Command, { run }: CommandContext): void {
+  const versions = program.command('versions').description('list, show and register model versions');
+  versions
+    .command('list <model>')
+    .description('list the versions of a model')
+    .action((model) =>
+      run<{ model: { versions: Record<string, unknown>[] } }>(
+        `query($name: String!) { model(name: $name) { versions { version status aliases sha256 sizeBytes artifactUri createdAt } } }`,
+        { name: model },
+        (d) => table(d.model.versions),
+      ),
+    );
+  versions
+    .command('show <model> [versionOrAlias]')
+    .description('show one version: a number, an alias, or nothing for the default (champion, else latest READY)')
+    .action((model, ref?: string) =>
+      run<{ modelVersion: Record<string, unknown> }>(
+        `query($ref: VersionRefInput!) { modelVersion(ref: $ref) { ${VERSION_FIELDS} signature } }`,
+        { ref: versionRef(model, ref) },
+        (d) => fields(d.modelVersion),
+      ),
+    );
+  versions
+    .command('register <model> <file>')
+    .description("register an ONNX file as the next version (the file is read on the gateway's machine)")
+    .option('--tags <json>', 'free tags as a JSON object, or @file.json', (v) => parseJson('--tags', inlineOrFile(v)))
+    .action((model, file, o) =>
+      run<{ registerVersion: Record<string, unknown> & { version: number } }>(
+        `mutation($input: RegisterVersionInput!) { registerVersion(input: $input) { ${VERSION_FIELDS} } }`,
+        { input: { model, artifactPath: path.resolve(file), tags: o.tags } },
+        (d) => `registered ${model} v${d.registerVersion.version}\n${fields(d.registerVersion)}`,
+      ),
+    );
+}
