@@ -162,6 +162,12 @@ describe(`the CLI on the local data directory (${dbKind()})`, () => {
       err: expect.stringContaining('cannot read /nonexistent/spec.json: ENOENT'),
     });
     expect((await cli('nonsense')).status).toBe(1);
+    // A malformed reference is found inside the command's action: it must still be printed.
+    expect(await cli('compare', 'gray@1@2', '--dataset', 'x')).toEqual({
+      status: 1,
+      out: '',
+      err: 'modelgate: error [BAD_USER_INPUT]: "gray@1@2" must be model, model@<version> or model@<alias>',
+    });
   });
 
   it('applies the role of --key locally too', async () => {

@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { badInput } from '../../common/errors';
 import { GatewayError, type GatewayClient } from '../client';
 import { fields } from '../format';
@@ -40,7 +40,8 @@ interface CompareOptions {
 function parseRef(text: string) {
   const [model, at] = text.split('@') as [string, string | undefined];
   if (!model || text.split('@').length > 2)
-    throw new InvalidArgumentError(`"${text}" must be model, model@<version> or model@<alias>`);
+    // Parsed inside the action, where commander would exit without printing its own error type.
+    throw badInput(`"${text}" must be model, model@<version> or model@<alias>`);
   return versionRef(model, at);
 }
 
