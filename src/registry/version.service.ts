@@ -23,7 +23,7 @@ export interface VersionRef {
 export interface ResolvedVersion {
   model: ModelRecord;
   version: VersionRecord;
-  /** "version", "alias:<name>" or "default" (see API-SKETCH's Prediction.resolvedBy). */
+  /** "version", "alias:<name>" or "default" (the GraphQL field Prediction.resolvedBy). */
   resolvedBy: string;
 }
 
