@@ -6,6 +6,7 @@ import { badInput, DomainError } from '../../common/errors';
 import { parseDvcConfig, type DvcConfig } from './config';
 import { gitCheckout, gitDirty, gitLsFiles, gitShow, gitTags, type GitCheckout } from './git';
 import { GtoRegistry } from './gto';
+import { dig, fields } from '../parsed';
 import { isSafeRelative, type DvcOut } from './objects';
 
 /** An entry of dvc.yaml's `artifacts:` (DVC's model registry). */
@@ -50,7 +51,7 @@ export interface DvcProject {
   read(rel: string): Promise<string | null>;
 }
 
-const yaml = (text: string, file: string): any => {
+const yaml = (text: string, file: string): unknown => {
   try {
     return YAML.parse(text, { merge: true });
   } catch (e) {
@@ -128,8 +129,8 @@ function artifactName(p: string): string {
   );
 }
 
-function toOut(entry: any): DvcOut | null {
-  if (!entry || typeof entry.path !== 'string') return null;
+function toOut(entry: Record<string, unknown>): DvcOut | null {
+  if (typeof entry.path !== 'string') return null;
   if (typeof entry.md5 !== 'string') return null;
   return {
     path: path.posix.normalize(entry.path),
@@ -163,29 +164,31 @@ export async function loadDvcProject(repoPath: string, rev?: string | null): Pro
   const config = parseDvcConfig(configText, localConfig);
 
   const dvcYamlText = await read('dvc.yaml');
-  const dvcYaml = dvcYamlText ? (yaml(dvcYamlText, 'dvc.yaml') ?? {}) : {};
+  const dvcYaml = dvcYamlText ? yaml(dvcYamlText, 'dvc.yaml') : null;
   const prefix = git?.prefix.replace(/\/$/, '') ?? '';
-  const artifacts: DvcArtifact[] = Object.entries((dvcYaml.artifacts ?? {}) as Record<string, any>).map(
-    ([name, a]) => ({
+  const artifacts: DvcArtifact[] = Object.entries(fields(dig(dvcYaml, 'artifacts'))).map(([name, entry]) => {
+    const a = fields(entry);
+    return {
       id: prefix ? `${prefix}:${name}` : name,
       name,
-      path: String(a?.path ?? ''),
-      type: typeof a?.type === 'string' ? a.type : null,
-      desc: typeof a?.desc === 'string' ? a.desc : null,
-      labels: Array.isArray(a?.labels) ? a.labels.map(String) : [],
-      meta: a?.meta && typeof a.meta === 'object' ? a.meta : {},
-    }),
-  );
+      path: String(a.path ?? ''),
+      type: typeof a.type === 'string' ? a.type : null,
+      desc: typeof a.desc === 'string' ? a.desc : null,
+      labels: Array.isArray(a.labels) ? a.labels.map(String) : [],
+      meta: fields(a.meta),
+    };
+  });
 
   const outs = new Map<string, DvcOut>();
   const lockText = await read('dvc.lock');
   if (lockText) {
-    const lock = yaml(lockText, 'dvc.lock') ?? {};
+    const lock = fields(yaml(lockText, 'dvc.lock'));
     // schema 2.0 keeps stages under `stages:`; DVC 1.0 locks have them at the top level.
-    const stages = lock.schema ? (lock.stages ?? {}) : lock;
-    for (const stage of Object.values(stages as Record<string, any>)) {
-      for (const entry of stage?.outs ?? []) {
-        const out = toOut(entry);
+    const stages = lock.schema ? lock.stages : lock;
+    for (const stage of Object.values(fields(stages))) {
+      const stageOuts = dig(stage, 'outs');
+      for (const entry of Array.isArray(stageOuts) ? stageOuts : []) {
+        const out = toOut(fields(entry));
         if (out) outs.set(out.path, out);
       }
     }
@@ -205,11 +208,12 @@ export async function loadDvcProject(repoPath: string, rev?: string | null): Pro
       continue;
     }
     if (text === null) continue;
-    const parsed = yaml(text, dvcFile) ?? {};
-    for (const entry of Array.isArray(parsed.outs) ? parsed.outs : []) {
-      const where = dvcOutPath(dvcFile, parsed.wdir, entry?.path);
+    const parsed = fields(yaml(text, dvcFile));
+    for (const item of Array.isArray(parsed.outs) ? parsed.outs : []) {
+      const entry = fields(item);
+      const where = dvcOutPath(dvcFile, parsed.wdir, entry.path);
       if ('reason' in where) {
-        skipped.push({ name: String(entry?.path ?? ''), reason: where.reason });
+        skipped.push({ name: String(entry.path ?? ''), reason: where.reason });
         continue;
       }
       const out = toOut({ ...entry, path: where.path });
@@ -217,7 +221,7 @@ export async function loadDvcProject(repoPath: string, rev?: string | null): Pro
       if (!outs.has(out.path)) outs.set(out.path, out);
       if (declared.has(out.path)) continue;
       if (typeof entry.type === 'string') {
-        const meta = entry.meta && typeof entry.meta === 'object' ? entry.meta : {};
+        const meta = fields(entry.meta);
         const name = typeof meta.artifactName === 'string' ? meta.artifactName : artifactName(out.path);
         artifacts.push({
           id: prefix ? `${prefix}:${name}` : name,

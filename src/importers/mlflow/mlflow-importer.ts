@@ -10,6 +10,7 @@ import type { MlflowRunService } from '../../registry/mlflow-run.service';
 import type { ModelService } from '../../registry/model.service';
 import type { VersionRecord } from '../../registry/version.repository';
 import type { VersionService } from '../../registry/version.service';
+import { fields } from '../parsed';
 import { planned, ReportBuilder, type ImportReport } from '../report';
 import { applyUpstreamAliases } from '../upstream-aliases';
 import { FileStoreSource } from './file-store';
@@ -238,7 +239,7 @@ export class MlflowImporter {
   /** Gateway versions that hold the artifact a logged model describes (see the class comment). */
   private async versionsFor(run: MlflowRunData | null, artifact: MlflowModelArtifact): Promise<VersionRecord[]> {
     const { versions } = this.deps;
-    const meta = (artifact.mlmodel.metadata ?? {}) as Record<string, unknown>;
+    const meta = fields(artifact.mlmodel.metadata);
     let hash: { sha256?: string | null; md5?: string | null } = {
       sha256: typeof meta.sha256 === 'string' ? meta.sha256 : null,
       md5: typeof meta.md5 === 'string' ? meta.md5 : null,
