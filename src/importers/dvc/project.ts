@@ -2,7 +2,7 @@ import { readdir, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
 import { isInside } from '../../artifacts/import-roots';
-import { badInput, DomainError } from '../../common/errors';
+import { badInput } from '../../common/errors';
 import { parseDvcConfig, type DvcConfig } from './config';
 import { gitCheckout, gitDirty, gitLsFiles, gitShow, gitTags, type GitCheckout } from './git';
 import { GtoRegistry } from './gto';
@@ -87,22 +87,25 @@ async function listDvcFiles(root: string, git: GitCheckout | null, rev: boolean)
   return found.sort();
 }
 
-/** A working-tree file that is a link out of the project: refused rather than read. */
-class OutsideLinkError extends DomainError {
-  constructor(rel: string) {
-    super('BAD_USER_INPUT', `${rel} links outside the project: not read`);
-  }
-}
+/** A working-tree file that is a link out of the project: not read. */
+const OUTSIDE = Symbol('a link out of the project');
+const outsideLink = (rel: string) => `${rel} links outside the project: not read`;
 
-/** Reads working-tree files of the project, never through a symlink leading out of it; null when absent. */
-function workingTreeReader(root: string): (rel: string) => Promise<string | null> {
+/** Reads working-tree files of the project, never through a symlink leading out of it (OUTSIDE); null when absent. */
+function workingTreeReader(root: string): (rel: string) => Promise<string | null | typeof OUTSIDE> {
   const realRoot = realpath(root).catch(() => root);
   return async (rel) => {
     const real = await realpath(path.join(root, rel)).catch(() => null);
     if (real === null) return null;
-    if (!isInside(await realRoot, real)) throw new OutsideLinkError(rel);
+    if (!isInside(await realRoot, real)) return OUTSIDE;
     return readFile(real, 'utf8').catch(() => null);
   };
+}
+
+/** A file's text, refused when it was a link out of the project. */
+function refuseOutside(rel: string, text: string | null | typeof OUTSIDE): string | null {
+  if (text === OUTSIDE) throw badInput(outsideLink(rel));
+  return text;
 }
 
 /**
@@ -153,14 +156,12 @@ export async function loadDvcProject(repoPath: string, rev?: string | null): Pro
   const git = await gitCheckout(root, rev ?? 'HEAD');
   if (rev && !git) throw badInput(`cannot read revision "${rev}" of ${root}: not a git repository or no such revision`);
   const fromWorkingTree = workingTreeReader(root);
-  const read = async (rel: string): Promise<string | null> => {
-    if (rev && git) return gitShow(git, rel);
-    return fromWorkingTree(rel);
-  };
+  const find = (rel: string) => (rev && git ? gitShow(git, rel) : fromWorkingTree(rel));
+  const read = async (rel: string): Promise<string | null> => refuseOutside(rel, await find(rel));
   const configText = await read('.dvc/config');
   if (configText === null) throw badInput(`${root} is not a DVC project: no .dvc/config`);
   // config.local is never committed: only the working tree has it.
-  const localConfig = (await fromWorkingTree('.dvc/config.local')) ?? '';
+  const localConfig = refuseOutside('.dvc/config.local', await fromWorkingTree('.dvc/config.local')) ?? '';
   const config = parseDvcConfig(configText, localConfig);
 
   const dvcYamlText = await read('dvc.yaml');
@@ -199,12 +200,9 @@ export async function loadDvcProject(repoPath: string, rev?: string | null): Pro
   const standalone: StandaloneOut[] = [];
   const skipped: SkippedEntry[] = [];
   for (const dvcFile of await listDvcFiles(root, git, Boolean(rev))) {
-    let text: string | null;
-    try {
-      text = await read(dvcFile);
-    } catch (e) {
-      if (!(e instanceof OutsideLinkError)) throw e;
-      skipped.push({ name: dvcFile, reason: e.message });
+    const text = await find(dvcFile);
+    if (text === OUTSIDE) {
+      skipped.push({ name: dvcFile, reason: outsideLink(dvcFile) });
       continue;
     }
     if (text === null) continue;
