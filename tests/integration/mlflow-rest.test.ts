@@ -406,7 +406,10 @@ describe(`MLflow tracking-server import against a protocol double replaying reco
         return true;
       }
       // A byte at a time, each well within the timeout: only a deadline on the whole body ends it.
-      const timer = setInterval(() => res.write(' '), 50);
+      // Not once the client hung up: a write between the socket's end and 'close' is an uncaught error.
+      const timer = setInterval(() => {
+        if (!res.destroyed) res.write(' ');
+      }, 50);
       res.on('close', () => clearInterval(timer));
       return true;
     };
