@@ -126,7 +126,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     pinned: config.pinnedAliases,
   });
   const datasets = new DatasetService(repos.datasets);
-  const mlflowRepo = new MlflowRepository(db.prisma);
+  const mlflowRuns = new MlflowRunService(new MlflowRepository(db.prisma));
   const metrics = new GatewayMetrics();
   const manager = new ModelManager({
     backend,
@@ -176,7 +176,6 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       versions,
       aliases,
       datasets,
-      versionRepo: repos.versions,
       artifacts,
       importRoots: config.importRoots,
       logger,
@@ -185,8 +184,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       models,
       versions,
       aliases,
-      versionRepo: repos.versions,
-      mlflowRepo,
+      mlflowRuns,
       importRoots: config.importRoots,
       allowedHosts: config.mlflow.allowedHosts,
       auth: { token: config.mlflow.token, username: config.mlflow.username, password: config.mlflow.password },
@@ -194,7 +192,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       downloadDir: path.join(config.dataDir, 'tmp'),
       logger,
     }),
-    mlflowRuns: new MlflowRunService(mlflowRepo),
+    mlflowRuns,
     inference,
     comparisons: new ComparisonService({
       comparisons: comparisonRepo,

@@ -1,7 +1,7 @@
 import { DomainError } from '../common/errors';
 import type { Logger } from '../common/logger';
 
-/** What an import did, item by item (the GraphQL ImportReport of API-SKETCH). */
+/** What an import did, item by item (the GraphQL type ImportReport). */
 /** `skipped`: seen and deliberately not imported (counted in none of the totals). */
 export type ImportAction =
   'created' | 'updated' | 'unchanged' | 'failed' | 'would-create' | 'would-update' | 'linked' | 'skipped';

@@ -1,5 +1,5 @@
 import type { Actor } from '../auth/actor';
-import { DomainError } from '../common/errors';
+import { DomainError, ErrorCode } from '../common/errors';
 import type { AliasService } from '../registry/alias.service';
 import type { VersionService } from '../registry/version.service';
 import type { ReportBuilder } from './report';
@@ -24,7 +24,7 @@ export async function applyUpstreamAliases(
     try {
       current = (await deps.versions.resolve(actor, { model: target.model, alias })).version.version;
     } catch (e) {
-      if (!(e instanceof DomainError && e.code === 'NOT_FOUND')) throw e;
+      if (!(e instanceof DomainError && e.code === ErrorCode.NOT_FOUND)) throw e;
     }
     if (current === target.version) {
       report.add({ kind: 'alias', name, version: target.version, action: 'unchanged' });

@@ -3,7 +3,8 @@ import { badInput } from '../common/errors';
 import { checkText } from '../common/text';
 
 /**
- * How an image becomes the model's input tensor (keys fixed by API-SKETCH). Stored with defaults
+ * How an image becomes the model's input tensor (its keys are public API: the `inputSpec` JSON of
+ * RegisterModelInput and Model, described in the README). Stored with defaults
  * filled in, so readers never guess.
  */
 export const RESIZE_MODES = ['resize', 'resize-crop', 'letterbox'] as const;

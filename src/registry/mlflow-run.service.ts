@@ -1,6 +1,6 @@
 import { requireRole, type Actor } from '../auth/actor';
 import { PAGES, pageSize } from '../common/paging';
-import type { MlflowRepository } from './mlflow.repository';
+import type { MlflowModelVersionRow, MlflowRepository, MlflowRunRow, RunUpsert } from './mlflow.repository';
 
 export interface MetricPoint {
   key: string;
@@ -9,7 +9,10 @@ export interface MetricPoint {
   step: number;
 }
 
-/** Read access to imported MLflow runs beyond what ModelVersion.mlflowRun carries. */
+/**
+ * Imported MLflow runs and registered versions: read access beyond what ModelVersion.mlflowRun
+ * carries, and the writes of the MLflow importer.
+ */
 export class MlflowRunService {
   constructor(private readonly runs: MlflowRepository) {}
 
@@ -26,5 +29,33 @@ export class MlflowRunService {
     for (const r of rows)
       byRun.get(r.runId)?.push({ key: r.key, value: r.value, timestamp: Number(r.timestamp), step: Number(r.step) });
     return runRowIds.map((id) => byRun.get(id)!);
+  }
+
+  // For the MLflow importer, which has checked the operator role itself. A dry run writes nothing
+  // and says what would change.
+
+  /** Stores a run with its full metric history (one transaction); "unchanged" when nothing differs. */
+  recordImportedRun(
+    data: RunUpsert,
+    opts: { dryRun?: boolean } = {},
+  ): Promise<{ run: MlflowRunRow | null; action: 'created' | 'updated' | 'unchanged' }> {
+    return this.runs.upsertRun(data, opts);
+  }
+
+  /** A registered version as the last import of this tracking server stored it. */
+  findImportedRegisteredVersion(
+    trackingUri: string,
+    name: string,
+    version: number,
+  ): Promise<MlflowModelVersionRow | null> {
+    return this.runs.findRegisteredVersion(trackingUri, name, version);
+  }
+
+  /** Stores a registered version as MLflow describes it; "unchanged" when nothing differs. */
+  recordImportedRegisteredVersion(
+    data: Omit<MlflowModelVersionRow, 'id' | 'createdAt' | 'updatedAt'>,
+    opts: { dryRun?: boolean } = {},
+  ): Promise<'created' | 'updated' | 'unchanged'> {
+    return this.runs.upsertRegisteredVersion(data, opts);
   }
 }

@@ -12,7 +12,7 @@ import type { AliasRepository } from './alias.repository';
 import type { RegistryCache } from '../db/registry-cache';
 import { checkAlias, checkTags } from './names';
 import { fitSignature, type SignatureFit } from './signature';
-import type { NewVersion, VersionRecord, VersionRepository } from './version.repository';
+import type { DvcRecord, NewVersion, VersionRecord, VersionRepository } from './version.repository';
 
 export interface VersionRef {
   model: string;
@@ -23,7 +23,7 @@ export interface VersionRef {
 export interface ResolvedVersion {
   model: ModelRecord;
   version: VersionRecord;
-  /** "version", "alias:<name>" or "default" (see API-SKETCH's Prediction.resolvedBy). */
+  /** "version", "alias:<name>" or "default" (the GraphQL field Prediction.resolvedBy). */
   resolvedBy: string;
 }
 
@@ -185,5 +185,33 @@ export class VersionService {
         model: model.name,
       });
     return { model, version: latest, resolvedBy: 'default' };
+  }
+
+  // For the importers, which have checked the operator role themselves: what a source records about
+  // versions (DVC provenance, the MLflow run that produced them) and the look-ups that match on it.
+
+  /** The model's versions with their DVC provenance, in version order. */
+  findWithDvc(modelId: number): Promise<(VersionRecord & { dvc: DvcRecord | null })[]> {
+    return this.deps.versions.findWithDvc(modelId);
+  }
+
+  /** Versions holding these bytes (by sha256 or DVC's md5), in any model. */
+  findByContent(hash: { sha256?: string | null; md5?: string | null }): Promise<VersionRecord[]> {
+    return this.deps.versions.findByContent(hash);
+  }
+
+  /** Versions imported from a DVC path at a git revision. */
+  findByDvcRevPath(rev: string, dvcPath: string): Promise<VersionRecord[]> {
+    return this.deps.versions.findByDvcRevPath(rev, dvcPath);
+  }
+
+  /** Records the version's DVC provenance as imported (replacing what was recorded before). */
+  recordDvcProvenance(versionId: number, dvc: NonNullable<NewVersion['dvc']>): Promise<void> {
+    return this.deps.versions.attachDvc(versionId, dvc);
+  }
+
+  /** Records the imported MLflow run (its row id) that produced the version. */
+  linkImportedRun(versionId: number, mlflowRunId: number): Promise<void> {
+    return this.deps.versions.linkRun(versionId, mlflowRunId);
   }
 }

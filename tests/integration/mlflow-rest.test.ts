@@ -232,6 +232,31 @@ describe(`MLflow tracking-server import against a protocol double replaying reco
     expect(after.items.map((i: any) => i.action)).toEqual(after.items.map(() => 'unchanged'));
   });
 
+  it('refuses a malformed answer with BAD_USER_INPUT naming the endpoint and the field (MLflow REST protocol double)', async () => {
+    server.override = (_req, res, url) => {
+      const bodies: Record<string, unknown> = {
+        '/api/2.0/mlflow/runs/search': { runs: [{ info: { status: 'FINISHED' } }] },
+        '/api/2.0/mlflow/experiments/get-by-name': { experiment: { experiment_id: '1' } },
+      };
+      if (!(url.pathname in bodies)) return false;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(bodies[url.pathname]));
+      return true;
+    };
+    const report = expectData(await run({})).importMlflow;
+    expect(report.items.find((i: any) => i.kind === 'experiment')).toEqual({
+      kind: 'experiment',
+      name: 'iris-classification',
+      version: null,
+      action: 'failed',
+      reason:
+        'the MLflow server sent a malformed response (api/2.0/mlflow/runs/search): runs[0].info: a run has no run_id (nor run_uuid)',
+    });
+    expect(expectError(await run({ experiment: 'iris-classification' }), 'BAD_USER_INPUT').message).toBe(
+      'the MLflow server sent a malformed response (api/2.0/mlflow/experiments/get-by-name): experiment.name: Invalid input: expected string, received undefined',
+    );
+  });
+
   it('reports refused credentials without echoing the token', async () => {
     t.app.services.mlflowImporter['deps'].auth.token = 'wrong';
     const error = expectError(await run({}), 'BAD_USER_INPUT');
@@ -381,7 +406,10 @@ describe(`MLflow tracking-server import against a protocol double replaying reco
         return true;
       }
       // A byte at a time, each well within the timeout: only a deadline on the whole body ends it.
-      const timer = setInterval(() => res.write(' '), 50);
+      // Not once the client hung up: a write between the socket's end and 'close' is an uncaught error.
+      const timer = setInterval(() => {
+        if (!res.destroyed) res.write(' ');
+      }, 50);
       res.on('close', () => clearInterval(timer));
       return true;
     };

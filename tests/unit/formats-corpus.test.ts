@@ -12,11 +12,13 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
+import type { z } from 'zod';
 import { parseDvcConfig } from '../../src/importers/dvc/config';
 import { parseGtoTag } from '../../src/importers/dvc/git';
 import { DvcObjects, type DvcOut } from '../../src/importers/dvc/objects';
 import { loadDvcProject, type DvcProject } from '../../src/importers/dvc/project';
 import { FileStoreSource } from '../../src/importers/mlflow/file-store';
+import * as payloads from '../../src/importers/mlflow/rest-payloads';
 import {
   latestMetrics,
   runStatus,
@@ -1095,7 +1097,7 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
       const artifacts = await s.source.modelArtifacts(run);
       const joblib = artifacts.find((a) => a.artifactPath === '1.joblib');
       expect(joblib).toMatchObject({ artifactPath: '1.joblib', onnxFile: null });
-      expect(joblib!.mlmodel.flavors.sklearn).toEqual({
+      expect(joblib!.mlmodel).toHaveProperty('flavors.sklearn', {
         code: null,
         pickled_model: 'model.pkl',
         serialization_format: 'cloudpickle',
@@ -1457,6 +1459,77 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
           ['3', 'None', 'READY', []],
         ]);
         files.forEach(mark);
+      });
+
+      it("the importer's payload schemas (rest-payloads.ts) read every body, real ones included, as the importer reads it", () => {
+        /** The body as the schema reads it (unknown keys dropped), failing on the first issue. */
+        const ok = (schema: z.ZodType, body: unknown): any => {
+          const r = schema.safeParse(body);
+          expect(r.success ? null : payloads.firstIssue(r.error)).toBeNull();
+          return r.data;
+        };
+        const search = ok(payloads.runsPage, jsonOf(`${REST}/runs-search.json`));
+        expect(search.runs.map((r: any) => r.info.run_id)).toEqual([
+          'bbf71be5a32f439e965d92b7db72f973',
+          '8d148b6f41a94b1cb0bde290d325afaf',
+        ]);
+        expect(search.runs[0].outputs.model_outputs).toEqual([{ model_id: 'm-2b15a1738b31476690c10f51565a6f79' }]);
+        ok(payloads.runById, jsonOf(`${REST}/runs-get.json`));
+        // Databricks sends no user_id, no metrics and no params.
+        const raw = ok(payloads.runById, jsonOf('mlflow/rest/real/runs-get.databricks-mlflow2.4.1.raw_run.json'));
+        expect([raw.run.info.user_id, raw.run.data.params, raw.run.data.tags]).toEqual([
+          undefined,
+          undefined,
+          expect.arrayContaining([{ key: 'mlflow.runName', value: 'placid-bee-827' }]),
+        ]);
+        expect(ok(payloads.metricHistoryPage, jsonOf(`${REST}/metrics-get-history.json`)).metrics).toHaveLength(2);
+        expect(ok(payloads.experimentByName, jsonOf(`${REST}/experiments-get-by-name.json`)).experiment).toEqual({
+          experiment_id: '643442710647968416',
+          name: 'iris-classification',
+          artifact_location: expect.stringMatching(/\/mlruns\/643442710647968416$/),
+          lifecycle_stage: 'active',
+        });
+        const registered = jsonOf(`${REST}/registered-models-get.json`);
+        expect(ok(payloads.registeredModelByName, registered).registered_model.aliases).toEqual([
+          { alias: 'champion', version: '16' },
+        ]);
+        const versions = [
+          jsonOf(`${REST}/model-versions-get.json`).model_version,
+          jsonOf(`${REST}/model-versions-get.mlflow3-copy-version.json`).model_version,
+          ...registered.registered_model.latest_versions,
+        ];
+        expect(
+          ok(payloads.modelVersionsPage, { model_versions: versions }).model_versions.map((v: any) => [
+            v.version,
+            v.source,
+            v.aliases,
+          ]),
+        ).toEqual([
+          ['16', 'models:/m-2b15a1738b31476690c10f51565a6f79', ['champion']],
+          ['17', 'models:/iris-classifier/16', undefined],
+          ['17', 'models:/iris-classifier/16', undefined],
+        ]);
+        // The OSS 2.3.2 export keeps MLflow's own registered model and version fields (beside its `_` ones).
+        const exported = jsonOf('mlflow/rest/real/mlflow-export-import.model.json').mlflow.registered_model;
+        ok(payloads.registeredModelByName, { registered_model: exported });
+        expect(
+          ok(payloads.modelVersionsPage, { model_versions: exported.versions }).model_versions.map(
+            (v: any) => v.version,
+          ),
+        ).toEqual(['1', '2', '3']);
+        expect(ok(payloads.errorBody, jsonOf(`${REST}/error-resource-does-not-exist.json`))).toEqual({
+          error_code: 'RESOURCE_DOES_NOT_EXIST',
+          message: 'Registered Model with name=does-not-exist not found',
+        });
+        // 1.x servers send int64 fields as strings; a malformed field is named with where it is.
+        const old = ok(payloads.runsPage, {
+          runs: [{ info: { run_uuid: 'a'.repeat(32), start_time: '1684623849419' } }],
+        });
+        expect(old.runs[0].info.start_time).toBe('1684623849419');
+        const bad = payloads.runsPage.safeParse({ runs: [{ info: { run_id: 'x', end_time: 'soon' } }] });
+        expect(bad.success ? null : payloads.firstIssue(bad.error)).toBe(
+          'runs[0].info.end_time: expected an integer (a number or a numeric string)',
+        );
       });
     });
   });

@@ -10,7 +10,6 @@ import type { Logger } from '../../common/logger';
 import type { AliasService } from '../../registry/alias.service';
 import type { DatasetService } from '../../registry/dataset.service';
 import type { ModelService } from '../../registry/model.service';
-import type { VersionRepository } from '../../registry/version.repository';
 import type { VersionService } from '../../registry/version.service';
 import { ReportBuilder, type ImportReport } from '../report';
 import { applyUpstreamAliases } from '../upstream-aliases';
@@ -23,7 +22,6 @@ export interface DvcImportDeps {
   versions: VersionService;
   aliases: AliasService;
   datasets: DatasetService;
-  versionRepo: VersionRepository;
   artifacts: ArtifactStore;
   importRoots: readonly string[];
   logger: Logger;
@@ -126,7 +124,7 @@ export class DvcImporter {
     report: ReportBuilder,
     dryRun: boolean,
   ) {
-    const { models, versions, versionRepo, aliases } = this.deps;
+    const { models, versions, aliases } = this.deps;
     const out = this.outFor(project, a);
     if (out.md5.endsWith('.dir')) throw badInput(`${a.path} is a directory: a model artifact must be one ONNX file`);
     const located = await objects.locate(a.id, out.md5, {
@@ -172,7 +170,7 @@ export class DvcImporter {
     ];
     const dvc = { ...this.provenance(project, out, located.source), aliases: upstream };
     const label = `${modelName} <- ${a.id}`;
-    const existing = await versionRepo.findWithDvc(model.id);
+    const existing = await versions.findWithDvc(model.id);
     // The same output (path and md5), wherever the repository sits now, is the same version.
     const same = existing.find((v) => v.dvc && v.dvc.path === dvc.path && v.dvc.md5 === dvc.md5);
     let version: { id: number; version: number };
@@ -187,7 +185,7 @@ export class DvcImporter {
       const { sha256 } = await digestFile(located.file);
       const bytes = existing.find((v) => v.sha256 === sha256);
       if (bytes && !bytes.dvc) {
-        if (!dryRun) await versionRepo.attachDvc(bytes.id, dvc);
+        if (!dryRun) await versions.recordDvcProvenance(bytes.id, dvc);
         report.add({
           kind: 'version',
           name: label,
@@ -237,7 +235,7 @@ export class DvcImporter {
       report,
       dryRun,
     );
-    if (!dryRun && owns) await versionRepo.attachDvc(version.id, dvc);
+    if (!dryRun && owns) await versions.recordDvcProvenance(version.id, dvc);
   }
 
   private async importDataset(

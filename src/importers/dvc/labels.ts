@@ -1,4 +1,5 @@
 import { badInput } from '../../common/errors';
+import { fields } from '../parsed';
 import { isSafeRelative } from './objects';
 
 /** More classes than any image classifier has: a numeric label past it is a mistake, not a class. */
@@ -65,8 +66,11 @@ export function readLabels(
       if (parsed === null || typeof parsed !== 'object')
         throw badInput(`${labelsFile.name} must be a JSON list or object`);
       const entries: [string, unknown][] = Array.isArray(parsed)
-        ? parsed.map((e: any) => [String(e?.path ?? e?.file ?? ''), e?.label ?? e?.class])
-        : Object.entries(parsed as Record<string, unknown>);
+        ? parsed.map((entry: unknown): [string, unknown] => {
+            const e = fields(entry);
+            return [String(e.path ?? e.file ?? ''), e.label ?? e.class];
+          })
+        : Object.entries(parsed);
       for (const [relpath, label] of entries) listed.push({ relpath, label: String(label) });
     } else {
       const lines = labelsFile.text.split(/\r?\n/).filter((l) => l.trim() !== '');

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isInside } from '../../artifacts/import-roots';
-import { DomainError, badInput } from '../../common/errors';
+import { badInput } from '../../common/errors';
 import type { DvcConfig, DvcRemoteConfig } from './config';
 
 /** One DVC output as dvc.lock or a .dvc file records it. */
@@ -31,15 +31,10 @@ export function shownUrl(url: string): string {
 
 export const MD5 = /^[0-9a-f]{32}(\.dir)?$/;
 
-export class UnsupportedRemoteError extends DomainError {
-  constructor(readonly remote: DvcRemoteConfig) {
-    super(
-      'BAD_USER_INPUT',
-      `UNSUPPORTED_REMOTE: remote "${remote.name}" (${shownUrl(remote.url)}) is not a local folder; only local remotes can be read`,
-    );
-    this.name = 'UnsupportedRemoteError';
-  }
-}
+const unsupportedRemote = (remote: DvcRemoteConfig) =>
+  badInput(
+    `UNSUPPORTED_REMOTE: remote "${remote.name}" (${shownUrl(remote.url)}) is not a local folder; only local remotes can be read`,
+  );
 
 /** Where DVC objects can be fetched from. Only local folders are implemented. */
 export interface RemoteStore {
@@ -75,7 +70,7 @@ export function remoteStore(remote: DvcRemoteConfig, dvcDir: string): RemoteStor
     return {
       name: remote.name,
       url: remote.url,
-      objectPath: () => Promise.reject(new UnsupportedRemoteError(remote)),
+      objectPath: () => Promise.reject(unsupportedRemote(remote)),
     };
   }
   const local = scheme === 'file' ? new URL(remote.url).pathname : remote.url;
@@ -138,16 +133,6 @@ export interface Located {
   source: string;
 }
 
-export class ObjectNotFoundError extends DomainError {
-  constructor(
-    readonly what: string,
-    readonly tried: string[],
-  ) {
-    super('BAD_USER_INPUT', `${what}: no verified copy found (${tried.join('; ')})`);
-    this.name = 'ObjectNotFoundError';
-  }
-}
-
 /**
  * Finds verified bytes for DVC objects in the documented order: the workspace copy when its md5
  * matches, the project cache, then the output's remote (or the default one).
@@ -195,7 +180,7 @@ export class DvcObjects {
     if (remote) candidates.push([`remote:${remote.name}`, () => remote.objectPath(md5, opts.legacy)]);
     else tried.push('no remote configured');
     for (const [source, where] of candidates) {
-      // An unsupported remote throws UnsupportedRemoteError here: the caller reports it.
+      // An unsupported remote rejects here (UNSUPPORTED_REMOTE): the caller reports it.
       const file = await where();
       const info = await stat(file).catch(() => null);
       if (!info?.isFile()) {
@@ -213,7 +198,7 @@ export class DvcObjects {
       }
       return { file, source };
     }
-    throw new ObjectNotFoundError(what, tried);
+    throw badInput(`${what}: no verified copy found (${tried.join('; ')})`);
   }
 
   /** A directory object: its verified manifest, then every file in it located and verified. */

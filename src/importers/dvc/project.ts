@@ -2,10 +2,11 @@ import { readdir, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
 import { isInside } from '../../artifacts/import-roots';
-import { badInput, DomainError } from '../../common/errors';
+import { badInput } from '../../common/errors';
 import { parseDvcConfig, type DvcConfig } from './config';
 import { gitCheckout, gitDirty, gitLsFiles, gitShow, gitTags, type GitCheckout } from './git';
 import { GtoRegistry } from './gto';
+import { dig, fields } from '../parsed';
 import { isSafeRelative, type DvcOut } from './objects';
 
 /** An entry of dvc.yaml's `artifacts:` (DVC's model registry). */
@@ -50,7 +51,7 @@ export interface DvcProject {
   read(rel: string): Promise<string | null>;
 }
 
-const yaml = (text: string, file: string): any => {
+const yaml = (text: string, file: string): unknown => {
   try {
     return YAML.parse(text, { merge: true });
   } catch (e) {
@@ -86,22 +87,25 @@ async function listDvcFiles(root: string, git: GitCheckout | null, rev: boolean)
   return found.sort();
 }
 
-/** A working-tree file that is a link out of the project: refused rather than read. */
-class OutsideLinkError extends DomainError {
-  constructor(rel: string) {
-    super('BAD_USER_INPUT', `${rel} links outside the project: not read`);
-  }
-}
+/** A working-tree file that is a link out of the project: not read. */
+const OUTSIDE = Symbol('a link out of the project');
+const outsideLink = (rel: string) => `${rel} links outside the project: not read`;
 
-/** Reads working-tree files of the project, never through a symlink leading out of it; null when absent. */
-function workingTreeReader(root: string): (rel: string) => Promise<string | null> {
+/** Reads working-tree files of the project, never through a symlink leading out of it (OUTSIDE); null when absent. */
+function workingTreeReader(root: string): (rel: string) => Promise<string | null | typeof OUTSIDE> {
   const realRoot = realpath(root).catch(() => root);
   return async (rel) => {
     const real = await realpath(path.join(root, rel)).catch(() => null);
     if (real === null) return null;
-    if (!isInside(await realRoot, real)) throw new OutsideLinkError(rel);
+    if (!isInside(await realRoot, real)) return OUTSIDE;
     return readFile(real, 'utf8').catch(() => null);
   };
+}
+
+/** A file's text, refused when it was a link out of the project. */
+function refuseOutside(rel: string, text: string | null | typeof OUTSIDE): string | null {
+  if (text === OUTSIDE) throw badInput(outsideLink(rel));
+  return text;
 }
 
 /**
@@ -128,8 +132,8 @@ function artifactName(p: string): string {
   );
 }
 
-function toOut(entry: any): DvcOut | null {
-  if (!entry || typeof entry.path !== 'string') return null;
+function toOut(entry: Record<string, unknown>): DvcOut | null {
+  if (typeof entry.path !== 'string') return null;
   if (typeof entry.md5 !== 'string') return null;
   return {
     path: path.posix.normalize(entry.path),
@@ -152,40 +156,40 @@ export async function loadDvcProject(repoPath: string, rev?: string | null): Pro
   const git = await gitCheckout(root, rev ?? 'HEAD');
   if (rev && !git) throw badInput(`cannot read revision "${rev}" of ${root}: not a git repository or no such revision`);
   const fromWorkingTree = workingTreeReader(root);
-  const read = async (rel: string): Promise<string | null> => {
-    if (rev && git) return gitShow(git, rel);
-    return fromWorkingTree(rel);
-  };
+  const find = (rel: string) => (rev && git ? gitShow(git, rel) : fromWorkingTree(rel));
+  const read = async (rel: string): Promise<string | null> => refuseOutside(rel, await find(rel));
   const configText = await read('.dvc/config');
   if (configText === null) throw badInput(`${root} is not a DVC project: no .dvc/config`);
   // config.local is never committed: only the working tree has it.
-  const localConfig = (await fromWorkingTree('.dvc/config.local')) ?? '';
+  const localConfig = refuseOutside('.dvc/config.local', await fromWorkingTree('.dvc/config.local')) ?? '';
   const config = parseDvcConfig(configText, localConfig);
 
   const dvcYamlText = await read('dvc.yaml');
-  const dvcYaml = dvcYamlText ? (yaml(dvcYamlText, 'dvc.yaml') ?? {}) : {};
+  const dvcYaml = dvcYamlText ? yaml(dvcYamlText, 'dvc.yaml') : null;
   const prefix = git?.prefix.replace(/\/$/, '') ?? '';
-  const artifacts: DvcArtifact[] = Object.entries((dvcYaml.artifacts ?? {}) as Record<string, any>).map(
-    ([name, a]) => ({
+  const artifacts: DvcArtifact[] = Object.entries(fields(dig(dvcYaml, 'artifacts'))).map(([name, entry]) => {
+    const a = fields(entry);
+    return {
       id: prefix ? `${prefix}:${name}` : name,
       name,
-      path: String(a?.path ?? ''),
-      type: typeof a?.type === 'string' ? a.type : null,
-      desc: typeof a?.desc === 'string' ? a.desc : null,
-      labels: Array.isArray(a?.labels) ? a.labels.map(String) : [],
-      meta: a?.meta && typeof a.meta === 'object' ? a.meta : {},
-    }),
-  );
+      path: String(a.path ?? ''),
+      type: typeof a.type === 'string' ? a.type : null,
+      desc: typeof a.desc === 'string' ? a.desc : null,
+      labels: Array.isArray(a.labels) ? a.labels.map(String) : [],
+      meta: fields(a.meta),
+    };
+  });
 
   const outs = new Map<string, DvcOut>();
   const lockText = await read('dvc.lock');
   if (lockText) {
-    const lock = yaml(lockText, 'dvc.lock') ?? {};
+    const lock = fields(yaml(lockText, 'dvc.lock'));
     // schema 2.0 keeps stages under `stages:`; DVC 1.0 locks have them at the top level.
-    const stages = lock.schema ? (lock.stages ?? {}) : lock;
-    for (const stage of Object.values(stages as Record<string, any>)) {
-      for (const entry of stage?.outs ?? []) {
-        const out = toOut(entry);
+    const stages = lock.schema ? lock.stages : lock;
+    for (const stage of Object.values(fields(stages))) {
+      const stageOuts = dig(stage, 'outs');
+      for (const entry of Array.isArray(stageOuts) ? stageOuts : []) {
+        const out = toOut(fields(entry));
         if (out) outs.set(out.path, out);
       }
     }
@@ -196,20 +200,18 @@ export async function loadDvcProject(repoPath: string, rev?: string | null): Pro
   const standalone: StandaloneOut[] = [];
   const skipped: SkippedEntry[] = [];
   for (const dvcFile of await listDvcFiles(root, git, Boolean(rev))) {
-    let text: string | null;
-    try {
-      text = await read(dvcFile);
-    } catch (e) {
-      if (!(e instanceof OutsideLinkError)) throw e;
-      skipped.push({ name: dvcFile, reason: e.message });
+    const text = await find(dvcFile);
+    if (text === OUTSIDE) {
+      skipped.push({ name: dvcFile, reason: outsideLink(dvcFile) });
       continue;
     }
     if (text === null) continue;
-    const parsed = yaml(text, dvcFile) ?? {};
-    for (const entry of Array.isArray(parsed.outs) ? parsed.outs : []) {
-      const where = dvcOutPath(dvcFile, parsed.wdir, entry?.path);
+    const parsed = fields(yaml(text, dvcFile));
+    for (const item of Array.isArray(parsed.outs) ? parsed.outs : []) {
+      const entry = fields(item);
+      const where = dvcOutPath(dvcFile, parsed.wdir, entry.path);
       if ('reason' in where) {
-        skipped.push({ name: String(entry?.path ?? ''), reason: where.reason });
+        skipped.push({ name: String(entry.path ?? ''), reason: where.reason });
         continue;
       }
       const out = toOut({ ...entry, path: where.path });
@@ -217,7 +219,7 @@ export async function loadDvcProject(repoPath: string, rev?: string | null): Pro
       if (!outs.has(out.path)) outs.set(out.path, out);
       if (declared.has(out.path)) continue;
       if (typeof entry.type === 'string') {
-        const meta = entry.meta && typeof entry.meta === 'object' ? entry.meta : {};
+        const meta = fields(entry.meta);
         const name = typeof meta.artifactName === 'string' ? meta.artifactName : artifactName(out.path);
         artifacts.push({
           id: prefix ? `${prefix}:${name}` : name,

@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { isInside } from '../../artifacts/import-roots';
 import { badInput } from '../../common/errors';
+import { dig, fields, text } from '../parsed';
 import {
+  int64,
   metricValue,
   runStatus,
   type MlflowExperiment,
@@ -73,7 +75,7 @@ class StoreReader {
   }
 
   /** Parses a FileStore YAML file; a malformed one is refused naming the file and the line. */
-  async yaml(file: string): Promise<any | null> {
+  async yaml(file: string): Promise<unknown> {
     const text = await this.text(file);
     if (text === null) return null;
     try {
@@ -179,13 +181,14 @@ export class FileStoreSource implements MlflowSource {
   async experiments(): Promise<MlflowExperiment[]> {
     const out: MlflowExperiment[] = [];
     for (const name of await this.experimentDirs()) {
-      const meta = await this.fs.yaml(path.join(this.root, name, 'meta.yaml'));
-      if (!meta) continue;
+      const parsed = await this.fs.yaml(path.join(this.root, name, 'meta.yaml'));
+      if (!parsed) continue;
+      const meta = fields(parsed);
       out.push({
         id: String(meta.experiment_id ?? name),
         name: String(meta.name ?? name),
-        artifactLocation: meta.artifact_location ?? null,
-        lifecycleStage: meta.lifecycle_stage ?? 'active',
+        artifactLocation: text(meta.artifact_location),
+        lifecycleStage: text(meta.lifecycle_stage) ?? 'active',
       });
     }
     return out.sort((a, b) => a.id.localeCompare(b.id));
@@ -219,8 +222,9 @@ export class FileStoreSource implements MlflowSource {
 
   private async readRun(expDir: string, runId: string): Promise<MlflowRunData | null> {
     const runDir = path.join(expDir, runId);
-    const meta = await this.fs.yaml(path.join(runDir, 'meta.yaml'));
-    if (!meta) return null;
+    const parsed = await this.fs.yaml(path.join(runDir, 'meta.yaml'));
+    if (!parsed) return null;
+    const meta = fields(parsed);
     const metrics: MlflowMetricPoint[] = [];
     for (const [key, file] of await this.fs.keyedFiles(path.join(runDir, 'metrics'))) {
       for (const line of ((await this.fs.text(file)) ?? '').split('\n')) {
@@ -239,14 +243,14 @@ export class FileStoreSource implements MlflowSource {
     return {
       runId: id,
       experimentId: String(meta.experiment_id ?? path.basename(expDir)),
-      runName: meta.run_name ?? null,
+      runName: text(meta.run_name),
       status: runStatus(meta.status),
-      startTime: meta.start_time ?? null,
-      endTime: meta.end_time ?? null,
+      startTime: int64(meta.start_time),
+      endTime: int64(meta.end_time),
       // The producing machine's absolute path: re-based onto this FileStore.
       artifactUri: path.join(runDir, 'artifacts'),
-      userId: meta.user_id ?? null,
-      lifecycleStage: meta.lifecycle_stage ?? 'active',
+      userId: text(meta.user_id),
+      lifecycleStage: text(meta.lifecycle_stage) ?? 'active',
       params: await this.fs.values(path.join(runDir, 'params')),
       tags: await this.fs.values(path.join(runDir, 'tags')),
       metrics,
@@ -258,14 +262,14 @@ export class FileStoreSource implements MlflowSource {
   private async loggedModelsOf(expDir: string, runDir: string, runId: string): Promise<string[]> {
     const ids = new Set<string>();
     for (const name of await this.fs.dirs(path.join(runDir, 'outputs'))) {
-      const meta = await this.fs.yaml(path.join(runDir, 'outputs', name, 'meta.yaml'));
-      if (meta?.destination_type === 'MODEL_OUTPUT' && LOGGED_MODEL_ID.test(String(meta.destination_id)))
+      const meta = fields(await this.fs.yaml(path.join(runDir, 'outputs', name, 'meta.yaml')));
+      if (meta.destination_type === 'MODEL_OUTPUT' && LOGGED_MODEL_ID.test(String(meta.destination_id)))
         ids.add(String(meta.destination_id));
     }
     for (const name of await this.fs.dirs(path.join(expDir, 'models'))) {
       if (!LOGGED_MODEL_ID.test(name)) continue;
       const meta = await this.fs.yaml(path.join(expDir, 'models', name, 'meta.yaml'));
-      if (meta && String(meta.source_run_id) === runId) ids.add(name);
+      if (meta && String(dig(meta, 'source_run_id')) === runId) ids.add(name);
     }
     return [...ids].sort();
   }
@@ -287,15 +291,18 @@ export class FileStoreSource implements MlflowSource {
     for (const folder of await this.fs.dirs(base)) {
       if (name && folder !== name) continue;
       const dir = path.join(base, folder);
-      const meta = await this.fs.yaml(path.join(dir, 'meta.yaml'));
-      if (!meta) continue;
+      const parsed = await this.fs.yaml(path.join(dir, 'meta.yaml'));
+      if (!parsed) continue;
+      const meta = fields(parsed);
       // Aliases: the aliases/ folder (one file per alias holding the version), as FileStore reads them.
       const aliases = await this.fs.values(path.join(dir, 'aliases'));
-      const versions = [];
+      const versions: MlflowRegisteredVersion[] = [];
       for (const v of await this.fs.dirs(dir)) {
         if (!/^version-\d+$/.test(v)) continue;
-        const vm = await this.fs.yaml(path.join(dir, v, 'meta.yaml'));
-        if (!vm || vm.current_stage === 'Deleted_Internal') continue;
+        const parsedVersion = await this.fs.yaml(path.join(dir, v, 'meta.yaml'));
+        if (!parsedVersion) continue;
+        const vm = fields(parsedVersion);
+        if (vm.current_stage === 'Deleted_Internal') continue;
         const number = Number(vm.version);
         versions.push({
           name: String(vm.name ?? meta.name),
@@ -305,8 +312,8 @@ export class FileStoreSource implements MlflowSource {
           modelId: vm.model_id ? String(vm.model_id) : null,
           storageLocation: vm.storage_location ? String(vm.storage_location) : null,
           status: String(vm.status ?? 'READY'),
-          currentStage: vm.current_stage ?? null,
-          description: vm.description || null,
+          currentStage: text(vm.current_stage),
+          description: vm.description ? String(vm.description) : null,
           aliases: Object.entries(aliases)
             .filter(([, n]) => Number(n) === number)
             .map(([a]) => a)
@@ -315,7 +322,7 @@ export class FileStoreSource implements MlflowSource {
       }
       out.push({
         name: String(meta.name ?? folder),
-        description: meta.description || null,
+        description: meta.description ? String(meta.description) : null,
         versions: versions.sort((a, b) => a.version - b.version),
       });
     }
@@ -393,8 +400,8 @@ export class FileStoreSource implements MlflowSource {
     const artifactsRoot = await this.fs.inside(root);
     if (artifactsRoot === null) return { artifactPath: rel, modelId, mlmodel: {}, onnxFile: null };
     const dir = path.join(root, rel);
-    const mlmodel = (await this.fs.yaml(path.join(dir, 'MLmodel'))) ?? {};
-    const data: unknown = mlmodel.flavors?.onnx?.data;
+    const mlmodel = fields(await this.fs.yaml(path.join(dir, 'MLmodel')));
+    const data = dig(mlmodel, 'flavors', 'onnx', 'data');
     let onnxFile: string | null = null;
     // Only files inside the artifacts folder (symlinks resolved): `data: ../../x` is not followed.
     const names = (await this.fs.list(dir)).map((e) => e.name);

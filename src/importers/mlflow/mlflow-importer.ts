@@ -5,10 +5,12 @@ import { requireRole, type Actor } from '../../auth/actor';
 import { badInput, notFound } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { AliasService } from '../../registry/alias.service';
-import type { MlflowRepository, MlflowRunRow } from '../../registry/mlflow.repository';
+import type { MlflowRunRow } from '../../registry/mlflow.repository';
+import type { MlflowRunService } from '../../registry/mlflow-run.service';
 import type { ModelService } from '../../registry/model.service';
-import type { VersionRecord, VersionRepository } from '../../registry/version.repository';
+import type { VersionRecord } from '../../registry/version.repository';
 import type { VersionService } from '../../registry/version.service';
+import { fields } from '../parsed';
 import { planned, ReportBuilder, type ImportReport } from '../report';
 import { applyUpstreamAliases } from '../upstream-aliases';
 import { FileStoreSource } from './file-store';
@@ -43,8 +45,7 @@ export interface MlflowImportDeps {
   models: ModelService;
   versions: VersionService;
   aliases: AliasService;
-  versionRepo: VersionRepository;
-  mlflowRepo: MlflowRepository;
+  mlflowRuns: MlflowRunService;
   importRoots: readonly string[];
   /** Tracking servers the gateway may contact (host or host:port), and its credentials for them. */
   allowedHosts: readonly string[];
@@ -179,7 +180,7 @@ export class MlflowImporter {
   }
 
   private async importRun(ctx: ImportCtx, experimentName: string, run: MlflowRunData): Promise<ImportedRun> {
-    const { mlflowRepo, versionRepo } = this.deps;
+    const { mlflowRuns, versions } = this.deps;
     const { source, trackingUri, report, dryRun } = ctx;
     const name = run.runName ?? run.runId;
     // A logged model that cannot be read costs its link, not the run.
@@ -187,7 +188,7 @@ export class MlflowImporter {
       report.fail({ kind: 'artifact', name: `${name}/model` }, e);
       return [] as MlflowModelArtifact[];
     });
-    const { run: row, action } = await mlflowRepo.upsertRun(
+    const { run: row, action } = await mlflowRuns.recordImportedRun(
       {
         trackingUri,
         runId: run.runId,
@@ -210,7 +211,7 @@ export class MlflowImporter {
     for (const artifact of artifacts) {
       for (const v of await this.versionsFor(run, artifact)) {
         if (row && v.mlflowRunId === row.id) continue;
-        if (!dryRun && row) await versionRepo.linkRun(v.id, row.id);
+        if (!dryRun && row) await versions.linkImportedRun(v.id, row.id);
         report.add({
           kind: 'version',
           name: `${name} -> v${v.version}`,
@@ -237,22 +238,22 @@ export class MlflowImporter {
 
   /** Gateway versions that hold the artifact a logged model describes (see the class comment). */
   private async versionsFor(run: MlflowRunData | null, artifact: MlflowModelArtifact): Promise<VersionRecord[]> {
-    const { versionRepo } = this.deps;
-    const meta = (artifact.mlmodel.metadata ?? {}) as Record<string, unknown>;
+    const { versions } = this.deps;
+    const meta = fields(artifact.mlmodel.metadata);
     let hash: { sha256?: string | null; md5?: string | null } = {
       sha256: typeof meta.sha256 === 'string' ? meta.sha256 : null,
       md5: typeof meta.md5 === 'string' ? meta.md5 : null,
     };
     if (artifact.onnxFile) hash = await digestFile(artifact.onnxFile);
-    const byBytes = await versionRepo.findByContent(hash);
+    const byBytes = await versions.findByContent(hash);
     if (byBytes.length) return byBytes;
     const commit = run?.tags['mlflow.source.git.commit'];
-    if (commit && typeof meta.dvc_path === 'string') return versionRepo.findByDvcRevPath(commit, meta.dvc_path);
+    if (commit && typeof meta.dvc_path === 'string') return versions.findByDvcRevPath(commit, meta.dvc_path);
     return [];
   }
 
   private async importRegisteredVersion(actor: Actor, ctx: ImportCtx, v: MlflowRegisteredVersion) {
-    const { mlflowRepo, versions, versionRepo, models, aliases } = this.deps;
+    const { mlflowRuns, versions, models, aliases } = this.deps;
     const { source, trackingUri, report, dryRun } = ctx;
     const label = `${v.name} v${v.version}`;
     const linked = v.runId ? await this.runFor(ctx, v.runId) : null;
@@ -302,8 +303,8 @@ export class MlflowImporter {
         });
       }
     }
-    const previous = (await mlflowRepo.findRegisteredVersion(trackingUri, v.name, v.version))?.aliases ?? [];
-    const action = await mlflowRepo.upsertRegisteredVersion(
+    const previous = (await mlflowRuns.findImportedRegisteredVersion(trackingUri, v.name, v.version))?.aliases ?? [];
+    const action = await mlflowRuns.recordImportedRegisteredVersion(
       {
         trackingUri,
         name: v.name,
@@ -330,7 +331,7 @@ export class MlflowImporter {
           : 'no ONNX bytes found: recorded as a run link only',
     });
     if (gateway && linked?.row && gateway.mlflowRunId !== linked.row.id && !dryRun)
-      await versionRepo.linkRun(gateway.id, linked.row.id);
+      await versions.linkImportedRun(gateway.id, linked.row.id);
     // MLflow aliases follow upstream changes onto the gateway version of the same model.
     if (gateway) {
       const model = await models.find(v.name);

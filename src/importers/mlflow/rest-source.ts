@@ -5,8 +5,28 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import YAML from 'yaml';
-import { badInput, DomainError, notFound, timedOut } from '../../common/errors';
+import type { z } from 'zod';
+import { badInput, DomainError, ErrorCode, notFound, timedOut } from '../../common/errors';
+import { dig, fields } from '../parsed';
 import {
+  artifactsPage,
+  downloadUri,
+  errorBody,
+  experimentByName,
+  experimentsPage,
+  firstIssue,
+  metricHistoryPage,
+  modelVersionsPage,
+  registeredModelByName,
+  registeredModelsPage,
+  runById,
+  runsPage,
+  type RestExperiment,
+  type RestRegisteredModel,
+  type RestRun,
+} from './rest-payloads';
+import {
+  int64,
   metricValue,
   runStatus,
   type MlflowExperiment,
@@ -24,15 +44,14 @@ export interface MlflowAuth {
   password?: string | undefined;
 }
 
-type KV = { key: string; value: string }[] | undefined;
-const kv = (list: KV): Record<string, string> => Object.fromEntries((list ?? []).map((e) => [e.key, e.value]));
-/** int64 fields are JSON numbers from current servers, strings from 1.x ones. */
-const int = (v: unknown): number | null => (v === undefined || v === null || v === '' ? null : Number(v));
+/** Params or tags as a record; a key sent without a value is left out. */
+const kv = (list: { key: string; value?: string | null | undefined }[] | null | undefined): Record<string, string> =>
+  Object.fromEntries((list ?? []).flatMap((e) => (e.value == null ? [] : [[e.key, e.value]])));
 const LOGGED_MODEL_ID = /^m-[0-9a-f]{32}$/;
 
-function parseMlmodel(text: string): Record<string, any> {
+function parseMlmodel(text: string): Record<string, unknown> {
   try {
-    return YAML.parse(text) ?? {};
+    return fields(YAML.parse(text));
   } catch (e) {
     throw badInput(`an MLmodel file from the MLflow server is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
   }
@@ -188,10 +207,10 @@ async function saveCapped(
 }
 
 /** MLflow's error answer (`{"error_code": ..., "message": ...}`), or null when it is not one. */
-function parseErrorBody(text: string): { error_code?: string; message?: string } | null {
+function parseErrorBody(text: string): z.output<typeof errorBody> | null {
   try {
-    const body: unknown = JSON.parse(text);
-    return body && typeof body === 'object' ? (body as { error_code?: string; message?: string }) : null;
+    const body = errorBody.safeParse(JSON.parse(text));
+    return body.success ? body.data : null;
   } catch {
     return null;
   }
@@ -285,7 +304,7 @@ export class RestSource implements MlflowSource {
   }
 
   private redirectTarget(location: string | null, from: URL, shown: string): URL {
-    let next: URL | null = null;
+    let next: URL | null;
     try {
       next = location ? new URL(location, from) : null;
     } catch {
@@ -361,18 +380,29 @@ export class RestSource implements MlflowSource {
     );
   }
 
-  private async json<T>(pathAndQuery: string, init?: { method?: string; body?: unknown }): Promise<T> {
+  /** A JSON answer, checked against the shape MLflow sends (rest-payloads.ts). */
+  private async json<S extends z.ZodType>(
+    pathAndQuery: string,
+    schema: S,
+    init?: { method?: string; body?: unknown },
+  ): Promise<z.output<S>> {
     const text = await this.text(pathAndQuery, init);
+    const endpoint = pathAndQuery.split('?')[0];
+    let body: unknown;
     try {
-      return JSON.parse(text) as T;
+      body = JSON.parse(text);
     } catch {
-      throw badInput(`the MLflow server sent a response that is not JSON (${pathAndQuery.split('?')[0]})`);
+      throw badInput(`the MLflow server sent a response that is not JSON (${endpoint})`);
     }
+    const parsed = schema.safeParse(body);
+    if (!parsed.success)
+      throw badInput(`the MLflow server sent a malformed response (${endpoint}): ${firstIssue(parsed.error)}`);
+    return parsed.data;
   }
 
   /** Follows next_page_token until a page comes without one. */
   private async paged<T>(
-    fetchPage: (token: string | undefined) => Promise<{ items: T[] | undefined; next?: string | undefined }>,
+    fetchPage: (token: string | undefined) => Promise<{ items: T[] | null | undefined; next?: string | null }>,
   ): Promise<T[]> {
     const all: T[] = [];
     let token: string | undefined;
@@ -386,30 +416,28 @@ export class RestSource implements MlflowSource {
   }
 
   async check(): Promise<void> {
-    await this.json('api/2.0/mlflow/experiments/search', { method: 'POST', body: { max_results: 1 } });
+    await this.json('api/2.0/mlflow/experiments/search', experimentsPage, { method: 'POST', body: { max_results: 1 } });
   }
 
   async experiments(filter?: string | null): Promise<MlflowExperiment[]> {
-    const map = (e: any): MlflowExperiment => ({
+    const map = (e: RestExperiment): MlflowExperiment => ({
       id: String(e.experiment_id),
-      name: String(e.name),
+      name: e.name,
       artifactLocation: e.artifact_location ?? null,
       lifecycleStage: e.lifecycle_stage ?? 'active',
     });
     if (filter && !/^\d+$/.test(filter)) {
-      const { experiment } = await this.json<{ experiment: unknown }>(
+      const { experiment } = await this.json(
         `api/2.0/mlflow/experiments/get-by-name?experiment_name=${encodeURIComponent(filter)}`,
+        experimentByName,
       );
       return [map(experiment)];
     }
     const list = await this.paged(async (token) => {
-      const r = await this.json<{ experiments?: unknown[]; next_page_token?: string }>(
-        'api/2.0/mlflow/experiments/search',
-        {
-          method: 'POST',
-          body: { max_results: 1000, ...(token ? { page_token: token } : {}) },
-        },
-      );
+      const r = await this.json('api/2.0/mlflow/experiments/search', experimentsPage, {
+        method: 'POST',
+        body: { max_results: 1000, ...(token ? { page_token: token } : {}) },
+      });
       return { items: r.experiments, next: r.next_page_token };
     });
     return list.map(map);
@@ -417,7 +445,7 @@ export class RestSource implements MlflowSource {
 
   async runs(experimentId: string): Promise<MlflowRunData[]> {
     const runs = await this.paged(async (token) => {
-      const r = await this.json<{ runs?: any[]; next_page_token?: string }>('api/2.0/mlflow/runs/search', {
+      const r = await this.json('api/2.0/mlflow/runs/search', runsPage, {
         method: 'POST',
         body: { experiment_ids: [experimentId], max_results: 1000, ...(token ? { page_token: token } : {}) },
       });
@@ -430,36 +458,38 @@ export class RestSource implements MlflowSource {
 
   async run(runId: string): Promise<MlflowRunData | null> {
     try {
-      const { run } = await this.json<{ run: any }>(`api/2.0/mlflow/runs/get?run_id=${encodeURIComponent(runId)}`);
+      const { run } = await this.json(`api/2.0/mlflow/runs/get?run_id=${encodeURIComponent(runId)}`, runById);
       return await this.toRun(run, null);
     } catch (e) {
-      if (e instanceof DomainError && e.code === 'NOT_FOUND') return null;
+      if (e instanceof DomainError && e.code === ErrorCode.NOT_FOUND) return null;
       throw e;
     }
   }
 
-  private async toRun(run: any, experimentId: string | null): Promise<MlflowRunData> {
-    const info = run.info ?? {};
-    const runId = String(info.run_id ?? info.run_uuid);
+  private async toRun(run: RestRun, experimentId: string | null): Promise<MlflowRunData> {
+    const { info } = run;
+    // The payload schema requires one of the two.
+    const runId = (info.run_id || info.run_uuid)!;
     // runs/search and runs/get give the latest value per key; the series comes from metrics/get-history.
     const metrics: MlflowMetricPoint[] = [];
-    for (const key of [...new Set(((run.data?.metrics ?? []) as { key: string }[]).map((m) => m.key))]) {
+    for (const key of [...new Set((run.data?.metrics ?? []).map((m) => m.key))]) {
       const history = await this.paged(async (token) => {
-        const r = await this.json<{ metrics?: any[]; next_page_token?: string }>(
+        const r = await this.json(
           `api/2.0/mlflow/metrics/get-history?run_id=${runId}&metric_key=${encodeURIComponent(key)}&max_results=25000${token ? `&page_token=${encodeURIComponent(token)}` : ''}`,
+          metricHistoryPage,
         );
         return { items: r.metrics, next: r.next_page_token };
       });
       for (const m of history)
-        metrics.push({ key, value: num(m.value), timestamp: int(m.timestamp) ?? 0, step: int(m.step) ?? 0 });
+        metrics.push({ key, value: num(m.value), timestamp: int64(m.timestamp) ?? 0, step: int64(m.step) ?? 0 });
     }
     return {
       runId,
       experimentId: String(info.experiment_id ?? experimentId),
       runName: info.run_name ?? kv(run.data?.tags)['mlflow.runName'] ?? null,
       status: runStatus(info.status),
-      startTime: int(info.start_time),
-      endTime: int(info.end_time),
+      startTime: int64(info.start_time),
+      endTime: int64(info.end_time),
       artifactUri: info.artifact_uri ?? null,
       userId: info.user_id ?? null,
       lifecycleStage: info.lifecycle_stage ?? 'active',
@@ -469,9 +499,7 @@ export class RestSource implements MlflowSource {
       // MLflow 3 lists the LoggedModels a run produced under outputs.model_outputs.
       loggedModels: [
         ...new Set(
-          ((run.outputs?.model_outputs ?? []) as { model_id?: string }[])
-            .map((m) => String(m.model_id ?? ''))
-            .filter((id) => LOGGED_MODEL_ID.test(id)),
+          (run.outputs?.model_outputs ?? []).map((m) => m.model_id ?? '').filter((id) => LOGGED_MODEL_ID.test(id)),
         ),
       ],
     };
@@ -481,40 +509,40 @@ export class RestSource implements MlflowSource {
     const models = name
       ? await this.registeredModel(name)
       : await this.paged(async (token) => {
-          const r = await this.json<{ registered_models?: any[]; next_page_token?: string }>(
+          const r = await this.json(
             `api/2.0/mlflow/registered-models/search?max_results=1000${token ? `&page_token=${encodeURIComponent(token)}` : ''}`,
+            registeredModelsPage,
           );
           return { items: r.registered_models, next: r.next_page_token };
         });
     const out: MlflowRegisteredModel[] = [];
     for (const m of models) {
-      const name = String(m.name);
+      const name = m.name;
       const versions = await this.paged(async (token) => {
         const filter = encodeURIComponent(`name='${name.replace(/'/g, "\\'")}'`);
-        const r = await this.json<{ model_versions?: any[]; next_page_token?: string }>(
+        const r = await this.json(
           `api/2.0/mlflow/model-versions/search?filter=${filter}&max_results=1000${token ? `&page_token=${encodeURIComponent(token)}` : ''}`,
+          modelVersionsPage,
         );
         return { items: r.model_versions, next: r.next_page_token };
       });
       // Aliases: on each version (strings) in 2.x/3.x servers, and on the model as {alias, version}.
       const byVersion = new Map<string, Set<string>>();
-      for (const a of (m.aliases ?? []) as { alias: string; version: string }[])
+      for (const a of m.aliases ?? [])
         byVersion.set(String(a.version), new Set([...(byVersion.get(String(a.version)) ?? []), a.alias]));
       const mapped: MlflowRegisteredVersion[] = versions
         .filter((v) => v.current_stage !== 'Deleted_Internal')
         .map((v) => ({
           name,
           version: Number(v.version),
-          source: String(v.source ?? ''),
-          runId: v.run_id ? String(v.run_id) : null,
-          modelId: v.model_id ? String(v.model_id) : null,
-          storageLocation: v.storage_location ? String(v.storage_location) : null,
-          status: String(v.status ?? 'READY'),
+          source: v.source ?? '',
+          runId: v.run_id || null,
+          modelId: v.model_id || null,
+          storageLocation: v.storage_location || null,
+          status: v.status ?? 'READY',
           currentStage: v.current_stage ?? null,
           description: v.description || null,
-          aliases: [
-            ...new Set([...((v.aliases ?? []) as string[]), ...(byVersion.get(String(v.version)) ?? [])]),
-          ].sort(),
+          aliases: [...new Set([...(v.aliases ?? []), ...(byVersion.get(String(v.version)) ?? [])])].sort(),
         }));
       out.push({ name, description: m.description || null, versions: mapped.sort((a, b) => a.version - b.version) });
     }
@@ -522,14 +550,15 @@ export class RestSource implements MlflowSource {
   }
 
   /** registered-models/get: one model, or none (a 404 means the server has no such model). */
-  private async registeredModel(name: string): Promise<any[]> {
+  private async registeredModel(name: string): Promise<RestRegisteredModel[]> {
     try {
-      const { registered_model } = await this.json<{ registered_model: unknown }>(
+      const { registered_model } = await this.json(
         `api/2.0/mlflow/registered-models/get?name=${encodeURIComponent(name)}`,
+        registeredModelByName,
       );
       return [registered_model];
     } catch (e) {
-      if (e instanceof DomainError && e.code === 'NOT_FOUND') return [];
+      if (e instanceof DomainError && e.code === ErrorCode.NOT_FOUND) return [];
       throw e;
     }
   }
@@ -543,10 +572,11 @@ export class RestSource implements MlflowSource {
     return `get-artifact?path=${encodeURIComponent(rel)}&run_uuid=${run.runId}`;
   }
 
-  private async listArtifacts(run: MlflowRunData, dir: string): Promise<{ path: string; is_dir?: boolean }[]> {
+  private async listArtifacts(run: MlflowRunData, dir: string): Promise<{ path: string; is_dir?: boolean | null }[]> {
     return this.paged(async (token) => {
-      const r = await this.json<{ files?: { path: string; is_dir?: boolean }[]; next_page_token?: string }>(
+      const r = await this.json(
         `api/2.0/mlflow/artifacts/list?run_id=${run.runId}${dir ? `&path=${encodeURIComponent(dir)}` : ''}${token ? `&page_token=${encodeURIComponent(token)}` : ''}`,
+        artifactsPage,
       );
       return { items: r.files, next: r.next_page_token };
     });
@@ -560,7 +590,7 @@ export class RestSource implements MlflowSource {
       const mlmodel = files.find((f) => !f.is_dir && path.posix.basename(f.path) === 'MLmodel');
       if (mlmodel) {
         const parsed = parseMlmodel(await this.text(this.artifactUrl(run, mlmodel.path)));
-        const dataName: string | undefined = parsed.flavors?.onnx?.data;
+        const dataName = dig(parsed, 'flavors', 'onnx', 'data');
         const onnx = files.find(
           (f) => !f.is_dir && (path.posix.basename(f.path) === dataName || f.path.endsWith('.onnx')),
         );
@@ -591,9 +621,7 @@ export class RestSource implements MlflowSource {
    */
   async versionArtifact(v: MlflowRegisteredVersion): Promise<MlflowModelArtifact | null> {
     const q = `name=${encodeURIComponent(v.name)}&version=${v.version}`;
-    const { artifact_uri } = await this.json<{ artifact_uri?: string }>(
-      `api/2.0/mlflow/model-versions/get-download-uri?${q}`,
-    );
+    const { artifact_uri } = await this.json(`api/2.0/mlflow/model-versions/get-download-uri?${q}`, downloadUri);
     const artifact = await this.modelFiles(
       (rel) => `model-versions/get-artifact?path=${encodeURIComponent(rel)}&${q}`,
       v.modelId,
@@ -603,13 +631,13 @@ export class RestSource implements MlflowSource {
 
   /** An MLmodel folder served file by file: its MLmodel, then the ONNX file its onnx flavor names. */
   private async modelFiles(url: (rel: string) => string, modelId: string | null): Promise<MlflowModelArtifact> {
-    let mlmodel: Record<string, any> = {};
+    let mlmodel: Record<string, unknown> = {};
     try {
       mlmodel = parseMlmodel(await this.text(url('MLmodel')));
     } catch (e) {
-      if (!(e instanceof DomainError && e.code === 'NOT_FOUND')) throw e;
+      if (!(e instanceof DomainError && e.code === ErrorCode.NOT_FOUND)) throw e;
     }
-    const data: unknown = mlmodel.flavors?.onnx?.data;
+    const data = dig(mlmodel, 'flavors', 'onnx', 'data');
     const onnxFile =
       typeof data === 'string' && data ? await this.download(url(data), `${modelId ?? 'version'}-${data}`) : null;
     return { artifactPath: '', modelId, mlmodel, onnxFile };

@@ -59,7 +59,7 @@ export interface MlflowModelArtifact {
   artifactPath: string;
   /** The MLflow 3 LoggedModel holding it, or null for a model logged into run artifacts (2.x). */
   modelId: string | null;
-  mlmodel: Record<string, any>;
+  mlmodel: Record<string, unknown>;
   onnxFile: string | null;
   /** Where the files live upstream, when the source says (a registered version's download URI). */
   location?: string | null;
@@ -91,6 +91,11 @@ export function runStatus(raw: unknown): string {
   if (typeof raw === 'number') return STATUS[raw] ?? String(raw);
   if (typeof raw === 'string') return raw;
   return 'RUNNING';
+}
+
+/** An int64 field: a number (FileStore YAML, current servers) or a numeric string (1.x servers); null when unset. */
+export function int64(raw: unknown): number | null {
+  return raw === undefined || raw === null || raw === '' ? null : Number(raw);
 }
 
 /** Metric values are Python float reprs: nan, inf and -inf included. */
