@@ -1,8 +1,13 @@
 import pg from 'pg';
 import { adminUrl } from '../helpers/postgres';
 
-/** Drops this run's template and any test database a crashed test file left behind. */
+/**
+ * Says why the postgres project was skipped, if it was (under jest's summary, where it is read),
+ * and drops this run's template and any test database a crashed test file left behind.
+ */
 export default async function globalTeardown(): Promise<void> {
+  const skipped = process.env.MODELGATE_TEST_POSTGRES_SKIPPED;
+  if (skipped) process.stderr.write(`\n${skipped}\n\n`);
   const runId = process.env.MODELGATE_TEST_RUN;
   if (!runId) return;
   const admin = new pg.Client({ connectionString: adminUrl() });

@@ -180,12 +180,11 @@ describe('mcnemarExact', () => {
     expect(mcnemarExact(12, 13).p).toBe(1);
   });
 
-  it('stays fast and finite for b + c up to 100,000', () => {
-    const t0 = Date.now();
+  it('stays finite and accurate for b + c up to 100,000', () => {
+    // No timing here: the cdf loop runs at most min(b, c) + 1 cheap steps (see mcnemar.ts).
     const r = mcnemarExact(49_000, 51_000);
     const eq = mcnemarExact(50_000, 50_000);
     const tiny = mcnemarExact(0, 100_000);
-    expect(Date.now() - t0).toBeLessThan(500);
     // Reference: scipy.stats.binomtest(49000, 100000).pvalue = 2.5887160383468943e-10 (scipy 1.17.1)
     expect(relErr(r.p, 2.5887160383468943e-10)).toBeLessThan(1e-11);
     expect(eq.p).toBe(1);
@@ -580,6 +579,9 @@ describe('pairedComparison', () => {
     const a = pairedComparison(run.baseline, run.candidate, run.labels);
     const again = pairedComparison(run.baseline, run.candidate, run.labels);
     const other = pairedComparison(run.baseline, run.candidate, run.labels, { seed: 7 });
+    // A comparison's bootstrap costs resamples x n index draws (the brute-force test below pins n
+    // draws per resample): 2,000 resamples by default, as the README says, whatever the dataset size.
+    expect(DEFAULT_BOOTSTRAP_RESAMPLES).toBe(2000);
     expect(a.bootstrap).toEqual({ resamples: DEFAULT_BOOTSTRAP_RESAMPLES, seed: 20261126 });
     expect(again).toEqual(a);
     expect(other.bootstrap.seed).toBe(7);
@@ -637,6 +639,9 @@ describe('pairedComparison', () => {
     }
     acc.sort((x, y) => x - y);
     f1.sort((x, y) => x - y);
+    // Equal to the brute force resample by resample, so each resample drew exactly n indices from
+    // the one seeded stream (one draw more or less would shift every later resample).
+    expect(fast.accuracyDeltas).toHaveLength(resamples);
     for (let r = 0; r < resamples; r++) {
       expect(fast.accuracyDeltas[r]).toBeCloseTo(acc[r]!, 12);
       expect(fast.macroF1Deltas[r]).toBeCloseTo(f1[r]!, 12);
@@ -645,15 +650,6 @@ describe('pairedComparison', () => {
     expect(fast.accuracyDeltaCi95[1]).toBeCloseTo(percentile(acc, 97.5), 12);
     expect(fast.macroF1DeltaCi95[0]).toBeCloseTo(percentile(f1, 2.5), 12);
     expect(fast.macroF1DeltaCi95[1]).toBeCloseTo(percentile(f1, 97.5), 12);
-  });
-
-  it('runs n = 2,000 x 2,000 resamples well within the 1.5 s target', () => {
-    const run = syntheticRun(2000, 10, 0.85, 0.87, 8);
-    const t0 = process.hrtime.bigint();
-    pairedComparison(run.baseline, run.candidate, run.labels);
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    // ~0.1 s measured on the 2-core dev machine; the bound is loose so a busy CI box does not flake.
-    expect(ms).toBeLessThan(5000);
   });
 
   it('rejects mismatched inputs and bad options', () => {
