@@ -22,7 +22,7 @@ export interface ProjectDataset {
 
 /**
  * Writes a DVC 3 project the way `dvc repro && dvc push` leaves it, from the formats in
- * tests/fixtures/formats/dvc (a mirror of ../shared/formats/dvc): dvc.yaml artifacts, dvc.lock outs
+ * tests/fixtures/formats/dvc: dvc.yaml artifacts, dvc.lock outs
  * (hash: md5, md5, size, nfiles), a local remote in DVC 3's layout (files/md5/ab/cdef), and, unless
  * `workspace` is false, workspace copies.
  */

@@ -14,8 +14,8 @@ import {
   type TestApp,
 } from '../helpers/test-app';
 
-// The JSON bodies below are MLflow's wire shapes from ../shared/formats/mlflow/rest/constructed
-// (mirrored in tests/fixtures/formats), served by an in-test HTTP server: no MLflow server can run here.
+// The JSON bodies below are MLflow's wire shapes recorded in tests/fixtures/formats/mlflow/rest/constructed,
+// served by an in-test HTTP server: no MLflow server can run here.
 const REST = path.join(FIXTURES, 'formats', 'mlflow', 'rest', 'constructed');
 const load = (name: string) => JSON.parse(readFileSync(path.join(REST, name), 'utf8'));
 const RUN_ID = 'bbf71be5a32f439e965d92b7db72f973';

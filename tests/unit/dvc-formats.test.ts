@@ -9,8 +9,8 @@ import { DvcObjects, dvcMd5 } from '../../src/importers/dvc/objects';
 import { loadDvcProject } from '../../src/importers/dvc/project';
 import { FIXTURES } from '../helpers/test-app';
 
-// Real files from ../shared/formats/dvc, mirrored in tests/fixtures/formats/dvc (its README.md gives
-// each file's repository, path and commit).
+// Real files of public DVC projects, in tests/fixtures/formats/dvc (its README.md gives each file's
+// repository, path and commit).
 const DVC = path.join(FIXTURES, 'formats', 'dvc');
 const GET_STARTED = path.join(DVC, 'example-get-started');
 

@@ -28,8 +28,8 @@ import {
 } from '../../src/importers/mlflow/source';
 
 /*
- * Every file of tests/fixtures/formats (a byte-for-byte mirror of ../shared/formats; its README.md
- * gives each file's repository, path and commit) is parsed here, by the importers' own parsers where
+ * Every file of tests/fixtures/formats (real DVC and MLflow files; its README.md gives each file's
+ * repository, path and commit) is parsed here, by the importers' own parsers where
  * the gateway reads that format, else as what it is (YAML, JSON, TSV, tag dumps), with assertions on
  * values read from the files. A file that no dispatch entry handles, or that no test parsed, fails
  * the last test of this file.

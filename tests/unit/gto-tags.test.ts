@@ -4,8 +4,7 @@ import { parseGtoTag } from '../../src/importers/dvc/git';
 import { FIXTURES } from '../helpers/test-app';
 
 describe('GTO tag names', () => {
-  // Every tag of the real repositories in ../shared/formats/dvc/gto (git for-each-ref dumps),
-  // mirrored in tests/fixtures/formats/dvc/gto.
+  // Every tag of real public GTO repositories (git for-each-ref dumps in tests/fixtures/formats/dvc/gto).
   const dir = path.join(FIXTURES, 'formats', 'dvc', 'gto');
   const tags = readdirSync(dir)
     .filter((f) => f.endsWith('.tags.txt'))

@@ -26,7 +26,7 @@ describe('inputSpec validation', () => {
     });
   });
 
-  it('keeps every documented key of API-SKETCH', () => {
+  it('keeps every key of the documented inputSpec', () => {
     const spec = {
       width: 224,
       height: 224,

@@ -11,8 +11,8 @@ describe('schema.graphql', () => {
 });
 
 /**
- * The registry and inference parts of ../shared/API-SKETCH.graphql, copied here so a clean clone can check it:
- * every operation, argument and field keeps its name, type and nullability.
+ * The API contract the project started from (the registry and inference operations clients were
+ * promised): every operation, argument and field keeps its name, type and nullability.
  */
 const CONTRACT = `
 scalar DateTime
@@ -48,7 +48,7 @@ type Mutation {
 }
 `;
 
-describe('the API-SKETCH contract (registry and inference parts)', () => {
+describe('the API contract (registry and inference parts)', () => {
   const actual: GraphQLSchema = buildSchema(
     readFileSync(path.resolve(__dirname, '..', '..', 'schema.graphql'), 'utf8'),
   );
