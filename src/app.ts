@@ -23,7 +23,7 @@ import { ModelRepository } from './registry/model.repository';
 import { ModelService } from './registry/model.service';
 import { VersionRepository } from './registry/version.repository';
 import { VersionService } from './registry/version.service';
-import { ComparisonRepository } from './registry/comparison.repository';
+import { ComparisonRepository } from './evaluation/comparison.repository';
 import { ComparisonRunner } from './evaluation/comparison-runner';
 import { ComparisonService } from './evaluation/comparison.service';
 import type { InferenceBackend } from './inference/backend';

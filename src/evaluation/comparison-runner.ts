@@ -11,7 +11,7 @@ import type {
   ComparisonRecord,
   ComparisonRepository,
   NewComparisonItem,
-} from '../registry/comparison.repository';
+} from './comparison.repository';
 import type { DatasetRepository } from '../registry/dataset.repository';
 import { parseInputSpec, type InputSpec } from '../registry/input-spec';
 import type { ModelRecord, ModelRepository } from '../registry/model.repository';

@@ -3,7 +3,7 @@ import { requireRole, type Actor } from '../auth/actor';
 import { badInput, exhausted, notFound, conflict, modelLoadFailed, modelNotReady } from '../common/errors';
 import { PAGES, pageSize } from '../common/paging';
 import { checkText } from '../common/text';
-import type { ComparisonRecord, ComparisonRepository } from '../registry/comparison.repository';
+import type { ComparisonRecord, ComparisonRepository } from './comparison.repository';
 import type { DatasetRecord, DatasetRepository } from '../registry/dataset.repository';
 import type { ModelService } from '../registry/model.service';
 import type { AliasRecord } from '../registry/alias.repository';
