@@ -23,8 +23,8 @@ import { ModelRepository } from './registry/model.repository';
 import { ModelService } from './registry/model.service';
 import { VersionRepository } from './registry/version.repository';
 import { VersionService } from './registry/version.service';
-import { ComparisonRepository } from './registry/comparison.repository';
-import { ComparisonRunner } from './evaluation/comparison-runner';
+import { ComparisonRepository } from './evaluation/comparison.repository';
+import { createComparisonRunner } from './evaluation/comparison-runner';
 import { ComparisonService } from './evaluation/comparison.service';
 import type { InferenceBackend } from './inference/backend';
 import { InferenceService } from './inference/inference.service';
@@ -145,11 +145,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const admission = new Admission({ perVersion: config.limits.queuePerVersion, total: config.limits.queueTotal });
   const inference = new InferenceService({ versions, manager, images, admission, config, telemetry: metrics });
   const comparisonRepo = new ComparisonRepository(db.prisma);
-  const runner = new ComparisonRunner({
+  const runner = createComparisonRunner({
     comparisons: comparisonRepo,
-    versions: repos.versions,
-    models: repos.models,
-    datasets: repos.datasets,
+    versions,
+    models,
+    datasets,
     inference,
     artifacts,
     logger,
@@ -198,7 +198,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       comparisons: comparisonRepo,
       versions,
       models,
-      datasets: repos.datasets,
+      datasets,
       kick: () => runner.kick(),
       maxActivePerKey: config.comparisons.maxActivePerKey,
     }),

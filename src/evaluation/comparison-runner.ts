@@ -1,21 +1,22 @@
-import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { ArtifactStore } from '../artifacts/artifact-store';
 import { badInput, DomainError, ErrorCode, notFound } from '../common/errors';
-import { databaseUnavailable } from '../db/availability';
 import type { Logger } from '../common/logger';
 import type { InferenceService } from '../inference/inference.service';
 import { argmax } from '../inference/postprocess';
+import { LeaseRunner, type JobContext, type JobHandler } from '../jobs/lease-runner';
+import type { DatasetService } from '../registry/dataset.service';
+import { parseInputSpec, type InputSpec } from '../registry/input-spec';
+import type { ModelRecord } from '../registry/model.repository';
+import type { ModelService } from '../registry/model.service';
+import type { VersionRecord } from '../registry/version.repository';
+import type { VersionService } from '../registry/version.service';
 import type {
   ComparisonItemRecord,
   ComparisonRecord,
   ComparisonRepository,
   NewComparisonItem,
-} from '../registry/comparison.repository';
-import type { DatasetRepository } from '../registry/dataset.repository';
-import { parseInputSpec, type InputSpec } from '../registry/input-spec';
-import type { ModelRecord, ModelRepository } from '../registry/model.repository';
-import type { VersionRecord, VersionRepository } from '../registry/version.repository';
+} from './comparison.repository';
 import { labelPermutation, type ComparisonOptions } from './comparison.service';
 import { PROBABILITY_SUM_TOLERANCE, pairedComparison, versionMetrics, type ItemOutcome } from './statistics';
 
@@ -30,92 +31,56 @@ interface Side {
   permutation: number[];
 }
 
-/**
- * Runs comparison jobs: claims queued ones (or ones whose process died) from the database, runs
- * every dataset item through both versions on the inference runtime, and checkpoints each chunk of
- * per-item rows in one transaction with the job's progress. A job that is interrupted resumes after
- * its last stored item, on this process or another, and its numbers come only from stored rows, so
- * they equal an uninterrupted run's.
- */
-export class ComparisonRunner {
-  private readonly owner = `${process.pid}-${randomUUID()}`;
-  private readonly running = new Map<number, Promise<void>>();
-  private timer: NodeJS.Timeout | null = null;
-  private ticking: Promise<void> | null = null;
-  private stopping = false;
+export interface ComparisonRunnerDeps {
+  comparisons: ComparisonRepository;
+  versions: VersionService;
+  models: ModelService;
+  datasets: DatasetService;
+  inference: Pick<InferenceService, 'score'>;
+  artifacts: ArtifactStore;
+  logger: Logger;
+  concurrency: number;
+  leaseMs: number;
+  pollMs: number;
+  /** An embedded database has one process: a RUNNING job found at start belonged to a dead one. */
+  singleProcess: boolean;
+}
 
+/**
+ * The comparison runner: the generic lease runner (src/jobs) running comparison jobs, which it claims
+ * from the database (queued ones, or ones whose process died). A job that is interrupted resumes
+ * after its last stored item, on this process or another, and its numbers come only from stored
+ * rows, so they equal an uninterrupted run's.
+ */
+export function createComparisonRunner(deps: ComparisonRunnerDeps): LeaseRunner<ComparisonRecord> {
+  return new LeaseRunner({
+    kind: 'comparison',
+    store: deps.comparisons,
+    handler: new ComparisonJob(deps),
+    logger: deps.logger,
+    concurrency: deps.concurrency,
+    leaseMs: deps.leaseMs,
+    pollMs: deps.pollMs,
+    singleProcess: deps.singleProcess,
+  });
+}
+
+/**
+ * One comparison job: runs every dataset item through both versions on the inference runtime, and
+ * checkpoints each chunk of per-item rows in one transaction with the job's progress; once all are
+ * stored, computes the results from the stored rows.
+ */
+export class ComparisonJob implements JobHandler<ComparisonRecord> {
   constructor(
-    private readonly deps: {
-      comparisons: ComparisonRepository;
-      versions: VersionRepository;
-      models: ModelRepository;
-      datasets: DatasetRepository;
-      inference: Pick<InferenceService, 'score'>;
-      artifacts: ArtifactStore;
-      logger: Logger;
-      concurrency: number;
-      leaseMs: number;
-      pollMs: number;
-      /** An embedded database has one process: a RUNNING job found at start belonged to a dead one. */
-      singleProcess: boolean;
-    },
+    private readonly deps: Pick<
+      ComparisonRunnerDeps,
+      'comparisons' | 'versions' | 'models' | 'datasets' | 'inference' | 'artifacts'
+    >,
   ) {}
 
-  start(): void {
-    if (this.timer) return;
-    this.stopping = false;
-    this.timer = setInterval(() => this.kick(), this.deps.pollMs);
-    this.timer.unref();
-    this.kick();
-  }
-
-  /** Looks for work now (after startComparison). */
-  kick(): void {
-    if (this.stopping || !this.timer || this.ticking) return;
-    this.ticking = this.tick()
-      .catch((err) => this.deps.logger.error({ err }, 'could not claim comparison jobs'))
-      .finally(() => {
-        this.ticking = null;
-      });
-  }
-
-  private async tick(): Promise<void> {
-    while (!this.stopping && this.running.size < this.deps.concurrency) {
-      const job = await this.deps.comparisons.claim(this.owner, this.deps.leaseMs, this.deps.singleProcess, [
-        ...this.running.keys(),
-      ]);
-      if (!job) return;
-      if (job.cancelRequested) {
-        // Cancelled while nobody ran it (a gateway stopped or died in between).
-        await this.deps.comparisons.finish(job.id, this.owner, { status: 'CANCELLED' });
-        continue;
-      }
-      const run = this.run(job).finally(() => {
-        this.running.delete(job.id);
-        this.kick();
-      });
-      this.running.set(job.id, run);
-    }
-  }
-
-  /**
-   * Stops claiming and lets running jobs stop at their next checkpoint. Their rows stay; they are
-   * handed back to the queue, so the next start (here or elsewhere) resumes them.
-   */
-  async stop(graceMs = 15_000): Promise<void> {
-    this.stopping = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.ticking;
-    const grace = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), graceMs).unref());
-    if ((await Promise.race([Promise.all(this.running.values()), grace])) === 'late') {
-      // A chunk that outlasts the grace period is abandoned: its items are evaluated again on resume.
-      for (const id of this.running.keys()) await this.deps.comparisons.release(id, this.owner).catch(() => undefined);
-      this.deps.logger.warn(
-        { jobs: [...this.running.keys()] },
-        'stopped without waiting for running comparisons to reach a checkpoint',
-      );
-    }
+  /** A worker that died (INTERNAL_SERVER_ERROR) or a model still loading: the job resumes later. */
+  transient(e: unknown): boolean {
+    return e instanceof DomainError && (e.code === 'MODEL_NOT_READY' || e.code === 'INTERNAL_SERVER_ERROR');
   }
 
   private async side(
@@ -124,9 +89,9 @@ export class ComparisonRunner {
     options: ComparisonOptions,
     role: string,
   ): Promise<Side> {
-    const [record] = await this.deps.versions.findByIds([versionId]);
+    const record = await this.deps.versions.findById(versionId);
     if (!record) throw notFound(`the ${role} version no longer exists`);
-    const [model] = await this.deps.models.findByIds([record.modelId]);
+    const model = await this.deps.models.findById(record.modelId);
     return {
       record,
       model: model!,
@@ -140,84 +105,37 @@ export class ComparisonRunner {
     };
   }
 
-  private async run(job: ComparisonRecord): Promise<void> {
-    const { comparisons, logger } = this.deps;
-    const log = logger.child({ comparison: job.id });
-    // The lease is renewed between checkpoints too: loading two large models can outlast it.
-    const heartbeat = setInterval(
-      () => {
-        void comparisons
-          .renew(job.id, this.owner, this.deps.leaseMs)
-          .catch((err) => log.warn({ err }, 'could not renew the comparison lease'));
-      },
-      Math.max(250, this.deps.leaseMs / 3),
-    );
-    heartbeat.unref();
-    try {
-      const dataset = await this.deps.datasets.findById(job.datasetId);
-      if (!dataset) throw notFound('the dataset no longer exists');
-      const options = job.options as unknown as ComparisonOptions;
-      const baseline = await this.side(job.baselineId, dataset.labels, options, 'baseline');
-      const candidate = await this.side(job.candidateId, dataset.labels, options, 'candidate');
-      const done = await comparisons.doneOrdinals(job.id);
-      const items = (await this.deps.datasets.items(dataset.id, 0, job.total)).filter((i) => !done.has(i.ordinal));
-      log.info({ total: job.total, resumedAt: done.size }, done.size ? 'resuming comparison' : 'running comparison');
-      for (let i = 0; i < items.length; i += CHUNK) {
-        if (this.stopping) {
-          await comparisons.release(job.id, this.owner);
-          log.info({ done: done.size + i }, 'comparison paused: the gateway is stopping');
-          return;
-        }
-        const started = performance.now();
-        const rows = await Promise.all(
-          items.slice(i, i + CHUNK).map((item) => this.evaluate(item, baseline, candidate)),
-        );
-        const state = await comparisons.checkpoint(
-          job.id,
-          this.owner,
-          this.deps.leaseMs,
-          rows,
-          performance.now() - started,
-        );
-        if (!state.held) {
-          log.warn('comparison taken over by another process (its lease ran out): stopping here');
-          return;
-        }
-        if (state.cancelRequested) {
-          await comparisons.finish(job.id, this.owner, { status: 'CANCELLED' });
-          log.info('comparison cancelled');
-          return;
-        }
-      }
-      const final = (await comparisons.find(job.id))!;
-      const results = this.results(
-        await comparisons.items(job.id),
-        dataset.labels,
-        baseline,
-        candidate,
-        options,
-        final.elapsedMs,
+  async run(job: ComparisonRecord, ctx: JobContext) {
+    const { comparisons } = this.deps;
+    const dataset = await this.deps.datasets.findById(job.datasetId);
+    if (!dataset) throw notFound('the dataset no longer exists');
+    const options = job.options as unknown as ComparisonOptions;
+    const baseline = await this.side(job.baselineId, dataset.labels, options, 'baseline');
+    const candidate = await this.side(job.candidateId, dataset.labels, options, 'candidate');
+    const done = await comparisons.doneOrdinals(job.id);
+    const items = (await this.deps.datasets.itemsOf(dataset.id, 0, job.total)).filter((i) => !done.has(i.ordinal));
+    // CI greps this line for "comparison":<id> and "resumedAt":N after a kill -9: keep its fields.
+    ctx.log.info({ total: job.total, resumedAt: done.size }, done.size ? 'resuming comparison' : 'running comparison');
+    for (let i = 0; i < items.length; i += CHUNK) {
+      ctx.pauseIfStopping({ done: done.size + i });
+      const started = performance.now();
+      const rows = await Promise.all(
+        items.slice(i, i + CHUNK).map((item) => this.evaluate(item, baseline, candidate, ctx)),
       );
-      await comparisons.finish(job.id, this.owner, { status: 'SUCCEEDED', results });
-      log.info({ verdict: results.paired.verdict, n: results.paired.n }, 'comparison finished');
-    } catch (e) {
-      if (
-        this.stopping ||
-        databaseUnavailable(e) ||
-        (e instanceof DomainError && (e.code === 'MODEL_NOT_READY' || e.code === 'INTERNAL_SERVER_ERROR'))
-      ) {
-        // Transient (the gateway stopping, a worker that died, the database away): back to the queue, to resume later.
-        log.warn({ err: e }, 'comparison interrupted: queued again');
-        await comparisons.release(job.id, this.owner).catch(() => undefined);
-      } else {
-        log.error({ err: e }, 'comparison failed');
-        await comparisons
-          .finish(job.id, this.owner, { status: 'FAILED', error: safeError(e, job.id) })
-          .catch(() => undefined);
-      }
-    } finally {
-      clearInterval(heartbeat);
+      await ctx.checkpoint((owner, leaseMs) =>
+        comparisons.checkpoint(job.id, owner, leaseMs, rows, performance.now() - started),
+      );
     }
+    const final = (await comparisons.find(job.id))!;
+    const results = this.results(
+      await comparisons.items(job.id),
+      dataset.labels,
+      baseline,
+      candidate,
+      options,
+      final.elapsedMs,
+    );
+    return { results, summary: { verdict: results.paired.verdict, n: results.paired.n } };
   }
 
   /** One item through both versions, each with its own preprocessing; scores in dataset label order. */
@@ -225,9 +143,10 @@ export class ComparisonRunner {
     item: { id: number; ordinal: number; labelIndex: number; sha256: string },
     baseline: Side,
     candidate: Side,
+    ctx: JobContext,
   ): Promise<NewComparisonItem> {
     const bytes = await readFile(this.deps.artifacts.absolute(this.deps.artifacts.relativeFor(item.sha256)));
-    const [b, c] = await Promise.all([this.score(bytes, baseline), this.score(bytes, candidate)]);
+    const [b, c] = await Promise.all([this.score(bytes, baseline, ctx), this.score(bytes, candidate, ctx)]);
     return {
       ordinal: item.ordinal,
       datasetItemId: item.id,
@@ -241,8 +160,8 @@ export class ComparisonRunner {
     };
   }
 
-  private async score(bytes: Buffer, side: Side): Promise<{ probs: number[]; ms: number }> {
-    const { probs: p, ms } = await this.scoreWhenAdmitted(bytes, side);
+  private async score(bytes: Buffer, side: Side, ctx: JobContext): Promise<{ probs: number[]; ms: number }> {
+    const { probs: p, ms } = await this.scoreWhenAdmitted(bytes, side, ctx);
     const label = `${side.model.name} v${side.record.version}`;
     // A graph whose output does not fit stops the job at its first item, not after the dataset.
     if (p.length !== side.model.labels.length)
@@ -262,7 +181,11 @@ export class ComparisonRunner {
   }
 
   /** A full inference queue (a burst of predictions) delays the job; it does not fail it. */
-  private async scoreWhenAdmitted(bytes: Buffer, side: Side): Promise<{ probs: Float64Array; ms: number }> {
+  private async scoreWhenAdmitted(
+    bytes: Buffer,
+    side: Side,
+    ctx: JobContext,
+  ): Promise<{ probs: Float64Array; ms: number }> {
     for (;;) {
       try {
         return await this.deps.inference.score(
@@ -270,7 +193,7 @@ export class ComparisonRunner {
           bytes,
         );
       } catch (e) {
-        if (!(e instanceof DomainError && e.code === ErrorCode.RESOURCE_EXHAUSTED) || this.stopping) throw e;
+        if (!(e instanceof DomainError && e.code === ErrorCode.RESOURCE_EXHAUSTED) || ctx.stopping) throw e;
         await new Promise((r) => setTimeout(r, Number(e.details?.retryAfterMs ?? 100)));
       }
     }
@@ -302,13 +225,4 @@ export class ComparisonRunner {
       }),
     };
   }
-}
-
-/**
- * What a failed job's `error` says: a domain error's code and message (written for users); for
- * anything else only that it was unexpected, the details being in the log under the job's id.
- */
-function safeError(e: unknown, jobId: number): string {
-  if (e instanceof DomainError && e.code !== ErrorCode.INTERNAL_SERVER_ERROR) return `${e.code}: ${e.message}`;
-  return `${ErrorCode.INTERNAL_SERVER_ERROR}: comparison ${jobId} failed unexpectedly (the gateway log has the details)`;
 }

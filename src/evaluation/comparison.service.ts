@@ -3,8 +3,9 @@ import { requireRole, type Actor } from '../auth/actor';
 import { badInput, exhausted, notFound, conflict, modelLoadFailed, modelNotReady } from '../common/errors';
 import { PAGES, pageSize } from '../common/paging';
 import { checkText } from '../common/text';
-import type { ComparisonRecord, ComparisonRepository } from '../registry/comparison.repository';
-import type { DatasetRecord, DatasetRepository } from '../registry/dataset.repository';
+import type { ComparisonRecord, ComparisonRepository } from './comparison.repository';
+import type { DatasetRecord } from '../registry/dataset.repository';
+import type { DatasetService } from '../registry/dataset.service';
 import type { ModelService } from '../registry/model.service';
 import type { AliasRecord } from '../registry/alias.repository';
 import type { RegistryLoaders } from '../registry/loaders';
@@ -104,7 +105,7 @@ export class ComparisonService {
       comparisons: ComparisonRepository;
       versions: VersionService;
       models: ModelService;
-      datasets: DatasetRepository;
+      datasets: DatasetService;
       /** Tells the runner there is work. */
       kick: () => void;
       /** Queued or running jobs one key may have (COMPARISON_MAX_ACTIVE_PER_KEY). */

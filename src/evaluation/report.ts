@@ -1,4 +1,4 @@
-import type { ComparisonRecord } from '../registry/comparison.repository';
+import type { ComparisonRecord } from './comparison.repository';
 import { DEFAULT_ALPHA, type PairedResult, type VersionMetrics } from './statistics';
 
 export interface ComparisonResults {

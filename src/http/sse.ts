@@ -3,7 +3,7 @@ import type { App } from '../app';
 import { notFound } from '../common/errors';
 import { parseComparisonId } from '../evaluation/comparison.service';
 import { comparisonView } from '../evaluation/report';
-import type { ComparisonRecord } from '../registry/comparison.repository';
+import type { ComparisonRecord } from '../evaluation/comparison.repository';
 import { sendError, type Guard } from './guard';
 
 const TICK_MS = 1000;

@@ -58,6 +58,27 @@ export class DatasetService {
     return last?.digest === data.digest ? last : null;
   }
 
+  // For other services and the job runners, which have checked access themselves: null when there is no such dataset.
+
+  /** A version of a dataset by name and number. */
+  find(name: string, version: number): Promise<DatasetRecord | null> {
+    return this.datasets.find(name, version);
+  }
+
+  /** The latest version of a dataset. */
+  latest(name: string): Promise<DatasetRecord | null> {
+    return this.datasets.latest(name);
+  }
+
+  findById(id: number): Promise<DatasetRecord | null> {
+    return this.datasets.findById(id);
+  }
+
+  /** Items by ordinal, from `offset`, at most `limit` (as `items`, without an actor). */
+  itemsOf(datasetId: number, offset: number, limit: number): Promise<DatasetItemRecord[]> {
+    return this.datasets.items(datasetId, offset, limit);
+  }
+
   private checked(input: NewDatasetInput): NewDataset {
     const name = checkName('dataset', input.name);
     const labels = checkLabels(input.labels);

@@ -60,4 +60,10 @@ export class ModelService {
     if (!model) throw notFound(`no model named "${name}"`, { model: name });
     return model;
   }
+
+  /** For other services and the job runners, which have checked access themselves: null when there is no such model. */
+  async findById(id: number): Promise<ModelRecord | null> {
+    const [model] = await this.models.findByIds([id]);
+    return model ?? null;
+  }
 }

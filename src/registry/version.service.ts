@@ -145,6 +145,12 @@ export class VersionService {
     return this.deps.versions.idsWithAliases(aliases);
   }
 
+  /** For other services and the job runners, which have checked access themselves: null when there is no such version. */
+  async findById(id: number): Promise<VersionRecord | null> {
+    const [version] = await this.deps.versions.findByIds([id]);
+    return version ?? null;
+  }
+
   /** Every prediction resolves its reference: the answer is cached until the registry changes. */
   async resolve(actor: Actor, ref: VersionRef): Promise<ResolvedVersion> {
     requireRole(actor, 'viewer', 'reading a model version');

@@ -2,6 +2,8 @@ import type { Prisma } from '../db/database';
 import { DomainError, ErrorCode } from '../common/errors';
 import { translatePrismaError } from '../db/prisma-errors';
 import type { Comparison, ComparisonItem, JobStatus } from '../db/generated/client';
+import type { JobEnd, LeaseStore } from '../jobs/lease-runner';
+import { LeaseTable } from '../jobs/lease-table';
 
 export type ComparisonRecord = Comparison;
 export type ComparisonItemRecord = ComparisonItem;
@@ -19,8 +21,13 @@ export interface NewComparison {
 
 export type NewComparisonItem = Omit<ComparisonItem, 'comparisonId'>;
 
-export class ComparisonRepository {
-  constructor(private readonly prisma: Prisma) {}
+/** Comparisons and their per-item rows; a comparison is a job of the generic lease runner (src/jobs). */
+export class ComparisonRepository implements LeaseStore<ComparisonRecord> {
+  private readonly lease: LeaseTable;
+
+  constructor(private readonly prisma: Prisma) {
+    this.lease = new LeaseTable(prisma, 'Comparison');
+  }
 
   /**
    * A new queued job, or the active one with the same request key: the partial unique index
@@ -79,37 +86,20 @@ export class ComparisonRepository {
     });
   }
 
-  /**
-   * Claims the oldest job that is queued, or running under a lease that ran out (its process died),
-   * for `owner` until `leaseMs` from now (database time). Atomic across processes: SKIP LOCKED lets
-   * two gateways claim different jobs, never the same one. `running` are the jobs this process runs
-   * (never claimed again); with `reclaimAll` (one process per database) any other RUNNING job is
-   * orphaned, lease or not.
-   */
+  /** Claims a queued job, or one whose process died, for `owner` (see LeaseTable.claim). */
   async claim(
     owner: string,
     leaseMs: number,
     reclaimAll: boolean,
     running: number[],
   ): Promise<ComparisonRecord | null> {
-    const rows = await this.prisma.$queryRaw<{ id: number }[]>`
-      UPDATE "Comparison" SET "status" = 'RUNNING', "leaseOwner" = ${owner},
-        "leaseUntil" = now() + ${leaseMs}::double precision * interval '1 millisecond', "startedAt" = COALESCE("startedAt", now())
-      WHERE "id" = (
-        SELECT "id" FROM "Comparison"
-        WHERE ("status" = 'QUEUED' OR ("status" = 'RUNNING' AND (${reclaimAll}::boolean OR "leaseUntil" < now())))
-          AND NOT ("id" = ANY(${running}::int[]))
-        ORDER BY "id" LIMIT 1 FOR UPDATE SKIP LOCKED)
-      RETURNING "id"`;
-    return rows[0] ? this.find(rows[0].id) : null;
+    const id = await this.lease.claim(owner, leaseMs, reclaimAll, running);
+    return id === null ? null : this.find(id);
   }
 
   /** Extends the lease of a job this process holds; false when it no longer holds it. */
-  async renew(id: number, owner: string, leaseMs: number): Promise<boolean> {
-    const n = await this.prisma.$executeRaw`
-      UPDATE "Comparison" SET "leaseUntil" = now() + ${leaseMs}::double precision * interval '1 millisecond'
-      WHERE "id" = ${id} AND "leaseOwner" = ${owner} AND "status" = 'RUNNING'`;
-    return n === 1;
+  renew(id: number, owner: string, leaseMs: number): Promise<boolean> {
+    return this.lease.renew(id, owner, leaseMs);
   }
 
   /** Ordinals already evaluated: a resumed job skips them. */
@@ -131,9 +121,8 @@ export class ComparisonRepository {
   ): Promise<{ held: boolean; cancelRequested: boolean }> {
     return this.prisma.$transaction(async (tx) => {
       // Locks the job row: a process that lost its lease cannot write after the new owner's claim.
-      const [job] = await tx.$queryRaw<{ leaseOwner: string | null; status: string; cancelRequested: boolean }[]>`
-        SELECT "leaseOwner", "status"::text AS "status", "cancelRequested" FROM "Comparison" WHERE "id" = ${id} FOR UPDATE`;
-      if (!job || job.leaseOwner !== owner || job.status !== 'RUNNING') return { held: false, cancelRequested: false };
+      const state = await this.lease.lockHeld(tx, id, owner);
+      if (!state.held) return state;
       // Items are written only here, under this lock: the count grows by what was inserted.
       const { count } = await tx.comparisonItem.createMany({
         data: items.map((i) => ({ ...i, comparisonId: id })),
@@ -143,7 +132,7 @@ export class ComparisonRepository {
         UPDATE "Comparison" SET "done" = "done" + ${count}, "elapsedMs" = "elapsedMs" + ${elapsedMs}::double precision,
           "leaseUntil" = now() + ${leaseMs}::double precision * interval '1 millisecond'
         WHERE "id" = ${id}`;
-      return { held: true, cancelRequested: job.cancelRequested };
+      return state;
     });
   }
 
@@ -170,40 +159,18 @@ export class ComparisonRepository {
   }
 
   /** Ends a job this process holds; false when it does not hold it any more. */
-  async finish(
-    id: number,
-    owner: string | null,
-    data: { status: JobStatus; results?: object | null; error?: string | null },
-  ): Promise<boolean> {
-    const { count } = await this.prisma.comparison.updateMany({
-      where: { id, ...(owner === null ? {} : { leaseOwner: owner }), status: { in: ['QUEUED', 'RUNNING'] } },
-      data: {
-        status: data.status,
-        results: data.results ?? undefined,
-        error: data.error ?? null,
-        finishedAt: new Date(),
-        leaseOwner: null,
-        leaseUntil: null,
-      },
-    });
-    return count === 1;
+  finish(id: number, owner: string, end: JobEnd): Promise<boolean> {
+    return this.lease.finish(id, owner, end);
   }
 
   /** Hands a job this process holds back to the queue (the gateway is stopping). */
-  async release(id: number, owner: string): Promise<void> {
-    await this.prisma.comparison.updateMany({
-      where: { id, leaseOwner: owner, status: 'RUNNING' },
-      data: { status: 'QUEUED', leaseOwner: null, leaseUntil: null },
-    });
+  release(id: number, owner: string): Promise<void> {
+    return this.lease.release(id, owner);
   }
 
   /** Cancels a queued job at once and asks a running one to stop at its next checkpoint, in one statement. */
   async requestCancel(id: number): Promise<ComparisonRecord | null> {
-    await this.prisma.$executeRaw`
-      UPDATE "Comparison" SET "cancelRequested" = true,
-        "status" = CASE WHEN "status" = 'QUEUED' THEN 'CANCELLED'::"JobStatus" ELSE "status" END,
-        "finishedAt" = CASE WHEN "status" = 'QUEUED' THEN now() ELSE "finishedAt" END
-      WHERE "id" = ${id} AND "status" IN ('QUEUED', 'RUNNING')`;
+    await this.lease.requestCancel(id);
     return this.find(id);
   }
 }
