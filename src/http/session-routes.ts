@@ -45,7 +45,12 @@ export function sessionRoutes(app: App, guard: Guard): express.Router {
         const signed = await guard.signIn(req, key);
         // Signing in again replaces the browser's previous session.
         const previous = sessionToken(req);
-        if (previous !== undefined) await app.services.sessions.signOut(previous);
+        if (previous !== undefined)
+          await app.services.sessions
+            .signOut(previous)
+            .catch((err) =>
+              app.logger.warn({ err, requestId: res.locals.requestId }, 'could not end the previous session'),
+            );
         const maxAge = Math.max(0, Math.floor((signed.session.expiresAt.getTime() - Date.now()) / 1000));
         res.append('set-cookie', sessionCookie(req, signed.token, maxAge));
         app.logger.info(
