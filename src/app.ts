@@ -4,6 +4,8 @@ import { ArtifactStore } from './artifacts/artifact-store';
 import { anonymousActor, localActor, type Actor } from './auth/actor';
 import { ApiKeyRepository } from './auth/api-key.repository';
 import { ApiKeyService } from './auth/api-key.service';
+import { SessionRepository } from './auth/session.repository';
+import { SessionService } from './auth/session.service';
 import { unauthenticated } from './common/errors';
 import { createLogger, type Logger } from './common/logger';
 import type { Config } from './config/config';
@@ -41,6 +43,8 @@ export interface Services {
   aliases: AliasService;
   datasets: DatasetService;
   apiKeys: ApiKeyService;
+  /** Browser sessions (POST /auth/session): a key exchanged for an HttpOnly cookie. */
+  sessions: SessionService;
   dvcImporter: DvcImporter;
   mlflowImporter: MlflowImporter;
   mlflowRuns: MlflowRunService;
@@ -165,12 +169,14 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     comparisonsByStatus: () => comparisonRepo.countByStatus(),
     streams: () => streams.open,
   });
+  const apiKeys = new ApiKeyService(repos.apiKeys, logger, cache);
   const services: Services = {
     models,
     versions,
     aliases,
     datasets,
-    apiKeys: new ApiKeyService(repos.apiKeys, logger, cache),
+    apiKeys,
+    sessions: new SessionService(new SessionRepository(db.prisma), apiKeys, logger, config.sessions),
     dvcImporter: new DvcImporter({
       models,
       versions,

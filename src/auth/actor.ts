@@ -8,6 +8,11 @@ export interface Actor {
   readonly kind: 'key' | 'local' | 'anonymous';
   /** Null: may do nothing (anonymous without ANONYMOUS_READ). */
   readonly role: Role | null;
+  /**
+   * 'session': the key's holder signed in from a browser (the session cookie): the same name, role
+   * and limits as the key. Absent: the key itself was sent (or not a key at all).
+   */
+  readonly via?: 'session';
 }
 
 export const anonymousActor = (anonymousRead: boolean): Actor => ({

@@ -40,8 +40,13 @@ export class ApiKeyRepository {
     return this.prisma.apiKey.findMany({ orderBy: { createdAt: 'asc' }, take: first });
   }
 
+  /** Revokes the key and ends its browser sessions, in one transaction. */
   revoke(id: number): Promise<ApiKeyRecord> {
-    return this.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+    return this.prisma.$transaction(async (tx) => {
+      const revoked = await tx.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+      await tx.session.deleteMany({ where: { apiKeyId: id } });
+      return revoked;
+    });
   }
 
   /** Marks a key as the one ADMIN_API_KEY names and revokes every other key that came from it. */
@@ -52,11 +57,11 @@ export class ApiKeyRepository {
         where: { fromEnv: true, revokedAt: null, id: { not: id } },
         select: { id: true, name: true },
       });
-      if (previous.length)
-        await tx.apiKey.updateMany({
-          where: { id: { in: previous.map((p) => p.id) } },
-          data: { revokedAt: new Date() },
-        });
+      if (previous.length) {
+        const ids = previous.map((p) => p.id);
+        await tx.apiKey.updateMany({ where: { id: { in: ids } }, data: { revokedAt: new Date() } });
+        await tx.session.deleteMany({ where: { apiKeyId: { in: ids } } });
+      }
       return previous.map((p) => p.name);
     });
   }

@@ -109,6 +109,12 @@ export class ApiKeyService {
    * the (deliberately slow) scrypt check is cached against the stored hash.
    */
   async authenticate(key: string, opts: { verifyWait?: () => number } = {}): Promise<Actor> {
+    const row = await this.verify(key, opts);
+    return { name: row.name, kind: 'key', role: row.role };
+  }
+
+  /** The stored key a presented key is (see authenticate): UNAUTHENTICATED when wrong, unknown or revoked. */
+  async verify(key: string, opts: { verifyWait?: () => number } = {}): Promise<ApiKeyRecord> {
     const row = key.length >= PREFIX_LENGTH ? await this.findByPrefix(key.slice(0, PREFIX_LENGTH)) : null;
     if (!row) throw unauthenticated('invalid API key');
     const cacheKey = createHash('sha256').update(key).digest('hex');
@@ -128,7 +134,7 @@ export class ApiKeyService {
     }
     if (row.revokedAt) throw unauthenticated('the API key was revoked');
     this.touch(row.id, Date.now());
-    return { name: row.name, kind: 'key', role: row.role };
+    return row;
   }
 
   /**
@@ -185,6 +191,11 @@ export class ApiKeyService {
       () => this.repo.findByPrefix(prefix),
       (row) => row !== null,
     );
+  }
+
+  /** Records a use of the key made another way (a browser session): lastUsedAt, at most once a minute. */
+  recordUse(id: number, now = Date.now()): void {
+    this.touch(id, now);
   }
 
   private touch(id: number, now: number): void {

@@ -140,6 +140,19 @@ const env = z.object({
     .max(65535, 'must be an integer between 1 and 65535')
     .optional(),
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  SESSION_IDLE_MINUTES: count('minutes')
+    .max(7 * 24 * 60, 'must be at most 10080 (a week)')
+    .default(60),
+  SESSION_MAX_HOURS: count('hours')
+    .max(30 * 24, 'must be at most 720 (30 days)')
+    .default(12),
+  TRUST_PROXY: z
+    .string()
+    .regex(/^[\w.:/, -]+$/, 'must be true, false, a number of hops or a list of addresses/subnets')
+    .transform((v): boolean | number | string =>
+      /^(true|yes)$/.test(v) ? true : /^(false|no)$/.test(v) ? false : /^\d+$/.test(v) ? Number(v) : v,
+    )
+    .default(false),
 });
 
 /** Requests per second a key may make, by role (0: unlimited); bursts of twice that pass. */
@@ -227,7 +240,17 @@ export interface Config {
     readonly headersTimeoutMs: number;
     readonly requestTimeoutMs: number;
     readonly keepAliveTimeoutMs: number;
+    /**
+     * Express's "trust proxy": whether X-Forwarded-Proto/-Host from these peers say the request's
+     * scheme and host (session cookies' Secure flag, the same-origin check). False: the socket's.
+     */
+    readonly trustProxy: boolean | number | string;
   };
+  /**
+   * Browser sessions (POST /auth/session): they end after `idleMs` without a request and `maxMs`
+   * after sign-in, whichever comes first.
+   */
+  readonly sessions: { readonly idleMs: number; readonly maxMs: number };
   /** /metrics: on the main port with this bearer token (or an admin key), and/or on its own listener. */
   readonly metrics: {
     readonly token: string | undefined;
@@ -347,6 +370,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_S * 1000,
       requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_S * 1000,
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_S * 1000,
+      trustProxy: e.TRUST_PROXY,
+    }),
+    sessions: Object.freeze({
+      idleMs: e.SESSION_IDLE_MINUTES * 60_000,
+      maxMs: e.SESSION_MAX_HOURS * 3_600_000,
     }),
     metrics: Object.freeze({ token: e.METRICS_TOKEN, port: e.METRICS_PORT, host: e.METRICS_HOST }),
     // The demo project is always readable: seeding must not depend on IMPORT_ROOTS.

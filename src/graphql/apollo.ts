@@ -92,6 +92,10 @@ export function createApolloServer(
     // Refused while parsing, before the document is built.
     parseOptions: { maxTokens: limits.maxTokens },
     validationRules: limitRules(limits),
+    // Apollo's default, stated because browser sessions depend on it: a request a page on another
+    // site could send without a CORS preflight (a simple GET, a form or text/plain POST, multipart
+    // without apollo-require-preflight) is refused before it runs, cookie or not.
+    csrfPrevention: true,
     // One operation per request: the limits apply per HTTP request, not per element of a batch.
     allowBatchedHttpRequests: false,
     // The process owner (serve) drains HTTP, then closes the database: Apollo must not exit first.

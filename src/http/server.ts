@@ -10,6 +10,7 @@ import { createApolloServer } from '../graphql/apollo';
 import { bodyErrors, graphqlRoute } from './graphql-route';
 import { createGuard, sendError } from './guard';
 import { healthz, metricsRoute, readiness } from './probes';
+import { sessionRoutes } from './session-routes';
 import { comparisonEvents } from './sse';
 
 export interface RunningServer {
@@ -22,12 +23,15 @@ export interface RunningServer {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
-/** Starts /graphql, /comparisons/<id>/events, /metrics, /healthz and /readyz (port 0 = any free port). */
+/** Starts /graphql, /comparisons/<id>/events, /auth/*, /metrics, /healthz and /readyz (port 0 = any free port). */
 export async function startServer(app: App, opts: { port?: number; host?: string } = {}): Promise<RunningServer> {
   const expressApp = express();
   expressApp.disable('x-powered-by');
   // Express shows stack traces unless its env is production; follow our NODE_ENV, not its default.
   expressApp.set('env', app.config.nodeEnv === 'development' ? 'development' : 'production');
+  // Which proxies' X-Forwarded-Proto/-Host to believe: session cookies are Secure over https, and
+  // cookie-authenticated writes must come from the request's own origin.
+  expressApp.set('trust proxy', app.config.http.trustProxy);
   // Timeouts are enforced on this check's beat (Node's default: every 30 s).
   const httpServer = http.createServer({ connectionsCheckingInterval: 1000 }, expressApp);
   applyServerLimits(httpServer, app);
@@ -42,6 +46,7 @@ export async function startServer(app: App, opts: { port?: number; host?: string
   expressApp.get('/readyz', readiness(app));
   expressApp.get('/metrics', metricsRoute(app, true));
   expressApp.get('/comparisons/:id/events', comparisonEvents(app, guard));
+  expressApp.use(sessionRoutes(app, guard));
   expressApp.get('/', serviceIndex);
   expressApp.use('/graphql', ...graphqlRoute(app, guard, apollo));
   expressApp.use(notFoundRoute(app));
@@ -104,7 +109,13 @@ const requestIds: express.RequestHandler = (req, res, next) => {
 };
 
 const serviceIndex: express.RequestHandler = (_req, res) => {
-  res.json({ service: 'modelgate', graphql: '/graphql', health: '/healthz', ready: '/readyz' });
+  res.json({
+    service: 'modelgate',
+    graphql: '/graphql',
+    session: '/auth/session',
+    health: '/healthz',
+    ready: '/readyz',
+  });
 };
 
 function notFoundRoute(app: App): express.RequestHandler {

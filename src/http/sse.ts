@@ -4,7 +4,7 @@ import { notFound } from '../common/errors';
 import { parseComparisonId } from '../evaluation/comparison.service';
 import { comparisonView } from '../evaluation/report';
 import type { ComparisonRecord } from '../evaluation/comparison.repository';
-import { sendError, type Guard } from './guard';
+import { requestActor, sendError, type Guard } from './guard';
 
 const TICK_MS = 1000;
 
@@ -16,8 +16,9 @@ interface Admitted {
 /**
  * GET /comparisons/<id>/events: a comparison's progress as server-sent events, one `progress`
  * event a second while it runs, then `done`. Streams count against SSE_MAX_PER_KEY and
- * SSE_MAX_TOTAL; the caller's key is checked again every tick, so a stream ends (with an `error`
- * event carrying the code) as soon as its key is revoked.
+ * SSE_MAX_TOTAL; the caller's key (or session cookie: a browser's EventSource sends it) is checked
+ * again every tick, so a stream ends (with an `error` event carrying the code) as soon as its key
+ * is revoked or its session ends.
  */
 export function comparisonEvents(app: App, guard: Guard) {
   return async (req: Request, res: Response): Promise<void> => {
@@ -91,8 +92,8 @@ async function follow(
     });
     if (done) break;
     await new Promise((r) => setTimeout(r, TICK_MS));
-    // The same credentials again: a revoked key (or a changed role) ends the stream here.
-    const actor = await app.authenticate(req.header('authorization'));
+    // The same credentials again: a revoked key, an ended session (or a changed role) ends the stream here.
+    const actor = await requestActor(app, req);
     c = await app.services.comparisons.get(actor, c.id);
   }
 }

@@ -71,6 +71,24 @@ describe('configuration from the environment', () => {
     );
   });
 
+  it('reads the browser session limits and which proxies to trust', () => {
+    const d = loadConfig({});
+    expect(d.sessions).toEqual({ idleMs: 60 * 60_000, maxMs: 12 * 3600_000 });
+    expect(d.http.trustProxy).toBe(false);
+    const c = loadConfig({ SESSION_IDLE_MINUTES: '15', SESSION_MAX_HOURS: '8' });
+    expect(c.sessions).toEqual({ idleMs: 15 * 60_000, maxMs: 8 * 3600_000 });
+    expect(problems({ SESSION_IDLE_MINUTES: '0' })).toContain('SESSION_IDLE_MINUTES must be positive');
+    expect(problems({ SESSION_MAX_HOURS: '1.5' })).toContain('SESSION_MAX_HOURS must be a whole number of hours');
+    const trust = (v: string) => loadConfig({ TRUST_PROXY: v }).http.trustProxy;
+    expect([trust('true'), trust('false'), trust('1'), trust('loopback, 10.0.0.0/8')]).toEqual([
+      true,
+      false,
+      1,
+      'loopback, 10.0.0.0/8',
+    ]);
+    expect(problems({ TRUST_PROXY: 'a;b' })).toContain('TRUST_PROXY must be true, false, a number of hops');
+  });
+
   it('names the variable and the bad value in one line', () => {
     const message = problems({ PORT: 'abc' });
     expect(message).toMatch(/^invalid configuration: PORT must be an integer between 0 and 65535 \(got "abc"\)$/);
