@@ -4,6 +4,8 @@ import { seedDemo } from '../../src/importers/demo';
 import { loadConfig } from '../../src/config/config';
 import { startServer, type RunningServer } from '../../src/http/server';
 import { createTestApp, dbKind, expectData, expectError, GRAY_MODEL, type TestApp } from '../helpers/test-app';
+import { sseText } from '../helpers/sse';
+import { ComparisonRepository } from '../../src/evaluation/comparison.repository';
 
 const FIELDS = `id status progress itemsDone total n verdict accuracyDelta accuracyDeltaCi95 macroF1Delta macroF1DeltaCi95
   discordantBaselineOnly discordantCandidateOnly mcnemarPValue mcnemarMidP agreement summary error
@@ -338,15 +340,7 @@ describe(`comparisons shared fairly (${dbKind()})`, () => {
     ).startComparison.id;
     const url = `${server.url.replace('localhost', '127.0.0.1')}/comparisons/${job}/events`;
     const res = await fetch(url, { headers: { authorization: `Bearer ${viewer}` } });
-    const reader = res.body!.getReader();
-    let text = '';
-    const readUntil = async (pattern: RegExp) => {
-      while (!pattern.test(text)) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        text += Buffer.from(value).toString();
-      }
-    };
+    const readUntil = sseText(res);
     await readUntil(/event: progress/);
     const second = await fetch(url, { headers: { authorization: `Bearer ${viewer}` } });
     expect(second.status).toBe(429);
@@ -357,8 +351,7 @@ describe(`comparisons shared fairly (${dbKind()})`, () => {
     expect(await t.app.metrics.text()).toMatch(/modelgate_rejections_total\{reason="stream_cap"\} 1/);
     expectData(await t.gql(`mutation { revokeApiKey(name: "watcher") { revokedAt } }`, {}, t.keys.admin));
     await readUntil(/event: error/);
-    await readUntil(/$^/); // to the end of the stream
-    expect(text).toMatch(/event: error\ndata: \{"code":"UNAUTHENTICATED"/);
+    expect(await readUntil(/$^/)).toMatch(/event: error\ndata: \{"code":"UNAUTHENTICATED"/);
     expect(t.app.streams.open).toBe(0);
   }, 30_000);
 
@@ -396,14 +389,16 @@ describe(`a comparison whose gateway dies mid-run (${dbKind()})`, () => {
     const job = expectData(await first.gql(START, { input }, first.keys.operator)).startComparison;
     await waitFor(first, job.id, (c) => c.itemsDone >= 64);
     // The "kill": its next checkpoint never happens, and its database and workers go away under it.
-    const repo = (first.app.services.comparisons as any).deps.comparisons;
-    jest.spyOn(repo, 'checkpoint').mockImplementation(() => new Promise(() => undefined));
+    const stall = jest
+      .spyOn(ComparisonRepository.prototype, 'checkpoint')
+      .mockImplementation(() => new Promise(() => undefined));
     await new Promise((r) => setTimeout(r, 200));
     const stored = (await first.app.db.prisma.comparison.findUniqueOrThrow({ where: { id: Number(job.id) } })).done;
     expect(stored).toBeGreaterThanOrEqual(64);
     expect(stored).toBeLessThan(256);
     await first.app.services.inference.close();
     await first.app.db.close();
+    stall.mockRestore();
 
     const second = await createTestApp({
       reuse: { dataDir: first.dataDir, databaseUrl: first.config.databaseUrl },

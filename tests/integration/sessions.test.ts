@@ -7,6 +7,7 @@ import { SessionService } from '../../src/auth/session.service';
 import { loadConfig } from '../../src/config/config';
 import { startServer, type RunningServer } from '../../src/http/server';
 import { createTestApp, dbKind, fixture, GRAY_MODEL, type GqlResult, type TestApp } from '../helpers/test-app';
+import { sseText } from '../helpers/sse';
 
 /** What a browser keeps of a Set-Cookie: the name=value pair it sends back. */
 const cookiePair = (setCookie: string) => setCookie.split(';')[0]!;
@@ -425,17 +426,7 @@ describe(`browser sessions over HTTP (${dbKind()})`, () => {
       const res = await fetch(events, { headers: { accept: 'text/event-stream', cookie } });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('text/event-stream');
-      const reader = res.body!.getReader();
-      let text = '';
-      const readUntil = async (pattern: RegExp) => {
-        while (!pattern.test(text)) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          text += Buffer.from(value).toString();
-        }
-        return text;
-      };
-      return readUntil;
+      return sseText(res);
     };
 
     const watcher = await signIn(await newKey('streamer', 'viewer'));

@@ -17,7 +17,7 @@ export async function globalSetup(kind: 'pglite' | 'postgres'): Promise<void> {
   const logger = pino({ level: 'silent' });
   const migrations = await readMigrations();
   const key = createHash('sha256')
-    .update(migrations.map((m) => m.checksum).join())
+    .update(migrations.map((m) => `${m.name}:${m.checksum}`).join())
     .digest('hex')
     .slice(0, 12);
   if (kind === 'pglite') {
