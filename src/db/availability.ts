@@ -8,8 +8,18 @@ const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P203
 // Node's socket errors, and PostgreSQL's connection exceptions (class 08) and shutdown states (57P01-57P03).
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
 const SQLSTATE = /^(08\d{3}|57P0[123])$/;
-const MESSAGES =
-  /Can't reach database server|Connection terminated|timeout exceeded when trying to connect|Query read timeout|database system is (shutting down|starting up)|terminating connection due to administrator command|Timed out fetching a new connection|canceling statement due to statement timeout|\bCode: `(08\d{3}|57P0[123])`/;
+// The same, as messages: the connection failed or timed out (Prisma, pg, pg-pool); the server is shutting down,
+// starting up or ended the session (57P01-57P03); a pool or statement timeout; a class 08 or 57P0x code quoted by
+// Prisma. MESSAGES is one alternation of these named pieces, in this order.
+const CONNECTION_MESSAGES =
+  /Can't reach database server|Connection terminated|timeout exceeded when trying to connect|Query read timeout/;
+const SERVER_MESSAGES =
+  /database system is (shutting down|starting up)|terminating connection due to administrator command/;
+const TIMEOUT_MESSAGES = /Timed out fetching a new connection|canceling statement due to statement timeout/;
+const QUOTED_CODE = /\bCode: `(08\d{3}|57P0[123])`/;
+const MESSAGES = new RegExp(
+  [CONNECTION_MESSAGES, SERVER_MESSAGES, TIMEOUT_MESSAGES, QUOTED_CODE].map((r) => r.source).join('|'),
+);
 
 /**
  * UNAVAILABLE (HTTP 503, retryAfterMs) when an error says the database cannot be reached or did not

@@ -196,7 +196,8 @@ export class ComparisonService {
     const active = await this.deps.comparisons.countActiveBy(actor.name);
     if (active >= this.deps.maxActivePerKey) {
       throw exhausted(
-        `"${actor.name}" already has ${active} comparisons queued or running (COMPARISON_MAX_ACTIVE_PER_KEY ${this.deps.maxActivePerKey}); wait for one to finish or cancel one`,
+        `"${actor.name}" already has ${active} comparisons queued or running ` +
+          `(COMPARISON_MAX_ACTIVE_PER_KEY ${this.deps.maxActivePerKey}); wait for one to finish or cancel one`,
         5000,
         {
           active,

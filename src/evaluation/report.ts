@@ -98,7 +98,10 @@ export function verdictSentence(v: ComparisonView, names: ReportNames): string {
   const r = v.results!;
   const p = r.paired;
   const [lo, hi] = p.accuracyDeltaCi95;
-  const numbers = `accuracy ${pct(r.candidate.accuracy)} vs ${pct(r.baseline.accuracy)} (${pts(p.accuracyDelta)} pts, 95% CI ${pts(lo)}..${pts(hi)}), McNemar p = ${pValue(p.mcnemarExactP)} on ${count(p.n)} paired images of ${names.dataset}`;
+  const numbers =
+    `accuracy ${pct(r.candidate.accuracy)} vs ${pct(r.baseline.accuracy)} ` +
+    `(${pts(p.accuracyDelta)} pts, 95% CI ${pts(lo)}..${pts(hi)}), ` +
+    `McNemar p = ${pValue(p.mcnemarExactP)} on ${count(p.n)} paired images of ${names.dataset}`;
   const verb =
     p.verdict === 'CANDIDATE_BETTER'
       ? 'beats'
@@ -113,6 +116,12 @@ export function verdictSentence(v: ComparisonView, names: ReportNames): string {
         : '; NOT shown non-inferior within the margin';
   return `${names.model} ${names.candidate} ${verb} ${names.baseline}: ${numbers}${nonInferior}.`;
 }
+
+// The HTML report's whole stylesheet (the file stands alone).
+const REPORT_CSS =
+  'body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}' +
+  'table{border-collapse:collapse;margin:1rem 0}' +
+  'td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:left}';
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -203,10 +212,13 @@ export function renderReport(
       '',
     ].join('\n');
   }
+  const htmlCells = (tag: 'th' | 'td', cells: string[]) =>
+    cells.map((c) => `<${tag}>${escapeHtml(c)}</${tag}>`).join('');
   const htmlTable = (head: string[], body: string[][]) =>
-    `<table><thead><tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${body.map((b) => `<tr>${b.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
+    `<table><thead><tr>${htmlCells('th', head)}</tr></thead>` +
+    `<tbody>${body.map((b) => `<tr>${htmlCells('td', b)}</tr>`).join('')}</tbody></table>`;
   return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:left}</style></head><body>
+<style>${REPORT_CSS}</style></head><body>
 <h1>${escapeHtml(title)}</h1><p><strong>${escapeHtml(sentence)}</strong></p>
 <h2>Per version</h2>${htmlTable(['', names.baseline, names.candidate], rows)}
 <h2>Paired</h2>${htmlTable(['', ''], paired)}

@@ -27,7 +27,8 @@ const firstLine = (/** @type {unknown} */ e) =>
 /**
  * Creates the session with the first execution provider of the preference list that works; the
  * providers that failed are returned as warnings (the caller logs them).
- * @param {{ key: string, file: string, providers: string[], intraOpNumThreads: number, interOpNumThreads: number, disableQuantQdq: boolean, allowSpinning: boolean }} msg
+ * @param {{ key: string, file: string, providers: string[], intraOpNumThreads: number,
+ *   interOpNumThreads: number, disableQuantQdq: boolean, allowSpinning: boolean }} msg
  */
 async function load(msg) {
   const warnings = niceNote ? [niceNote] : [];

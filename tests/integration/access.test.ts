@@ -27,7 +27,9 @@ describe(`access control over HTTP (${dbKind()})`, () => {
   const OPS = {
     read: `{ models { name } }`,
     readVersion: `{ modelVersion(ref: { model: "gray" }) { version } }`,
-    registerModel: `mutation($name: String!) { registerModel(input: { name: $name, labels: ["a","b","c"], inputSpec: { width: 8, height: 8, channels: 1 } }) { name } }`,
+    registerModel:
+      `mutation($name: String!) { registerModel(input: { name: $name, labels: ["a","b","c"], ` +
+      `inputSpec: { width: 8, height: 8, channels: 1 } }) { name } }`,
     registerVersion: `mutation($file: String!) { registerVersion(input: { model: "gray", artifactPath: $file }) { version } }`,
     setAlias: `mutation($alias: String!) { setAlias(model: "gray", alias: $alias, version: 1) { name } }`,
     removeAlias: `mutation($alias: String!) { removeAlias(model: "gray", alias: $alias) }`,

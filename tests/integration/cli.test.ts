@@ -121,7 +121,11 @@ describe(`the CLI on the local data directory (${dbKind()})`, () => {
     expect([r.status, r.err.split('\n').filter((l) => l.startsWith('modelgate:'))]).toEqual([0, []]);
     // The same weights with a fixed batch of 1: they agree on every image.
     expect(r.out.split('\n')[0]).toMatch(
-      /^gray v2 is not significantly different from v1 \(baseline, champion\): accuracy \d+\.\d% vs \d+\.\d% \(\+0\.0 pts, 95% CI \+0\.0\.\.\+0\.0\), McNemar p = 1\.0 on 6 paired images of shapes@1\.$/,
+      new RegExp(
+        /^gray v2 is not significantly different from v1 \(baseline, champion\): /.source +
+          /accuracy \d+\.\d% vs \d+\.\d% \(\+0\.0 pts, 95% CI \+0\.0\.\.\+0\.0\), /.source +
+          /McNemar p = 1\.0 on 6 paired images of shapes@1\.$/.source,
+      ),
     );
     expect(r.out).toMatch(/^verdict\s+NO_SIGNIFICANT_DIFFERENCE$/m);
     expect(readFileSync(report, 'utf8')).toContain('# gray: v2 against v1 (baseline, champion) on shapes@1');

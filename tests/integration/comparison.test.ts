@@ -88,7 +88,11 @@ describe(`comparisons on the demo registry (${dbKind()})`, () => {
       expect(m.sizeBytes).toBeGreaterThan(0);
     }
     expect(c.summary).toMatch(
-      /^fashion-classifier v3 .* v1 \(baseline\): accuracy \d+\.\d% vs \d+\.\d% \([+−]\d+\.\d pts, 95% CI [+−]\d+\.\d\.\.[+−]\d+\.\d\), McNemar p = \S+ on 100 paired images of fashion-smoke@1\.$/,
+      new RegExp(
+        /^fashion-classifier v3 .* v1 \(baseline\): /.source +
+          /accuracy \d+\.\d% vs \d+\.\d% \([+−]\d+\.\d pts, 95% CI [+−]\d+\.\d\.\.[+−]\d+\.\d\), /.source +
+          /McNemar p = \S+ on 100 paired images of fashion-smoke@1\.$/.source,
+      ),
     );
     // Drill-down: exactly the items where the two top-1s differ.
     const { comparison } = expectData(

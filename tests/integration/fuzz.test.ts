@@ -678,7 +678,9 @@ function mutate(input: Buffer, m: Mutation): Buffer {
   }
 }
 
-const PREDICT = `query($ref: VersionRefInput!, $image: ImageInput!, $topK: Int) { predict(ref: $ref, image: $image, topK: $topK) { top { index label probability } modelVersion { version } } }`;
+const PREDICT =
+  `query($ref: VersionRefInput!, $image: ImageInput!, $topK: Int) { predict(ref: $ref, image: $image, topK: $topK) ` +
+  `{ top { index label probability } modelVersion { version } } }`;
 
 // ---------------------------------------------------------------------------------------------
 
@@ -832,7 +834,9 @@ describe(`seeded fuzzing (${dbKind()})`, () => {
 
   const mutationFields = Object.values(buildGatewaySchema().getMutationType()!.getFields());
 
-  it(`answers ${MUTATION_RUNS} random-variable calls to every mutation (${mutationFields.length} from the schema) with data or documented codes, never INTERNAL_SERVER_ERROR`, async () => {
+  const mutationCalls = `${MUTATION_RUNS} random-variable calls to every mutation`;
+  const mutationOutcomes = 'with data or documented codes, never INTERNAL_SERVER_ERROR';
+  it(`answers ${mutationCalls} (${mutationFields.length} from the schema) ${mutationOutcomes}`, async () => {
     const schema = buildGatewaySchema();
     const operations = new Map(mutationFields.map((f) => [f.name, mutationOperation(f)]));
     // The documents themselves are valid: what fails, fails on the variables or in the resolvers.
@@ -885,7 +889,9 @@ describe(`seeded fuzzing (${dbKind()})`, () => {
     expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({ status: 'ok' });
   }, 300_000);
 
-  it(`answers ${IMAGE_RUNS} mutated PNG, JPEG and WebP files sent to predict (base64, data: URL, multipart) with a prediction, INVALID_IMAGE, PAYLOAD_TOO_LARGE or BAD_USER_INPUT`, async () => {
+  const imageFiles = `${IMAGE_RUNS} mutated PNG, JPEG and WebP files sent to predict (base64, data: URL, multipart)`;
+  const imageOutcomes = 'with a prediction, INVALID_IMAGE, PAYLOAD_TOO_LARGE or BAD_USER_INPUT';
+  it(`answers ${imageFiles} ${imageOutcomes}`, async () => {
     const samples = path.resolve(__dirname, '..', '..', 'models', 'samples');
     const sources = [
       ...['rgb-12x8.png', 'rgb-37x23.jpg', 'rgb-12x8.webp', 'gray-29x31.png'].map((f) => ({

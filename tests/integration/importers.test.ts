@@ -30,8 +30,12 @@ import {
   type TestApp,
 } from '../helpers/test-app';
 
-const IMPORT_DVC = `mutation($input: ImportDvcInput!) { importDvc(input: $input) { created updated unchanged failed items { kind name version action reason } } }`;
-const IMPORT_MLFLOW = `mutation($input: ImportMlflowInput!) { importMlflow(input: $input) { created updated unchanged failed items { kind name version action reason } } }`;
+const IMPORT_DVC =
+  `mutation($input: ImportDvcInput!) { importDvc(input: $input) ` +
+  `{ created updated unchanged failed items { kind name version action reason } } }`;
+const IMPORT_MLFLOW =
+  `mutation($input: ImportMlflowInput!) { importMlflow(input: $input) ` +
+  `{ created updated unchanged failed items { kind name version action reason } } }`;
 
 const onnx = readFileSync(fixture('gray8x8-3class.onnx'));
 const onnxB1 = readFileSync(fixture('gray8x8-3class-batch1.onnx'));
@@ -156,7 +160,8 @@ describe(`importers (${dbKind()})`, () => {
     mkdirSync(path.join(root, 'data'), { recursive: true });
     writeFileSync(
       path.join(root, 'data', 'extra.dvc'),
-      `outs:\n- md5: ${put(manifest, '.dir')}.dir\n  size: ${png.length * 2 + 1}\n  nfiles: 2\n  hash: md5\n  path: extra\n  type: dataset\n  desc: extra shapes\n`,
+      `outs:\n- md5: ${put(manifest, '.dir')}.dir\n  size: ${png.length * 2 + 1}\n  nfiles: 2\n` +
+        `  hash: md5\n  path: extra\n  type: dataset\n  desc: extra shapes\n`,
     );
     writeFileSync(
       path.join(root, 'data', 'raw.csv.dvc'),
@@ -480,7 +485,8 @@ describe(`importers (${dbKind()})`, () => {
     );
     for (const args of invocations) {
       expect(args).toContain(
-        'ARGS [--no-pager] [-c] [core.fsmonitor=false] [-c] [core.hooksPath=/dev/null] [-c] [core.sshCommand=] [-c] [diff.external=] [-c] [core.pager=cat] [-c] [protocol.allow=never] ',
+        'ARGS [--no-pager] [-c] [core.fsmonitor=false] [-c] [core.hooksPath=/dev/null] [-c] [core.sshCommand=] ' +
+          '[-c] [diff.external=] [-c] [core.pager=cat] [-c] [protocol.allow=never] ',
       );
     }
     expect(invocations.find((a) => a.includes(' [show] '))).toContain(' [show] [--no-textconv] [--end-of-options] ');

@@ -300,7 +300,9 @@ describe(`GraphQL cost: aliased predictions cost what a batch does (${dbKind()})
       limit: 'cost',
       actual: 200 * 201,
     });
-    const included = `query($big: Boolean!) { models(first: 2) { name } ... @include(if: $big) { all: models(first: 500) { versions(first: 500) { version } } } }`;
+    const included =
+      `query($big: Boolean!) { models(first: 2) { name } ` +
+      `... @include(if: $big) { all: models(first: 500) { versions(first: 500) { version } } } }`;
     expectData(await t.gql(included, { big: false }, t.keys.viewer));
     expectError(await t.gql(included, { big: true }, t.keys.viewer), 'QUERY_TOO_COMPLEX');
   });

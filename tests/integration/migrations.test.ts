@@ -76,7 +76,8 @@ describe(`migrations (${dbKind()})`, () => {
 
   it('produce exactly the tables, columns, types and nullability of schema.prisma', async () => {
     const columns = await q<{ table_name: string; column_name: string; udt_name: string; is_nullable: string }>(
-      `SELECT table_name, column_name, udt_name, is_nullable FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> '_prisma_migrations'`,
+      `SELECT table_name, column_name, udt_name, is_nullable FROM information_schema.columns ` +
+        `WHERE table_schema = 'public' AND table_name <> '_prisma_migrations'`,
     );
     const actual = new Map(columns.map((c) => [`${c.table_name}.${c.column_name}`, c]));
     const expected = new Set<string>();

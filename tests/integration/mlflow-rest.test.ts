@@ -21,7 +21,9 @@ const load = (name: string) => JSON.parse(readFileSync(path.join(REST, name), 'u
 const RUN_ID = 'bbf71be5a32f439e965d92b7db72f973';
 const MODEL_ID = 'm-2b15a1738b31476690c10f51565a6f79';
 const TOKEN = 'token-that-must-never-be-echoed';
-const IMPORT = `mutation($input: ImportMlflowInput!) { importMlflow(input: $input) { created updated unchanged failed items { kind name version action reason } } }`;
+const IMPORT =
+  `mutation($input: ImportMlflowInput!) { importMlflow(input: $input) ` +
+  `{ created updated unchanged failed items { kind name version action reason } } }`;
 
 interface Double {
   url: string;
@@ -253,7 +255,8 @@ describe(`MLflow tracking-server import against a protocol double replaying reco
         'the MLflow server sent a malformed response (api/2.0/mlflow/runs/search): runs[0].info: a run has no run_id (nor run_uuid)',
     });
     expect(expectError(await run({ experiment: 'iris-classification' }), 'BAD_USER_INPUT').message).toBe(
-      'the MLflow server sent a malformed response (api/2.0/mlflow/experiments/get-by-name): experiment.name: Invalid input: expected string, received undefined',
+      'the MLflow server sent a malformed response (api/2.0/mlflow/experiments/get-by-name): ' +
+        'experiment.name: Invalid input: expected string, received undefined',
     );
   });
 
@@ -296,7 +299,10 @@ describe(`MLflow tracking-server import against a protocol double replaying reco
     expect(partial.failed).toBe(1);
   });
 
-  it('follows redirects by hand: the token stays with its origin, other hosts and ports and a sixth hop are refused (MLflow REST protocol double)', async () => {
+  const redirectsTest =
+    'follows redirects by hand: the token stays with its origin, other hosts and ports and a sixth hop are refused ' +
+    '(MLflow REST protocol double)';
+  it(redirectsTest, async () => {
     const importer = t.app.services.mlflowImporter;
     const host = new URL(server.url).host;
     // Another server, on another port: it records the Authorization header it gets.
@@ -332,7 +338,8 @@ describe(`MLflow tracking-server import against a protocol double replaying reco
       importer['deps'].allowedHosts = [host];
       const before = seen.length;
       expect(expectError(await run({}), 'BAD_USER_INPUT').message).toBe(
-        `the MLflow server redirected ${server.url}/api/2.0/mlflow/experiments/search to ${new URL(other.url).host}, which is not in MLFLOW_ALLOWED_HOSTS (${host})`,
+        `the MLflow server redirected ${server.url}/api/2.0/mlflow/experiments/search to ${new URL(other.url).host}, ` +
+          `which is not in MLFLOW_ALLOWED_HOSTS (${host})`,
       );
       expect(seen.length).toBe(before);
       redirect(() => 'http://example.com/api/2.0/mlflow/experiments/search');
@@ -442,7 +449,8 @@ describe(`MLflow tracking-server import against a protocol double replaying reco
       'BAD_USER_INPUT',
     );
     expect(error.message).toBe(
-      'refusing to send the MLflow credentials (MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD) over plain http to mlflow.example.com:5000: use https, or a loopback address (127.0.0.1, ::1, localhost)',
+      'refusing to send the MLflow credentials (MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD) ' +
+        'over plain http to mlflow.example.com:5000: use https, or a loopback address (127.0.0.1, ::1, localhost)',
     );
     expect(JSON.stringify(error)).not.toContain(TOKEN);
     // Basic auth likewise.

@@ -8,7 +8,9 @@ const REGISTER_MODEL = `mutation($input: RegisterModelInput!) { registerModel(in
 const REGISTER_VERSION = `mutation($input: RegisterVersionInput!) { registerVersion(input: $input) {
   id version status sha256 sizeBytes artifactUri aliases tags signature model { name } parent { version } dvc { md5 } mlflowRun { runId } } }`;
 const MODEL_VERSION = `query($ref: VersionRefInput!) { modelVersion(ref: $ref) { version status aliases } }`;
-const SET_ALIAS = `mutation($model: String!, $alias: String!, $version: Int!) { setAlias(model: $model, alias: $alias, version: $version) { name updatedAt version { version } } }`;
+const SET_ALIAS =
+  `mutation($model: String!, $alias: String!, $version: Int!) ` +
+  `{ setAlias(model: $model, alias: $alias, version: $version) { name updatedAt version { version } } }`;
 const REMOVE_ALIAS = `mutation($model: String!, $alias: String!) { removeAlias(model: $model, alias: $alias) }`;
 
 function sha256(file: string) {

@@ -249,7 +249,8 @@ export class RestSource implements MlflowSource {
     // Refused rather than sent without: a silent anonymous import would hide the misconfiguration.
     if (this.authHeader && this.base.protocol === 'http:' && !LOOPBACK.test(this.base.hostname)) {
       throw badInput(
-        `refusing to send the MLflow credentials (MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD) over plain http to ${this.base.host}: use https, or a loopback address (127.0.0.1, ::1, localhost)`,
+        'refusing to send the MLflow credentials (MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD) ' +
+          `over plain http to ${this.base.host}: use https, or a loopback address (127.0.0.1, ::1, localhost)`,
         { field: 'trackingUri' },
       );
     }
@@ -475,7 +476,8 @@ export class RestSource implements MlflowSource {
     for (const key of [...new Set((run.data?.metrics ?? []).map((m) => m.key))]) {
       const history = await this.paged(async (token) => {
         const r = await this.json(
-          `api/2.0/mlflow/metrics/get-history?run_id=${runId}&metric_key=${encodeURIComponent(key)}&max_results=25000${token ? `&page_token=${encodeURIComponent(token)}` : ''}`,
+          `api/2.0/mlflow/metrics/get-history?run_id=${runId}&metric_key=${encodeURIComponent(key)}` +
+            `&max_results=25000${token ? `&page_token=${encodeURIComponent(token)}` : ''}`,
           metricHistoryPage,
         );
         return { items: r.metrics, next: r.next_page_token };
@@ -574,8 +576,10 @@ export class RestSource implements MlflowSource {
 
   private async listArtifacts(run: MlflowRunData, dir: string): Promise<{ path: string; is_dir?: boolean | null }[]> {
     return this.paged(async (token) => {
+      const dirParam = dir ? `&path=${encodeURIComponent(dir)}` : '';
+      const pageParam = token ? `&page_token=${encodeURIComponent(token)}` : '';
       const r = await this.json(
-        `api/2.0/mlflow/artifacts/list?run_id=${run.runId}${dir ? `&path=${encodeURIComponent(dir)}` : ''}${token ? `&page_token=${encodeURIComponent(token)}` : ''}`,
+        `api/2.0/mlflow/artifacts/list?run_id=${run.runId}${dirParam}${pageParam}`,
         artifactsPage,
       );
       return { items: r.files, next: r.next_page_token };

@@ -77,7 +77,8 @@ function tensor({ raster, is16, source }: Decoded, spec: InputSpec, limits: Imag
   // resize-crop resizes the whole image before cropping: a 50000x1 strip would become 12800000x256.
   if (geometry.width * geometry.height > limits.maxPixels) {
     throw payloadTooLarge(
-      `the image is ${raster.width}x${raster.height}: resizing it for this model would take ${geometry.width}x${geometry.height} pixels, more than the ${limits.maxPixels} allowed`,
+      `the image is ${raster.width}x${raster.height}: resizing it for this model would take ` +
+        `${geometry.width}x${geometry.height} pixels, more than the ${limits.maxPixels} allowed`,
       {
         resizedPixels: geometry.width * geometry.height,
         maxPixels: limits.maxPixels,
