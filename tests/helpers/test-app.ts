@@ -102,7 +102,14 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   // Tests read fixtures from the repository and build projects under the temporary folder.
   const importRoots = [path.resolve(__dirname, '..', '..'), os.tmpdir()];
   const config = loadConfig(
-    { NODE_ENV: 'test', DATA_DIR: dataDir, IMPORT_ROOTS: importRoots.join(','), ...(url ? { DATABASE_URL: url } : {}) },
+    {
+      NODE_ENV: 'test',
+      DATA_DIR: dataDir,
+      IMPORT_ROOTS: importRoots.join(','),
+      // Two jest workers share the cores: onnxruntime's threads spinning while idle would take them from the other.
+      INFERENCE_SPINNING: 'false',
+      ...(url ? { DATABASE_URL: url } : {}),
+    },
     opts.config,
   );
   const logger = opts.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
