@@ -63,6 +63,10 @@ export class DatasetRepository {
     );
   }
 
+  item(datasetId: number, ordinal: number): Promise<DatasetItemRecord | null> {
+    return this.prisma.datasetItem.findUnique({ where: { datasetId_ordinal: { datasetId, ordinal } } });
+  }
+
   items(datasetId: number, offset: number, limit: number): Promise<DatasetItemRecord[]> {
     return this.prisma.datasetItem.findMany({
       where: { datasetId },

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { badInput } from '../common/errors';
+import type { ArtifactStore } from '../artifacts/artifact-store';
+import { badInput, notFound } from '../common/errors';
 import { PAGES, pageSize } from '../common/paging';
 import { requireRole, type Actor } from '../auth/actor';
 import type { DatasetItemRecord, DatasetRecord, DatasetRepository, NewDataset } from './dataset.repository';
@@ -29,7 +30,10 @@ export function datasetDigest(labels: string[], items: NewDatasetInput['items'])
 }
 
 export class DatasetService {
-  constructor(private readonly datasets: DatasetRepository) {}
+  constructor(
+    private readonly datasets: DatasetRepository,
+    private readonly artifacts: ArtifactStore,
+  ) {}
 
   async list(actor: Actor, first?: number | null): Promise<DatasetRecord[]> {
     requireRole(actor, 'viewer', 'listing datasets');
@@ -39,6 +43,31 @@ export class DatasetService {
   async items(actor: Actor, dataset: DatasetRecord, offset: number, limit: number): Promise<DatasetItemRecord[]> {
     requireRole(actor, 'viewer', 'reading dataset items');
     return this.datasets.items(dataset.id, offset, limit);
+  }
+
+  /**
+   * One item of a dataset (the latest version unless `version` is given) and the absolute path of its
+   * stored image in the artifact store: what GET /datasets/<name>/items/<ordinal>/image serves.
+   */
+  async itemImage(
+    actor: Actor,
+    name: string,
+    ordinal: number,
+    version?: number,
+  ): Promise<{ dataset: DatasetRecord; item: DatasetItemRecord; file: string }> {
+    requireRole(actor, 'viewer', 'reading dataset images');
+    if (!isInt32(ordinal) || ordinal < 0) throw badInput(`item ordinal must be a whole number from 0, not ${ordinal}`);
+    if (version !== undefined && (!isInt32(version) || version < 1))
+      throw badInput(`dataset version must be a whole number from 1, not ${version}`);
+    const dataset = version === undefined ? await this.datasets.latest(name) : await this.datasets.find(name, version);
+    if (!dataset)
+      throw notFound(version === undefined ? `no dataset "${name}"` : `no version ${version} of dataset "${name}"`);
+    const item = await this.datasets.item(dataset.id, ordinal);
+    if (!item)
+      throw notFound(
+        `dataset "${name}" version ${dataset.version} has no item ${ordinal} (its items are 0..${dataset.itemCount - 1})`,
+      );
+    return { dataset, item, file: this.artifacts.absolute(this.artifacts.relativeFor(item.sha256)) };
   }
 
   /**
@@ -112,3 +141,6 @@ export class DatasetService {
     };
   }
 }
+
+/** Ordinals and versions are INT columns: larger numbers name nothing. */
+const isInt32 = (n: number) => Number.isInteger(n) && n <= 2_147_483_647;
