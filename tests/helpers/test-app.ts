@@ -180,3 +180,10 @@ export const GRAY_MODEL = {
   labels: ['circle', 'square', 'triangle'],
   inputSpec: { width: 8, height: 8, channels: 1, mean: [0.5], std: [0.25] },
 };
+
+/** The gray 8x8 model with its v1, registered by the local admin: what most HTTP-level tests serve. */
+export async function registerGray(t: TestApp): Promise<void> {
+  const admin = t.app.localActor();
+  await t.app.services.models.register(admin, GRAY_MODEL);
+  await t.app.services.versions.register(admin, { model: 'gray', artifactPath: fixture('gray8x8-3class.onnx') });
+}

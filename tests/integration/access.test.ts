@@ -1,5 +1,5 @@
 import { startServer, type RunningServer } from '../../src/http/server';
-import { createTestApp, dbKind, fixture, GRAY_MODEL, type GqlResult, type TestApp } from '../helpers/test-app';
+import { createTestApp, dbKind, fixture, registerGray, type GqlResult, type TestApp } from '../helpers/test-app';
 
 interface HttpResult extends GqlResult {
   status: number;
@@ -40,9 +40,7 @@ describe(`access control over HTTP (${dbKind()})`, () => {
   beforeAll(async () => {
     t = await createTestApp();
     server = await startServer(t.app, { port: 0, host: '127.0.0.1' });
-    const admin = t.app.localActor();
-    await t.app.services.models.register(admin, GRAY_MODEL);
-    await t.app.services.versions.register(admin, { model: 'gray', artifactPath: fixture('gray8x8-3class.onnx') });
+    await registerGray(t);
   });
   afterAll(async () => {
     await server.close();

@@ -6,7 +6,7 @@ import { SessionRepository } from '../../src/auth/session.repository';
 import { SessionService } from '../../src/auth/session.service';
 import { loadConfig } from '../../src/config/config';
 import { startServer, type RunningServer } from '../../src/http/server';
-import { createTestApp, dbKind, fixture, GRAY_MODEL, type GqlResult, type TestApp } from '../helpers/test-app';
+import { createTestApp, dbKind, registerGray, type GqlResult, type TestApp } from '../helpers/test-app';
 import { sseText } from '../helpers/sse';
 
 /** What a browser keeps of a Set-Cookie: the name=value pair it sends back. */
@@ -53,9 +53,7 @@ describe(`browser sessions over HTTP (${dbKind()})`, () => {
     t = await createTestApp({ logger: logs.logger });
     server = await startServer(t.app, { port: 0, host: '127.0.0.1' });
     url = `http://127.0.0.1:${server.port}`;
-    const admin = t.app.localActor();
-    await t.app.services.models.register(admin, GRAY_MODEL);
-    await t.app.services.versions.register(admin, { model: 'gray', artifactPath: fixture('gray8x8-3class.onnx') });
+    await registerGray(t);
   });
   afterAll(async () => {
     await server.close();
