@@ -106,9 +106,8 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
       NODE_ENV: 'test',
       DATA_DIR: dataDir,
       IMPORT_ROOTS: importRoots.join(','),
-      // Two jest workers share the cores: one onnxruntime thread each, and none spinning while idle.
+      // Two jest workers share the cores: onnxruntime's threads spinning while idle would take them from the other.
       INFERENCE_SPINNING: 'false',
-      INTRA_OP_THREADS: '1',
       ...(url ? { DATABASE_URL: url } : {}),
     },
     opts.config,
