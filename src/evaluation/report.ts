@@ -167,6 +167,12 @@ export function renderReport(
     ["McNemar's exact p (mid-p)", `${pValue(p.mcnemarExactP)} (${pValue(p.mcnemarMidP)})`],
     ['verdict at alpha', `${p.verdict} (alpha ${v.alpha})`],
   ];
+  const disagreed = disagreements.map((d) => [
+    d.path,
+    d.label,
+    `${d.baselineLabel} ${pct(d.baselineProbability)}`,
+    `${d.candidateLabel} ${pct(d.candidateProbability)}`,
+  ]);
   const perClass = (r.candidate.perClass as { label: string; f1: number | null; support: number }[]).map((c, i) => {
     const b = (r.baseline.perClass as { f1: number | null }[])[i]!;
     return [c.label, String(c.support), b.f1 === null ? '-' : b.f1.toFixed(3), c.f1 === null ? '-' : c.f1.toFixed(3)];
@@ -198,17 +204,7 @@ export function renderReport(
       '',
       `## Where they disagree (first ${disagreements.length})`,
       '',
-      disagreements.length
-        ? table(
-            ['item', 'true', names.baseline, names.candidate],
-            disagreements.map((d) => [
-              d.path,
-              d.label,
-              `${d.baselineLabel} ${pct(d.baselineProbability)}`,
-              `${d.candidateLabel} ${pct(d.candidateProbability)}`,
-            ]),
-          )
-        : '(none)',
+      disagreements.length ? table(['item', 'true', names.baseline, names.candidate], disagreed) : '(none)',
       '',
     ].join('\n');
   }
@@ -225,12 +221,7 @@ export function renderReport(
 <h2>Per class (F1)</h2>${htmlTable(['class', 'support', names.baseline, names.candidate], perClass)}
 <h2>Where they disagree (first ${disagreements.length})</h2>${htmlTable(
     ['item', 'true', names.baseline, names.candidate],
-    disagreements.map((d) => [
-      d.path,
-      d.label,
-      `${d.baselineLabel} ${pct(d.baselineProbability)}`,
-      `${d.candidateLabel} ${pct(d.candidateProbability)}`,
-    ]),
+    disagreed,
   )}
 </body></html>
 `;

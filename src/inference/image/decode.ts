@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { DomainError, invalidImage, payloadTooLarge } from '../../common/errors';
 import { tooManyBytes } from './image-input';
-import { decodeSimplePng, loadPngDecoder, pngInfo } from './png';
+import { decodeSimplePng, loadPngDecoder, pngInfo, type PngInfo } from './png';
 import type { Raster } from './raster';
 
 export interface ImageLimits {
@@ -57,18 +57,7 @@ export async function decodeImage(
   if (png?.simple) {
     checkPixels(png.width, png.height, limits);
     await loadPngDecoder();
-    const { raster, is16 } = decodeSimplePng(bytes, png);
-    return {
-      raster,
-      is16,
-      source: {
-        format: 'png',
-        width: raster.width,
-        height: raster.height,
-        channels: raster.channels,
-        bitDepth: is16 ? 16 : 8,
-      },
-    };
+    return decodedPng(bytes, png);
   }
   return decodeWithSharp(bytes, await readHeader(bytes, limits), limits);
 }
@@ -81,18 +70,7 @@ export function decodeSmallPng(bytes: Buffer, limits: ImageLimits, maxPixels: nu
   if (bytes.length === 0 || bytes.length > limits.maxBytes) return null;
   const png = pngInfo(bytes);
   if (!png?.simple || png.width * png.height > Math.min(maxPixels, limits.maxPixels)) return null;
-  const { raster, is16 } = decodeSimplePng(bytes, png);
-  return {
-    raster,
-    is16,
-    source: {
-      format: 'png',
-      width: raster.width,
-      height: raster.height,
-      channels: raster.channels,
-      bitDepth: is16 ? 16 : 8,
-    },
-  };
+  return decodedPng(bytes, png);
 }
 
 function checkBytes(bytes: Buffer, limits: ImageLimits): void {
@@ -243,4 +221,20 @@ function looksLikeText(b: Buffer): boolean {
   for (const byte of b)
     if (byte === 9 || byte === 10 || byte === 13 || (byte >= 32 && byte < 127) || byte >= 128) printable++;
   return printable === b.length && !b.includes(0);
+}
+
+/** A simple PNG decoded on this thread, described as decodeImage() describes its source. */
+function decodedPng(bytes: Buffer, png: PngInfo): Decoded {
+  const { raster, is16 } = decodeSimplePng(bytes, png);
+  return {
+    raster,
+    is16,
+    source: {
+      format: 'png',
+      width: raster.width,
+      height: raster.height,
+      channels: raster.channels,
+      bitDepth: is16 ? 16 : 8,
+    },
+  };
 }
