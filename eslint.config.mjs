@@ -4,7 +4,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'src/db/generated/', 'tests/fixtures/', 'models/'] },
+  { ignores: ['dist/', 'coverage/', 'src/db/generated/', 'src/ui/gql/', 'tests/fixtures/', 'models/'] },
   js.configs.recommended,
   tseslint.configs.recommended,
   {
@@ -17,6 +17,11 @@ export default tseslint.config(
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: globals.node },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    // The admin UI runs in the browser.
+    files: ['src/ui/**/*.{ts,tsx}'],
+    languageOptions: { globals: globals.browser },
   },
   {
     // Tests and benches read GraphQL responses as untyped JSON.

@@ -32,6 +32,7 @@ export interface ComparisonView {
   agreement: number | null;
   verdict: string | null;
   nonInferior: boolean | null;
+  nonInferiorityMargin: number | null;
   error: string | null;
   createdAt: Date;
   finishedAt: Date | null;
@@ -65,6 +66,7 @@ export function comparisonView(record: ComparisonRecord): ComparisonView {
     agreement: p?.agreement ?? null,
     verdict: p?.verdict ?? null,
     nonInferior: p?.nonInferior ?? null,
+    nonInferiorityMargin: (record.options as { nonInferiorityMargin?: number }).nonInferiorityMargin ?? null,
     error: record.error,
     createdAt: record.createdAt,
     finishedAt: record.finishedAt,

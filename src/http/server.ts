@@ -13,6 +13,7 @@ import { createGuard, sendError } from './guard';
 import { healthz, metricsRoute, readiness } from './probes';
 import { sessionRoutes } from './session-routes';
 import { comparisonEvents } from './sse';
+import { uiRoutes } from './ui';
 
 export interface RunningServer {
   readonly url: string;
@@ -41,7 +42,15 @@ export async function startServer(app: App, opts: { port?: number; host?: string
   const guard = createGuard(app);
   app.metrics.startDefaultMetrics();
 
-  expressApp.use(helmet());
+  expressApp.use(
+    helmet({
+      contentSecurityPolicy: {
+        // The admin UI previews the images a user picks (blob: URLs) before sending them.
+        // The gateway often serves plain http on a LAN address: upgrading its requests to https would break the page.
+        directives: { 'img-src': ["'self'", 'data:', 'blob:'], 'upgrade-insecure-requests': null },
+      },
+    }),
+  );
   expressApp.use(requestIds);
   expressApp.get('/healthz', healthz);
   expressApp.get('/readyz', readiness(app));
@@ -49,8 +58,10 @@ export async function startServer(app: App, opts: { port?: number; host?: string
   expressApp.get('/comparisons/:id/events', comparisonEvents(app, guard));
   expressApp.get('/datasets/:name/items/:ordinal/image', datasetItemImage(app, guard));
   expressApp.use(sessionRoutes(app, guard));
-  expressApp.get('/', serviceIndex);
   expressApp.use('/graphql', ...graphqlRoute(app, guard, apollo));
+  const ui = uiRoutes();
+  if (ui) expressApp.use(ui);
+  expressApp.get('/', serviceIndex);
   expressApp.use(notFoundRoute(app));
   expressApp.use(bodyErrors(app));
 
@@ -113,6 +124,7 @@ const requestIds: express.RequestHandler = (req, res, next) => {
 const serviceIndex: express.RequestHandler = (_req, res) => {
   res.json({
     service: 'modelgate',
+    ui: '/',
     graphql: '/graphql',
     session: '/auth/session',
     health: '/healthz',

@@ -29,6 +29,12 @@ export interface PredictionResult {
   timingsMs: { decode: number; preprocess: number; queue: number; inference: number; total: number; batchSize: number };
 }
 
+export interface RuntimeSettings {
+  memoryBudgetBytes: number;
+  executionProviders: string[];
+  pinnedAliases: string[];
+}
+
 /** Images one predictBatch may carry (and multipart files one request may carry). */
 export const MAX_BATCH_IMAGES = 64;
 /** All of a predictBatch's image files together. */
@@ -165,6 +171,17 @@ export class InferenceService {
   loaded(actor: Actor): LoadedVersion[] {
     requireRole(actor, 'viewer', 'listing loaded versions');
     return this.deps.manager.list();
+  }
+
+  /** What the runtime works with: its memory budget, provider preference and the aliases never unloaded. */
+  settings(actor: Actor): RuntimeSettings {
+    requireRole(actor, 'viewer', 'reading the runtime settings');
+    const { config } = this.deps;
+    return {
+      memoryBudgetBytes: config.inference.memoryBudgetBytes,
+      executionProviders: [...config.inference.providers],
+      pinnedAliases: [...config.pinnedAliases],
+    };
   }
 
   /** Loads (or reloads a FAILED) version now, instead of on first use. */

@@ -6,7 +6,7 @@ import type { LoadedVersion as Loaded } from '../../inference/model-manager';
 import type { GraphQLContext } from '../context';
 import { imageCost, imagesCost, listCost } from '../cost';
 import { VersionRefInput } from '../types/inputs';
-import { ImageInput, LoadedVersion, Prediction } from '../types/prediction.type';
+import { ImageInput, LoadedVersion, Prediction, RuntimeSettings } from '../types/prediction.type';
 
 /**
  * Reads an uploaded file into memory, refusing it past `max` bytes. An upload that will not be used
@@ -102,6 +102,12 @@ export class PredictionResolver {
     const loaded = firstPage(ctx.services.inference.loaded(ctx.actor), first, PAGES.loadedVersions);
     const records = await Promise.all(loaded.map((l) => ctx.loaders.versionById.load(l.versionId)));
     return loaded.map((l, i) => toLoaded(l, records[i]));
+  }
+
+  @Query(() => RuntimeSettings, { description: 'The runtime\'s memory budget, provider order and pinned aliases.' })
+  runtime(@Ctx() ctx: GraphQLContext): RuntimeSettings {
+    const { memoryBudgetBytes, ...rest } = ctx.services.inference.settings(ctx.actor);
+    return { ...rest, memoryBudgetMB: memoryBudgetBytes / 2 ** 20 };
   }
 
   @Mutation(() => LoadedVersion, { description: 'Loads a version now (admin); a FAILED version is retried.' })

@@ -99,6 +99,8 @@ export class Comparison {
     description: 'With nonInferiorityMargin: whether the CI lower bound is above -margin.',
   })
   nonInferior!: boolean | null;
+  @Field(() => Float, { nullable: true, description: 'The margin the comparison was asked to test, if any.' })
+  nonInferiorityMargin!: number | null;
   @Field(() => String, { nullable: true, description: 'The verdict in one sentence.' }) summary!: string | null;
   @Field(() => String, { nullable: true }) error!: string | null;
   @Field(() => Date) createdAt!: Date;

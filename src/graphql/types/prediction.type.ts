@@ -96,3 +96,15 @@ export class LoadedVersion {
   @Field(() => Boolean, { description: 'A pinned alias points at it: never unloaded to make room.' })
   pinned!: boolean;
 }
+
+@ObjectType({ description: 'What the inference runtime works with.' })
+export class RuntimeSettings {
+  @Field(() => Float, { description: 'Loaded versions beyond this are unloaded, least recently used first.' })
+  memoryBudgetMB!: number;
+
+  @Field(() => [String], { description: 'Execution providers in preference order (CPU is the last resort).' })
+  executionProviders!: string[];
+
+  @Field(() => [String], { description: 'Aliases that need admin to move, and whose versions are never unloaded.' })
+  pinnedAliases!: string[];
+}

@@ -1,0 +1,792 @@
+/* eslint-disable */
+/** Internal type. DO NOT USE DIRECTLY. */
+type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
+/** Internal type. DO NOT USE DIRECTLY. */
+export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** viewer < operator < admin */
+export type ApiKeyRole =
+  | 'ADMIN'
+  | 'OPERATOR'
+  | 'VIEWER';
+
+/** An image: exactly one of base64 (raw file bytes, or a data: URL) or a multipart upload. */
+export type ImageInput = {
+  /** PNG, JPEG, WebP, TIFF, GIF or AVIF file bytes, base64-encoded; data: URLs accepted. */
+  base64?: string | null | undefined;
+  /** The GraphQL multipart request spec; send the header apollo-require-preflight: true. */
+  upload?: File | null | undefined;
+};
+
+export type ImportDvcInput = {
+  dryRun?: boolean | null | undefined;
+  /** Path of the DVC project (the folder holding .dvc/) on the gateway's machine. */
+  repoPath: string;
+  /** Git revision to read (default: the working tree at HEAD). */
+  rev?: string | null | undefined;
+};
+
+export type ImportMlflowInput = {
+  dryRun?: boolean | null | undefined;
+  /** Experiment name or id (default: all). */
+  experiment?: string | null | undefined;
+  registeredModel?: string | null | undefined;
+  /** An mlruns/ directory or file:// URI. */
+  trackingUri: string;
+};
+
+export type JobStatus =
+  | 'CANCELLED'
+  | 'FAILED'
+  | 'QUEUED'
+  | 'RUNNING'
+  | 'SUCCEEDED';
+
+export type ReportFormat =
+  | 'HTML'
+  | 'MARKDOWN';
+
+export type StartComparisonInput = {
+  /** Default 0.05. */
+  alpha?: number | null | undefined;
+  /** Default: the "baseline" alias of the candidate's model. */
+  baseline?: VersionRefInput | null | undefined;
+  candidate: VersionRefInput;
+  /** "name" (latest version) or "name@version". */
+  dataset: string;
+  /** Recompute even when an identical comparison exists. */
+  force?: boolean | null | undefined;
+  /** Model label → dataset label, for models that name the classes differently. */
+  labelMapping?: unknown;
+  /** Evaluate the first N items only. */
+  limit?: number | null | undefined;
+  /** Non-inferiority margin on the accuracy difference (e.g. 0.01). */
+  nonInferiorityMargin?: number | null | undefined;
+};
+
+export type Verdict =
+  | 'BASELINE_BETTER'
+  | 'CANDIDATE_BETTER'
+  | 'NO_SIGNIFICANT_DIFFERENCE';
+
+/** Which version to use: an explicit number, an alias, or (neither) the model's default routing. */
+export type VersionRefInput = {
+  /** e.g. "baseline", "champion" */
+  alias?: string | null | undefined;
+  model: string;
+  version?: number | null | undefined;
+};
+
+export type VersionStatus =
+  | 'ARCHIVED'
+  | 'FAILED'
+  | 'PENDING'
+  | 'READY';
+
+export type UiSetAliasMutationVariables = Exact<{
+  model: string;
+  alias: string;
+  version: number;
+}>;
+
+
+export type UiSetAliasMutation = { setAlias: { name: string, version: { version: number } } };
+
+export type UiRemoveAliasMutationVariables = Exact<{
+  model: string;
+  alias: string;
+}>;
+
+
+export type UiRemoveAliasMutation = { removeAlias: boolean };
+
+export type UiStartComparisonMutationVariables = Exact<{
+  input: StartComparisonInput;
+}>;
+
+
+export type UiStartComparisonMutation = { startComparison: { id: string, status: JobStatus } };
+
+export type UiRuntimeSettingsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type UiRuntimeSettingsQuery = { runtime: { pinnedAliases: Array<string>, memoryBudgetMB: number, executionProviders: Array<string> } };
+
+export type UiMetricsFragment = { n: number, accuracy: number, macroF1: number, top5Accuracy: number | null, ece: number, nll: number, brier: number, meanConfidence: number, latencyMsP50: number, latencyMsP95: number, latencyMsP99: number, throughput: number | null, sizeBytes: number, confusionMatrix: Array<Array<number>>, perClass: unknown, reliability: unknown };
+
+export type UiComparisonQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type UiComparisonQuery = { comparison: { id: string, status: JobStatus, progress: number, itemsDone: number, total: number, etaSeconds: number | null, alpha: number, n: number | null, verdict: Verdict | null, summary: string | null, error: string | null, nonInferior: boolean | null, nonInferiorityMargin: number | null, createdAt: string, finishedAt: string | null, accuracyDelta: number | null, accuracyDeltaCi95: Array<number> | null, macroF1Delta: number | null, macroF1DeltaCi95: Array<number> | null, mcnemarPValue: number | null, mcnemarMidP: number | null, agreement: number | null, discordantBaselineOnly: number | null, discordantCandidateOnly: number | null, candidate: { version: number, aliases: Array<string>, model: { name: string } }, baseline: { version: number, aliases: Array<string> }, dataset: { name: string, version: number, labels: Array<string> }, baselineMetrics: { n: number, accuracy: number, macroF1: number, top5Accuracy: number | null, ece: number, nll: number, brier: number, meanConfidence: number, latencyMsP50: number, latencyMsP95: number, latencyMsP99: number, throughput: number | null, sizeBytes: number, confusionMatrix: Array<Array<number>>, perClass: unknown, reliability: unknown } | null, candidateMetrics: { n: number, accuracy: number, macroF1: number, top5Accuracy: number | null, ece: number, nll: number, brier: number, meanConfidence: number, latencyMsP50: number, latencyMsP95: number, latencyMsP99: number, throughput: number | null, sizeBytes: number, confusionMatrix: Array<Array<number>>, perClass: unknown, reliability: unknown } | null, disagreements: Array<{ ordinal: number, path: string, label: string, baselineLabel: string, baselineProbability: number, candidateLabel: string, candidateProbability: number }> } | null };
+
+export type UiComparisonReportQueryVariables = Exact<{
+  id: string | number;
+  format: ReportFormat;
+}>;
+
+
+export type UiComparisonReportQuery = { comparison: { report: string | null } | null };
+
+export type UiCancelComparisonMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type UiCancelComparisonMutation = { cancelComparison: { id: string, status: JobStatus } };
+
+export type UiComparisonsQueryVariables = Exact<{
+  model?: string | null | undefined;
+}>;
+
+
+export type UiComparisonsQuery = { comparisons: Array<{ id: string, status: JobStatus, progress: number, itemsDone: number, total: number, verdict: Verdict | null, accuracyDelta: number | null, createdAt: string, candidate: { version: number, model: { name: string } }, baseline: { version: number }, dataset: { name: string, version: number } }> };
+
+export type UiComparisonChoicesQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type UiComparisonChoicesQuery = { models: Array<{ name: string, aliases: Array<{ name: string, version: { version: number } }>, versions: Array<{ version: number, status: VersionStatus }> }>, datasets: Array<{ name: string, version: number, size: number }> };
+
+export type UiDatasetsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type UiDatasetsQuery = { datasets: Array<{ name: string, version: number, size: number, digest: string, labels: Array<string>, storageUri: string, createdAt: string }> };
+
+export type UiImportReportFragment = { created: number, updated: number, unchanged: number, failed: number, items: Array<{ action: string, kind: string, name: string, version: number | null, reason: string | null }> };
+
+export type UiImportDvcMutationVariables = Exact<{
+  input: ImportDvcInput;
+}>;
+
+
+export type UiImportDvcMutation = { importDvc: { created: number, updated: number, unchanged: number, failed: number, items: Array<{ action: string, kind: string, name: string, version: number | null, reason: string | null }> } };
+
+export type UiImportMlflowMutationVariables = Exact<{
+  input: ImportMlflowInput;
+}>;
+
+
+export type UiImportMlflowMutation = { importMlflow: { created: number, updated: number, unchanged: number, failed: number, items: Array<{ action: string, kind: string, name: string, version: number | null, reason: string | null }> } };
+
+export type UiKeysQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type UiKeysQuery = { apiKeys: Array<{ name: string, role: ApiKeyRole, prefix: string, createdAt: string, lastUsedAt: string | null, revokedAt: string | null }> };
+
+export type UiCreateKeyMutationVariables = Exact<{
+  name: string;
+  role: ApiKeyRole;
+}>;
+
+
+export type UiCreateKeyMutation = { createApiKey: { key: string, apiKey: { name: string, role: ApiKeyRole } } };
+
+export type UiRevokeKeyMutationVariables = Exact<{
+  name: string;
+}>;
+
+
+export type UiRevokeKeyMutation = { revokeApiKey: { name: string, revokedAt: string | null } };
+
+export type UiModelQueryVariables = Exact<{
+  name: string;
+}>;
+
+
+export type UiModelQuery = { model: { name: string, description: string | null, task: string, labels: Array<string>, aliases: Array<{ name: string, updatedAt: string, version: { version: number } }>, aliasHistory: Array<{ alias: string, fromVersion: number | null, toVersion: number | null, actor: string, createdAt: string }>, versions: Array<{ id: string, version: number, status: VersionStatus, statusReason: string | null, aliases: Array<string>, sizeBytes: string, createdAt: string, parent: { version: number } | null, dvc: { path: string, rev: string | null } | null, mlflowRun: { runId: string, runName: string | null, metrics: unknown } | null }> } | null, comparisons: Array<{ id: string, status: JobStatus, finishedAt: string | null, candidate: { version: number }, baseline: { version: number }, dataset: { name: string, version: number }, candidateMetrics: { accuracy: number } | null, baselineMetrics: { accuracy: number } | null }> };
+
+export type UiModelsQueryVariables = Exact<{
+  search?: string | null | undefined;
+}>;
+
+
+export type UiModelsQuery = { models: Array<{ name: string, description: string | null, task: string, labels: Array<string>, updatedAt: string, aliases: Array<{ name: string, version: { version: number } }>, versions: Array<{ version: number, status: VersionStatus, tags: unknown, createdAt: string }> }> };
+
+export type UiPredictChoicesQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type UiPredictChoicesQuery = { models: Array<{ name: string, aliases: Array<{ name: string, version: { version: number } }>, versions: Array<{ version: number, status: VersionStatus }> }> };
+
+export type UiPredictBatchQueryVariables = Exact<{
+  ref: VersionRefInput;
+  images: Array<ImageInput> | ImageInput;
+  topK?: number | null | undefined;
+}>;
+
+
+export type UiPredictBatchQuery = { predictBatch: Array<{ resolvedBy: string, executionProvider: string, timingsMs: unknown, modelVersion: { version: number }, top: Array<{ label: string, probability: number }> }> };
+
+export type UiRuntimeQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type UiRuntimeQuery = { runtime: { memoryBudgetMB: number, executionProviders: Array<string>, pinnedAliases: Array<string> }, loadedVersions: Array<{ state: string, executionProvider: string | null, memoryMB: number, pinned: boolean, requests: number, lastUsed: string | null, loadedAt: string | null, loadMs: number | null, reason: string | null, maxBatchSize: number, modelVersion: { id: string, version: number, model: { name: string } } }>, models: Array<{ name: string, versions: Array<{ version: number, status: VersionStatus }> }> };
+
+export type UiLoadVersionMutationVariables = Exact<{
+  ref: VersionRefInput;
+}>;
+
+
+export type UiLoadVersionMutation = { loadVersion: { state: string } };
+
+export type UiUnloadVersionMutationVariables = Exact<{
+  ref: VersionRefInput;
+}>;
+
+
+export type UiUnloadVersionMutation = { unloadVersion: boolean };
+
+export type UiVersionQueryVariables = Exact<{
+  ref: VersionRefInput;
+}>;
+
+
+export type UiVersionQuery = { modelVersion: { id: string, version: number, status: VersionStatus, statusReason: string | null, artifactUri: string, format: string, md5: string, sha256: string, sizeBytes: string, createdAt: string, aliases: Array<string>, tags: unknown, signature: unknown, parent: { version: number } | null, model: { name: string, inputSpec: unknown, labels: Array<string> }, dvc: { repo: string, rev: string | null, path: string, md5: string, remote: string | null, dirty: boolean } | null, mlflowRun: { runId: string, runName: string | null, experimentId: string, experimentName: string | null, status: string | null, startTime: string | null, endTime: string | null, params: unknown, metrics: unknown, tags: unknown, trackingUri: string, metricHistory: Array<{ key: string, step: number, value: number }> } | null } | null, loadedVersions: Array<{ state: string, executionProvider: string | null, memoryMB: number, requests: number, lastUsed: string | null, reason: string | null, modelVersion: { id: string } }>, datasets: Array<{ name: string, version: number, size: number }> };
+
+export class TypedDocumentString<TResult, TVariables>
+  extends String
+  implements DocumentTypeDecoration<TResult, TVariables>
+{
+  __apiType?: NonNullable<DocumentTypeDecoration<TResult, TVariables>['__apiType']>;
+  private value: string;
+  public __meta__?: Record<string, any> | undefined;
+
+  constructor(value: string, __meta__?: Record<string, any> | undefined) {
+    super(value);
+    this.value = value;
+    this.__meta__ = __meta__;
+  }
+
+  override toString(): string & DocumentTypeDecoration<TResult, TVariables> {
+    return this.value;
+  }
+}
+export const UiMetricsFragmentDoc = new TypedDocumentString(`
+    fragment UiMetrics on VersionMetrics {
+  n
+  accuracy
+  macroF1
+  top5Accuracy
+  ece
+  nll
+  brier
+  meanConfidence
+  latencyMsP50
+  latencyMsP95
+  latencyMsP99
+  throughput
+  sizeBytes
+  confusionMatrix
+  perClass
+  reliability
+}
+    `, {"fragmentName":"UiMetrics"}) as unknown as TypedDocumentString<UiMetricsFragment, unknown>;
+export const UiImportReportFragmentDoc = new TypedDocumentString(`
+    fragment UiImportReport on ImportReport {
+  created
+  updated
+  unchanged
+  failed
+  items {
+    action
+    kind
+    name
+    version
+    reason
+  }
+}
+    `, {"fragmentName":"UiImportReport"}) as unknown as TypedDocumentString<UiImportReportFragment, unknown>;
+export const UiSetAliasDocument = new TypedDocumentString(`
+    mutation UiSetAlias($model: String!, $alias: String!, $version: Int!) {
+  setAlias(model: $model, alias: $alias, version: $version) {
+    name
+    version {
+      version
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<UiSetAliasMutation, UiSetAliasMutationVariables>;
+export const UiRemoveAliasDocument = new TypedDocumentString(`
+    mutation UiRemoveAlias($model: String!, $alias: String!) {
+  removeAlias(model: $model, alias: $alias)
+}
+    `) as unknown as TypedDocumentString<UiRemoveAliasMutation, UiRemoveAliasMutationVariables>;
+export const UiStartComparisonDocument = new TypedDocumentString(`
+    mutation UiStartComparison($input: StartComparisonInput!) {
+  startComparison(input: $input) {
+    id
+    status
+  }
+}
+    `) as unknown as TypedDocumentString<UiStartComparisonMutation, UiStartComparisonMutationVariables>;
+export const UiRuntimeSettingsDocument = new TypedDocumentString(`
+    query UiRuntimeSettings {
+  runtime {
+    pinnedAliases
+    memoryBudgetMB
+    executionProviders
+  }
+}
+    `) as unknown as TypedDocumentString<UiRuntimeSettingsQuery, UiRuntimeSettingsQueryVariables>;
+export const UiComparisonDocument = new TypedDocumentString(`
+    query UiComparison($id: ID!) {
+  comparison(id: $id) {
+    id
+    status
+    progress
+    itemsDone
+    total
+    etaSeconds
+    alpha
+    n
+    verdict
+    summary
+    error
+    nonInferior
+    nonInferiorityMargin
+    createdAt
+    finishedAt
+    accuracyDelta
+    accuracyDeltaCi95
+    macroF1Delta
+    macroF1DeltaCi95
+    mcnemarPValue
+    mcnemarMidP
+    agreement
+    discordantBaselineOnly
+    discordantCandidateOnly
+    candidate {
+      version
+      aliases
+      model {
+        name
+      }
+    }
+    baseline {
+      version
+      aliases
+    }
+    dataset {
+      name
+      version
+      labels
+    }
+    baselineMetrics {
+      ...UiMetrics
+    }
+    candidateMetrics {
+      ...UiMetrics
+    }
+    disagreements(first: 48) {
+      ordinal
+      path
+      label
+      baselineLabel
+      baselineProbability
+      candidateLabel
+      candidateProbability
+    }
+  }
+}
+    fragment UiMetrics on VersionMetrics {
+  n
+  accuracy
+  macroF1
+  top5Accuracy
+  ece
+  nll
+  brier
+  meanConfidence
+  latencyMsP50
+  latencyMsP95
+  latencyMsP99
+  throughput
+  sizeBytes
+  confusionMatrix
+  perClass
+  reliability
+}`) as unknown as TypedDocumentString<UiComparisonQuery, UiComparisonQueryVariables>;
+export const UiComparisonReportDocument = new TypedDocumentString(`
+    query UiComparisonReport($id: ID!, $format: ReportFormat!) {
+  comparison(id: $id) {
+    report(format: $format)
+  }
+}
+    `) as unknown as TypedDocumentString<UiComparisonReportQuery, UiComparisonReportQueryVariables>;
+export const UiCancelComparisonDocument = new TypedDocumentString(`
+    mutation UiCancelComparison($id: ID!) {
+  cancelComparison(id: $id) {
+    id
+    status
+  }
+}
+    `) as unknown as TypedDocumentString<UiCancelComparisonMutation, UiCancelComparisonMutationVariables>;
+export const UiComparisonsDocument = new TypedDocumentString(`
+    query UiComparisons($model: String) {
+  comparisons(first: 50, model: $model) {
+    id
+    status
+    progress
+    itemsDone
+    total
+    verdict
+    accuracyDelta
+    createdAt
+    candidate {
+      version
+      model {
+        name
+      }
+    }
+    baseline {
+      version
+    }
+    dataset {
+      name
+      version
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<UiComparisonsQuery, UiComparisonsQueryVariables>;
+export const UiComparisonChoicesDocument = new TypedDocumentString(`
+    query UiComparisonChoices {
+  models(first: 100) {
+    name
+    aliases {
+      name
+      version {
+        version
+      }
+    }
+    versions(first: 100) {
+      version
+      status
+    }
+  }
+  datasets(first: 100) {
+    name
+    version
+    size
+  }
+}
+    `) as unknown as TypedDocumentString<UiComparisonChoicesQuery, UiComparisonChoicesQueryVariables>;
+export const UiDatasetsDocument = new TypedDocumentString(`
+    query UiDatasets {
+  datasets(first: 100) {
+    name
+    version
+    size
+    digest
+    labels
+    storageUri
+    createdAt
+  }
+}
+    `) as unknown as TypedDocumentString<UiDatasetsQuery, UiDatasetsQueryVariables>;
+export const UiImportDvcDocument = new TypedDocumentString(`
+    mutation UiImportDvc($input: ImportDvcInput!) {
+  importDvc(input: $input) {
+    ...UiImportReport
+  }
+}
+    fragment UiImportReport on ImportReport {
+  created
+  updated
+  unchanged
+  failed
+  items {
+    action
+    kind
+    name
+    version
+    reason
+  }
+}`) as unknown as TypedDocumentString<UiImportDvcMutation, UiImportDvcMutationVariables>;
+export const UiImportMlflowDocument = new TypedDocumentString(`
+    mutation UiImportMlflow($input: ImportMlflowInput!) {
+  importMlflow(input: $input) {
+    ...UiImportReport
+  }
+}
+    fragment UiImportReport on ImportReport {
+  created
+  updated
+  unchanged
+  failed
+  items {
+    action
+    kind
+    name
+    version
+    reason
+  }
+}`) as unknown as TypedDocumentString<UiImportMlflowMutation, UiImportMlflowMutationVariables>;
+export const UiKeysDocument = new TypedDocumentString(`
+    query UiKeys {
+  apiKeys(first: 100) {
+    name
+    role
+    prefix
+    createdAt
+    lastUsedAt
+    revokedAt
+  }
+}
+    `) as unknown as TypedDocumentString<UiKeysQuery, UiKeysQueryVariables>;
+export const UiCreateKeyDocument = new TypedDocumentString(`
+    mutation UiCreateKey($name: String!, $role: ApiKeyRole!) {
+  createApiKey(name: $name, role: $role) {
+    key
+    apiKey {
+      name
+      role
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<UiCreateKeyMutation, UiCreateKeyMutationVariables>;
+export const UiRevokeKeyDocument = new TypedDocumentString(`
+    mutation UiRevokeKey($name: String!) {
+  revokeApiKey(name: $name) {
+    name
+    revokedAt
+  }
+}
+    `) as unknown as TypedDocumentString<UiRevokeKeyMutation, UiRevokeKeyMutationVariables>;
+export const UiModelDocument = new TypedDocumentString(`
+    query UiModel($name: String!) {
+  model(name: $name) {
+    name
+    description
+    task
+    labels
+    aliases {
+      name
+      updatedAt
+      version {
+        version
+      }
+    }
+    aliasHistory(first: 100) {
+      alias
+      fromVersion
+      toVersion
+      actor
+      createdAt
+    }
+    versions(first: 100) {
+      id
+      version
+      status
+      statusReason
+      aliases
+      sizeBytes
+      createdAt
+      parent {
+        version
+      }
+      dvc {
+        path
+        rev
+      }
+      mlflowRun {
+        runId
+        runName
+        metrics
+      }
+    }
+  }
+  comparisons(model: $name, first: 50) {
+    id
+    status
+    finishedAt
+    candidate {
+      version
+    }
+    baseline {
+      version
+    }
+    dataset {
+      name
+      version
+    }
+    candidateMetrics {
+      accuracy
+    }
+    baselineMetrics {
+      accuracy
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<UiModelQuery, UiModelQueryVariables>;
+export const UiModelsDocument = new TypedDocumentString(`
+    query UiModels($search: String) {
+  models(first: 100, search: $search) {
+    name
+    description
+    task
+    labels
+    updatedAt
+    aliases {
+      name
+      version {
+        version
+      }
+    }
+    versions(first: 100) {
+      version
+      status
+      tags
+      createdAt
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<UiModelsQuery, UiModelsQueryVariables>;
+export const UiPredictChoicesDocument = new TypedDocumentString(`
+    query UiPredictChoices {
+  models(first: 100) {
+    name
+    aliases {
+      name
+      version {
+        version
+      }
+    }
+    versions(first: 100) {
+      version
+      status
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<UiPredictChoicesQuery, UiPredictChoicesQueryVariables>;
+export const UiPredictBatchDocument = new TypedDocumentString(`
+    query UiPredictBatch($ref: VersionRefInput!, $images: [ImageInput!]!, $topK: Int) {
+  predictBatch(ref: $ref, images: $images, topK: $topK) {
+    resolvedBy
+    executionProvider
+    timingsMs
+    modelVersion {
+      version
+    }
+    top {
+      label
+      probability
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<UiPredictBatchQuery, UiPredictBatchQueryVariables>;
+export const UiRuntimeDocument = new TypedDocumentString(`
+    query UiRuntime {
+  runtime {
+    memoryBudgetMB
+    executionProviders
+    pinnedAliases
+  }
+  loadedVersions(first: 100) {
+    state
+    executionProvider
+    memoryMB
+    pinned
+    requests
+    lastUsed
+    loadedAt
+    loadMs
+    reason
+    maxBatchSize
+    modelVersion {
+      id
+      version
+      model {
+        name
+      }
+    }
+  }
+  models(first: 100) {
+    name
+    versions(first: 100) {
+      version
+      status
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<UiRuntimeQuery, UiRuntimeQueryVariables>;
+export const UiLoadVersionDocument = new TypedDocumentString(`
+    mutation UiLoadVersion($ref: VersionRefInput!) {
+  loadVersion(ref: $ref) {
+    state
+  }
+}
+    `) as unknown as TypedDocumentString<UiLoadVersionMutation, UiLoadVersionMutationVariables>;
+export const UiUnloadVersionDocument = new TypedDocumentString(`
+    mutation UiUnloadVersion($ref: VersionRefInput!) {
+  unloadVersion(ref: $ref)
+}
+    `) as unknown as TypedDocumentString<UiUnloadVersionMutation, UiUnloadVersionMutationVariables>;
+export const UiVersionDocument = new TypedDocumentString(`
+    query UiVersion($ref: VersionRefInput!) {
+  modelVersion(ref: $ref) {
+    id
+    version
+    status
+    statusReason
+    artifactUri
+    format
+    md5
+    sha256
+    sizeBytes
+    createdAt
+    aliases
+    tags
+    signature
+    parent {
+      version
+    }
+    model {
+      name
+      inputSpec
+      labels
+    }
+    dvc {
+      repo
+      rev
+      path
+      md5
+      remote
+      dirty
+    }
+    mlflowRun {
+      runId
+      runName
+      experimentId
+      experimentName
+      status
+      startTime
+      endTime
+      params
+      metrics
+      tags
+      trackingUri
+      metricHistory(first: 1000) {
+        key
+        step
+        value
+      }
+    }
+  }
+  loadedVersions(first: 100) {
+    state
+    executionProvider
+    memoryMB
+    requests
+    lastUsed
+    reason
+    modelVersion {
+      id
+    }
+  }
+  datasets(first: 100) {
+    name
+    version
+    size
+  }
+}
+    `) as unknown as TypedDocumentString<UiVersionQuery, UiVersionQueryVariables>;

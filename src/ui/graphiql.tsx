@@ -1,0 +1,16 @@
+import { createGraphiQLFetcher } from '@graphiql/toolkit';
+import { GraphiQL } from 'graphiql';
+import 'graphiql/style.css';
+import { createRoot } from 'react-dom/client';
+import { getSession } from './lib/api';
+
+// GraphiQL, bundled (no CDN), for signed-in users: it sends the session cookie like the rest of the UI.
+const fetcher = createGraphiQLFetcher({
+  url: '/graphql',
+  headers: { 'apollo-require-preflight': 'true' },
+  fetch: (input, init) => fetch(input, { ...init, credentials: 'same-origin' }),
+});
+
+const session = await getSession().catch(() => null);
+if (!session) window.location.replace(`/login?next=${encodeURIComponent('/graphiql')}`);
+else createRoot(document.getElementById('graphiql')!).render(<GraphiQL fetcher={fetcher} />);

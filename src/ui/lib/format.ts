@@ -1,0 +1,36 @@
+const dateTime = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
+
+export const fmtDate = (iso: string | null | undefined): string =>
+  iso ? `${dateTime.format(new Date(iso))} UTC` : '—';
+
+export function fmtBytes(bytes: number | string): string {
+  const b = Number(bytes);
+  if (b >= 2 ** 20) return `${(b / 2 ** 20).toFixed(1)} MB`;
+  if (b >= 1024) return `${(b / 1024).toFixed(1)} KB`;
+  return `${b} B`;
+}
+
+export const pct = (x: number | null | undefined, digits = 1): string =>
+  x == null ? '—' : `${(x * 100).toFixed(digits)}%`;
+
+/** A difference of two proportions in percentage points, signed. */
+export const pts = (x: number | null | undefined, digits = 1): string =>
+  x == null ? '—' : `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(digits)} pts`;
+
+export const num = (x: number | null | undefined, digits = 3): string => (x == null ? '—' : x.toFixed(digits));
+
+export const ms = (x: number | null | undefined): string => (x == null ? '—' : `${x.toFixed(1)} ms`);
+
+export const VERDICT_WORDS: Record<string, string> = {
+  CANDIDATE_BETTER: 'Candidate better',
+  BASELINE_BETTER: 'Baseline better',
+  NO_SIGNIFICANT_DIFFERENCE: 'No significant difference',
+};
+
+/** "3", "v3" → { version: 3 }; anything else names an alias; "" → the model's default routing. */
+export function parseRef(model: string, ref: string | undefined): { model: string; version?: number; alias?: string } {
+  const r = (ref ?? '').trim();
+  if (r === '' || r === 'default') return { model };
+  const m = /^v?(\d+)$/.exec(r);
+  return m ? { model, version: Number(m[1]) } : { model, alias: r };
+}

@@ -1,0 +1,61 @@
+import { useQueryClient } from '@tanstack/react-query';
+import { useNavigate } from '@tanstack/react-router';
+import { useEffect, useState, type FormEvent } from 'react';
+import { ErrorBox } from '../components';
+import { signIn } from '../lib/api';
+import { loginRoute } from '../routes';
+
+export function LoginPage() {
+  const { next } = loginRoute.useSearch();
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const [key, setKey] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    document.title = 'Sign in · modelgate';
+  }, []);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const session = await signIn(key.trim());
+      // The key is exchanged once; only the HttpOnly session cookie remains.
+      setKey('');
+      queryClient.setQueryData(['session'], session);
+      const target = next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/login') ? next : '/';
+      await navigate({ href: target });
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <main id="main" className="login">
+      <form onSubmit={submit} aria-labelledby="login-title">
+        <h1 id="login-title">modelgate</h1>
+        <p className="muted">Sign in with an API key. The gateway prints an admin key on its first start.</p>
+        <label htmlFor="api-key">API key</label>
+        <input
+          id="api-key"
+          name="key"
+          type="password"
+          autoComplete="off"
+          spellCheck={false}
+          required
+          value={key}
+          onChange={(e) => setKey(e.target.value)}
+          placeholder="mg_…"
+        />
+        {error != null && <ErrorBox error={error} />}
+        <button type="submit" className="primary" disabled={busy || key.trim() === ''}>
+          Sign in
+        </button>
+      </form>
+    </main>
+  );
+}

@@ -1,0 +1,291 @@
+import { useQuery } from '@tanstack/react-query';
+import { Link, useNavigate } from '@tanstack/react-router';
+import { useMemo, useState, type FormEvent } from 'react';
+import { Figure, lineChart } from '../charts';
+import { Chip, DefinitionList, Empty, ErrorBox, Loading, Page, Section, StatusChip } from '../components';
+import { graphql } from '../gql';
+import type { UiVersionQuery } from '../gql/graphql';
+import { gql } from '../lib/api';
+import { fmtBytes, fmtDate } from '../lib/format';
+import { StartComparison } from '../lib/mutations';
+import { useCan } from '../lib/session';
+import { versionRoute } from '../routes';
+
+const VersionQuery = graphql(`
+  query UiVersion($ref: VersionRefInput!) {
+    modelVersion(ref: $ref) {
+      id
+      version
+      status
+      statusReason
+      artifactUri
+      format
+      md5
+      sha256
+      sizeBytes
+      createdAt
+      aliases
+      tags
+      signature
+      parent {
+        version
+      }
+      model {
+        name
+        inputSpec
+        labels
+      }
+      dvc {
+        repo
+        rev
+        path
+        md5
+        remote
+        dirty
+      }
+      mlflowRun {
+        runId
+        runName
+        experimentId
+        experimentName
+        status
+        startTime
+        endTime
+        params
+        metrics
+        tags
+        trackingUri
+        metricHistory(first: 1000) {
+          key
+          step
+          value
+        }
+      }
+    }
+    loadedVersions(first: 100) {
+      state
+      executionProvider
+      memoryMB
+      requests
+      lastUsed
+      reason
+      modelVersion {
+        id
+      }
+    }
+    datasets(first: 100) {
+      name
+      version
+      size
+    }
+  }
+`);
+
+const json = (v: unknown) => <pre className="json">{JSON.stringify(v, null, 2)}</pre>;
+
+function KeyValues({ values, empty }: { values: unknown; empty: string }) {
+  const entries = Object.entries((values as Record<string, unknown>) ?? {});
+  if (entries.length === 0) return <Empty>{empty}</Empty>;
+  return (
+    <div className="table-wrap">
+      <table className="kv">
+        <tbody>
+          {entries.map(([k, v]) => (
+            <tr key={k}>
+              <th scope="row">{k}</th>
+              <td className="mono">{typeof v === 'object' ? JSON.stringify(v) : String(v)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function VersionPage() {
+  const { name, version } = versionRoute.useParams();
+  const n = Number(version);
+  const q = useQuery({
+    queryKey: ['version', name, n],
+    queryFn: () => gql(VersionQuery, { ref: { model: name, version: n } }),
+  });
+  if (q.isPending) return <Loading what="Loading the version" />;
+  if (q.error) return <ErrorBox error={q.error} />;
+  const v = q.data.modelVersion;
+  if (!v) return <ErrorBox error={new Error(`no version ${version} of ${name}`)} />;
+  const loaded = q.data.loadedVersions.find((l) => l.modelVersion.id === v.id);
+
+  return (
+    <Page
+      title={`${name} v${v.version}`}
+      actions={
+        <Link to="/predict" search={{ model: name, a: String(v.version), b: undefined, topK: undefined }}>
+          Try a prediction
+        </Link>
+      }
+    >
+      <p>
+        <Link to="/models/$name" params={{ name }} search={{ metric: undefined }}>
+          ← {name}
+        </Link>{' '}
+        <StatusChip status={v.status} />{' '}
+        {v.aliases.map((a) => (
+          <Chip key={a}>{a}</Chip>
+        ))}
+      </p>
+      {v.statusReason && <p className="muted">{v.statusReason}</p>}
+      <CompareWithBaseline model={name} version={v.version} datasets={q.data.datasets} />
+      <Section title="Artifact">
+        <DefinitionList
+          items={[
+            ['Format', v.format],
+            ['Size', fmtBytes(v.sizeBytes)],
+            ['Created', fmtDate(v.createdAt)],
+            ['Artifact URI', <span className="mono">{v.artifactUri}</span>],
+            ['md5', <span className="mono">{v.md5}</span>],
+            ['sha256', <span className="mono">{v.sha256}</span>],
+            ['Derived from', v.parent ? `v${v.parent.version}` : null],
+            [
+              'Load state',
+              loaded
+                ? `${loaded.state} on ${loaded.executionProvider ?? '—'}, ${loaded.memoryMB} MB, ${loaded.requests} requests`
+                : 'not loaded',
+            ],
+          ]}
+        />
+      </Section>
+      <Section title="DVC provenance">
+        {v.dvc ? (
+          <DefinitionList
+            items={[
+              ['Repository', <span className="mono">{v.dvc.repo}</span>],
+              ['Path', <span className="mono">{v.dvc.path}</span>],
+              ['Revision', <span className="mono">{v.dvc.rev ?? 'working tree'}</span>],
+              ['DVC md5', <span className="mono">{v.dvc.md5}</span>],
+              ['Remote', v.dvc.remote],
+              ['Dirty', v.dvc.dirty ? 'yes: tracked files differed from the revision' : 'no'],
+            ]}
+          />
+        ) : (
+          <Empty>Not imported from DVC.</Empty>
+        )}
+      </Section>
+      <Section title="MLflow run">
+        {v.mlflowRun ? <MlflowRun run={v.mlflowRun} /> : <Empty>Not linked to an MLflow run.</Empty>}
+      </Section>
+      <Section title="Tags">
+        <KeyValues values={v.tags} empty="No tags." />
+      </Section>
+      <Section title="Signature">{json(v.signature)}</Section>
+      <Section title="Input spec">{json(v.model.inputSpec)}</Section>
+    </Page>
+  );
+}
+
+type Run = NonNullable<NonNullable<UiVersionQuery['modelVersion']>['mlflowRun']>;
+
+function MlflowRun({ run }: { run: Run }) {
+  const byKey = useMemo(() => {
+    const m = new Map<string, { x: number; y: number }[]>();
+    for (const p of run.metricHistory) {
+      if (!m.has(p.key)) m.set(p.key, []);
+      m.get(p.key)!.push({ x: p.step, y: p.value });
+    }
+    return [...m.entries()].filter(([, pts]) => pts.length > 1);
+  }, [run.metricHistory]);
+  return (
+    <>
+      <DefinitionList
+        items={[
+          ['Run', `${run.runName ?? '(no name)'} · ${run.runId}`],
+          ['Experiment', `${run.experimentName ?? ''} (${run.experimentId})`],
+          ['Status', run.status],
+          ['Started', fmtDate(run.startTime)],
+          ['Ended', fmtDate(run.endTime)],
+          ['Tracking URI', <span className="mono">{run.trackingUri}</span>],
+        ]}
+      />
+      <h3>Parameters</h3>
+      <KeyValues values={run.params} empty="No parameters." />
+      <h3>Metrics (latest values)</h3>
+      <KeyValues values={run.metrics} empty="No metrics." />
+      <h3>Metric histories</h3>
+      {byKey.length === 0 ? (
+        <Empty>No metric was logged at more than one step.</Empty>
+      ) : (
+        <div className="grid">
+          {byKey.map(([key, pts]) => (
+            <HistoryFigure key={key} name={key} points={pts} />
+          ))}
+        </div>
+      )}
+    </>
+  );
+}
+
+function HistoryFigure({ name, points }: { name: string; points: { x: number; y: number }[] }) {
+  const make = useMemo(() => lineChart(points, 'Step', name), [points, name]);
+  const last = points[points.length - 1]!;
+  return (
+    <Figure
+      name={`history-${name}`}
+      title={`${name} over ${points.length} steps, last ${last.y.toPrecision(4)}`}
+      make={make}
+    />
+  );
+}
+
+function CompareWithBaseline(props: {
+  model: string;
+  version: number;
+  datasets: { name: string; version: number; size: number }[];
+}) {
+  const operator = useCan('operator');
+  const navigate = useNavigate();
+  const [dataset, setDataset] = useState('');
+  const [limit, setLimit] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  if (!operator) return null;
+  const names = [...new Set(props.datasets.map((d) => d.name))];
+  const chosen = dataset || names[0] || '';
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const { startComparison } = await gql(StartComparison, {
+        input: {
+          candidate: { model: props.model, version: props.version },
+          dataset: chosen,
+          limit: limit ? Number(limit) : null,
+        },
+      });
+      await navigate({ to: '/comparisons/$id', params: { id: startComparison.id } });
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form className="inline-form card" onSubmit={submit} aria-label="Compare with baseline">
+      <label>
+        Dataset
+        <select value={chosen} onChange={(e) => setDataset(e.target.value)}>
+          {names.map((d) => (
+            <option key={d}>{d}</option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Limit (items)
+        <input type="number" min={1} value={limit} onChange={(e) => setLimit(e.target.value)} placeholder="all" />
+      </label>
+      <button type="submit" className="primary" disabled={busy || !chosen}>
+        Compare with baseline
+      </button>
+      {error != null && <ErrorBox error={error} />}
+    </form>
+  );
+}
