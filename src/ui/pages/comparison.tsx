@@ -417,7 +417,6 @@ function Gallery({ c }: { c: C }) {
               alt={`Item ${d.ordinal} (${d.path}), true label ${d.label}`}
               width={96}
               height={96}
-              loading="lazy"
               className="pixelated"
             />
             <div className="small">

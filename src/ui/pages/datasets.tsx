@@ -72,7 +72,6 @@ function DatasetCard({ d }: { d: Dataset }) {
               alt={`${d.name} item ${i}`}
               width={64}
               height={64}
-              loading="lazy"
               className="pixelated"
             />
           </li>
