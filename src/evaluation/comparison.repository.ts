@@ -136,19 +136,19 @@ export class ComparisonRepository implements LeaseStore<ComparisonRecord> {
     });
   }
 
-  /** Items whose top-1 differs between the versions, in dataset order, with the item's path. */
+  /** Items whose top-1 differs between the versions, in dataset order, with the item's path and image sha256. */
   disagreements(comparisonId: number, first: number) {
-    return this.prisma.$queryRaw<(ComparisonItemRecord & { path: string })[]>`
-      SELECT ci.*, di."path" FROM "ComparisonItem" ci JOIN "DatasetItem" di ON di."id" = ci."datasetItemId"
+    return this.prisma.$queryRaw<(ComparisonItemRecord & { path: string; sha256: string })[]>`
+      SELECT ci.*, di."path", di."sha256" FROM "ComparisonItem" ci JOIN "DatasetItem" di ON di."id" = ci."datasetItemId"
       WHERE ci."comparisonId" = ${comparisonId} AND ci."baselineTop1" <> ci."candidateTop1"
       ORDER BY ci."ordinal" LIMIT ${first}`;
   }
 
   /** disagreements() of several comparisons in one statement: the first `first` of each. */
   disagreementsOf(comparisonIds: readonly number[], first: number) {
-    return this.prisma.$queryRaw<(ComparisonItemRecord & { path: string })[]>`
+    return this.prisma.$queryRaw<(ComparisonItemRecord & { path: string; sha256: string })[]>`
       SELECT d.* FROM unnest(${[...comparisonIds]}::int[]) AS c("id") CROSS JOIN LATERAL (
-        SELECT ci.*, di."path" FROM "ComparisonItem" ci JOIN "DatasetItem" di ON di."id" = ci."datasetItemId"
+        SELECT ci.*, di."path", di."sha256" FROM "ComparisonItem" ci JOIN "DatasetItem" di ON di."id" = ci."datasetItemId"
         WHERE ci."comparisonId" = c."id" AND ci."baselineTop1" <> ci."candidateTop1"
         ORDER BY ci."ordinal" LIMIT ${first}) d
       ORDER BY d."comparisonId", d."ordinal"`;

@@ -12,7 +12,7 @@ import type { RegistryLoaders } from '../registry/loaders';
 import type { ModelRecord } from '../registry/model.repository';
 import type { VersionRecord } from '../registry/version.repository';
 import type { ResolvedVersion, VersionRef, VersionService } from '../registry/version.service';
-import type { Disagreement, ReportNames } from './report';
+import { REPORT_THUMBNAIL_PX, type Disagreement, type ReportNames } from './report';
 import { DEFAULT_ALPHA } from './statistics';
 
 export interface StartComparisonInput {
@@ -41,6 +41,9 @@ export interface ComparisonOptions {
 
 /** Version numbers are 32-bit integers in the database: a larger one is refused before any query. */
 const MAX_VERSION = 2 ** 31 - 1;
+
+/** Thumbnails a report decodes at once. */
+const THUMBNAIL_CONCURRENCY = 2;
 
 /** Bumped when the evaluation itself changes, so stored results are not reused across it. */
 const EVALUATOR_VERSION = 1;
@@ -283,6 +286,7 @@ export class ComparisonService {
       return byComparison.get(record.id)!.map((r) => ({
         ordinal: r.ordinal,
         path: r.path,
+        sha256: r.sha256,
         label: labels[r.label] ?? String(r.label),
         baselineLabel: labels[r.baselineTop1] ?? String(r.baselineTop1),
         baselineProbability: r.baselineProbs[r.baselineTop1]!,
@@ -290,6 +294,24 @@ export class ComparisonService {
         candidateProbability: r.candidateProbs[r.candidateTop1]!,
       }));
     });
+  }
+
+  /**
+   * PNG thumbnails of the disagreeing items' stored images, for the HTML report's gallery: one per
+   * item, in order, null where an image cannot be read (the report says so rather than failing).
+   * A few at a time: sharp decodes on libuv's small thread pool, which inference shares.
+   */
+  async thumbnails(actor: Actor, items: readonly Disagreement[]): Promise<(Buffer | null)[]> {
+    requireRole(actor, 'viewer', 'reading dataset images');
+    const out: (Buffer | null)[] = new Array(items.length).fill(null);
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < items.length; i = next++) {
+        out[i] = await this.deps.datasets.thumbnail(items[i]!.sha256, REPORT_THUMBNAIL_PX).catch(() => null);
+      }
+    };
+    await Promise.all(Array.from({ length: THUMBNAIL_CONCURRENCY }, worker));
+    return out;
   }
 
   async cancel(actor: Actor, id: number): Promise<ComparisonRecord> {
