@@ -481,7 +481,7 @@ export function perClassF1(
     classes = all.filter((c) => keep.has(c.label));
     note = `<p class="note">Drawn: the ${maxClasses} of ${all.length} classes whose F1 changed most; the table below has them all.</p>`;
   }
-  const [W, x0, x1, top, rowH] = [480, 122, 430, 40, 30];
+  const [W, x0, x1, top, rowH] = [490, 136, 440, 40, 30];
   const x = (v: number) => x0 + v * (x1 - x0);
   const bottom = top + classes.length * rowH;
   const parts: string[] = [];
@@ -503,7 +503,7 @@ export function perClassF1(
     parts.push(
       `<g class="class" data-label="${esc(c.label)}" data-baseline="${c.baseline ?? ''}" data-candidate="${c.candidate ?? ''}">` +
         `<title>${esc(`${c.label}: F1 ${c.baseline?.toFixed(3) ?? 'n/a'} (${names.baseline}), ${c.candidate?.toFixed(3) ?? 'n/a'} (${names.candidate})`)}</title>` +
-        `<text x="${x0 - 8}" y="${y + 18}" text-anchor="end" font-size="13">${esc(short(c.label))}</text>` +
+        `<text x="${x0 - 8}" y="${y + 18}" text-anchor="end">${esc(short(c.label))}</text>` +
         bar(c.baseline, y + 3, BASELINE_COLOUR) +
         bar(c.candidate, y + 15, CANDIDATE_COLOUR) +
         `</g>`,

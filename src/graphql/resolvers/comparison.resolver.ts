@@ -8,8 +8,10 @@ import { Comparison, ComparisonItem, ReportFormat, StartComparisonInput } from '
 import { Dataset } from '../types/dataset.type';
 import { ModelVersion } from '../types/version.type';
 
-/** Rendering a report reads the results and 48 disagreements (and, in HTML, their images): priced like 100 objects. */
+/** Rendering a report reads the results and 48 disagreements: priced like 100 objects. */
 const REPORT_COST = 100;
+/** The HTML one also decodes and resizes up to 48 stored images for its gallery. */
+const HTML_REPORT_COST = 1000;
 
 @Resolver(() => Comparison)
 export class ComparisonResolver {
@@ -67,8 +69,10 @@ export class ComparisonResolver {
 
   @FieldResolver(() => String, {
     nullable: true,
-    description: 'A self-contained report (Markdown or HTML) once the comparison succeeded.',
-    complexity: REPORT_COST,
+    description:
+      'A self-contained report once the comparison succeeded: Markdown, or HTML with inline SVG charts and the disagreeing images.',
+    complexity: ({ args, childComplexity }) =>
+      (args.format === ReportFormat.HTML ? HTML_REPORT_COST : REPORT_COST) + childComplexity,
   })
   async report(
     @Root() c: ComparisonView,
