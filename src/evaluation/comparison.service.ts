@@ -4,6 +4,7 @@ import { badInput, exhausted, notFound, conflict, modelLoadFailed, modelNotReady
 import { PAGES, pageSize } from '../common/paging';
 import { checkText } from '../common/text';
 import type { ComparisonRecord, ComparisonRepository } from './comparison.repository';
+import type { ItemResult } from './items-csv';
 import type { DatasetRecord } from '../registry/dataset.repository';
 import type { DatasetService } from '../registry/dataset.service';
 import type { ModelService } from '../registry/model.service';
@@ -41,6 +42,9 @@ export interface ComparisonOptions {
 
 /** Version numbers are 32-bit integers in the database: a larger one is refused before any query. */
 const MAX_VERSION = 2 ** 31 - 1;
+
+/** Items per page of the per-item export: one query each, never the whole comparison in memory. */
+export const ITEM_PAGE_SIZE = 1000;
 
 /** Thumbnails a report decodes at once. */
 const THUMBNAIL_CONCURRENCY = 2;
@@ -312,6 +316,48 @@ export class ComparisonService {
     };
     await Promise.all(Array.from({ length: THUMBNAIL_CONCURRENCY }, worker));
     return out;
+  }
+
+  /**
+   * Every item of a succeeded comparison, in dataset order, a page at a time (GET
+   * /comparisons/<id>/items.csv). Refused with CONFLICT before the comparison has succeeded; the
+   * checks run here, before the first page is read.
+   */
+  async itemPages(
+    actor: Actor,
+    record: ComparisonRecord,
+    pageSize = ITEM_PAGE_SIZE,
+  ): Promise<AsyncGenerator<ItemResult[], void, undefined>> {
+    requireRole(actor, 'viewer', 'reading comparisons');
+    if (record.status !== 'SUCCEEDED')
+      throw conflict(`comparison ${record.id} is ${record.status}: its items are listed once it has SUCCEEDED`, {
+        status: record.status,
+      });
+    const labels = (await this.deps.datasets.findById(record.datasetId))?.labels ?? [];
+    const name = (index: number) => labels[index] ?? String(index);
+    const repo = this.deps.comparisons;
+    return (async function* pages() {
+      for (let after = -1; ;) {
+        const rows = await repo.itemPage(record.id, after, pageSize);
+        if (rows.length === 0) return;
+        yield rows.map((r) => ({
+          ordinal: r.ordinal,
+          path: r.path,
+          label: name(r.label),
+          baselineLabel: name(r.baselineTop1),
+          baselineProbability: r.baselineProbability,
+          candidateLabel: name(r.candidateTop1),
+          candidateProbability: r.candidateProbability,
+          agree: r.baselineTop1 === r.candidateTop1,
+          baselineCorrect: r.baselineTop1 === r.label,
+          candidateCorrect: r.candidateTop1 === r.label,
+          baselineMs: r.baselineMs,
+          candidateMs: r.candidateMs,
+        }));
+        if (rows.length < pageSize) return;
+        after = rows[rows.length - 1]!.ordinal;
+      }
+    })();
   }
 
   async cancel(actor: Actor, id: number): Promise<ComparisonRecord> {
