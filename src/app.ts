@@ -129,7 +129,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     aliases: repos.aliases,
     pinned: config.pinnedAliases,
   });
-  const datasets = new DatasetService(repos.datasets, artifacts);
+  const datasets = new DatasetService(repos.datasets, artifacts, config.inference.image);
   const mlflowRuns = new MlflowRunService(new MlflowRepository(db.prisma));
   const metrics = new GatewayMetrics();
   const manager = new ModelManager({

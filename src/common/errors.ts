@@ -81,6 +81,8 @@ export function httpStatus(code: string): number {
       return 403;
     case ErrorCode.NOT_FOUND:
       return 404;
+    case ErrorCode.CONFLICT:
+      return 409;
     case ErrorCode.PAYLOAD_TOO_LARGE:
       return 413;
     case ErrorCode.RATE_LIMITED:

@@ -21,6 +21,19 @@ export interface NewComparison {
 
 export type NewComparisonItem = Omit<ComparisonItem, 'comparisonId'>;
 
+/** One evaluated item as the CSV export lists it: each version's top-1 and its probability, not the whole vectors. */
+export interface ComparisonItemRow {
+  ordinal: number;
+  path: string;
+  label: number;
+  baselineTop1: number;
+  baselineProbability: number;
+  candidateTop1: number;
+  candidateProbability: number;
+  baselineMs: number;
+  candidateMs: number;
+}
+
 /** Comparisons and their per-item rows; a comparison is a job of the generic lease runner (src/jobs). */
 export class ComparisonRepository implements LeaseStore<ComparisonRecord> {
   private readonly lease: LeaseTable;
@@ -136,22 +149,37 @@ export class ComparisonRepository implements LeaseStore<ComparisonRecord> {
     });
   }
 
-  /** Items whose top-1 differs between the versions, in dataset order, with the item's path. */
+  /** Items whose top-1 differs between the versions, in dataset order, with the item's path and image sha256. */
   disagreements(comparisonId: number, first: number) {
-    return this.prisma.$queryRaw<(ComparisonItemRecord & { path: string })[]>`
-      SELECT ci.*, di."path" FROM "ComparisonItem" ci JOIN "DatasetItem" di ON di."id" = ci."datasetItemId"
+    return this.prisma.$queryRaw<(ComparisonItemRecord & { path: string; sha256: string })[]>`
+      SELECT ci.*, di."path", di."sha256" FROM "ComparisonItem" ci JOIN "DatasetItem" di ON di."id" = ci."datasetItemId"
       WHERE ci."comparisonId" = ${comparisonId} AND ci."baselineTop1" <> ci."candidateTop1"
       ORDER BY ci."ordinal" LIMIT ${first}`;
   }
 
   /** disagreements() of several comparisons in one statement: the first `first` of each. */
   disagreementsOf(comparisonIds: readonly number[], first: number) {
-    return this.prisma.$queryRaw<(ComparisonItemRecord & { path: string })[]>`
+    return this.prisma.$queryRaw<(ComparisonItemRecord & { path: string; sha256: string })[]>`
       SELECT d.* FROM unnest(${[...comparisonIds]}::int[]) AS c("id") CROSS JOIN LATERAL (
-        SELECT ci.*, di."path" FROM "ComparisonItem" ci JOIN "DatasetItem" di ON di."id" = ci."datasetItemId"
+        SELECT ci.*, di."path", di."sha256" FROM "ComparisonItem" ci JOIN "DatasetItem" di ON di."id" = ci."datasetItemId"
         WHERE ci."comparisonId" = c."id" AND ci."baselineTop1" <> ci."candidateTop1"
         ORDER BY ci."ordinal" LIMIT ${first}) d
       ORDER BY d."comparisonId", d."ordinal"`;
+  }
+
+  /**
+   * Up to `limit` items after `afterOrdinal`, in dataset order (keyset paging on the primary key:
+   * every page costs the same however far in). PostgreSQL arrays count from 1.
+   */
+  itemPage(comparisonId: number, afterOrdinal: number, limit: number): Promise<ComparisonItemRow[]> {
+    return this.prisma.$queryRaw<ComparisonItemRow[]>`
+      SELECT ci."ordinal", di."path", ci."label", ci."baselineTop1", ci."candidateTop1",
+        ci."baselineProbs"[ci."baselineTop1" + 1] AS "baselineProbability",
+        ci."candidateProbs"[ci."candidateTop1" + 1] AS "candidateProbability",
+        ci."baselineMs", ci."candidateMs"
+      FROM "ComparisonItem" ci JOIN "DatasetItem" di ON di."id" = ci."datasetItemId"
+      WHERE ci."comparisonId" = ${comparisonId} AND ci."ordinal" > ${afterOrdinal}
+      ORDER BY ci."ordinal" LIMIT ${limit}`;
   }
 
   items(comparisonId: number): Promise<ComparisonItemRecord[]> {

@@ -4,6 +4,7 @@ import { badInput, exhausted, notFound, conflict, modelLoadFailed, modelNotReady
 import { PAGES, pageSize } from '../common/paging';
 import { checkText } from '../common/text';
 import type { ComparisonRecord, ComparisonRepository } from './comparison.repository';
+import type { ItemResult } from './items-csv';
 import type { DatasetRecord } from '../registry/dataset.repository';
 import type { DatasetService } from '../registry/dataset.service';
 import type { ModelService } from '../registry/model.service';
@@ -12,7 +13,7 @@ import type { RegistryLoaders } from '../registry/loaders';
 import type { ModelRecord } from '../registry/model.repository';
 import type { VersionRecord } from '../registry/version.repository';
 import type { ResolvedVersion, VersionRef, VersionService } from '../registry/version.service';
-import type { Disagreement, ReportNames } from './report';
+import { REPORT_THUMBNAIL_PX, type Disagreement, type ReportNames } from './report';
 import { DEFAULT_ALPHA } from './statistics';
 
 export interface StartComparisonInput {
@@ -41,6 +42,12 @@ export interface ComparisonOptions {
 
 /** Version numbers are 32-bit integers in the database: a larger one is refused before any query. */
 const MAX_VERSION = 2 ** 31 - 1;
+
+/** Items per page of the per-item export: one query each, never the whole comparison in memory. */
+export const ITEM_PAGE_SIZE = 1000;
+
+/** Thumbnails a report decodes at once. */
+const THUMBNAIL_CONCURRENCY = 2;
 
 /** Bumped when the evaluation itself changes, so stored results are not reused across it. */
 const EVALUATOR_VERSION = 1;
@@ -283,6 +290,7 @@ export class ComparisonService {
       return byComparison.get(record.id)!.map((r) => ({
         ordinal: r.ordinal,
         path: r.path,
+        sha256: r.sha256,
         label: labels[r.label] ?? String(r.label),
         baselineLabel: labels[r.baselineTop1] ?? String(r.baselineTop1),
         baselineProbability: r.baselineProbs[r.baselineTop1]!,
@@ -290,6 +298,66 @@ export class ComparisonService {
         candidateProbability: r.candidateProbs[r.candidateTop1]!,
       }));
     });
+  }
+
+  /**
+   * PNG thumbnails of the disagreeing items' stored images, for the HTML report's gallery: one per
+   * item, in order, null where an image cannot be read (the report says so rather than failing).
+   * A few at a time: sharp decodes on libuv's small thread pool, which inference shares.
+   */
+  async thumbnails(actor: Actor, items: readonly Disagreement[]): Promise<(Buffer | null)[]> {
+    requireRole(actor, 'viewer', 'reading dataset images');
+    const out: (Buffer | null)[] = new Array(items.length).fill(null);
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < items.length; i = next++) {
+        out[i] = await this.deps.datasets.thumbnail(items[i]!.sha256, REPORT_THUMBNAIL_PX).catch(() => null);
+      }
+    };
+    await Promise.all(Array.from({ length: THUMBNAIL_CONCURRENCY }, worker));
+    return out;
+  }
+
+  /**
+   * Every item of a succeeded comparison, in dataset order, a page at a time (GET
+   * /comparisons/<id>/items.csv). Refused with CONFLICT before the comparison has succeeded; the
+   * checks run here, before the first page is read.
+   */
+  async itemPages(
+    actor: Actor,
+    record: ComparisonRecord,
+    pageSize = ITEM_PAGE_SIZE,
+  ): Promise<AsyncGenerator<ItemResult[], void, undefined>> {
+    requireRole(actor, 'viewer', 'reading comparisons');
+    if (record.status !== 'SUCCEEDED')
+      throw conflict(`comparison ${record.id} is ${record.status}: its items are listed once it has SUCCEEDED`, {
+        status: record.status,
+      });
+    const labels = (await this.deps.datasets.findById(record.datasetId))?.labels ?? [];
+    const name = (index: number) => labels[index] ?? String(index);
+    const repo = this.deps.comparisons;
+    return (async function* pages() {
+      for (let after = -1; ;) {
+        const rows = await repo.itemPage(record.id, after, pageSize);
+        if (rows.length === 0) return;
+        yield rows.map((r) => ({
+          ordinal: r.ordinal,
+          path: r.path,
+          label: name(r.label),
+          baselineLabel: name(r.baselineTop1),
+          baselineProbability: r.baselineProbability,
+          candidateLabel: name(r.candidateTop1),
+          candidateProbability: r.candidateProbability,
+          agree: r.baselineTop1 === r.candidateTop1,
+          baselineCorrect: r.baselineTop1 === r.label,
+          candidateCorrect: r.candidateTop1 === r.label,
+          baselineMs: r.baselineMs,
+          candidateMs: r.candidateMs,
+        }));
+        if (rows.length < pageSize) return;
+        after = rows[rows.length - 1]!.ordinal;
+      }
+    })();
   }
 
   async cancel(actor: Actor, id: number): Promise<ComparisonRecord> {

@@ -1,5 +1,13 @@
 import type { ComparisonRecord } from './comparison.repository';
-import { DEFAULT_ALPHA, type PairedResult, type VersionMetrics } from './statistics';
+import {
+  confusionMatrices,
+  disagreementGallery,
+  esc,
+  forestPlot,
+  perClassF1,
+  reliabilityDiagram,
+} from './report-charts';
+import { DEFAULT_ALPHA, type PairedResult, type PerClassMetrics, type VersionMetrics } from './statistics';
 
 export interface ComparisonResults {
   baseline: VersionMetrics & { sizeBytes: number };
@@ -83,6 +91,8 @@ export interface ReportNames {
 export interface Disagreement {
   ordinal: number;
   path: string;
+  /** The stored image's sha256: where the report's gallery reads it. */
+  sha256: string;
   label: string;
   baselineLabel: string;
   baselineProbability: number;
@@ -119,20 +129,52 @@ export function verdictSentence(v: ComparisonView, names: ReportNames): string {
   return `${names.model} ${names.candidate} ${verb} ${names.baseline}: ${numbers}${nonInferior}.`;
 }
 
-// The HTML report's whole stylesheet (the file stands alone).
-const REPORT_CSS =
-  'body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}' +
-  'table{border-collapse:collapse;margin:1rem 0}' +
-  'td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:left}';
+/** Disagreements a report lists: the Markdown table's rows, the HTML gallery's images. */
+export const REPORT_DISAGREEMENTS = 48;
+/** The gallery's thumbnails: longest side in px (a 28×28 image is enlarged, nearest neighbour). */
+export const REPORT_THUMBNAIL_PX = 96;
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+// The HTML report's whole stylesheet (the file stands alone): light, readable at 1280 px and on a phone.
+const REPORT_CSS = [
+  ':root{color-scheme:light}',
+  'body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;background:#fff;max-width:72rem;margin:0 auto;padding:1.5rem 1rem 3rem}',
+  'h1{font-size:1.5rem;margin:0 0 .75rem}',
+  'h2{font-size:1.2rem;margin:2.25rem 0 .75rem;padding-bottom:.3rem;border-bottom:1px solid #d8dee4}',
+  '.verdict{background:#f6f8fa;border-left:4px solid #0969da;padding:.75rem 1rem;margin:0}',
+  '.note{color:#57606a;font-size:.875rem}',
+  'table{border-collapse:collapse;font-size:.875rem;margin:.5rem 0}',
+  'td,th{border:1px solid #d8dee4;padding:.3rem .6rem;text-align:left;vertical-align:top}',
+  'th{background:#f6f8fa}',
+  '.scroll{overflow-x:auto}',
+  '.grid{display:grid;gap:1rem;grid-template-columns:repeat(auto-fit,minmax(min(100%,22rem),1fr));align-items:start}',
+  '.grid.tables,.grid.matrices{grid-template-columns:repeat(auto-fit,minmax(min(100%,30rem),1fr))}',
+  'figure{margin:0}',
+  '.chart-box{border:1px solid #d8dee4;border-radius:6px;padding:.75rem;background:#fff}',
+  '.chart-box>figcaption{font-weight:600;margin-bottom:.5rem}',
+  '.chart-box.forest,.chart-box.per-class-f1{max-width:44rem}',
+  'svg.chart{display:block;width:100%;height:auto}',
+  'details{margin:.75rem 0}summary{cursor:pointer;color:#0969da}',
+  '.gallery{display:grid;gap:.75rem;grid-template-columns:repeat(auto-fill,minmax(10rem,1fr))}',
+  '.item{border:1px solid #d8dee4;border-radius:6px;padding:.5rem;font-size:.8rem;line-height:1.35}',
+  '.item img{display:block;margin:0 auto .4rem;image-rendering:pixelated;background:#f6f8fa}',
+  '.item figcaption span{display:block;overflow-wrap:anywhere}',
+  '.item .path{color:#57606a}',
+  '.missing{height:96px;display:flex;align-items:center;justify-content:center;background:#f6f8fa;color:#57606a}',
+  '.ok{color:#1a7f37}.bad{color:#cf222e}',
+  '@media (max-width:40rem){body{padding:1rem .5rem 2rem}.chart-box{padding:.5rem}}',
+].join('');
 
-/** The sentence, or a self-contained Markdown or HTML report. */
+/**
+ * The sentence, or a self-contained Markdown or HTML report. The HTML one draws its charts as inline
+ * SVG and shows the disagreeing images from `thumbnails` (PNG bytes, one per disagreement, in order;
+ * null or missing: shown as unavailable), so the file needs nothing else to render.
+ */
 export function renderReport(
   v: ComparisonView,
   names: ReportNames,
   disagreements: Disagreement[],
   format: 'sentence' | 'markdown' | 'html',
+  thumbnails: readonly (Buffer | null)[] = [],
 ): string {
   const sentence = verdictSentence(v, names);
   if (format === 'sentence') return sentence;
@@ -192,6 +234,8 @@ export function renderReport(
       '',
       `**${sentence}**`,
       '',
+      '_The HTML report (`report(format: HTML)`, or `--report` to a `.html` file) adds the charts and the disagreeing images._',
+      '',
       '## Per version',
       '',
       table(['', names.baseline, names.candidate], rows),
@@ -210,21 +254,51 @@ export function renderReport(
       '',
     ].join('\n');
   }
-  const htmlCells = (tag: 'th' | 'td', cells: string[]) =>
-    cells.map((c) => `<${tag}>${escapeHtml(c)}</${tag}>`).join('');
+  const htmlCells = (tag: 'th' | 'td', cells: string[]) => cells.map((c) => `<${tag}>${esc(c)}</${tag}>`).join('');
   const htmlTable = (head: string[], body: string[][]) =>
-    `<table><thead><tr>${htmlCells('th', head)}</tr></thead>` +
-    `<tbody>${body.map((b) => `<tr>${htmlCells('td', b)}</tr>`).join('')}</tbody></table>`;
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
-<style>${REPORT_CSS}</style></head><body>
-<h1>${escapeHtml(title)}</h1><p><strong>${escapeHtml(sentence)}</strong></p>
-<h2>Per version</h2>${htmlTable(['', names.baseline, names.candidate], rows)}
-<h2>Paired</h2>${htmlTable(['', ''], paired)}
-<h2>Per class (F1)</h2>${htmlTable(['class', 'support', names.baseline, names.candidate], perClass)}
-<h2>Where they disagree (first ${disagreements.length})</h2>${htmlTable(
-    ['item', 'true', names.baseline, names.candidate],
-    disagreed,
-  )}
+    `<div class="scroll"><table><thead><tr>${htmlCells('th', head)}</tr></thead>` +
+    `<tbody>${body.map((b) => `<tr>${htmlCells('td', b)}</tr>`).join('')}</tbody></table></div>`;
+  const versions = { baseline: names.baseline, candidate: names.candidate };
+  const labels = (r.candidate.perClass as PerClassMetrics[]).map((c) => c.label);
+  const baselineF1 = (r.baseline.perClass as PerClassMetrics[]).map((c) => c.f1);
+  const margin = (v.record.options as { nonInferiorityMargin?: number | null }).nonInferiorityMargin ?? null;
+  // Every disagreeing item, though only the first REPORT_DISAGREEMENTS are shown.
+  const disagreeing = p.n - Math.round(p.agreement * p.n);
+  const gallery = disagreements.map((d, i) => ({ ...d, png: thumbnails[i] ?? null }));
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${esc(title)}</title><style>${REPORT_CSS}</style></head><body>
+<h1>${esc(title)}</h1><p class="verdict"><strong>${esc(sentence)}</strong></p>
+<h2>Paired difference</h2>
+${forestPlot({
+  accuracy: { delta: p.accuracyDelta, ci95: p.accuracyDeltaCi95 },
+  macroF1: { delta: p.macroF1Delta, ci95: p.macroF1DeltaCi95 },
+  margin,
+  verdict: p.verdict,
+  mcnemarP: p.mcnemarExactP,
+  alpha: v.alpha,
+})}
+<div class="grid tables"><section><h2>Per version</h2>${htmlTable(['', names.baseline, names.candidate], rows)}</section>
+<section><h2>Paired</h2>${htmlTable(['measure', 'value'], paired)}</section></div>
+<h2>Confusion matrices</h2>
+<p class="note">Rows are the true labels, columns the predictions; ${count(p.n)} images.</p>
+${confusionMatrices(labels, r.baseline.confusionMatrix, r.candidate.confusionMatrix, versions)}
+<h2>Calibration</h2>
+<p class="note">Accuracy per confidence bin (15 bins) against the diagonal of perfect calibration; the grey strip counts the items in each bin.</p>
+<div class="grid">${reliabilityDiagram({ kind: 'reliability-baseline', name: names.baseline, metrics: r.baseline })}
+${reliabilityDiagram({ kind: 'reliability-candidate', name: names.candidate, metrics: r.candidate })}</div>
+<h2>Per class</h2>
+${perClassF1(
+  labels.map((label, i) => ({
+    label,
+    baseline: baselineF1[i] ?? null,
+    candidate: (r.candidate.perClass as PerClassMetrics[])[i]!.f1,
+  })),
+  versions,
+)}
+<details><summary>Per-class table</summary>${htmlTable(['class', 'support', names.baseline, names.candidate], perClass)}</details>
+<h2>Where they disagree</h2>
+${disagreementGallery(gallery, disagreeing, versions)}
 </body></html>
 `;
 }

@@ -1,11 +1,11 @@
 import { createReadStream } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
 import type { App } from '../app';
-import { badInput, payloadTooLarge } from '../common/errors';
-import { sniffImageType, thumbnail, THUMBNAIL_MAX, THUMBNAIL_MIN } from '../inference/image/thumbnail';
+import { badInput } from '../common/errors';
+import { sniffImageType, THUMBNAIL_MAX, THUMBNAIL_MIN } from '../inference/image/thumbnail';
 import { sendError, type Guard } from './guard';
 
 /** (dataset, version, ordinal) never changes: cached for an hour, never revalidated. */
@@ -41,8 +41,7 @@ export function datasetItemImage(app: App, guard: Guard) {
         return;
       }
       if (size !== undefined) {
-        const limits = app.config.inference.image;
-        const png = await thumbnail(await readBounded(file, limits.maxBytes), size, limits);
+        const png = await app.services.datasets.thumbnail(item.sha256, size);
         res.status(200).type('image/png').setHeader('content-length', String(png.length));
         res.end(png);
         return;
@@ -85,20 +84,6 @@ async function sendStored(res: Response, file: string, itemPath: string): Promis
   }
   // The stream owns (and closes) the file handle.
   await pipeline(createReadStream('', { fd: fh }), res);
-}
-
-/** The file's bytes, refused unread past MAX_IMAGE_BYTES. */
-async function readBounded(file: string, maxBytes: number): Promise<Buffer> {
-  const fh = await open(file, 'r');
-  try {
-    if ((await fh.stat()).size > maxBytes)
-      throw payloadTooLarge(`the stored image has more than the ${maxBytes} bytes allowed (MAX_IMAGE_BYTES)`, {
-        maxBytes,
-      });
-    return await readFile(fh);
-  } finally {
-    await fh.close();
-  }
 }
 
 function wholeNumber(raw: unknown, what: string): number {

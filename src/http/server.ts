@@ -7,6 +7,7 @@ import helmet from 'helmet';
 import type { App } from '../app';
 import { notFound } from '../common/errors';
 import { createApolloServer } from '../graphql/apollo';
+import { comparisonItemsCsv } from './comparison-items';
 import { datasetItemImage } from './dataset-images';
 import { bodyErrors, graphqlRoute } from './graphql-route';
 import { createGuard, sendError } from './guard';
@@ -25,7 +26,7 @@ export interface RunningServer {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
-/** Starts /graphql, /comparisons/<id>/events, /datasets/<name>/items/<ordinal>/image, /auth/*, /metrics, /healthz and /readyz (port 0 = any free port). */
+/** Starts /graphql, /comparisons/<id>/events and /items.csv, /datasets/<name>/items/<ordinal>/image, /auth/*, /metrics, /healthz and /readyz (port 0 = any free port). */
 export async function startServer(app: App, opts: { port?: number; host?: string } = {}): Promise<RunningServer> {
   const expressApp = express();
   expressApp.disable('x-powered-by');
@@ -56,6 +57,7 @@ export async function startServer(app: App, opts: { port?: number; host?: string
   expressApp.get('/readyz', readiness(app));
   expressApp.get('/metrics', metricsRoute(app, true));
   expressApp.get('/comparisons/:id/events', comparisonEvents(app, guard));
+  expressApp.get('/comparisons/:id/items.csv', comparisonItemsCsv(app, guard));
   expressApp.get('/datasets/:name/items/:ordinal/image', datasetItemImage(app, guard));
   expressApp.use(sessionRoutes(app, guard));
   expressApp.use('/graphql', ...graphqlRoute(app, guard, apollo));

@@ -32,6 +32,18 @@ export class DatasetRepository {
     return this.prisma.dataset.findMany({ where: { id: { in: [...ids] } } });
   }
 
+  /** How many items each dataset has of each label index, in one grouped query (labels without items are absent). */
+  async classCounts(
+    datasetIds: readonly number[],
+  ): Promise<{ datasetId: number; labelIndex: number; count: number }[]> {
+    const rows = await this.prisma.datasetItem.groupBy({
+      by: ['datasetId', 'labelIndex'],
+      where: { datasetId: { in: [...datasetIds] } },
+      _count: { _all: true },
+    });
+    return rows.map((r) => ({ datasetId: r.datasetId, labelIndex: r.labelIndex, count: r._count._all }));
+  }
+
   latest(name: string): Promise<DatasetRecord | null> {
     return this.prisma.dataset.findFirst({ where: { name }, orderBy: { version: 'desc' } });
   }

@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
+import { open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ArtifactStore } from '../artifacts/artifact-store';
-import { badInput, notFound } from '../common/errors';
+import { badInput, notFound, payloadTooLarge } from '../common/errors';
 import { PAGES, pageSize } from '../common/paging';
 import { requireRole, type Actor } from '../auth/actor';
+import type { ImageLimits } from '../inference/image/decode';
+import { thumbnail } from '../inference/image/thumbnail';
 import type { DatasetItemRecord, DatasetRecord, DatasetRepository, NewDataset } from './dataset.repository';
 import { checkLabels, checkName } from './names';
 
@@ -33,6 +36,8 @@ export class DatasetService {
   constructor(
     private readonly datasets: DatasetRepository,
     private readonly artifacts: ArtifactStore,
+    /** MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, IMAGE_DECODE_TIMEOUT_S: thumbnails are decoded within them. */
+    private readonly imageLimits: ImageLimits,
   ) {}
 
   async list(actor: Actor, first?: number | null): Promise<DatasetRecord[]> {
@@ -108,6 +113,15 @@ export class DatasetService {
     return this.datasets.items(datasetId, offset, limit);
   }
 
+  /**
+   * A PNG thumbnail (longest side `size` px) of a stored item image, by its sha256: the image route's
+   * `?size=N` and the HTML report's gallery. Access is the caller's to check (it found the item).
+   */
+  async thumbnail(sha256: string, size: number): Promise<Buffer> {
+    const file = this.artifacts.absolute(this.artifacts.relativeFor(sha256));
+    return thumbnail(await readBounded(file, this.imageLimits.maxBytes), size, this.imageLimits);
+  }
+
   private checked(input: NewDatasetInput): NewDataset {
     const name = checkName('dataset', input.name);
     const labels = checkLabels(input.labels);
@@ -139,6 +153,20 @@ export class DatasetService {
       provenance: input.provenance ?? {},
       items: input.items,
     };
+  }
+}
+
+/** The file's bytes, refused unread past MAX_IMAGE_BYTES. */
+async function readBounded(file: string, maxBytes: number): Promise<Buffer> {
+  const fh = await open(file, 'r');
+  try {
+    if ((await fh.stat()).size > maxBytes)
+      throw payloadTooLarge(`the stored image has more than the ${maxBytes} bytes allowed (MAX_IMAGE_BYTES)`, {
+        maxBytes,
+      });
+    return await readFile(fh);
+  } finally {
+    await fh.close();
   }
 }
 

@@ -56,6 +56,18 @@ export function createRegistryLoaders(repos: {
     datasetById: new DataLoader<number, DatasetRecord | null>(async (ids) =>
       byKey(ids, await repos.datasets.findByIds(ids), (d) => d.id),
     ),
+    /** Items per label, in the order of the dataset's labels (0 for a label without items). */
+    classCountsByDataset: new DataLoader<DatasetRecord, number[], number>(
+      async (datasets) => {
+        const counts = new Map(datasets.map((d) => [d.id, new Array<number>(d.labels.length).fill(0)]));
+        for (const r of await repos.datasets.classCounts(datasets.map((d) => d.id))) {
+          const row = counts.get(r.datasetId);
+          if (row && r.labelIndex < row.length) row[r.labelIndex] = r.count;
+        }
+        return datasets.map((d) => counts.get(d.id)!);
+      },
+      { cacheKeyFn: (d) => d.id },
+    ),
   };
 }
 

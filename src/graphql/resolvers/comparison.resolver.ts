@@ -1,15 +1,17 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { PAGES } from '../../common/paging';
 import { parseComparisonId } from '../../evaluation/comparison.service';
-import { comparisonView, renderReport, type ComparisonView } from '../../evaluation/report';
+import { comparisonView, renderReport, REPORT_DISAGREEMENTS, type ComparisonView } from '../../evaluation/report';
 import type { GraphQLContext } from '../context';
 import { listCost } from '../cost';
 import { Comparison, ComparisonItem, ReportFormat, StartComparisonInput } from '../types/comparison.type';
 import { Dataset } from '../types/dataset.type';
 import { ModelVersion } from '../types/version.type';
 
-/** Rendering a report reads the results and 50 disagreements: priced like that many objects. */
+/** Rendering a report reads the results and 48 disagreements: priced like 100 objects. */
 const REPORT_COST = 100;
+/** The HTML one also decodes and resizes up to 48 stored images for its gallery. */
+const HTML_REPORT_COST = 1000;
 
 @Resolver(() => Comparison)
 export class ComparisonResolver {
@@ -67,8 +69,10 @@ export class ComparisonResolver {
 
   @FieldResolver(() => String, {
     nullable: true,
-    description: 'A self-contained report (Markdown or HTML) once the comparison succeeded.',
-    complexity: REPORT_COST,
+    description:
+      'A self-contained report once the comparison succeeded: Markdown, or HTML with inline SVG charts and the disagreeing images.',
+    complexity: ({ args, childComplexity }) =>
+      (args.format === ReportFormat.HTML ? HTML_REPORT_COST : REPORT_COST) + childComplexity,
   })
   async report(
     @Root() c: ComparisonView,
@@ -77,8 +81,10 @@ export class ComparisonResolver {
   ): Promise<string | null> {
     if (!c.results) return null;
     const names = await ctx.services.comparisons.names(c.record, ctx.loaders);
-    const disagreements = await ctx.loaders.disagreements(50).load(c.record);
-    return renderReport(c, names, disagreements, format === ReportFormat.HTML ? 'html' : 'markdown');
+    const disagreements = await ctx.loaders.disagreements(REPORT_DISAGREEMENTS).load(c.record);
+    if (format !== ReportFormat.HTML) return renderReport(c, names, disagreements, 'markdown');
+    const thumbnails = await ctx.services.comparisons.thumbnails(ctx.actor, disagreements);
+    return renderReport(c, names, disagreements, 'html', thumbnails);
   }
 
   @FieldResolver(() => String, { nullable: true })

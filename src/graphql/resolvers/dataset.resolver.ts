@@ -22,4 +22,9 @@ export class DatasetResolver {
   size(@Root() d: DatasetRecord): number {
     return d.itemCount;
   }
+
+  @FieldResolver(() => [Int], { description: 'Items per label, in the order of `labels` (they sum to `size`).' })
+  classCounts(@Root() d: DatasetRecord, @Ctx() ctx: GraphQLContext): Promise<number[]> {
+    return ctx.loaders.classCountsByDataset.load(d);
+  }
 }
