@@ -25,7 +25,7 @@ type Documents = {
     "\n  mutation UiCancelComparison($id: ID!) {\n    cancelComparison(id: $id) {\n      id\n      status\n    }\n  }\n": typeof types.UiCancelComparisonDocument,
     "\n  query UiComparisons($model: String) {\n    comparisons(first: 50, model: $model) {\n      id\n      status\n      progress\n      itemsDone\n      total\n      verdict\n      accuracyDelta\n      createdAt\n      candidate {\n        version\n        model {\n          name\n        }\n      }\n      baseline {\n        version\n      }\n      dataset {\n        name\n        version\n      }\n    }\n  }\n": typeof types.UiComparisonsDocument,
     "\n  query UiComparisonChoices {\n    models(first: 100) {\n      name\n      aliases {\n        name\n        version {\n          version\n        }\n      }\n      versions(first: 100) {\n        version\n        status\n      }\n    }\n    datasets(first: 100) {\n      name\n      version\n      size\n    }\n  }\n": typeof types.UiComparisonChoicesDocument,
-    "\n  query UiDatasets {\n    datasets(first: 100) {\n      name\n      version\n      size\n      digest\n      labels\n      storageUri\n      createdAt\n    }\n  }\n": typeof types.UiDatasetsDocument,
+    "\n  query UiDatasets {\n    datasets(first: 100) {\n      name\n      version\n      size\n      digest\n      labels\n      storageUri\n      createdAt\n      classCounts\n    }\n  }\n": typeof types.UiDatasetsDocument,
     "\n  fragment UiImportReport on ImportReport {\n    created\n    updated\n    unchanged\n    failed\n    items {\n      action\n      kind\n      name\n      version\n      reason\n    }\n  }\n": typeof types.UiImportReportFragmentDoc,
     "\n  mutation UiImportDvc($input: ImportDvcInput!) {\n    importDvc(input: $input) {\n      ...UiImportReport\n    }\n  }\n": typeof types.UiImportDvcDocument,
     "\n  mutation UiImportMlflow($input: ImportMlflowInput!) {\n    importMlflow(input: $input) {\n      ...UiImportReport\n    }\n  }\n": typeof types.UiImportMlflowDocument,
@@ -52,7 +52,7 @@ const documents: Documents = {
     "\n  mutation UiCancelComparison($id: ID!) {\n    cancelComparison(id: $id) {\n      id\n      status\n    }\n  }\n": types.UiCancelComparisonDocument,
     "\n  query UiComparisons($model: String) {\n    comparisons(first: 50, model: $model) {\n      id\n      status\n      progress\n      itemsDone\n      total\n      verdict\n      accuracyDelta\n      createdAt\n      candidate {\n        version\n        model {\n          name\n        }\n      }\n      baseline {\n        version\n      }\n      dataset {\n        name\n        version\n      }\n    }\n  }\n": types.UiComparisonsDocument,
     "\n  query UiComparisonChoices {\n    models(first: 100) {\n      name\n      aliases {\n        name\n        version {\n          version\n        }\n      }\n      versions(first: 100) {\n        version\n        status\n      }\n    }\n    datasets(first: 100) {\n      name\n      version\n      size\n    }\n  }\n": types.UiComparisonChoicesDocument,
-    "\n  query UiDatasets {\n    datasets(first: 100) {\n      name\n      version\n      size\n      digest\n      labels\n      storageUri\n      createdAt\n    }\n  }\n": types.UiDatasetsDocument,
+    "\n  query UiDatasets {\n    datasets(first: 100) {\n      name\n      version\n      size\n      digest\n      labels\n      storageUri\n      createdAt\n      classCounts\n    }\n  }\n": types.UiDatasetsDocument,
     "\n  fragment UiImportReport on ImportReport {\n    created\n    updated\n    unchanged\n    failed\n    items {\n      action\n      kind\n      name\n      version\n      reason\n    }\n  }\n": types.UiImportReportFragmentDoc,
     "\n  mutation UiImportDvc($input: ImportDvcInput!) {\n    importDvc(input: $input) {\n      ...UiImportReport\n    }\n  }\n": types.UiImportDvcDocument,
     "\n  mutation UiImportMlflow($input: ImportMlflowInput!) {\n    importMlflow(input: $input) {\n      ...UiImportReport\n    }\n  }\n": types.UiImportMlflowDocument,
@@ -112,7 +112,7 @@ export function graphql(source: "\n  query UiComparisonChoices {\n    models(fir
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query UiDatasets {\n    datasets(first: 100) {\n      name\n      version\n      size\n      digest\n      labels\n      storageUri\n      createdAt\n    }\n  }\n"): typeof import('./graphql').UiDatasetsDocument;
+export function graphql(source: "\n  query UiDatasets {\n    datasets(first: 100) {\n      name\n      version\n      size\n      digest\n      labels\n      storageUri\n      createdAt\n      classCounts\n    }\n  }\n"): typeof import('./graphql').UiDatasetsDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

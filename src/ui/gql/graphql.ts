@@ -151,7 +151,7 @@ export type UiComparisonChoicesQuery = { models: Array<{ name: string, aliases: 
 export type UiDatasetsQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type UiDatasetsQuery = { datasets: Array<{ name: string, version: number, size: number, digest: string, labels: Array<string>, storageUri: string, createdAt: string }> };
+export type UiDatasetsQuery = { datasets: Array<{ name: string, version: number, size: number, digest: string, labels: Array<string>, storageUri: string, createdAt: string, classCounts: Array<number> }> };
 
 export type UiImportReportFragment = { created: number, updated: number, unchanged: number, failed: number, items: Array<{ action: string, kind: string, name: string, version: number | null, reason: string | null }> };
 
@@ -480,6 +480,7 @@ export const UiDatasetsDocument = new TypedDocumentString(`
     labels
     storageUri
     createdAt
+    classCounts
   }
 }
     `) as unknown as TypedDocumentString<UiDatasetsQuery, UiDatasetsQueryVariables>;

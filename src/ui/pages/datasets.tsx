@@ -19,6 +19,7 @@ const DatasetsQuery = graphql(`
       labels
       storageUri
       createdAt
+      classCounts
     }
   }
 `);
@@ -81,7 +82,7 @@ function DatasetCard({ d }: { d: Dataset }) {
   );
 }
 
-function Balance({ d }: { d: Dataset & { classCounts?: number[] } }) {
+function Balance({ d }: { d: Dataset }) {
   const counts = d.classCounts;
   const make = useMemo(
     () =>

@@ -92,7 +92,7 @@ export function ModelsPage() {
       {models.error && <ErrorBox error={models.error} />}
       {models.data && shown.length === 0 && (
         <Empty>
-          {models.data.models.length === 0 ? 'No models are registered yet.' : 'No model matches these filters.'}
+          {search.q || search.alias || search.tag ? 'No model matches these filters.' : 'No models are registered yet.'}
         </Empty>
       )}
       {shown.length > 0 && (
