@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { GraphQLError, OperationTypeNode } from 'graphql';
 import type { App } from '../app';
 import { maxOf } from '../common/arrays';
 import { ErrorCode, httpStatus } from '../common/errors';
@@ -35,6 +36,24 @@ const errorLogging: ApolloServerPlugin<GraphQLContext> = {
           response.http.status = maxOf(codes.map(httpStatus));
           response.http.headers.set('retry-after', String(Math.ceil(waitMs / 1000)));
         }
+      },
+    };
+  },
+};
+
+/**
+ * Subscriptions need a connection that stays open: over HTTP, graphql-js would run one as a query
+ * of its first event, with no event to give. Refused, pointing at the WebSocket.
+ */
+const noSubscriptionsOverHttp: ApolloServerPlugin<GraphQLContext> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ operation }) {
+        if (operation?.operation !== OperationTypeNode.SUBSCRIPTION) return;
+        throw new GraphQLError(
+          'subscriptions are served over WebSocket (graphql-ws, the graphql-transport-ws protocol) at /graphql, not over HTTP',
+          { extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: httpStatus(ErrorCode.BAD_USER_INPUT) } } },
+        );
       },
     };
   },
@@ -86,6 +105,7 @@ export function createApolloServer(
     plugins: [
       errorLogging,
       operationLimits(schema, limits, development),
+      noSubscriptionsOverHttp,
       operationMetrics(app),
       ApolloServerPluginLandingPageDisabled(),
       ...plugins,
