@@ -13,6 +13,7 @@ import { createGuard, sendError } from './guard';
 import { healthz, metricsRoute, readiness } from './probes';
 import { sessionRoutes } from './session-routes';
 import { comparisonEvents } from './sse';
+import { graphqlWebSocket } from './websocket';
 
 export interface RunningServer {
   readonly url: string;
@@ -24,7 +25,7 @@ export interface RunningServer {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
-/** Starts /graphql, /comparisons/<id>/events, /datasets/<name>/items/<ordinal>/image, /auth/*, /metrics, /healthz and /readyz (port 0 = any free port). */
+/** Starts /graphql (HTTP and WebSocket), /comparisons/<id>/events, /datasets/<name>/items/<ordinal>/image, /auth/*, /metrics, /healthz and /readyz (port 0 = any free port). */
 export async function startServer(app: App, opts: { port?: number; host?: string } = {}): Promise<RunningServer> {
   const expressApp = express();
   expressApp.disable('x-powered-by');
@@ -36,9 +37,11 @@ export async function startServer(app: App, opts: { port?: number; host?: string
   // Timeouts are enforced on this check's beat (Node's default: every 30 s).
   const httpServer = http.createServer({ connectionsCheckingInterval: 1000 }, expressApp);
   applyServerLimits(httpServer, app);
-  const apollo = createApolloServer(app, [ApolloServerPluginDrainHttpServer({ httpServer })]);
-  await apollo.start();
   const guard = createGuard(app);
+  // Subscriptions (and any operation) over WebSocket at /graphql, on this server's port; closed when Apollo stops.
+  const webSocket = graphqlWebSocket(app, guard, expressApp, httpServer);
+  const apollo = createApolloServer(app, [ApolloServerPluginDrainHttpServer({ httpServer }), webSocket]);
+  await apollo.start();
   app.metrics.startDefaultMetrics();
 
   expressApp.use(helmet());
