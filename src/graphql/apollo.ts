@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { Kind } from 'graphql';
+import { GraphQLError, OperationTypeNode } from 'graphql';
 import type { App } from '../app';
 import { maxOf } from '../common/arrays';
 import { ErrorCode, httpStatus } from '../common/errors';
 import type { GraphQLContext } from './context';
-import { errorCode, formatError } from './errors';
+import { formatError, logErrors } from './errors';
 import { limitRules, operationLimits } from './limits';
+import { operationLabel } from './operations';
 import { buildGatewaySchema } from './schema';
 
 /** Codes that mean "not now": an operation that got only these answers their status, with Retry-After. */
@@ -21,16 +22,7 @@ const errorLogging: ApolloServerPlugin<GraphQLContext> = {
   async requestDidStart() {
     return {
       async didEncounterErrors({ contextValue, errors }) {
-        for (const error of errors) {
-          const code = errorCode(error);
-          if (code === ErrorCode.INTERNAL_SERVER_ERROR)
-            contextValue.logger.error({ err: error.originalError ?? error, path: error.path }, 'internal error');
-          if (code === ErrorCode.UNAVAILABLE)
-            contextValue.logger.warn(
-              { err: error.originalError ?? error, path: error.path },
-              'the database is unavailable',
-            );
-        }
+        logErrors(contextValue.logger, errors);
       },
       async willSendResponse({ contextValue, response }) {
         if (response.body.kind !== 'single' || !response.body.singleResult.errors) return;
@@ -50,23 +42,33 @@ const errorLogging: ApolloServerPlugin<GraphQLContext> = {
 };
 
 /**
- * Counts each operation by what it asked for first ("query:predict") and its outcome (OK or the
- * first error's code), with its latency: root fields come from the schema, so the labels stay few
- * whatever operation names clients send.
+ * Subscriptions need a connection that stays open: over HTTP, graphql-js would run one as a query
+ * of its first event, with no event to give. Refused, pointing at the WebSocket.
  */
+const noSubscriptionsOverHttp: ApolloServerPlugin<GraphQLContext> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ operation }) {
+        if (operation?.operation !== OperationTypeNode.SUBSCRIPTION) return;
+        throw new GraphQLError(
+          'subscriptions are served over WebSocket (graphql-ws, the graphql-transport-ws protocol) at /graphql, not over HTTP',
+          { extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: httpStatus(ErrorCode.BAD_USER_INPUT) } } },
+        );
+      },
+    };
+  },
+};
+
+/** Counts each operation (operationLabel) and its outcome (OK or the first error's code), with its latency. */
 function operationMetrics(app: App): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart() {
       const started = performance.now();
       return {
         async willSendResponse({ operation, response }) {
-          const root = operation?.selectionSet.selections.find((s) => s.kind === Kind.FIELD);
-          const name = operation
-            ? `${operation.operation}:${root?.kind === Kind.FIELD ? root.name.value : '?'}`
-            : 'invalid';
           const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
           app.metrics.operation(
-            name,
+            operationLabel(operation),
             String(errors?.[0]?.extensions?.code ?? 'OK'),
             (performance.now() - started) / 1000,
           );
@@ -103,6 +105,7 @@ export function createApolloServer(
     plugins: [
       errorLogging,
       operationLimits(schema, limits, development),
+      noSubscriptionsOverHttp,
       operationMetrics(app),
       ApolloServerPluginLandingPageDisabled(),
       ...plugins,

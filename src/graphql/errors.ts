@@ -1,6 +1,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { DomainError, ErrorCode } from '../common/errors';
+import type { Logger } from '../common/logger';
 import { databaseUnavailable } from '../db/availability';
 import { tokenLimitError } from './limits';
 
@@ -18,12 +19,31 @@ const APOLLO_CODES = new Set([
 const ownCode = (code: unknown): code is string => typeof code === 'string' && Object.hasOwn(ErrorCode, code);
 
 /**
+ * What a resolver threw (Apollo's unwrapResolverError), or what graphql-ws wrapped in a GraphQLError
+ * without a path or a code: an error a subscription's stream threw, or a refusal of its hooks
+ * (websocket.ts). A wrapper with a code of its own (Apollo's BAD_USER_INPUT around a variable's
+ * coercion error) is what the client is told.
+ */
+function unwrap(error: unknown): unknown {
+  const original = unwrapResolverError(error);
+  if (
+    original instanceof GraphQLError &&
+    !original.path &&
+    original.extensions?.code === undefined &&
+    original.originalError &&
+    !(original.originalError instanceof GraphQLError)
+  )
+    return original.originalError;
+  return original;
+}
+
+/**
  * The error a client is told about: Apollo wraps what validation rules report (the operation
  * limits) in its own GRAPHQL_VALIDATION_FAILED error, and the parser's token limit is a plain
  * syntax error; both are answered as the QUERY_TOO_COMPLEX they are.
  */
 function clientError(error: unknown): unknown {
-  const original = unwrapResolverError(error);
+  const original = unwrap(error);
   if (!(original instanceof GraphQLError)) return databaseUnavailable(original) ?? original;
   const code = original.extensions?.code;
   if (
@@ -78,4 +98,15 @@ export function formatError(development: boolean) {
     if (!development) delete extensions.stacktrace;
     return { ...formatted, extensions };
   };
+}
+
+/** What every transport logs of the errors it sends: unexpected ones in full, database outages as warnings. */
+export function logErrors(logger: Logger, errors: readonly GraphQLError[]): void {
+  for (const error of errors) {
+    const code = errorCode(error);
+    if (code === ErrorCode.INTERNAL_SERVER_ERROR)
+      logger.error({ err: error.originalError ?? error, path: error.path }, 'internal error');
+    if (code === ErrorCode.UNAVAILABLE)
+      logger.warn({ err: error.originalError ?? error, path: error.path }, 'the database is unavailable');
+  }
 }

@@ -15,6 +15,7 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity } from 'graphql-query-complexity';
+import type { Actor } from '../auth/actor';
 import { ErrorCode, httpStatus } from '../common/errors';
 import type { Config } from '../config/config';
 import type { GraphQLContext } from './context';
@@ -139,17 +140,26 @@ const costDependsOnVariables = perDocument((document) => {
   return varies;
 });
 
+/** An operation, parsed and validated, as the per-operation checks see it. */
+export interface CheckedOperation {
+  document: DocumentNode;
+  variables: Record<string, unknown>;
+  operationName: string | undefined;
+  actor: Actor;
+}
+
 /**
  * Per operation, with its variables: the cost limit (a page size or an image list can come from a
  * variable), and introspection only for callers with a key outside development. An operation whose
  * cost cannot depend on its variables (a predict with its image in a variable) is costed once per
  * document and operation name: Apollo hands back the same parsed document for the same query text.
+ * Throws the refusal; Apollo's pipeline (operationLimits) and the WebSocket's (operations.ts) both run it.
  */
-export function operationLimits(
+export function operationChecks(
   schema: GraphQLSchema,
   limits: Config['graphql'],
   development: boolean,
-): ApolloServerPlugin<GraphQLContext> {
+): (operation: CheckedOperation) => void {
   const estimators = [fieldExtensionsEstimator(), defaultCost];
   const fixedCosts = new WeakMap<DocumentNode, Map<string, number>>();
   const cost = (
@@ -164,25 +174,42 @@ export function operationLimits(
     if (fixed) fixedCosts.set(document, fixed.set(operationName ?? '', computed));
     return computed;
   };
+  return ({ document, variables, operationName, actor }) => {
+    if (!development && actor.kind === 'anonymous' && isIntrospection(document)) {
+      throw new GraphQLError('introspection needs an API key: send "Authorization: Bearer <key>"', {
+        extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: httpStatus(ErrorCode.UNAUTHENTICATED) } },
+      });
+    }
+    let measured: number;
+    try {
+      measured = cost(document, variables, operationName);
+    } catch (e) {
+      // Variables that do not fit the operation: execution would refuse them the same way.
+      throw new GraphQLError(e instanceof Error ? e.message : String(e), {
+        extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: httpStatus(ErrorCode.BAD_USER_INPUT) } },
+      });
+    }
+    if (measured > limits.maxCost) throw tooComplex('cost', limits.maxCost, measured);
+  };
+}
+
+/** operationChecks() in Apollo's pipeline, once the operation is resolved. */
+export function operationLimits(
+  schema: GraphQLSchema,
+  limits: Config['graphql'],
+  development: boolean,
+): ApolloServerPlugin<GraphQLContext> {
+  const check = operationChecks(schema, limits, development);
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ document, request, operationName, contextValue }) {
-          if (!development && contextValue.actor.kind === 'anonymous' && isIntrospection(document)) {
-            throw new GraphQLError('introspection needs an API key: send "Authorization: Bearer <key>"', {
-              extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: httpStatus(ErrorCode.UNAUTHENTICATED) } },
-            });
-          }
-          let measured: number;
-          try {
-            measured = cost(document, request.variables ?? {}, operationName ?? undefined);
-          } catch (e) {
-            // Variables that do not fit the operation: execution would refuse them the same way.
-            throw new GraphQLError(e instanceof Error ? e.message : String(e), {
-              extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: httpStatus(ErrorCode.BAD_USER_INPUT) } },
-            });
-          }
-          if (measured > limits.maxCost) throw tooComplex('cost', limits.maxCost, measured);
+          check({
+            document,
+            variables: request.variables ?? {},
+            operationName: operationName ?? undefined,
+            actor: contextValue.actor,
+          });
         },
       };
     },

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
-import { buildSchemaSync } from 'type-graphql';
+import { buildSchemaSync, type PubSub } from 'type-graphql';
 import { AliasResolver } from './resolvers/alias.resolver';
 import { ApiKeyResolver } from './resolvers/api-key.resolver';
 import { ComparisonResolver } from './resolvers/comparison.resolver';
@@ -13,6 +13,15 @@ import { VersionResolver } from './resolvers/version.resolver';
 import { DateTimeScalar } from './scalars';
 
 let cached: GraphQLSchema | undefined;
+
+const NO_PUB_SUB: PubSub = {
+  publish() {
+    throw new Error('no PubSub: subscriptions bring their own subscribe function');
+  },
+  subscribe() {
+    throw new Error('no PubSub: subscriptions bring their own subscribe function');
+  },
+};
 
 /** The executable schema, built once per process from the resolver classes. */
 export function buildGatewaySchema(): GraphQLSchema {
@@ -29,6 +38,9 @@ export function buildGatewaySchema(): GraphQLSchema {
       ComparisonResolver,
     ],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
+    // Required by type-graphql as soon as there is a @Subscription, even though each brings its own
+    // `subscribe` (comparisonProgress polls the database): nothing publishes, nothing subscribes here.
+    pubSub: NO_PUB_SUB,
     // Services validate every input themselves (the CLI and importers call them directly too).
     validate: false,
   });

@@ -15,6 +15,7 @@ import { healthz, metricsRoute, readiness } from './probes';
 import { sessionRoutes } from './session-routes';
 import { comparisonEvents } from './sse';
 import { uiRoutes } from './ui';
+import { graphqlWebSocket } from './websocket';
 
 export interface RunningServer {
   readonly url: string;
@@ -26,7 +27,10 @@ export interface RunningServer {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
-/** Starts /graphql, /comparisons/<id>/events and /items.csv, /datasets/<name>/items/<ordinal>/image, /auth/*, /metrics, /healthz and /readyz (port 0 = any free port). */
+/**
+ * Starts the admin UI at /, /graphql (HTTP and WebSocket), /comparisons/<id>/events and /items.csv,
+ * /datasets/<name>/items/<ordinal>/image, /auth/*, /metrics, /healthz and /readyz (port 0 = any free port).
+ */
 export async function startServer(app: App, opts: { port?: number; host?: string } = {}): Promise<RunningServer> {
   const expressApp = express();
   expressApp.disable('x-powered-by');
@@ -38,9 +42,11 @@ export async function startServer(app: App, opts: { port?: number; host?: string
   // Timeouts are enforced on this check's beat (Node's default: every 30 s).
   const httpServer = http.createServer({ connectionsCheckingInterval: 1000 }, expressApp);
   applyServerLimits(httpServer, app);
-  const apollo = createApolloServer(app, [ApolloServerPluginDrainHttpServer({ httpServer })]);
-  await apollo.start();
   const guard = createGuard(app);
+  // Subscriptions (and any operation) over WebSocket at /graphql, on this server's port; closed when Apollo stops.
+  const webSocket = graphqlWebSocket(app, guard, expressApp, httpServer);
+  const apollo = createApolloServer(app, [ApolloServerPluginDrainHttpServer({ httpServer }), webSocket]);
+  await apollo.start();
   app.metrics.startDefaultMetrics();
 
   expressApp.use(

@@ -1,8 +1,14 @@
+import type { Request } from 'express';
+import type { App } from '../app';
+import type { Actor } from '../auth/actor';
 import { exhausted } from '../common/errors';
+import type { StreamTransport } from '../evaluation/progress';
+import { requestActor } from './guard';
 
 /**
- * Open progress streams (SSE), per key and in all: each holds a connection and polls the database
- * once a second, so their number is capped (SSE_MAX_PER_KEY, SSE_MAX_TOTAL).
+ * Open progress streams (SSE and GraphQL subscriptions alike), per key and in all: each holds a
+ * connection and polls the database once a second, so their number is capped (SSE_MAX_PER_KEY,
+ * SSE_MAX_TOTAL).
  */
 export class StreamLimits {
   private total = 0;
@@ -39,4 +45,24 @@ export class StreamLimits {
       this.total--;
     };
   }
+}
+
+/**
+ * How a progress stream opened by `req` (an SSE request, or a WebSocket's upgrade request) re-checks
+ * its caller, the same credentials each tick, and takes its slot: a key and its browser sessions
+ * share the key's count, anonymous callers count per address.
+ */
+export function streamTransport(app: App, req: Request, actor: Actor): StreamTransport {
+  return {
+    currentActor: () => requestActor(app, req),
+    acquireSlot: () => {
+      const who = actor.kind === 'key' ? actor.name : `anonymous@${req.socket.remoteAddress}`;
+      try {
+        return app.streams.acquire(who);
+      } catch (e) {
+        app.metrics.rejected('stream_cap');
+        throw e;
+      }
+    },
+  };
 }

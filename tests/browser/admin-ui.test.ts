@@ -16,6 +16,10 @@ const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, 
 
 const run = browserAvailable() ? describe : describe.skip;
 
+/** A page expression: every image the selector finds has loaded, decoded at the expected width. */
+const loaded = (selector: string, width: number) =>
+  `[...document.querySelectorAll(${JSON.stringify(selector)})].every((i) => i.complete && i.naturalWidth === ${width})`;
+
 /** The admin UI in Debian's headless Chromium against a real gateway (demo seed, temporary data directory). */
 run(`the admin web UI in headless Chromium (${dbKind()})`, () => {
   let t: TestApp;
@@ -37,9 +41,9 @@ run(`the admin web UI in headless Chromium (${dbKind()})`, () => {
   const check = async (p: Page, name: string) => {
     const { violations } = await new AxeBuilder({ page: p }).withTags(['wcag2a', 'wcag2aa', 'wcag21aa']).analyze();
     const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    expect(bad.map((v) => `${name}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual(
-      [],
-    );
+    expect(
+      bad.map((v) => `${name}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
+    ).toEqual([]);
     for (const [size, viewport] of Object.entries(VIEWPORTS)) {
       await p.setViewportSize(viewport);
       await p.screenshot({ path: path.join(SHOTS, `${name}-${size}.png`), fullPage: true });
@@ -91,7 +95,9 @@ run(`the admin web UI in headless Chromium (${dbKind()})`, () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Models', level: 1 }).waitFor();
     // The session cookie is HttpOnly: page JavaScript sees neither it nor the key.
-    const visible = await page.evaluate(() => [document.cookie, JSON.stringify(localStorage), JSON.stringify(sessionStorage), location.href]);
+    const visible = (await page.evaluate(
+      '[document.cookie, JSON.stringify(localStorage), JSON.stringify(sessionStorage), location.href]',
+    )) as string[];
     for (const v of visible) expect(v).not.toContain(t.keys.admin);
     expect(visible[0]).toBe('');
 
@@ -130,7 +136,7 @@ run(`the admin web UI in headless Chromium (${dbKind()})`, () => {
   it('moves an alias after a confirmation that names the change, shows it in the history, and rolls it back', async () => {
     await page.goto(`${base}/models/fashion-classifier`);
     await page.getByLabel('Move champion to').selectOption('3');
-    await page.getByRole('button', { name: 'Move champion' }).click();
+    await page.getByRole('button', { name: 'Move champion', exact: true }).click();
     const dialog = page.getByRole('dialog');
     await expect(dialog.textContent()).resolves.toContain('from v2 to v3');
     await dialog.getByRole('button', { name: 'Move champion' }).click();
@@ -142,7 +148,11 @@ run(`the admin web UI in headless Chromium (${dbKind()})`, () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Roll back' }).click();
     await page.getByText('champion → v2').waitFor();
     const { model } = expectData(
-      await t.gql(`{ model(name: "fashion-classifier") { aliasHistory(alias: "champion") { fromVersion toVersion } } }`, {}, t.keys.viewer),
+      await t.gql(
+        `{ model(name: "fashion-classifier") { aliasHistory(alias: "champion") { fromVersion toVersion } } }`,
+        {},
+        t.keys.viewer,
+      ),
     );
     expect(model.aliasHistory.slice(-2)).toEqual([
       { fromVersion: 2, toVersion: 3 },
@@ -182,7 +192,10 @@ run(`the admin web UI in headless Chromium (${dbKind()})`, () => {
     comparisonId = page.url().split('/').pop()!;
     // The progress arrives over the browser's own EventSource (the session cookie authenticates it).
     expect((await events).status()).toBe(200);
-    await page.getByRole('heading', { name: 'Candidate better' }).or(page.getByRole('heading', { name: 'No significant difference' })).waitFor({ timeout: 120_000 });
+    await page
+      .getByRole('heading', { name: 'Candidate better' })
+      .or(page.getByRole('heading', { name: 'No significant difference' }))
+      .waitFor({ timeout: 120_000 });
 
     const { comparison } = expectData(
       await t.gql(
@@ -203,14 +216,13 @@ run(`the admin web UI in headless Chromium (${dbKind()})`, () => {
       (v: number, i: number) => v - flat(comparison.baselineMetrics.confusionMatrix)[i],
     );
     expect(await cells('confusion-difference')).toEqual(diff);
-    for (const chart of ['forest', 'reliability', 'per-class-f1']) await page.locator(`figure[data-chart="${chart}"] svg`).first().waitFor();
+    for (const chart of ['forest', 'reliability', 'per-class-f1'])
+      await page.locator(`figure[data-chart="${chart}"] svg`).first().waitFor();
 
     // The disagreement gallery shows the real dataset images, one per disagreement the API lists.
     const images = page.getByRole('list', { name: 'Disagreement images' }).getByRole('img');
     await expect(images.count()).resolves.toBe(comparison.disagreements.length);
-    await page.waitForFunction(() =>
-      [...document.querySelectorAll<HTMLImageElement>('ul[aria-label="Disagreement images"] img')].every((i) => i.complete && i.naturalWidth === 96),
-    );
+    await page.waitForFunction(loaded('ul[aria-label="Disagreement images"] img', 96));
     await check(page, 'comparison');
 
     await page.goto(`${base}/comparisons`);
@@ -224,7 +236,11 @@ run(`the admin web UI in headless Chromium (${dbKind()})`, () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Make v3 champion' }).click();
     await page.getByText('Champion moved to v3.').waitFor();
     const { modelVersion } = expectData(
-      await t.gql(`{ modelVersion(ref: { model: "fashion-classifier", alias: "champion" }) { version } }`, {}, t.keys.viewer),
+      await t.gql(
+        `{ modelVersion(ref: { model: "fashion-classifier", alias: "champion" }) { version } }`,
+        {},
+        t.keys.viewer,
+      ),
     );
     expect(modelVersion.version).toBe(3);
   });
@@ -232,12 +248,16 @@ run(`the admin web UI in headless Chromium (${dbKind()})`, () => {
   it('shows the runtime, datasets, imports and keys pages; creates a key shown once and revokes it', async () => {
     await page.goto(`${base}/runtime`);
     await page.getByRole('heading', { name: 'Loaded versions' }).waitFor();
-    await page.getByRole('cell', { name: /fashion-classifier v3/ }).or(page.getByRole('rowheader', { name: /fashion-classifier v3/ })).first().waitFor();
+    await page
+      .getByRole('cell', { name: /fashion-classifier v3/ })
+      .or(page.getByRole('rowheader', { name: /fashion-classifier v3/ }))
+      .first()
+      .waitFor();
     await check(page, 'runtime');
 
     await page.goto(`${base}/datasets`);
     await page.getByRole('list', { name: 'Sample images of fashion-eval' }).waitFor();
-    await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('ul.samples img')].every((i) => i.complete && i.naturalWidth === 64));
+    await page.waitForFunction(loaded('ul.samples img', 64));
     await check(page, 'datasets');
 
     await page.goto(`${base}/imports?path=${encodeURIComponent(path.resolve(__dirname, '..', '..', 'models'))}`);

@@ -27,11 +27,26 @@ const newest = (dir: string): number =>
 /** Builds the UI into dist/ui unless a build newer than every source file is there (npm start builds it too). */
 export function ensureUiBuilt(): void {
   const index = path.join(UI_DIR, 'index.html');
-  if (existsSync(index) && statSync(index).mtimeMs > Math.max(newest(UI_SRC), statSync(path.join(ROOT, 'schema.graphql')).mtimeMs)) return;
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'src/ui/vite.config.mts', '--logLevel', 'warn'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
+  if (
+    existsSync(index) &&
+    statSync(index).mtimeMs > Math.max(newest(UI_SRC), statSync(path.join(ROOT, 'schema.graphql')).mtimeMs)
+  )
+    return;
+  execFileSync(
+    process.execPath,
+    [
+      path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'),
+      'build',
+      '--config',
+      'src/ui/vite.config.mts',
+      '--logLevel',
+      'warn',
+    ],
+    {
+      cwd: ROOT,
+      stdio: 'inherit',
+    },
+  );
 }
 
 /** Debian's Chromium, headless, as STACK-NOTES describes: no sandbox (root in a container), no GPU, no background traffic. */

@@ -1,10 +1,30 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import {
+  Arg,
+  Ctx,
+  FieldResolver,
+  ID,
+  Int,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+  type SubscribeResolverData,
+} from 'type-graphql';
+import { badInput } from '../../common/errors';
 import { PAGES } from '../../common/paging';
 import { parseComparisonId } from '../../evaluation/comparison.service';
+import { followComparison, type ProgressSnapshot } from '../../evaluation/progress';
 import { comparisonView, renderReport, REPORT_DISAGREEMENTS, type ComparisonView } from '../../evaluation/report';
 import type { GraphQLContext } from '../context';
 import { listCost } from '../cost';
-import { Comparison, ComparisonItem, ReportFormat, StartComparisonInput } from '../types/comparison.type';
+import {
+  Comparison,
+  ComparisonItem,
+  ComparisonProgress,
+  ReportFormat,
+  StartComparisonInput,
+} from '../types/comparison.type';
 import { Dataset } from '../types/dataset.type';
 import { ModelVersion } from '../types/version.type';
 
@@ -50,6 +70,22 @@ export class ComparisonResolver {
     return (await ctx.services.comparisons.list(ctx.actor, { model: model ?? null, first: first ?? null })).map(
       comparisonView,
     );
+  }
+
+  @Subscription(() => ComparisonProgress, {
+    description:
+      "A comparison's progress: now, then once a second while it is queued or running, then its final state; then the stream completes. Over WebSocket (graphql-ws) at /graphql.",
+    subscribe: ({ args, context }: SubscribeResolverData<unknown, { id: string }, GraphQLContext>) => {
+      if (!context.stream) throw badInput('subscriptions are served over WebSocket (graphql-ws) at /graphql');
+      return followComparison(context.services.comparisons, context.actor, context.stream, args.id);
+    },
+  })
+  comparisonProgress(
+    @Root() snapshot: ProgressSnapshot,
+    // Read by `subscribe` above; declared here for the schema.
+    @Arg('id', () => ID) _id: string,
+  ): ProgressSnapshot {
+    return snapshot;
   }
 
   @FieldResolver(() => ModelVersion)

@@ -107,6 +107,21 @@ export class Comparison {
   @Field(() => Date, { nullable: true }) finishedAt!: Date | null;
 }
 
+@ObjectType({
+  description:
+    "A comparison's progress, as the comparisonProgress subscription sends it (and GET /comparisons/{id}/events).",
+})
+export class ComparisonProgress {
+  @Field(() => ID) id!: string;
+  @Field(() => JobStatus) status!: JobStatus;
+  @Field(() => Float, { description: '0..1' }) progress!: number;
+  @Field(() => Int) itemsDone!: number;
+  @Field(() => Int) total!: number;
+  @Field(() => Float, { nullable: true, description: 'Seconds left at the current pace, while it runs.' }) etaSeconds!:
+    number | null;
+  @Field(() => Verdict, { nullable: true, description: 'Once it succeeded.' }) verdict!: Verdict | null;
+}
+
 @InputType()
 export class StartComparisonInput {
   @Field(() => VersionRefInput) candidate!: VersionRefInput;
