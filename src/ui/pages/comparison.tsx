@@ -442,25 +442,25 @@ function Promote({ c }: { c: C }) {
   const settings = useQuery({ queryKey: ['runtime-settings'], queryFn: () => gql(RuntimeSettingsQuery) });
   const pinned = settings.data?.runtime.pinnedAliases.includes('champion') ?? true;
   const allowed = useCan(pinned ? 'admin' : 'operator');
-  const [done, setDone] = useState(false);
-  if (!allowed) return null;
   const model = c.candidate.model.name;
-  if (c.candidate.aliases.includes('champion')) return <Chip tone="ok">v{c.candidate.version} is the champion</Chip>;
+  if (c.candidate.aliases.includes('champion'))
+    return (
+      <p role="status">
+        <Chip tone="ok">v{c.candidate.version} is the champion</Chip>
+      </p>
+    );
+  if (!allowed) return null;
   return (
-    <>
-      <ConfirmButton
-        label="Promote candidate"
-        className="primary"
-        question={`Move “champion” of ${model} to v${c.candidate.version}? Requests that use the champion (and the model's default routing) are served by v${c.candidate.version} from then on.`}
-        confirmLabel={`Make v${c.candidate.version} champion`}
-        onConfirm={async () => {
-          await gql(SetAlias, { model, alias: 'champion', version: c.candidate.version });
-          setDone(true);
-          await queryClient.invalidateQueries();
-        }}
-      />
-      {done && <span role="status"> Champion moved to v{c.candidate.version}.</span>}
-    </>
+    <ConfirmButton
+      label="Promote candidate"
+      className="primary"
+      question={`Move “champion” of ${model} to v${c.candidate.version}? Requests that use the champion (and the model's default routing) are served by v${c.candidate.version} from then on.`}
+      confirmLabel={`Make v${c.candidate.version} champion`}
+      onConfirm={async () => {
+        await gql(SetAlias, { model, alias: 'champion', version: c.candidate.version });
+        await queryClient.invalidateQueries();
+      }}
+    />
   );
 }
 

@@ -261,7 +261,7 @@ function StartForm() {
           Alpha
           <input
             type="number"
-            step="0.001"
+            step="any"
             min="0.0001"
             max="0.5"
             value={alpha}
@@ -276,7 +276,7 @@ function StartForm() {
           Non-inferiority margin (points)
           <input
             type="number"
-            step="0.1"
+            step="any"
             min="0"
             max="50"
             value={margin}

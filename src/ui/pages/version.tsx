@@ -81,7 +81,12 @@ const VersionQuery = graphql(`
   }
 `);
 
-const json = (v: unknown) => <pre className="json">{JSON.stringify(v, null, 2)}</pre>;
+// Focusable: a long JSON scrolls, and keyboard users must be able to scroll it.
+const json = (v: unknown) => (
+  <pre className="json" tabIndex={0}>
+    {JSON.stringify(v, null, 2)}
+  </pre>
+);
 
 function KeyValues({ values, empty }: { values: unknown; empty: string }) {
   const entries = Object.entries((values as Record<string, unknown>) ?? {});
