@@ -104,7 +104,7 @@ export class PredictionResolver {
     return loaded.map((l, i) => toLoaded(l, records[i]));
   }
 
-  @Query(() => RuntimeSettings, { description: 'The runtime\'s memory budget, provider order and pinned aliases.' })
+  @Query(() => RuntimeSettings, { description: "The runtime's memory budget, provider order and pinned aliases." })
   runtime(@Ctx() ctx: GraphQLContext): RuntimeSettings {
     const { memoryBudgetBytes, ...rest } = ctx.services.inference.settings(ctx.actor);
     return { ...rest, memoryBudgetMB: memoryBudgetBytes / 2 ** 20 };
