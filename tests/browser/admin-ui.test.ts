@@ -196,8 +196,17 @@ run(`the admin web UI in headless Chromium (${dbKind()})`, () => {
     await page.getByRole('button', { name: 'Start comparison' }).click();
     await page.waitForURL(/\/comparisons\/\d+$/);
     comparisonId = page.url().split('/').pop()!;
-    // The progress arrives over the browser's own EventSource (the session cookie authenticates it).
-    expect((await events).status()).toBe(200);
+    // The progress arrives over the browser's own EventSource (the session cookie authenticates it):
+    // the stream the page read climbs to 100% and ends with `done`.
+    const stream = await events;
+    expect(stream.status()).toBe(200);
+    const sent = (await stream.text())
+      .split('\n\n')
+      .filter((e) => e.startsWith('event: '))
+      .map((e) => ({ event: e.split('\n')[0]!.slice(7), ...JSON.parse(e.split('\n')[1]!.slice(6)) }));
+    const progress = sent.map((e) => e.progress);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    expect(sent.at(-1)).toMatchObject({ event: 'done', status: 'SUCCEEDED', progress: 1 });
     await page
       .getByRole('heading', { name: 'Candidate better' })
       .or(page.getByRole('heading', { name: 'No significant difference' }))
@@ -268,7 +277,8 @@ run(`the admin web UI in headless Chromium (${dbKind()})`, () => {
 
     await page.goto(`${base}/imports?path=${encodeURIComponent(path.resolve(__dirname, '..', '..', 'models'))}`);
     await page.getByRole('button', { name: 'Dry run' }).click();
-    await page.getByRole('heading', { name: 'What the import would do' }).waitFor();
+    // A dry run re-reads and hashes the whole demo project (a 23 MB model, 2,100 images): slow on a busy machine.
+    await page.getByRole('heading', { name: 'What the import would do' }).waitFor({ timeout: 150_000 });
     await expect(page.getByRole('table').textContent()).resolves.toContain('unchanged');
     await check(page, 'imports');
 
@@ -289,13 +299,14 @@ run(`the admin web UI in headless Chromium (${dbKind()})`, () => {
       data: { query: '{ viewer { name } }' },
     });
     expect([refused.status(), (await refused.json()).errors[0].extensions.code]).toEqual([401, 'UNAUTHENTICATED']);
-  });
+  }, 240_000);
 
   it('opens GraphiQL, bundled, with the session', async () => {
     const introspection = page.waitForResponse((r) => r.url().endsWith('/graphql') && r.request().method() === 'POST');
     await page.goto(`${base}/graphiql`);
     await page.locator('.graphiql-container').waitFor();
     expect((await introspection).status()).toBe(200);
+    await check(page, 'graphiql');
   });
 
   it('shows a viewer no promote, alias or key actions', async () => {
