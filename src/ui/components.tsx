@@ -1,5 +1,6 @@
-import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
+import { useEffect, useId, useRef, type ReactNode } from 'react';
 import { describeError } from './lib/api';
+import { useAction } from './lib/action';
 
 export function Loading({ what = 'Loading' }: { what?: string }) {
   return (
@@ -85,27 +86,20 @@ export function ConfirmButton({
   disabled?: boolean;
 }) {
   const dialog = useRef<HTMLDialogElement>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, act, clearError } = useAction();
   const titleId = useId();
   const confirm = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+    await act(async () => {
       await onConfirm();
       dialog.current?.close();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <>
       <button type="button" className={className} disabled={disabled} onClick={() => dialog.current?.showModal()}>
         {label}
       </button>
-      <dialog ref={dialog} aria-labelledby={titleId} onClose={() => setError(null)}>
+      <dialog ref={dialog} aria-labelledby={titleId} onClose={clearError}>
         <h2 id={titleId}>{label}</h2>
         <p>{question}</p>
         {error != null && <ErrorBox error={error} />}

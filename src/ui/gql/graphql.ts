@@ -112,6 +112,11 @@ export type UiRuntimeSettingsQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type UiRuntimeSettingsQuery = { runtime: { pinnedAliases: Array<string>, memoryBudgetMB: number, executionProviders: Array<string> } };
 
+export type UiModelChoicesQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type UiModelChoicesQuery = { models: Array<{ name: string, aliases: Array<{ name: string, version: { version: number } }>, versions: Array<{ version: number, status: VersionStatus }> }>, datasets: Array<{ name: string, version: number, size: number }> };
+
 export type UiMetricsFragment = { n: number, accuracy: number, macroF1: number, top5Accuracy: number | null, ece: number, nll: number, brier: number, meanConfidence: number, latencyMsP50: number, latencyMsP95: number, latencyMsP99: number, throughput: number | null, sizeBytes: number, confusionMatrix: Array<Array<number>>, perClass: unknown, reliability: unknown };
 
 export type UiComparisonQueryVariables = Exact<{
@@ -142,11 +147,6 @@ export type UiComparisonsQueryVariables = Exact<{
 
 
 export type UiComparisonsQuery = { comparisons: Array<{ id: string, status: JobStatus, progress: number, itemsDone: number, total: number, verdict: Verdict | null, accuracyDelta: number | null, createdAt: string, candidate: { version: number, model: { name: string } }, baseline: { version: number }, dataset: { name: string, version: number } }> };
-
-export type UiComparisonChoicesQueryVariables = Exact<{ [key: string]: never; }>;
-
-
-export type UiComparisonChoicesQuery = { models: Array<{ name: string, aliases: Array<{ name: string, version: { version: number } }>, versions: Array<{ version: number, status: VersionStatus }> }>, datasets: Array<{ name: string, version: number, size: number }> };
 
 export type UiDatasetsQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -202,11 +202,6 @@ export type UiModelsQueryVariables = Exact<{
 
 
 export type UiModelsQuery = { models: Array<{ name: string, description: string | null, task: string, labels: Array<string>, updatedAt: string, aliases: Array<{ name: string, version: { version: number } }>, versions: Array<{ version: number, status: VersionStatus, tags: unknown, createdAt: string }> }> };
-
-export type UiPredictChoicesQueryVariables = Exact<{ [key: string]: never; }>;
-
-
-export type UiPredictChoicesQuery = { models: Array<{ name: string, aliases: Array<{ name: string, version: { version: number } }>, versions: Array<{ version: number, status: VersionStatus }> }> };
 
 export type UiPredictBatchQueryVariables = Exact<{
   ref: VersionRefInput;
@@ -328,6 +323,28 @@ export const UiRuntimeSettingsDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<UiRuntimeSettingsQuery, UiRuntimeSettingsQueryVariables>;
+export const UiModelChoicesDocument = new TypedDocumentString(`
+    query UiModelChoices {
+  models(first: 100) {
+    name
+    aliases {
+      name
+      version {
+        version
+      }
+    }
+    versions(first: 100) {
+      version
+      status
+    }
+  }
+  datasets(first: 100) {
+    name
+    version
+    size
+  }
+}
+    `) as unknown as TypedDocumentString<UiModelChoicesQuery, UiModelChoicesQueryVariables>;
 export const UiComparisonDocument = new TypedDocumentString(`
     query UiComparison($id: ID!) {
   comparison(id: $id) {
@@ -448,28 +465,6 @@ export const UiComparisonsDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<UiComparisonsQuery, UiComparisonsQueryVariables>;
-export const UiComparisonChoicesDocument = new TypedDocumentString(`
-    query UiComparisonChoices {
-  models(first: 100) {
-    name
-    aliases {
-      name
-      version {
-        version
-      }
-    }
-    versions(first: 100) {
-      version
-      status
-    }
-  }
-  datasets(first: 100) {
-    name
-    version
-    size
-  }
-}
-    `) as unknown as TypedDocumentString<UiComparisonChoicesQuery, UiComparisonChoicesQueryVariables>;
 export const UiDatasetsDocument = new TypedDocumentString(`
     query UiDatasets {
   datasets(first: 100) {
@@ -642,23 +637,6 @@ export const UiModelsDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<UiModelsQuery, UiModelsQueryVariables>;
-export const UiPredictChoicesDocument = new TypedDocumentString(`
-    query UiPredictChoices {
-  models(first: 100) {
-    name
-    aliases {
-      name
-      version {
-        version
-      }
-    }
-    versions(first: 100) {
-      version
-      status
-    }
-  }
-}
-    `) as unknown as TypedDocumentString<UiPredictChoicesQuery, UiPredictChoicesQueryVariables>;
 export const UiPredictBatchDocument = new TypedDocumentString(`
     query UiPredictBatch($ref: VersionRefInput!, $images: [ImageInput!]!, $topK: Int) {
   predictBatch(ref: $ref, images: $images, topK: $topK) {

@@ -27,7 +27,7 @@ import { graphql } from '../gql';
 import type { UiComparisonQuery, UiMetricsFragment } from '../gql/graphql';
 import { gql } from '../lib/api';
 import { fmtBytes, fmtDate, ms, num, pct, pts, VERDICT_WORDS } from '../lib/format';
-import { RuntimeSettingsQuery, SetAlias } from '../lib/mutations';
+import { RuntimeSettingsQuery, SetAlias } from '../lib/operations';
 import { useProgress } from '../lib/progress';
 import { useCan } from '../lib/session';
 import { comparisonRoute } from '../routes';

@@ -5,10 +5,11 @@ import { Chip, Empty, ErrorBox, Loading, Page, Progress, Section, StatusChip } f
 import { graphql } from '../gql';
 import { gql } from '../lib/api';
 import { fmtDate, parseRef, pts, VERDICT_WORDS } from '../lib/format';
-import { StartComparison } from '../lib/mutations';
+import { StartComparison, ModelChoicesQuery } from '../lib/operations';
 import { useProgress } from '../lib/progress';
 import { useCan } from '../lib/session';
 import { comparisonsRoute } from '../routes';
+import { useAction } from '../lib/action';
 
 const ComparisonsQuery = graphql(`
   query UiComparisons($model: String) {
@@ -34,29 +35,6 @@ const ComparisonsQuery = graphql(`
         name
         version
       }
-    }
-  }
-`);
-
-const FormChoices = graphql(`
-  query UiComparisonChoices {
-    models(first: 100) {
-      name
-      aliases {
-        name
-        version {
-          version
-        }
-      }
-      versions(first: 100) {
-        version
-        status
-      }
-    }
-    datasets(first: 100) {
-      name
-      version
-      size
     }
   }
 `);
@@ -168,12 +146,11 @@ function RowProgress({ c }: { c: { id: string; status: string; progress: number;
 function StartForm() {
   const search = comparisonsRoute.useSearch();
   const navigate = useNavigate();
-  const choices = useQuery({ queryKey: ['comparison-choices'], queryFn: () => gql(FormChoices) });
+  const choices = useQuery({ queryKey: ['model-choices'], queryFn: () => gql(ModelChoicesQuery) });
   const [alpha, setAlpha] = useState('0.05');
   const [limit, setLimit] = useState('');
   const [margin, setMargin] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, act } = useAction();
   if (choices.isPending) return <Loading what="Loading models and datasets" />;
   if (choices.error) return <ErrorBox error={choices.error} />;
   const { models, datasets } = choices.data;
@@ -188,9 +165,7 @@ function StartForm() {
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    await act(async () => {
       const { startComparison } = await gql(StartComparison, {
         input: {
           candidate: { model: model.name, version: candidate },
@@ -202,11 +177,7 @@ function StartForm() {
         },
       });
       await navigate({ to: '/comparisons/$id', params: { id: startComparison.id } });
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (

@@ -7,6 +7,7 @@ import type { UiImportDvcMutation } from '../gql/graphql';
 import { gql } from '../lib/api';
 import { useCan } from '../lib/session';
 import { importsRoute } from '../routes';
+import { useAction } from '../lib/action';
 
 graphql(`
   fragment UiImportReport on ImportReport {
@@ -51,8 +52,7 @@ export function ImportsPage() {
   const set = (patch: Partial<typeof search>) =>
     void navigate({ to: '/imports', search: { ...given, ...patch }, replace: true });
   const [review, setReview] = useState<{ dryRun: boolean; report: Report; key: string } | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, act } = useAction();
   if (!operator)
     return (
       <Page title="Imports">
@@ -62,9 +62,7 @@ export function ImportsPage() {
   const key = JSON.stringify(search);
 
   const run = async (dryRun: boolean) => {
-    setBusy(true);
-    setError(null);
-    try {
+    await act(async () => {
       const report =
         search.kind === 'dvc'
           ? (await gql(ImportDvc, { input: { repoPath: search.path ?? '', rev: search.rev ?? null, dryRun } }))
@@ -81,11 +79,7 @@ export function ImportsPage() {
             ).importMlflow;
       setReview({ dryRun, report, key });
       if (!dryRun) await queryClient.invalidateQueries();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const submit = (e: FormEvent) => {
     e.preventDefault();

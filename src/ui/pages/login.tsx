@@ -4,34 +4,28 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { ErrorBox } from '../components';
 import { signIn } from '../lib/api';
 import { loginRoute } from '../routes';
+import { useAction } from '../lib/action';
 
 export function LoginPage() {
   const { next } = loginRoute.useSearch();
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const [key, setKey] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, act } = useAction();
   useEffect(() => {
     document.title = 'Sign in · modelgate';
   }, []);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    await act(async () => {
       const session = await signIn(key.trim());
       // The key is exchanged once; only the HttpOnly session cookie remains.
       setKey('');
       queryClient.setQueryData(['session'], session);
       const target = next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/login') ? next : '/';
       await navigate({ href: target });
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (

@@ -7,7 +7,7 @@ import { graphql } from '../gql';
 import type { UiModelQuery } from '../gql/graphql';
 import { gql } from '../lib/api';
 import { fmtBytes, fmtDate, pct } from '../lib/format';
-import { RemoveAlias, RuntimeSettingsQuery, SetAlias } from '../lib/mutations';
+import { RemoveAlias, RuntimeSettingsQuery, SetAlias } from '../lib/operations';
 import { useCan } from '../lib/session';
 import { modelRoute } from '../routes';
 

@@ -5,26 +5,10 @@ import { Empty, ErrorBox, Loading, Page } from '../components';
 import { graphql } from '../gql';
 import type { UiPredictBatchQuery } from '../gql/graphql';
 import { gql } from '../lib/api';
+import { ModelChoicesQuery } from '../lib/operations';
 import { parseRef, pct } from '../lib/format';
 import { predictRoute } from '../routes';
-
-const ChoicesQuery = graphql(`
-  query UiPredictChoices {
-    models(first: 100) {
-      name
-      aliases {
-        name
-        version {
-          version
-        }
-      }
-      versions(first: 100) {
-        version
-        status
-      }
-    }
-  }
-`);
+import { useAction } from '../lib/action';
 
 const PredictBatch = graphql(`
   query UiPredictBatch($ref: VersionRefInput!, $images: [ImageInput!]!, $topK: Int) {
@@ -76,11 +60,10 @@ export function PredictPage() {
   const navigate = useNavigate();
   const set = (patch: Partial<typeof search>) =>
     void navigate({ to: '/predict', search: { ...search, ...patch }, replace: true });
-  const choices = useQuery({ queryKey: ['predict-choices'], queryFn: () => gql(ChoicesQuery) });
+  const choices = useQuery({ queryKey: ['model-choices'], queryFn: () => gql(ModelChoicesQuery) });
   const [files, setFiles] = useState<File[]>([]);
   const [run, setRun] = useState<Run | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, act } = useAction();
   const [dragging, setDragging] = useState(false);
   useEffect(() => () => run?.urls.forEach((u) => URL.revokeObjectURL(u)), [run]);
 
@@ -100,17 +83,11 @@ export function PredictPage() {
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    await act(async () => {
       const refs = search.b !== undefined ? [search.a, search.b] : [search.a];
       const results = await Promise.all(refs.map((r) => predictAll(model.name, r, files, topK)));
       setRun({ refs, files, urls: files.map((f) => URL.createObjectURL(f)), results });
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const onDrop = (e: DragEvent) => {
     e.preventDefault();

@@ -5,6 +5,7 @@ import { graphql } from '../gql';
 import { gql } from '../lib/api';
 import { fmtDate } from '../lib/format';
 import { useCan } from '../lib/session';
+import { useAction } from '../lib/action';
 
 const RuntimeQuery = graphql(`
   query UiRuntime {
@@ -61,8 +62,7 @@ export function RuntimePage() {
   const admin = useCan('admin');
   const q = useQuery({ queryKey: ['runtime'], queryFn: () => gql(RuntimeQuery), refetchInterval: 10_000 });
   const [choice, setChoice] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, act } = useAction();
   if (q.isPending) return <Loading what="Loading the runtime" />;
   if (q.error) return <ErrorBox error={q.error} />;
   const { runtime, loadedVersions, models } = q.data;
@@ -151,16 +151,10 @@ export function RuntimePage() {
             className="inline-form"
             onSubmit={async (e) => {
               e.preventDefault();
-              setBusy(true);
-              setError(null);
-              try {
+              await act(async () => {
                 await gql(Load, { ref: { model: chosen.model, version: chosen.version } });
                 await refresh();
-              } catch (err) {
-                setError(err);
-              } finally {
-                setBusy(false);
-              }
+              });
             }}
           >
             <label>

@@ -7,9 +7,10 @@ import { graphql } from '../gql';
 import type { UiVersionQuery } from '../gql/graphql';
 import { gql } from '../lib/api';
 import { fmtBytes, fmtDate } from '../lib/format';
-import { StartComparison } from '../lib/mutations';
+import { StartComparison } from '../lib/operations';
 import { useCan } from '../lib/session';
 import { versionRoute } from '../routes';
+import { useAction } from '../lib/action';
 
 const VersionQuery = graphql(`
   query UiVersion($ref: VersionRefInput!) {
@@ -249,16 +250,13 @@ function CompareWithBaseline(props: {
   const navigate = useNavigate();
   const [dataset, setDataset] = useState('');
   const [limit, setLimit] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, act } = useAction();
   if (!operator) return null;
   const names = [...new Set(props.datasets.map((d) => d.name))];
   const chosen = dataset || names[0] || '';
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    await act(async () => {
       const { startComparison } = await gql(StartComparison, {
         input: {
           candidate: { model: props.model, version: props.version },
@@ -267,11 +265,7 @@ function CompareWithBaseline(props: {
         },
       });
       await navigate({ to: '/comparisons/$id', params: { id: startComparison.id } });
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form className="inline-form card" onSubmit={submit} aria-label="Compare with baseline">

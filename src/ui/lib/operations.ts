@@ -1,5 +1,7 @@
 import { graphql } from '../gql';
 
+// Operations more than one page uses.
+
 export const SetAlias = graphql(`
   mutation UiSetAlias($model: String!, $alias: String!, $version: Int!) {
     setAlias(model: $model, alias: $alias, version: $version) {
@@ -32,6 +34,30 @@ export const RuntimeSettingsQuery = graphql(`
       pinnedAliases
       memoryBudgetMB
       executionProviders
+    }
+  }
+`);
+
+/** What the predict and comparison forms offer: models with their aliases and versions, and the datasets. */
+export const ModelChoicesQuery = graphql(`
+  query UiModelChoices {
+    models(first: 100) {
+      name
+      aliases {
+        name
+        version {
+          version
+        }
+      }
+      versions(first: 100) {
+        version
+        status
+      }
+    }
+    datasets(first: 100) {
+      name
+      version
+      size
     }
   }
 `);
