@@ -19,7 +19,8 @@ export async function serve(opts: { port?: number | undefined }): Promise<void> 
           '',
           `      ${created.key}`,
           '',
-          '  Send it as "Authorization: Bearer <key>", or pass --key <key> to the modelgate CLI.',
+          `  Sign in with it at http://localhost:${opts.port || config.port}/ (the admin UI), send it as`,
+          '  "Authorization: Bearer <key>", or pass --key <key> to the modelgate CLI.',
           '  Set ADMIN_API_KEY instead to choose the key yourself.',
           '',
         ].join('\n') + '\n',
@@ -44,7 +45,7 @@ export async function serve(opts: { port?: number | undefined }): Promise<void> 
     throw e;
   });
   logger.info(
-    { url: `${server.url}/graphql`, database: app.db.kind, location: app.db.location, dataDir: config.dataDir },
+    { url: `${server.url}/graphql`, ui: `${server.url}/`, database: app.db.kind, location: app.db.location, dataDir: config.dataDir },
     'modelgate is listening',
   );
   // Comparison jobs: queued ones start, and ones a stopped or killed gateway left resume.
