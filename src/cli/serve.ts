@@ -45,7 +45,13 @@ export async function serve(opts: { port?: number | undefined }): Promise<void> 
     throw e;
   });
   logger.info(
-    { url: `${server.url}/graphql`, ui: `${server.url}/`, database: app.db.kind, location: app.db.location, dataDir: config.dataDir },
+    {
+      url: `${server.url}/graphql`,
+      ui: `${server.url}/`,
+      database: app.db.kind,
+      location: app.db.location,
+      dataDir: config.dataDir,
+    },
     'modelgate is listening',
   );
   // Comparison jobs: queued ones start, and ones a stopped or killed gateway left resume.
