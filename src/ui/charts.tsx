@@ -57,7 +57,8 @@ export function confusionChart(labels: readonly string[], cells: Cell[], divergi
       x: { label: 'Predicted', domain: labels, tickRotate: -40 },
       y: { label: 'True label', domain: labels },
       color: diverging
-        ? { type: 'diverging', scheme: 'rdbu', domain: [-extent, extent], pivot: 0, legend: false }
+        ? // Red where the candidate has more, blue where it has fewer: the HTML report's convention.
+          { type: 'diverging', scheme: 'rdbu', reverse: true, domain: [-extent, extent], pivot: 0, legend: false }
         : { type: 'linear', scheme: 'blues', domain: [0, extent] },
       marks: [
         Plot.cell(cells, { x: 'predicted', y: 'truth', fill: 'value', inset: 0.5 }),

@@ -358,7 +358,7 @@ function Confusions({
       </div>
       <Figure
         name="confusion-difference"
-        title={`Difference (candidate − baseline): ${moved >= 0 ? '+' : ''}${moved} items on the diagonal. Blue: the candidate has more; red: fewer.`}
+        title={`Difference (candidate − baseline): ${moved >= 0 ? '+' : ''}${moved} items on the diagonal. Red: the candidate has more; blue: fewer (more is better on the diagonal, fewer elsewhere).`}
         make={makeD}
       />
     </>
