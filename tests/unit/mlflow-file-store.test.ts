@@ -51,3 +51,54 @@ describe('MLflow FileStore walks are bounded', () => {
     });
   });
 });
+
+describe('MLflow FileStore run names across versions', () => {
+  let dir: string;
+  const runId = 'd'.repeat(32);
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'modelgate-filestore-'));
+    writeMlflowStore(dir, { experimentId: '2', experiment: 'old', runs: [{ runId, name: 'unused' }] });
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("reads an MLflow 1.x run's name from its mlflow.runName tag (1.x writes `name: ''` and no run_name)", async () => {
+    // meta.yaml as MLflow 1.26's FileStore writes it.
+    writeFileSync(
+      path.join(dir, '2', runId, 'meta.yaml'),
+      [
+        `artifact_uri: file:///home/u/mlruns/2/${runId}/artifacts`,
+        'end_time: 1650000100000',
+        "entry_point_name: ''",
+        "experiment_id: '2'",
+        'lifecycle_stage: active',
+        "name: ''",
+        `run_id: ${runId}`,
+        `run_uuid: ${runId}`,
+        "source_name: ''",
+        'source_type: 4',
+        "source_version: ''",
+        'start_time: 1650000000000',
+        'status: 3',
+        'tags: []',
+        'user_id: u',
+        '',
+      ].join('\n'),
+    );
+    mkdirSync(path.join(dir, '2', runId, 'tags'), { recursive: true });
+    writeFileSync(path.join(dir, '2', runId, 'tags', 'mlflow.runName'), 'resnet-finetune');
+    const [run] = await new FileStoreSource(dir).runs('2');
+    expect(run!.runName).toBe('resnet-finetune');
+  });
+
+  it('keeps run_name when MLflow 2.x/3.x wrote one, and has no name when neither exists', async () => {
+    const [named] = await new FileStoreSource(dir).runs('2');
+    expect(named!.runName).toBe('unused');
+    const meta = path.join(dir, '2', runId, 'meta.yaml');
+    const { readFileSync } = await import('node:fs');
+    writeFileSync(meta, readFileSync(meta, 'utf8').replace(/^run_name: .*$/m, "run_name: ''"));
+    rmSync(path.join(dir, '2', runId, 'tags', 'mlflow.runName'), { force: true });
+    const [unnamed] = await new FileStoreSource(dir).runs('2');
+    expect(unnamed!.runName).toBeNull();
+  });
+});

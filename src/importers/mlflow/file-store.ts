@@ -240,10 +240,13 @@ export class FileStoreSource implements MlflowSource {
       }
     }
     const id = String(meta.run_id ?? meta.run_uuid ?? runId);
+    const tags = await this.fs.values(path.join(runDir, 'tags'));
     return {
       runId: id,
       experimentId: String(meta.experiment_id ?? path.basename(expDir)),
-      runName: text(meta.run_name),
+      // MLflow 1.x wrote `name: ''` and kept the run's name only in the mlflow.runName tag.
+      runName:
+        [text(meta.run_name), tags['mlflow.runName'], text(meta.name)].find((n) => n != null && n !== '') ?? null,
       status: runStatus(meta.status),
       startTime: int64(meta.start_time),
       endTime: int64(meta.end_time),
@@ -252,7 +255,7 @@ export class FileStoreSource implements MlflowSource {
       userId: text(meta.user_id),
       lifecycleStage: text(meta.lifecycle_stage) ?? 'active',
       params: await this.fs.values(path.join(runDir, 'params')),
-      tags: await this.fs.values(path.join(runDir, 'tags')),
+      tags,
       metrics,
       loggedModels: await this.loggedModelsOf(expDir, runDir, id),
     };
