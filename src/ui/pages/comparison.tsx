@@ -1,6 +1,6 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
-import { useMemo, useState } from 'react';
+import { useMemo } from 'react';
 import {
   confusionChart,
   Figure,
@@ -25,6 +25,7 @@ import {
 } from '../components';
 import { graphql } from '../gql';
 import type { UiComparisonQuery, UiMetricsFragment } from '../gql/graphql';
+import { useAction } from '../lib/action';
 import { gql } from '../lib/api';
 import { fmtBytes, fmtDate, ms, num, pct, pts, VERDICT_WORDS } from '../lib/format';
 import { RuntimeSettingsQuery, SetAlias } from '../lib/operations';
@@ -265,13 +266,14 @@ function ForestFigure({ c }: { c: C }) {
     ];
     return forestChart(rows, c.nonInferiorityMargin ?? null);
   }, [c]);
-  const [lo, hi] = c.accuracyDeltaCi95!;
+  // Worded by the verdict (McNemar at alpha), as the HTML report is: a CI that excludes 0 alone does not make "better".
+  const numbers = `${pts(c.accuracyDelta)} (95% CI ${pts(c.accuracyDeltaCi95![0])} to ${pts(c.accuracyDeltaCi95![1])})`;
   const finding =
-    lo! > 0
-      ? `Candidate more accurate: ${pts(c.accuracyDelta)} (95% CI ${pts(lo)} to ${pts(hi)})`
-      : hi! < 0
-        ? `Baseline more accurate: ${pts(c.accuracyDelta)} (95% CI ${pts(lo)} to ${pts(hi)})`
-        : `No clear accuracy difference: ${pts(c.accuracyDelta)} (95% CI ${pts(lo)} to ${pts(hi)})`;
+    c.verdict === 'CANDIDATE_BETTER'
+      ? `Candidate more accurate: ${numbers}`
+      : c.verdict === 'BASELINE_BETTER'
+        ? `Baseline more accurate: ${numbers}`
+        : `No significant accuracy difference at alpha ${c.alpha} (McNemar p = ${num(c.mcnemarPValue, 3)}): ${numbers}`;
   return <Figure name="forest" title={finding} make={make} />;
 }
 
@@ -465,10 +467,9 @@ function Promote({ c }: { c: C }) {
 }
 
 function Downloads({ id }: { id: string }) {
-  const [error, setError] = useState<unknown>(null);
-  const download = async (format: 'HTML' | 'MARKDOWN') => {
-    setError(null);
-    try {
+  const { error, act } = useAction();
+  const download = (format: 'HTML' | 'MARKDOWN') =>
+    act(async () => {
       const { comparison } = await gql(ReportQuery, { id, format });
       const blob = new Blob([comparison?.report ?? ''], { type: format === 'HTML' ? 'text/html' : 'text/markdown' });
       const a = document.createElement('a');
@@ -476,10 +477,7 @@ function Downloads({ id }: { id: string }) {
       a.download = `comparison-${id}.${format === 'HTML' ? 'html' : 'md'}`;
       a.click();
       setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
-    } catch (e) {
-      setError(e);
-    }
-  };
+    });
   return (
     <>
       <button type="button" onClick={() => download('HTML')}>

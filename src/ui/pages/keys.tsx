@@ -3,6 +3,7 @@ import { useState, type FormEvent } from 'react';
 import { ConfirmButton, Empty, ErrorBox, Loading, Page, Section } from '../components';
 import { graphql } from '../gql';
 import type { ApiKeyRole } from '../gql/graphql';
+import { useAction } from '../lib/action';
 import { gql } from '../lib/api';
 import { fmtDate } from '../lib/format';
 import { useCan } from '../lib/session';
@@ -59,21 +60,18 @@ function Keys() {
   const [role, setRole] = useState<ApiKeyRole>('VIEWER');
   const [created, setCreated] = useState<{ name: string; key: string } | null>(null);
   const [copied, setCopied] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { error, act } = useAction();
   const refresh = () => queryClient.invalidateQueries({ queryKey: ['keys'] });
 
   const create = async (e: FormEvent) => {
     e.preventDefault();
-    setError(null);
     setCopied(false);
-    try {
+    await act(async () => {
       const { createApiKey } = await gql(CreateKey, { name: name.trim(), role });
       setCreated({ name: createApiKey.apiKey.name, key: createApiKey.key });
       setName('');
       await refresh();
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
 
   return (
