@@ -393,7 +393,14 @@ describe(`importers (${dbKind()})`, () => {
     git('tag', '-a', 'shapes-v1#dev#5', '-m', 'Assigning stage dev');
     // The working tree moves on: dvc.yaml loses every artifact.
     writeFileSync(path.join(root, 'dvc.yaml'), 'stages: {}\n');
-    expect(expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc.items).toEqual([]);
+    // Its dvc.lock outputs are now reported as skipped, nothing is imported.
+    const now = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
+    expect(now.items.map((i: any) => [i.name, i.action])).toEqual([
+      ['models/a.onnx', 'skipped'],
+      ['models/b.onnx', 'skipped'],
+      ['data/eval', 'skipped'],
+      ['data/folders', 'skipped'],
+    ]);
     const report = expectData(await op(IMPORT_DVC, { repoPath: root, rev: first })).importDvc;
     expect(report.failed).toBe(0);
     expect(report.items).toContainEqual(expect.objectContaining({ kind: 'alias', name: 'shapes@staging', version: 1 }));

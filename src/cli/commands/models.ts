@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { fields, table } from '../format';
-import { inlineOrFile, intArg, parseJson, type CommandContext } from './shared';
+import { inlineOrFile, intArg, parseJson, parseLabels, type CommandContext } from './shared';
 
 interface AliasRef {
   name: string;
@@ -8,13 +8,6 @@ interface AliasRef {
 }
 
 const aliasList = (aliases: AliasRef[]) => aliases.map((a) => `${a.name}=v${a.version.version}`).join(' ');
-
-function parseLabels(value: string): string[] {
-  const text = inlineOrFile(value).trim();
-  if (text.startsWith('[')) return parseJson('--labels', text) as string[];
-  // A file holds one label per line; inline, labels are comma-separated.
-  return (value.startsWith('@') ? text.split(/\r?\n/) : text.split(',')).map((s) => s.trim()).filter(Boolean);
-}
 
 /** `models list|show|register`. */
 export function register(program: Command, { run }: CommandContext): void {

@@ -20,6 +20,8 @@ export interface CommandContext {
   print<T>(data: T, render: (data: T) => string): void;
   /** One request on a fresh client (closed afterwards), its answer printed. */
   run<T>(query: string, variables: Record<string, unknown>, render: (data: T) => string): Promise<void>;
+  /** `run`, returning the answer too (for a command whose exit status depends on it). */
+  request<T>(query: string, variables: Record<string, unknown>, render: (data: T) => string): Promise<T>;
 }
 
 export function commandContext(program: Command, connect: Connect, io: Io): CommandContext {
@@ -27,18 +29,24 @@ export function commandContext(program: Command, connect: Connect, io: Io): Comm
   const json = () => Boolean(program.opts().json);
   const print = <T>(data: T, render: (data: T) => string) =>
     io.out(json() ? JSON.stringify(data, null, 2) : render(data));
+  const request = async <T>(query: string, variables: Record<string, unknown>, render: (data: T) => string) => {
+    const client = await connect();
+    try {
+      const data = await client.request<T>(query, variables);
+      print(data, render);
+      return data;
+    } finally {
+      await client.close();
+    }
+  };
   return {
     connect,
     io,
     json,
     print,
+    request,
     async run<T>(query: string, variables: Record<string, unknown>, render: (data: T) => string) {
-      const client = await connect();
-      try {
-        print(await client.request<T>(query, variables), render);
-      } finally {
-        await client.close();
-      }
+      await request(query, variables, render);
     },
   };
 }
@@ -75,6 +83,14 @@ export function parseJson(what: string, text: string): unknown {
   } catch (e) {
     throw new InvalidArgumentError(`${what} is not valid JSON: ${(e as Error).message}`);
   }
+}
+
+/** `--labels`: comma-separated, a JSON array, or @file with one label per line. */
+export function parseLabels(value: string): string[] {
+  const text = inlineOrFile(value).trim();
+  if (text.startsWith('[')) return parseJson('--labels', text) as string[];
+  // A file holds one label per line; inline, labels are comma-separated.
+  return (value.startsWith('@') ? text.split(/\r?\n/) : text.split(',')).map((s) => s.trim()).filter(Boolean);
 }
 
 /** A version reference: a number is a version, anything else an alias, nothing the default route. */

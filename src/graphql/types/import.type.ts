@@ -1,4 +1,5 @@
 import { Field, InputType, Int, ObjectType } from 'type-graphql';
+import { JSONScalar } from '../scalars';
 
 @ObjectType({ description: 'One thing an import did (or, with dryRun, would do).' })
 export class ImportItem {
@@ -49,6 +50,43 @@ export class ImportDvcInput {
 
   @Field(() => Boolean, { nullable: true })
   dryRun?: boolean | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'An ONNX file tracked by a .dvc file, a dvc.lock stage output or git, with no type: annotation, imported as a version of `model`.',
+  })
+  modelPath?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The registered model `modelPath` becomes a version of.' })
+  model?: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'A directory output of labeled images with no type: annotation, imported as a dataset.',
+  })
+  datasetPath?: string | null;
+
+  @Field(() => String, { nullable: true, description: "The dataset's name (default: the folder's name)." })
+  dataset?: string | null;
+
+  @Field(() => [String], {
+    nullable: true,
+    description: "Class names: for a model `model` that does not exist yet, and the dataset's classes.",
+  })
+  labels?: string[] | null;
+
+  @Field(() => JSONScalar, {
+    nullable: true,
+    description: 'The inputSpec for a model `model` that does not exist yet (see README).',
+  })
+  inputSpec?: unknown;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'A labels file inside the `datasetPath` directory (default: one folder per class).',
+  })
+  labelsFile?: string | null;
 }
 
 @InputType()

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { ArtifactStore } from '../../artifacts/artifact-store';
 import { digestFile } from '../../artifacts/artifact-store';
 import { allowedPath } from '../../artifacts/import-roots';
@@ -14,7 +14,7 @@ import type { VersionService } from '../../registry/version.service';
 import { ReportBuilder, type ImportReport } from '../report';
 import { applyUpstreamAliases } from '../upstream-aliases';
 import { readLabels } from './labels';
-import { DvcObjects, isSafeRelative, type DvcOut } from './objects';
+import { DvcObjects, dvcMd5, isSafeRelative, shownUrl, type DvcOut } from './objects';
 import { loadDvcProject, type DvcArtifact, type DvcProject } from './project';
 
 export interface DvcImportDeps {
@@ -31,6 +31,92 @@ export interface ImportDvcInput {
   repoPath: string;
   rev?: string | null;
   dryRun?: boolean | null;
+  /** An ONNX output with no `type:` annotation, imported as a version of `model`. */
+  modelPath?: string | null;
+  model?: string | null;
+  /** A directory output with no annotation, imported as the dataset `dataset` (default: its folder name). */
+  datasetPath?: string | null;
+  dataset?: string | null;
+  /** Class names for a named path whose model does not exist yet, and for the dataset's classes. */
+  labels?: readonly string[] | null;
+  inputSpec?: unknown;
+  /** A labels file inside the named dataset directory (else class folders). */
+  labelsFile?: string | null;
+}
+
+/** A path the caller named, as DVC's artifact id would be: `./models/m.onnx` is `models/m.onnx`. */
+function namedPath(given: string, flag: string): string {
+  const p = path.posix.normalize(given.trim().replace(/\/+$/, ''));
+  if (!isSafeRelative(p)) throw badInput(`${flag} "${given}" must be a path inside the repository`, { field: flag });
+  return p;
+}
+
+/**
+ * Artifacts the caller named by path (unannotated outputs): they take the place of any declared
+ * artifact at the same path, with the caller's model name, labels and input spec.
+ */
+function namedArtifacts(input: ImportDvcInput, declared: DvcArtifact[]): DvcArtifact[] {
+  const named: DvcArtifact[] = [];
+  const labels = input.labels ? { labels: [...input.labels] } : {};
+  if (input.model && !input.modelPath)
+    throw badInput('model names the model for modelPath (--model-path): give the path too', { field: 'modelPath' });
+  if (input.modelPath) {
+    const p = namedPath(input.modelPath, 'modelPath');
+    if (!input.model?.trim())
+      throw badInput(`modelPath ${p} needs model (--model): the registered model it becomes a version of`, {
+        field: 'model',
+      });
+    const existing = declared.find((a) => a.path === p);
+    named.push({
+      id: existing?.id ?? p,
+      name: existing?.name ?? p,
+      path: p,
+      type: 'model',
+      desc: existing?.desc ?? null,
+      labels: existing?.labels ?? [],
+      meta: {
+        ...existing?.meta,
+        registeredModel: input.model.trim(),
+        ...labels,
+        ...(input.inputSpec !== undefined && input.inputSpec !== null ? { inputSpec: input.inputSpec } : {}),
+      },
+    });
+  }
+  if (input.datasetPath) {
+    const p = namedPath(input.datasetPath, 'datasetPath');
+    const existing = declared.find((a) => a.path === p);
+    const name = input.dataset?.trim() || existing?.name || path.posix.basename(p);
+    named.push({
+      id: existing?.id ?? p,
+      name,
+      path: p,
+      type: 'dataset',
+      desc: existing?.desc ?? null,
+      labels: existing?.labels ?? [],
+      meta: { ...existing?.meta, ...labels, ...(input.labelsFile ? { labelsFile: input.labelsFile } : {}) },
+    });
+  } else if (input.dataset) {
+    throw badInput('dataset names the dataset for datasetPath (--dataset-path): give the path too', {
+      field: 'datasetPath',
+    });
+  }
+  return named;
+}
+
+/** The scheme of a URL artifact path (`s3://bucket/m.onnx` → `s3`); null for a path. */
+function urlScheme(p: string): string | null {
+  return /^([a-z][a-z0-9+.-]*):\/\//i.exec(p)?.[1]?.toLowerCase() ?? null;
+}
+
+const IMAGE_EXT = /\.(png|jpe?g|webp|gif|bmp|tiff?)$/i;
+
+/** Why an output was not imported, and how to import it when it could be. */
+function notImportedHint(p: string, out: DvcOut | undefined): string {
+  if (out?.md5.endsWith('.dir'))
+    return `a directory; if it holds labeled images, import it with --dataset-path ${p} (datasetPath) or declare it under dvc.yaml artifacts: with type: dataset`;
+  if (/\.onnx$/i.test(p))
+    return `import it with --model-path ${p} --model <name> (modelPath) or declare it under dvc.yaml artifacts: with type: model`;
+  return `a single ${path.posix.extname(p) || 'extensionless'} file: neither an ONNX model nor a directory of images`;
 }
 
 /** Version numbers in meta.version order (the order the team registered them), else dvc.yaml order. */
@@ -55,6 +141,10 @@ export class DvcImporter {
       await allowedPath(this.deps.importRoots, input.repoPath, 'repoPath'),
       input.rev,
     );
+    const named = namedArtifacts(input, project.artifacts);
+    // A path the caller names must exist at this revision: nothing is written otherwise.
+    for (const a of named) await this.checkNamed(project, a);
+    const artifacts = [...project.artifacts.filter((a) => !named.some((n) => n.path === a.path)), ...named];
     const objects = new DvcObjects(project.root, project.config);
     const report = new ReportBuilder(this.deps.logger, {
       importer: 'dvc',
@@ -62,21 +152,21 @@ export class DvcImporter {
       rev: project.git?.commit ?? null,
     });
     const dryRun = input.dryRun === true;
-    for (const a of project.artifacts.filter((x) => x.type === 'model').sort(byVersion)) {
+    for (const a of artifacts.filter((x) => x.type === 'model').sort(byVersion)) {
       try {
         await this.importModel(actor, project, objects, a, report, dryRun);
       } catch (e) {
         report.fail({ kind: 'version', name: a.id }, e);
       }
     }
-    for (const a of project.artifacts.filter((x) => x.type === 'dataset')) {
+    for (const a of artifacts.filter((x) => x.type === 'dataset')) {
       try {
         await this.importDataset(actor, project, objects, a, report, dryRun);
       } catch (e) {
         report.fail({ kind: 'dataset', name: a.id }, e);
       }
     }
-    for (const a of project.artifacts.filter((x) => x.type !== 'model' && x.type !== 'dataset')) {
+    for (const a of artifacts.filter((x) => x.type !== 'model' && x.type !== 'dataset')) {
       report.add({
         kind: 'artifact',
         name: a.id,
@@ -86,23 +176,91 @@ export class DvcImporter {
     }
     for (const s of project.skipped)
       report.add({ kind: 'artifact', name: s.name, action: 'skipped', reason: s.reason });
-    for (const o of project.standalone) {
+    const imported = new Set(artifacts.map((a) => a.path));
+    for (const o of project.standalone.filter((o) => !imported.has(o.path))) {
       report.add({
         kind: 'artifact',
         name: o.path,
         action: 'skipped',
-        reason: `tracked by ${o.dvcFile} but not an artifact: declare it under dvc.yaml artifacts:, or give the out type: model or dataset`,
+        reason: `tracked by ${o.dvcFile} but not an artifact: ${notImportedHint(o.path, project.outs.get(o.path))}`,
+      });
+    }
+    // Stage outputs are reported too: a pipeline's model is usually one of them.
+    for (const o of project.lockOuts.filter((o) => !imported.has(o.path))) {
+      imported.add(o.path);
+      report.add({
+        kind: 'artifact',
+        name: o.path,
+        action: 'skipped',
+        reason: `output of stage ${o.stage} in dvc.lock, not an artifact: ${notImportedHint(o.path, project.outs.get(o.path))}`,
       });
     }
     return report.build();
   }
 
+  private async checkNamed(project: DvcProject, a: DvcArtifact): Promise<void> {
+    const flag = a.type === 'model' ? 'modelPath' : 'datasetPath';
+    if (project.outs.has(a.path)) return;
+    if (a.type === 'model') {
+      const copy = await project.gitFile(a.path);
+      if (copy) return copy.cleanup();
+    }
+    throw badInput(
+      `${flag} ${a.path}: no DVC output has this path (no dvc.lock stage output or .dvc file names it)${a.type === 'model' ? ' and git does not track such a file' : ''} at ${project.git ? `revision ${project.git.commit.slice(0, 12)}` : 'the working tree'}`,
+      { field: flag },
+    );
+  }
+
   private outFor(project: DvcProject, a: DvcArtifact): DvcOut {
+    const scheme = urlScheme(a.path);
+    if (scheme)
+      throw badInput(
+        `UNSUPPORTED_REMOTE: ${shownUrl(a.path)} is a ${scheme}:// URL; only a model (one file) can be fetched from a URL, a ${a.type ?? 'artifact'} must be a DVC output in the repository`,
+      );
     if (!isSafeRelative(a.path))
       throw badInput(`artifact path "${a.path}" must be a relative path inside the repository`);
     const out = project.outs.get(a.path);
     if (!out) throw badInput(`${a.path} has no md5 in dvc.lock or ${a.path}.dvc: run the pipeline or dvc add it first`);
     return out;
+  }
+
+  /**
+   * A model's bytes: a DVC output (workspace, cache, remote, md5-verified), else a plain file
+   * git tracks at the revision (GTO registers those), hashed here since no md5 was recorded.
+   */
+  private async modelFile(
+    project: DvcProject,
+    objects: DvcObjects,
+    a: DvcArtifact,
+  ): Promise<{ out: DvcOut; file: string; source: string; cleanup(): Promise<void> }> {
+    const scheme = urlScheme(a.path);
+    if (scheme) return this.urlFile(a.path, scheme);
+    if (isSafeRelative(a.path) && !project.outs.has(a.path)) {
+      const copy = await project.gitFile(a.path);
+      if (copy) {
+        const size = (await stat(copy.file)).size;
+        const md5 = await dvcMd5(copy.file, false);
+        const out = { path: a.path, md5, size, nfiles: null, legacy: false, remote: null };
+        return { out, file: copy.file, source: 'git', cleanup: copy.cleanup };
+      }
+    }
+    const out = this.outFor(project, a);
+    if (out.md5.endsWith('.dir')) throw badInput(`${a.path} is a directory: a model artifact must be one ONNX file`);
+    const located = await objects.locate(a.id, out.md5, {
+      legacy: out.legacy,
+      size: out.size,
+      workspace: path.join(project.root, a.path),
+      remote: out.remote,
+    });
+    return { out, ...located, cleanup: async () => {} };
+  }
+
+  /** A model whose artifact path is a URL (GTO and dvc.yaml allow `s3://...`): fetched, then hashed. */
+  private async urlFile(
+    url: string,
+    scheme: string,
+  ): Promise<{ out: DvcOut; file: string; source: string; cleanup(): Promise<void> }> {
+    throw badInput(`UNSUPPORTED_REMOTE: ${shownUrl(url)} uses ${scheme}://, which modelgate cannot read`);
   }
 
   private provenance(project: DvcProject, out: DvcOut, source: string) {
@@ -124,15 +282,24 @@ export class DvcImporter {
     report: ReportBuilder,
     dryRun: boolean,
   ) {
+    const located = await this.modelFile(project, objects, a);
+    try {
+      await this.registerModelVersion(actor, project, a, located, report, dryRun);
+    } finally {
+      await located.cleanup();
+    }
+  }
+
+  private async registerModelVersion(
+    actor: Actor,
+    project: DvcProject,
+    a: DvcArtifact,
+    located: { out: DvcOut; file: string; source: string },
+    report: ReportBuilder,
+    dryRun: boolean,
+  ) {
     const { models, versions, aliases } = this.deps;
-    const out = this.outFor(project, a);
-    if (out.md5.endsWith('.dir')) throw badInput(`${a.path} is a directory: a model artifact must be one ONNX file`);
-    const located = await objects.locate(a.id, out.md5, {
-      legacy: out.legacy,
-      size: out.size,
-      workspace: path.join(project.root, a.path),
-      remote: out.remote,
-    });
+    const { out } = located;
     const modelName = typeof a.meta.registeredModel === 'string' ? a.meta.registeredModel : a.name;
     let model = await models.find(modelName);
     if (
@@ -217,6 +384,7 @@ export class DvcImporter {
           ...(out.legacy ? {} : { expectedMd5: out.md5 }),
           tags: {
             'dvc.artifact': a.id,
+            ...(located.source === 'git' ? { 'dvc.source': 'git' } : {}),
             ...(a.labels.length ? { 'dvc.labels': a.labels.join(',') } : {}),
             ...(gtoVersion ? { 'gto.version': gtoVersion } : {}),
           },
@@ -248,7 +416,10 @@ export class DvcImporter {
   ) {
     const { artifacts, datasets } = this.deps;
     const out = this.outFor(project, a);
-    if (!out.md5.endsWith('.dir')) throw badInput(`${a.path} is a single file: a dataset artifact must be a directory`);
+    if (!out.md5.endsWith('.dir'))
+      throw badInput(
+        `${a.path} is a single file${IMAGE_EXT.test(a.path) ? '' : ` (${path.posix.extname(a.path) || 'no extension'}, not images)`}: a dataset must be a directory of labeled images (one folder per class, or a labels file)`,
+      );
     const dir = await objects.locateDir(a.id, out, path.join(project.root, a.path));
     const labelsName = typeof a.meta.labelsFile === 'string' ? a.meta.labelsFile : null;
     const labelsEntry = labelsName ? dir.files.find((f) => f.relpath === labelsName) : null;

@@ -1,6 +1,8 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { badInput } from '../../common/errors';
 
@@ -217,4 +219,38 @@ export function parseGtoTag(tag: string): GtoTag | null {
       counter: Number(s[4]),
     };
   return null;
+}
+
+/** A regular file in the commit's tree (not a link or a submodule): its blob id and size. */
+export async function gitBlob(checkout: GitCheckout, relPath: string): Promise<{ blob: string; size: number } | null> {
+  const out = await git(checkout.toplevel, [
+    'ls-tree',
+    '-l',
+    '-z',
+    '--full-tree',
+    '--end-of-options',
+    checkout.commit,
+    '--',
+    path.posix.join(checkout.prefix, relPath),
+  ]);
+  // `<mode> SP <type> SP <object> SP+ <size> TAB <path>`
+  const m = /^(100644|100755) blob ([0-9a-f]{40,64}) +(\d+)\t/.exec(out ?? '');
+  return m ? { blob: m[2]!, size: Number(m[3]) } : null;
+}
+
+/** Streams a blob's bytes into `dest` (a model can be far larger than what git's output buffer holds). */
+export async function gitBlobToFile(checkout: GitCheckout, blob: string, dest: string): Promise<void> {
+  const child = spawn('git', ['--no-pager', ...GIT_SAFE_CONFIG.flatMap((c) => ['-c', c]), 'cat-file', 'blob', blob], {
+    cwd: checkout.toplevel,
+    env: gitEnv(),
+    stdio: ['ignore', 'pipe', 'ignore'],
+    timeout: GIT_TIMEOUT_MS,
+  });
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  await pipeline(child.stdout, createWriteStream(dest));
+  const code = await exited;
+  if (code !== 0) throw badInput(`git could not read blob ${blob} (exit status ${code ?? 'killed'})`);
 }

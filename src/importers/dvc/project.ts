@@ -1,10 +1,11 @@
-import { readdir, readFile, realpath } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { isInside } from '../../artifacts/import-roots';
 import { badInput } from '../../common/errors';
 import { parseDvcConfig, type DvcConfig } from './config';
-import { gitCheckout, gitDirty, gitLsFiles, gitShow, gitTags, type GitCheckout } from './git';
+import { gitBlob, gitBlobToFile, gitCheckout, gitDirty, gitLsFiles, gitShow, gitTags, type GitCheckout } from './git';
 import { GtoRegistry } from './gto';
 import { dig, fields } from '../parsed';
 import { isSafeRelative, type DvcOut } from './objects';
@@ -32,6 +33,20 @@ export interface SkippedEntry {
   reason: string;
 }
 
+/** An output of a dvc.lock stage. */
+export interface LockOut {
+  path: string;
+  stage: string;
+  /** A directory output (`<md5>.dir`). */
+  dir: boolean;
+}
+
+/** A local copy of a file's bytes; `cleanup` removes it when it was a temporary copy. */
+export interface LocalCopy {
+  file: string;
+  cleanup(): Promise<void>;
+}
+
 export interface DvcProject {
   /** Absolute folder holding .dvc/ and dvc.yaml. */
   root: string;
@@ -39,6 +54,8 @@ export interface DvcProject {
   artifacts: DvcArtifact[];
   /** Outputs recorded in dvc.lock and *.dvc files, by path relative to root. */
   outs: Map<string, DvcOut>;
+  /** dvc.lock's stage outputs, in file order (each is reported when not imported). */
+  lockOuts: LockOut[];
   /** Outputs of .dvc files that no artifact declares (reported, not imported). */
   standalone: StandaloneOut[];
   /** .dvc files and outs that lead outside the project: never read. */
@@ -49,6 +66,11 @@ export interface DvcProject {
   gto: GtoRegistry;
   /** Reads a project file at the imported revision (working tree when no rev was asked). */
   read(rel: string): Promise<string | null>;
+  /**
+   * A plain file that git tracks (GTO registers such files: they are not DVC outputs), at the
+   * imported revision (a temporary copy) or in the working tree; null when git does not have it.
+   */
+  gitFile(rel: string): Promise<LocalCopy | null>;
 }
 
 const yaml = (text: string, file: string): unknown => {
@@ -159,38 +181,49 @@ export async function loadDvcProject(repoPath: string, rev?: string | null): Pro
   const find = (rel: string) => (rev && git ? gitShow(git, rel) : fromWorkingTree(rel));
   const read = async (rel: string): Promise<string | null> => refuseOutside(rel, await find(rel));
   const configText = await read('.dvc/config');
-  if (configText === null) throw badInput(`${root} is not a DVC project: no .dvc/config`);
+  const dvcYamlText = await read('dvc.yaml');
+  // GTO's registry index before DVC 3 (gto/config.py INDEX); a GTO-only repository has no .dvc/.
+  const gtoIndexText = await read('artifacts.yaml');
+  if (configText === null && dvcYamlText === null && gtoIndexText === null) throw await notAProject(root);
   // config.local is never committed: only the working tree has it.
   const localConfig = refuseOutside('.dvc/config.local', await fromWorkingTree('.dvc/config.local')) ?? '';
-  const config = parseDvcConfig(configText, localConfig);
+  const config = parseDvcConfig(configText ?? '', localConfig);
 
-  const dvcYamlText = await read('dvc.yaml');
   const dvcYaml = dvcYamlText ? yaml(dvcYamlText, 'dvc.yaml') : null;
   const prefix = git?.prefix.replace(/\/$/, '') ?? '';
-  const artifacts: DvcArtifact[] = Object.entries(fields(dig(dvcYaml, 'artifacts'))).map(([name, entry]) => {
+  const artifact = (name: string, entry: unknown): DvcArtifact => {
     const a = fields(entry);
     return {
       id: prefix ? `${prefix}:${name}` : name,
       name,
       path: String(a.path ?? ''),
       type: typeof a.type === 'string' ? a.type : null,
-      desc: typeof a.desc === 'string' ? a.desc : null,
+      desc: typeof a.desc === 'string' ? a.desc : typeof a.description === 'string' ? a.description : null,
       labels: Array.isArray(a.labels) ? a.labels.map(String) : [],
-      meta: fields(a.meta),
+      meta: fields(a.meta ?? a.custom),
     };
-  });
+  };
+  const artifacts: DvcArtifact[] = Object.entries(fields(dig(dvcYaml, 'artifacts'))).map(([n, e]) => artifact(n, e));
+  if (gtoIndexText) {
+    const known = new Set(artifacts.map((a) => a.name));
+    for (const [n, e] of Object.entries(fields(yaml(gtoIndexText, 'artifacts.yaml'))))
+      if (!known.has(n)) artifacts.push(artifact(n, e));
+  }
 
   const outs = new Map<string, DvcOut>();
+  const lockOuts: LockOut[] = [];
   const lockText = await read('dvc.lock');
   if (lockText) {
     const lock = fields(yaml(lockText, 'dvc.lock'));
     // schema 2.0 keeps stages under `stages:`; DVC 1.0 locks have them at the top level.
     const stages = lock.schema ? lock.stages : lock;
-    for (const stage of Object.values(fields(stages))) {
-      const stageOuts = dig(stage, 'outs');
+    for (const [stage, body] of Object.entries(fields(stages))) {
+      const stageOuts = dig(body, 'outs');
       for (const entry of Array.isArray(stageOuts) ? stageOuts : []) {
         const out = toOut(fields(entry));
-        if (out) outs.set(out.path, out);
+        if (!out) continue;
+        outs.set(out.path, out);
+        lockOuts.push({ path: out.path, stage, dir: out.md5.endsWith('.dir') });
       }
     }
   }
@@ -242,11 +275,59 @@ export async function loadDvcProject(repoPath: string, rev?: string | null): Pro
     config,
     artifacts,
     outs,
+    lockOuts,
     standalone,
     skipped,
     git,
     dirty: git && !rev ? await gitDirty(git) : false,
     gto,
     read,
+    gitFile: (rel) => gitFile(root, git, Boolean(rev), rel),
   };
+}
+
+const kept = async () => {};
+
+/** A git-tracked plain file: the working tree's copy (inside the project), or the blob at the revision. */
+async function gitFile(root: string, git: GitCheckout | null, atRev: boolean, rel: string): Promise<LocalCopy | null> {
+  if (!git) return null;
+  if (atRev) {
+    const blob = await gitBlob(git, rel);
+    if (!blob) return null;
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'modelgate-git-'));
+    const cleanup = () => rm(dir, { recursive: true, force: true });
+    try {
+      await gitBlobToFile(git, blob.blob, path.join(dir, 'blob'));
+    } catch (e) {
+      await cleanup();
+      throw e;
+    }
+    return { file: path.join(dir, 'blob'), cleanup };
+  }
+  if (!(await gitLsFiles(git, true)).includes(rel)) return null;
+  const real = await realpath(path.join(root, rel)).catch(() => null);
+  if (!real || !isInside(await realpath(root), real)) return null;
+  return (await stat(real)).isFile() ? { file: real, cleanup: kept } : null;
+}
+
+/** Why a folder is not a project, with the likely mistake (an MLflow store, the project one level down). */
+async function notAProject(root: string): Promise<Error> {
+  const entries = await readdir(root, { withFileTypes: true }).catch(() => null);
+  if (entries === null) return badInput(`${root} is not a folder the gateway can read`);
+  const dirs = entries.filter((e) => e.isDirectory()).map((e) => e.name);
+  const has = async (rel: string) => (await stat(path.join(root, rel)).catch(() => null)) !== null;
+  if (dirs.includes('mlruns') || (await has('0/meta.yaml')) || (await has('models/.trash')) || (await has('.trash')))
+    return badInput(
+      `${root} is not a DVC project (no .dvc/config, dvc.yaml or artifacts.yaml): it looks like an MLflow tracking store; import it with \`modelgate import mlflow\``,
+    );
+  const below: string[] = [];
+  for (const d of dirs.filter((d) => !SKIP_DIRS.has(d)).slice(0, 200))
+    if (await has(path.join(d, '.dvc', 'config'))) below.push(d);
+  const hint = below.length
+    ? `; did you mean ${below
+        .slice(0, 3)
+        .map((d) => path.join(root, d))
+        .join(' or ')}?`
+    : '';
+  return badInput(`${root} is not a DVC project: no .dvc/config, dvc.yaml or artifacts.yaml${hint}`);
 }

@@ -19,7 +19,21 @@ export type ImageInput = {
 };
 
 export type ImportDvcInput = {
+  /** The dataset's name (default: the folder's name). */
+  dataset?: string | null | undefined;
+  /** A directory output of labeled images with no type: annotation, imported as a dataset. */
+  datasetPath?: string | null | undefined;
   dryRun?: boolean | null | undefined;
+  /** The inputSpec for a model `model` that does not exist yet (see README). */
+  inputSpec?: unknown;
+  /** Class names: for a model `model` that does not exist yet, and the dataset's classes. */
+  labels?: Array<string> | null | undefined;
+  /** A labels file inside the `datasetPath` directory (default: one folder per class). */
+  labelsFile?: string | null | undefined;
+  /** The registered model `modelPath` becomes a version of. */
+  model?: string | null | undefined;
+  /** An ONNX file tracked by a .dvc file, a dvc.lock stage output or git, with no type: annotation, imported as a version of `model`. */
+  modelPath?: string | null | undefined;
   /** Path of the DVC project (the folder holding .dvc/) on the gateway's machine. */
   repoPath: string;
   /** Git revision to read (default: the working tree at HEAD). */
