@@ -1,7 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { main } from '../../src/cli/main';
 import { startServer, type RunningServer } from '../../src/http/server';
+import { writeDvcProject } from '../helpers/dvc-project';
 import { createTestApp, dbKind, fixture, GRAY_MODEL, type TestApp } from '../helpers/test-app';
 
 interface Run {
@@ -172,6 +174,59 @@ describe(`the CLI on the local data directory (${dbKind()})`, () => {
       out: '',
       err: 'modelgate: error [BAD_USER_INPUT]: "gray@1@2" must be model, model@<version> or model@<alias>',
     });
+  });
+
+  it('import: a dry run says what it would do; failed items make the exit status non-zero after the report is printed', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'modelgate-cli-import-'));
+    const restoreRoots = withEnv({ IMPORT_ROOTS: dir });
+    try {
+      const root = path.join(dir, 'repo');
+      writeDvcProject(root, {
+        models: [
+          // An existing model takes the version; one without labels and input spec cannot be created.
+          {
+            name: 'gray-v9',
+            path: 'models/a.onnx',
+            bytes: readFileSync(fixture('gray8x8-3class-slow.onnx')),
+            meta: { registeredModel: 'gray' },
+          },
+          { name: 'orphan', path: 'models/b.onnx', bytes: readFileSync(fixture('gray8x8-3class-batch1.onnx')) },
+        ],
+      });
+      const dry = await cli('import', 'dvc', root, '--dry-run');
+      expect(dry.status).toBe(1);
+      expect(dry.out).toMatch(/^version +gray <- gray-v9 +- +would-create/m);
+      expect(dry.out).toMatch(
+        /dry run, nothing was changed: would create 1, would update 0, unchanged 0, would fail 1, skipped 0$/,
+      );
+      expect(dry.err).toBe('modelgate: error [IMPORT_INCOMPLETE]: 1 of 2 items would fail (the report above says why)');
+      const real = await cli('import', 'dvc', root);
+      expect(real.status).toBe(1);
+      expect(real.out).toMatch(/^version +orphan +- +failed +no model "orphan" to attach orphan to/m);
+      expect(real.out).toMatch(/\ncreated 1, updated 0, unchanged 0, failed 1, skipped 0$/);
+      expect(real.err).toBe(
+        'modelgate: error [IMPORT_INCOMPLETE]: 1 of 2 items failed (the report above says why); the others were imported',
+      );
+      // Naming the output with labels and an input spec imports it: nothing fails, the status is 0.
+      const named = await cli(
+        'import',
+        'dvc',
+        root,
+        '--model-path',
+        'models/b.onnx',
+        '--model',
+        'gray-b1',
+        '--labels',
+        LABELS,
+        '--input-spec',
+        SPEC,
+      );
+      expect(named).toMatchObject({ status: 0, err: '' });
+      expect(named.out).toMatch(/\ncreated 2, updated 0, unchanged 1, failed 0, skipped 0$/);
+    } finally {
+      restoreRoots();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('applies the role of --key locally too', async () => {
