@@ -274,6 +274,7 @@ describe(`DVC projects as real repositories have them (${dbKind()})`, () => {
             custom: { registeredModel: 'shapes', labels: GRAY_MODEL.labels, inputSpec: GRAY_MODEL.inputSpec },
           },
           segment: { path: 'gs://mycorp/proj-ml/segm-model-2022-04-15.onnx', type: 'model' },
+          pickled: { path: 'models/churn.pkl', type: 'model', virtual: false },
         }),
       );
       writeFileSync(path.join(root, 'models', 'churn.onnx'), onnx);
@@ -311,6 +312,12 @@ describe(`DVC projects as real repositories have them (${dbKind()})`, () => {
       expect(item(report, 'segment')).toMatchObject({
         action: 'failed',
         reason: expect.stringMatching(/^UNSUPPORTED_REMOTE: .*gs:\/\//),
+      });
+      // A pickle is named as such, before anything is read.
+      expect(item(report, 'pickled')).toMatchObject({
+        action: 'failed',
+        reason:
+          'models/churn.pkl is a .pkl file, not ONNX: export the model to ONNX (torch.onnx.export, tf2onnx, skl2onnx) and track the .onnx file',
       });
       // Again at the same revision: unchanged.
       const again = expectData(await importDvc({ repoPath: root, rev: first })).importDvc;

@@ -108,6 +108,10 @@ function urlScheme(p: string): string | null {
   return /^([a-z][a-z0-9+.-]*):\/\//i.exec(p)?.[1]?.toLowerCase() ?? null;
 }
 
+/** Model files of other frameworks (pickles, PyTorch, Keras, TensorFlow, safetensors, archives). */
+const FOREIGN_MODEL =
+  /(\.(?:pkl|pickle|joblib|pt|pth|ckpt|h5|keras|pb|tflite|safetensors|bin|tar\.gz|tgz|zip|json|yaml))$/i;
+
 const IMAGE_EXT = /\.(png|jpe?g|webp|gif|bmp|tiff?)$/i;
 
 /** Why an output was not imported, and how to import it when it could be. */
@@ -233,6 +237,12 @@ export class DvcImporter {
     objects: DvcObjects,
     a: DvcArtifact,
   ): Promise<{ out: DvcOut; file: string; source: string; cleanup(): Promise<void> }> {
+    // Known formats of other frameworks are named before any byte is fetched.
+    const foreign = FOREIGN_MODEL.exec(a.path);
+    if (foreign)
+      throw badInput(
+        `${a.path} is a ${foreign[1]!.toLowerCase()} file, not ONNX: export the model to ONNX (torch.onnx.export, tf2onnx, skl2onnx) and track the .onnx file`,
+      );
     const scheme = urlScheme(a.path);
     if (scheme) return this.urlFile(a.path, scheme);
     if (isSafeRelative(a.path) && !project.outs.has(a.path)) {
