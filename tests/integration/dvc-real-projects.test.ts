@@ -366,5 +366,12 @@ describe(`DVC projects as real repositories have them (${dbKind()})`, () => {
     expect(above.errors![0]!.message).toBe(
       `${parent} is not a DVC project: no .dvc/config, dvc.yaml or artifacts.yaml; did you mean ${path.join(parent, 'classifier')}?`,
     );
+    // A folder inside the project (MLOps-Basics keeps one .dvc/ above its week_N/ folders).
+    const inner = path.join(parent, 'classifier', 'week_4');
+    mkdirSync(inner);
+    const below = await importDvc({ repoPath: inner });
+    expect(below.errors![0]!.message).toBe(
+      `${inner} is not a DVC project: no .dvc/config, dvc.yaml or artifacts.yaml; it is inside the DVC project ${path.join(parent, 'classifier')}: import that (its outputs under week_4/ are in its report)`,
+    );
   });
 });

@@ -144,6 +144,7 @@ export class DvcImporter {
     const project = await loadDvcProject(
       await allowedPath(this.deps.importRoots, input.repoPath, 'repoPath'),
       input.rev,
+      this.deps.importRoots,
     );
     const named = namedArtifacts(input, project.artifacts);
     // A path the caller names must exist at this revision: nothing is written otherwise.

@@ -173,7 +173,12 @@ function toOut(entry: Record<string, unknown>): DvcOut | null {
  * artifacts' own `.dvc` files and .dvc/config (+ config.local). With `rev`, files are read from
  * that git revision with `git show`, leaving the working tree alone.
  */
-export async function loadDvcProject(repoPath: string, rev?: string | null): Promise<DvcProject> {
+export async function loadDvcProject(
+  repoPath: string,
+  rev?: string | null,
+  /** IMPORT_ROOTS: a folder above the project is named in an error only when it lies under one. */
+  roots: readonly string[] = [],
+): Promise<DvcProject> {
   const root = path.resolve(repoPath);
   const git = await gitCheckout(root, rev ?? 'HEAD');
   if (rev && !git) throw badInput(`cannot read revision "${rev}" of ${root}: not a git repository or no such revision`);
@@ -184,7 +189,7 @@ export async function loadDvcProject(repoPath: string, rev?: string | null): Pro
   const dvcYamlText = await read('dvc.yaml');
   // GTO's registry index before DVC 3 (gto/config.py INDEX); a GTO-only repository has no .dvc/.
   const gtoIndexText = await read('artifacts.yaml');
-  if (configText === null && dvcYamlText === null && gtoIndexText === null) throw await notAProject(root);
+  if (configText === null && dvcYamlText === null && gtoIndexText === null) throw await notAProject(root, roots);
   // config.local is never committed: only the working tree has it.
   const localConfig = refuseOutside('.dvc/config.local', await fromWorkingTree('.dvc/config.local')) ?? '';
   const config = parseDvcConfig(configText ?? '', localConfig);
@@ -311,7 +316,7 @@ async function gitFile(root: string, git: GitCheckout | null, atRev: boolean, re
 }
 
 /** Why a folder is not a project, with the likely mistake (an MLflow store, the project one level down). */
-async function notAProject(root: string): Promise<Error> {
+async function notAProject(root: string, roots: readonly string[]): Promise<Error> {
   const entries = await readdir(root, { withFileTypes: true }).catch(() => null);
   if (entries === null) return badInput(`${root} is not a folder the gateway can read`);
   const dirs = entries.filter((e) => e.isDirectory()).map((e) => e.name);
@@ -323,11 +328,15 @@ async function notAProject(root: string): Promise<Error> {
   const below: string[] = [];
   for (const d of dirs.filter((d) => !SKIP_DIRS.has(d)).slice(0, 200))
     if (await has(path.join(d, '.dvc', 'config'))) below.push(d);
-  const hint = below.length
+  let hint = below.length
     ? `; did you mean ${below
         .slice(0, 3)
         .map((d) => path.join(root, d))
         .join(' or ')}?`
     : '';
+  // A folder inside a project (DVC keeps one .dvc/ at the top): name the project.
+  for (let up = path.dirname(root); !hint && roots.some((r) => isInside(r, up)); up = path.dirname(up))
+    if ((await stat(path.join(up, '.dvc', 'config')).catch(() => null))?.isFile())
+      hint = `; it is inside the DVC project ${up}: import that (its outputs under ${path.relative(up, root)}/ are in its report)`;
   return badInput(`${root} is not a DVC project: no .dvc/config, dvc.yaml or artifacts.yaml${hint}`);
 }
