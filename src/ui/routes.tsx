@@ -93,10 +93,24 @@ export const importsRoute = createRoute({
   path: '/imports',
   validateSearch: (
     s: Record<string, unknown>,
-  ): { kind?: 'dvc' | 'mlflow'; path?: string; rev?: string; experiment?: string; registeredModel?: string } => ({
+  ): {
+    kind?: 'dvc' | 'mlflow';
+    path?: string;
+    rev?: string;
+    modelPath?: string;
+    model?: string;
+    datasetPath?: string;
+    dataset?: string;
+    experiment?: string;
+    registeredModel?: string;
+  } => ({
     kind: s.kind === 'mlflow' ? 'mlflow' : undefined,
     path: str(s.path),
     rev: str(s.rev),
+    modelPath: str(s.modelPath),
+    model: str(s.model),
+    datasetPath: str(s.datasetPath),
+    dataset: str(s.dataset),
     experiment: str(s.experiment),
     registeredModel: str(s.registeredModel),
   }),

@@ -108,7 +108,9 @@ function urlScheme(p: string): string | null {
   return /^([a-z][a-z0-9+.-]*):\/\//i.exec(p)?.[1]?.toLowerCase() ?? null;
 }
 
-/** Model files of other frameworks (pickles, PyTorch, Keras, TensorFlow, safetensors, archives). */
+/** Model files of other frameworks (pickles, PyTorch, Keras, TensorFlow, safetensors). */
+const FRAMEWORK_MODEL = /(\.(?:pkl|pickle|joblib|pt|pth|ckpt|h5|keras|pb|tflite|safetensors))$/i;
+/** Files a model artifact cannot be: other frameworks' models, archives, text. */
 const FOREIGN_MODEL =
   /(\.(?:pkl|pickle|joblib|pt|pth|ckpt|h5|keras|pb|tflite|safetensors|bin|tar\.gz|tgz|zip|json|yaml))$/i;
 
@@ -120,6 +122,8 @@ function notImportedHint(p: string, out: DvcOut | undefined): string {
     return `a directory; if it holds labeled images, import it with --dataset-path ${p} (datasetPath) or declare it under dvc.yaml artifacts: with type: dataset`;
   if (/\.onnx$/i.test(p))
     return `import it with --model-path ${p} --model <name> (modelPath) or declare it under dvc.yaml artifacts: with type: model`;
+  const framework = FRAMEWORK_MODEL.exec(p);
+  if (framework) return `a ${framework[1]!.toLowerCase()} model file, not ONNX: export it to ONNX to import it`;
   return `a single ${path.posix.extname(p) || 'extensionless'} file: neither an ONNX model nor a directory of images`;
 }
 

@@ -65,8 +65,19 @@ export function ImportsPage() {
     await act(async () => {
       const report =
         search.kind === 'dvc'
-          ? (await gql(ImportDvc, { input: { repoPath: search.path ?? '', rev: search.rev ?? null, dryRun } }))
-              .importDvc
+          ? (
+              await gql(ImportDvc, {
+                input: {
+                  repoPath: search.path ?? '',
+                  rev: search.rev ?? null,
+                  modelPath: search.modelPath ?? null,
+                  model: search.model ?? null,
+                  datasetPath: search.datasetPath ?? null,
+                  dataset: search.dataset ?? null,
+                  dryRun,
+                },
+              })
+            ).importDvc
           : (
               await gql(ImportMlflow, {
                 input: {
@@ -98,7 +109,17 @@ export function ImportsPage() {
             aria-selected={search.kind === k}
             onClick={() => {
               setReview(null);
-              set({ kind: k, path: undefined, rev: undefined, experiment: undefined, registeredModel: undefined });
+              set({
+                kind: k,
+                path: undefined,
+                rev: undefined,
+                modelPath: undefined,
+                model: undefined,
+                datasetPath: undefined,
+                dataset: undefined,
+                experiment: undefined,
+                registeredModel: undefined,
+              });
             }}
           >
             {k === 'dvc' ? 'DVC project' : 'MLflow tracking store'}
@@ -128,6 +149,31 @@ export function ImportsPage() {
                 value={search.rev ?? ''}
                 onChange={(e) => set({ rev: e.target.value || undefined })}
                 placeholder="working tree"
+              />
+            </label>
+            <label>
+              Unannotated ONNX output
+              <input
+                value={search.modelPath ?? ''}
+                onChange={(e) => set({ modelPath: e.target.value || undefined })}
+                placeholder="models/model.onnx (optional)"
+              />
+            </label>
+            <label>
+              …as a version of model
+              <input
+                value={search.model ?? ''}
+                onChange={(e) => set({ model: e.target.value || undefined })}
+                required={Boolean(search.modelPath)}
+                placeholder="an existing model"
+              />
+            </label>
+            <label>
+              Unannotated image folder
+              <input
+                value={search.datasetPath ?? ''}
+                onChange={(e) => set({ datasetPath: e.target.value || undefined })}
+                placeholder="data/images (optional)"
               />
             </label>
           </>
@@ -170,21 +216,36 @@ export function ImportsPage() {
           <p>
             {reviewed.report.created} {reviewed.dryRun ? 'to create' : 'created'}, {reviewed.report.updated}{' '}
             {reviewed.dryRun ? 'to update' : 'updated'}, {reviewed.report.unchanged} unchanged, {reviewed.report.failed}{' '}
-            failed.
+            {reviewed.dryRun ? 'would fail' : 'failed'},{' '}
+            {reviewed.report.items.filter((i) => i.action === 'skipped').length} skipped.
           </p>
           {reviewed.dryRun && (
             <button type="button" className="primary" disabled={busy} onClick={() => void run(false)}>
               Apply the import
             </button>
           )}
-          <ReportTable report={reviewed.report} />
+          <ReportTable report={reviewed.report} onName={search.kind === 'dvc' ? (patch) => set(patch) : undefined} />
         </Section>
       )}
     </Page>
   );
 }
 
-function ReportTable({ report }: { report: Report }) {
+/** A skipped output the report says could be imported by naming it: the field it would go into. */
+function nameable(item: Report['items'][number]): { modelPath: string } | { datasetPath: string } | null {
+  if (item.action !== 'skipped' || !item.reason) return null;
+  if (item.reason.includes(`--model-path ${item.name} `)) return { modelPath: item.name };
+  if (item.reason.includes(`--dataset-path ${item.name} `)) return { datasetPath: item.name };
+  return null;
+}
+
+function ReportTable({
+  report,
+  onName,
+}: {
+  report: Report;
+  onName?: (patch: { modelPath: string } | { datasetPath: string }) => void;
+}) {
   if (report.items.length === 0) return <Empty>Nothing found to import.</Empty>;
   return (
     <div className="table-wrap">
@@ -205,7 +266,17 @@ function ReportTable({ report }: { report: Report }) {
               <td>{i.kind}</td>
               <td className="mono">{i.name}</td>
               <td>{i.version ?? '—'}</td>
-              <td className="small">{i.reason ?? ''}</td>
+              <td className="small">
+                {i.reason ?? ''}
+                {onName && nameable(i) && (
+                  <>
+                    {' '}
+                    <button type="button" onClick={() => onName(nameable(i)!)}>
+                      {'modelPath' in nameable(i)! ? 'Use as the ONNX output' : 'Use as the image folder'}
+                    </button>
+                  </>
+                )}
+              </td>
             </tr>
           ))}
         </tbody>
