@@ -167,7 +167,8 @@ export class FileStoreSource implements MlflowSource {
     limits: Partial<WalkLimits> = {},
   ) {
     try {
-      this.root = trackingUri.startsWith('file:') ? fileURLToPath(trackingUri) : path.resolve(trackingUri);
+      // path.resolve drops a trailing slash (`file:///x/mlruns/`); symlinks are resolved by identity().
+      this.root = path.resolve(trackingUri.startsWith('file:') ? fileURLToPath(trackingUri) : trackingUri);
     } catch {
       throw badInput(`${trackingUri} is not a valid file:// URI`);
     }

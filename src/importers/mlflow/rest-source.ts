@@ -240,7 +240,8 @@ export class RestSource implements MlflowSource {
     private readonly downloadDir: string,
     options: RestOptions,
   ) {
-    this.base = new URL(trackingUri.endsWith('/') ? trackingUri : `${trackingUri}/`);
+    // Requests go below the normalised URL (`HTTP://Host//` and `http://host` reach the same endpoints).
+    this.base = new URL(`${serverIdentity(trackingUri)}/`);
     this.allowedHosts = options.allowedHosts;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
