@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 
 export interface StoreRun {
@@ -11,12 +12,18 @@ export interface StoreRun {
   tags?: Record<string, string>;
   /** A logged model at artifacts/model: its MLmodel metadata and, optionally, the ONNX bytes. */
   model?: { metadata?: Record<string, string>; onnx?: Buffer };
-  /** An MLflow 3 LoggedModel (`<exp>/models/m-<id>`) the run produced, optionally holding ONNX bytes. */
-  loggedModel?: { modelId: string; onnx?: Buffer };
+  /**
+   * An MLflow 3 LoggedModel (`<exp>/models/m-<id>`) the run produced, optionally holding ONNX bytes.
+   * `artifactLocation` (a file:// URI): where MLflow put its files, as an experiment created with its
+   * own artifact location makes it; the MLmodel and ONNX file are written there instead of
+   * `<exp>/models/m-<id>/artifacts`.
+   */
+  loggedModel?: { modelId: string; onnx?: Buffer; artifactLocation?: string };
 }
 
 export interface StoreVersion {
   version: number;
+  /** '' as MLflow 3 writes it for a version registered from a LoggedModel without a run id. */
   runId: string;
   aliases?: string[];
   /** Default `runs:/<run>/model`; `models:/m-<id>` for a LoggedModel, `models:/<name>/<N>` for a copy. */
@@ -102,10 +109,12 @@ export function writeMlflowStore(
     if (run.loggedModel) {
       const id = run.loggedModel.modelId;
       const lm = path.join(exp, 'models', id);
+      const location = run.loggedModel.artifactLocation;
+      const files = location ? fileURLToPath(location) : path.join(lm, 'artifacts');
       w(
         path.join(lm, 'meta.yaml'),
         YAML.stringify({
-          artifact_location: `file:///elsewhere/mlruns/${opts.experimentId}/models/${id}/artifacts`,
+          artifact_location: location ?? `file:///elsewhere/mlruns/${opts.experimentId}/models/${id}/artifacts`,
           creation_timestamp: 1700000050000,
           experiment_id: opts.experimentId,
           last_updated_timestamp: 1700000060000,
@@ -118,9 +127,9 @@ export function writeMlflowStore(
         }),
       );
       w(
-        path.join(lm, 'artifacts', 'MLmodel'),
+        path.join(files, 'MLmodel'),
         YAML.stringify({
-          artifact_path: `file:///elsewhere/mlruns/${opts.experimentId}/models/${id}/artifacts`,
+          artifact_path: location ?? `file:///elsewhere/mlruns/${opts.experimentId}/models/${id}/artifacts`,
           flavors: { onnx: { code: null, data: 'model.onnx', onnx_version: '1.12.0' } },
           mlflow_version: '3.5.1',
           model_id: id,
@@ -129,7 +138,7 @@ export function writeMlflowStore(
           utc_time_created: '2026-11-26 08:00:00.000000',
         }),
       );
-      if (run.loggedModel.onnx) w(path.join(lm, 'artifacts', 'model.onnx'), run.loggedModel.onnx);
+      if (run.loggedModel.onnx) w(path.join(files, 'model.onnx'), run.loggedModel.onnx);
       w(
         path.join(dir, 'outputs', id, 'meta.yaml'),
         YAML.stringify({

@@ -190,12 +190,12 @@ describe(`MLflow tracking-server import against a protocol double replaying reco
     expect(again.items.filter((i: any) => i.kind === 'run').every((i: any) => i.action === 'unchanged')).toBe(true);
   });
 
-  it('says NOT_FOUND for an unknown experiment or registered model (RESOURCE_DOES_NOT_EXIST body)', async () => {
+  it('says NOT_FOUND for an unknown experiment (RESOURCE_DOES_NOT_EXIST body), BAD_USER_INPUT naming known models for an unknown registered model', async () => {
     expect(expectError(await run({ experiment: 'does-not-exist' }), 'NOT_FOUND').message).toContain(
       'RESOURCE_DOES_NOT_EXIST',
     );
-    expect(expectError(await run({ registeredModel: 'nope' }), 'NOT_FOUND').message).toContain(
-      'no registered model "nope"',
+    expect(expectError(await run({ registeredModel: 'nope' }), 'BAD_USER_INPUT').message).toBe(
+      `no registered model "nope" in ${server.url}; registered models there include "iris-classifier"`,
     );
   });
 

@@ -91,13 +91,21 @@ export class ImportDvcInput {
 
 @InputType()
 export class ImportMlflowInput {
-  @Field(() => String, { description: 'An mlruns/ directory or file:// URI.' })
+  @Field(() => String, {
+    description:
+      'An mlruns/ directory, a file:// URI or an http(s) tracking server. One store however it is written ' +
+      '(a trailing slash, a symlink, host case, a default port): runs and versions are keyed by its real path or normalised URL.',
+  })
   trackingUri!: string;
 
   @Field(() => String, { nullable: true, description: 'Experiment name or id (default: all).' })
   experiment?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "Only this registered model's versions and the runs they name (default: all). An unknown name is BAD_USER_INPUT, and nothing is written.",
+  })
   registeredModel?: string | null;
 
   @Field(() => Boolean, { nullable: true })

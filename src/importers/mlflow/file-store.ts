@@ -6,11 +6,13 @@ import YAML from 'yaml';
 import { isInside } from '../../artifacts/import-roots';
 import { badInput } from '../../common/errors';
 import { dig, fields, text } from '../parsed';
+import { fileStoreIdentity } from './store-identity';
 import {
   int64,
   metricValue,
   runStatus,
   type MlflowExperiment,
+  type MlflowLoggedModel,
   type MlflowMetricPoint,
   type MlflowModelArtifact,
   type MlflowRegisteredModel,
@@ -40,6 +42,11 @@ interface WalkBudget {
 }
 
 const newBudget = (): WalkBudget => ({ entries: 0 });
+
+/** What a FileStore looks like, for the errors that refuse a folder that is not one. */
+const EXPECTED =
+  'expected an MLflow FileStore (an mlruns/ folder) holding experiment folders (<id>/meta.yaml) ' +
+  'or a model registry (models/<name>/meta.yaml)';
 
 /**
  * Reads inside one FileStore only: every path is resolved (symlinks followed) and what resolves
@@ -160,7 +167,8 @@ export class FileStoreSource implements MlflowSource {
     limits: Partial<WalkLimits> = {},
   ) {
     try {
-      this.root = trackingUri.startsWith('file:') ? fileURLToPath(trackingUri) : path.resolve(trackingUri);
+      // path.resolve drops a trailing slash (`file:///x/mlruns/`); symlinks are resolved by identity().
+      this.root = path.resolve(trackingUri.startsWith('file:') ? fileURLToPath(trackingUri) : trackingUri);
     } catch {
       throw badInput(`${trackingUri} is not a valid file:// URI`);
     }
@@ -172,10 +180,46 @@ export class FileStoreSource implements MlflowSource {
     return [...this.fs.skipped].map((p) => path.relative(this.root, p)).sort();
   }
 
+  async identity(): Promise<string> {
+    return fileStoreIdentity(this.root);
+  }
+
+  /**
+   * Refuses a folder that is not a FileStore instead of importing nothing from it: a project root
+   * holding `mlruns/` (naming it), a DVC repository, one experiment's folder, an empty folder, or a
+   * folder with neither experiment folders nor a model registry.
+   */
   async check(): Promise<void> {
     const info = await stat(this.root).catch(() => null);
     if (!info?.isDirectory())
-      throw badInput(`${this.trackingUri} is not an MLflow FileStore: ${this.root} is not a directory`);
+      throw badInput(`${this.trackingUri} is not an MLflow FileStore: ${this.root} is not a directory`, {
+        field: 'trackingUri',
+      });
+    const names = new Set((await this.fs.list(this.root)).map((e) => e.name));
+    const refuse = (why: string) => badInput(`${this.root} ${why}`, { field: 'trackingUri' });
+    if (names.size === 0) throw refuse(`is an empty folder: ${EXPECTED}`);
+    if ((await this.experimentDirs()).length > 0) return;
+    const nested = path.join(this.root, 'mlruns');
+    if (names.has('mlruns') && (await this.isDir(nested)))
+      throw refuse(`is not an MLflow FileStore but holds one: did you mean ${nested}?`);
+    if (names.has('.dvc') || names.has('dvc.yaml') || names.has('dvc.lock'))
+      throw refuse(`is a DVC repository, not an MLflow FileStore (import it with \`import dvc\`): ${EXPECTED}`);
+    if (names.has('meta.yaml') && dig(await this.fs.yaml(path.join(this.root, 'meta.yaml')), 'experiment_id') != null)
+      throw refuse(`is one experiment's folder, not the FileStore: did you mean ${path.dirname(this.root)}?`);
+    if ((await this.registryDirs()).length > 0) return;
+    throw refuse(
+      `is not an MLflow FileStore: it has no experiment folders (<id>/meta.yaml) and no models/; ${EXPECTED}`,
+    );
+  }
+
+  private async isDir(p: string): Promise<boolean> {
+    const real = await this.fs.inside(p);
+    return real !== null && (await stat(real).catch(() => null))?.isDirectory() === true;
+  }
+
+  private async isFile(p: string): Promise<boolean> {
+    const real = await this.fs.inside(p);
+    return real !== null && (await stat(real).catch(() => null))?.isFile() === true;
   }
 
   async experiments(): Promise<MlflowExperiment[]> {
@@ -216,8 +260,23 @@ export class FileStoreSource implements MlflowSource {
     return null;
   }
 
+  /** Experiment folders: every folder but the reserved ones that holds a meta.yaml. */
   private async experimentDirs(): Promise<string[]> {
-    return (await this.fs.dirs(this.root)).filter((name) => !RESERVED.has(name));
+    const out: string[] = [];
+    for (const name of await this.fs.dirs(this.root)) {
+      if (!RESERVED.has(name) && (await this.isFile(path.join(this.root, name, 'meta.yaml')))) out.push(name);
+    }
+    return out;
+  }
+
+  /** Registered models: `models/<name>/` folders holding a meta.yaml. */
+  private async registryDirs(): Promise<string[]> {
+    const base = path.join(this.root, 'models');
+    const out: string[] = [];
+    for (const name of await this.fs.dirs(base)) {
+      if (await this.isFile(path.join(base, name, 'meta.yaml'))) out.push(name);
+    }
+    return out.sort();
   }
 
   private async readRun(expDir: string, runId: string): Promise<MlflowRunData | null> {
@@ -277,15 +336,60 @@ export class FileStoreSource implements MlflowSource {
     return [...ids].sort();
   }
 
-  /** A LoggedModel's artifacts folder (`<exp>/models/m-<id>/artifacts`), in whichever experiment holds it. */
-  private async loggedModelDir(modelId: string): Promise<string | null> {
+  /** A LoggedModel's folder (`<exp>/models/m-<id>`), in whichever experiment holds it, and its meta.yaml. */
+  private async findLoggedModel(modelId: string): Promise<{ dir: string; model: MlflowLoggedModel } | null> {
     if (!LOGGED_MODEL_ID.test(modelId)) return null;
     for (const exp of await this.experimentDirs()) {
-      const dir = await this.fs.inside(path.join(this.root, exp, 'models', modelId));
-      if (dir && (await stat(dir).catch(() => null))?.isDirectory())
-        return path.join(this.root, exp, 'models', modelId, 'artifacts');
+      const dir = path.join(this.root, exp, 'models', modelId);
+      if (!(await this.isDir(dir))) continue;
+      const meta = fields(await this.fs.yaml(path.join(dir, 'meta.yaml')));
+      const nonEmpty = (v: unknown) => (v === undefined || v === null || v === '' ? null : String(v));
+      return {
+        dir,
+        model: {
+          modelId,
+          experimentId: nonEmpty(meta.experiment_id) ?? exp,
+          sourceRunId: nonEmpty(meta.source_run_id),
+          name: nonEmpty(meta.name),
+          artifactLocation: nonEmpty(meta.artifact_location),
+        },
+      };
     }
     return null;
+  }
+
+  async loggedModel(modelId: string): Promise<MlflowLoggedModel | null> {
+    return (await this.findLoggedModel(modelId))?.model ?? null;
+  }
+
+  /**
+   * A LoggedModel's artifacts folder: its `artifact_location` when that lies in this FileStore (an
+   * experiment created with its own artifact location), else that location re-based onto this
+   * FileStore (a copied mlruns/), else `<exp>/models/m-<id>/artifacts`.
+   */
+  private async loggedModelDir(modelId: string): Promise<string | null> {
+    const found = await this.findLoggedModel(modelId);
+    if (!found) return null;
+    const location = found.model.artifactLocation;
+    if (location) {
+      const local = localPath(location);
+      if (local && (await this.isDir(local))) return local;
+      const rebased = this.rebase(location);
+      if (rebased?.modelId === modelId) {
+        const dir = path.join(rebased.root, rebased.rel);
+        if (await this.isDir(dir)) return dir;
+      }
+    }
+    return path.join(found.dir, 'artifacts');
+  }
+
+  async registeredModelNames(limit: number): Promise<string[]> {
+    const out: string[] = [];
+    for (const folder of await this.registryDirs()) {
+      if (out.length >= limit) break;
+      out.push(text(dig(await this.fs.yaml(path.join(this.root, 'models', folder, 'meta.yaml')), 'name')) ?? folder);
+    }
+    return out;
   }
 
   async registeredModels(name?: string | null): Promise<MlflowRegisteredModel[]> {
@@ -418,4 +522,16 @@ export class FileStoreSource implements MlflowSource {
     }
     return { artifactPath: rel, modelId, mlmodel, onnxFile };
   }
+}
+
+/** A local path from a `file:` URI or an absolute path; null for other schemes (s3://, mlflow-artifacts:/...). */
+function localPath(location: string): string | null {
+  if (location.startsWith('file:')) {
+    try {
+      return fileURLToPath(location);
+    } catch {
+      return null;
+    }
+  }
+  return path.isAbsolute(location) ? location : null;
 }

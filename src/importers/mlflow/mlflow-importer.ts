@@ -1,4 +1,3 @@
-import { pathToFileURL } from 'node:url';
 import { digestFile } from '../../artifacts/artifact-store';
 import { allowedPath } from '../../artifacts/import-roots';
 import { requireRole, type Actor } from '../../auth/actor';
@@ -74,7 +73,8 @@ export interface ImportMlflowInput {
  *    equal a DVC-imported version's revision and path.
  * A registered version whose artifact holds an ONNX file that no gateway version has yet becomes a
  * new version of the gateway model with the registered model's name (which must exist, for its
- * labels and input spec); one without ONNX bytes is recorded as a run link only.
+ * labels and input spec); one without ONNX bytes is recorded as a run link only. A version's run is
+ * its `run_id`, or (MLflow 3, `run_id` empty) the `source_run_id` of the LoggedModel it registers.
  */
 export class MlflowImporter {
   constructor(private readonly deps: MlflowImportDeps) {}
@@ -119,19 +119,35 @@ export class MlflowImporter {
     }
   }
 
+  /**
+   * What is imported: every active experiment's runs and every registered model, or with
+   * `experiment` that experiment's runs, or with `registeredModel` that model's versions and the
+   * runs they name (and with both, the experiment's runs and the model's versions). An unknown
+   * experiment or registered model fails before anything is written.
+   */
   private async importFrom(actor: Actor, source: MlflowSource, input: ImportMlflowInput): Promise<ImportReport> {
     await source.check();
-    const trackingUri = source instanceof FileStoreSource ? pathToFileURL(source.root).href : input.trackingUri;
+    // One store however its URI is written (file:///x/mlruns/, /x/mlruns, a symlink; HTTP://Host:80/).
+    const trackingUri = await source.identity();
     const report = new ReportBuilder(this.deps.logger, { importer: 'mlflow', trackingUri });
     const dryRun = input.dryRun === true;
     const ctx: ImportCtx = { source, trackingUri, report, dryRun, runs: new Map(), plannedBytes: new Set() };
-    const experiments = (await source.experiments(input.experiment)).filter(
-      (e) =>
-        e.lifecycleStage === 'active' &&
-        (!input.experiment || e.name === input.experiment || e.id === input.experiment),
-    );
+    const experiments =
+      !input.experiment && input.registeredModel
+        ? []
+        : (await source.experiments(input.experiment)).filter(
+            (e) =>
+              e.lifecycleStage === 'active' &&
+              (!input.experiment || e.name === input.experiment || e.id === input.experiment),
+          );
     if (input.experiment && experiments.length === 0)
       throw notFound(`no experiment "${input.experiment}" in ${input.trackingUri}`);
+    // The named model is looked up first: an unknown name is refused before a run is stored.
+    let registered: Awaited<ReturnType<MlflowSource['registeredModels']>> = [];
+    if (input.registeredModel) {
+      registered = await source.registeredModels(input.registeredModel);
+      if (registered.length === 0) throw await this.unknownModel(source, input);
+    }
     for (const exp of experiments) {
       let list: MlflowRunData[];
       try {
@@ -149,14 +165,12 @@ export class MlflowImporter {
         }
       }
     }
-    let registered: Awaited<ReturnType<MlflowSource['registeredModels']>> = [];
-    try {
-      registered = await source.registeredModels(input.registeredModel);
-    } catch (e) {
-      report.fail({ kind: 'registered-model', name: input.registeredModel ?? '(all)' }, e);
-    }
-    if (input.registeredModel && registered.length === 0 && !report.items.some((i) => i.kind === 'registered-model')) {
-      throw notFound(`no registered model "${input.registeredModel}" in ${input.trackingUri}`);
+    if (!input.registeredModel) {
+      try {
+        registered = await source.registeredModels();
+      } catch (e) {
+        report.fail({ kind: 'registered-model', name: '(all)' }, e);
+      }
     }
     for (const model of registered) {
       for (const v of model.versions) {
@@ -177,6 +191,24 @@ export class MlflowImporter {
         });
     }
     return report.build();
+  }
+
+  /** BAD_USER_INPUT for a registered model the store does not have, naming a few it has. */
+  private async unknownModel(source: MlflowSource, input: ImportMlflowInput): Promise<Error> {
+    const SHOWN = 5;
+    const names = await source.registeredModelNames(SHOWN + 1).catch(() => null);
+    const known =
+      names === null
+        ? ''
+        : names.length === 0
+          ? ': it has no registered models'
+          : `; registered models there include ${names
+              .slice(0, SHOWN)
+              .map((n) => `"${n}"`)
+              .join(', ')}${names.length > SHOWN ? ', ...' : ''}`;
+    return badInput(`no registered model "${input.registeredModel}" in ${input.trackingUri}${known}`, {
+      field: 'registeredModel',
+    });
   }
 
   private async importRun(ctx: ImportCtx, experimentName: string, run: MlflowRunData): Promise<ImportedRun> {
@@ -236,6 +268,20 @@ export class MlflowImporter {
     return imported;
   }
 
+  /**
+   * MLflow 3: a version registered from a LoggedModel may carry no `run_id` (an empty string); the
+   * LoggedModel (`model_id`, or the `models:/m-<id>` source) names the run that logged it.
+   */
+  private async loggedModelRun(ctx: ImportCtx, v: MlflowRegisteredVersion): Promise<string | null> {
+    const modelId = v.modelId ?? /^models:\/(m-[0-9a-f]{32})$/.exec(v.source)?.[1] ?? null;
+    if (!modelId) return null;
+    const model = await ctx.source.loggedModel(modelId).catch((e) => {
+      ctx.report.fail({ kind: 'artifact', name: `${v.name} v${v.version} LoggedModel ${modelId}` }, e);
+      return null;
+    });
+    return model?.sourceRunId ?? null;
+  }
+
   /** Gateway versions that hold the artifact a logged model describes (see the class comment). */
   private async versionsFor(run: MlflowRunData | null, artifact: MlflowModelArtifact): Promise<VersionRecord[]> {
     const { versions } = this.deps;
@@ -256,7 +302,8 @@ export class MlflowImporter {
     const { mlflowRuns, versions, models, aliases } = this.deps;
     const { source, trackingUri, report, dryRun } = ctx;
     const label = `${v.name} v${v.version}`;
-    const linked = v.runId ? await this.runFor(ctx, v.runId) : null;
+    const runId = v.runId ?? (await this.loggedModelRun(ctx, v));
+    const linked = runId ? await this.runFor(ctx, runId) : null;
     // The registered version's own files (its source), whatever form the source takes.
     const artifact = await source.versionArtifact(v).catch((e) => {
       report.fail({ kind: 'artifact', name: `${label} files` }, e);

@@ -118,6 +118,22 @@ export const modelVersionsPage = z.object({
   next_page_token: pageToken,
 });
 
+/**
+ * logged-models/{model_id} (MLflow 3): `{"model": {"info": LoggedModelInfo, "data": ...}}`. Only the
+ * info fields the importer reads: the run that logged the model and where its files are.
+ */
+export const loggedModelById = z.object({
+  model: z.object({
+    info: z.object({
+      model_id: z.string(),
+      experiment_id: id.nullish(),
+      name: z.string().nullish(),
+      source_run_id: z.string().nullish(),
+      artifact_uri: z.string().nullish(),
+    }),
+  }),
+});
+
 /** model-versions/get-download-uri. */
 export const downloadUri = z.object({ artifact_uri: z.string().nullish() });
 

@@ -15,6 +15,7 @@ import {
   experimentByName,
   experimentsPage,
   firstIssue,
+  loggedModelById,
   metricHistoryPage,
   modelVersionsPage,
   registeredModelByName,
@@ -30,6 +31,7 @@ import {
   metricValue,
   runStatus,
   type MlflowExperiment,
+  type MlflowLoggedModel,
   type MlflowMetricPoint,
   type MlflowModelArtifact,
   type MlflowRegisteredModel,
@@ -37,6 +39,7 @@ import {
   type MlflowRunData,
   type MlflowSource,
 } from './source';
+import { serverIdentity } from './store-identity';
 
 export interface MlflowAuth {
   token?: string | undefined;
@@ -237,7 +240,8 @@ export class RestSource implements MlflowSource {
     private readonly downloadDir: string,
     options: RestOptions,
   ) {
-    this.base = new URL(trackingUri.endsWith('/') ? trackingUri : `${trackingUri}/`);
+    // Requests go below the normalised URL (`HTTP://Host//` and `http://host` reach the same endpoints).
+    this.base = new URL(`${serverIdentity(trackingUri)}/`);
     this.allowedHosts = options.allowedHosts;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -366,8 +370,11 @@ export class RestSource implements MlflowSource {
         `the MLflow server refused the credentials for ${shown} (HTTP ${res.status}); set MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD`,
       );
     }
-    if (res.status === 404 || body?.error_code === 'RESOURCE_DOES_NOT_EXIST') return notFound(`MLflow: ${detail}`);
-    return badInput(`MLflow server error on ${shown}: ${detail}`);
+    // What answered: check() tells a server that is not MLflow's (no error_code) from MLflow's refusals.
+    const facts = { httpStatus: res.status, errorCode: body?.error_code ?? null };
+    if (res.status === 404 || body?.error_code === 'RESOURCE_DOES_NOT_EXIST')
+      return notFound(`MLflow: ${detail}`, facts);
+    return badInput(`MLflow server error on ${shown}: ${detail}`, facts);
   }
 
   /** A small answer (JSON, an MLmodel file): whole, within the timeout and MAX_JSON_BYTES. */
@@ -416,8 +423,45 @@ export class RestSource implements MlflowSource {
     throw badInput('the MLflow server kept paging');
   }
 
+  async identity(): Promise<string> {
+    return serverIdentity(this.trackingUri);
+  }
+
+  /**
+   * One experiments/search: an answer that is not MLflow's (a 404 or an error status without MLflow's
+   * `error_code`, an HTML page, JSON of another shape) means the URL is not a tracking server.
+   */
   async check(): Promise<void> {
-    await this.json('api/2.0/mlflow/experiments/search', experimentsPage, { method: 'POST', body: { max_results: 1 } });
+    const endpoint = 'api/2.0/mlflow/experiments/search';
+    const shown = new URL(endpoint, this.base).href;
+    const notMlflow = (what: string) =>
+      badInput(
+        `${this.trackingUri} is not an MLflow tracking server: POST ${shown} ${what}; expected MLflow's REST API ` +
+          '(JSON under /api/2.0/mlflow/; include any path prefix the server is mounted under)',
+        { field: 'trackingUri' },
+      );
+    let answer: string;
+    try {
+      answer = await this.text(endpoint, { method: 'POST', body: { max_results: 1 } });
+    } catch (e) {
+      const facts = e instanceof DomainError ? e.details : undefined;
+      // A 5xx without MLflow's body may be a proxy in front of a server that is down: left as it is.
+      if (facts && typeof facts.httpStatus === 'number' && facts.httpStatus < 500 && !facts.errorCode)
+        throw notMlflow(`answered HTTP ${facts.httpStatus}`);
+      if (facts?.errorCode === 'ENDPOINT_NOT_FOUND')
+        throw notMlflow('answered ENDPOINT_NOT_FOUND (an MLflow server older than 1.28 has no experiments/search)');
+      throw e;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(answer);
+    } catch {
+      throw notMlflow(
+        `answered with something that is not JSON (${answer.trimStart().startsWith('<') ? 'an HTML page' : 'text'})`,
+      );
+    }
+    if (!experimentsPage.safeParse(body).success || Array.isArray(body))
+      throw notMlflow('answered JSON that is not an experiments/search result');
   }
 
   async experiments(filter?: string | null): Promise<MlflowExperiment[]> {
@@ -549,6 +593,33 @@ export class RestSource implements MlflowSource {
       out.push({ name, description: m.description || null, versions: mapped.sort((a, b) => a.version - b.version) });
     }
     return out;
+  }
+
+  async registeredModelNames(limit: number): Promise<string[]> {
+    const r = await this.json(
+      `api/2.0/mlflow/registered-models/search?max_results=${Math.max(1, Math.floor(limit))}`,
+      registeredModelsPage,
+    );
+    return (r.registered_models ?? []).map((m) => m.name).slice(0, limit);
+  }
+
+  /** logged-models/{id}; null on a 404 (no such model, or a server older than MLflow 3). */
+  async loggedModel(modelId: string): Promise<MlflowLoggedModel | null> {
+    if (!LOGGED_MODEL_ID.test(modelId)) return null;
+    try {
+      const { model } = await this.json(`api/2.0/mlflow/logged-models/${modelId}`, loggedModelById);
+      const { info } = model;
+      return {
+        modelId: info.model_id,
+        experimentId: info.experiment_id != null ? String(info.experiment_id) : null,
+        sourceRunId: info.source_run_id || null,
+        name: info.name ?? null,
+        artifactLocation: info.artifact_uri || null,
+      };
+    } catch (e) {
+      if (e instanceof DomainError && e.code === ErrorCode.NOT_FOUND) return null;
+      throw e;
+    }
   }
 
   /** registered-models/get: one model, or none (a 404 means the server has no such model). */

@@ -53,6 +53,17 @@ export interface MlflowRegisteredModel {
   versions: MlflowRegisteredVersion[];
 }
 
+/** An MLflow 3 LoggedModel (`m-<id>`): the run that produced it and where its files are. */
+export interface MlflowLoggedModel {
+  modelId: string;
+  experimentId: string | null;
+  /** The run that logged it; null for a model logged outside a run. */
+  sourceRunId: string | null;
+  name: string | null;
+  /** `artifact_location` (FileStore meta.yaml) or `artifact_uri` (REST): as the producing machine wrote it. */
+  artifactLocation: string | null;
+}
+
 /** A logged model folder: its MLmodel (parsed), and a local ONNX file when one is there. */
 export interface MlflowModelArtifact {
   /** The folder inside the run's artifacts ("" for a LoggedModel's own artifacts). */
@@ -67,7 +78,12 @@ export interface MlflowModelArtifact {
 
 export interface MlflowSource {
   readonly trackingUri: string;
-  /** Fails early with a clear error when the source cannot be read. */
+  /**
+   * The store's identity, however the URI was written: the real path as a file:// URL (symlinks
+   * resolved, no trailing slash) or the normalised server URL. Runs and versions are keyed by it.
+   */
+  identity(): Promise<string>;
+  /** Fails early with a clear error when the source cannot be read, or is not an MLflow store at all. */
   check(): Promise<void>;
   /** All experiments, or the one named (by name or id) when the source can look it up directly. */
   experiments(filter?: string | null): Promise<MlflowExperiment[]>;
@@ -76,6 +92,10 @@ export interface MlflowSource {
   run(runId: string): Promise<MlflowRunData | null>;
   /** All registered models, or only the one named. */
   registeredModels(name?: string | null): Promise<MlflowRegisteredModel[]>;
+  /** Up to `limit` registered model names (for an error that names what is there). */
+  registeredModelNames(limit: number): Promise<string[]>;
+  /** An MLflow 3 LoggedModel by id; null when the store has none (or predates LoggedModels). */
+  loggedModel(modelId: string): Promise<MlflowLoggedModel | null>;
   /** Every logged model of a run: artifact folders holding an MLmodel, and its LoggedModels. */
   modelArtifacts(run: MlflowRunData): Promise<MlflowModelArtifact[]>;
   /** The model files a registered version points at (its `source`), whatever form that takes. */

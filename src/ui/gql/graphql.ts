@@ -44,8 +44,9 @@ export type ImportMlflowInput = {
   dryRun?: boolean | null | undefined;
   /** Experiment name or id (default: all). */
   experiment?: string | null | undefined;
+  /** Only this registered model's versions and the runs they name (default: all). An unknown name is BAD_USER_INPUT, and nothing is written. */
   registeredModel?: string | null | undefined;
-  /** An mlruns/ directory or file:// URI. */
+  /** An mlruns/ directory, a file:// URI or an http(s) tracking server. One store however it is written (a trailing slash, a symlink, host case, a default port): runs and versions are keyed by its real path or normalised URL. */
   trackingUri: string;
 };
 
