@@ -259,6 +259,36 @@ describe(`MLflow details real stores exercise (${dbKind()})`, () => {
     });
   });
 
+  it('keeps a version linked to its first run when several runs logged the same bytes: a re-import is unchanged', async () => {
+    await t.app.services.models.register(t.app.localActor(), { ...GRAY_MODEL, name: 'twins' });
+    const store = path.join(dir, 'mlruns');
+    // A retrained run that produced byte-identical weights (a fixed seed), as sweeps often do.
+    writeMlflowStore(store, {
+      experimentId: '5',
+      experiment: 'twins',
+      runs: [
+        { runId: 'a'.repeat(32), name: 'seed-0', model: { onnx } },
+        { runId: 'b'.repeat(32), name: 'seed-0-again', model: { onnx } },
+      ],
+      registered: { name: 'twins', versions: [{ version: 1, runId: 'a'.repeat(32) }] },
+    });
+    const first = expectData(await run({ trackingUri: store })).importMlflow;
+    expect(first.failed).toBe(0);
+    const linkedRun = async () =>
+      (
+        await t.app.db.prisma.modelVersion.findFirstOrThrow({
+          where: { model: { name: 'twins' } },
+          include: { mlflowRun: true },
+        })
+      ).mlflowRun?.runId;
+    expect(await linkedRun()).toBe('a'.repeat(32));
+    for (let i = 0; i < 2; i++) {
+      const again = expectData(await run({ trackingUri: store })).importMlflow;
+      expect([again.created, again.updated, again.failed]).toEqual([0, 0, 0]);
+      expect(await linkedRun()).toBe('a'.repeat(32));
+    }
+  });
+
   describe('pointing at the wrong folder', () => {
     const refused = async (trackingUri: string) => {
       const message = expectError(await run({ trackingUri }), 'BAD_USER_INPUT').message;

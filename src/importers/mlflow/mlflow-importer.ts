@@ -242,7 +242,9 @@ export class MlflowImporter {
     report.add({ kind: 'run', name, action: planned(action, dryRun), reason: `${run.metrics.length} metric values` });
     for (const artifact of artifacts) {
       for (const v of await this.versionsFor(run, artifact)) {
-        if (row && v.mlflowRunId === row.id) continue;
+        // A version keeps the run it was first linked to: several runs can hold the same bytes, and
+        // moving the link to whichever comes last would make every re-import change something.
+        if (v.mlflowRunId != null) continue;
         if (!dryRun && row) await versions.linkImportedRun(v.id, row.id);
         report.add({
           kind: 'version',
