@@ -16,6 +16,7 @@ import { applyUpstreamAliases } from '../upstream-aliases';
 import { readLabels } from './labels';
 import { DvcObjects, isSafeRelative, type DvcOut } from './objects';
 import { loadDvcProject, type DvcArtifact, type DvcProject } from './project';
+import type { RemoteAccess } from './remotes';
 
 export interface DvcImportDeps {
   models: ModelService;
@@ -24,6 +25,8 @@ export interface DvcImportDeps {
   datasets: DatasetService;
   artifacts: ArtifactStore;
   importRoots: readonly string[];
+  /** DVC_ALLOWED_REMOTES, the download cap and timeouts, where downloads are staged. */
+  remotes: RemoteAccess;
   logger: Logger;
 }
 
@@ -55,7 +58,10 @@ export class DvcImporter {
       await allowedPath(this.deps.importRoots, input.repoPath, 'repoPath'),
       input.rev,
     );
-    const objects = new DvcObjects(project.root, project.config);
+    await using objects = new DvcObjects(project.root, project.config, {
+      ...this.deps.remotes,
+      importRoots: this.deps.importRoots,
+    });
     const report = new ReportBuilder(this.deps.logger, {
       importer: 'dvc',
       repo: project.root,
