@@ -122,6 +122,7 @@ export class DvcObjects implements AsyncDisposable {
 
   /** Removes every file downloaded from a remote (the Located files of remotes are gone after it). */
   async dispose(): Promise<void> {
+    for (const remote of this.remotes.values()) await remote.close?.();
     await this.downloads.dispose();
   }
 

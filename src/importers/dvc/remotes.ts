@@ -62,6 +62,8 @@ export interface RemoteStore {
    * unreachable, too large) throws a DomainError naming the remote.
    */
   fetch(rel: string, opts?: { maxBytes?: number | null; capReason?: string }): Promise<Fetched | null>;
+  /** Closes its connections (kept alive between the objects of one import). */
+  close?(): Promise<void>;
 }
 
 /** A remote URL for messages: credentials (user:token@) removed. */
@@ -319,6 +321,12 @@ export class HttpRemoteStore implements RemoteStore {
     return this.prepared;
   }
 
+  async close(): Promise<void> {
+    const prepared = this.prepared;
+    this.prepared = null;
+    (await prepared?.catch(() => null))?.agent.destroy();
+  }
+
   /** The remote's URL with `rel` appended to its path (its query string kept, as DVC does). */
   target(rel: string): URL {
     const u = new URL(this.base.href);
@@ -530,6 +538,12 @@ export class S3RemoteStore implements RemoteStore {
     return this.client;
   }
 
+  async close(): Promise<void> {
+    const client = this.client;
+    this.client = null;
+    (await client?.catch(() => null))?.destroy();
+  }
+
   key(rel: string): string {
     return [this.prefix, rel].filter(Boolean).join('/');
   }
@@ -688,5 +702,7 @@ export async function fetchUrlArtifact(
   } catch (e) {
     await downloads.dispose();
     throw e;
+  } finally {
+    await store.close?.();
   }
 }
