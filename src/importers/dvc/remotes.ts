@@ -99,6 +99,10 @@ export function isAllowedBucket(bucket: string, allowed: readonly string[]): boo
   return allowed.includes(`s3://${bucket.toLowerCase()}`);
 }
 
+/** How messages name a store: the remote, or (name '') the artifact URL fetched on its own. */
+const storeLabel = (name: string, url: string) =>
+  name ? `remote "${name}" (${shownUrl(url)})` : `artifact ${shownUrl(url)}`;
+
 const allowList = (allowed: readonly string[]) => (allowed.length ? allowed.join(', ') : 'empty');
 
 // ---------------------------------------------------------------------------------------------
@@ -289,7 +293,7 @@ export class HttpRemoteStore implements RemoteStore {
   }
 
   private label() {
-    return `remote "${this.name}" (${shownUrl(this.url)})`;
+    return storeLabel(this.name, this.url);
   }
 
   private prepare() {
@@ -467,13 +471,13 @@ export class S3RemoteStore implements RemoteStore {
     private readonly downloads: Downloads,
   ) {
     const m = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(url);
-    if (!m || !m[1]) throw badInput(`remote "${name}": ${shownUrl(url)} is not an s3://bucket/path URL`);
+    if (!m || !m[1]) throw badInput(`${storeLabel(name, url)} is not an s3://bucket/path URL`);
     this.bucket = m[1];
     this.prefix = m[2]!.replace(/\/+$/, '');
   }
 
   private label() {
-    return `remote "${this.name}" (${shownUrl(this.url)})`;
+    return storeLabel(this.name, this.url);
   }
 
   private endpoint(): URL | null {
@@ -632,9 +636,15 @@ export function remoteStore(
   downloads: Downloads = new Downloads(settings.downloadDir),
 ): RemoteStore {
   const scheme = schemeOf(remote.url);
-  if (scheme === 'http' || scheme === 'https')
-    return new HttpRemoteStore(remote.name, remote.url, remote, dvcDir, settings, downloads);
-  if (scheme === 's3') return new S3RemoteStore(remote.name, remote.url, remote, dvcDir, settings, downloads);
+  try {
+    if (scheme === 'http' || scheme === 'https')
+      return new HttpRemoteStore(remote.name, remote.url, remote, dvcDir, settings, downloads);
+    if (scheme === 's3') return new S3RemoteStore(remote.name, remote.url, remote, dvcDir, settings, downloads);
+  } catch (e) {
+    // A malformed url fails the objects that need this remote, not the whole import.
+    const error = e instanceof DomainError ? e : badInput(`${storeLabel(remote.name, remote.url)} is not a valid URL`);
+    return { name: remote.name, url: remote.url, fetch: () => Promise.reject(error) };
+  }
   if (scheme && scheme !== 'file') return new UnsupportedRemoteStore(remote.name, remote.url, scheme);
   const local = scheme === 'file' ? new URL(remote.url).pathname : remote.url;
   return new LocalRemoteStore(remote.name, remote.url, path.resolve(dvcDir, local), settings.importRoots);
@@ -694,7 +704,7 @@ export async function fetchUrlArtifact(
   const downloads = new Downloads(settings.downloadDir);
   const store = under
     ? remoteStore(under.remote, dvcDir, settings, downloads)
-    : remoteStore({ name: shownUrl(url), url, options: {} }, dvcDir, settings, downloads);
+    : remoteStore({ name: '', url, options: {} }, dvcDir, settings, downloads);
   try {
     const got = await store.fetch(under ? under.rel : '', { maxBytes: opts.maxBytes ?? null });
     if (!got) throw notFound(`${shownUrl(url)} does not exist${under ? ` (remote "${under.remote.name}")` : ''}`);
