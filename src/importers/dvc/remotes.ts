@@ -168,7 +168,7 @@ export class Downloads {
   }
 }
 
-/** Copies `body` into `file`, refusing more than `max` bytes and a stall longer than `idleMs`. */
+/** Copies `body` into `file`, refusing more than `max` bytes (the caller guards stalls). */
 async function streamToFile(body: Readable, file: string, max: number, tooLarge: () => DomainError): Promise<void> {
   let total = 0;
   const counter = new Transform({
