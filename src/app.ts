@@ -184,6 +184,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       datasets,
       artifacts,
       importRoots: config.importRoots,
+      remotes: {
+        allowedRemotes: config.dvc.allowedRemotes,
+        maxBytes: config.dvc.remoteMaxBytes,
+        timeoutMs: config.dvc.remoteTimeoutMs,
+        downloadDir: path.join(config.dataDir, 'tmp'),
+      },
       logger,
     }),
     mlflowImporter: new MlflowImporter({

@@ -17,6 +17,13 @@ const list = z.string().transform((v) =>
     .filter(Boolean),
 );
 
+/**
+ * DVC_ALLOWED_REMOTES entries: `host` (any port) or `host:port` for http(s) remotes and S3 endpoints
+ * (`endpointurl`), `s3://bucket` for S3 buckets. Hosts are compared in lower case.
+ */
+export const ALLOWED_REMOTE =
+  /^(?:s3:\/\/[a-z0-9][a-z0-9._-]*|(?:[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\])(?::\d{1,5})?)$/i;
+
 /** Execution providers onnxruntime-node knows by name (CUDA and TensorRT need its CUDA install). */
 export const PROVIDERS = ['cpu', 'cuda', 'tensorrt', 'webgpu'] as const;
 export type Provider = (typeof PROVIDERS)[number];
@@ -76,6 +83,17 @@ const env = z.object({
     .int()
     .positive('must be positive')
     .default(30_000),
+  DVC_ALLOWED_REMOTES: list
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(ALLOWED_REMOTE, 'must list entries of the form host, host:port or s3://bucket (comma-separated)'),
+      ),
+    )
+    .default([]),
+  DVC_REMOTE_MAX_BYTES: count('bytes').default(2 * 1024 ** 3),
+  DVC_REMOTE_TIMEOUT_S: count('seconds').max(3600, 'must be at most 3600').default(60),
   DEMO_REPO: z.string().min(1).optional(),
   MODEL_MEMORY_BUDGET_MB: count('megabytes').default(4096),
   EXECUTION_PROVIDERS: list
@@ -182,6 +200,16 @@ export interface Config {
     readonly username: string | undefined;
     readonly password: string | undefined;
     readonly timeoutMs: number;
+  };
+  /**
+   * DVC remotes `import dvc` may read besides local folders under IMPORT_ROOTS: http(s) hosts and
+   * S3 endpoints (`host` or `host:port`) and S3 buckets (`s3://bucket`); the cap on one downloaded
+   * object, and the default connect and read timeouts (a remote's `connect_timeout`/`read_timeout` win).
+   */
+  readonly dvc: {
+    readonly allowedRemotes: readonly string[];
+    readonly remoteMaxBytes: number;
+    readonly remoteTimeoutMs: number;
   };
   /** Folders the gateway may read model files and projects from (absolute). */
   readonly importRoots: readonly string[];
@@ -315,6 +343,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       username: e.MLFLOW_TRACKING_USERNAME,
       password: e.MLFLOW_TRACKING_PASSWORD,
       timeoutMs: e.MLFLOW_TIMEOUT_MS,
+    }),
+    dvc: Object.freeze({
+      allowedRemotes: Object.freeze(e.DVC_ALLOWED_REMOTES.map((r) => r.toLowerCase())),
+      remoteMaxBytes: e.DVC_REMOTE_MAX_BYTES,
+      remoteTimeoutMs: e.DVC_REMOTE_TIMEOUT_S * 1000,
     }),
     inference: Object.freeze({
       memoryBudgetBytes: e.MODEL_MEMORY_BUDGET_MB * 1024 * 1024,

@@ -219,11 +219,12 @@ describe(`importers (${dbKind()})`, () => {
   });
 
   it('names an unsupported remote instead of fetching from it', async () => {
-    const { root } = project({ remoteUrl: 's3://bucket/dvcstore' });
+    const { root } = project({ remoteUrl: 'gs://bucket/dvcstore' });
     const report = expectData(await op(IMPORT_DVC, { repoPath: root })).importDvc;
     expect(report.failed).toBe(4);
     expect(report.items[0].reason).toBe(
-      'UNSUPPORTED_REMOTE: remote "storage" (s3://bucket/dvcstore) is not a local folder; only local remotes can be read',
+      'UNSUPPORTED_REMOTE: remote "storage" uses gs:// (gs://bucket/dvcstore), which modelgate cannot read ' +
+        '(it reads local folders, http(s) and s3 remotes); tried workspace: absent; cache: absent',
     );
   });
 

@@ -402,11 +402,13 @@ describe('tests/fixtures/formats: every real DVC, GTO and MLflow file, parsed', 
           config.remotes.get(want.defaultRemote)?.url,
           config.cacheDir,
         ]).toEqual([f, want.defaultRemote, [want.defaultRemote], want.url, null]);
-        // The remote is https: objects missing from the workspace and cache are UNSUPPORTED_REMOTE.
+        // The remote is https: objects missing from the workspace and cache need it in DVC_ALLOWED_REMOTES.
         const objects = new DvcObjects(tmp(), config);
         await expect(
           objects.locate('model.pkl', 'd1f6e055f7f5e2827fcfae68d9b64d4c', { legacy: false }),
-        ).rejects.toThrow(`UNSUPPORTED_REMOTE: remote "${want.defaultRemote}" (${want.url}) is not a local folder`);
+        ).rejects.toThrow(
+          `remote "${want.defaultRemote}" (${want.url}): host remote.dvc.org is not in DVC_ALLOWED_REMOTES (empty); tried cache: absent`,
+        );
         mark(f);
       }
     });

@@ -16,6 +16,7 @@ import { applyUpstreamAliases } from '../upstream-aliases';
 import { readLabels } from './labels';
 import { DvcObjects, dvcMd5, isSafeRelative, shownUrl, type DvcOut } from './objects';
 import { loadDvcProject, type DvcArtifact, type DvcProject } from './project';
+import { fetchUrlArtifact, type RemoteAccess } from './remotes';
 
 export interface DvcImportDeps {
   models: ModelService;
@@ -24,6 +25,8 @@ export interface DvcImportDeps {
   datasets: DatasetService;
   artifacts: ArtifactStore;
   importRoots: readonly string[];
+  /** DVC_ALLOWED_REMOTES, the download cap and timeouts, where downloads are staged. */
+  remotes: RemoteAccess;
   logger: Logger;
 }
 
@@ -154,7 +157,10 @@ export class DvcImporter {
     // A path the caller names must exist at this revision: nothing is written otherwise.
     for (const a of named) await this.checkNamed(project, a);
     const artifacts = [...project.artifacts.filter((a) => !named.some((n) => n.path === a.path)), ...named];
-    const objects = new DvcObjects(project.root, project.config);
+    await using objects = new DvcObjects(project.root, project.config, {
+      ...this.deps.remotes,
+      importRoots: this.deps.importRoots,
+    });
     const report = new ReportBuilder(this.deps.logger, {
       importer: 'dvc',
       repo: project.root,
@@ -248,8 +254,7 @@ export class DvcImporter {
       throw badInput(
         `${a.path} is a ${foreign[1]!.toLowerCase()} file, not ONNX: export the model to ONNX (torch.onnx.export, tf2onnx, skl2onnx) and track the .onnx file`,
       );
-    const scheme = urlScheme(a.path);
-    if (scheme) return this.urlFile(a.path, scheme);
+    if (urlScheme(a.path)) return this.urlFile(project, a.path);
     if (isSafeRelative(a.path) && !project.outs.has(a.path)) {
       const copy = await project.gitFile(a.path);
       if (copy) {
@@ -270,12 +275,30 @@ export class DvcImporter {
     return { out, ...located, cleanup: async () => {} };
   }
 
-  /** A model whose artifact path is a URL (GTO and dvc.yaml allow `s3://...`): fetched, then hashed. */
+  /**
+   * A model whose artifact path is a URL (GTO and dvc.yaml allow `s3://...`): fetched under the
+   * remotes' rules (allow-list, caps, the auth of the remote it lies under), then hashed here, as
+   * no md5 was recorded for it.
+   */
   private async urlFile(
+    project: DvcProject,
     url: string,
-    scheme: string,
   ): Promise<{ out: DvcOut; file: string; source: string; cleanup(): Promise<void> }> {
-    throw badInput(`UNSUPPORTED_REMOTE: ${shownUrl(url)} uses ${scheme}://, which modelgate cannot read`);
+    const got = await fetchUrlArtifact(
+      url,
+      project.config,
+      { ...this.deps.remotes, importRoots: this.deps.importRoots },
+      { dvcDir: path.join(project.root, '.dvc') },
+    );
+    try {
+      const size = (await stat(got.file)).size;
+      const md5 = await dvcMd5(got.file, false);
+      const out = { path: shownUrl(url), md5, size, nfiles: null, legacy: false, remote: got.remote };
+      return { out, file: got.file, source: got.remote ? `remote:${got.remote}` : 'url', cleanup: got.cleanup };
+    } catch (e) {
+      await got.cleanup();
+      throw e;
+    }
   }
 
   private provenance(project: DvcProject, out: DvcOut, source: string) {
@@ -394,7 +417,7 @@ export class DvcImporter {
         const created = await versions.register(actor, {
           model: modelName,
           artifactPath: located.file,
-          artifactUri: `dvc+${pathToFileURL(path.join(project.root, a.path)).href}?rev=${dvc.rev ?? 'workspace'}&md5=${out.md5}`,
+          artifactUri: `dvc+${urlScheme(a.path) ? out.path : pathToFileURL(path.join(project.root, a.path)).href}?rev=${dvc.rev ?? 'workspace'}&md5=${out.md5}`,
           trustedFile: true,
           ...(out.legacy ? {} : { expectedMd5: out.md5 }),
           tags: {

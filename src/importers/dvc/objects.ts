@@ -3,8 +3,19 @@ import { createReadStream } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isInside } from '../../artifacts/import-roots';
-import { badInput } from '../../common/errors';
-import type { DvcConfig, DvcRemoteConfig } from './config';
+import { badInput, DomainError } from '../../common/errors';
+import type { DvcConfig } from './config';
+import {
+  DEFAULT_REMOTE_SETTINGS,
+  Downloads,
+  remoteStore,
+  shownUrl,
+  type Fetched,
+  type RemoteSettings,
+  type RemoteStore,
+} from './remotes';
+
+export { shownUrl, type RemoteSettings, type RemoteStore };
 
 /** One DVC output as dvc.lock or a .dvc file records it. */
 export interface DvcOut {
@@ -24,57 +35,13 @@ export interface DirEntry {
   md5: string;
 }
 
-/** A remote URL for messages: credentials (user:token@) removed. */
-export function shownUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
-}
-
 export const MD5 = /^[0-9a-f]{32}(\.dir)?$/;
 
-const unsupportedRemote = (remote: DvcRemoteConfig) =>
-  badInput(
-    `UNSUPPORTED_REMOTE: remote "${remote.name}" (${shownUrl(remote.url)}) is not a local folder; only local remotes can be read`,
-  );
-
-/** Where DVC objects can be fetched from. Only local folders are implemented. */
-export interface RemoteStore {
-  readonly name: string;
-  readonly url: string;
-  /** A local path holding the object's bytes (which the caller verifies). */
-  objectPath(md5: string, legacy: boolean): Promise<string>;
-}
-
-/** DVC 3 stores objects under files/md5/ab/cdef...; DVC 2 under ab/cdef... at the root. */
+/** DVC 3 stores objects under files/md5/ab/cdef...; DVC 2 under ab/cdef... at the root (a POSIX path). */
 export function objectRelPath(md5: string, legacy: boolean): string {
-  return legacy ? path.join(md5.slice(0, 2), md5.slice(2)) : path.join('files', 'md5', md5.slice(0, 2), md5.slice(2));
-}
-
-export class LocalRemoteStore implements RemoteStore {
-  constructor(
-    readonly name: string,
-    readonly url: string,
-    private readonly dir: string,
-  ) {}
-
-  async objectPath(md5: string, legacy: boolean): Promise<string> {
-    return path.join(this.dir, objectRelPath(md5, legacy));
-  }
-}
-
-const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
-
-/** A remote from .dvc/config: a local folder (relative paths are relative to .dvc/), or unsupported. */
-export function remoteStore(remote: DvcRemoteConfig, dvcDir: string): RemoteStore {
-  const scheme = SCHEME.exec(remote.url)?.[1]?.toLowerCase();
-  if (scheme && scheme !== 'file') {
-    return {
-      name: remote.name,
-      url: remote.url,
-      objectPath: () => Promise.reject(unsupportedRemote(remote)),
-    };
-  }
-  const local = scheme === 'file' ? new URL(remote.url).pathname : remote.url;
-  return new LocalRemoteStore(remote.name, remote.url, path.resolve(dvcDir, local));
+  return legacy
+    ? path.posix.join(md5.slice(0, 2), md5.slice(2))
+    : path.posix.join('files', 'md5', md5.slice(0, 2), md5.slice(2));
 }
 
 /** A normalized relative POSIX path that stays inside its base ("a/b", not "../a", "/a" or "a/../b"). */
@@ -135,16 +102,32 @@ export interface Located {
 
 /**
  * Finds verified bytes for DVC objects in the documented order: the workspace copy when its md5
- * matches, the project cache, then the output's remote (or the default one).
+ * matches, the project cache, then the output's remote (or the default one): a local folder under
+ * IMPORT_ROOTS, or an http(s) or s3 remote allowed by DVC_ALLOWED_REMOTES (downloaded to temporary
+ * files, removed by dispose()).
  */
-export class DvcObjects {
+export class DvcObjects implements AsyncDisposable {
   private readonly remotes = new Map<string, RemoteStore>();
+  private readonly downloads: Downloads;
 
   constructor(
     private readonly root: string,
     private readonly config: DvcConfig,
+    settings: RemoteSettings = DEFAULT_REMOTE_SETTINGS,
   ) {
-    for (const r of config.remotes.values()) this.remotes.set(r.name, remoteStore(r, path.join(root, '.dvc')));
+    this.downloads = new Downloads(settings.downloadDir);
+    const dvcDir = path.join(root, '.dvc');
+    for (const r of config.remotes.values()) this.remotes.set(r.name, remoteStore(r, dvcDir, settings, this.downloads));
+  }
+
+  /** Removes every file downloaded from a remote (the Located files of remotes are gone after it). */
+  async dispose(): Promise<void> {
+    for (const remote of this.remotes.values()) await remote.close?.();
+    await this.downloads.dispose();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
   }
 
   private cacheDir(): string {
@@ -158,45 +141,74 @@ export class DvcObjects {
     return name ? (this.remotes.get(name) ?? null) : null;
   }
 
-  /** A file object by md5, verified (md5 and, when known, size). */
+  /**
+   * A file object by md5, verified (md5 and, when known, size). A remote that cannot be read (not
+   * allowed, unsupported, refused, unreachable, too large) decides the error, after the workspace
+   * and cache were tried: its message ends with what was tried.
+   */
   async locate(
     what: string,
     md5: string,
-    opts: { legacy: boolean; size?: number | null; workspace?: string | null; remote?: string | null },
+    opts: {
+      legacy: boolean;
+      size?: number | null;
+      workspace?: string | null;
+      remote?: string | null;
+      /** A cap on a download when the size is not known (a .dir entry: the directory's total). */
+      maxBytes?: number | null;
+    },
   ): Promise<Located> {
     // The md5 becomes a path below the cache and remote: only a real md5 may.
     if (!MD5.test(md5)) throw badInput(`${what}: "${md5}" is not an md5`);
     const tried: string[] = [];
-    const candidates: [string, () => Promise<string>][] = [];
+    const local = async (file: string): Promise<Fetched> => ({ file, shown: file, cleanup: async () => undefined });
+    const candidates: [string, () => Promise<Fetched | null>][] = [];
     if (opts.workspace) {
       // A workspace symlink pointing outside the project is not followed.
       const real = await realpath(opts.workspace).catch(() => null);
       const root = await realpath(this.root).catch(() => this.root);
       if (real && !isInside(root, real)) tried.push(`workspace: ${opts.workspace} links outside the project`);
-      else candidates.push(['workspace', async () => opts.workspace!]);
+      else candidates.push(['workspace', () => local(opts.workspace!)]);
     }
-    candidates.push(['cache', async () => path.join(this.cacheDir(), objectRelPath(md5, opts.legacy))]);
+    const rel = objectRelPath(md5, opts.legacy);
+    candidates.push(['cache', () => local(path.join(this.cacheDir(), rel))]);
     const remote = this.remoteFor({ remote: opts.remote ?? null });
-    if (remote) candidates.push([`remote:${remote.name}`, () => remote.objectPath(md5, opts.legacy)]);
-    else tried.push('no remote configured');
+    if (remote) {
+      const known = opts.size != null && !md5.endsWith('.dir');
+      const cap = known
+        ? { maxBytes: opts.size!, capReason: `${opts.size} bytes, the size DVC recorded for it` }
+        : opts.maxBytes != null
+          ? { maxBytes: opts.maxBytes, capReason: `${opts.maxBytes} bytes, the size DVC recorded for its directory` }
+          : {};
+      candidates.push([`remote:${remote.name}`, () => remote.fetch(rel, cap)]);
+    } else tried.push('no remote configured');
     for (const [source, where] of candidates) {
-      // An unsupported remote rejects here (UNSUPPORTED_REMOTE): the caller reports it.
-      const file = await where();
-      const info = await stat(file).catch(() => null);
-      if (!info?.isFile()) {
+      let got: Fetched | null;
+      try {
+        got = await where();
+      } catch (e) {
+        // A remote that cannot be read (UNSUPPORTED_REMOTE, not allowed, refused ...): the caller reports it.
+        if (e instanceof DomainError && tried.length)
+          throw new DomainError(e.code, `${e.message}; tried ${tried.join('; ')}`, e.details);
+        throw e;
+      }
+      const info = got ? await stat(got.file).catch(() => null) : null;
+      if (!got || !info?.isFile()) {
         tried.push(`${source}: absent`);
         continue;
       }
       if (opts.size != null && !md5.endsWith('.dir') && info.size !== opts.size) {
         tried.push(`${source}: size ${info.size}, expected ${opts.size}`);
+        await got.cleanup();
         continue;
       }
-      const actual = await dvcMd5(file, opts.legacy);
+      const actual = await dvcMd5(got.file, opts.legacy);
       if (actual !== md5.replace(/\.dir$/, '')) {
-        tried.push(`${source}: md5 ${actual}, expected ${md5.replace(/\.dir$/, '')} (${file})`);
+        tried.push(`${source}: md5 ${actual}, expected ${md5.replace(/\.dir$/, '')} (${got.shown})`);
+        await got.cleanup();
         continue;
       }
-      return { file, source };
+      return { file: got.file, source };
     }
     throw badInput(`${what}: no verified copy found (${tried.join('; ')})`);
   }
@@ -237,6 +249,7 @@ export class DvcObjects {
         legacy: out.legacy,
         workspace: workspaceDir ? path.join(workspaceDir, e.relpath) : null,
         remote: out.remote,
+        maxBytes: out.size,
       });
       files.push({ relpath: e.relpath, md5: e.md5, ...located });
     }
