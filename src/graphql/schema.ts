@@ -6,7 +6,7 @@ import { ApiKeyResolver } from './resolvers/api-key.resolver';
 import { ComparisonResolver } from './resolvers/comparison.resolver';
 import { DatasetResolver } from './resolvers/dataset.resolver';
 import { ImportResolver } from './resolvers/import.resolver';
-import { MlflowRunResolver } from './resolvers/mlflow-run.resolver';
+import { MetricPointResolver, MlflowRunResolver } from './resolvers/mlflow-run.resolver';
 import { ModelResolver } from './resolvers/model.resolver';
 import { PredictionResolver } from './resolvers/prediction.resolver';
 import { VersionResolver } from './resolvers/version.resolver';
@@ -34,6 +34,7 @@ export function buildGatewaySchema(): GraphQLSchema {
       ApiKeyResolver,
       ImportResolver,
       MlflowRunResolver,
+      MetricPointResolver,
       PredictionResolver,
       ComparisonResolver,
     ],

@@ -19,6 +19,7 @@ export interface ImportReport {
   updated: number;
   unchanged: number;
   failed: number;
+  skipped: number;
   items: ImportItem[];
 }
 
@@ -64,6 +65,7 @@ export class ReportBuilder {
       updated: count('updated', 'would-update', 'linked'),
       unchanged: count('unchanged'),
       failed: count('failed'),
+      skipped: count('skipped'),
       items: this.items,
     };
   }

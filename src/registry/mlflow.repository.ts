@@ -75,15 +75,15 @@ export class MlflowRepository {
       await tx.mlflowMetric.deleteMany({ where: { runId: row.id } });
       const CHUNK = 5000;
       for (let i = 0; i < history.length; i += CHUNK) {
-        await tx.mlflowMetric.createMany({
-          data: history.slice(i, i + CHUNK).map((p) => ({
-            runId: row.id,
-            key: p.key,
-            value: p.value,
-            timestamp: BigInt(p.timestamp),
-            step: BigInt(p.step),
-          })),
-        });
+        const chunk = history.slice(i, i + CHUNK);
+        // Numbers travel as text: the driver adapters turn NaN and ±Infinity (which MLflow logs, and
+        // float8 stores) into other values, and PostgreSQL parses 'NaN'/'Infinity' itself.
+        await tx.$executeRaw`
+          INSERT INTO "MlflowMetric" ("runId", "key", "value", "timestamp", "step")
+          SELECT ${row.id}, k, v::float8, ts::int8, st::int8
+          FROM unnest(${chunk.map((p) => p.key)}::text[], ${chunk.map((p) => String(p.value))}::text[],
+                      ${chunk.map((p) => String(p.timestamp))}::text[], ${chunk.map((p) => String(p.step))}::text[])
+               AS m(k, v, ts, st)`;
       }
       return row;
     });

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { writeDvcProject } from '../helpers/dvc-project';
+import { gitIn } from '../helpers/git';
 import { createTestApp, dbKind, expectData, expectError, fixture, GRAY_MODEL, type TestApp } from '../helpers/test-app';
 
 /**
@@ -134,6 +134,34 @@ describe(`DVC projects as real repositories have them (${dbKind()})`, () => {
     );
   });
 
+  it('reads no dvc.lock entry of a stage dvc.yaml no longer defines, and says when a .dvc file and dvc.lock disagree', async () => {
+    const root = unannotated();
+    // As in a real repository: a removed stage's lock entry left behind, and the model later `dvc add`ed.
+    const lock = YAML.parse(readFileSync(path.join(root, 'dvc.lock'), 'utf8'));
+    lock.stages.conversion_to_onnx = {
+      cmd: 'python convert.py',
+      outs: [{ path: 'out/old.onnx', hash: 'md5', md5: md5(onnx), size: onnx.length }],
+    };
+    writeFileSync(path.join(root, 'dvc.lock'), YAML.stringify(lock));
+    mkdirSync(path.join(root, 'out'), { recursive: true });
+    writeFileSync(
+      path.join(root, 'out', 'model.onnx.dvc'),
+      YAML.stringify({ outs: [{ md5: md5(onnx), size: onnx.length, hash: 'md5', path: 'model.onnx' }] }),
+    );
+    const report = expectData(await importDvc({ repoPath: root })).importDvc;
+    expect(item(report, 'out/old.onnx')).toMatchObject({
+      action: 'skipped',
+      reason:
+        'output of stage conversion_to_onnx in dvc.lock, which dvc.yaml no longer defines: a stale record, not read',
+    });
+    expect(item(report, 'out/model.onnx (out/model.onnx.dvc)')).toMatchObject({
+      action: 'skipped',
+      reason: `out/model.onnx.dvc records md5 ${md5(onnx)}, stage train in dvc.lock ${md5(onnxB1)}: DVC refuses an output tracked twice; the dvc.lock record is used`,
+    });
+    const named = await importDvc({ repoPath: root, modelPath: 'out/old.onnx', model: 'gray' });
+    expect(named.errors![0]!.message).toMatch(/^modelPath out\/old\.onnx: no DVC output has this path/);
+  });
+
   it('imports an unannotated ONNX output named by --model-path, with labels and input spec given, then from the existing model', async () => {
     const root = unannotated();
     // A .dvc file's output (wdir: .), into a model that does not exist yet.
@@ -232,9 +260,10 @@ describe(`DVC projects as real repositories have them (${dbKind()})`, () => {
 
   it('says why a single-file dataset artifact cannot be imported', async () => {
     const root = unannotated();
+    const dvcYaml = YAML.parse(readFileSync(path.join(root, 'dvc.yaml'), 'utf8'));
     writeFileSync(
       path.join(root, 'dvc.yaml'),
-      YAML.stringify({ artifacts: { posts: { path: 'data/data.xml', type: 'dataset' } } }),
+      YAML.stringify({ ...dvcYaml, artifacts: { posts: { path: 'data/data.xml', type: 'dataset' } } }),
     );
     const report = expectData(await importDvc({ repoPath: root })).importDvc;
     expect(item(report, 'posts')).toMatchObject({
@@ -246,19 +275,7 @@ describe(`DVC projects as real repositories have them (${dbKind()})`, () => {
   });
 
   describe('GTO artifacts that are plain git files', () => {
-    const git = (root: string, ...args: string[]) =>
-      execFileSync('git', args, {
-        cwd: root,
-        env: {
-          ...process.env,
-          GIT_AUTHOR_NAME: 't',
-          GIT_AUTHOR_EMAIL: 't@t',
-          GIT_COMMITTER_NAME: 't',
-          GIT_COMMITTER_EMAIL: 't@t',
-        },
-      })
-        .toString()
-        .trim();
+    const git = (root: string, ...args: string[]) => gitIn(root)(...args);
 
     /** A GTO-only repository like iterative/example-gto: artifacts.yaml, the model committed to git, no .dvc/. */
     function gtoRepo() {

@@ -49,6 +49,7 @@ import { loadConfig } from '../../src/config/config';
 import { buildGatewaySchema } from '../../src/graphql/schema';
 import { startServer, type RunningServer } from '../../src/http/server';
 import { writeDvcProject } from '../helpers/dvc-project';
+import { gitIn } from '../helpers/git';
 import { writeMlflowStore } from '../helpers/mlflow-store';
 import {
   createTestApp,
@@ -770,17 +771,7 @@ describe(`seeded fuzzing (${dbKind()})`, () => {
     ).toBe(0);
     await restoreAliases();
     // A git repository, so that revisions can be read.
-    const git = (...args: string[]) =>
-      execFileSync('git', args, {
-        cwd: repo,
-        env: {
-          ...process.env,
-          GIT_AUTHOR_NAME: 't',
-          GIT_AUTHOR_EMAIL: 't@t',
-          GIT_COMMITTER_NAME: 't',
-          GIT_COMMITTER_EMAIL: 't@t',
-        },
-      });
+    const git = gitIn(repo);
     git('init', '-q', '-b', 'main');
     git('add', '-A');
     git('commit', '-q', '-m', 'shapes');

@@ -18,6 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { MAX_WALK_DEPTH } from '../../src/importers/mlflow/file-store';
 import { UNEXPECTED_FAILURE } from '../../src/importers/report';
 import { writeDvcProject } from '../helpers/dvc-project';
+import { gitIn } from '../helpers/git';
 import { writeMlflowStore } from '../helpers/mlflow-store';
 import {
   createTestApp,
@@ -367,19 +368,7 @@ describe(`importers (${dbKind()})`, () => {
 
   it('imports a git revision without touching the working tree, with GTO tags as aliases', async () => {
     const { root } = project();
-    const git = (...args: string[]) =>
-      execFileSync('git', args, {
-        cwd: root,
-        env: {
-          ...process.env,
-          GIT_AUTHOR_NAME: 't',
-          GIT_AUTHOR_EMAIL: 't@t',
-          GIT_COMMITTER_NAME: 't',
-          GIT_COMMITTER_EMAIL: 't@t',
-        },
-      })
-        .toString()
-        .trim();
+    const git = gitIn(root);
     git('init', '-q');
     git('add', '.');
     git('commit', '-qm', 'v1');
@@ -424,19 +413,7 @@ describe(`importers (${dbKind()})`, () => {
 
   it("runs git with a scrubbed environment, the repository's own commands (fsmonitor, pager, filters) off, and refuses a revision like an option", async () => {
     const { root } = project();
-    const git = (...args: string[]) =>
-      execFileSync('git', args, {
-        cwd: root,
-        env: {
-          ...process.env,
-          GIT_AUTHOR_NAME: 't',
-          GIT_AUTHOR_EMAIL: 't@t',
-          GIT_COMMITTER_NAME: 't',
-          GIT_COMMITTER_EMAIL: 't@t',
-        },
-      })
-        .toString()
-        .trim();
+    const git = gitIn(root);
     writeFileSync(path.join(root, '.gitattributes'), '* filter=evil\n');
     git('init', '-q');
     git('add', '.');

@@ -25,6 +25,7 @@ import {
   FIXTURES,
   fixture,
   GRAY_MODEL,
+  registerGray,
   type TestApp,
 } from '../helpers/test-app';
 
@@ -289,6 +290,68 @@ describe(`MLflow details real stores exercise (${dbKind()})`, () => {
     }
   });
 
+  it('reports deleted runs and experiments as skipped, lists the experiments for an unknown --experiment, and keeps NaN and infinite metric values', async () => {
+    await registerGray(t);
+    const store = path.join(dir, 'mlruns');
+    const nonFinite: [string, number | string, number, number][] = [
+      ['loss', 'nan', 1700000001000, 0],
+      ['loss', 'inf', 1700000002000, 1],
+      ['loss', '-inf', 1700000003000, 2],
+      ['loss', 0.25, 1700000004000, 3],
+    ];
+    writeMlflowStore(store, {
+      experimentId: '3',
+      experiment: 'wheat',
+      runs: [
+        { runId: 'a'.repeat(32), name: 'kept', metrics: nonFinite, model: { onnx } },
+        { runId: 'b'.repeat(32), name: 'gone-1' },
+        { runId: 'c'.repeat(32), name: 'gone-2' },
+      ],
+    });
+    const lifecycle = (file: string, stage: string) =>
+      writeFileSync(file, readFileSync(file, 'utf8').replace('lifecycle_stage: active', `lifecycle_stage: ${stage}`));
+    for (const id of ['b', 'c']) lifecycle(path.join(store, '3', id.repeat(32), 'meta.yaml'), 'deleted');
+    // A deleted experiment still in place (MLflow moves it to .trash/ only on gc of the file store).
+    writeMlflowStore(store, { experimentId: '4', experiment: 'old', runs: [] });
+    lifecycle(path.join(store, '4', 'meta.yaml'), 'deleted');
+    const report = expectData(await run({ trackingUri: store })).importMlflow;
+    expect(report.items.filter((i: any) => i.action === 'skipped')).toEqual([
+      { kind: 'experiment', name: 'old', version: null, action: 'skipped', reason: 'deleted in MLflow: not imported' },
+      {
+        kind: 'experiment',
+        name: 'wheat',
+        version: null,
+        action: 'skipped',
+        reason: '2 of its 3 runs are deleted in MLflow: not imported',
+      },
+    ]);
+    expect(report.items.filter((i: any) => i.kind === 'run').map((i: any) => i.name)).toEqual(['kept']);
+    const history = await t.app.db.prisma.mlflowMetric.findMany({ orderBy: { step: 'asc' } });
+    expect(history.map((m) => m.value)).toEqual([NaN, Infinity, -Infinity, 0.25]);
+    expect(await counts()).toEqual([1, 0, 1]);
+    // GraphQL's Float has no NaN or Infinity: the value is null and nonFinite says which it was.
+    const { modelVersion } = expectData(
+      await t.gql(
+        `{ modelVersion(ref: { model: "gray", version: 1 }) { mlflowRun { runName metricHistory { step value nonFinite } } } }`,
+        {},
+        t.keys.viewer,
+      ),
+    );
+    expect(modelVersion.mlflowRun.runName).toBe('kept');
+    expect(modelVersion.mlflowRun.metricHistory).toEqual([
+      { step: 0, value: null, nonFinite: 'NaN' },
+      { step: 1, value: null, nonFinite: 'Infinity' },
+      { step: 2, value: null, nonFinite: '-Infinity' },
+      { step: 3, value: 0.25, nonFinite: null },
+    ]);
+    const again = expectData(await run({ trackingUri: store })).importMlflow;
+    expect([again.created, again.updated, again.failed, again.unchanged]).toEqual([0, 0, 0, 1]);
+
+    expect(expectError(await run({ trackingUri: store, experiment: 'whaet' }), 'NOT_FOUND').message).toBe(
+      `no experiment "whaet" in ${store}; experiments there: "Default", "wheat"`,
+    );
+  });
+
   describe('pointing at the wrong folder', () => {
     const refused = async (trackingUri: string) => {
       const message = expectError(await run({ trackingUri }), 'BAD_USER_INPUT').message;
@@ -298,7 +361,12 @@ describe(`MLflow details real stores exercise (${dbKind()})`, () => {
 
     it('names the mlruns/ inside a project root, and refuses a DVC repository, an experiment folder, an empty folder and a folder without experiments or models/', async () => {
       const repo = path.join(dir, 'project');
-      writeMlflowStore(path.join(repo, 'mlruns'), { experimentId: '1', experiment: 'e', runs: [] });
+      // An experiment with a run: each run folder has a meta.yaml of its own, as real stores have.
+      writeMlflowStore(path.join(repo, 'mlruns'), {
+        experimentId: '1',
+        experiment: 'e',
+        runs: [{ runId: 'e'.repeat(32), name: 'r' }],
+      });
       mkdirSync(path.join(repo, 'src'));
       expect(await refused(repo)).toBe(
         `${repo} is not an MLflow FileStore but holds one: did you mean ${path.join(repo, 'mlruns')}?`,
@@ -314,6 +382,13 @@ describe(`MLflow details real stores exercise (${dbKind()})`, () => {
 
       expect(await refused(path.join(repo, 'mlruns', '1'))).toBe(
         `${path.join(repo, 'mlruns', '1')} is one experiment's folder, not the FileStore: did you mean ${path.join(repo, 'mlruns')}?`,
+      );
+
+      // MLflow's trash of deleted experiments holds experiment folders too.
+      mkdirSync(path.join(repo, 'mlruns', '.trash'));
+      cpSync(path.join(repo, 'mlruns', '1'), path.join(repo, 'mlruns', '.trash', '2'), { recursive: true });
+      expect(await refused(path.join(repo, 'mlruns', '.trash'))).toBe(
+        `${path.join(repo, 'mlruns', '.trash')} is MLflow's trash of deleted experiments, not the FileStore: did you mean ${path.join(repo, 'mlruns')}?`,
       );
 
       const empty = path.join(dir, 'empty');

@@ -9,14 +9,15 @@ interface ImportReport {
   updated: number;
   unchanged: number;
   failed: number;
+  skipped: number;
   items: { kind: string; name: string; version: number | null; action: string; reason: string | null }[];
 }
 
-const REPORT = `created updated unchanged failed items { kind name version action reason }`;
+const REPORT = `created updated unchanged failed skipped items { kind name version action reason }`;
 
 /** The report, and totals in the words of what happened (or, in a dry run, of what would). */
 export function reportTable(r: ImportReport, dryRun: boolean): string {
-  const skipped = r.items.filter((i) => i.action === 'skipped').length;
+  const { skipped } = r;
   const totals = dryRun
     ? `dry run, nothing was changed: would create ${r.created}, would update ${r.updated}, unchanged ${r.unchanged}, would fail ${r.failed}, skipped ${skipped}`
     : `created ${r.created}, updated ${r.updated}, unchanged ${r.unchanged}, failed ${r.failed}, skipped ${skipped}`;
@@ -29,7 +30,7 @@ function failIfIncomplete(r: ImportReport, dryRun: boolean): void {
   const counted = r.items.filter((i) => i.action !== 'skipped').length;
   throw new GatewayError(
     'IMPORT_INCOMPLETE',
-    `${r.failed} of ${counted} items ${dryRun ? 'would fail' : 'failed'} (the report above says why)${dryRun ? '' : '; the others were imported'}`,
+    `${r.failed} of ${counted} items ${dryRun ? 'would fail' : 'failed'} (the report above says why)${dryRun || r.failed === counted ? '' : '; the others were imported'}`,
   );
 }
 

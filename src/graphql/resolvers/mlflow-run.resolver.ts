@@ -1,4 +1,4 @@
-import { Arg, Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, Float, Int, Resolver, Root } from 'type-graphql';
 import { PAGES } from '../../common/paging';
 import type { MetricPoint as MetricPointRecord } from '../../registry/mlflow-run.service';
 import type { MlflowRunRecord } from '../../registry/version.repository';
@@ -19,5 +19,22 @@ export class MlflowRunResolver {
     @Arg('first', () => Int, { nullable: true }) first?: number | null,
   ): Promise<MetricPointRecord[]> {
     return ctx.loaders.metricHistory([key ?? null, first ?? null]).load(run.id);
+  }
+}
+
+/** MLflow logs NaN and ±Infinity (a diverged loss); GraphQL's Float cannot carry them. */
+@Resolver(() => MetricPoint)
+export class MetricPointResolver {
+  @FieldResolver(() => Float, { nullable: true, description: 'The value; null when it is not finite (see nonFinite).' })
+  value(@Root() point: MetricPointRecord): number | null {
+    return Number.isFinite(point.value) ? point.value : null;
+  }
+
+  @FieldResolver(() => String, {
+    nullable: true,
+    description: '"NaN", "Infinity" or "-Infinity" when MLflow logged such a value; null for a finite one.',
+  })
+  nonFinite(@Root() point: MetricPointRecord): string | null {
+    return Number.isFinite(point.value) ? null : String(point.value);
   }
 }

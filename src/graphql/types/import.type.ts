@@ -36,6 +36,9 @@ export class ImportReport {
   @Field(() => Int)
   failed!: number;
 
+  @Field(() => Int, { description: 'Seen and deliberately not imported (each item says why).' })
+  skipped!: number;
+
   @Field(() => [ImportItem])
   items!: ImportItem[];
 }

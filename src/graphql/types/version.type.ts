@@ -35,7 +35,7 @@ export class MetricPoint {
   @Field(() => String)
   key!: string;
 
-  @Field(() => Float)
+  // `value` and `nonFinite` are resolved (MetricPointResolver): GraphQL's Float has no NaN or Infinity.
   value!: number;
 
   @Field(() => Float, { description: 'Milliseconds since the epoch.' })

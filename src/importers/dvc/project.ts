@@ -217,16 +217,27 @@ export async function loadDvcProject(
 
   const outs = new Map<string, DvcOut>();
   const lockOuts: LockOut[] = [];
+  const skipped: SkippedEntry[] = [];
   const lockText = await read('dvc.lock');
   if (lockText) {
     const lock = fields(yaml(lockText, 'dvc.lock'));
     // schema 2.0 keeps stages under `stages:`; DVC 1.0 locks have them at the top level.
     const stages = lock.schema ? lock.stages : lock;
+    // DVC reads a lock entry only for a stage dvc.yaml still defines (`name@key` for foreach).
+    const defined = dvcYaml ? new Set(Object.keys(fields(dig(dvcYaml, 'stages')))) : null;
     for (const [stage, body] of Object.entries(fields(stages))) {
+      const stale = defined !== null && !defined.has(stage.split('@')[0]!);
       const stageOuts = dig(body, 'outs');
       for (const entry of Array.isArray(stageOuts) ? stageOuts : []) {
         const out = toOut(fields(entry));
         if (!out) continue;
+        if (stale) {
+          skipped.push({
+            name: out.path,
+            reason: `output of stage ${stage} in dvc.lock, which dvc.yaml no longer defines: a stale record, not read`,
+          });
+          continue;
+        }
         outs.set(out.path, out);
         lockOuts.push({ path: out.path, stage, dir: out.md5.endsWith('.dir') });
       }
@@ -236,7 +247,6 @@ export async function loadDvcProject(
   // its annotations declare (`type: model|dataset` on an out) beyond dvc.yaml's `artifacts:`.
   const declared = new Set(artifacts.map((a) => a.path));
   const standalone: StandaloneOut[] = [];
-  const skipped: SkippedEntry[] = [];
   for (const dvcFile of await listDvcFiles(root, git, Boolean(rev))) {
     const text = await find(dvcFile);
     if (text === OUTSIDE) {
@@ -254,6 +264,15 @@ export async function loadDvcProject(
       }
       const out = toOut({ ...entry, path: where.path });
       if (!out) continue;
+      const stage = lockOuts.find((o) => o.path === out.path);
+      if (stage && outs.get(out.path)!.md5 !== out.md5) {
+        // DVC refuses an output tracked twice; a repository can still hold both records.
+        skipped.push({
+          name: `${out.path} (${dvcFile})`,
+          reason: `${dvcFile} records md5 ${out.md5}, stage ${stage.stage} in dvc.lock ${outs.get(out.path)!.md5}: DVC refuses an output tracked twice; the dvc.lock record is used`,
+        });
+        continue;
+      }
       if (!outs.has(out.path)) outs.set(out.path, out);
       if (declared.has(out.path)) continue;
       if (typeof entry.type === 'string') {

@@ -198,14 +198,19 @@ export class FileStoreSource implements MlflowSource {
     const names = new Set((await this.fs.list(this.root)).map((e) => e.name));
     const refuse = (why: string) => badInput(`${this.root} ${why}`, { field: 'trackingUri' });
     if (names.size === 0) throw refuse(`is an empty folder: ${EXPECTED}`);
+    // Checked first: an experiment's run folders have a meta.yaml each and would pass for experiments.
+    if (names.has('meta.yaml') && dig(await this.fs.yaml(path.join(this.root, 'meta.yaml')), 'experiment_id') != null)
+      throw refuse(`is one experiment's folder, not the FileStore: did you mean ${path.dirname(this.root)}?`);
+    if (path.basename(this.root) === '.trash')
+      throw refuse(
+        `is MLflow's trash of deleted experiments, not the FileStore: did you mean ${path.dirname(this.root)}?`,
+      );
     if ((await this.experimentDirs()).length > 0) return;
     const nested = path.join(this.root, 'mlruns');
     if (names.has('mlruns') && (await this.isDir(nested)))
       throw refuse(`is not an MLflow FileStore but holds one: did you mean ${nested}?`);
     if (names.has('.dvc') || names.has('dvc.yaml') || names.has('dvc.lock'))
       throw refuse(`is a DVC repository, not an MLflow FileStore (import it with \`import dvc\`): ${EXPECTED}`);
-    if (names.has('meta.yaml') && dig(await this.fs.yaml(path.join(this.root, 'meta.yaml')), 'experiment_id') != null)
-      throw refuse(`is one experiment's folder, not the FileStore: did you mean ${path.dirname(this.root)}?`);
     if ((await this.registryDirs()).length > 0) return;
     throw refuse(
       `is not an MLflow FileStore: it has no experiment folders (<id>/meta.yaml) and no models/; ${EXPECTED}`,

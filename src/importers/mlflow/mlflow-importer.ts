@@ -64,6 +64,9 @@ export interface ImportMlflowInput {
   dryRun?: boolean | null;
 }
 
+/** How many names an error lists (experiments, registered models) when the one asked for is not there. */
+const SHOWN = 5;
+
 /**
  * Imports MLflow experiments, runs (params, metric histories, tags), registered models, their
  * versions and aliases, and links runs to gateway versions. The linking rule, in order:
@@ -132,16 +135,23 @@ export class MlflowImporter {
     const report = new ReportBuilder(this.deps.logger, { importer: 'mlflow', trackingUri });
     const dryRun = input.dryRun === true;
     const ctx: ImportCtx = { source, trackingUri, report, dryRun, runs: new Map(), plannedBytes: new Set() };
-    const experiments =
-      !input.experiment && input.registeredModel
-        ? []
-        : (await source.experiments(input.experiment)).filter(
-            (e) =>
-              e.lifecycleStage === 'active' &&
-              (!input.experiment || e.name === input.experiment || e.id === input.experiment),
-          );
-    if (input.experiment && experiments.length === 0)
-      throw notFound(`no experiment "${input.experiment}" in ${input.trackingUri}`);
+    const listed = !input.experiment && input.registeredModel ? [] : await source.experiments(input.experiment);
+    const experiments = listed.filter(
+      (e) =>
+        e.lifecycleStage === 'active' &&
+        (!input.experiment || e.name === input.experiment || e.id === input.experiment),
+    );
+    if (input.experiment && experiments.length === 0) {
+      const names = (input.registeredModel ? [] : await source.experiments().catch(() => listed))
+        .filter((e) => e.lifecycleStage === 'active')
+        .map((e) => `"${e.name}"`);
+      throw notFound(
+        `no experiment "${input.experiment}" in ${input.trackingUri}${names.length ? `; experiments there: ${names.slice(0, SHOWN).join(', ')}${names.length > SHOWN ? ', ...' : ''}` : ''}`,
+      );
+    }
+    // Deleted in MLflow (lifecycle_stage: deleted): seen, said, not imported.
+    for (const e of input.experiment ? [] : listed.filter((e) => e.lifecycleStage !== 'active'))
+      report.add({ kind: 'experiment', name: e.name, action: 'skipped', reason: 'deleted in MLflow: not imported' });
     // The named model is looked up first: an unknown name is refused before a run is stored.
     let registered: Awaited<ReturnType<MlflowSource['registeredModels']>> = [];
     if (input.registeredModel) {
@@ -151,7 +161,15 @@ export class MlflowImporter {
     for (const exp of experiments) {
       let list: MlflowRunData[];
       try {
-        list = (await source.runs(exp.id)).filter((r) => r.lifecycleStage === 'active');
+        const all = await source.runs(exp.id);
+        list = all.filter((r) => r.lifecycleStage === 'active');
+        if (list.length < all.length)
+          report.add({
+            kind: 'experiment',
+            name: exp.name,
+            action: 'skipped',
+            reason: `${all.length - list.length} of its ${all.length} runs are deleted in MLflow: not imported`,
+          });
       } catch (e) {
         // A server that fails mid-import: what was imported stays, the report says what was not.
         report.fail({ kind: 'experiment', name: exp.name }, e);
@@ -195,7 +213,6 @@ export class MlflowImporter {
 
   /** BAD_USER_INPUT for a registered model the store does not have, naming a few it has. */
   private async unknownModel(source: MlflowSource, input: ImportMlflowInput): Promise<Error> {
-    const SHOWN = 5;
     const names = await source.registeredModelNames(SHOWN + 1).catch(() => null);
     const known =
       names === null

@@ -195,7 +195,8 @@ function MlflowRun({ run }: { run: Run }) {
     const m = new Map<string, { x: number; y: number }[]>();
     for (const p of run.metricHistory) {
       if (!m.has(p.key)) m.set(p.key, []);
-      m.get(p.key)!.push({ x: p.step, y: p.value });
+      // NaN and ±Infinity (value null) cannot be drawn.
+      if (p.value != null) m.get(p.key)!.push({ x: p.step, y: p.value });
     }
     return [...m.entries()].filter(([, pts]) => pts.length > 1);
   }, [run.metricHistory]);
