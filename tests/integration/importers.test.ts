@@ -844,6 +844,13 @@ describe(`importers (${dbKind()})`, () => {
     cpSync(path.join(FIXTURES, 'formats', 'mlflow', 'filestore-mlflow3.5', 'mlruns'), store, { recursive: true });
     const report = expectData(await op(IMPORT_MLFLOW, { trackingUri: store })).importMlflow;
     expect(report.failed).toBe(0);
+    // Its LoggedModels are an sklearn model and one whose files were never written: both seen, neither importable.
+    const seen = report.items.filter((i: any) => i.kind === 'artifact' && i.action === 'skipped');
+    expect(Object.fromEntries(seen.map((i: any) => [i.name.replace(/^.*\//, ''), i.reason]))).toEqual({
+      'm-197681d0d2da401fbad8300ec11df9b7':
+        'no onnx flavor (flavors: python_function, sklearn): log the model with mlflow.onnx to import it',
+      'm-2b15a1738b31476690c10f51565a6f79': 'no MLmodel file among its files: nothing to import',
+    });
     expect(report.items.filter((i: any) => i.kind === 'run').map((i: any) => [i.name, i.action])).toEqual([
       ['single_model_training', 'created'],
       ['hyperparameter_tuning', 'created'],

@@ -304,6 +304,8 @@ describe(`MLflow details real stores exercise (${dbKind()})`, () => {
       experiment: 'wheat',
       runs: [
         { runId: 'a'.repeat(32), name: 'kept', metrics: nonFinite, model: { onnx } },
+        // A logged model whose onnx flavor names a file that is not there: seen and said.
+        { runId: 'd'.repeat(32), name: 'half-logged', model: {} },
         { runId: 'b'.repeat(32), name: 'gone-1' },
         { runId: 'c'.repeat(32), name: 'gone-2' },
       ],
@@ -322,13 +324,25 @@ describe(`MLflow details real stores exercise (${dbKind()})`, () => {
         name: 'wheat',
         version: null,
         action: 'skipped',
-        reason: '2 of its 3 runs are deleted in MLflow: not imported',
+        reason: '2 of its 4 runs are deleted in MLflow: not imported',
+      },
+      {
+        kind: 'artifact',
+        name: 'half-logged/model',
+        version: null,
+        action: 'skipped',
+        reason: "its onnx flavor names model.onnx, which is not among the logged model's files",
       },
     ]);
-    expect(report.items.filter((i: any) => i.kind === 'run').map((i: any) => i.name)).toEqual(['kept']);
+    expect(
+      report.items
+        .filter((i: any) => i.kind === 'run')
+        .map((i: any) => i.name)
+        .sort(),
+    ).toEqual(['half-logged', 'kept']);
     const history = await t.app.db.prisma.mlflowMetric.findMany({ orderBy: { step: 'asc' } });
     expect(history.map((m) => m.value)).toEqual([NaN, Infinity, -Infinity, 0.25]);
-    expect(await counts()).toEqual([1, 0, 1]);
+    expect(await counts()).toEqual([2, 0, 1]);
     // GraphQL's Float has no NaN or Infinity: the value is null and nonFinite says which it was.
     const { modelVersion } = expectData(
       await t.gql(
@@ -345,7 +359,7 @@ describe(`MLflow details real stores exercise (${dbKind()})`, () => {
       { step: 3, value: 0.25, nonFinite: null },
     ]);
     const again = expectData(await run({ trackingUri: store })).importMlflow;
-    expect([again.created, again.updated, again.failed, again.unchanged]).toEqual([0, 0, 0, 1]);
+    expect([again.created, again.updated, again.failed, again.unchanged]).toEqual([0, 0, 0, 2]);
 
     expect(expectError(await run({ trackingUri: store, experiment: 'whaet' }), 'NOT_FOUND').message).toBe(
       `no experiment "whaet" in ${store}; experiments there: "Default", "wheat"`,

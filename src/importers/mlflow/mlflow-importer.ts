@@ -9,7 +9,7 @@ import type { MlflowRunService } from '../../registry/mlflow-run.service';
 import type { ModelService } from '../../registry/model.service';
 import type { VersionRecord } from '../../registry/version.repository';
 import type { VersionService } from '../../registry/version.service';
-import { fields } from '../parsed';
+import { dig, fields } from '../parsed';
 import { planned, ReportBuilder, type ImportReport } from '../report';
 import { applyUpstreamAliases } from '../upstream-aliases';
 import { FileStoreSource } from './file-store';
@@ -258,7 +258,24 @@ export class MlflowImporter {
     );
     report.add({ kind: 'run', name, action: planned(action, dryRun), reason: `${run.metrics.length} metric values` });
     for (const artifact of artifacts) {
-      for (const v of await this.versionsFor(run, artifact)) {
+      const holders = await this.versionsFor(run, artifact);
+      if (artifact.onnxFile === null && holders.length === 0) {
+        // Seen, and said: a model logged in another flavor cannot become a version.
+        const flavors = fields(artifact.mlmodel.flavors);
+        const onnxData = dig(flavors, 'onnx', 'data');
+        report.add({
+          kind: 'artifact',
+          name: `${name}/${artifact.modelId ?? (artifact.artifactPath || 'model')}`,
+          action: 'skipped',
+          reason:
+            Object.keys(artifact.mlmodel).length === 0
+              ? 'no MLmodel file among its files: nothing to import'
+              : onnxData !== undefined
+                ? `its onnx flavor names ${String(onnxData)}, which is not among the logged model's files`
+                : `no onnx flavor (flavors: ${Object.keys(flavors).join(', ') || 'none'}): log the model with mlflow.onnx to import it`,
+        });
+      }
+      for (const v of holders) {
         // A version keeps the run it was first linked to: several runs can hold the same bytes, and
         // moving the link to whichever comes last would make every re-import change something.
         if (v.mlflowRunId != null) continue;

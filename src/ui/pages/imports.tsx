@@ -156,7 +156,7 @@ export function ImportsPage() {
               <input
                 value={search.modelPath ?? ''}
                 onChange={(e) => set({ modelPath: e.target.value || undefined })}
-                placeholder="models/model.onnx (optional)"
+                placeholder="models/model.onnx"
               />
             </label>
             <label>
@@ -173,7 +173,7 @@ export function ImportsPage() {
               <input
                 value={search.datasetPath ?? ''}
                 onChange={(e) => set({ datasetPath: e.target.value || undefined })}
-                placeholder="data/images (optional)"
+                placeholder="data/images"
               />
             </label>
           </>
