@@ -66,12 +66,19 @@ interface Served {
  */
 async function serveFolder(
   dir: string,
-  opts: { auth?: { header: string; value: string }; redirect?: string; chunked?: boolean } = {},
+  opts: {
+    auth?: { header: string; value: string };
+    redirect?: string;
+    chunked?: boolean;
+    /** Called as each request arrives (to look at the gateway's side meanwhile). */
+    onRequest?: () => void;
+  } = {},
 ): Promise<Served> {
   const requests: Served['requests'] = [];
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     requests.push({ path: url.pathname, headers: req.headers });
+    opts.onRequest?.();
     if (opts.redirect) {
       res.writeHead(302, { location: `${opts.redirect}${url.pathname}` }).end();
       return;
@@ -192,6 +199,12 @@ describe(`DVC remotes (${dbKind()})`, () => {
     return { versions: model.versions, datasets };
   }
 
+  /** Files currently downloaded into DATA_DIR/tmp. */
+  const downloaded = () => {
+    const tmp = path.join(t!.dataDir, 'tmp');
+    return existsSync(tmp) ? leftovers().reduce((n, d) => n + readdirSync(path.join(tmp, d)).length, 0) : 0;
+  };
+
   /** Downloads left in DATA_DIR/tmp after the import (there must be none). */
   const leftovers = () => {
     const tmp = path.join(t!.dataDir, 'tmp');
@@ -204,7 +217,12 @@ describe(`DVC remotes (${dbKind()})`, () => {
         local: `['remote "storage"']\n    auth = basic\n    user = dvc-reader\n    password = s3cret\n`,
       });
       const basic = `Basic ${Buffer.from('dvc-reader:s3cret').toString('base64')}`;
-      const server = await serveFolder(remote, { auth: { header: 'authorization', value: basic } });
+      // Downloads held on the gateway's side as each request arrives: an artifact's are removed when it is done.
+      const held: number[] = [];
+      const server = await serveFolder(remote, {
+        auth: { header: 'authorization', value: basic },
+        onRequest: () => held.push(downloaded()),
+      });
       servers.push(server);
       writeFileSync(
         path.join(root, '.dvc', 'config'),
@@ -225,6 +243,8 @@ describe(`DVC remotes (${dbKind()})`, () => {
       expect(server.requests).toHaveLength(6);
       expect(server.requests.every((r) => r.headers.authorization === basic)).toBe(true);
       expect(leftovers()).toEqual([]);
+      // Model 1, model 2 (model 1's download gone), then the manifest and the dataset's files one by one.
+      expect(held).toEqual([0, 0, 0, 1, 2, 3]);
 
       // A wrong password: the server's 401 is the reason, with what was tried before it.
       writeFileSync(

@@ -172,6 +172,8 @@ export class DvcImporter {
         await this.importModel(actor, project, objects, a, report, dryRun);
       } catch (e) {
         report.fail({ kind: 'version', name: a.id }, e);
+      } finally {
+        await objects.releaseDownloads();
       }
     }
     for (const a of artifacts.filter((x) => x.type === 'dataset')) {
@@ -179,6 +181,8 @@ export class DvcImporter {
         await this.importDataset(actor, project, objects, a, report, dryRun);
       } catch (e) {
         report.fail({ kind: 'dataset', name: a.id }, e);
+      } finally {
+        await objects.releaseDownloads();
       }
     }
     for (const a of artifacts.filter((x) => x.type !== 'model' && x.type !== 'dataset')) {

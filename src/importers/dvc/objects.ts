@@ -126,6 +126,11 @@ export class DvcObjects implements AsyncDisposable {
     await this.downloads.dispose();
   }
 
+  /** Removes the files downloaded so far (after each artifact: a large import never holds them all). */
+  async releaseDownloads(): Promise<void> {
+    await this.downloads.dispose();
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await this.dispose();
   }
