@@ -92,6 +92,20 @@ describe(`MLflow details real stores exercise (${dbKind()})`, () => {
       ]);
     });
 
+    it("gives a copy (models:/<name>/<N>) with an empty run_id its original's run, through the original's LoggedModel", async () => {
+      const store = path.join(dir, 'mlruns');
+      cpSync(REAL_35, store, { recursive: true });
+      // v17 is copy_model_version of v16: both blanked, v16 leads to its LoggedModel's source run.
+      blankRunId(store, 'iris-classifier', 16);
+      blankRunId(store, 'iris-classifier', 17);
+      expect(expectData(await run({ trackingUri: store })).importMlflow.failed).toBe(0);
+      const rows = await registeredRows();
+      expect(rows.filter((v) => v.version >= 16).map((v) => [v.version, v.run?.runId ?? null])).toEqual([
+        [16, RUN_V16],
+        [17, RUN_V16],
+      ]);
+    });
+
     it('gives the gateway version registered from the LoggedModel its run (FileStore)', async () => {
       await t.app.services.models.register(t.app.localActor(), { ...GRAY_MODEL, name: 'shapes' });
       const store = path.join(dir, 'mlruns');

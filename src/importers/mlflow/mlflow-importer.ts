@@ -306,10 +306,19 @@ export class MlflowImporter {
 
   /**
    * MLflow 3: a version registered from a LoggedModel may carry no `run_id` (an empty string); the
-   * LoggedModel (`model_id`, or the `models:/m-<id>` source) names the run that logged it.
+   * LoggedModel (`model_id`, or the `models:/m-<id>` source) names the run that logged it, and a
+   * copy (`models:/<name>/<N>`) has its original's.
    */
-  private async loggedModelRun(ctx: ImportCtx, v: MlflowRegisteredVersion): Promise<string | null> {
+  private async loggedModelRun(ctx: ImportCtx, v: MlflowRegisteredVersion, depth = 0): Promise<string | null> {
     const modelId = v.modelId ?? /^models:\/(m-[0-9a-f]{32})$/.exec(v.source)?.[1] ?? null;
+    // A copy (`models:/<name>/<N>`, copy_model_version) without a run: the original's run.
+    const copy = /^models:\/([^/]+)\/(\d+)$/.exec(v.source);
+    if (!modelId && copy && depth < 5) {
+      const original = (
+        await ctx.source.registeredModels(decodeURIComponent(copy[1]!)).catch(() => [])
+      )[0]?.versions.find((x) => x.version === Number(copy[2]));
+      return original ? (original.runId ?? (await this.loggedModelRun(ctx, original, depth + 1))) : null;
+    }
     if (!modelId) return null;
     const model = await ctx.source.loggedModel(modelId).catch((e) => {
       ctx.report.fail({ kind: 'artifact', name: `${v.name} v${v.version} LoggedModel ${modelId}` }, e);
