@@ -42,6 +42,14 @@ export class MlflowRunService {
     return this.runs.upsertRun(data, opts);
   }
 
+  /**
+   * Rows an earlier release stored under another spelling of this store (before keys were
+   * canonical: a symlinked FileStore path, a server URL as typed) move to its canonical key.
+   */
+  async adoptStoreKey(previous: string, identity: string): Promise<number> {
+    return previous === identity ? 0 : this.runs.rekeyStore(previous, identity);
+  }
+
   /** A registered version as the last import of this tracking server stored it. */
   findImportedRegisteredVersion(
     trackingUri: string,

@@ -90,6 +90,25 @@ export class MlflowRepository {
     return { run, action: existing ? 'updated' : 'created' };
   }
 
+  /**
+   * Moves the runs and registered versions stored under another key of the same store to `to`
+   * (one transaction); a row whose twin already exists under `to` stays where it is.
+   */
+  async rekeyStore(from: string, to: string): Promise<number> {
+    const [runs, versions] = await this.prisma.$transaction([
+      this.prisma.$executeRaw`
+        UPDATE "MlflowRun" r SET "trackingUri" = ${to}
+        WHERE r."trackingUri" = ${from}
+          AND NOT EXISTS (SELECT 1 FROM "MlflowRun" c WHERE c."trackingUri" = ${to} AND c."runId" = r."runId")`,
+      this.prisma.$executeRaw`
+        UPDATE "MlflowModelVersion" v SET "trackingUri" = ${to}
+        WHERE v."trackingUri" = ${from}
+          AND NOT EXISTS (SELECT 1 FROM "MlflowModelVersion" c
+                          WHERE c."trackingUri" = ${to} AND c."name" = v."name" AND c."version" = v."version")`,
+    ]);
+    return runs + versions;
+  }
+
   /** The logged values of several runs, in one statement: the first `first` of each, by key then step. */
   histories(runRowIds: readonly number[], key: string | undefined, first: number): Promise<MlflowMetric[]> {
     const byKey = key === undefined ? P.empty : P.sql`AND m."key" = ${key}`;

@@ -212,6 +212,20 @@ describe(`MLflow details real stores exercise (${dbKind()})`, () => {
         ),
       );
       expect(modelVersion.mlflowRun.trackingUri).toBe(identity);
+
+      // Rows an earlier release stored under the symlink's path (its key was the path, links not
+      // followed) move to the canonical key at the next import through that spelling: nothing twice.
+      const legacy = pathToFileURL(link).href;
+      await t.app.db.prisma.mlflowRun.updateMany({ data: { trackingUri: legacy } });
+      await t.app.db.prisma.mlflowModelVersion.updateMany({ data: { trackingUri: legacy } });
+      const adopted = expectData(await run({ trackingUri: link })).importMlflow;
+      expect([adopted.created, adopted.updated, adopted.failed]).toEqual([0, 0, 0]);
+      expect(await counts()).toEqual(stored);
+      const keys = [
+        ...(await t.app.db.prisma.mlflowRun.findMany({ select: { trackingUri: true } })),
+        ...(await t.app.db.prisma.mlflowModelVersion.findMany({ select: { trackingUri: true } })),
+      ];
+      expect(keys.map((k) => k.trackingUri)).toEqual([identity, identity, identity]);
     });
   });
 

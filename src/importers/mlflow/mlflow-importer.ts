@@ -1,3 +1,4 @@
+import { pathToFileURL } from 'node:url';
 import { digestFile } from '../../artifacts/artifact-store';
 import { allowedPath } from '../../artifacts/import-roots';
 import { requireRole, type Actor } from '../../auth/actor';
@@ -134,6 +135,16 @@ export class MlflowImporter {
     const trackingUri = await source.identity();
     const report = new ReportBuilder(this.deps.logger, { importer: 'mlflow', trackingUri });
     const dryRun = input.dryRun === true;
+    // The key releases before canonical identities used: the resolved path (no symlinks followed), the URL as typed.
+    const previousKey = source instanceof FileStoreSource ? pathToFileURL(source.root).href : input.trackingUri;
+    if (!dryRun) {
+      const moved = await this.deps.mlflowRuns.adoptStoreKey(previousKey, trackingUri);
+      if (moved > 0)
+        this.deps.logger.info(
+          { from: previousKey, to: trackingUri, rows: moved },
+          'MLflow rows moved to the store key',
+        );
+    }
     const ctx: ImportCtx = { source, trackingUri, report, dryRun, runs: new Map(), plannedBytes: new Set() };
     const listed = !input.experiment && input.registeredModel ? [] : await source.experiments(input.experiment);
     const experiments = listed.filter(
