@@ -16,7 +16,7 @@ import { applyUpstreamAliases } from '../upstream-aliases';
 import { readLabels } from './labels';
 import { DvcObjects, dvcMd5, isSafeRelative, shownUrl, type DvcOut } from './objects';
 import { loadDvcProject, type DvcArtifact, type DvcProject } from './project';
-import { fetchUrlArtifact, type RemoteAccess } from './remotes';
+import { fetchUrlArtifact, schemeOf, type RemoteAccess } from './remotes';
 
 export interface DvcImportDeps {
   models: ModelService;
@@ -106,16 +106,37 @@ function namedArtifacts(input: ImportDvcInput, declared: DvcArtifact[]): DvcArti
   return named;
 }
 
-/** The scheme of a URL artifact path (`s3://bucket/m.onnx` → `s3`); null for a path. */
-function urlScheme(p: string): string | null {
-  return /^([a-z][a-z0-9+.-]*):\/\//i.exec(p)?.[1]?.toLowerCase() ?? null;
-}
-
 /** Model files of other frameworks (pickles, PyTorch, Keras, TensorFlow, safetensors). */
 const FRAMEWORK_MODEL = /(\.(?:pkl|pickle|joblib|pt|pth|ckpt|h5|keras|pb|tflite|safetensors))$/i;
 /** Files a model artifact cannot be: other frameworks' models, archives, text. */
 const FOREIGN_MODEL =
   /(\.(?:pkl|pickle|joblib|pt|pth|ckpt|h5|keras|pb|tflite|safetensors|bin|tar\.gz|tgz|zip|json|yaml))$/i;
+
+/** A model's verified local bytes, the DVC output they stand for, and where they came from. */
+interface ModelBytes {
+  out: DvcOut;
+  file: string;
+  source: string;
+  cleanup(): Promise<void>;
+}
+
+/** Bytes no md5 was recorded for (a plain git file, a URL): hashed here, as DVC would. */
+async function hashed(
+  shown: string,
+  copy: { file: string; cleanup(): Promise<void> },
+  source: string,
+  remote: string | null,
+): Promise<ModelBytes> {
+  try {
+    const size = (await stat(copy.file)).size;
+    const md5 = await dvcMd5(copy.file, false);
+    const out = { path: shown, md5, size, nfiles: null, legacy: false, remote };
+    return { out, file: copy.file, cleanup: copy.cleanup, source };
+  } catch (e) {
+    await copy.cleanup();
+    throw e;
+  }
+}
 
 const IMAGE_EXT = /\.(png|jpe?g|webp|gif|bmp|tiff?)$/i;
 
@@ -220,10 +241,7 @@ export class DvcImporter {
   private async checkNamed(project: DvcProject, a: DvcArtifact): Promise<void> {
     const flag = a.type === 'model' ? 'modelPath' : 'datasetPath';
     if (project.outs.has(a.path)) return;
-    if (a.type === 'model') {
-      const copy = await project.gitFile(a.path);
-      if (copy) return copy.cleanup();
-    }
+    if (a.type === 'model' && (await project.gitTracks(a.path))) return;
     throw badInput(
       `${flag} ${a.path}: no DVC output has this path (no dvc.lock stage output or .dvc file names it)${a.type === 'model' ? ' and git does not track such a file' : ''} at ${project.git ? `revision ${project.git.commit.slice(0, 12)}` : 'the working tree'}`,
       { field: flag },
@@ -231,7 +249,7 @@ export class DvcImporter {
   }
 
   private outFor(project: DvcProject, a: DvcArtifact): DvcOut {
-    const scheme = urlScheme(a.path);
+    const scheme = schemeOf(a.path);
     if (scheme)
       throw badInput(
         `UNSUPPORTED_REMOTE: ${shownUrl(a.path)} is a ${scheme}:// URL; only a model (one file) can be fetched from a URL, a ${a.type ?? 'artifact'} must be a DVC output in the repository`,
@@ -247,26 +265,17 @@ export class DvcImporter {
    * A model's bytes: a DVC output (workspace, cache, remote, md5-verified), else a plain file
    * git tracks at the revision (GTO registers those), hashed here since no md5 was recorded.
    */
-  private async modelFile(
-    project: DvcProject,
-    objects: DvcObjects,
-    a: DvcArtifact,
-  ): Promise<{ out: DvcOut; file: string; source: string; cleanup(): Promise<void> }> {
+  private async modelFile(project: DvcProject, objects: DvcObjects, a: DvcArtifact): Promise<ModelBytes> {
     // Known formats of other frameworks are named before any byte is fetched.
     const foreign = FOREIGN_MODEL.exec(a.path);
     if (foreign)
       throw badInput(
         `${a.path} is a ${foreign[1]!.toLowerCase()} file, not ONNX: export the model to ONNX (torch.onnx.export, tf2onnx, skl2onnx) and track the .onnx file`,
       );
-    if (urlScheme(a.path)) return this.urlFile(project, a.path);
+    if (schemeOf(a.path)) return this.urlFile(project, a.path);
     if (isSafeRelative(a.path) && !project.outs.has(a.path)) {
       const copy = await project.gitFile(a.path);
-      if (copy) {
-        const size = (await stat(copy.file)).size;
-        const md5 = await dvcMd5(copy.file, false);
-        const out = { path: a.path, md5, size, nfiles: null, legacy: false, remote: null };
-        return { out, file: copy.file, source: 'git', cleanup: copy.cleanup };
-      }
+      if (copy) return hashed(a.path, copy, 'git', null);
     }
     const out = this.outFor(project, a);
     if (out.md5.endsWith('.dir')) throw badInput(`${a.path} is a directory: a model artifact must be one ONNX file`);
@@ -284,25 +293,14 @@ export class DvcImporter {
    * remotes' rules (allow-list, caps, the auth of the remote it lies under), then hashed here, as
    * no md5 was recorded for it.
    */
-  private async urlFile(
-    project: DvcProject,
-    url: string,
-  ): Promise<{ out: DvcOut; file: string; source: string; cleanup(): Promise<void> }> {
+  private async urlFile(project: DvcProject, url: string): Promise<ModelBytes> {
     const got = await fetchUrlArtifact(
       url,
       project.config,
       { ...this.deps.remotes, importRoots: this.deps.importRoots },
       { dvcDir: path.join(project.root, '.dvc') },
     );
-    try {
-      const size = (await stat(got.file)).size;
-      const md5 = await dvcMd5(got.file, false);
-      const out = { path: shownUrl(url), md5, size, nfiles: null, legacy: false, remote: got.remote };
-      return { out, file: got.file, source: got.remote ? `remote:${got.remote}` : 'url', cleanup: got.cleanup };
-    } catch (e) {
-      await got.cleanup();
-      throw e;
-    }
+    return hashed(shownUrl(url), got, got.remote ? `remote:${got.remote}` : 'url', got.remote);
   }
 
   private provenance(project: DvcProject, out: DvcOut, source: string) {
@@ -421,7 +419,7 @@ export class DvcImporter {
         const created = await versions.register(actor, {
           model: modelName,
           artifactPath: located.file,
-          artifactUri: `dvc+${urlScheme(a.path) ? out.path : pathToFileURL(path.join(project.root, a.path)).href}?rev=${dvc.rev ?? 'workspace'}&md5=${out.md5}`,
+          artifactUri: `dvc+${schemeOf(a.path) ? out.path : pathToFileURL(path.join(project.root, a.path)).href}?rev=${dvc.rev ?? 'workspace'}&md5=${out.md5}`,
           trustedFile: true,
           ...(out.legacy ? {} : { expectedMd5: out.md5 }),
           tags: {

@@ -71,6 +71,8 @@ export interface DvcProject {
    * imported revision (a temporary copy) or in the working tree; null when git does not have it.
    */
   gitFile(rel: string): Promise<LocalCopy | null>;
+  /** Whether git has such a plain file (what gitFile would copy), without reading its bytes. */
+  gitTracks(rel: string): Promise<boolean>;
 }
 
 const yaml = (text: string, file: string): unknown => {
@@ -307,31 +309,44 @@ export async function loadDvcProject(
     gto,
     read,
     gitFile: (rel) => gitFile(root, git, Boolean(rev), rel),
+    gitTracks: async (rel) => (await gitTracked(root, git, Boolean(rev), rel)) !== null,
   };
 }
 
 const kept = async () => {};
 
-/** A git-tracked plain file: the working tree's copy (inside the project), or the blob at the revision. */
-async function gitFile(root: string, git: GitCheckout | null, atRev: boolean, rel: string): Promise<LocalCopy | null> {
+/** A git-tracked plain file: its blob at the revision, or its working-tree path (inside the project). */
+async function gitTracked(
+  root: string,
+  git: GitCheckout | null,
+  atRev: boolean,
+  rel: string,
+): Promise<{ blob: string } | { file: string } | null> {
   if (!git) return null;
   if (atRev) {
     const blob = await gitBlob(git, rel);
-    if (!blob) return null;
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'modelgate-git-'));
-    const cleanup = () => rm(dir, { recursive: true, force: true });
-    try {
-      await gitBlobToFile(git, blob.blob, path.join(dir, 'blob'));
-    } catch (e) {
-      await cleanup();
-      throw e;
-    }
-    return { file: path.join(dir, 'blob'), cleanup };
+    return blob ? { blob: blob.blob } : null;
   }
   if (!(await gitLsFiles(git, true)).includes(rel)) return null;
   const real = await realpath(path.join(root, rel)).catch(() => null);
   if (!real || !isInside(await realpath(root), real)) return null;
-  return (await stat(real)).isFile() ? { file: real, cleanup: kept } : null;
+  return (await stat(real)).isFile() ? { file: real } : null;
+}
+
+/** A git-tracked plain file's bytes: the working tree's copy, or the blob at the revision in a temporary file. */
+async function gitFile(root: string, git: GitCheckout | null, atRev: boolean, rel: string): Promise<LocalCopy | null> {
+  const tracked = await gitTracked(root, git, atRev, rel);
+  if (!tracked) return null;
+  if ('file' in tracked) return { file: tracked.file, cleanup: kept };
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'modelgate-git-'));
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  try {
+    await gitBlobToFile(git!, tracked.blob, path.join(dir, 'blob'));
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+  return { file: path.join(dir, 'blob'), cleanup };
 }
 
 /** Why a folder is not a project, with the likely mistake (an MLflow store, the project one level down). */
