@@ -1,5 +1,11 @@
 import { InferenceSession, Tensor, listSupportedBackends } from 'onnxruntime-node';
-import type { BackendLoaded, BackendLoadOptions, BackendOutput, InferenceBackend } from '../inference/backend';
+import type {
+  BackendLoaded,
+  BackendLoadOptions,
+  BackendOutput,
+  BackendOutputs,
+  InferenceBackend,
+} from '../inference/backend';
 import { InvalidModelFileError, type GraphSignature, type TensorInfo } from '../registry/model-inspector';
 
 /** The session options the gateway's worker (src/inference/onnx-worker.cjs) uses, for in-process baselines. */
@@ -92,13 +98,25 @@ export class MainThreadBackend implements InferenceBackend {
     input: { name: string; data: Float32Array; dims: number[] },
     outputName: string,
   ): Promise<BackendOutput> {
+    const { outputs, ms } = await this.runOutputs(key, input, [outputName]);
+    return { ...outputs[outputName]!, ms };
+  }
+
+  async runOutputs(
+    key: string,
+    input: { name: string; data: Float32Array; dims: number[] },
+    outputNames: string[],
+  ): Promise<BackendOutputs> {
     const session = this.sessions.get(key);
     if (!session) throw new Error(`model ${key} is not loaded`);
     const started = performance.now();
-    const out = (await session.run({ [input.name]: new Tensor('float32', input.data, input.dims) }, [outputName]))[
-      outputName
-    ]!;
-    return { data: new Float32Array(out.data as Float32Array), dims: [...out.dims], ms: performance.now() - started };
+    const result = await session.run({ [input.name]: new Tensor('float32', input.data, input.dims) }, outputNames);
+    const outputs: BackendOutputs['outputs'] = {};
+    for (const name of outputNames) {
+      const out = result[name]!;
+      outputs[name] = { data: new Float32Array(out.data as Float32Array), dims: [...out.dims] };
+    }
+    return { outputs, ms: performance.now() - started };
   }
 
   async unload(key: string): Promise<void> {

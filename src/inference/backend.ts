@@ -33,6 +33,11 @@ export interface BackendOutput {
   ms: number;
 }
 
+export interface BackendOutputs {
+  outputs: Record<string, { data: Float32Array; dims: number[] }>;
+  ms: number;
+}
+
 export interface InferenceBackend extends ModelInspector {
   readonly name: string;
   /** Providers this runtime was built with (whether they work on this machine is known at load). */
@@ -43,6 +48,12 @@ export interface InferenceBackend extends ModelInspector {
     input: { name: string; data: Float32Array; dims: number[] },
     outputName: string,
   ): Promise<BackendOutput>;
+  /** One run returning several named outputs (calibration reads intermediate tensors this way). */
+  runOutputs(
+    key: string,
+    input: { name: string; data: Float32Array; dims: number[] },
+    outputNames: string[],
+  ): Promise<BackendOutputs>;
   unload(key: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -4,7 +4,7 @@ import { argmin } from '../common/arrays';
 import { DomainError, internalError, modelNotReady, timedOut } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { InvalidModelFileError, type GraphSignature } from '../registry/model-inspector';
-import type { BackendLoaded, BackendLoadOptions, BackendOutput, InferenceBackend } from './backend';
+import type { BackendLoaded, BackendLoadOptions, BackendOutput, BackendOutputs, InferenceBackend } from './backend';
 
 interface Pending {
   resolve: (v: unknown) => void;
@@ -180,18 +180,33 @@ export class OnnxBackend implements InferenceBackend {
     };
   }
 
-  async run(
+  run(
     key: string,
     input: { name: string; data: Float32Array; dims: number[] },
     outputName: string,
   ): Promise<BackendOutput> {
+    return this.call(key, input, { type: 'run', outputName });
+  }
+
+  runOutputs(
+    key: string,
+    input: { name: string; data: Float32Array; dims: number[] },
+    outputNames: string[],
+  ): Promise<BackendOutputs> {
+    return this.call(key, input, { type: 'runOutputs', outputNames });
+  }
+
+  private async call<T>(
+    key: string,
+    input: { name: string; data: Float32Array; dims: number[] },
+    msg: Record<string, unknown>,
+  ): Promise<T> {
     const w = this.holder(key);
     if (!w) throw modelNotReady(`model ${key} is not loaded`);
     // The input buffer is transferred, not copied: callers hand over a tensor they no longer need.
-    const run = w.call<BackendOutput>(
-      { type: 'run', key, inputName: input.name, outputName, data: input.data, dims: input.dims },
-      [input.data.buffer as ArrayBuffer],
-    );
+    const run = w.call<T>({ ...msg, key, inputName: input.name, data: input.data, dims: input.dims }, [
+      input.data.buffer as ArrayBuffer,
+    ]);
     const limit = this.options.runTimeoutMs;
     if (!limit) return run;
     let timer: NodeJS.Timeout | undefined;

@@ -120,6 +120,27 @@ async function run(msg) {
   return { data, dims: [...out.dims], ms: performance.now() - started };
 }
 
+/**
+ * Several outputs of one run, for calibration: the fp32 graph with intermediate tensors exposed as
+ * outputs, whose value ranges set the int8 scales.
+ * @param {{ key: string, inputName: string, outputNames: string[], data: Float32Array, dims: number[] }} msg
+ */
+async function runOutputs(msg) {
+  const session = sessions.get(msg.key);
+  if (!session) throw new Error(`model ${msg.key} is not loaded in this worker`);
+  const started = performance.now();
+  const feeds = { [msg.inputName]: new ort.Tensor('float32', msg.data, msg.dims) };
+  const result = await session.run(feeds, msg.outputNames);
+  /** @type {Record<string, { data: Float32Array, dims: number[] }>} */
+  const outputs = {};
+  for (const name of msg.outputNames) {
+    const out = result[name];
+    if (!out || out.type !== 'float32') throw new Error(`output ${name} is not a float32 tensor`);
+    outputs[name] = { data: new Float32Array(/** @type {Float32Array} */ (out.data)), dims: [...out.dims] };
+  }
+  return { outputs, ms: performance.now() - started };
+}
+
 // Messages are handled strictly one after another: onnxruntime defers create() and run() with
 // setImmediate, so without this chain an `unload` or `close` sent after a `run` could dispose the
 // session before that run starts.
@@ -136,6 +157,13 @@ async function handle(/** @type {any} */ msg) {
     if (msg.type === 'run') {
       const result = await run(msg);
       return reply({ ok: true, result }, [result.data.buffer]);
+    }
+    if (msg.type === 'runOutputs') {
+      const result = await runOutputs(msg);
+      return reply(
+        { ok: true, result },
+        Object.values(result.outputs).map((o) => /** @type {ArrayBuffer} */ (o.data.buffer)),
+      );
     }
     if (msg.type === 'unload') {
       const session = sessions.get(msg.key);

@@ -2,7 +2,7 @@ import pino from 'pino';
 import { ArtifactStore, digestFile } from '../../src/artifacts/artifact-store';
 import { internalError, timedOut } from '../../src/common/errors';
 import { loadConfig } from '../../src/config/config';
-import type { BackendLoaded, BackendOutput, InferenceBackend } from '../../src/inference/backend';
+import type { BackendLoaded, BackendOutput, BackendOutputs, InferenceBackend } from '../../src/inference/backend';
 import { ModelManager, type Target, type VersionStatusReports } from '../../src/inference/model-manager';
 import { parseInputSpec } from '../../src/registry/input-spec';
 import type { VersionRecord } from '../../src/registry/version.repository';
@@ -42,6 +42,10 @@ class FakeBackend implements InferenceBackend {
     if (this.hold) await new Promise<void>((r) => this.held.push(r));
     const n = input.dims[0]!;
     return { data: new Float32Array(n * 3).fill(1), dims: [n, 3], ms: 1 };
+  }
+
+  runOutputs(): Promise<BackendOutputs> {
+    throw new Error('not used by the model manager');
   }
 
   async untilHeld(): Promise<void> {
