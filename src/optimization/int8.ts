@@ -54,4 +54,91 @@ export interface Int8Result {
   tool: string;
 }
 
+/** Operators run as int8 (wrapped in QuantizeLinear/DequantizeLinear). */
+export const INT8_OPS = new Set([
+  'Conv',
+  'Gemm',
+  'MatMul',
+  'Add',
+  'MaxPool',
+  'AveragePool',
+  'GlobalAveragePool',
+  'Concat',
+]);
+
+/** Operators left in float32 between quantized ones: their semantics do not depend on the rewrite. */
+const FLOAT_OPS = new Set([
+  'Relu',
+  'LeakyRelu',
+  'Clip',
+  'Sigmoid',
+  'Tanh',
+  'HardSigmoid',
+  'HardSwish',
+  'Softmax',
+  'LogSoftmax',
+  'Flatten',
+  'Reshape',
+  'Transpose',
+  'Squeeze',
+  'Unsqueeze',
+  'Identity',
+  'Dropout',
+  'Constant',
+  'Shape',
+  'Gather',
+  'Slice',
+  'Mul',
+  'Sub',
+  'Div',
+  'BatchNormalization',
+  'Pad',
+  'Resize',
+  'ReduceMean',
+  'Split',
+  'Cast',
+  'Erf',
+  'Sqrt',
+  'Pow',
+]);
+
+/** Activation-quantizing or integer operators: their presence means the graph is already static int8. */
+const STATIC_OPS = new Set([
+  'QuantizeLinear',
+  'DynamicQuantizeLinear',
+  'QLinearConv',
+  'QLinearMatMul',
+  'QLinearAdd',
+  'QGemm',
+  'ConvInteger',
+  'MatMulInteger',
+]);
+
+/**
+ * Whether a graph with these top-level operators can be made static int8, checked from the op types
+ * alone (graphOps reads them without parsing the whole file), so that a request is refused before a
+ * job is queued. DequantizeLinear alone is a weight-only graph: its weights are folded back first.
+ */
+export function int8Refusal(ops: ReadonlySet<string>): QuantizationRefused | null {
+  const statics = [...ops].filter((op) => STATIC_OPS.has(op)).sort();
+  if (statics.length)
+    return new QuantizationRefused(
+      'ALREADY_STATIC',
+      `the graph is already statically quantized (it has ${statics.join(', ')})`,
+      statics,
+    );
+  const unsupported = [...ops]
+    .filter((op) => !INT8_OPS.has(op) && !FLOAT_OPS.has(op) && op !== 'DequantizeLinear')
+    .sort();
+  if (unsupported.length)
+    return new QuantizationRefused(
+      'UNSUPPORTED_OPERATORS',
+      `the graph has operators the int8 quantizer cannot handle safely: ${unsupported.join(', ')}`,
+      unsupported,
+    );
+  if (![...ops].some((op) => INT8_OPS.has(op)))
+    return new QuantizationRefused('UNSUPPORTED_OPERATORS', 'the graph has no operator that int8 would speed up');
+  return null;
+}
+
 export { planInt8, Calibrator, buildInt8 } from './quantizer';
