@@ -54,11 +54,15 @@ class Histogram {
     let last = BINS;
     while (last > 0 && this.counts[last - 1] === 0) last--;
     if (last <= levels) return last * this.width;
+    // The exact zeros of a Relu output (most of its values) would dominate the divergence and pull
+    // the threshold down to the smallest candidate; the first bin is represented exactly either way.
+    const counts = this.counts.slice();
+    counts[0] = 0;
     let best = last;
     let bestKl = Infinity;
     const step = Math.max(1, Math.floor((last - levels) / 256));
     for (let i = levels; i <= last; i += step) {
-      const kl = klAt(this.counts, i, levels);
+      const kl = klAt(counts, i, levels);
       if (kl < bestKl) {
         bestKl = kl;
         best = i;
