@@ -141,4 +141,4 @@ export function int8Refusal(ops: ReadonlySet<string>): QuantizationRefused | nul
   return null;
 }
 
-export { planInt8, Calibrator, buildInt8 } from './quantizer';
+export { planInt8, Calibrator, buildInt8, floatModel } from './quantizer';
