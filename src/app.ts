@@ -36,6 +36,9 @@ import { ModelManager } from './inference/model-manager';
 import { GatewayMetrics } from './http/metrics';
 import { StreamLimits } from './http/streams';
 import { OnnxBackend } from './inference/onnx-backend';
+import { OptimizationRepository } from './optimization/optimization.repository';
+import { createOptimizationRunner, type Int8Quantizer } from './optimization/optimization-runner';
+import { OptimizationService } from './optimization/optimization.service';
 
 export interface Services {
   models: ModelService;
@@ -50,6 +53,8 @@ export interface Services {
   mlflowRuns: MlflowRunService;
   inference: InferenceService;
   comparisons: ComparisonService;
+  /** optimizeVersion: derived (static int8) versions, made by a durable job. */
+  optimizations: OptimizationService;
 }
 
 /** The composition root shared by the HTTP server, the CLI and the tests. */
@@ -59,7 +64,7 @@ export interface App {
   readonly db: Database;
   readonly services: Services;
   readonly artifacts: ArtifactStore;
-  /** Starts the background comparison runner (the server does; the CLI's one-shot commands do not). */
+  /** Starts the background job runners, comparisons and optimizations (the server does; the CLI's one-shot commands do not). */
   startWorkers(): void;
   /** Fresh batch loaders: one set per request, never shared. */
   createLoaders(): RegistryLoaders;
@@ -84,6 +89,8 @@ export interface AppOptions {
   backend?: InferenceBackend;
   /** Test seams: count queries, reuse a PGlite instance, skip migrations. */
   database?: Pick<DatabaseOptions, 'onQuery' | 'pglite' | 'migrate'>;
+  /** The int8 quantizer optimizations use (default: src/optimization/quantizer.ts). */
+  quantizer?: Int8Quantizer;
 }
 
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
@@ -162,6 +169,35 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     pollMs: 1000,
     singleProcess: db.kind === 'pglite',
   });
+  const comparisons = new ComparisonService({
+    comparisons: comparisonRepo,
+    versions,
+    models,
+    datasets,
+    kick: () => runner.kick(),
+    maxActivePerKey: config.comparisons.maxActivePerKey,
+  });
+  const optimizationRepo = new OptimizationRepository(db.prisma);
+  // Optimizations share the comparisons' settings: one job at a time, the same lease and per-key cap.
+  const optimizationRunner = createOptimizationRunner({
+    optimizations: optimizationRepo,
+    versions,
+    models,
+    datasets,
+    comparisons,
+    backend,
+    images,
+    artifacts,
+    ...(opts.quantizer ? { quantizer: opts.quantizer } : {}),
+    tmpDir: path.join(config.dataDir, 'tmp'),
+    intraOpThreads: config.inference.intraOpThreads,
+    spinning: config.inference.spinning,
+    logger,
+    concurrency: config.comparisons.concurrency,
+    leaseMs: config.comparisons.leaseMs,
+    pollMs: 1000,
+    singleProcess: db.kind === 'pglite',
+  });
   const streams = new StreamLimits({ perKey: config.limits.ssePerKey, total: config.limits.sseTotal });
   metrics.readFrom({
     queue: () => admission.stats(),
@@ -206,12 +242,15 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     }),
     mlflowRuns,
     inference,
-    comparisons: new ComparisonService({
-      comparisons: comparisonRepo,
+    comparisons,
+    optimizations: new OptimizationService({
+      optimizations: optimizationRepo,
       versions,
       models,
       datasets,
-      kick: () => runner.kick(),
+      artifacts,
+      images,
+      kick: () => optimizationRunner.kick(),
       maxActivePerKey: config.comparisons.maxActivePerKey,
     }),
   };
@@ -231,9 +270,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       return services.apiKeys.authenticate(match[1]!, opts);
     },
     localActor: () => localActor(os.userInfo().username),
-    startWorkers: () => runner.start(),
+    startWorkers: () => {
+      runner.start();
+      optimizationRunner.start();
+    },
     close: async () => {
-      await runner.stop();
+      await Promise.all([runner.stop(), optimizationRunner.stop()]);
       await images.close();
       await manager.close();
       await db.close();

@@ -8,6 +8,7 @@ import { DatasetResolver } from './resolvers/dataset.resolver';
 import { ImportResolver } from './resolvers/import.resolver';
 import { MetricPointResolver, MlflowRunResolver } from './resolvers/mlflow-run.resolver';
 import { ModelResolver } from './resolvers/model.resolver';
+import { DerivationResolver, OptimizationResolver } from './resolvers/optimization.resolver';
 import { PredictionResolver } from './resolvers/prediction.resolver';
 import { VersionResolver } from './resolvers/version.resolver';
 import { DateTimeScalar } from './scalars';
@@ -37,6 +38,8 @@ export function buildGatewaySchema(): GraphQLSchema {
       MetricPointResolver,
       PredictionResolver,
       ComparisonResolver,
+      OptimizationResolver,
+      DerivationResolver,
     ],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     // Required by type-graphql as soon as there is a @Subscription, even though each brings its own

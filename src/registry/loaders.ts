@@ -38,6 +38,10 @@ export function createRegistryLoaders(repos: {
       for (const v of rows) versionById.prime(v.id, v);
       return groupBy(ids, rows, (v) => v.modelId);
     }),
+    /** Versions derived from each version (ModelVersion.children). */
+    childrenByVersionId: new DataLoader<number, VersionRecord[]>(async (ids) =>
+      groupBy(ids, await repos.versions.findByParentIds(ids), (v) => v.parentId!),
+    ),
     aliasesByModelId: new DataLoader<number, AliasRecord[]>(async (ids) =>
       groupBy(ids, await repos.aliases.findByModelIds(ids), (a) => a.modelId),
     ),

@@ -18,6 +18,8 @@ export interface NewVersion {
   signature: object;
   tags: object;
   parentId?: number | null;
+  /** How a derived version was made from its parent (optimizations). */
+  derivation?: object;
   mlflowRunId?: number | null;
   dvc?: Omit<DvcProvenance, 'id' | 'versionId' | 'createdAt'> | null;
 }
@@ -64,6 +66,14 @@ export class VersionRepository {
   findByModelIds(modelIds: readonly number[]): Promise<VersionRecord[]> {
     return this.prisma.modelVersion.findMany({
       where: { modelId: { in: [...modelIds] } },
+      orderBy: [{ modelId: 'asc' }, { version: 'asc' }],
+    });
+  }
+
+  /** Versions derived from these, in version order. */
+  findByParentIds(ids: readonly number[]): Promise<VersionRecord[]> {
+    return this.prisma.modelVersion.findMany({
+      where: { parentId: { in: [...ids] } },
       orderBy: [{ modelId: 'asc' }, { version: 'asc' }],
     });
   }

@@ -34,6 +34,8 @@ export interface RegisterVersionInput {
   /** Where the file came from, when not the local path itself (importers set dvc://, runs:/...). */
   artifactUri?: string;
   parentVersion?: number;
+  /** A derived version (optimizations): how it was made from `parentVersion`. */
+  derivation?: object;
   dvc?: NewVersion['dvc'];
   mlflowRunId?: number;
   /**
@@ -122,6 +124,7 @@ export class VersionService {
       signature: { ...signature, input: fit.input.name, output: fit.output.name, batch: fit.batch },
       tags,
       parentId,
+      ...(input.derivation ? { derivation: input.derivation } : {}),
       mlflowRunId: input.mlflowRunId ?? null,
       dvc: input.dvc ?? null,
     });

@@ -4,7 +4,7 @@ import { fields, table } from '../format';
 import { inlineOrFile, parseJson, versionRef, type CommandContext } from './shared';
 
 const VERSION_FIELDS = `id version status statusReason aliases artifactUri sha256 md5 sizeBytes tags createdAt
-  parent { version } dvc { repo rev path md5 remote } mlflowRun { runId runName experimentName trackingUri }`;
+  parent { version } derivation { method calibrationDataset calibrationItems calibrationMethod tool } dvc { repo rev path md5 remote } mlflowRun { runId runName experimentName trackingUri }`;
 
 /** `versions list|show|register`. */
 export function register(program: Command, { run }: CommandContext): void {

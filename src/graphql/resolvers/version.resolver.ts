@@ -5,6 +5,7 @@ import type { DvcRecord, MlflowRunRecord, VersionRecord } from '../../registry/v
 import type { GraphQLContext } from '../context';
 import { RegisterVersionInput, VersionRefInput } from '../types/inputs';
 import { Model } from '../types/model.type';
+import { Derivation } from '../types/optimization.type';
 import { DvcProvenance, MlflowRun, ModelVersion } from '../types/version.type';
 
 @Resolver(() => ModelVersion)
@@ -52,6 +53,31 @@ export class VersionResolver {
   })
   parent(@Root() v: VersionRecord, @Ctx() ctx: GraphQLContext): Promise<VersionRecord | null> | null {
     return v.parentId === null ? null : ctx.loaders.versionById.load(v.parentId);
+  }
+
+  @FieldResolver(() => Derivation, {
+    nullable: true,
+    description: 'How the version was made from its parent (an optimization), when it was.',
+  })
+  derivation(@Root() v: VersionRecord): Derivation | null {
+    const d = v.derivation as Record<string, unknown> | null;
+    if (!d || typeof d !== 'object') return null;
+    const value = <T>(key: string, type: string): T | null => (typeof d[key] === type ? (d[key] as T) : null);
+    return {
+      method: d.method as Derivation['method'],
+      calibrationDataset: value('calibrationDataset', 'string'),
+      calibrationItems: value('calibrationItems', 'number'),
+      calibrationMethod: value('calibrationMethod', 'string'),
+      tool: value('tool', 'string'),
+      quantizedNodes: value('quantizedNodes', 'number'),
+      foldedDequantize: value('foldedDequantize', 'number'),
+      optimizationId: value('optimizationId', 'number'),
+    };
+  }
+
+  @FieldResolver(() => [ModelVersion], { description: 'Versions derived from this one (e.g. quantized), in order.' })
+  children(@Root() v: VersionRecord, @Ctx() ctx: GraphQLContext): Promise<VersionRecord[]> {
+    return ctx.loaders.childrenByVersionId.load(v.id);
   }
 
   @FieldResolver(() => DvcProvenance, { nullable: true })

@@ -10,6 +10,21 @@ export type ApiKeyRole =
   | 'OPERATOR'
   | 'VIEWER';
 
+export type CalibrationInput = {
+  /** Dataset whose images calibrate: "name" or "name@version". */
+  dataset: string;
+  /** Its first N images (by ordinal). */
+  limit?: number | null | undefined;
+  /** Default MINMAX. */
+  method?: CalibrationMethod | null | undefined;
+};
+
+/** How activation ranges are chosen from the calibration images. */
+export type CalibrationMethod =
+  | 'ENTROPY'
+  | 'MINMAX'
+  | 'PERCENTILE';
+
 /** An image: exactly one of base64 (raw file bytes, or a data: URL) or a multipart upload. */
 export type ImageInput = {
   /** PNG, JPEG, WebP, TIFF, GIF or AVIF file bytes, base64-encoded; data: URLs accepted. */
@@ -56,6 +71,25 @@ export type JobStatus =
   | 'QUEUED'
   | 'RUNNING'
   | 'SUCCEEDED';
+
+/** How a derived version is made from its parent. */
+export type OptimizationMethod =
+  /** Static int8 (QDQ): int8 weights per output channel, uint8 activations calibrated on a dataset. */
+  | 'INT8_STATIC';
+
+export type OptimizeVersionInput = {
+  calibration: CalibrationInput;
+  /** Queue a comparison of the result against its parent. */
+  compare?: boolean | null | undefined;
+  /** That comparison's dataset (default: the calibration dataset). */
+  comparisonDataset?: string | null | undefined;
+  /** Compare on the first N items only (default: all). */
+  comparisonLimit?: number | null | undefined;
+  method: OptimizationMethod;
+  /** That comparison's non-inferiority margin on accuracy (default 0.01: one point). */
+  nonInferiorityMargin?: number | null | undefined;
+  ref: VersionRefInput;
+};
 
 export type ReportFormat =
   | 'HTML'
@@ -121,6 +155,13 @@ export type UiStartComparisonMutationVariables = Exact<{
 
 
 export type UiStartComparisonMutation = { startComparison: { id: string, status: JobStatus } };
+
+export type UiOptimizeVersionMutationVariables = Exact<{
+  input: OptimizeVersionInput;
+}>;
+
+
+export type UiOptimizeVersionMutation = { optimizeVersion: { id: string, status: JobStatus } };
 
 export type UiRuntimeSettingsQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -251,7 +292,7 @@ export type UiVersionQueryVariables = Exact<{
 }>;
 
 
-export type UiVersionQuery = { modelVersion: { id: string, version: number, status: VersionStatus, statusReason: string | null, artifactUri: string, format: string, md5: string, sha256: string, sizeBytes: string, createdAt: string, aliases: Array<string>, tags: unknown, signature: unknown, parent: { version: number } | null, model: { name: string, inputSpec: unknown, labels: Array<string> }, dvc: { repo: string, rev: string | null, path: string, md5: string, remote: string | null, dirty: boolean } | null, mlflowRun: { runId: string, runName: string | null, experimentId: string, experimentName: string | null, status: string | null, startTime: string | null, endTime: string | null, params: unknown, metrics: unknown, tags: unknown, trackingUri: string, metricHistory: Array<{ key: string, step: number, value: number | null }> } | null } | null, loadedVersions: Array<{ state: string, executionProvider: string | null, memoryMB: number, requests: number, lastUsed: string | null, reason: string | null, modelVersion: { id: string } }>, datasets: Array<{ name: string, version: number, size: number }> };
+export type UiVersionQuery = { modelVersion: { id: string, version: number, status: VersionStatus, statusReason: string | null, artifactUri: string, format: string, md5: string, sha256: string, sizeBytes: string, createdAt: string, aliases: Array<string>, tags: unknown, signature: unknown, parent: { version: number } | null, children: Array<{ version: number, status: VersionStatus }>, derivation: { method: OptimizationMethod, calibrationDataset: string | null, calibrationItems: number | null, calibrationMethod: CalibrationMethod | null, tool: string | null, quantizedNodes: number | null, foldedDequantize: number | null, optimization: { id: string, comparison: { id: string, status: JobStatus, verdict: Verdict | null, nonInferior: boolean | null } | null } | null } | null, model: { name: string, inputSpec: unknown, labels: Array<string> }, dvc: { repo: string, rev: string | null, path: string, md5: string, remote: string | null, dirty: boolean } | null, mlflowRun: { runId: string, runName: string | null, experimentId: string, experimentName: string | null, status: string | null, startTime: string | null, endTime: string | null, params: unknown, metrics: unknown, tags: unknown, trackingUri: string, metricHistory: Array<{ key: string, step: number, value: number | null }> } | null } | null, loadedVersions: Array<{ state: string, executionProvider: string | null, memoryMB: number, requests: number, lastUsed: string | null, reason: string | null, modelVersion: { id: string } }>, datasets: Array<{ name: string, version: number, size: number }> };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -329,6 +370,14 @@ export const UiStartComparisonDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<UiStartComparisonMutation, UiStartComparisonMutationVariables>;
+export const UiOptimizeVersionDocument = new TypedDocumentString(`
+    mutation UiOptimizeVersion($input: OptimizeVersionInput!) {
+  optimizeVersion(input: $input) {
+    id
+    status
+  }
+}
+    `) as unknown as TypedDocumentString<UiOptimizeVersionMutation, UiOptimizeVersionMutationVariables>;
 export const UiRuntimeSettingsDocument = new TypedDocumentString(`
     query UiRuntimeSettings {
   runtime {
@@ -733,6 +782,28 @@ export const UiVersionDocument = new TypedDocumentString(`
     signature
     parent {
       version
+    }
+    children {
+      version
+      status
+    }
+    derivation {
+      method
+      calibrationDataset
+      calibrationItems
+      calibrationMethod
+      tool
+      quantizedNodes
+      foldedDequantize
+      optimization {
+        id
+        comparison {
+          id
+          status
+          verdict
+          nonInferior
+        }
+      }
     }
     model {
       name

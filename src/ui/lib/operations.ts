@@ -28,6 +28,15 @@ export const StartComparison = graphql(`
   }
 `);
 
+export const OptimizeVersion = graphql(`
+  mutation UiOptimizeVersion($input: OptimizeVersionInput!) {
+    optimizeVersion(input: $input) {
+      id
+      status
+    }
+  }
+`);
+
 export const RuntimeSettingsQuery = graphql(`
   query UiRuntimeSettings {
     runtime {

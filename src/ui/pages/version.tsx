@@ -7,7 +7,7 @@ import { graphql } from '../gql';
 import type { UiVersionQuery } from '../gql/graphql';
 import { gql } from '../lib/api';
 import { fmtBytes, fmtDate } from '../lib/format';
-import { StartComparison } from '../lib/operations';
+import { OptimizeVersion, StartComparison } from '../lib/operations';
 import { useCan } from '../lib/session';
 import { versionRoute } from '../routes';
 import { useAction } from '../lib/action';
@@ -30,6 +30,28 @@ const VersionQuery = graphql(`
       signature
       parent {
         version
+      }
+      children {
+        version
+        status
+      }
+      derivation {
+        method
+        calibrationDataset
+        calibrationItems
+        calibrationMethod
+        tool
+        quantizedNodes
+        foldedDequantize
+        optimization {
+          id
+          comparison {
+            id
+            status
+            verdict
+            nonInferior
+          }
+        }
       }
       model {
         name
@@ -141,6 +163,12 @@ export function VersionPage() {
       </p>
       {v.statusReason && <p className="muted">{v.statusReason}</p>}
       <CompareWithBaseline model={name} version={v.version} datasets={q.data.datasets} />
+      {!v.derivation && <OptimizeInt8 model={name} version={v.version} datasets={q.data.datasets} />}
+      {(v.derivation || v.children.length > 0) && (
+        <Section title="Derivation">
+          <Derivation model={name} version={v} />
+        </Section>
+      )}
       <Section title="Artifact">
         <DefinitionList
           items={[
@@ -150,7 +178,14 @@ export function VersionPage() {
             ['Artifact URI', <span className="mono">{v.artifactUri}</span>],
             ['md5', <span className="mono">{v.md5}</span>],
             ['sha256', <span className="mono">{v.sha256}</span>],
-            ['Derived from', v.parent ? `v${v.parent.version}` : null],
+            [
+              'Derived from',
+              v.parent ? (
+                <Link to="/models/$name/versions/$version" params={{ name, version: String(v.parent.version) }}>
+                  v{v.parent.version}
+                </Link>
+              ) : null,
+            ],
             [
               'Load state',
               loaded
@@ -185,6 +220,123 @@ export function VersionPage() {
       <Section title="Signature">{json(v.signature)}</Section>
       <Section title="Input spec">{json(v.model.inputSpec)}</Section>
     </Page>
+  );
+}
+
+type Version = NonNullable<UiVersionQuery['modelVersion']>;
+
+/** How the version was made from its parent (an optimization), and the versions made from it. */
+function Derivation({ model, version: v }: { model: string; version: Version }) {
+  const d = v.derivation;
+  const c = d?.optimization?.comparison;
+  return (
+    <>
+      {d && (
+        <DefinitionList
+          items={[
+            [
+              'Parent',
+              v.parent ? (
+                <Link to="/models/$name/versions/$version" params={{ name: model, version: String(v.parent.version) }}>
+                  v{v.parent.version}
+                </Link>
+              ) : (
+                'removed'
+              ),
+            ],
+            ['Method', d.method === 'INT8_STATIC' ? 'Static int8 (QDQ)' : d.method],
+            [
+              'Calibration',
+              d.calibrationDataset
+                ? `${d.calibrationItems ?? '?'} images of ${d.calibrationDataset}, ${d.calibrationMethod ?? 'MINMAX'}`
+                : null,
+            ],
+            ['Quantized nodes', d.quantizedNodes],
+            ['Weight-only dequantizations folded first', d.foldedDequantize || null],
+            ['Tool', d.tool && <span className="mono">{d.tool}</span>],
+            [
+              'Comparison with the parent',
+              c ? (
+                <Link to="/comparisons/$id" params={{ id: c.id }}>
+                  {c.verdict
+                    ? `${c.verdict.replaceAll('_', ' ').toLowerCase()}${c.nonInferior === null ? '' : c.nonInferior ? ', non-inferior' : ', not shown non-inferior'}`
+                    : c.status.toLowerCase()}
+                </Link>
+              ) : null,
+            ],
+          ]}
+        />
+      )}
+      {v.children.length > 0 && (
+        <p>
+          Derived from this version:{' '}
+          {v.children.map((child, i) => (
+            <span key={child.version}>
+              {i > 0 && ', '}
+              <Link to="/models/$name/versions/$version" params={{ name: model, version: String(child.version) }}>
+                v{child.version}
+              </Link>{' '}
+              <StatusChip status={child.status} />
+            </span>
+          ))}
+        </p>
+      )}
+    </>
+  );
+}
+
+/** Optimize (int8): queues an optimization of this version and follows it on the comparisons page once it has a comparison. */
+function OptimizeInt8(props: {
+  model: string;
+  version: number;
+  datasets: { name: string; version: number; size: number }[];
+}) {
+  const operator = useCan('operator');
+  const [dataset, setDataset] = useState('');
+  const [limit, setLimit] = useState('200');
+  const [queued, setQueued] = useState<{ id: string; status: string } | null>(null);
+  const { busy, error, act } = useAction();
+  if (!operator) return null;
+  const names = [...new Set(props.datasets.map((d) => d.name))];
+  const chosen = dataset || names[0] || '';
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    await act(async () => {
+      const { optimizeVersion } = await gql(OptimizeVersion, {
+        input: {
+          ref: { model: props.model, version: props.version },
+          method: 'INT8_STATIC',
+          calibration: { dataset: chosen, limit: limit ? Number(limit) : null },
+        },
+      });
+      setQueued(optimizeVersion);
+    });
+  };
+  return (
+    <form className="inline-form card" onSubmit={submit} aria-label="Optimize (int8)">
+      <label>
+        Calibration dataset
+        <select value={chosen} onChange={(e) => setDataset(e.target.value)}>
+          {names.map((d) => (
+            <option key={d}>{d}</option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Images
+        <input type="number" min={1} value={limit} onChange={(e) => setLimit(e.target.value)} />
+      </label>
+      <button type="submit" disabled={busy || !chosen}>
+        Optimize (int8)
+      </button>
+      {queued && (
+        <p role="status">
+          Optimization {queued.id} is {queued.status.toLowerCase()}: the int8 version appears here as a derived version,
+          then its comparison with this one.
+        </p>
+      )}
+      {error != null && <ErrorBox error={error} />}
+    </form>
   );
 }
 
