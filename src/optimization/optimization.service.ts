@@ -136,7 +136,7 @@ export class OptimizationService {
       throw badInput(`calibration.limit must be an integer from 1 to ${MAX_CALIBRATION_LIMIT}, got ${limit}`, {
         field: 'calibration.limit',
       });
-    const calibrationMethod = input.calibration.method ?? 'MINMAX';
+    const calibrationMethod = input.calibration.method ?? 'PERCENTILE';
     if (!CALIBRATION_METHODS.includes(calibrationMethod))
       throw badInput(`calibration.method must be one of ${CALIBRATION_METHODS.join(', ')}`, {
         field: 'calibration.method',

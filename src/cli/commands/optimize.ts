@@ -174,7 +174,7 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('--int8', 'static int8 quantization (the only method)')
     .requiredOption('--calibration <dataset>', 'calibration dataset, name or name@version')
     .option('--limit <n>', 'calibrate on its first N images (default 200)', intArg('--limit'))
-    .option('--method <m>', 'calibration method: minmax (default), percentile or entropy')
+    .option('--method <m>', 'calibration method: percentile (default), minmax or entropy')
     .option('--no-compare', 'do not compare the result with its parent')
     .option('--margin <m>', 'non-inferiority margin of the comparison (default 0.01: one point)', numberArg('--margin'))
     .option('--compare-dataset <name>', 'compare on this dataset (default: the calibration dataset)')

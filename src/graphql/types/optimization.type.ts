@@ -48,7 +48,7 @@ export class CalibrationInput {
   @Field(() => Int, { nullable: true, defaultValue: 200, description: 'Its first N images (by ordinal).' })
   limit?: number | null;
 
-  @Field(() => CalibrationMethod, { nullable: true, description: 'Default MINMAX.' })
+  @Field(() => CalibrationMethod, { nullable: true, description: 'Default PERCENTILE (the most accurate on the demo models: see BENCHMARKS.md).' })
   method?: CalibrationMethod | null;
 }
 

@@ -248,7 +248,7 @@ function Derivation({ model, version: v }: { model: string; version: Version }) 
             [
               'Calibration',
               d.calibrationDataset
-                ? `${d.calibrationItems ?? '?'} images of ${d.calibrationDataset}, ${d.calibrationMethod ?? 'MINMAX'}`
+                ? `${d.calibrationItems ?? '?'} images of ${d.calibrationDataset}, ${d.calibrationMethod ?? 'PERCENTILE'}`
                 : null,
             ],
             ['Quantized nodes', d.quantizedNodes],
