@@ -9,6 +9,7 @@ import { ImportResolver } from './resolvers/import.resolver';
 import { MetricPointResolver, MlflowRunResolver } from './resolvers/mlflow-run.resolver';
 import { ModelResolver } from './resolvers/model.resolver';
 import { PredictionResolver } from './resolvers/prediction.resolver';
+import { SpeedProfileResolver, VersionSpeedResolver } from './resolvers/speed.resolver';
 import { VersionResolver } from './resolvers/version.resolver';
 import { DateTimeScalar } from './scalars';
 
@@ -37,6 +38,8 @@ export function buildGatewaySchema(): GraphQLSchema {
       MetricPointResolver,
       PredictionResolver,
       ComparisonResolver,
+      VersionSpeedResolver,
+      SpeedProfileResolver,
     ],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     // Required by type-graphql as soon as there is a @Subscription, even though each brings its own
