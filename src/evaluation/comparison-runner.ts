@@ -137,13 +137,7 @@ export class ComparisonJob implements JobHandler<ComparisonRecord> {
       candidate: await this.size(candidate, job.id, ctx),
     };
     const final = (await comparisons.find(job.id))!;
-    const results = this.results(
-      await comparisons.items(job.id),
-      dataset.labels,
-      sizes,
-      options,
-      final.elapsedMs,
-    );
+    const results = this.results(await comparisons.items(job.id), dataset.labels, sizes, options, final.elapsedMs);
     return { results, summary: { verdict: results.paired.verdict, n: results.paired.n } };
   }
 

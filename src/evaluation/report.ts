@@ -158,9 +158,7 @@ export function speedAndSize(baseline: VersionSize, candidate: VersionSize): str
   }
   if (baseline.sizeBytes > 0 && candidate.sizeBytes > 0) {
     const r = baseline.sizeBytes / candidate.sizeBytes;
-    parts.push(
-      r >= SAME ? `${times(r)} smaller` : r <= 1 / SAME ? `${times(1 / r)} larger` : 'about the same size',
-    );
+    parts.push(r >= SAME ? `${times(r)} smaller` : r <= 1 / SAME ? `${times(1 / r)} larger` : 'about the same size');
   }
   return parts.join(' and ');
 }

@@ -86,7 +86,7 @@ export class SpeedService {
     actor: Actor,
     ref: VersionRef,
   ): Promise<{ version: VersionRecord; speed: SpeedProfile; parameters: number | null }> {
-    requireRole(actor, 'operator', 'measuring a version\'s speed');
+    requireRole(actor, 'operator', "measuring a version's speed");
     const { model, version } = await this.deps.versions.resolve(actor, ref);
     const speed = await this.measure({
       record: version,

@@ -176,7 +176,9 @@ export class ModelManager {
       inputName: sig.input ?? spec.inputName ?? 'input',
       outputName: sig.output ?? spec.outputName ?? 'output',
       dims: (n: number) =>
-        spec.layout === 'NCHW' ? [n, spec.channels, spec.height, spec.width] : [n, spec.height, spec.width, spec.channels],
+        spec.layout === 'NCHW'
+          ? [n, spec.channels, spec.height, spec.width]
+          : [n, spec.height, spec.width, spec.channels],
     };
   }
 

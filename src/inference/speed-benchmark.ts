@@ -25,9 +25,21 @@ export interface BenchmarkResult {
 }
 
 /** Batch 1: latency, from many short runs. */
-export const BATCH1_BENCHMARK: BenchmarkOptions = { warmupRuns: 3, minRuns: 20, minMs: 1000, maxRuns: 2000, maxMs: 5000 };
+export const BATCH1_BENCHMARK: BenchmarkOptions = {
+  warmupRuns: 3,
+  minRuns: 20,
+  minMs: 1000,
+  maxRuns: 2000,
+  maxMs: 5000,
+};
 /** Batch 32: throughput, from fewer long runs. */
-export const BATCH32_BENCHMARK: BenchmarkOptions = { warmupRuns: 1, minRuns: 5, minMs: 1000, maxRuns: 200, maxMs: 10_000 };
+export const BATCH32_BENCHMARK: BenchmarkOptions = {
+  warmupRuns: 1,
+  minRuns: 5,
+  minMs: 1000,
+  maxRuns: 200,
+  maxMs: 10_000,
+};
 /** The batch size throughput is measured at (or the graph's fixed batch size, when smaller). */
 export const THROUGHPUT_BATCH = 32;
 

@@ -141,7 +141,9 @@ describe(`the CLI on the local data directory (${dbKind()})`, () => {
     const show = await cli('versions', 'show', 'gray', '2');
     expect(show.out).toMatch(/^parameters\s+195$/m);
     expect(show.out).toMatch(/^sizeBytes\s+\d+$/m);
-    expect(show.out).toMatch(new RegExp(`^speed\\s+${speed.replace('(32|1)', '1')}, measured \\d{4}-\\d\\d-\\d\\dT`, 'm'));
+    expect(show.out).toMatch(
+      new RegExp(`^speed\\s+${speed.replace('(32|1)', '1')}, measured \\d{4}-\\d\\d-\\d\\dT`, 'm'),
+    );
     expect(readFileSync(report, 'utf8')).toContain('# gray: v2 against v1 (baseline, champion) on shapes@1');
     const missing = await cli('compare', 'gray@2', '--dataset', 'nope');
     expect([missing.status, missing.err]).toEqual([1, expect.stringContaining('error [NOT_FOUND]: no dataset "nope"')]);

@@ -157,7 +157,9 @@ describe(`comparisons on the demo registry (${dbKind()})`, () => {
     expect(comparison.report).toContain(c.summary);
     expect(comparison.report).toContain('| accuracy |');
     expect(comparison.report).toContain('| parameters | 23,493,130 | 287,722 |');
-    expect(comparison.report).toMatch(/\| speed: batch 1, ms per image \(median, in isolation\) \| [\d.]+ \(\d+ runs\) \|/);
+    expect(comparison.report).toMatch(
+      /\| speed: batch 1, ms per image \(median, in isolation\) \| [\d.]+ \(\d+ runs\) \|/,
+    );
 
     // An identical request returns the stored result; force recomputes, to the same numbers.
     const again = expectData(
@@ -198,7 +200,11 @@ describe(`comparisons on the demo registry (${dbKind()})`, () => {
     const speed = expectData(await t.gql(MEASURE, { ref: v2 }, t.keys.operator)).measureVersionSpeed;
     expectSaneSpeed(speed);
     const version = expectData(
-      await t.gql(`query($ref: VersionRefInput!) { modelVersion(ref: $ref) { parameters speed { batch1Ms measuredAt } } }`, { ref: v2 }, t.keys.viewer),
+      await t.gql(
+        `query($ref: VersionRefInput!) { modelVersion(ref: $ref) { parameters speed { batch1Ms measuredAt } } }`,
+        { ref: v2 },
+        t.keys.viewer,
+      ),
     ).modelVersion;
     expect(version).toEqual({
       parameters: String(PARAMETERS.smallCnn),

@@ -94,7 +94,11 @@ describe('the parameter count of an ONNX graph', () => {
 
   it('counts an initializer used as a scale and as a weight, and a scalar as one', () => {
     const shared = model(
-      [node('DequantizeLinear', ['x', 's'], ['y']), node('Mul', ['y', 's'], ['z']), node('Add', ['z', 'one'], ['logits'])],
+      [
+        node('DequantizeLinear', ['x', 's'], ['y']),
+        node('Mul', ['y', 's'], ['z']),
+        node('Add', ['z', 'one'], ['logits']),
+      ],
       [tensor('x', [4], INT8), tensor('s', [4]), tensor('one', [])],
     );
     expect(countParameters(shared)).toBe(4 + 4 + 1);
@@ -205,7 +209,9 @@ describe('speed and size in the summary sentence and the report', () => {
       /^fashion-classifier v3 beats v1 \(baseline\) by \+16\.7 pts \(95% CI \+0\.0\.\.\+50\.0\) and is 14x faster and 21x smaller: /,
     );
     better.results!.paired.verdict = 'BASELINE_BETTER';
-    expect(renderReport(better, names, [], 'sentence')).toMatch(/^fashion-classifier v3 is worse than v1 \(baseline\) by /);
+    expect(renderReport(better, names, [], 'sentence')).toMatch(
+      /^fashion-classifier v3 is worse than v1 \(baseline\) by /,
+    );
   });
 
   it('shows speed, throughput, parameters and file size per version, and names the queued latency as such', () => {

@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { fields, speedText, table } from '../format';
 import { inlineOrFile, parseJson, versionRef, type CommandContext } from './shared';
 
-const SPEED = 'batch1Ms batch32ImagesPerSecond throughputBatchSize executionProvider threads width height channels measuredAt';
+const SPEED =
+  'batch1Ms batch32ImagesPerSecond throughputBatchSize executionProvider threads width height channels measuredAt';
 const VERSION_FIELDS = `id version status statusReason aliases artifactUri sha256 md5 sizeBytes parameters tags createdAt
   parent { version } dvc { repo rev path md5 remote } mlflowRun { runId runName experimentName trackingUri }
   speed { ${SPEED} }`;

@@ -10,7 +10,7 @@ export class SpeedProfile {
 
   @Field(() => Float, {
     description:
-      "Images per second running batches of 32, from the median run (a graph with a fixed batch size under 32: batches of that size, see throughputBatchSize).",
+      'Images per second running batches of 32, from the median run (a graph with a fixed batch size under 32: batches of that size, see throughputBatchSize).',
   })
   batch32ImagesPerSecond!: number;
 
@@ -26,10 +26,12 @@ export class SpeedProfile {
   @Field(() => Int, { description: 'Timed runs of the throughput batch.' })
   batch32Runs!: number;
 
-  @Field(() => Int, { description: 'The batch size batch32ImagesPerSecond was measured at: 32, or the graph\'s fixed batch size.' })
+  @Field(() => Int, {
+    description: "The batch size batch32ImagesPerSecond was measured at: 32, or the graph's fixed batch size.",
+  })
   throughputBatchSize!: number;
 
-  @Field(() => Int, { description: 'The input measured (the model\'s inputSpec): width.' })
+  @Field(() => Int, { description: "The input measured (the model's inputSpec): width." })
   width!: number;
 
   @Field(() => Int)
