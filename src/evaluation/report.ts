@@ -195,8 +195,9 @@ export function verdictSentence(v: ComparisonView, names: ReportNames): string {
 /** What the per-version table's speed rows mean, under it in both reports. */
 export const SPEED_NOTE =
   'Speed: each version alone on the runtime that serves it, warm, on a fixed input of its input size; the median of ' +
-  'at least 20 batch-1 runs over at least 1 s, and of at least 5 runs of a batch of 32. Queued latency is something ' +
-  "else: the wall time of a request inside this comparison's batched, queued run, with both versions sharing the runtime.";
+  'timed runs, at least 20 of a batch of 1 over at least 1 s and at least 5 of a batch of 32 (fewer within the caps ' +
+  'for a very slow model: the run counts say). Queued latency is something else: the wall time of a request inside ' +
+  "this comparison's batched, queued run, with both versions sharing the runtime.";
 
 /** Disagreements a report lists: the Markdown table's rows, the HTML gallery's images. */
 export const REPORT_DISAGREEMENTS = 48;

@@ -24,7 +24,7 @@ import {
   type Ready,
   type Unloading,
 } from './lifecycle';
-import { BATCH1_BENCHMARK, BATCH32_BENCHMARK, THROUGHPUT_BATCH } from './speed-benchmark';
+import { BATCH1_BENCHMARK, BATCH32_BENCHMARK, throughputBatch } from './speed-benchmark';
 import type { InferenceTelemetry } from './telemetry';
 
 export type { LoadedVersion, LoadState } from './lifecycle';
@@ -68,10 +68,10 @@ const tagString = (tags: unknown, key: string): string | undefined => {
 
 const isReady = (e: Entry): e is Ready => e.state === 'READY';
 
-/** The graph's fixed batch size, or THROUGHPUT_BATCH when its batch dimension is dynamic. */
-const fixedBatch = (target: Target): number => {
+/** The graph's fixed batch size; null when its batch dimension is dynamic. */
+const fixedBatch = (target: Target): number | null => {
   const batch = (target.record.signature as { batch?: number | 'dynamic' }).batch;
-  return typeof batch === 'number' ? batch : THROUGHPUT_BATCH;
+  return typeof batch === 'number' ? batch : null;
 };
 
 /**
@@ -146,8 +146,9 @@ export class ModelManager {
       const { backend, config } = this.deps;
       const { inputName, outputName, dims } = this.io(target);
       const one = await backend.benchmark(entry.key, { name: inputName, dims: dims(1) }, outputName, BATCH1_BENCHMARK);
-      // A graph with a fixed batch size smaller than 32 is measured at that size (1: one image per run).
-      const batch = Math.min(THROUGHPUT_BATCH, fixedBatch(target));
+      // A graph with a fixed batch size smaller than 32 is measured at that size (1: one image per run),
+      // a very slow one at the batch that fits THROUGHPUT_RUN_BUDGET_MS.
+      const batch = throughputBatch(fixedBatch(target), one.medianMs);
       const many =
         batch === 1
           ? one

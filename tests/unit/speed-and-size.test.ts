@@ -5,7 +5,7 @@ import { comparisonView, renderReport, speedAndSize, type VersionSize } from '..
 import type { SpeedProfile } from '../../src/evaluation/speed.service';
 import { pairedComparison, versionMetrics, type ItemOutcome } from '../../src/evaluation/statistics';
 import { countParameters } from '../../src/inference/parameter-count';
-import { benchmarkInput, benchmarkRuns, median } from '../../src/inference/speed-benchmark';
+import { benchmarkInput, benchmarkRuns, median, throughputBatch } from '../../src/inference/speed-benchmark';
 import { FIXTURES } from '../helpers/test-app';
 
 const { TensorProto } = onnx;
@@ -111,6 +111,15 @@ describe('the parameter count of an ONNX graph', () => {
 });
 
 describe('the speed benchmark', () => {
+  it('measures throughput at batch 32, at a fixed batch size below it, or at what fits 2 s for a slow model', () => {
+    expect(throughputBatch(null, 0.4)).toBe(32);
+    expect(throughputBatch(1, 0.4)).toBe(1);
+    expect(throughputBatch(8, 0.4)).toBe(8);
+    expect(throughputBatch(null, 46)).toBe(32);
+    expect(throughputBatch(null, 500)).toBe(4);
+    expect(throughputBatch(null, 5000)).toBe(1);
+  });
+
   it('uses one deterministic input', () => {
     const a = benchmarkInput([2, 1, 4, 4]);
     expect(a).toHaveLength(32);
