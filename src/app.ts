@@ -28,6 +28,8 @@ import { VersionService } from './registry/version.service';
 import { ComparisonRepository } from './evaluation/comparison.repository';
 import { createComparisonRunner } from './evaluation/comparison-runner';
 import { ComparisonService } from './evaluation/comparison.service';
+import { SpeedRepository } from './evaluation/speed.repository';
+import { SpeedService } from './evaluation/speed.service';
 import type { InferenceBackend } from './inference/backend';
 import { InferenceService } from './inference/inference.service';
 import { Admission } from './inference/admission';
@@ -55,6 +57,8 @@ export interface Services {
   comparisons: ComparisonService;
   /** optimizeVersion: derived (static int8) versions, made by a durable job. */
   optimizations: OptimizationService;
+  /** Versions' speed in isolation and parameter counts. */
+  speed: SpeedService;
 }
 
 /** The composition root shared by the HTTP server, the CLI and the tests. */
@@ -156,12 +160,21 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const admission = new Admission({ perVersion: config.limits.queuePerVersion, total: config.limits.queueTotal });
   const inference = new InferenceService({ versions, manager, images, admission, config, telemetry: metrics });
   const comparisonRepo = new ComparisonRepository(db.prisma);
+  const speed = new SpeedService({
+    runtime: manager,
+    speeds: new SpeedRepository(db.prisma),
+    versions,
+    inspector: opts.inspector ?? backend,
+    artifacts,
+    logger,
+  });
   const runner = createComparisonRunner({
     comparisons: comparisonRepo,
     versions,
     models,
     datasets,
     inference,
+    speed,
     artifacts,
     logger,
     concurrency: config.comparisons.concurrency,
@@ -253,6 +266,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       kick: () => optimizationRunner.kick(),
       maxActivePerKey: config.comparisons.maxActivePerKey,
     }),
+    speed,
   };
   return {
     config,

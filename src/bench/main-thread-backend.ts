@@ -4,8 +4,13 @@ import type {
   BackendLoadOptions,
   BackendOutput,
   BackendOutputs,
+  BenchmarkOptions,
+  BenchmarkResult,
   InferenceBackend,
 } from '../inference/backend';
+import { countParameters } from '../inference/parameter-count';
+import { benchmarkInput, benchmarkRuns } from '../inference/speed-benchmark';
+import { readFile } from 'node:fs/promises';
 import { InvalidModelFileError, type GraphSignature, type TensorInfo } from '../registry/model-inspector';
 
 /** The session options the gateway's worker (src/inference/onnx-worker.cjs) uses, for in-process baselines. */
@@ -67,7 +72,13 @@ export class MainThreadBackend implements InferenceBackend {
           }
         : { name: m.name, type: null, shape: [] };
     try {
-      return { inputs: session.inputMetadata.map(describe), outputs: session.outputMetadata.map(describe) };
+      return {
+        inputs: session.inputMetadata.map(describe),
+        outputs: session.outputMetadata.map(describe),
+        parameters: await readFile(file)
+          .then((bytes) => countParameters(bytes))
+          .catch(() => null),
+      };
     } finally {
       await session.release();
     }
@@ -117,6 +128,18 @@ export class MainThreadBackend implements InferenceBackend {
       outputs[name] = { data: new Float32Array(out.data as Float32Array), dims: [...out.dims] };
     }
     return { outputs, ms: performance.now() - started };
+  }
+
+  async benchmark(
+    key: string,
+    input: { name: string; dims: number[] },
+    outputName: string,
+    options: BenchmarkOptions,
+  ): Promise<BenchmarkResult> {
+    const session = this.sessions.get(key);
+    if (!session) throw new Error(`model ${key} is not loaded`);
+    const feeds = { [input.name]: new Tensor('float32', benchmarkInput(input.dims), input.dims) };
+    return benchmarkRuns(() => session.run(feeds, [outputName]), options);
   }
 
   async unload(key: string): Promise<void> {

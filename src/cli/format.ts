@@ -38,3 +38,26 @@ export function fields(obj: Record<string, unknown>): string {
     })
     .join('\n');
 }
+
+/** A speed measurement in one line: "0.412 ms at batch 1, 2,431 images/s at batch 32 (cpu, 2 threads, input 1x28x28)". */
+export function speedText(
+  s: {
+    batch1Ms: number;
+    batch32ImagesPerSecond: number;
+    throughputBatchSize: number;
+    executionProvider: string;
+    threads: number | null;
+    width: number;
+    height: number;
+    channels: number;
+  } | null,
+): string {
+  if (!s) return 'not measured';
+  const ms = s.batch1Ms >= 100 ? s.batch1Ms.toFixed(0) : s.batch1Ms.toPrecision(3);
+  const ips = Math.round(s.batch32ImagesPerSecond).toLocaleString('en-US');
+  const threads = s.threads === null ? '' : `, ${s.threads} threads`;
+  return (
+    `${ms} ms at batch 1, ${ips} images/s at batch ${s.throughputBatchSize} ` +
+    `(${s.executionProvider}${threads}, input ${s.channels}x${s.height}x${s.width})`
+  );
+}

@@ -17,7 +17,9 @@ import type {
   ComparisonRepository,
   NewComparisonItem,
 } from './comparison.repository';
+import type { ComparisonResults, VersionSize } from './report';
 import { labelPermutation, type ComparisonOptions } from './comparison.service';
+import type { SpeedProfile, SpeedService } from './speed.service';
 import { PROBABILITY_SUM_TOLERANCE, pairedComparison, versionMetrics, type ItemOutcome } from './statistics';
 
 /** Items evaluated between two checkpoints. */
@@ -37,6 +39,8 @@ export interface ComparisonRunnerDeps {
   models: ModelService;
   datasets: DatasetService;
   inference: Pick<InferenceService, 'score'>;
+  /** Each version's speed in isolation and its parameter count, once the items are evaluated. */
+  speed: Pick<SpeedService, 'measure' | 'parameters'>;
   artifacts: ArtifactStore;
   logger: Logger;
   concurrency: number;
@@ -74,7 +78,7 @@ export class ComparisonJob implements JobHandler<ComparisonRecord> {
   constructor(
     private readonly deps: Pick<
       ComparisonRunnerDeps,
-      'comparisons' | 'versions' | 'models' | 'datasets' | 'inference' | 'artifacts'
+      'comparisons' | 'versions' | 'models' | 'datasets' | 'inference' | 'speed' | 'artifacts'
     >,
   ) {}
 
@@ -126,16 +130,35 @@ export class ComparisonJob implements JobHandler<ComparisonRecord> {
         comparisons.checkpoint(job.id, owner, leaseMs, rows, performance.now() - started),
       );
     }
+    // Speed, after every item (also when resuming a job whose items were all stored): each version
+    // alone on its runtime, one after the other, on its own input size.
+    const sizes = {
+      baseline: await this.size(baseline, job.id, ctx),
+      candidate: await this.size(candidate, job.id, ctx),
+    };
     const final = (await comparisons.find(job.id))!;
-    const results = this.results(
-      await comparisons.items(job.id),
-      dataset.labels,
-      baseline,
-      candidate,
-      options,
-      final.elapsedMs,
-    );
+    const results = this.results(await comparisons.items(job.id), dataset.labels, sizes, options, final.elapsedMs);
     return { results, summary: { verdict: results.paired.verdict, n: results.paired.n } };
+  }
+
+  /** A version's file size, parameter count and speed; speed null (and logged) when it could not be measured. */
+  private async size(side: Side, jobId: number, ctx: JobContext): Promise<VersionSize> {
+    const version = `${side.model.name} v${side.record.version}`;
+    let speed: SpeedProfile | null = null;
+    try {
+      speed = await this.deps.speed.measure(
+        { record: side.record, model: { name: side.model.name, inputSpec: side.spec } },
+        jobId,
+      );
+      ctx.log.info({ version, ...speed }, 'measured speed');
+    } catch (err) {
+      ctx.log.warn({ err, version }, 'could not measure the speed of a version: the comparison reports none');
+    }
+    return {
+      sizeBytes: Number(side.record.sizeBytes),
+      parameters: await this.deps.speed.parameters(side.record),
+      speed,
+    };
   }
 
   /** One item through both versions, each with its own preprocessing; scores in dataset label order. */
@@ -202,11 +225,10 @@ export class ComparisonJob implements JobHandler<ComparisonRecord> {
   private results(
     rows: ComparisonItemRecord[],
     labels: string[],
-    baseline: Side,
-    candidate: Side,
+    sizes: { baseline: VersionSize; candidate: VersionSize },
     options: ComparisonOptions,
     elapsedMs: number,
-  ) {
+  ): ComparisonResults {
     const outcomes = (which: 'baseline' | 'candidate'): ItemOutcome[] =>
       rows.map((r) => ({
         label: r.label,
@@ -217,8 +239,8 @@ export class ComparisonJob implements JobHandler<ComparisonRecord> {
     const b = outcomes('baseline');
     const c = outcomes('candidate');
     return {
-      baseline: { ...versionMetrics(b, labels, { wallMs: elapsedMs }), sizeBytes: Number(baseline.record.sizeBytes) },
-      candidate: { ...versionMetrics(c, labels, { wallMs: elapsedMs }), sizeBytes: Number(candidate.record.sizeBytes) },
+      baseline: { ...versionMetrics(b, labels, { wallMs: elapsedMs }), ...sizes.baseline },
+      candidate: { ...versionMetrics(c, labels, { wallMs: elapsedMs }), ...sizes.candidate },
       paired: pairedComparison(b, c, labels, {
         alpha: options.alpha,
         ...(options.nonInferiorityMargin !== null ? { nonInferiorityMargin: options.nonInferiorityMargin } : {}),

@@ -7,13 +7,47 @@ import {
   perClassF1,
   reliabilityDiagram,
 } from './report-charts';
+import type { SpeedProfile } from './speed.service';
 import { DEFAULT_ALPHA, type PairedResult, type PerClassMetrics, type VersionMetrics } from './statistics';
 
+/** A version's size and speed in a comparison's results (results stored before they were measured lack some). */
+export interface VersionSize {
+  sizeBytes: number;
+  /** Weights in the graph; null when they could not be counted. */
+  parameters?: number | null;
+  /** Measured in isolation after the items; null when it could not be measured. */
+  speed?: SpeedProfile | null;
+}
+
 export interface ComparisonResults {
-  baseline: VersionMetrics & { sizeBytes: number };
-  candidate: VersionMetrics & { sizeBytes: number };
+  baseline: VersionMetrics & VersionSize;
+  candidate: VersionMetrics & VersionSize;
   paired: PairedResult;
 }
+
+/**
+ * One version's numbers as the API shows them: the stored metrics, the queued-run timings under
+ * names that say so, and size and speed (null where not measured).
+ */
+export type VersionMetricsView = VersionMetrics &
+  VersionSize & {
+    queuedLatencyMsP50: number;
+    queuedLatencyMsP95: number;
+    queuedLatencyMsP99: number;
+    queuedThroughput: number | null;
+    parameters: number | null;
+    speed: SpeedProfile | null;
+  };
+
+export const metricsView = (m: VersionMetrics & VersionSize): VersionMetricsView => ({
+  ...m,
+  queuedLatencyMsP50: m.latencyMsP50,
+  queuedLatencyMsP95: m.latencyMsP95,
+  queuedLatencyMsP99: m.latencyMsP99,
+  queuedThroughput: m.throughput,
+  parameters: m.parameters ?? null,
+  speed: m.speed ?? null,
+});
 
 /** A comparison as the API shows it: the stored record, its progress and its flattened results. */
 export interface ComparisonView {
@@ -27,8 +61,8 @@ export interface ComparisonView {
   etaSeconds: number | null;
   alpha: number;
   n: number | null;
-  baselineMetrics: ComparisonResults['baseline'] | null;
-  candidateMetrics: ComparisonResults['candidate'] | null;
+  baselineMetrics: VersionMetricsView | null;
+  candidateMetrics: VersionMetricsView | null;
   accuracyDelta: number | null;
   accuracyDeltaCi95: number[] | null;
   macroF1Delta: number | null;
@@ -61,8 +95,8 @@ export function comparisonView(record: ComparisonRecord): ComparisonView {
     etaSeconds: running ? ((record.total - record.done) * record.elapsedMs) / record.done / 1000 : null,
     alpha: (record.options as { alpha?: number }).alpha ?? DEFAULT_ALPHA,
     n: p?.n ?? null,
-    baselineMetrics: results?.baseline ?? null,
-    candidateMetrics: results?.candidate ?? null,
+    baselineMetrics: results ? metricsView(results.baseline) : null,
+    candidateMetrics: results ? metricsView(results.candidate) : null,
     accuracyDelta: p?.accuracyDelta ?? null,
     accuracyDeltaCi95: p?.accuracyDeltaCi95 ?? null,
     macroF1Delta: p?.macroF1Delta ?? null,
@@ -105,29 +139,65 @@ const pts = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1
 const pValue = (p: number) => (p >= 0.001 ? p.toPrecision(2) : p.toExponential(1));
 const count = (n: number) => n.toLocaleString('en-US');
 
-/** "fashion-classifier v3 beats v1 (baseline): accuracy 92.4% vs 90.1% (+2.3 pts, 95% CI +1.4..+3.2), McNemar p = 3e-6 on 2,000 paired images." */
+/** A ratio as the sentence says it: "14x", "2.3x". */
+const times = (r: number) => (r >= 10 ? `${Math.round(r)}x` : `${r.toFixed(1)}x`);
+/** Within this factor two numbers are "about" the same. */
+const SAME = 1.05;
+
+/**
+ * How the candidate compares in speed (batch-1 latency) and file size: "14x faster and 21x
+ * smaller", "2.3x slower and about the same size"; nothing about speed when either was not measured.
+ */
+export function speedAndSize(baseline: VersionSize, candidate: VersionSize): string {
+  const parts: string[] = [];
+  const b = baseline.speed?.batch1Ms;
+  const c = candidate.speed?.batch1Ms;
+  if (b && c) {
+    const r = b / c;
+    parts.push(r >= SAME ? `${times(r)} faster` : r <= 1 / SAME ? `${times(1 / r)} slower` : 'about as fast');
+  }
+  if (baseline.sizeBytes > 0 && candidate.sizeBytes > 0) {
+    const r = baseline.sizeBytes / candidate.sizeBytes;
+    parts.push(r >= SAME ? `${times(r)} smaller` : r <= 1 / SAME ? `${times(1 / r)} larger` : 'about the same size');
+  }
+  return parts.join(' and ');
+}
+
+/**
+ * "fashion-classifier v3 beats v1 (baseline) by +2.3 pts (95% CI +1.4..+3.2) and is 14x faster and 21x
+ * smaller: accuracy 92.4% vs 90.1%, McNemar p = 3e-6 on 2,000 paired images of fashion-eval@1."
+ * Faster/slower compares the versions' batch-1 latency measured in isolation, smaller/larger their files.
+ */
 export function verdictSentence(v: ComparisonView, names: ReportNames): string {
   const r = v.results!;
   const p = r.paired;
   const [lo, hi] = p.accuracyDeltaCi95;
-  const numbers =
-    `accuracy ${pct(r.candidate.accuracy)} vs ${pct(r.baseline.accuracy)} ` +
-    `(${pts(p.accuracyDelta)} pts, 95% CI ${pts(lo)}..${pts(hi)}), ` +
-    `McNemar p = ${pValue(p.mcnemarExactP)} on ${count(p.n)} paired images of ${names.dataset}`;
-  const verb =
+  const ci = `95% CI ${pts(lo)}..${pts(hi)}`;
+  const difference =
     p.verdict === 'CANDIDATE_BETTER'
-      ? 'beats'
+      ? `beats ${names.baseline} by ${pts(p.accuracyDelta)} pts (${ci})`
       : p.verdict === 'BASELINE_BETTER'
-        ? 'is worse than'
-        : 'is not significantly different from';
+        ? `is worse than ${names.baseline} by ${pts(p.accuracyDelta)} pts (${ci})`
+        : `is not significantly different from ${names.baseline} (${pts(p.accuracyDelta)} pts, ${ci})`;
+  const comparedSize = speedAndSize(r.baseline, r.candidate);
+  const numbers =
+    `accuracy ${pct(r.candidate.accuracy)} vs ${pct(r.baseline.accuracy)}, ` +
+    `McNemar p = ${pValue(p.mcnemarExactP)} on ${count(p.n)} paired images of ${names.dataset}`;
   const nonInferior =
     p.nonInferior === null
       ? ''
       : p.nonInferior
         ? '; non-inferior within the margin'
         : '; NOT shown non-inferior within the margin';
-  return `${names.model} ${names.candidate} ${verb} ${names.baseline}: ${numbers}${nonInferior}.`;
+  return `${names.model} ${names.candidate} ${difference}${comparedSize ? ` and is ${comparedSize}` : ''}: ${numbers}${nonInferior}.`;
 }
+
+/** What the per-version table's speed rows mean, under it in both reports. */
+export const SPEED_NOTE =
+  'Speed: each version alone on the runtime that serves it, warm, on a fixed input of its input size; the median of ' +
+  'timed runs, at least 20 of a batch of 1 over at least 1 s and at least 5 of a batch of 32 (fewer within the caps ' +
+  'for a very slow model: the run counts say). Queued latency is something else: the wall time of a request inside ' +
+  "this comparison's batched, queued run, with both versions sharing the runtime.";
 
 /** Disagreements a report lists: the Markdown table's rows, the HTML gallery's images. */
 export const REPORT_DISAGREEMENTS = 48;
@@ -192,8 +262,12 @@ export function renderReport(
     ['ECE (15 bins)', r.baseline.ece.toFixed(4), r.candidate.ece.toFixed(4)],
     ['NLL', r.baseline.nll.toFixed(4), r.candidate.nll.toFixed(4)],
     ['Brier', r.baseline.brier.toFixed(4), r.candidate.brier.toFixed(4)],
-    ['latency p50 / p95 / p99 (ms)', lat(r.baseline), lat(r.candidate)],
+    ['speed: batch 1, ms per image (median, in isolation)', batch1(r.baseline), batch1(r.candidate)],
+    ['throughput: batch 32, images/s (median, in isolation)', batch32(r.baseline), batch32(r.candidate)],
+    ['speed measured on', measuredOn(r.baseline), measuredOn(r.candidate)],
+    ['parameters', params(r.baseline), params(r.candidate)],
     ['model file', mb(r.baseline.sizeBytes), mb(r.candidate.sizeBytes)],
+    ['queued latency p50 / p95 / p99 (ms) in this run', lat(r.baseline), lat(r.candidate)],
   ];
   const paired: [string, string][] = [
     ['paired images', count(p.n)],
@@ -240,6 +314,8 @@ export function renderReport(
       '',
       table(['', names.baseline, names.candidate], rows),
       '',
+      `_${SPEED_NOTE}_`,
+      '',
       '## Paired',
       '',
       table(['', ''], paired),
@@ -278,7 +354,8 @@ ${forestPlot({
   mcnemarP: p.mcnemarExactP,
   alpha: v.alpha,
 })}
-<div class="grid tables"><section><h2>Per version</h2>${htmlTable(['', names.baseline, names.candidate], rows)}</section>
+<div class="grid tables"><section><h2>Per version</h2>${htmlTable(['', names.baseline, names.candidate], rows)}
+<p class="note">${esc(SPEED_NOTE)}</p></section>
 <section><h2>Paired</h2>${htmlTable(['measure', 'value'], paired)}</section></div>
 <h2>Confusion matrices</h2>
 <p class="note">Rows are the true labels, columns the predictions; ${count(p.n)} images.</p>
@@ -306,3 +383,17 @@ ${disagreementGallery(gallery, disagreeing, versions)}
 const lat = (m: VersionMetrics) =>
   `${m.latencyMsP50.toFixed(1)} / ${m.latencyMsP95.toFixed(1)} / ${m.latencyMsP99.toFixed(1)}`;
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
+const NOT_MEASURED = 'not measured';
+/** A duration in ms with three significant digits (0.412, 5.80, 91.7). */
+export const msText = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms.toPrecision(3));
+const batch1 = (m: VersionSize) =>
+  m.speed ? `${msText(m.speed.batch1Ms)} (${m.speed.batch1Runs} runs)` : NOT_MEASURED;
+const batch32 = (m: VersionSize) =>
+  m.speed
+    ? `${m.speed.batch32ImagesPerSecond.toFixed(0)}${m.speed.throughputBatchSize === 32 ? '' : ` (at batch ${m.speed.throughputBatchSize}: the graph's fixed size)`}`
+    : NOT_MEASURED;
+const measuredOn = (m: VersionSize) =>
+  m.speed
+    ? `${m.speed.executionProvider}, ${m.speed.threads} threads, input ${m.speed.input.channels}x${m.speed.input.height}x${m.speed.input.width}`
+    : '-';
+const params = (m: VersionSize) => (m.parameters == null ? 'unknown' : count(m.parameters));

@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import type { Services } from '../app';
 import type { Actor } from '../auth/actor';
 import type { ComparisonView, Disagreement } from '../evaluation/report';
+import type { SpeedProfile } from '../evaluation/speed.service';
 import type { RegistryLoaders } from '../registry/loaders';
 import type { MetricPoint } from '../registry/mlflow-run.service';
 
@@ -33,6 +34,8 @@ export function createRequestLoaders(registry: RegistryLoaders, services: Servic
           services.mlflowRuns.histories(actor, runRowIds, key, first),
         ),
     ),
+    /** A version's latest speed measurement. */
+    speedByVersionId: new DataLoader<number, SpeedProfile | null>((ids) => services.speed.latestOf(actor, ids)),
     /** A comparison's first `first` disagreements. */
     disagreements: loaderPerArgs(
       (first: number) =>

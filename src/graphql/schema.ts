@@ -10,6 +10,7 @@ import { MetricPointResolver, MlflowRunResolver } from './resolvers/mlflow-run.r
 import { ModelResolver } from './resolvers/model.resolver';
 import { DerivationResolver, OptimizationResolver } from './resolvers/optimization.resolver';
 import { PredictionResolver } from './resolvers/prediction.resolver';
+import { SpeedProfileResolver, VersionSpeedResolver } from './resolvers/speed.resolver';
 import { VersionResolver } from './resolvers/version.resolver';
 import { DateTimeScalar } from './scalars';
 
@@ -40,6 +41,8 @@ export function buildGatewaySchema(): GraphQLSchema {
       ComparisonResolver,
       OptimizationResolver,
       DerivationResolver,
+      VersionSpeedResolver,
+      SpeedProfileResolver,
     ],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     // Required by type-graphql as soon as there is a @Subscription, even though each brings its own

@@ -1,4 +1,7 @@
 import type { ModelInspector } from '../registry/model-inspector';
+import type { BenchmarkOptions, BenchmarkResult } from './speed-benchmark';
+
+export type { BenchmarkOptions, BenchmarkResult } from './speed-benchmark';
 
 /**
  * What the gateway needs from an inference runtime. The registry and the GraphQL layer only see
@@ -54,6 +57,16 @@ export interface InferenceBackend extends ModelInspector {
     input: { name: string; data: Float32Array; dims: number[] },
     outputNames: string[],
   ): Promise<BackendOutputs>;
+  /**
+   * Times the loaded model on a fixed input of `dims` (speed-benchmark.ts): warm-up runs, then timed
+   * runs, nothing else running on its session meanwhile; the median run time.
+   */
+  benchmark(
+    key: string,
+    input: { name: string; dims: number[] },
+    outputName: string,
+    options: BenchmarkOptions,
+  ): Promise<BenchmarkResult>;
   unload(key: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -24,6 +24,7 @@ import {
   type Ready,
   type Unloading,
 } from './lifecycle';
+import { BATCH1_BENCHMARK, BATCH32_BENCHMARK, throughputBatch } from './speed-benchmark';
 import type { InferenceTelemetry } from './telemetry';
 
 export type { LoadedVersion, LoadState } from './lifecycle';
@@ -33,6 +34,23 @@ export interface ReadyModel {
   readonly provider: string;
   /** One image's tensor through the version, batched with other requests. */
   run(data: Float32Array): Promise<BatchResult>;
+}
+
+/** A version's speed in isolation on the runtime that serves it (measureSpeed). */
+export interface SpeedMeasurement {
+  /** Median ms of one batch-1 run. */
+  batch1Ms: number;
+  batch1Runs: number;
+  /** Images per second at batch THROUGHPUT_BATCH (or the graph's fixed batch size when smaller), from the median run. */
+  batch32ImagesPerSecond: number;
+  batch32Runs: number;
+  /** The batch size the throughput was measured at. */
+  throughputBatchSize: number;
+  executionProvider: string;
+  /** onnxruntime's intra-op threads for the session. */
+  threads: number;
+  /** The input tensor: the model's inputSpec. */
+  input: { width: number; height: number; channels: number; layout: string };
 }
 
 export interface Target {
@@ -49,6 +67,12 @@ const tagString = (tags: unknown, key: string): string | undefined => {
 };
 
 const isReady = (e: Entry): e is Ready => e.state === 'READY';
+
+/** The graph's fixed batch size; null when its batch dimension is dynamic. */
+const fixedBatch = (target: Target): number | null => {
+  const batch = (target.record.signature as { batch?: number | 'dynamic' }).batch;
+  return typeof batch === 'number' ? batch : null;
+};
 
 /**
  * Loads versions on first use (concurrent first requests share one load), warms them up, keeps them
@@ -108,6 +132,55 @@ export class ModelManager {
     } finally {
       this.release(entry);
     }
+  }
+
+  /**
+   * The version's speed, warm, on its own input size: batch-1 latency and batch-32 throughput, each
+   * the median of timed runs on a fixed input (speed-benchmark.ts). The runs go through the worker's
+   * message chain, so nothing else runs on that worker meanwhile (requests for versions it holds
+   * wait); the version stays loaded until it is done.
+   */
+  async measureSpeed(target: Target): Promise<SpeedMeasurement> {
+    const entry = await this.acquire(target);
+    try {
+      const { backend, config } = this.deps;
+      const { inputName, outputName, dims } = this.io(target);
+      const one = await backend.benchmark(entry.key, { name: inputName, dims: dims(1) }, outputName, BATCH1_BENCHMARK);
+      // A graph with a fixed batch size smaller than 32 is measured at that size (1: one image per run),
+      // a very slow one at the batch that fits THROUGHPUT_RUN_BUDGET_MS.
+      const batch = throughputBatch(fixedBatch(target), one.medianMs);
+      const many =
+        batch === 1
+          ? one
+          : await backend.benchmark(entry.key, { name: inputName, dims: dims(batch) }, outputName, BATCH32_BENCHMARK);
+      const spec = target.model.inputSpec;
+      return {
+        batch1Ms: one.medianMs,
+        batch1Runs: one.runs,
+        batch32ImagesPerSecond: (batch * 1000) / many.medianMs,
+        batch32Runs: many.runs,
+        throughputBatchSize: batch,
+        executionProvider: entry.provider,
+        threads: config.inference.intraOpThreads,
+        input: { width: spec.width, height: spec.height, channels: spec.channels, layout: spec.layout },
+      };
+    } finally {
+      this.release(entry);
+    }
+  }
+
+  /** The graph's input and output names, and its input dimensions for a batch of n. */
+  private io(target: Target) {
+    const sig = target.record.signature as { input?: string; output?: string };
+    const spec = target.model.inputSpec;
+    return {
+      inputName: sig.input ?? spec.inputName ?? 'input',
+      outputName: sig.output ?? spec.outputName ?? 'output',
+      dims: (n: number) =>
+        spec.layout === 'NCHW'
+          ? [n, spec.channels, spec.height, spec.width]
+          : [n, spec.height, spec.width, spec.channels],
+    };
   }
 
   private submit(entry: Ready, data: Float32Array): Promise<BatchResult> {
@@ -284,18 +357,9 @@ export class ModelManager {
   /** Batches the version's requests into runs of its backend session. */
   private batcher(entry: Held, target: Target): Batcher {
     const { backend, config, telemetry } = this.deps;
-    const sig = target.record.signature as { input?: string; output?: string };
-    const spec = target.model.inputSpec;
-    const inputName = sig.input ?? spec.inputName ?? 'input';
-    const outputName = sig.output ?? spec.outputName ?? 'output';
+    const { inputName, outputName, dims } = this.io(target);
     return new Batcher(
-      async (input, n) => {
-        const dims =
-          spec.layout === 'NCHW'
-            ? [n, spec.channels, spec.height, spec.width]
-            : [n, spec.height, spec.width, spec.channels];
-        return backend.run(entry.key, { name: inputName, data: input, dims }, outputName);
-      },
+      async (input, n) => backend.run(entry.key, { name: inputName, data: input, dims: dims(n) }, outputName),
       entry.maxBatchSize,
       Number(tagString(target.record.tags, 'inference.maxQueueDelayMs') ?? config.inference.maxQueueDelayMs),
       (size, ms) => telemetry?.batch({ model: entry.model, version: entry.version, size, ms }),

@@ -4,7 +4,15 @@ import { argmin } from '../common/arrays';
 import { DomainError, internalError, modelNotReady, timedOut } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { InvalidModelFileError, type GraphSignature } from '../registry/model-inspector';
-import type { BackendLoaded, BackendLoadOptions, BackendOutput, BackendOutputs, InferenceBackend } from './backend';
+import type {
+  BackendLoaded,
+  BackendLoadOptions,
+  BackendOutput,
+  BackendOutputs,
+  BenchmarkOptions,
+  BenchmarkResult,
+  InferenceBackend,
+} from './backend';
 
 interface Pending {
   resolve: (v: unknown) => void;
@@ -196,6 +204,24 @@ export class OnnxBackend implements InferenceBackend {
     return this.call(key, input, { type: 'runOutputs', outputNames });
   }
 
+  benchmark(
+    key: string,
+    input: { name: string; dims: number[] },
+    outputName: string,
+    options: BenchmarkOptions,
+  ): Promise<BenchmarkResult> {
+    const w = this.holder(key);
+    if (!w) throw modelNotReady(`model ${key} is not loaded`);
+    const limit = this.options.runTimeoutMs;
+    // Each run may take up to INFERENCE_TIMEOUT_S, and the timed runs stop after options.maxMs.
+    return this.deadline(
+      w,
+      key,
+      w.call<BenchmarkResult>({ type: 'benchmark', key, inputName: input.name, dims: input.dims, outputName, options }),
+      limit ? options.maxMs + 2 * limit : undefined,
+    );
+  }
+
   private async call<T>(
     key: string,
     input: { name: string; data: Float32Array; dims: number[] },
@@ -207,7 +233,11 @@ export class OnnxBackend implements InferenceBackend {
     const run = w.call<T>({ ...msg, key, inputName: input.name, data: input.data, dims: input.dims }, [
       input.data.buffer as ArrayBuffer,
     ]);
-    const limit = this.options.runTimeoutMs;
+    return this.deadline(w, key, run, this.options.runTimeoutMs);
+  }
+
+  /** `run`, or TIMEOUT after `limit` ms (then the worker is replaced: a run cannot be stopped). */
+  private async deadline<T>(w: WorkerHandle, key: string, run: Promise<T>, limit: number | undefined): Promise<T> {
     if (!limit) return run;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {

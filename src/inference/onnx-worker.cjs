@@ -3,8 +3,14 @@
 // InferenceSession.run() blocks the thread it is called on for the whole inference.
 // Plain CommonJS so that a Worker can load it as is, from src/ under jest and from dist/ in production.
 'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
 const { parentPort, workerData } = require('node:worker_threads');
 const ort = require('onnxruntime-node');
+// Under jest the TypeScript sources next to this file are transpiled as they are required.
+if (!fs.existsSync(path.join(__dirname, 'speed-benchmark.js'))) require('./ts-require.cjs')();
+const { benchmarkInput, benchmarkRuns } = require('./speed-benchmark');
+const { countParameters } = require('./parameter-count');
 
 if (!parentPort) throw new Error('onnx-worker.cjs runs as a worker thread');
 
@@ -99,11 +105,39 @@ async function inspect(msg) {
           }
         : { name: m.name, type: null, shape: [] };
     return {
-      signature: { inputs: session.inputMetadata.map(describe), outputs: session.outputMetadata.map(describe) },
+      signature: {
+        inputs: session.inputMetadata.map(describe),
+        outputs: session.outputMetadata.map(describe),
+        // Decoding the whole graph takes a while for a large one: here, not on the gateway's thread.
+        parameters: parameterCount(msg.file),
+      },
     };
   } finally {
     await session.release();
   }
+}
+
+/** The graph's weights (parameter-count.ts), or null when the file cannot be decoded as ONNX protobuf. */
+function parameterCount(/** @type {string} */ file) {
+  try {
+    return countParameters(fs.readFileSync(file));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The version's speed at one input shape (speed-benchmark.ts): a fixed input, warm-up runs, then
+ * timed runs; the median run time. Runs in this worker's message chain, so nothing else runs on
+ * this worker meanwhile.
+ * @param {{ key: string, inputName: string, outputName: string, dims: number[],
+ *   options: import('./speed-benchmark').BenchmarkOptions }} msg
+ */
+async function benchmark(msg) {
+  const session = sessions.get(msg.key);
+  if (!session) throw new Error(`model ${msg.key} is not loaded in this worker`);
+  const feeds = { [msg.inputName]: new ort.Tensor('float32', benchmarkInput(msg.dims), msg.dims) };
+  return benchmarkRuns(() => session.run(feeds, [msg.outputName]), msg.options);
 }
 
 /** @param {{ key: string, inputName: string, outputName: string, data: Float32Array, dims: number[] }} msg */
@@ -165,6 +199,7 @@ async function handle(/** @type {any} */ msg) {
         Object.values(result.outputs).map((o) => /** @type {ArrayBuffer} */ (o.data.buffer)),
       );
     }
+    if (msg.type === 'benchmark') return reply({ ok: true, result: await benchmark(msg) });
     if (msg.type === 'unload') {
       const session = sessions.get(msg.key);
       sessions.delete(msg.key);

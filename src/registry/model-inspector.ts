@@ -13,6 +13,8 @@ export interface TensorInfo {
 export interface GraphSignature {
   inputs: TensorInfo[];
   outputs: TensorInfo[];
+  /** Weights in the graph (initializer elements, quantization scales and zero points left out); null when unknown. */
+  parameters?: number | null;
 }
 
 export class InvalidModelFileError extends Error {

@@ -15,6 +15,8 @@ export interface NewVersion {
   sha256: string;
   md5: string;
   sizeBytes: bigint;
+  /** Weights in the graph; null when they could not be counted. */
+  parameterCount?: bigint | null;
   signature: object;
   tags: object;
   parentId?: number | null;
@@ -100,6 +102,10 @@ export class VersionRepository {
   async idsWithAliases(names: readonly string[]): Promise<Set<number>> {
     const rows = await this.prisma.alias.findMany({ where: { name: { in: [...names] } }, select: { versionId: true } });
     return new Set(rows.map((r) => r.versionId));
+  }
+
+  async setParameterCount(versionId: number, parameterCount: bigint): Promise<void> {
+    await this.prisma.modelVersion.update({ where: { id: versionId }, data: { parameterCount } });
   }
 
   async linkRun(versionId: number, mlflowRunId: number): Promise<void> {

@@ -112,6 +112,7 @@ export class VersionService {
       throw e;
     }
     const stored = await artifacts.commit(staged);
+    const { parameters, ...graph } = signature;
     // A failed insert leaves the stored file in place: another registration of the same bytes may
     // be using it, and identical bytes are reused by the next registration anyway.
     return versions.createNext(model.id, {
@@ -121,7 +122,8 @@ export class VersionService {
       sha256: stored.sha256,
       md5: stored.md5,
       sizeBytes: stored.sizeBytes,
-      signature: { ...signature, input: fit.input.name, output: fit.output.name, batch: fit.batch },
+      parameterCount: parameters == null ? null : BigInt(parameters),
+      signature: { ...graph, input: fit.input.name, output: fit.output.name, batch: fit.batch },
       tags,
       parentId,
       ...(input.derivation ? { derivation: input.derivation } : {}),
@@ -141,6 +143,11 @@ export class VersionService {
   /** A FAILED version loaded after all (an admin's loadVersion): READY again. */
   async clearLoadFailure(versionId: number): Promise<void> {
     await this.deps.versions.setStatus(versionId, 'READY', null);
+  }
+
+  /** The graph's weights, counted for a version registered before they were (the speed measurement does it). */
+  async recordParameterCount(versionId: number, parameters: number): Promise<void> {
+    await this.deps.versions.setParameterCount(versionId, BigInt(parameters));
   }
 
   /** Ids of the versions an alias with one of these names points at (the runtime keeps them loaded). */

@@ -124,12 +124,26 @@ describe(`the CLI on the local data directory (${dbKind()})`, () => {
     // The same weights with a fixed batch of 1: they agree on every image.
     expect(r.out.split('\n')[0]).toMatch(
       new RegExp(
-        /^gray v2 is not significantly different from v1 \(baseline, champion\): /.source +
-          /accuracy \d+\.\d% vs \d+\.\d% \(\+0\.0 pts, 95% CI \+0\.0\.\.\+0\.0\), /.source +
+        /^gray v2 is not significantly different from v1 \(baseline, champion\) /.source +
+          /\(\+0\.0 pts, 95% CI \+0\.0\.\.\+0\.0\) and is (\d+(\.\d)?x (faster|slower)|about as fast) and /.source +
+          /about the same size: accuracy \d+\.\d% vs \d+\.\d%, /.source +
           /McNemar p = 1\.0 on 6 paired images of shapes@1\.$/.source,
       ),
     );
     expect(r.out).toMatch(/^verdict\s+NO_SIGNIFICANT_DIFFERENCE$/m);
+    // Speed and size of both, candidate first (never their values: benchmarks are not tests).
+    const speed = /[\d.]+ ms at batch 1, [\d,]+ images\/s at batch (32|1) \(cpu, \d+ threads, input 1x8x8\)/.source;
+    expect(r.out).toMatch(new RegExp(`^speed\\s+${speed} vs ${speed}$`, 'm'));
+    expect(r.out).toMatch(/^parameters\s+195 vs 195$/m);
+    expect(r.out).toMatch(/^model file\s+0\.00 MB vs 0\.00 MB$/m);
+    expect(r.out).toMatch(/^queued latency p50 \(ms\)\s+[\d.]+ vs [\d.]+ \(in the comparison's batched run\)$/m);
+    // The version's latest measurement, with its size.
+    const show = await cli('versions', 'show', 'gray', '2');
+    expect(show.out).toMatch(/^parameters\s+195$/m);
+    expect(show.out).toMatch(/^sizeBytes\s+\d+$/m);
+    expect(show.out).toMatch(
+      new RegExp(`^speed\\s+${speed.replace('(32|1)', '1')}, measured \\d{4}-\\d\\d-\\d\\dT`, 'm'),
+    );
     expect(readFileSync(report, 'utf8')).toContain('# gray: v2 against v1 (baseline, champion) on shapes@1');
     const missing = await cli('compare', 'gray@2', '--dataset', 'nope');
     expect([missing.status, missing.err]).toEqual([1, expect.stringContaining('error [NOT_FOUND]: no dataset "nope"')]);

@@ -7,14 +7,43 @@ import { createTestApp, dbKind, expectData, expectError, GRAY_MODEL, type TestAp
 import { sseText } from '../helpers/sse';
 import { ComparisonRepository } from '../../src/evaluation/comparison.repository';
 
+const SPEED = `speed { batch1Ms batch32ImagesPerSecond executionProvider threads batch1Runs batch32Runs
+  throughputBatchSize width height channels measuredAt }`;
+const METRICS = `n accuracy top5Accuracy macroF1 meanConfidence ece nll brier perClass confusionMatrix reliability sizeBytes
+  parameters queuedLatencyMsP50 ${SPEED}`;
 const FIELDS = `id status progress itemsDone total n verdict accuracyDelta accuracyDeltaCi95 macroF1Delta macroF1DeltaCi95
   discordantBaselineOnly discordantCandidateOnly mcnemarPValue mcnemarMidP agreement summary error
   baseline { version } candidate { version } dataset { name version }
-  baselineMetrics { n accuracy top5Accuracy macroF1 meanConfidence ece nll brier perClass confusionMatrix reliability sizeBytes }
-  candidateMetrics { n accuracy top5Accuracy macroF1 meanConfidence ece nll brier perClass confusionMatrix reliability sizeBytes }`;
+  baselineMetrics { ${METRICS} } candidateMetrics { ${METRICS} }`;
 const START = `mutation($input: StartComparisonInput!) { startComparison(input: $input) { ${FIELDS} } }`;
 const GET = `query($id: ID!) { comparison(id: $id) { ${FIELDS} } }`;
 const V3 = { model: 'fashion-classifier', version: 3 };
+
+/** The demo's weights: its ONNX graphs (batch norm folded into the convolutions at export). */
+const PARAMETERS = { resnet50: 23_493_130, smallCnn: 20_490, bnCnn: 287_722 };
+
+/** A speed measurement that makes sense, whatever the machine's speed (benchmarks are not tests). */
+function expectSaneSpeed(speed: any) {
+  expect(speed).toMatchObject({
+    batch1Ms: expect.any(Number),
+    batch32ImagesPerSecond: expect.any(Number),
+    executionProvider: 'cpu',
+    threads: expect.any(Number),
+    batch1Runs: expect.any(Number),
+    batch32Runs: expect.any(Number),
+    throughputBatchSize: 32,
+    width: 28,
+    height: 28,
+    channels: 1,
+    measuredAt: expect.any(String),
+  });
+  expect([speed.batch1Ms > 0, speed.batch32ImagesPerSecond > 0, speed.threads >= 1, speed.batch1Runs >= 1]).toEqual([
+    true,
+    true,
+    true,
+    true,
+  ]);
+}
 
 /** The numbers that must not depend on how the run went (timings aside). */
 const numbers = (c: any) => {
@@ -24,6 +53,8 @@ const numbers = (c: any) => {
     latencyMsP95: undefined,
     latencyMsP99: undefined,
     throughput: undefined,
+    queuedLatencyMsP50: undefined,
+    speed: undefined,
   });
   return {
     ...c,
@@ -86,14 +117,33 @@ describe(`comparisons on the demo registry (${dbKind()})`, () => {
       expect(m.reliability).toHaveLength(15);
       expect(m.top5Accuracy).toBeGreaterThanOrEqual(m.accuracy);
       expect(m.sizeBytes).toBeGreaterThan(0);
+      expectSaneSpeed(m.speed);
+      expect(m.queuedLatencyMsP50).toBeGreaterThan(0);
     }
+    // Speed and size: the ResNet-50 baseline (int8 weights: counted as its fp32 source) and the candidate CNN.
+    expect([c.baselineMetrics.parameters, c.candidateMetrics.parameters]).toEqual([
+      PARAMETERS.resnet50,
+      PARAMETERS.bnCnn,
+    ]);
+    expect([c.baselineMetrics.sizeBytes, c.candidateMetrics.sizeBytes]).toEqual([23_742_704, 1_153_438]);
     expect(c.summary).toMatch(
       new RegExp(
-        /^fashion-classifier v3 .* v1 \(baseline\): /.source +
-          /accuracy \d+\.\d% vs \d+\.\d% \([+−]\d+\.\d pts, 95% CI [+−]\d+\.\d\.\.[+−]\d+\.\d\), /.source +
-          /McNemar p = \S+ on 100 paired images of fashion-smoke@1\.$/.source,
+        /^fashion-classifier v3 (beats|is not significantly different from) v1 \(baseline\) /.source +
+          /(by [+−]\d+\.\d pts \(|\([+−]\d+\.\d pts, )95% CI [+−]\d+\.\d\.\.[+−]\d+\.\d\) /.source +
+          /and is (\d+(\.\d)?x (faster|slower)|about as fast) and 21x smaller: /.source +
+          /accuracy \d+\.\d% vs \d+\.\d%, McNemar p = \S+ on 100 paired images of fashion-smoke@1\.$/.source,
       ),
     );
+    // Each version's latest measurement, on the model's input size.
+    const measured = expectData(
+      await t.gql(
+        `{ modelVersion(ref: { model: "fashion-classifier", version: 3 }) { parameters sizeBytes ${SPEED} } }`,
+        {},
+        t.keys.viewer,
+      ),
+    ).modelVersion;
+    expect(measured.parameters).toBe(String(PARAMETERS.bnCnn));
+    expectSaneSpeed(measured.speed);
     // Drill-down: exactly the items where the two top-1s differ.
     const { comparison } = expectData(
       await t.gql(
@@ -106,6 +156,10 @@ describe(`comparisons on the demo registry (${dbKind()})`, () => {
     for (const d of comparison.disagreements) expect(d.baselineLabel).not.toBe(d.candidateLabel);
     expect(comparison.report).toContain(c.summary);
     expect(comparison.report).toContain('| accuracy |');
+    expect(comparison.report).toContain('| parameters | 23,493,130 | 287,722 |');
+    expect(comparison.report).toMatch(
+      /\| speed: batch 1, ms per image \(median, in isolation\) \| [\d.]+ \(\d+ runs\) \|/,
+    );
 
     // An identical request returns the stored result; force recomputes, to the same numbers.
     const again = expectData(
@@ -132,6 +186,31 @@ describe(`comparisons on the demo registry (${dbKind()})`, () => {
     ).comparisons;
     expect(listed.map((l: any) => l.id)).toEqual([forced.id, c.id]);
   }, 180_000);
+
+  it("measures a version's speed on request, and counts the weights of a version registered before they were", async () => {
+    const v2 = { model: 'fashion-classifier', version: 2 };
+    const row = await t.app.db.prisma.modelVersion.findFirstOrThrow({
+      where: { version: 2, model: { name: 'fashion-classifier' } },
+    });
+    await t.app.db.prisma.modelVersion.update({ where: { id: row.id }, data: { parameterCount: null } });
+    const MEASURE = `mutation($ref: VersionRefInput!) { measureVersionSpeed(ref: $ref) { batch1Ms batch32ImagesPerSecond
+      executionProvider threads batch1Runs batch32Runs throughputBatchSize width height channels measuredAt } }`;
+    expectError(await t.gql(MEASURE, { ref: v2 }, t.keys.viewer), 'FORBIDDEN');
+    expectError(await t.gql(MEASURE, { ref: { ...v2, version: 9 } }, t.keys.operator), 'NOT_FOUND');
+    const speed = expectData(await t.gql(MEASURE, { ref: v2 }, t.keys.operator)).measureVersionSpeed;
+    expectSaneSpeed(speed);
+    const version = expectData(
+      await t.gql(
+        `query($ref: VersionRefInput!) { modelVersion(ref: $ref) { parameters speed { batch1Ms measuredAt } } }`,
+        { ref: v2 },
+        t.keys.viewer,
+      ),
+    ).modelVersion;
+    expect(version).toEqual({
+      parameters: String(PARAMETERS.smallCnn),
+      speed: { batch1Ms: speed.batch1Ms, measuredAt: speed.measuredAt },
+    });
+  }, 60_000);
 
   it('refuses unknown datasets, mismatched labels, FAILED versions and viewers, and cancels cleanly', async () => {
     expectError(await t.gql(START, { input: { candidate: V3, dataset: 'nope' } }, t.keys.operator), 'NOT_FOUND');
@@ -413,6 +492,9 @@ describe(`a comparison whose gateway dies mid-run (${dbKind()})`, () => {
       const resumed = await waitFor(second, job.id, finished);
       expect(resumed.status).toBe('SUCCEEDED');
       expect(await second.app.db.prisma.comparisonItem.count({ where: { comparisonId: Number(job.id) } })).toBe(256);
+      // Speed is measured after the items, by whichever process finishes the job.
+      expectSaneSpeed(resumed.baselineMetrics.speed);
+      expectSaneSpeed(resumed.candidateMetrics.speed);
       const fresh = expectData(
         await second.gql(START, { input: { ...input, force: true } }, second.keys.operator),
       ).startComparison;

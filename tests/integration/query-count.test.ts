@@ -189,7 +189,7 @@ describe(`listing costs a constant number of queries (${dbKind()})`, () => {
         const candidate = `${c.candidate.model.name} v${c.candidate.version}`;
         const baseline = c.candidate.model.name === 'cmp-a' ? 'v1 (baseline)' : 'cmp-a v1 (baseline)';
         expect(c.summary.startsWith(`${candidate} `)).toBe(true);
-        expect(c.summary).toContain(` ${baseline}: `);
+        expect(c.summary).toContain(` ${baseline} `);
         expect(c.summary.endsWith(` of ${c.dataset.name}@1.`)).toBe(true);
         expect(c.report).toContain(c.summary);
         expect(c.disagreements).toEqual([

@@ -2,7 +2,13 @@ import pino from 'pino';
 import { ArtifactStore, digestFile } from '../../src/artifacts/artifact-store';
 import { internalError, timedOut } from '../../src/common/errors';
 import { loadConfig } from '../../src/config/config';
-import type { BackendLoaded, BackendOutput, BackendOutputs, InferenceBackend } from '../../src/inference/backend';
+import type {
+  BackendLoaded,
+  BackendOutput,
+  BackendOutputs,
+  BenchmarkResult,
+  InferenceBackend,
+} from '../../src/inference/backend';
 import { ModelManager, type Target, type VersionStatusReports } from '../../src/inference/model-manager';
 import { parseInputSpec } from '../../src/registry/input-spec';
 import type { VersionRecord } from '../../src/registry/version.repository';
@@ -46,6 +52,14 @@ class FakeBackend implements InferenceBackend {
 
   runOutputs(): Promise<BackendOutputs> {
     throw new Error('not used by the model manager');
+  }
+
+  /** Records the shape it was asked to time; "runs" take 2 ms per image. */
+  async benchmark(key: string, input: { name: string; dims: number[] }): Promise<BenchmarkResult> {
+    this.events.push(`benchmark ${key} ${input.dims.join('x')}`);
+    await tick();
+    const ms = 2 * input.dims[0]!;
+    return { medianMs: ms, runs: 20, minMs: ms, maxMs: ms };
   }
 
   async untilHeld(): Promise<void> {
@@ -198,6 +212,26 @@ describe('the model manager', () => {
     expect(manager.list()).toEqual([]);
     await predict(target(1));
     expect(backend.events).toEqual(['load 1', 'load 1']);
+    await manager.close();
+  });
+
+  it('measures speed on the version loaded, at batch 1 and 32 of its input size, or at its fixed batch size', async () => {
+    const { backend, manager, target } = setup();
+    const speed = await manager.measureSpeed(target(1));
+    expect(backend.events).toEqual(['load 1', 'benchmark 1 1x1x8x8', 'benchmark 1 32x1x8x8']);
+    expect(speed).toMatchObject({
+      batch1Ms: 2,
+      batch32ImagesPerSecond: 500,
+      throughputBatchSize: 32,
+      executionProvider: 'cpu',
+      input: { width: 8, height: 8, channels: 1, layout: 'NCHW' },
+    });
+    expect(speed.threads).toBeGreaterThan(0);
+    // A graph whose batch dimension is fixed at 1 runs one image at a time: one benchmark serves both.
+    const fixed = await manager.measureSpeed(target(2, { signature: { batch: 1 } }));
+    expect(backend.events.slice(3)).toEqual(['load 2', 'benchmark 2 1x1x8x8']);
+    expect(fixed).toMatchObject({ batch1Ms: 2, batch32ImagesPerSecond: 500, throughputBatchSize: 1 });
+    expect(manager.list().every((l) => l.state === 'READY')).toBe(true);
     await manager.close();
   });
 });

@@ -2,10 +2,12 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { badInput } from '../../common/errors';
 import { GatewayError, type GatewayClient } from '../client';
-import { fields } from '../format';
+import { fields, speedText } from '../format';
 import { fileError, intArg, numberArg, versionRef, type CommandContext } from './shared';
 
-const METRICS = 'accuracy macroF1 ece latencyMsP50';
+const METRICS =
+  'accuracy macroF1 ece queuedLatencyMsP50 sizeBytes parameters ' +
+  'speed { batch1Ms batch32ImagesPerSecond throughputBatchSize executionProvider threads width height channels }';
 const FIELDS =
   'id status progress itemsDone total etaSeconds summary error verdict accuracyDelta accuracyDeltaCi95 mcnemarPValue ' +
   `discordantBaselineOnly discordantCandidateOnly agreement n baselineMetrics { ${METRICS} } candidateMetrics { ${METRICS} }`;
@@ -58,9 +60,21 @@ function comparisonInput(candidate: string, o: CompareOptions) {
   };
 }
 
+const count = (n: number | null) => (n === null ? 'unknown' : n.toLocaleString('en-US'));
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
+
 /** The headline numbers of a finished comparison, for the CLI's summary. */
 function pick(c: Record<string, unknown>): Record<string, unknown> {
-  const m = (x: unknown) => x as { accuracy: number; macroF1: number; ece: number; latencyMsP50: number };
+  const m = (x: unknown) =>
+    x as {
+      accuracy: number;
+      macroF1: number;
+      ece: number;
+      queuedLatencyMsP50: number;
+      sizeBytes: number;
+      parameters: number | null;
+      speed: Parameters<typeof speedText>[0];
+    };
   const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
   const pts = (x: number) => (x * 100).toFixed(2);
   const b = m(c.baselineMetrics);
@@ -75,7 +89,10 @@ function pick(c: Record<string, unknown>): Record<string, unknown> {
     agreement: pct(c.agreement as number),
     'macro-F1': `${k.macroF1.toFixed(4)} vs ${b.macroF1.toFixed(4)}`,
     ECE: `${k.ece.toFixed(4)} vs ${b.ece.toFixed(4)}`,
-    'latency p50 (ms)': `${k.latencyMsP50.toFixed(1)} vs ${b.latencyMsP50.toFixed(1)}`,
+    speed: `${speedText(k.speed)} vs ${speedText(b.speed)}`,
+    parameters: `${count(k.parameters)} vs ${count(b.parameters)}`,
+    'model file': `${mb(k.sizeBytes)} vs ${mb(b.sizeBytes)}`,
+    'queued latency p50 (ms)': `${k.queuedLatencyMsP50.toFixed(1)} vs ${b.queuedLatencyMsP50.toFixed(1)} (in the comparison's batched run)`,
   };
 }
 

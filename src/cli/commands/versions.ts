@@ -1,10 +1,24 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { fields, table } from '../format';
+import { fields, speedText, table } from '../format';
 import { inlineOrFile, parseJson, versionRef, type CommandContext } from './shared';
 
-const VERSION_FIELDS = `id version status statusReason aliases artifactUri sha256 md5 sizeBytes tags createdAt
-  parent { version } derivation { method calibrationDataset calibrationItems calibrationMethod tool } dvc { repo rev path md5 remote } mlflowRun { runId runName experimentName trackingUri }`;
+const SPEED =
+  'batch1Ms batch32ImagesPerSecond throughputBatchSize executionProvider threads width height channels measuredAt';
+const VERSION_FIELDS = `id version status statusReason aliases artifactUri sha256 md5 sizeBytes parameters tags createdAt
+  parent { version } derivation { method calibrationDataset calibrationItems calibrationMethod tool } dvc { repo rev path md5 remote } mlflowRun { runId runName experimentName trackingUri }
+  speed { ${SPEED} }`;
+
+type Speed = Parameters<typeof speedText>[0] & { measuredAt: string };
+
+/** A version's fields for humans: its speed in one line, with when it was measured. */
+function versionFields(v: Record<string, unknown>): string {
+  const speed = v.speed as Speed | null;
+  return fields({
+    ...v,
+    speed: speed ? `${speedText(speed)}, measured ${speed.measuredAt}` : 'not measured yet (modelgate versions speed)',
+  });
+}
 
 /** `versions list|show|register`. */
 export function register(program: Command, { run }: CommandContext): void {
@@ -14,7 +28,7 @@ export function register(program: Command, { run }: CommandContext): void {
     .description('list the versions of a model')
     .action((model) =>
       run<{ model: { versions: Record<string, unknown>[] } }>(
-        `query($name: String!) { model(name: $name) { versions { version status aliases sha256 sizeBytes artifactUri createdAt } } }`,
+        `query($name: String!) { model(name: $name) { versions { version status aliases sha256 sizeBytes parameters artifactUri createdAt } } }`,
         { name: model },
         (d) => table(d.model.versions),
       ),
@@ -26,7 +40,7 @@ export function register(program: Command, { run }: CommandContext): void {
       run<{ modelVersion: Record<string, unknown> }>(
         `query($ref: VersionRefInput!) { modelVersion(ref: $ref) { ${VERSION_FIELDS} signature } }`,
         { ref: versionRef(model, ref) },
-        (d) => fields(d.modelVersion),
+        (d) => versionFields(d.modelVersion),
       ),
     );
   versions
@@ -37,7 +51,19 @@ export function register(program: Command, { run }: CommandContext): void {
       run<{ registerVersion: Record<string, unknown> & { version: number } }>(
         `mutation($input: RegisterVersionInput!) { registerVersion(input: $input) { ${VERSION_FIELDS} } }`,
         { input: { model, artifactPath: path.resolve(file), tags: o.tags } },
-        (d) => `registered ${model} v${d.registerVersion.version}\n${fields(d.registerVersion)}`,
+        (d) => `registered ${model} v${d.registerVersion.version}\n${versionFields(d.registerVersion)}`,
+      ),
+    );
+  versions
+    .command('speed <model> [versionOrAlias]')
+    .description(
+      "measure a version's speed now, alone on the runtime that serves it, on its model's input size (operator)",
+    )
+    .action((model, ref?: string) =>
+      run<{ measureVersionSpeed: Speed }>(
+        `mutation($ref: VersionRefInput!) { measureVersionSpeed(ref: $ref) { ${SPEED} } }`,
+        { ref: versionRef(model, ref) },
+        (d) => `${speedText(d.measureVersionSpeed)}, measured ${d.measureVersionSpeed.measuredAt}`,
       ),
     );
 }

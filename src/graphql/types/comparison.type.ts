@@ -2,6 +2,7 @@ import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from '
 import { JSONScalar } from '../scalars';
 import { Dataset } from './dataset.type';
 import { VersionRefInput } from './inputs';
+import { SpeedProfile } from './speed.type';
 import { ModelVersion } from './version.type';
 
 export enum JobStatus {
@@ -40,15 +41,42 @@ export class VersionMetrics {
   reliability!: unknown;
   @Field(() => Float, { description: 'Negative log-likelihood of the true class (mean).' }) nll!: number;
   @Field(() => Float, { description: 'Multi-class Brier score (mean).' }) brier!: number;
-  @Field(() => Float) latencyMsP50!: number;
-  @Field(() => Float) latencyMsP95!: number;
-  @Field(() => Float) latencyMsP99!: number;
+  @Field(() => SpeedProfile, {
+    nullable: true,
+    description:
+      'Speed in isolation on the runtime that serves the version, on its input size, measured once the items were evaluated; null when it was not measured.',
+  })
+  speed!: unknown;
+  @Field(() => Float, { description: 'Model file size in bytes.' }) sizeBytes!: number;
   @Field(() => Float, {
     nullable: true,
-    description: 'Items per second during the run (both versions shared the runtime).',
+    description:
+      "Weights in the graph: its initializers' elements, leaving out QuantizeLinear/DequantizeLinear scales and zero points; null when unknown.",
+  })
+  parameters!: number | null;
+  @Field(() => Float, {
+    description:
+      "Median wall time (ms) of a request inside the comparison's batched, queued run (queueing and batching included, both versions sharing the runtime): not the model's speed, see speed.",
+  })
+  queuedLatencyMsP50!: number;
+  @Field(() => Float, { description: '95th percentile of the same queued wall time (ms).' })
+  queuedLatencyMsP95!: number;
+  @Field(() => Float, { description: '99th percentile of the same queued wall time (ms).' })
+  queuedLatencyMsP99!: number;
+  @Field(() => Float, {
+    nullable: true,
+    description: "Items per second over the comparison's queued run (both versions shared the runtime).",
+  })
+  queuedThroughput!: number | null;
+  @Field(() => Float, { deprecationReason: 'The queued wall time, not the speed: use queuedLatencyMsP50, or speed.' })
+  latencyMsP50!: number;
+  @Field(() => Float, { deprecationReason: 'Use queuedLatencyMsP95.' }) latencyMsP95!: number;
+  @Field(() => Float, { deprecationReason: 'Use queuedLatencyMsP99.' }) latencyMsP99!: number;
+  @Field(() => Float, {
+    nullable: true,
+    deprecationReason: 'Use queuedThroughput, or speed.batch32ImagesPerSecond.',
   })
   throughput!: number | null;
-  @Field(() => Float, { description: 'Model file size in bytes.' }) sizeBytes!: number;
   @Field(() => JSONScalar, { description: '[{label, precision, recall, f1, support}]' }) perClass!: unknown;
   @Field(() => [[Int]], { description: 'Rows = true label, columns = predicted label.' }) confusionMatrix!: number[][];
 }

@@ -173,14 +173,14 @@ export type UiModelChoicesQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type UiModelChoicesQuery = { models: Array<{ name: string, aliases: Array<{ name: string, version: { version: number } }>, versions: Array<{ version: number, status: VersionStatus }> }>, datasets: Array<{ name: string, version: number, size: number }> };
 
-export type UiMetricsFragment = { n: number, accuracy: number, macroF1: number, top5Accuracy: number | null, ece: number, nll: number, brier: number, meanConfidence: number, latencyMsP50: number, latencyMsP95: number, latencyMsP99: number, throughput: number | null, sizeBytes: number, confusionMatrix: Array<Array<number>>, perClass: unknown, reliability: unknown };
+export type UiMetricsFragment = { n: number, accuracy: number, macroF1: number, top5Accuracy: number | null, ece: number, nll: number, brier: number, meanConfidence: number, queuedLatencyMsP50: number, queuedLatencyMsP95: number, queuedThroughput: number | null, sizeBytes: number, parameters: number | null, confusionMatrix: Array<Array<number>>, perClass: unknown, reliability: unknown, speed: { batch1Ms: number, batch1Runs: number, batch32ImagesPerSecond: number, throughputBatchSize: number, executionProvider: string, threads: number | null, width: number, height: number, channels: number } | null };
 
 export type UiComparisonQueryVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type UiComparisonQuery = { comparison: { id: string, status: JobStatus, progress: number, itemsDone: number, total: number, etaSeconds: number | null, alpha: number, n: number | null, verdict: Verdict | null, summary: string | null, error: string | null, nonInferior: boolean | null, nonInferiorityMargin: number | null, createdAt: string, finishedAt: string | null, accuracyDelta: number | null, accuracyDeltaCi95: Array<number> | null, macroF1Delta: number | null, macroF1DeltaCi95: Array<number> | null, mcnemarPValue: number | null, mcnemarMidP: number | null, agreement: number | null, discordantBaselineOnly: number | null, discordantCandidateOnly: number | null, candidate: { version: number, aliases: Array<string>, model: { name: string } }, baseline: { version: number, aliases: Array<string> }, dataset: { name: string, version: number, labels: Array<string> }, baselineMetrics: { n: number, accuracy: number, macroF1: number, top5Accuracy: number | null, ece: number, nll: number, brier: number, meanConfidence: number, latencyMsP50: number, latencyMsP95: number, latencyMsP99: number, throughput: number | null, sizeBytes: number, confusionMatrix: Array<Array<number>>, perClass: unknown, reliability: unknown } | null, candidateMetrics: { n: number, accuracy: number, macroF1: number, top5Accuracy: number | null, ece: number, nll: number, brier: number, meanConfidence: number, latencyMsP50: number, latencyMsP95: number, latencyMsP99: number, throughput: number | null, sizeBytes: number, confusionMatrix: Array<Array<number>>, perClass: unknown, reliability: unknown } | null, disagreements: Array<{ ordinal: number, path: string, label: string, baselineLabel: string, baselineProbability: number, candidateLabel: string, candidateProbability: number }> } | null };
+export type UiComparisonQuery = { comparison: { id: string, status: JobStatus, progress: number, itemsDone: number, total: number, etaSeconds: number | null, alpha: number, n: number | null, verdict: Verdict | null, summary: string | null, error: string | null, nonInferior: boolean | null, nonInferiorityMargin: number | null, createdAt: string, finishedAt: string | null, accuracyDelta: number | null, accuracyDeltaCi95: Array<number> | null, macroF1Delta: number | null, macroF1DeltaCi95: Array<number> | null, mcnemarPValue: number | null, mcnemarMidP: number | null, agreement: number | null, discordantBaselineOnly: number | null, discordantCandidateOnly: number | null, candidate: { version: number, aliases: Array<string>, model: { name: string } }, baseline: { version: number, aliases: Array<string> }, dataset: { name: string, version: number, labels: Array<string> }, baselineMetrics: { n: number, accuracy: number, macroF1: number, top5Accuracy: number | null, ece: number, nll: number, brier: number, meanConfidence: number, queuedLatencyMsP50: number, queuedLatencyMsP95: number, queuedThroughput: number | null, sizeBytes: number, parameters: number | null, confusionMatrix: Array<Array<number>>, perClass: unknown, reliability: unknown, speed: { batch1Ms: number, batch1Runs: number, batch32ImagesPerSecond: number, throughputBatchSize: number, executionProvider: string, threads: number | null, width: number, height: number, channels: number } | null } | null, candidateMetrics: { n: number, accuracy: number, macroF1: number, top5Accuracy: number | null, ece: number, nll: number, brier: number, meanConfidence: number, queuedLatencyMsP50: number, queuedLatencyMsP95: number, queuedThroughput: number | null, sizeBytes: number, parameters: number | null, confusionMatrix: Array<Array<number>>, perClass: unknown, reliability: unknown, speed: { batch1Ms: number, batch1Runs: number, batch32ImagesPerSecond: number, throughputBatchSize: number, executionProvider: string, threads: number | null, width: number, height: number, channels: number } | null } | null, disagreements: Array<{ ordinal: number, path: string, label: string, baselineLabel: string, baselineProbability: number, candidateLabel: string, candidateProbability: number }> } | null };
 
 export type UiComparisonReportQueryVariables = Exact<{
   id: string | number;
@@ -250,7 +250,7 @@ export type UiModelQueryVariables = Exact<{
 }>;
 
 
-export type UiModelQuery = { model: { name: string, description: string | null, task: string, labels: Array<string>, aliases: Array<{ name: string, updatedAt: string, version: { version: number } }>, aliasHistory: Array<{ alias: string, fromVersion: number | null, toVersion: number | null, actor: string, createdAt: string }>, versions: Array<{ id: string, version: number, status: VersionStatus, statusReason: string | null, aliases: Array<string>, sizeBytes: string, createdAt: string, parent: { version: number } | null, dvc: { path: string, rev: string | null } | null, mlflowRun: { runId: string, runName: string | null, metrics: unknown } | null }> } | null, comparisons: Array<{ id: string, status: JobStatus, finishedAt: string | null, candidate: { version: number }, baseline: { version: number }, dataset: { name: string, version: number }, candidateMetrics: { accuracy: number } | null, baselineMetrics: { accuracy: number } | null }> };
+export type UiModelQuery = { model: { name: string, description: string | null, task: string, labels: Array<string>, aliases: Array<{ name: string, updatedAt: string, version: { version: number } }>, aliasHistory: Array<{ alias: string, fromVersion: number | null, toVersion: number | null, actor: string, createdAt: string }>, versions: Array<{ id: string, version: number, status: VersionStatus, statusReason: string | null, aliases: Array<string>, sizeBytes: string, parameters: string | null, createdAt: string, speed: { batch1Ms: number, width: number, height: number, channels: number, executionProvider: string, threads: number | null, measuredAt: string } | null, parent: { version: number } | null, dvc: { path: string, rev: string | null } | null, mlflowRun: { runId: string, runName: string | null, metrics: unknown } | null }> } | null, comparisons: Array<{ id: string, status: JobStatus, finishedAt: string | null, candidate: { version: number }, baseline: { version: number }, dataset: { name: string, version: number }, candidateMetrics: { accuracy: number } | null, baselineMetrics: { accuracy: number } | null }> };
 
 export type UiModelsQueryVariables = Exact<{
   search?: string | null | undefined;
@@ -292,7 +292,7 @@ export type UiVersionQueryVariables = Exact<{
 }>;
 
 
-export type UiVersionQuery = { modelVersion: { id: string, version: number, status: VersionStatus, statusReason: string | null, artifactUri: string, format: string, md5: string, sha256: string, sizeBytes: string, createdAt: string, aliases: Array<string>, tags: unknown, signature: unknown, parent: { version: number } | null, children: Array<{ version: number, status: VersionStatus }>, derivation: { method: OptimizationMethod, calibrationDataset: string | null, calibrationItems: number | null, calibrationMethod: CalibrationMethod | null, tool: string | null, quantizedNodes: number | null, foldedDequantize: number | null, optimization: { id: string, comparison: { id: string, status: JobStatus, verdict: Verdict | null, nonInferior: boolean | null } | null } | null } | null, model: { name: string, inputSpec: unknown, labels: Array<string> }, dvc: { repo: string, rev: string | null, path: string, md5: string, remote: string | null, dirty: boolean } | null, mlflowRun: { runId: string, runName: string | null, experimentId: string, experimentName: string | null, status: string | null, startTime: string | null, endTime: string | null, params: unknown, metrics: unknown, tags: unknown, trackingUri: string, metricHistory: Array<{ key: string, step: number, value: number | null }> } | null } | null, loadedVersions: Array<{ state: string, executionProvider: string | null, memoryMB: number, requests: number, lastUsed: string | null, reason: string | null, modelVersion: { id: string } }>, datasets: Array<{ name: string, version: number, size: number }> };
+export type UiVersionQuery = { modelVersion: { id: string, version: number, status: VersionStatus, statusReason: string | null, artifactUri: string, format: string, md5: string, sha256: string, sizeBytes: string, parameters: string | null, createdAt: string, aliases: Array<string>, tags: unknown, signature: unknown, speed: { batch1Ms: number, batch1Runs: number, batch32ImagesPerSecond: number, throughputBatchSize: number, executionProvider: string, threads: number | null, width: number, height: number, channels: number, measuredAt: string } | null, parent: { version: number } | null, children: Array<{ version: number, status: VersionStatus }>, derivation: { method: OptimizationMethod, calibrationDataset: string | null, calibrationItems: number | null, calibrationMethod: CalibrationMethod | null, tool: string | null, quantizedNodes: number | null, foldedDequantize: number | null, optimization: { id: string, comparison: { id: string, status: JobStatus, verdict: Verdict | null, nonInferior: boolean | null } | null } | null } | null, model: { name: string, inputSpec: unknown, labels: Array<string> }, dvc: { repo: string, rev: string | null, path: string, md5: string, remote: string | null, dirty: boolean } | null, mlflowRun: { runId: string, runName: string | null, experimentId: string, experimentName: string | null, status: string | null, startTime: string | null, endTime: string | null, params: unknown, metrics: unknown, tags: unknown, trackingUri: string, metricHistory: Array<{ key: string, step: number, value: number | null }> } | null } | null, loadedVersions: Array<{ state: string, executionProvider: string | null, memoryMB: number, requests: number, lastUsed: string | null, reason: string | null, modelVersion: { id: string } }>, datasets: Array<{ name: string, version: number, size: number }> };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -322,11 +322,22 @@ export const UiMetricsFragmentDoc = new TypedDocumentString(`
   nll
   brier
   meanConfidence
-  latencyMsP50
-  latencyMsP95
-  latencyMsP99
-  throughput
+  queuedLatencyMsP50
+  queuedLatencyMsP95
+  queuedThroughput
   sizeBytes
+  parameters
+  speed {
+    batch1Ms
+    batch1Runs
+    batch32ImagesPerSecond
+    throughputBatchSize
+    executionProvider
+    threads
+    width
+    height
+    channels
+  }
   confusionMatrix
   perClass
   reliability
@@ -478,11 +489,22 @@ export const UiComparisonDocument = new TypedDocumentString(`
   nll
   brier
   meanConfidence
-  latencyMsP50
-  latencyMsP95
-  latencyMsP99
-  throughput
+  queuedLatencyMsP50
+  queuedLatencyMsP95
+  queuedThroughput
   sizeBytes
+  parameters
+  speed {
+    batch1Ms
+    batch1Runs
+    batch32ImagesPerSecond
+    throughputBatchSize
+    executionProvider
+    threads
+    width
+    height
+    channels
+  }
   confusionMatrix
   perClass
   reliability
@@ -640,6 +662,16 @@ export const UiModelDocument = new TypedDocumentString(`
       statusReason
       aliases
       sizeBytes
+      parameters
+      speed {
+        batch1Ms
+        width
+        height
+        channels
+        executionProvider
+        threads
+        measuredAt
+      }
       createdAt
       parent {
         version
@@ -776,6 +808,19 @@ export const UiVersionDocument = new TypedDocumentString(`
     md5
     sha256
     sizeBytes
+    parameters
+    speed {
+      batch1Ms
+      batch1Runs
+      batch32ImagesPerSecond
+      throughputBatchSize
+      executionProvider
+      threads
+      width
+      height
+      channels
+      measuredAt
+    }
     createdAt
     aliases
     tags

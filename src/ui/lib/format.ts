@@ -21,6 +21,14 @@ export const num = (x: number | null | undefined, digits = 3): string => (x == n
 
 export const ms = (x: number | null | undefined): string => (x == null ? '—' : `${x.toFixed(1)} ms`);
 
+/** A measured duration with three significant digits: "0.412 ms", "5.80 ms", "112 ms". */
+export const fmtMs = (x: number | null | undefined): string =>
+  x == null ? '—' : `${x >= 100 ? x.toFixed(0) : x.toPrecision(3)} ms`;
+
+/** A count with thousands separators ("23,493,130"); a 64-bit count may come as a string. */
+export const fmtCount = (x: number | string | null | undefined): string =>
+  x == null ? '—' : Number(x).toLocaleString('en-US');
+
 export const VERDICT_WORDS: Record<string, string> = {
   CANDIDATE_BETTER: 'Candidate better',
   BASELINE_BETTER: 'Baseline better',

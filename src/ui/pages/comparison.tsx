@@ -27,7 +27,7 @@ import { graphql } from '../gql';
 import type { UiComparisonQuery, UiMetricsFragment } from '../gql/graphql';
 import { useAction } from '../lib/action';
 import { gql } from '../lib/api';
-import { fmtBytes, fmtDate, ms, num, pct, pts, VERDICT_WORDS } from '../lib/format';
+import { fmtBytes, fmtCount, fmtDate, fmtMs, ms, num, pct, pts, VERDICT_WORDS } from '../lib/format';
 import { RuntimeSettingsQuery, SetAlias } from '../lib/operations';
 import { useProgress } from '../lib/progress';
 import { useCan } from '../lib/session';
@@ -43,11 +43,22 @@ graphql(`
     nll
     brier
     meanConfidence
-    latencyMsP50
-    latencyMsP95
-    latencyMsP99
-    throughput
+    queuedLatencyMsP50
+    queuedLatencyMsP95
+    queuedThroughput
     sizeBytes
+    parameters
+    speed {
+      batch1Ms
+      batch1Runs
+      batch32ImagesPerSecond
+      throughputBatchSize
+      executionProvider
+      threads
+      width
+      height
+      channels
+    }
     confusionMatrix
     perClass
     reliability
@@ -296,10 +307,29 @@ function MetricsTable({
     ['Negative log-likelihood', (m) => num(m.nll, 4)],
     ['Brier score', (m) => num(m.brier, 4)],
     ['Mean confidence', (m) => pct(m.meanConfidence)],
-    ['Latency p50 in the queued run', (m) => ms(m.latencyMsP50)],
-    ['Latency p95 in the queued run', (m) => ms(m.latencyMsP95)],
-    ['Throughput in the run (items/s)', (m) => num(m.throughput, 1)],
+    [
+      'Speed at batch 1, in isolation (median)',
+      (m) => (m.speed ? `${fmtMs(m.speed.batch1Ms)} per image` : 'not measured'),
+    ],
+    [
+      'Throughput at batch 32, in isolation (images/s)',
+      (m) =>
+        m.speed
+          ? `${Math.round(m.speed.batch32ImagesPerSecond).toLocaleString('en-US')}${m.speed.throughputBatchSize === 32 ? '' : ` (batches of ${m.speed.throughputBatchSize})`}`
+          : 'not measured',
+    ],
+    [
+      'Speed measured on',
+      (m) =>
+        m.speed
+          ? `${m.speed.executionProvider}, ${m.speed.threads ?? '?'} threads, input ${m.speed.channels}×${m.speed.height}×${m.speed.width}`
+          : '—',
+    ],
+    ['Parameters', (m) => fmtCount(m.parameters)],
     ['Model file size', (m) => fmtBytes(m.sizeBytes)],
+    ['Latency p50 in the queued run (not the speed)', (m) => ms(m.queuedLatencyMsP50)],
+    ['Latency p95 in the queued run', (m) => ms(m.queuedLatencyMsP95)],
+    ['Throughput of the queued run (items/s)', (m) => num(m.queuedThroughput, 1)],
   ];
   return (
     <div className="table-wrap">

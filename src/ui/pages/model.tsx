@@ -6,7 +6,7 @@ import { Chip, ConfirmButton, Empty, ErrorBox, Loading, Page, Section, StatusChi
 import { graphql } from '../gql';
 import type { UiModelQuery } from '../gql/graphql';
 import { gql } from '../lib/api';
-import { fmtBytes, fmtDate, pct } from '../lib/format';
+import { fmtBytes, fmtCount, fmtDate, fmtMs, pct } from '../lib/format';
 import { RemoveAlias, RuntimeSettingsQuery, SetAlias } from '../lib/operations';
 import { useCan } from '../lib/session';
 import { modelRoute } from '../routes';
@@ -39,6 +39,16 @@ const ModelQuery = graphql(`
         statusReason
         aliases
         sizeBytes
+        parameters
+        speed {
+          batch1Ms
+          width
+          height
+          channels
+          executionProvider
+          threads
+          measuredAt
+        }
         createdAt
         parent {
           version
@@ -156,6 +166,7 @@ export function ModelPage() {
                 <th scope="col">Status</th>
                 <th scope="col">Aliases</th>
                 <th scope="col">Size</th>
+                <th scope="col">Speed (batch 1)</th>
                 <th scope="col">Created</th>
                 <th scope="col">DVC path @ rev</th>
                 <th scope="col">MLflow run</th>
@@ -185,7 +196,21 @@ export function ModelPage() {
                         <Chip key={a}>{a}</Chip>
                       ))}
                     </td>
-                    <td>{fmtBytes(v.sizeBytes)}</td>
+                    <td>
+                      {fmtBytes(v.sizeBytes)}
+                      {v.parameters !== null && <div className="muted small">{fmtCount(v.parameters)} parameters</div>}
+                    </td>
+                    <td>
+                      {v.speed ? (
+                        <span
+                          title={`median in isolation, ${v.speed.executionProvider}, ${v.speed.threads ?? '?'} threads, input ${v.speed.channels}×${v.speed.height}×${v.speed.width}, measured ${fmtDate(v.speed.measuredAt)}`}
+                        >
+                          {fmtMs(v.speed.batch1Ms)}
+                        </span>
+                      ) : (
+                        '—'
+                      )}
+                    </td>
                     <td>{fmtDate(v.createdAt)}</td>
                     <td className="mono small">
                       {v.dvc ? `${v.dvc.path} @ ${v.dvc.rev?.slice(0, 8) ?? 'workspace'}` : '—'}

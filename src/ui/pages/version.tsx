@@ -6,7 +6,7 @@ import { Chip, DefinitionList, Empty, ErrorBox, Loading, Page, Section, StatusCh
 import { graphql } from '../gql';
 import type { UiVersionQuery } from '../gql/graphql';
 import { gql } from '../lib/api';
-import { fmtBytes, fmtDate } from '../lib/format';
+import { fmtBytes, fmtCount, fmtDate, fmtMs } from '../lib/format';
 import { OptimizeVersion, StartComparison } from '../lib/operations';
 import { useCan } from '../lib/session';
 import { versionRoute } from '../routes';
@@ -24,6 +24,19 @@ const VersionQuery = graphql(`
       md5
       sha256
       sizeBytes
+      parameters
+      speed {
+        batch1Ms
+        batch1Runs
+        batch32ImagesPerSecond
+        throughputBatchSize
+        executionProvider
+        threads
+        width
+        height
+        channels
+        measuredAt
+      }
       createdAt
       aliases
       tags
@@ -174,6 +187,14 @@ export function VersionPage() {
           items={[
             ['Format', v.format],
             ['Size', fmtBytes(v.sizeBytes)],
+            ['Parameters', v.parameters === null ? 'not counted yet' : fmtCount(v.parameters)],
+            [
+              'Speed',
+              v.speed
+                ? `${fmtMs(v.speed.batch1Ms)} per image at batch 1, ${Math.round(v.speed.batch32ImagesPerSecond).toLocaleString('en-US')} images/s at batch ${v.speed.throughputBatchSize} ` +
+                  `(median in isolation on ${v.speed.executionProvider}, ${v.speed.threads ?? '?'} threads, input ${v.speed.channels}×${v.speed.height}×${v.speed.width}, measured ${fmtDate(v.speed.measuredAt)})`
+                : 'not measured yet (a comparison measures it)',
+            ],
             ['Created', fmtDate(v.createdAt)],
             ['Artifact URI', <span className="mono">{v.artifactUri}</span>],
             ['md5', <span className="mono">{v.md5}</span>],
