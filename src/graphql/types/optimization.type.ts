@@ -48,7 +48,10 @@ export class CalibrationInput {
   @Field(() => Int, { nullable: true, defaultValue: 200, description: 'Its first N images (by ordinal).' })
   limit?: number | null;
 
-  @Field(() => CalibrationMethod, { nullable: true, description: 'Default PERCENTILE (the most accurate on the demo models: see BENCHMARKS.md).' })
+  @Field(() => CalibrationMethod, {
+    nullable: true,
+    description: 'Default PERCENTILE (the most accurate on the demo models: see BENCHMARKS.md).',
+  })
   method?: CalibrationMethod | null;
 }
 
