@@ -117,6 +117,12 @@ const env = z.object({
     .min(0, 'must be from 0 to 19')
     .max(19, 'must be from 0 to 19')
     .default(10),
+  SPEED_MEASURE_MS: z.coerce
+    .number({ error: 'must be a number of milliseconds' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(60_000, 'must be at most 60000')
+    .default(1000),
   MAX_BATCH_SIZE: count('images').max(1024, 'must be at most 1024').default(32),
   MAX_QUEUE_DELAY_MS: z.coerce
     .number({ error: 'must be a number of milliseconds' })
@@ -228,6 +234,8 @@ export interface Config {
     readonly spinning: boolean;
     /** How long one batch may run before its requests fail with TIMEOUT and its worker is replaced. */
     readonly runTimeoutMs: number;
+    /** A speed measurement times each batch size for at least this long (speed-benchmark.ts). */
+    readonly speedMeasureMs: number;
     readonly maxBatchSize: number;
     readonly maxQueueDelayMs: number;
     readonly image: { readonly maxBytes: number; readonly maxPixels: number; readonly timeoutSeconds: number };
@@ -365,6 +373,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       // INFERENCE_NICE they yield to the gateway's thread while they spin (BENCHMARKS.md, run E).
       spinning: e.INFERENCE_SPINNING,
       runTimeoutMs: e.INFERENCE_TIMEOUT_S * 1000,
+      speedMeasureMs: e.SPEED_MEASURE_MS,
       maxBatchSize: e.MAX_BATCH_SIZE,
       maxQueueDelayMs: e.MAX_QUEUE_DELAY_MS,
       image: Object.freeze({

@@ -145,14 +145,23 @@ export class ModelManager {
     try {
       const { backend, config } = this.deps;
       const { inputName, outputName, dims } = this.io(target);
-      const one = await backend.benchmark(entry.key, { name: inputName, dims: dims(1) }, outputName, BATCH1_BENCHMARK);
+      const minMs = config.inference.speedMeasureMs;
+      const one = await backend.benchmark(entry.key, { name: inputName, dims: dims(1) }, outputName, {
+        ...BATCH1_BENCHMARK,
+        minMs,
+        maxMs: Math.max(BATCH1_BENCHMARK.maxMs, 3 * minMs),
+      });
       // A graph with a fixed batch size smaller than 32 is measured at that size (1: one image per run),
       // a very slow one at the batch that fits THROUGHPUT_RUN_BUDGET_MS.
       const batch = throughputBatch(fixedBatch(target), one.medianMs);
       const many =
         batch === 1
           ? one
-          : await backend.benchmark(entry.key, { name: inputName, dims: dims(batch) }, outputName, BATCH32_BENCHMARK);
+          : await backend.benchmark(entry.key, { name: inputName, dims: dims(batch) }, outputName, {
+              ...BATCH32_BENCHMARK,
+              minMs,
+              maxMs: Math.max(BATCH32_BENCHMARK.maxMs, 10 * minMs),
+            });
       const spec = target.model.inputSpec;
       return {
         batch1Ms: one.medianMs,

@@ -108,6 +108,8 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
       IMPORT_ROOTS: importRoots.join(','),
       // Two jest workers share the cores: onnxruntime's threads spinning while idle would take them from the other.
       INFERENCE_SPINNING: 'false',
+      // Speed is measured for real, over fewer milliseconds: tests check its presence, never its value.
+      SPEED_MEASURE_MS: '50',
       ...(url ? { DATABASE_URL: url } : {}),
     },
     opts.config,
