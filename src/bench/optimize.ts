@@ -8,8 +8,9 @@
  * int8 graph the quantizer makes, calibrated on the first 200 images of fashion-eval preprocessed as
  * the gateway does, with each calibration method. Accuracy is on all 2,000 fashion-eval images at
  * the demo's 28x28; speed is batch-1 latency and batch-32 throughput at 28x28 and, for ResNet-50, at
- * 224x224 (its graph has dynamic height and width), fp32 and int8 measured in alternating rounds with
- * the gateway's session options (intraOpNumThreads = INFERENCE_THREADS, default 2).
+ * 224x224 (its graph has dynamic height and width), fp32 and int8 measured side by side with
+ * the gateway's session options (intraOpNumThreads = INFERENCE_THREADS, default 2), in alternating
+ * blocks of runs.
  *
  * BENCH_SCALE (default 1) scales the number of timed runs, for quick trial runs.
  */
@@ -131,7 +132,7 @@ async function main(): Promise<void> {
   }
   console.log('Accuracy on fashion-eval (2,000 images, 28x28) and file size, by calibration method\n');
   console.log(table([['version', 'graph', 'file', 'size vs fp32', 'accuracy', 'points vs fp32'], ...rows]));
-  console.log('\nSpeed, fp32 vs the most accurate int8 graph, measured in alternating rounds (medians)\n');
+  console.log('\nSpeed, fp32 vs the most accurate int8 graph, measured in alternating blocks of runs (medians)\n');
   console.log(
     table([
       [
@@ -211,7 +212,11 @@ async function accuracy(session: InferenceSession, items: Item[], spec: InputSpe
   return correct / items.length;
 }
 
-/** Median ms per run of two sessions on the same input, in alternating rounds after a warm-up. */
+/**
+ * Median ms per run of two sessions on the same input, measured in alternating blocks of runs (five
+ * blocks each), the first run of every block left out: onnxruntime's pool threads keep spinning for
+ * a moment after a run, and on two cores that would slow the other session's next run.
+ */
 async function sideBySide(
   a: InferenceSession,
   b: InferenceSession,
@@ -220,20 +225,21 @@ async function sideBySide(
 ): Promise<{ a: number; b: number }> {
   const n = dims.reduce((x, y) => x * y, 1);
   const x = Float32Array.from({ length: n }, (_, i) => Math.sin(i));
-  const once = async (s: InferenceSession) => {
-    const t = performance.now();
-    await s.run({ [s.inputNames[0]!]: new Tensor('float32', x, dims) });
-    return performance.now() - t;
+  const block = async (s: InferenceSession, count: number, into: number[]) => {
+    for (let i = 0; i <= count; i++) {
+      const t = performance.now();
+      await s.run({ [s.inputNames[0]!]: new Tensor('float32', x, dims) });
+      if (i > 0) into.push(performance.now() - t);
+    }
   };
-  for (let i = 0; i < 3; i++) {
-    await once(a);
-    await once(b);
-  }
+  await block(a, 2, []);
+  await block(b, 2, []);
   const ta: number[] = [];
   const tb: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    ta.push(await once(a));
-    tb.push(await once(b));
+  const per = Math.max(1, Math.ceil(runs / 5));
+  for (let round = 0; round < 5; round++) {
+    await block(a, per, ta);
+    await block(b, per, tb);
   }
   return { a: median(ta), b: median(tb) };
 }
