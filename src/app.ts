@@ -205,6 +205,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     tmpDir: path.join(config.dataDir, 'tmp'),
     intraOpThreads: config.inference.intraOpThreads,
     spinning: config.inference.spinning,
+    calibrationMemoryBytes: config.comparisons.calibrationMemoryBytes,
     logger,
     concurrency: config.comparisons.concurrency,
     leaseMs: config.comparisons.leaseMs,

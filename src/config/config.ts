@@ -135,6 +135,11 @@ const env = z.object({
   COMPARISON_CONCURRENCY: count('jobs').max(64, 'must be at most 64').default(1),
   COMPARISON_LEASE_S: count('seconds').max(3600, 'must be at most 3600').default(30),
   COMPARISON_MAX_ACTIVE_PER_KEY: count('jobs').max(1000, 'must be at most 1000').default(4),
+  CALIBRATION_MEMORY_MB: z.coerce
+    .number({ error: 'must be a number of megabytes' })
+    .positive('must be positive')
+    .max(65536, 'must be at most 65536')
+    .default(256),
   GRAPHQL_MAX_DEPTH: count('levels').max(100, 'must be at most 100').default(10),
   GRAPHQL_MAX_ALIASES: count('aliases').max(10_000, 'must be at most 10000').default(20),
   GRAPHQL_MAX_DIRECTIVES: count('directives').max(10_000, 'must be at most 10000').default(20),
@@ -249,6 +254,11 @@ export interface Config {
     readonly leaseMs: number;
     /** Queued or running jobs one key may have; more are refused with RESOURCE_EXHAUSTED. */
     readonly maxActivePerKey: number;
+    /**
+     * int8 calibration: the intermediate tensors one run of the calibration graph returns stay under
+     * this many bytes (more runs per batch, smaller batches), however large a model's activations.
+     */
+    readonly calibrationMemoryBytes: number;
   };
   /** Operations over these are refused with QUERY_TOO_COMPLEX before anything runs. */
   readonly graphql: {
@@ -390,6 +400,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       concurrency: e.COMPARISON_CONCURRENCY,
       leaseMs: e.COMPARISON_LEASE_S * 1000,
       maxActivePerKey: e.COMPARISON_MAX_ACTIVE_PER_KEY,
+      calibrationMemoryBytes: Math.round(e.CALIBRATION_MEMORY_MB * 2 ** 20),
     }),
     graphql: Object.freeze({
       maxDepth: e.GRAPHQL_MAX_DEPTH,

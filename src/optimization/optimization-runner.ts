@@ -22,9 +22,10 @@ import { refusalError, type OptimizationOptions } from './optimization.service';
 /** Calibration images per run of the calibration graph (fewer for a graph with a fixed batch). */
 const CALIBRATION_BATCH = 8;
 
-/** What the job does with a calibrator: hands it each batch's tensors. */
+/** What the job does with a calibrator: hands it tensors (some per run), then counts the images done. */
 export interface CalibratorLike {
-  add(outputs: Record<string, { data: Float32Array; dims: number[] }>, batch: number): void;
+  observe(outputs: Record<string, { data: Float32Array; dims: number[] }>): void;
+  countItems(n: number): void;
 }
 
 /** The quantizer's three steps (src/optimization/int8.ts); a seam for tests. */
@@ -67,6 +68,8 @@ export interface OptimizationRunnerDeps {
   tmpDir: string;
   intraOpThreads: number;
   spinning: boolean;
+  /** Bytes of calibration tensors one run may return (CALIBRATION_MEMORY_MB). */
+  calibrationMemoryBytes: number;
   logger: Logger;
   concurrency: number;
   leaseMs: number;
@@ -220,7 +223,8 @@ export class OptimizationJob implements JobHandler<OptimizationRecord> {
   /**
    * The first `total` dataset items (by ordinal), preprocessed exactly as inference does, through the
    * calibration graph (loaded under its own key, with the intermediate tensors as outputs), a batch
-   * at a time; progress is checkpointed after each batch. The graph is unloaded and deleted after.
+   * at a time, each batch in as many runs as keep one run's outputs within CALIBRATION_MEMORY_MB;
+   * progress is checkpointed after each batch. The graph is unloaded and deleted after.
    */
   private async calibrate(
     job: OptimizationRecord,
@@ -233,7 +237,6 @@ export class OptimizationJob implements JobHandler<OptimizationRecord> {
   ): Promise<void> {
     const { backend, artifacts, datasets, images } = this.deps;
     const fixed = (source.signature as { batch?: number | 'dynamic' }).batch;
-    const batchSize = typeof fixed === 'number' ? fixed : CALIBRATION_BATCH;
     await mkdir(this.deps.tmpDir, { recursive: true });
     const file = path.join(this.deps.tmpDir, `calibration-${job.id}-${randomUUID()}.onnx`);
     const key = `optimization-${job.id}-${randomUUID()}`;
@@ -249,11 +252,7 @@ export class OptimizationJob implements JobHandler<OptimizationRecord> {
       });
       const items = await datasets.itemsOf(job.datasetId, 0, job.total);
       const perImage = spec.channels * spec.height * spec.width;
-      for (let i = 0; i < items.length; i += batchSize) {
-        ctx.pauseIfStopping({ done: i });
-        const batch = items.slice(i, i + batchSize);
-        // A graph with a fixed batch dimension takes full batches only: a partial last one is left out.
-        if (batch.length < batchSize && i > 0 && typeof fixed === 'number') break;
+      const input = async (batch: typeof items) => {
         const n = batch.length;
         const data = new Float32Array(n * perImage);
         const tensors = await Promise.all(
@@ -266,8 +265,52 @@ export class OptimizationJob implements JobHandler<OptimizationRecord> {
           spec.layout === 'NCHW'
             ? [n, spec.channels, spec.height, spec.width]
             : [n, spec.height, spec.width, spec.channels];
-        const out = await backend.runOutputs(key, { name: plan.inputName, data, dims }, [...plan.tensors]);
-        calibrator.add(out.outputs, batch.length);
+        return { name: plan.inputName, data, dims };
+      };
+      // Every tensor of a batch through runOutputs, in groups whose outputs stay within the budget.
+      const observe = async (batch: typeof items, groups: string[][]) => {
+        const x = await input(batch);
+        for (const group of groups) {
+          const out = await backend.runOutputs(key, { ...x, data: x.data.slice() }, group);
+          calibrator.observe(out.outputs);
+        }
+        calibrator.countItems(batch.length);
+      };
+      // The first image (or fixed batch) one tensor per run: how many bytes each tensor takes per image
+      // is known only from a run, and all of them at once could take gigabytes (a high-resolution graph).
+      const first = items.slice(0, typeof fixed === 'number' ? fixed : 1);
+      const bytes = new Map<string, number>();
+      {
+        const x = await input(first);
+        for (const t of plan.tensors) {
+          const out = await backend.runOutputs(key, { ...x, data: x.data.slice() }, [t]);
+          bytes.set(t, out.outputs[t]!.data.byteLength / first.length);
+          calibrator.observe(out.outputs);
+        }
+        calibrator.countItems(first.length);
+        await step({ phase: 'CALIBRATING', done: first.length });
+      }
+      const budget = this.deps.calibrationMemoryBytes;
+      const largest = Math.max(1, ...bytes.values());
+      const batchSize =
+        typeof fixed === 'number' ? fixed : Math.max(1, Math.min(CALIBRATION_BATCH, Math.floor(budget / largest)));
+      const groups: string[][] = [];
+      let used = Infinity;
+      for (const t of plan.tensors) {
+        const b = bytes.get(t)! * batchSize;
+        if (used + b > budget) {
+          groups.push([]);
+          used = 0;
+        }
+        groups.at(-1)!.push(t);
+        used += b;
+      }
+      for (let i = first.length; i < items.length; i += batchSize) {
+        ctx.pauseIfStopping({ done: i });
+        const batch = items.slice(i, i + batchSize);
+        // A graph with a fixed batch dimension takes full batches only: a partial last one is left out.
+        if (batch.length < batchSize && typeof fixed === 'number') break;
+        await observe(batch, groups);
         await step({ phase: 'CALIBRATING', done: i + batch.length });
       }
     } finally {

@@ -288,14 +288,31 @@ export class Calibrator {
     for (const t of plan.aliases.values()) this.ranges.set(t, new TensorRange());
   }
 
+  /** One batch's values of every calibrated tensor (`plan.tensors`), and the batch counted. */
   add(outputs: Record<string, { data: Float32Array; dims: number[] }>, batch: number): void {
     const plan = this.plan as Plan;
-    for (const [alias, tensor] of plan.aliases) {
-      const out = outputs[alias];
-      if (!out) throw new Error(`calibration output ${alias} is missing`);
+    for (const alias of plan.aliases.keys())
+      if (!outputs[alias]) throw new Error(`calibration output ${alias} is missing`);
+    this.observe(outputs);
+    this.countItems(batch);
+  }
+
+  /**
+   * Values of some of the calibrated tensors: a graph with large activations is calibrated a few
+   * tensors per run, so that one run's outputs stay within a memory budget.
+   */
+  observe(outputs: Record<string, { data: Float32Array; dims: number[] }>): void {
+    const plan = this.plan as Plan;
+    for (const [alias, out] of Object.entries(outputs)) {
+      const tensor = plan.aliases.get(alias);
+      if (tensor === undefined) throw new Error(`${alias} is not a calibration output`);
       this.ranges.get(tensor)!.add(out.data);
     }
-    this.items += batch;
+  }
+
+  /** Images whose tensors have all been observed. */
+  countItems(n: number): void {
+    this.items += n;
   }
 
   range(tensor: string): TensorRange | undefined {

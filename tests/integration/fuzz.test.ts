@@ -842,9 +842,17 @@ describe(`seeded fuzzing (${dbKind()})`, () => {
     const worktreeBefore = worktree();
     const started = Date.now();
     let tried = 0;
+    // Where the time goes (written to the summary even when the test times out).
+    const msPerMutation: Record<string, number> = {};
+    const slowest: { field: string; ms: number; variables: string }[] = [];
     const property = fc.asyncProperty(fc.oneof(...mutationFields.map(mutationCaseArb)), async (c) => {
       tried++;
+      const t0 = Date.now();
       const result = await t.gql(operations.get(c.field)!, c.variables, keys[c.role]);
+      const ms = Date.now() - t0;
+      msPerMutation[c.field] = (msPerMutation[c.field] ?? 0) + ms;
+      slowest.push({ field: c.field, ms, variables: JSON.stringify(c.variables).slice(0, 300) });
+      slowest.sort((a, b) => b.ms - a.ms).splice(10);
       tally[c.field]![outcomeOf(result)] = (tally[c.field]![outcomeOf(result)] ?? 0) + 1;
       const found = [...problems(result, DOCUMENTED), ...loggedErrors().map((e) => `logged: ${e}`)];
       if (found.length)
@@ -853,7 +861,7 @@ describe(`seeded fuzzing (${dbKind()})`, () => {
         );
       if (!result.errors?.length) await restoreAliases();
     });
-    const record: Record<string, unknown> = { planned: MUTATION_RUNS, perMutation: tally };
+    const record: Record<string, unknown> = { planned: MUTATION_RUNS, perMutation: tally, msPerMutation, slowest };
     summary.mutations = record;
     await fc.assert(property, { seed: SEED, numRuns: MUTATION_RUNS });
     Object.assign(record, { tried, ms: Date.now() - started });

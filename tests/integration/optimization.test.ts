@@ -61,10 +61,13 @@ function standInQuantizer(): Int8Quantizer & { batches: number[] } {
     calibrator: () => {
       const c = {
         items: 0,
-        add(outputs: Record<string, { data: Float32Array; dims: number[] }>, batch: number) {
-          expect(outputs.logits!.dims).toEqual([batch, 3]);
-          batches.push(batch);
-          c.items += batch;
+        observe(outputs: Record<string, { data: Float32Array; dims: number[] }>) {
+          expect(Object.keys(outputs)).toEqual(['logits']);
+          expect(outputs.logits!.dims[1]).toBe(3);
+          batches.push(outputs.logits!.dims[0]!);
+        },
+        countItems(n: number) {
+          c.items += n;
         },
       };
       return c;
@@ -114,6 +117,25 @@ const gray = (version: number) => ({ model: 'gray', version });
 const int8Input = (ref: object, dataset = 'shapes', more: object = {}) => ({
   input: { ref, method: 'INT8_STATIC', calibration: { dataset, limit: 5 }, ...more },
 });
+
+/** Every runOutputs call: the tensors asked for, the images in the batch, the bytes returned (the spy calls through). */
+function spyRunOutputs(): { runs: { names: string[]; images: number; bytes: number }[]; restore: () => void } {
+  const runs: { names: string[]; images: number; bytes: number }[] = [];
+  const original = OnnxBackend.prototype.runOutputs;
+  const spy = jest.spyOn(OnnxBackend.prototype, 'runOutputs').mockImplementation(async function (
+    this: OnnxBackend,
+    key,
+    input,
+    names,
+  ) {
+    const images = input.dims[0]!;
+    const result = await original.call(this, key, input, names);
+    const bytes = Object.values(result.outputs).reduce((n, o) => n + o.data.byteLength, 0);
+    runs.push({ names, images, bytes });
+    return result;
+  });
+  return { runs, restore: () => spy.mockRestore() };
+}
 
 /** Every backend load, with its key and options (the spy calls through). */
 function spyLoads(): { loads: { key: string; options: BackendLoadOptions }[]; restore: () => void } {
@@ -227,7 +249,7 @@ describe(`the optimization job, with a stand-in quantizer (${dbKind()})`, () => 
     await t.close();
   });
 
-  it('calibrates in batches, registers the next version with its parent and derivation, and compares it', async () => {
+  it('calibrates in batches (the first image alone), registers the next version with its parent and derivation, and compares it', async () => {
     const queued = expectData(
       await t.gql(
         OPTIMIZE,
@@ -269,7 +291,8 @@ describe(`the optimization job, with a stand-in quantizer (${dbKind()})`, () => 
     expect(o.comparison.verdict).not.toBeNull();
     expect(o.comparison.nonInferior).not.toBeNull();
     // Batches of 8 at most, in dataset order: 8, then the 3 left.
-    expect(quantizer.batches).toEqual([8, 3]);
+    // The first image alone (each tensor's size is learned from it), then batches of 8.
+    expect(quantizer.batches).toEqual([1, 8, 2]);
     // The parent lists it; `versions show` and the UI read the same fields.
     const v1 = expectData(
       await t.gql(
@@ -372,17 +395,26 @@ describe(`an optimization whose gateway dies mid-job (${dbKind()})`, () => {
 
 // With the int8 quantizer of src/optimization/quantizer.ts.
 
+// A calibration budget of 64 KB: the champion's largest tensor (16x28x28 floats, 49 KB per image)
+// fits once per run, so every batch is calibrated one image and a tensor or two per run.
+const BUDGET_MB = 1 / 16;
+
 describe(`optimizeVersion on the demo registry (${dbKind()})`, () => {
   let t: TestApp;
   let spy: ReturnType<typeof spyLoads>;
+  let runs: ReturnType<typeof spyRunOutputs>;
   beforeAll(async () => {
     spy = spyLoads();
-    t = await createTestApp();
+    runs = spyRunOutputs();
+    t = await createTestApp({
+      config: { comparisons: { ...loadConfig({}).comparisons, calibrationMemoryBytes: BUDGET_MB * 2 ** 20 } },
+    });
     await seedDemo(t.app);
     t.app.startWorkers();
   }, 180_000);
   afterAll(async () => {
     spy.restore();
+    runs.restore();
     await t.close();
   });
 
@@ -431,6 +463,15 @@ describe(`optimizeVersion on the demo registry (${dbKind()})`, () => {
     expect(spy.loads.filter((l) => l.key === String(derived.id)).map((l) => l.options.disableQuantQdq)).toEqual([
       false,
     ]);
+    // CALIBRATION_MEMORY_MB: no run returned more than the budget (unless it asked for one tensor),
+    // and every tensor still saw all 16 images.
+    const budget = BUDGET_MB * 2 ** 20;
+    expect(runs.runs.length).toBeGreaterThan(16);
+    for (const r of runs.runs) if (r.names.length > 1) expect(r.bytes).toBeLessThanOrEqual(budget);
+    const seen = new Map<string, number>();
+    for (const r of runs.runs) for (const n of r.names) seen.set(n, (seen.get(n) ?? 0) + r.images);
+    expect(seen.size).toBeGreaterThan(1);
+    expect(new Set(seen.values())).toEqual(new Set([16]));
     expectError(
       await t.gql(
         OPTIMIZE,
