@@ -290,10 +290,15 @@ export class OptimizationJob implements JobHandler<OptimizationRecord> {
         calibrator.countItems(first.length);
         await step({ phase: 'CALIBRATING', done: first.length });
       }
+      // One run per batch when all tensors of the batch fit the budget; otherwise one image per batch
+      // and as few runs as fit (each run recomputes the graph, so fewer tensors per run costs more).
       const budget = this.deps.calibrationMemoryBytes;
-      const largest = Math.max(1, ...bytes.values());
+      const total = Math.max(
+        1,
+        [...bytes.values()].reduce((a, b) => a + b, 0),
+      );
       const batchSize =
-        typeof fixed === 'number' ? fixed : Math.max(1, Math.min(CALIBRATION_BATCH, Math.floor(budget / largest)));
+        typeof fixed === 'number' ? fixed : Math.max(1, Math.min(CALIBRATION_BATCH, Math.floor(budget / total)));
       const groups: string[][] = [];
       let used = Infinity;
       for (const t of plan.tensors) {
