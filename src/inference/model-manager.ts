@@ -153,7 +153,7 @@ export class ModelManager {
       });
       // A graph with a fixed batch size smaller than 32 is measured at that size (1: one image per run),
       // a very slow one at the batch that fits THROUGHPUT_RUN_BUDGET_MS.
-      const batch = throughputBatch(fixedBatch(target), one.medianMs, 2 * minMs);
+      const batch = throughputBatch(fixedBatch(target), one.medianMs);
       const many =
         batch === 1
           ? one

@@ -44,18 +44,13 @@ export const BATCH32_BENCHMARK: BenchmarkOptions = {
 export const THROUGHPUT_BATCH = 32;
 /**
  * A model so slow that a batch of 32 would run longer than this (judged by its batch-1 median) is
- * measured at the largest batch that fits: the worker does nothing else meanwhile. (Twice
- * SPEED_MEASURE_MS in the gateway: 2000 at its default.)
+ * measured at the largest batch that fits: the worker does nothing else meanwhile.
  */
 export const THROUGHPUT_RUN_BUDGET_MS = 2000;
 
 /** The batch size to measure throughput at: 32, or less for a fixed batch size or a very slow model. */
-export function throughputBatch(
-  fixedBatch: number | null,
-  batch1Ms: number,
-  budgetMs = THROUGHPUT_RUN_BUDGET_MS,
-): number {
-  const fits = Math.max(1, Math.floor(budgetMs / Math.max(batch1Ms, 1e-3)));
+export function throughputBatch(fixedBatch: number | null, batch1Ms: number): number {
+  const fits = Math.max(1, Math.floor(THROUGHPUT_RUN_BUDGET_MS / Math.max(batch1Ms, 1e-3)));
   return Math.min(THROUGHPUT_BATCH, fixedBatch ?? THROUGHPUT_BATCH, fits);
 }
 
