@@ -50,7 +50,7 @@ export class CalibrationInput {
 
   @Field(() => CalibrationMethod, {
     nullable: true,
-    description: 'Default PERCENTILE (the most accurate on the demo models: see BENCHMARKS.md).',
+    description: 'Default PERCENTILE (the most accurate on the demo ResNet-50: see BENCHMARKS.md).',
   })
   method?: CalibrationMethod | null;
 }

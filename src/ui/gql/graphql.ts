@@ -15,7 +15,7 @@ export type CalibrationInput = {
   dataset: string;
   /** Its first N images (by ordinal). */
   limit?: number | null | undefined;
-  /** Default PERCENTILE (the most accurate on the demo models: see BENCHMARKS.md). */
+  /** Default PERCENTILE (the most accurate on the demo ResNet-50: see BENCHMARKS.md). */
   method?: CalibrationMethod | null | undefined;
 };
 
