@@ -273,7 +273,10 @@ function Derivation({ model, version: v }: { model: string; version: Version }) 
                 : null,
             ],
             ['Quantized nodes', d.quantizedNodes],
-            ['Weight-only dequantizations folded first', d.foldedDequantize || null],
+            [
+              'Weight-only dequantizations folded first',
+              d.foldedDequantize === 0 ? 'none: the source was fp32' : d.foldedDequantize,
+            ],
             ['Tool', d.tool && <span className="mono">{d.tool}</span>],
             [
               'Comparison with the parent',
