@@ -41,6 +41,11 @@ import { OnnxBackend } from './inference/onnx-backend';
 import { OptimizationRepository } from './optimization/optimization.repository';
 import { createOptimizationRunner, type Int8Quantizer } from './optimization/optimization-runner';
 import { OptimizationService } from './optimization/optimization.service';
+import { ExperimentMonitor } from './experiments/experiment-monitor';
+import { ExperimentRepository } from './experiments/experiment.repository';
+import { ExperimentRouter } from './experiments/experiment-router';
+import { ExperimentService } from './experiments/experiment.service';
+import { PredictionLog } from './experiments/prediction-log';
 
 export interface Services {
   models: ModelService;
@@ -59,6 +64,8 @@ export interface Services {
   optimizations: OptimizationService;
   /** Versions' speed in isolation and parameter counts. */
   speed: SpeedService;
+  /** Online A/B experiments: routing, the prediction log, feedback and the sequential test. */
+  experiments: ExperimentService;
 }
 
 /** The composition root shared by the HTTP server, the CLI and the tests. */
@@ -212,12 +219,43 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     pollMs: 1000,
     singleProcess: db.kind === 'pglite',
   });
+  const experimentRepo = new ExperimentRepository(db.prisma);
+  const predictionLog = new PredictionLog((rows) => experimentRepo.logPredictions(rows), {
+    flushMs: config.experiments.logFlushMs,
+    batchRows: 1000,
+    maxPending: 200_000,
+    logger,
+  });
+  inference.setRouting(
+    new ExperimentRouter({
+      experiments: experimentRepo,
+      versions,
+      cache,
+      log: predictionLog,
+      top1: (resolved, bytes) => inference.top1(resolved, bytes),
+      inProgress: () => admission.stats().total,
+      shadowConcurrency: config.experiments.shadowConcurrency,
+      // Past a few images per inference worker, real requests are queueing: shadow work would add to the wait.
+      shadowBusy: Math.max(4, config.inference.workers * 4),
+      telemetry: metrics,
+      logger,
+    }),
+  );
+  const monitor = new ExperimentMonitor({
+    experiments: experimentRepo,
+    aliases,
+    flushLog: () => predictionLog.flush(),
+    intervalMs: config.experiments.monitorMs,
+    retentionMs: config.experiments.retentionMs,
+    logger,
+  });
   const streams = new StreamLimits({ perKey: config.limits.ssePerKey, total: config.limits.sseTotal });
   metrics.readFrom({
     queue: () => admission.stats(),
     loaded: () => manager.list(),
     comparisonsByStatus: () => comparisonRepo.countByStatus(),
     streams: () => streams.open,
+    predictionLog: () => predictionLog.stats,
   });
   const apiKeys = new ApiKeyService(repos.apiKeys, logger, cache);
   const services: Services = {
@@ -268,6 +306,14 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       maxActivePerKey: config.comparisons.maxActivePerKey,
     }),
     speed,
+    experiments: new ExperimentService({
+      experiments: experimentRepo,
+      models,
+      versions,
+      aliases,
+      log: predictionLog,
+      monitor,
+    }),
   };
   return {
     config,
@@ -288,9 +334,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     startWorkers: () => {
       runner.start();
       optimizationRunner.start();
+      monitor.start();
     },
     close: async () => {
-      await Promise.all([runner.stop(), optimizationRunner.stop()]);
+      await Promise.all([runner.stop(), optimizationRunner.stop(), monitor.stop()]);
+      await predictionLog.close();
       await images.close();
       await manager.close();
       await db.close();

@@ -21,6 +21,10 @@ export const PAGES = {
   disagreements: { default: 20, max: 10_000 },
   apiKeys: { default: 100, max: 1000 },
   loadedVersions: { default: 100, max: 1000 },
+  experiments: { default: 50, max: 500 },
+  /** Per arm. */
+  experimentPoints: { default: 200, max: 5000 },
+  feedback: { default: 1000, max: 1000 },
 } as const satisfies Record<string, Page>;
 
 /** The page size a request asked for, or the default; BAD_USER_INPUT outside 1..max (0 where allowed). */

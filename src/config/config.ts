@@ -140,6 +140,15 @@ const env = z.object({
     .positive('must be positive')
     .max(65536, 'must be at most 65536')
     .default(256),
+  EXPERIMENT_LOG_RETENTION_DAYS: count('days').max(3650, 'must be at most 3650').default(30),
+  EXPERIMENT_LOG_FLUSH_MS: count('milliseconds').max(60_000, 'must be at most 60000').default(200),
+  EXPERIMENT_MONITOR_MS: count('milliseconds').max(600_000, 'must be at most 600000').default(1000),
+  EXPERIMENT_SHADOW_CONCURRENCY: z.coerce
+    .number({ error: 'must be a whole number of images' })
+    .int('must be a whole number of images')
+    .min(0, 'must not be negative')
+    .max(1024, 'must be at most 1024')
+    .default(2),
   GRAPHQL_MAX_DEPTH: count('levels').max(100, 'must be at most 100').default(10),
   GRAPHQL_MAX_ALIASES: count('aliases').max(10_000, 'must be at most 10000').default(20),
   GRAPHQL_MAX_DIRECTIVES: count('directives').max(10_000, 'must be at most 10000').default(20),
@@ -259,6 +268,16 @@ export interface Config {
      * this many bytes (more runs per batch, smaller batches), however large a model's activations.
      */
     readonly calibrationMemoryBytes: number;
+  };
+  readonly experiments: {
+    /** The prediction log and feedback are deleted after this long (the tests' running state is kept). */
+    readonly retentionMs: number;
+    /** Logged predictions wait at most this long in memory before one INSERT writes them all. */
+    readonly logFlushMs: number;
+    /** How often the sequential tests take in new feedback (also at once after recordFeedback). */
+    readonly monitorMs: number;
+    /** Shadow images in progress at once; past it, and while real requests queue, shadow runs are dropped. */
+    readonly shadowConcurrency: number;
   };
   /** Operations over these are refused with QUERY_TOO_COMPLEX before anything runs. */
   readonly graphql: {
@@ -401,6 +420,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       leaseMs: e.COMPARISON_LEASE_S * 1000,
       maxActivePerKey: e.COMPARISON_MAX_ACTIVE_PER_KEY,
       calibrationMemoryBytes: Math.round(e.CALIBRATION_MEMORY_MB * 2 ** 20),
+    }),
+    experiments: Object.freeze({
+      retentionMs: e.EXPERIMENT_LOG_RETENTION_DAYS * 86_400_000,
+      logFlushMs: e.EXPERIMENT_LOG_FLUSH_MS,
+      monitorMs: e.EXPERIMENT_MONITOR_MS,
+      shadowConcurrency: e.EXPERIMENT_SHADOW_CONCURRENCY,
     }),
     graphql: Object.freeze({
       maxDepth: e.GRAPHQL_MAX_DEPTH,

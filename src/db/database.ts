@@ -106,7 +106,15 @@ const WRITES = new Set([
 function isChange(model: string, operation: string, args: unknown): boolean {
   if (!WRITES.has(operation) || !WATCHED_MODELS.has(model)) return false;
   const data = (args as { data?: object } | undefined)?.data;
-  return !(model === 'ApiKey' && operation === 'update' && data && Object.keys(data).every((k) => k === 'lastUsedAt'));
+  const only = (columns: string[]) => data && Object.keys(data).every((k) => columns.includes(k));
+  if (operation === 'update' || operation === 'updateMany') {
+    if (model === 'ApiKey' && only(['lastUsedAt'])) return false;
+    // Routing reads an experiment's status and its arms' versions, weights and activity; the test's
+    // running figures are not a change (the triggers skip them too).
+    if (model === 'Experiment' && data && !('status' in data)) return false;
+    if (model === 'ExperimentArm' && data && !['active', 'weight', 'versionId'].some((k) => k in data)) return false;
+  }
+  return true;
 }
 
 /**

@@ -14,7 +14,14 @@ const NO_TRIGGERS =
 export const LISTENER_NAME = 'modelgate-registry-listener';
 
 /** Prisma models whose rows requests resolve on every call: the tables with change triggers. */
-export const WATCHED_MODELS: ReadonlySet<string> = new Set(['ApiKey', 'Model', 'ModelVersion', 'Alias']);
+export const WATCHED_MODELS: ReadonlySet<string> = new Set([
+  'ApiKey',
+  'Model',
+  'ModelVersion',
+  'Alias',
+  'Experiment',
+  'ExperimentArm',
+]);
 
 /**
  * What a cache needs to know about changes to the watched tables: a generation that moves on every

@@ -5,6 +5,7 @@ import { AliasResolver } from './resolvers/alias.resolver';
 import { ApiKeyResolver } from './resolvers/api-key.resolver';
 import { ComparisonResolver } from './resolvers/comparison.resolver';
 import { DatasetResolver } from './resolvers/dataset.resolver';
+import { ExperimentArmResolver, ExperimentResolver } from './resolvers/experiment.resolver';
 import { ImportResolver } from './resolvers/import.resolver';
 import { MetricPointResolver, MlflowRunResolver } from './resolvers/mlflow-run.resolver';
 import { ModelResolver } from './resolvers/model.resolver';
@@ -43,6 +44,8 @@ export function buildGatewaySchema(): GraphQLSchema {
       DerivationResolver,
       VersionSpeedResolver,
       SpeedProfileResolver,
+      ExperimentResolver,
+      ExperimentArmResolver,
     ],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     // Required by type-graphql as soon as there is a @Subscription, even though each brings its own

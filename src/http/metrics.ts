@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ExperimentTelemetry } from '../experiments/experiment-router';
 import type { InferenceTelemetry } from '../inference/telemetry';
 
 /** What the gauges read when Prometheus scrapes: the runtime's own state, never a copy. */
@@ -7,6 +8,8 @@ export interface MetricSources {
   loaded(): { model: string; version: number; state: string; provider: string | null; memoryBytes: number }[];
   comparisonsByStatus(): Promise<Record<string, number>>;
   streams(): number;
+  /** The prediction log's rows: written, dropped (over its memory bound), waiting. */
+  predictionLog(): { written: number; dropped: number; pending: number };
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -17,7 +20,7 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
  * inference queue depth and refusals, loaded versions and their memory, comparison jobs by state,
  * rate-limit refusals, SSE streams, and Node's own (event-loop lag, GC, heap).
  */
-export class GatewayMetrics implements InferenceTelemetry {
+export class GatewayMetrics implements InferenceTelemetry, ExperimentTelemetry {
   readonly registry = new Registry();
   private readonly requests = new Counter({
     name: 'modelgate_graphql_requests_total',
@@ -50,6 +53,31 @@ export class GatewayMetrics implements InferenceTelemetry {
     name: 'modelgate_rejections_total',
     help: 'Requests refused at the door: rate limits, failed-authentication throttling, a full verification queue, bad or revoked keys, progress-stream caps',
     labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  private readonly armRequests = new Counter({
+    name: 'modelgate_experiment_requests_total',
+    help: 'Routed predictions and shadow runs by experiment, arm, kind (answer or shadow) and outcome (OK or the error code)',
+    labelNames: ['experiment', 'arm', 'kind', 'outcome'],
+    registers: [this.registry],
+  });
+  private readonly armSeconds = new Histogram({
+    name: 'modelgate_experiment_latency_seconds',
+    help: 'Latency of routed predictions (whole request) and shadow runs (the run) by experiment and arm',
+    labelNames: ['experiment', 'arm', 'kind'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly shadowDrops = new Counter({
+    name: 'modelgate_experiment_shadow_dropped_total',
+    help: 'Shadow runs dropped so as not to delay real traffic, by experiment and arm',
+    labelNames: ['experiment', 'arm'],
+    registers: [this.registry],
+  });
+  private readonly breaches = new Counter({
+    name: 'modelgate_experiment_guardrail_breaches_total',
+    help: 'Arms stopped by a guardrail, by experiment, arm and guardrail',
+    labelNames: ['experiment', 'arm', 'guardrail'],
     registers: [this.registry],
   });
   private sources: MetricSources | null = null;
@@ -98,6 +126,17 @@ export class GatewayMetrics implements InferenceTelemetry {
       },
     });
     new Gauge({
+      name: 'modelgate_experiment_log_rows',
+      help: 'Prediction log rows since start: written, dropped (over the memory bound while the database could not take them), pending',
+      labelNames: ['state'],
+      registers: [this.registry],
+      collect() {
+        const log = sources()?.predictionLog();
+        if (!log) return;
+        for (const state of ['written', 'dropped', 'pending'] as const) this.set({ state }, log[state]);
+      },
+    });
+    new Gauge({
       name: 'modelgate_sse_streams',
       help: 'Open progress streams',
       registers: [this.registry],
@@ -134,6 +173,21 @@ export class GatewayMetrics implements InferenceTelemetry {
 
   batch(e: { model: string; version: number; size: number }): void {
     this.batchSize.observe({ model: e.model, version: String(e.version) }, e.size);
+  }
+
+  routed(e: { experiment: number; arm: string; shadow: boolean; errorCode: string | null; ms: number }): void {
+    const kind = e.shadow ? 'shadow' : 'answer';
+    const labels = { experiment: String(e.experiment), arm: e.arm, kind };
+    this.armRequests.inc({ ...labels, outcome: e.errorCode ?? 'OK' });
+    if (!e.errorCode) this.armSeconds.observe(labels, e.ms / 1000);
+  }
+
+  shadowDropped(e: { experiment: number; arm: string }): void {
+    this.shadowDrops.inc({ experiment: String(e.experiment), arm: e.arm });
+  }
+
+  guardrailBreached(e: { experiment: number; arm: string; guardrail: string }): void {
+    this.breaches.inc({ experiment: String(e.experiment), arm: e.arm, guardrail: e.guardrail });
   }
 
   text(): Promise<string> {

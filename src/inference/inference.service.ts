@@ -1,5 +1,5 @@
 import { requireRole, type Actor } from '../auth/actor';
-import { badInput, internalError, modelNotReady, payloadTooLarge } from '../common/errors';
+import { badInput, DomainError, ErrorCode, internalError, modelNotReady, payloadTooLarge } from '../common/errors';
 import type { Config } from '../config/config';
 import { parseInputSpec, type InputSpec } from '../registry/input-spec';
 import type { ModelRecord } from '../registry/model.repository';
@@ -12,6 +12,7 @@ import { bytesFromBase64 } from './image/image-input';
 import type { Preprocessed } from './image/preprocess';
 import type { LoadedVersion, ModelManager, Target } from './model-manager';
 import { probabilities, topK, type ClassScore } from './postprocess';
+import type { PredictionRouting, RoutedPrediction } from './routing';
 import type { InferenceTelemetry } from './telemetry';
 
 /** An image as a client sends it: raw bytes (multipart upload) or base64 (plain or a data: URL). */
@@ -21,6 +22,8 @@ export interface ImageSource {
 }
 
 export interface PredictionResult {
+  /** Set when the prediction was logged (routed by an experiment). */
+  id: string | null;
   model: ModelRecord;
   version: VersionRecord;
   resolvedBy: string;
@@ -40,6 +43,9 @@ export const MAX_BATCH_IMAGES = 64;
 /** All of a predictBatch's image files together. */
 export const MAX_BATCH_BYTES = 100 * 1024 * 1024;
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
+const checkK = (k: number) => {
+  if (!Number.isInteger(k) || k < 1) throw badInput(`topK must be a positive integer, got ${k}`, { field: 'topK' });
+};
 
 /** predict and predictBatch: resolve the version, preprocess as it expects, run it, read its scores. */
 export class InferenceService {
@@ -88,16 +94,70 @@ export class InferenceService {
     return { record: version, model: { name: model.name, inputSpec } };
   }
 
-  async predict(actor: Actor, ref: VersionRef, image: ImageSource, k = 5): Promise<PredictionResult> {
+  private routing: PredictionRouting | null = null;
+
+  /** Experiments route unversioned predictions (set once at startup: the router needs this service too). */
+  setRouting(routing: PredictionRouting): void {
+    this.routing = routing;
+  }
+
+  /** A ref that names only the model goes to its running experiment, if any; explicit refs never do. */
+  private route(actor: Actor, ref: VersionRef, routingKey: string | null): Promise<RoutedPrediction | null> {
+    if (!this.routing || ref.version != null || ref.alias != null) return Promise.resolve(null);
+    return this.routing.route(actor, ref.model, routingKey);
+  }
+
+  async predict(
+    actor: Actor,
+    ref: VersionRef,
+    image: ImageSource,
+    k = 5,
+    routingKey: string | null = null,
+  ): Promise<PredictionResult> {
     requireRole(actor, 'viewer', 'running a prediction');
     const started = performance.now();
     const bytes = this.bytes(image);
+    checkK(k);
+    const route = await this.route(actor, ref, routingKey);
+    if (route) return this.runRouted(route, bytes, k, started);
     const resolved = await this.deps.versions.resolve(actor, ref);
     return this.run(resolved, bytes, k, started);
   }
 
+  private async runRouted(
+    route: RoutedPrediction,
+    bytes: Buffer,
+    k: number,
+    started: number,
+  ): Promise<PredictionResult> {
+    let result: PredictionResult;
+    try {
+      result = await this.run(route.resolved, bytes, k, started);
+    } catch (e) {
+      const errorCode = e instanceof DomainError ? e.code : ErrorCode.INTERNAL_SERVER_ERROR;
+      route.finish({ top: null, latencyMs: performance.now() - started, errorCode, bytes });
+      throw e;
+    }
+    result.id = route.finish({ top: result.top, latencyMs: result.timingsMs.total, errorCode: null, bytes });
+    return result;
+  }
+
+  /** A shadow run: the version's top class for an image, and how long the run took. */
+  async top1(resolved: ResolvedVersion, bytes: Buffer): Promise<{ label: string; probability: number; ms: number }> {
+    const started = performance.now();
+    const { probs } = await this.score(this.target(resolved), bytes);
+    const [best] = topK(probs, resolved.model.labels, 1);
+    return { label: best!.label, probability: best!.probability, ms: performance.now() - started };
+  }
+
   /** Every image through the same version; they share batches with each other and other requests. */
-  async predictBatch(actor: Actor, ref: VersionRef, images: ImageSource[], k = 5): Promise<PredictionResult[]> {
+  async predictBatch(
+    actor: Actor,
+    ref: VersionRef,
+    images: ImageSource[],
+    k = 5,
+    routingKey: string | null = null,
+  ): Promise<PredictionResult[]> {
     requireRole(actor, 'viewer', 'running a prediction');
     if (images.length === 0) throw badInput('images is empty', { field: 'images' });
     if (images.length > MAX_BATCH_IMAGES)
@@ -109,12 +169,19 @@ export class InferenceService {
       throw payloadTooLarge(
         `the images add up to ${total} bytes, more than the ${MAX_BATCH_BYTES} a predictBatch may carry`,
       );
-    const resolved = await this.deps.versions.resolve(actor, ref);
-    return Promise.all(all.map((bytes) => this.run(resolved, bytes, k, started)));
+    checkK(k);
+    // Each image is its own routed prediction (the same routing key sends them all to one arm).
+    const routes = await Promise.all(all.map(() => this.route(actor, ref, routingKey)));
+    const resolved = routes.every(Boolean) ? null : await this.deps.versions.resolve(actor, ref);
+    return Promise.all(
+      all.map((bytes, i) => {
+        const route = routes[i];
+        return route ? this.runRouted(route, bytes, k, started) : this.run(resolved!, bytes, k, started);
+      }),
+    );
   }
 
   private async run(resolved: ResolvedVersion, bytes: Buffer, k: number, started: number): Promise<PredictionResult> {
-    if (!Number.isInteger(k) || k < 1) throw badInput(`topK must be a positive integer, got ${k}`, { field: 'topK' });
     const { probs, image, out, provider, ms } = await this.score(this.target(resolved), bytes);
     this.deps.telemetry?.prediction({ model: resolved.model.name, version: resolved.version.version, provider, ms });
     if (probs.length !== resolved.model.labels.length) {
@@ -123,6 +190,7 @@ export class InferenceService {
       );
     }
     return {
+      id: null,
       model: resolved.model,
       version: resolved.version,
       resolvedBy: resolved.resolvedBy,

@@ -23,6 +23,7 @@ export class AliasRepository {
     version: { id: number; version: number },
     actor: string,
     notReady: (v: { status: string; statusReason: string | null }) => Error,
+    reason: string | null = null,
   ): Promise<{ alias: AliasRecord; changed: boolean }> {
     try {
       return await this.prisma.$transaction(async (tx) => {
@@ -52,6 +53,7 @@ export class AliasRepository {
             fromVersion: current?.version.version ?? null,
             toVersion: version.version,
             actor,
+            reason,
           },
         });
         return { alias, changed: true };

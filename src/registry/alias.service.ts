@@ -32,12 +32,19 @@ export class AliasService {
     return (await this.setReporting(actor, modelName, alias, versionNumber)).alias;
   }
 
+  /** Whether the actor may move this alias (FORBIDDEN/UNAUTHENTICATED otherwise). */
+  checkMove(actor: Actor, alias: string): void {
+    this.authorize(actor, alias, 'moving');
+  }
+
   /** As `set`, also saying whether the alias moved (importers report it). */
   async setReporting(
     actor: Actor,
     modelName: string,
     alias: string,
     versionNumber: number,
+    /** Recorded in the alias history when the move is not a person's own (an experiment's promotion). */
+    reason: string | null = null,
   ): Promise<{ alias: AliasRecord; changed: boolean }> {
     this.authorize(actor, alias, 'moving');
     const model = await this.deps.models.require(modelName);
@@ -57,7 +64,7 @@ export class AliasService {
       );
     if (version.status !== 'READY') throw notReady(version);
     // The repository checks READY again under its lock, in case the version changed meanwhile.
-    return this.deps.aliases.set(model.id, alias, version, actor.name, notReady);
+    return this.deps.aliases.set(model.id, alias, version, actor.name, notReady, reason);
   }
 
   /** Returns false when the alias did not exist. */

@@ -30,6 +30,7 @@ const NATIVE_TYPES: Record<string, string> = {
   DoublePrecision: 'float8',
   Timestamptz: 'timestamptz',
   Timestamp: 'timestamp',
+  Uuid: 'uuid',
 };
 
 interface DmmfField {

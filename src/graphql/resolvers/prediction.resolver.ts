@@ -59,13 +59,25 @@ const toPrediction = (r: PredictionResult) => ({
   top: r.top,
   executionProvider: r.executionProvider,
   timingsMs: r.timingsMs,
-  id: null,
+  id: r.id,
 });
+
+const ROUTING_KEY_MAX = 256;
+function routingKey(key: string | null | undefined): string | null {
+  if (key == null) return null;
+  if (key.length === 0 || key.length > ROUTING_KEY_MAX)
+    throw badInput(`routingKey must be 1 to ${ROUTING_KEY_MAX} characters`, { field: 'routingKey' });
+  return key;
+}
+
+const ROUTING_KEY_DESCRIPTION =
+  'Sticky routing: on a model with a running experiment, the same key always goes to the same arm (hashed with the experiment). Only the hash is logged.';
 
 @Resolver()
 export class PredictionResolver {
   @Query(() => Prediction, {
-    description: 'Classifies one image with the version the ref selects.',
+    description:
+      'Classifies one image with the version the ref selects. A ref naming only the model, on a model with a running experiment, is routed to one of its arms and logged (Prediction.id).',
     complexity: imageCost,
   })
   async predict(
@@ -73,11 +85,11 @@ export class PredictionResolver {
     @Arg('ref', () => VersionRefInput) ref: VersionRefInput,
     @Arg('image', () => ImageInput) image: ImageInput,
     @Arg('topK', () => Int, { nullable: true, defaultValue: 5 }) topK: number | null,
-    @Arg('routingKey', () => String, { nullable: true, description: 'Sticky routing for experiments (reserved).' })
-    _routingKey?: string | null,
+    @Arg('routingKey', () => String, { nullable: true, description: ROUTING_KEY_DESCRIPTION })
+    key?: string | null,
   ) {
     const [source] = await sources([image], ctx.services.inference.maxImageBytes);
-    return toPrediction(await ctx.services.inference.predict(ctx.actor, ref, source!, topK ?? 5));
+    return toPrediction(await ctx.services.inference.predict(ctx.actor, ref, source!, topK ?? 5, routingKey(key)));
   }
 
   @Query(() => [Prediction], {
@@ -89,9 +101,13 @@ export class PredictionResolver {
     @Arg('ref', () => VersionRefInput) ref: VersionRefInput,
     @Arg('images', () => [ImageInput]) images: ImageInput[],
     @Arg('topK', () => Int, { nullable: true, defaultValue: 5 }) topK: number | null,
+    @Arg('routingKey', () => String, { nullable: true, description: ROUTING_KEY_DESCRIPTION })
+    key?: string | null,
   ) {
     const all = await sources(images, ctx.services.inference.maxImageBytes);
-    return (await ctx.services.inference.predictBatch(ctx.actor, ref, all, topK ?? 5)).map(toPrediction);
+    return (await ctx.services.inference.predictBatch(ctx.actor, ref, all, topK ?? 5, routingKey(key))).map(
+      toPrediction,
+    );
   }
 
   @Query(() => [LoadedVersion], {

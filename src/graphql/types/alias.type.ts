@@ -23,6 +23,12 @@ export class AliasEvent {
   @Field(() => String, { description: 'API key name or local user that made the move.' })
   actor!: string;
 
+  @Field(() => String, {
+    nullable: true,
+    description: 'Why, when the move was not a direct setAlias: e.g. the experiment that promoted the version.',
+  })
+  reason!: string | null;
+
   @Field(() => Date)
   createdAt!: Date;
 }

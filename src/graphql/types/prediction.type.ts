@@ -40,13 +40,17 @@ export class ClassScore {
 
 @ObjectType()
 export class Prediction {
-  @Field(() => ID, { nullable: true, description: 'Set when the prediction is logged (experiments).' })
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      'Set when the prediction is logged (routed by an experiment): give it to recordFeedback with the true label.',
+  })
   id?: string | null;
 
   @Field(() => ModelVersion, { description: 'The version that actually answered.' })
   modelVersion!: unknown;
 
-  @Field(() => String, { description: '"version", "alias:<name>", "default", "experiment:<name>/<arm>".' })
+  @Field(() => String, { description: '"version", "alias:<name>", "default", "experiment:<id>/<arm>".' })
   resolvedBy!: string;
 
   @Field(() => [ClassScore], { description: 'Sorted by probability, topK long.' })
