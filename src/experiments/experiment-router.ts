@@ -5,7 +5,7 @@ import type { Logger } from '../common/logger';
 import type { RegistryCache } from '../db/registry-cache';
 import type { PredictionRouting, RoutedPrediction, RouteOutcome } from '../inference/routing';
 import type { ResolvedVersion, VersionService } from '../registry/version.service';
-import type { ExperimentRepository, RunningExperiment } from './experiment.repository';
+import { SHADOW_DROPPED, type ExperimentRepository, type RunningExperiment } from './experiment.repository';
 import type { PredictionLog } from './prediction-log';
 
 /** A running experiment as routing sees it (cached until the registry or an experiment changes). */
@@ -235,6 +235,12 @@ export class ExperimentRouter implements PredictionRouting {
     if (this.shadowInFlight >= this.deps.shadowConcurrency || real >= this.deps.shadowBusy) {
       this.shadowDropped++;
       this.deps.telemetry?.shadowDropped({ experiment: table.id, arm: arm.name });
+      // Logged too (no run, no latency), so every gateway's drops add up in ExperimentArm.shadowDropped.
+      this.deps.log.add({
+        ...this.row(table, arm, randomUUID(), groupId, true, keyHash),
+        latencyMs: 0,
+        errorCode: SHADOW_DROPPED,
+      });
       return;
     }
     this.shadowInFlight++;
@@ -271,18 +277,11 @@ export class ExperimentRouter implements PredictionRouting {
     },
   ): void {
     this.deps.log.add({
-      id: row.id,
-      groupId: row.groupId,
-      experimentId: table.id,
-      armId: arm.id,
-      versionId: arm.resolved.version.id,
-      shadow: row.shadow,
-      routingKeyHash: row.keyHash,
+      ...this.row(table, arm, row.id, row.groupId, row.shadow, row.keyHash),
       topLabel: row.label,
       confidence: row.confidence,
       latencyMs: row.ms,
       errorCode: row.errorCode,
-      createdAt: new Date(),
     });
     this.deps.telemetry?.routed({
       experiment: table.id,
@@ -292,6 +291,21 @@ export class ExperimentRouter implements PredictionRouting {
       ms: row.ms,
     });
     if (!arm.isControl) this.watch(table, arm, row.ms, row.errorCode);
+  }
+
+  private row(table: RouteTable, arm: RouteArm, id: string, groupId: string, shadow: boolean, keyHash: string | null) {
+    return {
+      id,
+      groupId,
+      experimentId: table.id,
+      armId: arm.id,
+      versionId: arm.resolved.version.id,
+      shadow,
+      routingKeyHash: keyHash,
+      topLabel: null,
+      confidence: null,
+      createdAt: new Date(),
+    };
   }
 
   /** Guardrails: a breach stops the arm here at once (the control serves) and in the database for every gateway. */

@@ -9,6 +9,9 @@ import type {
 } from '../db/generated/client';
 import { translatePrismaError } from '../db/prisma-errors';
 
+/** The log's errorCode for a shadow run dropped so as not to delay real traffic: not an error of the arm. */
+export const SHADOW_DROPPED = 'SHADOW_DROPPED';
+
 export type ExperimentRecord = Experiment;
 export type ArmRecord = ExperimentArm;
 export type PointRecord = ExperimentPoint;
@@ -73,6 +76,7 @@ export interface ArmTraffic {
   armId: number;
   requests: number;
   errors: number;
+  shadowDropped: number;
   latencyP50Ms: number | null;
   latencyP99Ms: number | null;
 }
@@ -322,9 +326,12 @@ export class ExperimentRepository {
   /** Requests, errors and latency per arm, from the log. */
   async traffic(experimentId: number): Promise<ArmTraffic[]> {
     const rows = await this.prisma.$queryRaw<
-      { armId: number; requests: bigint; errors: bigint; p50: number | null; p99: number | null }[]
+      { armId: number; requests: bigint; errors: bigint; dropped: bigint; p50: number | null; p99: number | null }[]
     >`
-      SELECT "armId", count(*) AS requests, count("errorCode") AS errors,
+      SELECT "armId",
+        count(*) FILTER (WHERE "errorCode" IS DISTINCT FROM ${SHADOW_DROPPED}) AS requests,
+        count(*) FILTER (WHERE "errorCode" <> ${SHADOW_DROPPED}) AS errors,
+        count(*) FILTER (WHERE "errorCode" = ${SHADOW_DROPPED}) AS dropped,
         percentile_cont(0.5) WITHIN GROUP (ORDER BY "latencyMs") FILTER (WHERE "errorCode" IS NULL) AS p50,
         percentile_cont(0.99) WITHIN GROUP (ORDER BY "latencyMs") FILTER (WHERE "errorCode" IS NULL) AS p99
       FROM "ExperimentPrediction" WHERE "experimentId" = ${experimentId} GROUP BY "armId"`;
@@ -332,6 +339,7 @@ export class ExperimentRepository {
       armId: r.armId,
       requests: Number(r.requests),
       errors: Number(r.errors),
+      shadowDropped: Number(r.dropped),
       latencyP50Ms: r.p50,
       latencyP99Ms: r.p99,
     }));
@@ -340,7 +348,7 @@ export class ExperimentRepository {
   async errorsByCode(experimentId: number): Promise<{ armId: number; code: string; count: number }[]> {
     const rows = await this.prisma.experimentPrediction.groupBy({
       by: ['armId', 'errorCode'],
-      where: { experimentId, errorCode: { not: null } },
+      where: { experimentId, errorCode: { not: null, notIn: [SHADOW_DROPPED] } },
       _count: { _all: true },
     });
     return rows.map((r) => ({ armId: r.armId, code: r.errorCode!, count: r._count._all }));

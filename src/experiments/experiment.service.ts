@@ -58,6 +58,7 @@ export interface ArmView {
   decision: string;
   requests: number;
   errors: number;
+  shadowDropped: number;
   errorsByCode: Record<string, number>;
   latencyP50Ms: number | null;
   latencyP99Ms: number | null;
@@ -386,6 +387,7 @@ export class ExperimentService {
         decision: arm.decision,
         requests: t?.requests ?? 0,
         errors: t?.errors ?? 0,
+        shadowDropped: t?.shadowDropped ?? 0,
         errorsByCode: Object.fromEntries(errors.filter((e) => e.armId === arm.id).map((e) => [e.code, e.count])),
         latencyP50Ms: t?.latencyP50Ms ?? null,
         latencyP99Ms: t?.latencyP99Ms ?? null,

@@ -226,6 +226,12 @@ export class ExperimentArm {
   @Field(() => Int)
   errors!: number;
 
+  @Field(() => Int, {
+    description:
+      'SHADOW: runs dropped so as not to delay real traffic (EXPERIMENT_SHADOW_CONCURRENCY, or real requests queueing).',
+  })
+  shadowDropped!: number;
+
   @Field(() => JSONScalar, { description: 'Errors by code, e.g. {"MODEL_LOAD_FAILED": 3}.' })
   errorsByCode!: Record<string, number>;
 
