@@ -210,6 +210,10 @@ export class ExperimentMonitor {
     } else if (live.length && live.every((j) => j.decision === 'CONTROL_BETTER')) {
       decision = 'CONTROL_BETTER';
       reason = `${control.name} is better than ${live.map((j) => j.arm.name).join(', ')} (always-valid p ≤ alpha ${experiment.alpha})`;
+    } else if (!live.length) {
+      // Every candidate was stopped by a guardrail: that stays the decision.
+      decision = 'GUARDRAIL_BREACHED';
+      reason = experiment.decisionReason;
     }
     if (best && experiment.autoPromote) {
       update.stop = {

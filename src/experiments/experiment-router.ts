@@ -335,7 +335,7 @@ export class ExperimentRouter implements PredictionRouting {
       'experiment guardrail breached: arm stopped',
     );
     this.deps.experiments
-      .stopArm(table.id, arm.id, `guardrail ${breach}`, 'guardrail')
+      .stopArm(table.id, arm.id, arm.name, `guardrail ${breach}`)
       .catch((e: unknown) =>
         this.deps.logger.error({ err: e, experiment: table.id }, 'could not record a guardrail breach'),
       );

@@ -180,9 +180,9 @@ export class ExperimentRepository {
 
   /**
    * Stops one arm's traffic (a guardrail); false when it was already stopped. With no other
-   * candidate left serving, the experiment stops too.
+   * candidate left serving, the experiment's decision becomes GUARDRAIL_BREACHED.
    */
-  async stopArm(experimentId: number, armId: number, reason: string, by: string): Promise<boolean> {
+  async stopArm(experimentId: number, armId: number, armName: string, reason: string): Promise<boolean> {
     return this.prisma.$transaction(async (tx) => {
       const { count } = await tx.experimentArm.updateMany({
         where: { id: armId, experimentId, active: true },
@@ -191,15 +191,10 @@ export class ExperimentRepository {
       if (!count) return false;
       const left = await tx.experimentArm.count({ where: { experimentId, active: true, isControl: false } });
       if (left === 0) {
+        // The control keeps serving the experiment's traffic (logged) until someone stops it.
         await tx.experiment.updateMany({
           where: { id: experimentId, status: 'RUNNING' },
-          data: {
-            status: 'STOPPED',
-            decision: 'GUARDRAIL_BREACHED',
-            decisionReason: reason,
-            stoppedAt: new Date(),
-            stoppedBy: by,
-          },
+          data: { decision: 'GUARDRAIL_BREACHED', decisionReason: `${armName}: ${reason}` },
         });
       }
       return true;

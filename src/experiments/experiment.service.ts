@@ -365,6 +365,11 @@ export class ExperimentService {
     });
   }
 
+  /** Waits until the feedback recorded so far is in the tests (the log flushed first). */
+  settle(): Promise<void> {
+    return this.deps.monitor.settle();
+  }
+
   /** Each arm's traffic (from the log), feedback and test. */
   async armViews(experiment: ExperimentWithArms): Promise<ArmView[]> {
     const [traffic, errors, agreement] = await Promise.all([
