@@ -193,7 +193,9 @@ export class ExperimentRouter implements PredictionRouting {
       // A stopped arm's share goes to the control; every other key keeps its arm.
       if (this.serving(chosen)) arm = chosen;
     }
-    const keyHash = routingKey == null ? null : createHash('sha256').update(routingKey).digest('hex').slice(0, 32);
+    // Salted with the experiment: the same user can be counted within one, never followed across.
+    const keyHash =
+      routingKey == null ? null : createHash('sha256').update(`${table.id}\0${routingKey}`).digest('hex').slice(0, 32);
     return {
       resolved: arm.resolved,
       finish: (outcome) => this.finish(table, arm, routingKey, keyHash, outcome),
