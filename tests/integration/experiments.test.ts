@@ -377,6 +377,22 @@ describe('online experiments', () => {
     expect(got.decision).toBe('GUARDRAIL_BREACHED');
   });
 
+  test('retention: the log and feedback go after EXPERIMENT_LOG_RETENTION_DAYS; the test keeps what it took in', async () => {
+    await t.close();
+    t = await createTestApp({ config: { experiments: { ...EXPERIMENTS, retentionMs: 1 } } });
+    await grayWithTwoVersions(t);
+    const e = await start(split());
+    const preds: Pred[] = [];
+    for (let i = 0; i < 10; i++) preds.push(await predict({ model: 'gray' }, `r${i}`));
+    await judge(preds.slice(0, 5), () => true);
+    const got = await get(e.id);
+    expect(got.arms.reduce((s: number, a: any) => s + a.requests, 0)).toBe(0);
+    expect(got.arms.reduce((s: number, a: any) => s + a.feedbackCount, 0)).toBe(5);
+    expect(
+      expectError(await t.gql(FEEDBACK, { id: preds[9]!.id, label: 'circle' }, t.keys.operator), 'NOT_FOUND').message,
+    ).toMatch(/kept for the retention period/);
+  });
+
   test('bad experiments are refused with a clear error', async () => {
     const bad = async (input: Record<string, unknown>, code = 'BAD_USER_INPUT', key = t.keys.admin) =>
       expectError(await t.gql(START, { input: { ...split(), ...input } }, key), code).message;
