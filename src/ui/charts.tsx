@@ -199,3 +199,224 @@ export function lineChart(points: Point[], xLabel: string, yLabel: string, opts:
       ],
     });
 }
+
+/** One colour per arm, the same in every chart of an experiment: the control grey, candidates in turn. */
+export interface ArmColors {
+  domain: string[];
+  range: string[];
+}
+
+const CANDIDATE_COLOURS = ['#1d4ed8', '#b45309', '#7c3aed', '#047857', '#be185d', '#0e7490', '#4d7c0f'];
+
+export function armColors(arms: readonly { name: string; isControl: boolean }[]): ArmColors {
+  let next = 0;
+  return {
+    domain: arms.map((a) => a.name),
+    range: arms.map((a) => (a.isControl ? '#6b7280' : CANDIDATE_COLOURS[next++ % CANDIDATE_COLOURS.length]!)),
+  };
+}
+
+/** A value of one arm after `feedback` judged answers (a cumulative series). */
+export interface ArmPoint {
+  arm: string;
+  feedback: number;
+  value: number;
+}
+
+/** The last point of each arm: where its line ends, labelled. */
+const lastOfEach = <T extends { arm: string }>(points: readonly T[]): T[] => [
+  ...new Map(points.map((p) => [p.arm, p])).values(),
+];
+
+/**
+ * The always-valid p-value of each candidate over its judged answers, on a log axis, with the alpha
+ * line: it never rises, and a candidate whose line reaches the line has a significant difference.
+ */
+export function pValueChart(points: ArmPoint[], alpha: number, colors: ArmColors): Make {
+  // Far below alpha the exact value no longer matters: such points sit on the floor (the tip and label say the value).
+  const floor = alpha * 1e-6;
+  const shown = points.map((p) => ({ ...p, y: Math.max(p.value, floor) }));
+  const lowest = Math.min(alpha, ...shown.map((p) => p.y));
+  const domain: [number, number] = [lowest / 4, 1];
+  // Ticks people read as p-values (1, 0.5, 0.2, 0.1, …; every few powers of ten over many decades), not "300m".
+  const decades = Math.ceil(-Math.log10(domain[0]));
+  const step = Math.max(1, Math.ceil(decades / 6));
+  const ticks = Array.from({ length: decades + 1 }, (_, k) =>
+    decades <= 3 ? [1, 0.5, 0.2].map((m) => m * 10 ** -k) : k % step === 0 ? [10 ** -k] : [],
+  )
+    .flat()
+    .filter((t) => t >= domain[0] && t <= 1);
+  const ends = lastOfEach(shown);
+  const pText = (v: number) =>
+    v >= 0.001 ? `p = ${Number(v.toPrecision(2))}` : v >= 1e-300 ? `p = ${v.toExponential(1)}` : 'p < 1e-300';
+  return (width) =>
+    Plot.plot({
+      width,
+      height: 280,
+      marginLeft: 56,
+      marginRight: 16,
+      x: { label: 'Judged answers of the candidate →', grid: true, nice: true },
+      y: {
+        type: 'log',
+        label: '↑ Always-valid p-value (log scale)',
+        domain,
+        grid: true,
+        ticks,
+        tickFormat: (d: number) => (d >= 0.001 ? String(Number(d.toPrecision(2))) : d.toExponential(0)),
+      },
+      color: { ...colors, legend: ends.length > 1 },
+      marks: [
+        Plot.ruleY([alpha], { stroke: '#a40e26', strokeDasharray: '5,4' }),
+        Plot.text([alpha], {
+          y: (d: number) => d,
+          frameAnchor: 'left',
+          textAnchor: 'start',
+          dx: 4,
+          dy: 8,
+          fill: '#a40e26',
+          text: () => `alpha = ${alpha}: significant below`,
+        }),
+        Plot.line(shown, { x: 'feedback', y: 'y', stroke: 'arm', curve: 'step-after', strokeWidth: 2 }),
+        Plot.dot(ends, { x: 'feedback', y: 'y', fill: 'arm', r: 4 }),
+        Plot.text(ends, {
+          x: 'feedback',
+          y: 'y',
+          text: (d: ArmPoint) => `${d.arm}: ${pText(d.value)}`,
+          textAnchor: 'end',
+          dy: -10,
+          fill: 'arm',
+          stroke: 'white',
+          strokeWidth: 3,
+          paintOrder: 'stroke',
+        }),
+        Plot.tip(
+          shown,
+          Plot.pointerX({
+            x: 'feedback',
+            y: 'y',
+            stroke: 'arm',
+            title: (d: ArmPoint) => `${d.arm} after ${d.feedback} judged answers\n${pText(d.value)}`,
+          }),
+        ),
+      ],
+    });
+}
+
+/** A candidate's confidence sequence for (candidate − control) accuracy, in points, after `feedback` answers. */
+export interface BandPoint {
+  arm: string;
+  feedback: number;
+  low: number;
+  high: number;
+  /** The observed difference then (null where it cannot be derived). */
+  estimate: number | null;
+}
+
+/**
+ * The confidence sequence of each candidate's accuracy difference from the control, as a band that
+ * only narrows, with the zero line and the observed difference; a band clear of zero has decided.
+ */
+export function confidenceSequenceChart(
+  rows: BandPoint[],
+  current: ArmPoint[],
+  level: number,
+  colors: ArmColors,
+): Make {
+  const toPts = (x: number) => Math.max(-100, Math.min(100, x * 100));
+  const band = rows.map((r) => ({
+    ...r,
+    low: toPts(r.low),
+    high: toPts(r.high),
+    estimate: r.estimate == null ? null : toPts(r.estimate),
+  }));
+  const observed = band.filter((r) => r.estimate != null);
+  const now = current.map((c) => ({ ...c, value: toPts(c.value) }));
+  const sign = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(1)}`;
+  return (width) =>
+    Plot.plot({
+      width,
+      height: 280,
+      marginLeft: 56,
+      marginRight: 16,
+      x: { label: 'Judged answers of the candidate →', grid: true, nice: true },
+      y: { label: `↑ Candidate − control accuracy (points, ${Math.round(level * 100)}% sequence)`, grid: true },
+      color: { ...colors, legend: now.length > 1 },
+      marks: [
+        Plot.areaY(band, {
+          x: 'feedback',
+          y1: 'low',
+          y2: 'high',
+          fill: 'arm',
+          fillOpacity: 0.16,
+          curve: 'step-after',
+        }),
+        Plot.line(band, { x: 'feedback', y: 'low', stroke: 'arm', curve: 'step-after', strokeOpacity: 0.7 }),
+        Plot.line(band, { x: 'feedback', y: 'high', stroke: 'arm', curve: 'step-after', strokeOpacity: 0.7 }),
+        Plot.ruleY([0], { stroke: '#1f2328' }),
+        Plot.line(observed, { x: 'feedback', y: 'estimate', stroke: 'arm', strokeDasharray: '3,3' }),
+        Plot.dot(now, { x: 'feedback', y: 'value', fill: 'arm', r: 5 }),
+        Plot.text(now, {
+          x: 'feedback',
+          y: 'value',
+          text: (d: ArmPoint) => `${d.arm}: ${sign(d.value)} pts`,
+          textAnchor: 'end',
+          dy: -12,
+          fill: 'arm',
+          stroke: 'white',
+          strokeWidth: 3,
+          paintOrder: 'stroke',
+        }),
+        Plot.tip(
+          band,
+          Plot.pointerX({
+            x: 'feedback',
+            y: 'high',
+            stroke: 'arm',
+            title: (d: BandPoint) =>
+              `${d.arm} after ${d.feedback} judged answers\n${sign(d.low)} to ${sign(d.high)} pts` +
+              (d.estimate == null ? '' : `\nobserved ${sign(d.estimate)} pts`),
+          }),
+        ),
+      ],
+    });
+}
+
+/** Each arm's cumulative accuracy (in %) over its own judged answers. */
+export function cumulativeAccuracyChart(points: ArmPoint[], colors: ArmColors): Make {
+  const pctPoints = points.map((p) => ({ ...p, value: p.value * 100 }));
+  const ends = lastOfEach(pctPoints);
+  return (width) =>
+    Plot.plot({
+      width,
+      height: 260,
+      marginLeft: 56,
+      marginRight: 16,
+      x: { label: 'Judged answers of the arm →', grid: true, nice: true },
+      y: { label: '↑ Accuracy so far (%)', grid: true, nice: true },
+      color: { ...colors, legend: true },
+      marks: [
+        Plot.line(pctPoints, { x: 'feedback', y: 'value', stroke: 'arm', strokeWidth: 2 }),
+        Plot.dot(ends, { x: 'feedback', y: 'value', fill: 'arm', r: 4 }),
+        Plot.text(ends, {
+          x: 'feedback',
+          y: 'value',
+          text: (d: ArmPoint) => `${d.arm}: ${d.value.toFixed(1)}%`,
+          textAnchor: 'end',
+          dy: -10,
+          fill: 'arm',
+          stroke: 'white',
+          strokeWidth: 3,
+          paintOrder: 'stroke',
+        }),
+        Plot.tip(
+          pctPoints,
+          Plot.pointerX({
+            x: 'feedback',
+            y: 'value',
+            stroke: 'arm',
+            title: (d: ArmPoint) => `${d.arm} after ${d.feedback} judged answers\n${d.value.toFixed(1)}% right`,
+          }),
+        ),
+      ],
+    });
+}

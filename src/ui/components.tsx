@@ -121,7 +121,9 @@ export function Chip({ children, tone }: { children: ReactNode; tone?: string })
 }
 
 export function StatusChip({ status }: { status: string }) {
-  const tone = { READY: 'ok', SUCCEEDED: 'ok', FAILED: 'bad', CANCELLED: 'muted', ARCHIVED: 'muted' }[status] ?? 'warn';
+  const tone =
+    { READY: 'ok', SUCCEEDED: 'ok', FAILED: 'bad', CANCELLED: 'muted', ARCHIVED: 'muted', STOPPED: 'muted' }[status] ??
+    'warn';
   return <Chip tone={tone}>{status.toLowerCase()}</Chip>;
 }
 

@@ -34,6 +34,7 @@ export function Layout() {
     ['/models', 'Models'],
     ['/predict', 'Predict'],
     ['/comparisons', 'Comparisons'],
+    ['/experiments', 'Experiments'],
     ['/datasets', 'Datasets'],
     ['/runtime', 'Runtime'],
     ...(operator ? ([['/imports', 'Imports']] as [string, string][]) : []),

@@ -82,6 +82,22 @@ export const comparisonRoute = createRoute({
   component: lazyRouteComponent(() => import('./pages/comparison'), 'ComparisonPage'),
 });
 
+export const experimentsRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/experiments',
+  validateSearch: (s: Record<string, unknown>): { model?: string; candidate?: number } => ({
+    model: str(s.model),
+    candidate: num(s.candidate),
+  }),
+  component: lazyRouteComponent(() => import('./pages/experiments'), 'ExperimentsPage'),
+});
+
+export const experimentRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/experiments/$id',
+  component: lazyRouteComponent(() => import('./pages/experiment'), 'ExperimentPage'),
+});
+
 export const runtimeRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/runtime',
@@ -139,6 +155,8 @@ const routeTree = rootRoute.addChildren([
   predictRoute,
   comparisonsRoute,
   comparisonRoute,
+  experimentsRoute,
+  experimentRoute,
   runtimeRoute,
   importsRoute,
   datasetsRoute,

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -275,6 +275,200 @@ run(`the admin web UI in headless Chromium (${dbKind()})`, () => {
     expect(modelVersion.version).toBe(3);
   });
 
+  it('starts a SPLIT experiment from the form, follows its routed traffic and feedback live, and stops it', async () => {
+    await page.goto(`${base}/experiments?model=fashion-classifier&candidate=3`);
+    await page.getByText(/Control: the model’s “baseline” alias, v1/).waitFor();
+    await page.getByLabel('Experiment name').fill('bn-cnn vs baseline');
+    await expect(page.getByLabel('Candidate 1 version').inputValue()).resolves.toBe('3');
+    await page.getByRole('button', { name: 'Start experiment' }).click();
+    await page.waitForURL(/\/experiments\/\d+$/);
+    const experimentId = page.url().split('/').pop()!;
+    await page.getByRole('heading', { name: 'No decision yet' }).waitFor();
+
+    // Real traffic: unversioned predictions of fashion-eval images, routed to the arms, then their
+    // true labels as feedback, in rounds (each round is one look of the test: one point per arm).
+    const dataset = (await t.app.services.datasets.latest('fashion-eval'))!;
+    const items = await t.app.services.datasets.itemsOf(dataset.id, 0, 480);
+    const actor = t.app.localActor();
+    const monitor = (t.app.services.experiments as any).deps.monitor;
+    for (let round = 0; round < 15; round++) {
+      const batch = items.slice(round * 32, round * 32 + 32);
+      const images = await Promise.all(
+        batch.map(async (item) => {
+          const { file } = await t.app.services.datasets.itemImage(
+            actor,
+            'fashion-eval',
+            item.ordinal,
+            dataset.version,
+          );
+          return { base64: readFileSync(file).toString('base64') };
+        }),
+      );
+      const { predictBatch } = expectData(
+        await t.gql(
+          `query($images: [ImageInput!]!) { predictBatch(ref: { model: "fashion-classifier" }, images: $images, topK: 1) { id resolvedBy } }`,
+          { images },
+          t.keys.operator,
+        ),
+      );
+      for (const p of predictBatch)
+        expect(p.resolvedBy).toMatch(new RegExp(`^experiment:${experimentId}/(control|v3)$`));
+      expectData(
+        await t.gql(
+          `mutation($items: [FeedbackInput!]!) { recordFeedbackBatch(feedback: $items) { created } }`,
+          {
+            items: predictBatch.map((p: any, i: number) => ({
+              predictionId: p.id,
+              label: dataset.labels[batch[i]!.labelIndex],
+            })),
+          },
+          t.keys.operator,
+        ),
+      );
+      await monitor.settle();
+    }
+
+    const { experiment } = expectData(
+      await t.gql(
+        `query($id: ID!) { experiment(id: $id) { status decision arms { name requests feedbackCount accuracy
+            test { pValue estimate confidenceSequence decision } } series { arm } } }`,
+        { id: experimentId },
+        t.keys.viewer,
+      ),
+    );
+    expect(experiment.arms.map((a: any) => a.name)).toEqual(['control', 'v3']);
+    expect(experiment.arms.reduce((s: number, a: any) => s + a.feedbackCount, 0)).toBe(480);
+    expect(experiment.series.length).toBeGreaterThanOrEqual(2 * 10);
+    // The page polls while the experiment runs: the arms table catches up with the API's figures.
+    const row = (name: string) =>
+      page.getByRole('row').filter({ has: page.getByRole('rowheader', { name, exact: true }) });
+    const expected = (f: (a: any) => string) => experiment.arms.map(f);
+    const cellsOf = async (name: string) => (await row(name).getByRole('cell').allTextContents()).map((s) => s.trim());
+    for (let tries = 0; ; tries++) {
+      if ((await cellsOf('Judged answers (feedback)')).join() === expected((a) => String(a.feedbackCount)).join())
+        break;
+      if (tries > 40) throw new Error(`the arms table did not catch up: ${await cellsOf('Judged answers (feedback)')}`);
+      await page.waitForTimeout(250);
+    }
+    expect(await cellsOf('Requests')).toEqual(expected((a) => String(a.requests)));
+    expect(await cellsOf('Accuracy')).toEqual(expected((a) => `${(a.accuracy * 100).toFixed(1)}%`));
+    const v3 = experiment.arms[1];
+    expect((await cellsOf('Accuracy − control'))[1]).toBe(
+      `${v3.test.estimate >= 0 ? '+' : '−'}${Math.abs(v3.test.estimate * 100).toFixed(1)} pts`,
+    );
+    for (const chart of ['experiment-p-value', 'experiment-confidence-sequence', 'experiment-accuracy'])
+      await page.locator(`figure[data-chart="${chart}"] svg`).first().waitFor();
+    // The p-value chart has a log y-axis and the alpha line; every chart draws one line per arm it covers.
+    expect(await page.locator('figure[data-chart="experiment-p-value"] svg path').count()).toBeGreaterThan(0);
+    await expect(page.locator('figure[data-chart="experiment-p-value"]').textContent()).resolves.toContain(
+      'alpha = 0.05',
+    );
+    await check(page, 'experiment');
+
+    await page.goto(`${base}/experiments`);
+    const listed = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'bn-cnn vs baseline' }) });
+    await expect(listed.textContent()).resolves.toMatch(/fashion-classifier.*split.*running/s);
+    await check(page, 'experiments');
+    await page.goto(`${base}/models/fashion-classifier`);
+    await page.getByRole('link', { name: 'bn-cnn vs baseline' }).waitFor();
+    await expect(page.getByText('Experiment running:').count()).resolves.toBe(1);
+    await check(page, 'model-experiment-running');
+
+    // Stop & promote only opens on a significant winner; a plain stop asks first, then ends it.
+    await page.goto(`${base}/experiments/${experimentId}`);
+    const promote = page.getByRole('button', { name: 'Stop & promote' });
+    await expect(promote.isDisabled()).resolves.toBe(experiment.decision !== 'CANDIDATE_BETTER');
+    await page.getByRole('button', { name: 'Stop experiment' }).click();
+    const dialog = page.getByRole('dialog');
+    await expect(dialog.textContent()).resolves.toContain('“champion” does not move');
+    await dialog.getByRole('button', { name: 'Stop', exact: true }).click();
+    await page.getByRole('button', { name: 'Stop experiment' }).waitFor({ state: 'detached' });
+    const stopped = expectData(
+      await t.gql(
+        `query($id: ID!) { experiment(id: $id) { status decision stoppedBy } }`,
+        { id: experimentId },
+        t.keys.viewer,
+      ),
+    ).experiment;
+    expect(stopped.status).toBe('STOPPED');
+    await page
+      .getByText(/^stopped$/)
+      .first()
+      .waitFor();
+    await check(page, 'experiment-stopped');
+
+    // Stop & promote, on an experiment whose feedback makes v2 clearly better: its answers are all
+    // judged right and the control's all wrong (labels chosen for the UI, not measured), so the test decides at minSamples.
+    // "champion" on v3 (where the comparison above put it), so that promoting v2 moves it.
+    await t.app.services.aliases.set(actor, 'fashion-classifier', 'champion', 3);
+    const { startExperiment } = expectData(
+      await t.gql(
+        `mutation { startExperiment(input: { model: "fashion-classifier", name: "promote v2", minSamples: 20,
+            arms: [{ name: "v2", ref: { model: "fashion-classifier", version: 2 }, weight: 0.5 }] }) { id } }`,
+        {},
+        t.keys.operator,
+      ),
+    );
+    const labels: string[] = dataset.labels;
+    for (let round = 0; round < 4; round++) {
+      const batch = items.slice(round * 25, round * 25 + 25);
+      const images = await Promise.all(
+        batch.map(async (item) => {
+          const { file } = await t.app.services.datasets.itemImage(
+            actor,
+            'fashion-eval',
+            item.ordinal,
+            dataset.version,
+          );
+          return { base64: readFileSync(file).toString('base64') };
+        }),
+      );
+      const { predictBatch } = expectData(
+        await t.gql(
+          `query($images: [ImageInput!]!) { predictBatch(ref: { model: "fashion-classifier" }, images: $images, topK: 1) { id resolvedBy top { label } } }`,
+          { images },
+          t.keys.operator,
+        ),
+      );
+      const feedback = predictBatch.map((p: any) => {
+        const top = p.top[0].label;
+        const wrong = labels.find((l) => l !== top)!;
+        return { predictionId: p.id, label: p.resolvedBy.endsWith('/v2') ? top : wrong };
+      });
+      expectData(
+        await t.gql(
+          `mutation($items: [FeedbackInput!]!) { recordFeedbackBatch(feedback: $items) { created } }`,
+          { items: feedback },
+          t.keys.operator,
+        ),
+      );
+      await monitor.settle();
+    }
+    await page.goto(`${base}/experiments/${startExperiment.id}`);
+    await page.getByRole('heading', { name: 'Candidate better' }).waitFor();
+    await expect(page.getByTestId('decision-sentence').textContent()).resolves.toMatch(
+      /^v2 is better than control \(v1\): \+\d+\.\d pts, always-valid p [=<] /,
+    );
+    await page.getByRole('button', { name: 'Stop & promote' }).click();
+    const promoteDialog = page.getByRole('dialog');
+    await expect(promoteDialog.textContent()).resolves.toContain('move “champion” of fashion-classifier to v2');
+    await promoteDialog.getByRole('button', { name: 'Stop and make v2 champion' }).click();
+    await page.getByText('v2 promoted to “champion”').waitFor();
+    await check(page, 'experiment-promoted');
+    const { modelVersion, model } = expectData(
+      await t.gql(
+        `{ modelVersion(ref: { model: "fashion-classifier", alias: "champion" }) { version }
+           model(name: "fashion-classifier") { aliasHistory(alias: "champion") { toVersion reason } } }`,
+        {},
+        t.keys.viewer,
+      ),
+    );
+    expect(modelVersion.version).toBe(2);
+    expect(model.aliasHistory.at(-1)).toMatchObject({ toVersion: 2, reason: expect.stringMatching(/"promote v2"/) });
+    // Back to v3, where the earlier comparison put it, for the tests that follow.
+    await t.app.services.aliases.set(actor, 'fashion-classifier', 'champion', 3);
+  }, 240_000);
+
   it('shows the runtime, datasets, imports and keys pages; creates a key shown once and revokes it', async () => {
     await page.goto(`${base}/runtime`);
     await page.getByRole('heading', { name: 'Loaded versions' }).waitFor();
@@ -333,6 +527,9 @@ run(`the admin web UI in headless Chromium (${dbKind()})`, () => {
     await p.locator('.verdict').waitFor();
     await expect(p.getByRole('button', { name: 'Promote candidate' }).count()).resolves.toBe(0);
     await expect(p.getByRole('button', { name: 'Start comparison' }).count()).resolves.toBe(0);
+    await p.goto(`${base}/experiments`);
+    await p.getByRole('link', { name: 'bn-cnn vs baseline' }).waitFor();
+    await expect(p.getByRole('button', { name: 'Start experiment' }).count()).resolves.toBe(0);
     await p.goto(`${base}/models/fashion-classifier`);
     await p.getByRole('heading', { name: 'Aliases' }).waitFor();
     await expect(p.getByRole('button', { name: /Move|Remove|Set alias/ }).count()).resolves.toBe(0);

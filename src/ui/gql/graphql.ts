@@ -25,6 +25,48 @@ export type CalibrationMethod =
   | 'MINMAX'
   | 'PERCENTILE';
 
+export type ExperimentArmInput = {
+  /** Letters, digits, ".", "_", "-"; at most 40. */
+  name: string;
+  /** A READY version of the experiment's model. */
+  ref: VersionRefInput;
+  /** SPLIT: the arm's share of traffic (weights are normalised; a control the arms leave out gets 1 minus their sum). SHADOW: the share of requests also run on the arm, in [0, 1]. */
+  weight: number;
+};
+
+/** What the always-valid test (or a guardrail, or a person) decided. */
+export type ExperimentDecision =
+  /** A candidate is more accurate than the control: always-valid p ≤ alpha. */
+  | 'CANDIDATE_BETTER'
+  /** No significant difference yet (or fewer than minSamples observations). */
+  | 'CONTINUE'
+  /** The control is more accurate: always-valid p ≤ alpha. */
+  | 'CONTROL_BETTER'
+  /** A guardrail stopped the arm's traffic (stoppedReason says which). */
+  | 'GUARDRAIL_BREACHED'
+  /** Stopped by a person before a significant difference. */
+  | 'STOPPED';
+
+/** How an experiment uses the traffic of the model. */
+export type ExperimentMode =
+  /** The control answers every request; each candidate also runs on a share (its weight) of them, off the response path. */
+  | 'SHADOW'
+  /** Each request is answered by one arm, drawn by weight (or by the routing key). */
+  | 'SPLIT';
+
+export type ExperimentStatus =
+  | 'RUNNING'
+  | 'STOPPED';
+
+export type GuardrailsInput = {
+  /** Stop a candidate's traffic when more than this share of its latest requests fail (0..1). */
+  maxErrorRate?: number | null | undefined;
+  /** Stop a candidate's traffic when the p99 latency of its latest requests is above this (ms). */
+  maxLatencyP99Ms?: number | null | undefined;
+  /** Requests an arm must have served (on a gateway) before its guardrails judge it; default 100. */
+  minRequests?: number | null | undefined;
+};
+
 /** An image: exactly one of base64 (raw file bytes, or a data: URL) or a multipart upload. */
 export type ImageInput = {
   /** PNG, JPEG, WebP, TIFF, GIF or AVIF file bytes, base64-encoded; data: URLs accepted. */
@@ -111,6 +153,25 @@ export type StartComparisonInput = {
   limit?: number | null | undefined;
   /** Non-inferiority margin on the accuracy difference (e.g. 0.01). */
   nonInferiorityMargin?: number | null | undefined;
+};
+
+export type StartExperimentInput = {
+  /** Significance level of the always-valid test; default 0.05. */
+  alpha?: number | null | undefined;
+  /** The arms, at most 8. The control arm defaults to the one on the model's "baseline" alias, added (as "control") when no arm is. */
+  arms: Array<ExperimentArmInput>;
+  /** Move "champion" to a significantly better candidate and stop (needs the right to move champion). */
+  autoPromote?: boolean | null | undefined;
+  /** The control arm's name (default: the baseline's arm). */
+  control?: string | null | undefined;
+  guardrails?: GuardrailsInput | null | undefined;
+  /** Observations each compared arm needs (pairs in SHADOW) before the test may decide; default 100. */
+  minSamples?: number | null | undefined;
+  mode?: ExperimentMode | null | undefined;
+  model: string;
+  name: string;
+  /** Seeds the draw of requests without a routing key (default: random). */
+  seed?: number | null | undefined;
 };
 
 export type Verdict =
@@ -209,6 +270,35 @@ export type UiDatasetsQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type UiDatasetsQuery = { datasets: Array<{ name: string, version: number, size: number, digest: string, labels: Array<string>, storageUri: string, createdAt: string, classCounts: Array<number> }> };
 
+export type UiExperimentQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type UiExperimentQuery = { experiment: { id: string, name: string, mode: ExperimentMode, status: ExperimentStatus, decision: ExperimentDecision, decisionReason: string | null, alpha: number, minSamples: number, autoPromote: boolean, promotedVersion: number | null, createdBy: string, startedAt: string, stoppedAt: string | null, stoppedBy: string | null, guardrails: { maxErrorRate: number | null, maxLatencyP99Ms: number | null, minRequests: number }, model: { name: string }, control: { name: string }, arms: Array<{ name: string, weight: number, isControl: boolean, active: boolean, stoppedReason: string | null, requests: number, errors: number, errorsByCode: unknown, shadowDropped: number, latencyP50Ms: number | null, latencyP99Ms: number | null, feedbackCount: number, correct: number, accuracy: number | null, agreement: number | null, modelVersion: { version: number, aliases: Array<string> }, test: { method: string, pValue: number, estimate: number | null, confidenceSequence: Array<number> | null, samples: number, controlOnlyRight: number | null, candidateOnlyRight: number | null, decision: ExperimentDecision } | null }>, series: Array<{ arm: string, at: string, feedback: number, correct: number, accuracy: number | null, pValue: number | null, csLow: number | null, csHigh: number | null }> } | null };
+
+export type UiStopExperimentMutationVariables = Exact<{
+  id: string | number;
+  promote?: boolean | null | undefined;
+}>;
+
+
+export type UiStopExperimentMutation = { stopExperiment: { id: string, status: ExperimentStatus, decision: ExperimentDecision, promotedVersion: number | null } };
+
+export type UiExperimentsQueryVariables = Exact<{
+  model?: string | null | undefined;
+}>;
+
+
+export type UiExperimentsQuery = { experiments: Array<{ id: string, name: string, mode: ExperimentMode, status: ExperimentStatus, decision: ExperimentDecision, startedAt: string, stoppedAt: string | null, promotedVersion: number | null, model: { name: string }, arms: Array<{ name: string, weight: number, isControl: boolean, active: boolean, feedbackCount: number, modelVersion: { version: number } }> }> };
+
+export type UiStartExperimentMutationVariables = Exact<{
+  input: StartExperimentInput;
+}>;
+
+
+export type UiStartExperimentMutation = { startExperiment: { id: string, status: ExperimentStatus } };
+
 export type UiImportReportFragment = { created: number, updated: number, unchanged: number, failed: number, items: Array<{ action: string, kind: string, name: string, version: number | null, reason: string | null }> };
 
 export type UiImportDvcMutationVariables = Exact<{
@@ -250,7 +340,7 @@ export type UiModelQueryVariables = Exact<{
 }>;
 
 
-export type UiModelQuery = { model: { name: string, description: string | null, task: string, labels: Array<string>, aliases: Array<{ name: string, updatedAt: string, version: { version: number } }>, aliasHistory: Array<{ alias: string, fromVersion: number | null, toVersion: number | null, actor: string, createdAt: string }>, versions: Array<{ id: string, version: number, status: VersionStatus, statusReason: string | null, aliases: Array<string>, sizeBytes: string, parameters: string | null, createdAt: string, speed: { batch1Ms: number, width: number, height: number, channels: number, executionProvider: string, threads: number | null, measuredAt: string } | null, parent: { version: number } | null, dvc: { path: string, rev: string | null } | null, mlflowRun: { runId: string, runName: string | null, metrics: unknown } | null }> } | null, comparisons: Array<{ id: string, status: JobStatus, finishedAt: string | null, candidate: { version: number }, baseline: { version: number }, dataset: { name: string, version: number }, candidateMetrics: { accuracy: number } | null, baselineMetrics: { accuracy: number } | null }> };
+export type UiModelQuery = { model: { name: string, description: string | null, task: string, labels: Array<string>, aliases: Array<{ name: string, updatedAt: string, version: { version: number } }>, aliasHistory: Array<{ alias: string, fromVersion: number | null, toVersion: number | null, actor: string, createdAt: string }>, versions: Array<{ id: string, version: number, status: VersionStatus, statusReason: string | null, aliases: Array<string>, sizeBytes: string, parameters: string | null, createdAt: string, speed: { batch1Ms: number, width: number, height: number, channels: number, executionProvider: string, threads: number | null, measuredAt: string } | null, parent: { version: number } | null, dvc: { path: string, rev: string | null } | null, mlflowRun: { runId: string, runName: string | null, metrics: unknown } | null }> } | null, experiments: Array<{ id: string, name: string, mode: ExperimentMode, startedAt: string }>, comparisons: Array<{ id: string, status: JobStatus, finishedAt: string | null, candidate: { version: number }, baseline: { version: number }, dataset: { name: string, version: number }, candidateMetrics: { accuracy: number } | null, baselineMetrics: { accuracy: number } | null }> };
 
 export type UiModelsQueryVariables = Exact<{
   search?: string | null | undefined;
@@ -565,6 +655,123 @@ export const UiDatasetsDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<UiDatasetsQuery, UiDatasetsQueryVariables>;
+export const UiExperimentDocument = new TypedDocumentString(`
+    query UiExperiment($id: ID!) {
+  experiment(id: $id) {
+    id
+    name
+    mode
+    status
+    decision
+    decisionReason
+    alpha
+    minSamples
+    autoPromote
+    promotedVersion
+    createdBy
+    startedAt
+    stoppedAt
+    stoppedBy
+    guardrails {
+      maxErrorRate
+      maxLatencyP99Ms
+      minRequests
+    }
+    model {
+      name
+    }
+    control {
+      name
+    }
+    arms {
+      name
+      weight
+      isControl
+      active
+      stoppedReason
+      requests
+      errors
+      errorsByCode
+      shadowDropped
+      latencyP50Ms
+      latencyP99Ms
+      feedbackCount
+      correct
+      accuracy
+      agreement
+      modelVersion {
+        version
+        aliases
+      }
+      test {
+        method
+        pValue
+        estimate
+        confidenceSequence
+        samples
+        controlOnlyRight
+        candidateOnlyRight
+        decision
+      }
+    }
+    series(points: 200) {
+      arm
+      at
+      feedback
+      correct
+      accuracy
+      pValue
+      csLow
+      csHigh
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<UiExperimentQuery, UiExperimentQueryVariables>;
+export const UiStopExperimentDocument = new TypedDocumentString(`
+    mutation UiStopExperiment($id: ID!, $promote: Boolean) {
+  stopExperiment(id: $id, promote: $promote) {
+    id
+    status
+    decision
+    promotedVersion
+  }
+}
+    `) as unknown as TypedDocumentString<UiStopExperimentMutation, UiStopExperimentMutationVariables>;
+export const UiExperimentsDocument = new TypedDocumentString(`
+    query UiExperiments($model: String) {
+  experiments(first: 100, model: $model) {
+    id
+    name
+    mode
+    status
+    decision
+    startedAt
+    stoppedAt
+    promotedVersion
+    model {
+      name
+    }
+    arms {
+      name
+      weight
+      isControl
+      active
+      feedbackCount
+      modelVersion {
+        version
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<UiExperimentsQuery, UiExperimentsQueryVariables>;
+export const UiStartExperimentDocument = new TypedDocumentString(`
+    mutation UiStartExperiment($input: StartExperimentInput!) {
+  startExperiment(input: $input) {
+    id
+    status
+  }
+}
+    `) as unknown as TypedDocumentString<UiStartExperimentMutation, UiStartExperimentMutationVariables>;
 export const UiImportDvcDocument = new TypedDocumentString(`
     mutation UiImportDvc($input: ImportDvcInput!) {
   importDvc(input: $input) {
@@ -686,6 +893,12 @@ export const UiModelDocument = new TypedDocumentString(`
         metrics
       }
     }
+  }
+  experiments(model: $name, status: RUNNING, first: 1) {
+    id
+    name
+    mode
+    startedAt
   }
   comparisons(model: $name, first: 50) {
     id

@@ -42,3 +42,36 @@ export function parseRef(model: string, ref: string | undefined): { model: strin
   const m = /^v?(\d+)$/.exec(r);
   return m ? { model, version: Number(m[1]) } : { model, alias: r };
 }
+
+/** A p-value as people quote it, two significant digits: "0.003", "0.051", "1", "2.1e-5"; "< 1e-300" below what a double holds. */
+export const fmtP = (p: number | null | undefined): string =>
+  p == null ? '—' : p >= 0.001 ? String(Number(p.toPrecision(2))) : p >= 1e-300 ? p.toExponential(1) : '< 1e-300';
+
+/** "p = 0.003", or "p < 1e-300". */
+export const pIs = (p: number | null | undefined): string => {
+  const f = fmtP(p);
+  return f.startsWith('<') ? `p ${f}` : `p = ${f}`;
+};
+
+/** An online experiment's decision in words (ExperimentDecision). */
+export const DECISION_WORDS: Record<string, string> = {
+  CANDIDATE_BETTER: 'Candidate better',
+  CONTROL_BETTER: 'Control better',
+  CONTINUE: 'No decision yet',
+  GUARDRAIL_BREACHED: 'Guardrail breached',
+  STOPPED: 'Stopped without a decision',
+};
+
+export const decisionTone = (d: string): string =>
+  ({ CANDIDATE_BETTER: 'ok', CONTROL_BETTER: 'bad', GUARDRAIL_BREACHED: 'bad', STOPPED: 'muted' })[d] ?? 'warn';
+
+/** An experiment arm as people name it: "v3", or "fast (v3)" when the arm's name is not its version. */
+export const armLabel = (a: { name: string; modelVersion: { version: number } }): string =>
+  a.name === `v${a.modelVersion.version}` ? a.name : `${a.name} (v${a.modelVersion.version})`;
+
+/** SPLIT: the arm's share of requests (weights are normalised); SHADOW: the share of requests it also runs on. */
+export function armShare(mode: string, arms: readonly { weight: number }[], a: { weight: number }): number {
+  if (mode === 'SHADOW') return a.weight;
+  const sum = arms.reduce((s, b) => s + b.weight, 0);
+  return sum > 0 ? a.weight / sum : 0;
+}

@@ -64,6 +64,12 @@ const ModelQuery = graphql(`
         }
       }
     }
+    experiments(model: $name, status: RUNNING, first: 1) {
+      id
+      name
+      mode
+      startedAt
+    }
     comparisons(model: $name, first: 50) {
       id
       status
@@ -117,6 +123,7 @@ export function ModelPage() {
   if (q.error) return <ErrorBox error={q.error} />;
   const model = q.data.model;
   if (!model) return <ErrorBox error={new Error(`no model ${name}`)} />;
+  const running = q.data.experiments[0];
 
   const metricKeys = [
     ...(accuracy.size ? ['accuracy (latest comparison)'] : []),
@@ -150,6 +157,9 @@ export function ModelPage() {
           >
             Comparisons
           </Link>
+          <Link to="/experiments" search={{ model: model.name, candidate: undefined }}>
+            Experiments
+          </Link>
         </>
       }
     >
@@ -157,6 +167,18 @@ export function ModelPage() {
       <p className="muted">
         {model.task} · {model.labels.length} classes: {model.labels.join(', ')}
       </p>
+      {running && (
+        <p className="card running-experiment">
+          <Chip tone="warn">live</Chip> Experiment running:{' '}
+          <Link to="/experiments/$id" params={{ id: running.id }}>
+            {running.name}
+          </Link>{' '}
+          <span className="muted small">
+            ({running.mode.toLowerCase()}, since {fmtDate(running.startedAt)}): unversioned predictions of {model.name}{' '}
+            are routed to its arms.
+          </span>
+        </p>
+      )}
       <Section title="Versions">
         <div className="table-wrap">
           <table>
