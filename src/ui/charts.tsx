@@ -228,6 +228,43 @@ const lastOfEach = <T extends { arm: string }>(points: readonly T[]): T[] => [
   ...new Map(points.map((p) => [p.arm, p])).values(),
 ];
 
+// The experiment charts share a frame, so that their end labels can be placed in pixels.
+const FRAME = { height: 280, marginTop: 24, marginBottom: 36, marginLeft: 56, marginRight: 92 };
+
+const shortName = (s: string) => (s.length > 12 ? `${s.slice(0, 11)}…` : s);
+
+/**
+ * Each arm's label in the right margin at the height of its line's end, nudged apart (at least 13 px)
+ * so that arms that end close together stay readable. `at` is the label's position on the y range
+ * from 0 (bottom) to 1 (top).
+ */
+function endLabels<T extends { arm: string }>(ends: T[], at: (d: T) => number, text: (d: T) => string) {
+  const inner = FRAME.height - FRAME.marginTop - FRAME.marginBottom;
+  const px = ends.map((d) => FRAME.marginTop + (1 - Math.max(0, Math.min(1, at(d)))) * inner);
+  const dy = ends.map(() => 0);
+  let last = -Infinity;
+  for (const i of px.map((_, i) => i).sort((a, b) => px[a]! - px[b]!)) {
+    const y = Math.max(px[i]!, last + 13);
+    dy[i] = y - px[i]!;
+    last = y;
+  }
+  return ends.map((d, i) =>
+    Plot.text([d], {
+      frameAnchor: 'top-right',
+      dy: px[i]! + dy[i]! - FRAME.marginTop,
+      dx: 6,
+      textAnchor: 'start',
+      lineAnchor: 'middle',
+      fill: 'arm',
+      fontWeight: 600,
+      text: (x: T) => `${shortName(x.arm)} ${text(x)}`,
+    }),
+  );
+}
+
+const pText = (v: number) =>
+  v >= 0.001 ? String(Number(v.toPrecision(2))) : v >= 1e-300 ? v.toExponential(1) : '<1e-300';
+
 /**
  * The always-valid p-value of each candidate over its judged answers, on a log axis, with the alpha
  * line: it never rises, and a candidate whose line reaches the line has a significant difference.
@@ -247,14 +284,11 @@ export function pValueChart(points: ArmPoint[], alpha: number, colors: ArmColors
     .flat()
     .filter((t) => t >= domain[0] && t <= 1);
   const ends = lastOfEach(shown);
-  const pText = (v: number) =>
-    v >= 0.001 ? `p = ${Number(v.toPrecision(2))}` : v >= 1e-300 ? `p = ${v.toExponential(1)}` : 'p < 1e-300';
+  const at = (d: { y: number }) => Math.log(d.y / domain[0]) / Math.log(1 / domain[0]);
   return (width) =>
     Plot.plot({
+      ...FRAME,
       width,
-      height: 280,
-      marginLeft: 56,
-      marginRight: 16,
       x: { label: 'Judged answers of the candidate →', grid: true, nice: true },
       y: {
         type: 'log',
@@ -264,7 +298,7 @@ export function pValueChart(points: ArmPoint[], alpha: number, colors: ArmColors
         ticks,
         tickFormat: (d: number) => (d >= 0.001 ? String(Number(d.toPrecision(2))) : d.toExponential(0)),
       },
-      color: { ...colors, legend: ends.length > 1 },
+      color: colors,
       marks: [
         Plot.ruleY([alpha], { stroke: '#a40e26', strokeDasharray: '5,4' }),
         Plot.text([alpha], {
@@ -272,30 +306,21 @@ export function pValueChart(points: ArmPoint[], alpha: number, colors: ArmColors
           frameAnchor: 'left',
           textAnchor: 'start',
           dx: 4,
-          dy: 8,
+          dy: -7,
           fill: '#a40e26',
           text: () => `alpha = ${alpha}: significant below`,
         }),
         Plot.line(shown, { x: 'feedback', y: 'y', stroke: 'arm', curve: 'step-after', strokeWidth: 2 }),
         Plot.dot(ends, { x: 'feedback', y: 'y', fill: 'arm', r: 4 }),
-        Plot.text(ends, {
-          x: 'feedback',
-          y: 'y',
-          text: (d: ArmPoint) => `${d.arm}: ${pText(d.value)}`,
-          textAnchor: 'end',
-          dy: -10,
-          fill: 'arm',
-          stroke: 'white',
-          strokeWidth: 3,
-          paintOrder: 'stroke',
-        }),
+        // In the margin, short: the caption and the tip give the exact value.
+        ...endLabels(ends, at, (d) => (d.value < 1e-6 ? 'p < 1e-6' : `p = ${pText(d.value)}`)),
         Plot.tip(
           shown,
           Plot.pointerX({
             x: 'feedback',
             y: 'y',
             stroke: 'arm',
-            title: (d: ArmPoint) => `${d.arm} after ${d.feedback} judged answers\n${pText(d.value)}`,
+            title: (d: ArmPoint) => `${d.arm} after ${d.feedback} judged answers\np = ${pText(d.value)}`,
           }),
         ),
       ],
@@ -322,6 +347,7 @@ export function confidenceSequenceChart(
   level: number,
   colors: ArmColors,
 ): Make {
+  // A difference of two accuracies lies within ±100 points, whatever the bound says early on.
   const toPts = (x: number) => Math.max(-100, Math.min(100, x * 100));
   const band = rows.map((r) => ({
     ...r,
@@ -331,16 +357,17 @@ export function confidenceSequenceChart(
   }));
   const observed = band.filter((r) => r.estimate != null);
   const now = current.map((c) => ({ ...c, value: toPts(c.value) }));
+  const values = [0, ...band.flatMap((r) => [r.low, r.high]), ...now.map((n) => n.value)];
+  const pad = 2;
+  const domain: [number, number] = [Math.min(...values) - pad, Math.max(...values) + pad];
   const sign = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(1)}`;
   return (width) =>
     Plot.plot({
+      ...FRAME,
       width,
-      height: 280,
-      marginLeft: 56,
-      marginRight: 16,
       x: { label: 'Judged answers of the candidate →', grid: true, nice: true },
-      y: { label: `↑ Candidate − control accuracy (points, ${Math.round(level * 100)}% sequence)`, grid: true },
-      color: { ...colors, legend: now.length > 1 },
+      y: { label: `↑ Candidate − control accuracy (points, ${Math.round(level * 100)}% sequence)`, grid: true, domain },
+      color: colors,
       marks: [
         Plot.areaY(band, {
           x: 'feedback',
@@ -355,17 +382,11 @@ export function confidenceSequenceChart(
         Plot.ruleY([0], { stroke: '#1f2328' }),
         Plot.line(observed, { x: 'feedback', y: 'estimate', stroke: 'arm', strokeDasharray: '3,3' }),
         Plot.dot(now, { x: 'feedback', y: 'value', fill: 'arm', r: 5 }),
-        Plot.text(now, {
-          x: 'feedback',
-          y: 'value',
-          text: (d: ArmPoint) => `${d.arm}: ${sign(d.value)} pts`,
-          textAnchor: 'end',
-          dy: -12,
-          fill: 'arm',
-          stroke: 'white',
-          strokeWidth: 3,
-          paintOrder: 'stroke',
-        }),
+        ...endLabels(
+          now,
+          (d) => (d.value - domain[0]) / (domain[1] - domain[0]),
+          (d) => `${sign(d.value)} pts`,
+        ),
         Plot.tip(
           band,
           Plot.pointerX({
@@ -385,29 +406,26 @@ export function confidenceSequenceChart(
 export function cumulativeAccuracyChart(points: ArmPoint[], colors: ArmColors): Make {
   const pctPoints = points.map((p) => ({ ...p, value: p.value * 100 }));
   const ends = lastOfEach(pctPoints);
+  const values = pctPoints.map((p) => p.value);
+  const domain: [number, number] = [
+    Math.max(0, Math.floor(Math.min(...values)) - 1),
+    Math.min(100, Math.ceil(Math.max(...values)) + 1),
+  ];
   return (width) =>
     Plot.plot({
+      ...FRAME,
       width,
-      height: 260,
-      marginLeft: 56,
-      marginRight: 16,
       x: { label: 'Judged answers of the arm →', grid: true, nice: true },
-      y: { label: '↑ Accuracy so far (%)', grid: true, nice: true },
-      color: { ...colors, legend: true },
+      y: { label: '↑ Accuracy so far (%)', grid: true, domain },
+      color: colors,
       marks: [
         Plot.line(pctPoints, { x: 'feedback', y: 'value', stroke: 'arm', strokeWidth: 2 }),
         Plot.dot(ends, { x: 'feedback', y: 'value', fill: 'arm', r: 4 }),
-        Plot.text(ends, {
-          x: 'feedback',
-          y: 'value',
-          text: (d: ArmPoint) => `${d.arm}: ${d.value.toFixed(1)}%`,
-          textAnchor: 'end',
-          dy: -10,
-          fill: 'arm',
-          stroke: 'white',
-          strokeWidth: 3,
-          paintOrder: 'stroke',
-        }),
+        ...endLabels(
+          ends,
+          (d) => (d.value - domain[0]) / (domain[1] - domain[0]),
+          (d) => `${d.value.toFixed(1)}%`,
+        ),
         Plot.tip(
           pctPoints,
           Plot.pointerX({

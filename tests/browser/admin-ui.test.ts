@@ -290,7 +290,6 @@ run(`the admin web UI in headless Chromium (${dbKind()})`, () => {
     const dataset = (await t.app.services.datasets.latest('fashion-eval'))!;
     const items = await t.app.services.datasets.itemsOf(dataset.id, 0, 480);
     const actor = t.app.localActor();
-    const monitor = (t.app.services.experiments as any).deps.monitor;
     for (let round = 0; round < 15; round++) {
       const batch = items.slice(round * 32, round * 32 + 32);
       const images = await Promise.all(
@@ -325,7 +324,7 @@ run(`the admin web UI in headless Chromium (${dbKind()})`, () => {
           t.keys.operator,
         ),
       );
-      await monitor.settle();
+      await t.app.services.experiments.settle();
     }
 
     const { experiment } = expectData(
@@ -442,7 +441,7 @@ run(`the admin web UI in headless Chromium (${dbKind()})`, () => {
           t.keys.operator,
         ),
       );
-      await monitor.settle();
+      await t.app.services.experiments.settle();
     }
     await page.goto(`${base}/experiments/${startExperiment.id}`);
     await page.getByRole('heading', { name: 'Candidate better' }).waitFor();
@@ -465,6 +464,61 @@ run(`the admin web UI in headless Chromium (${dbKind()})`, () => {
     );
     expect(modelVersion.version).toBe(2);
     expect(model.aliasHistory.at(-1)).toMatchObject({ toVersion: 2, reason: expect.stringMatching(/"promote v2"/) });
+
+    // SHADOW: the control answers; v3 also runs on every request, off the response path.
+    const shadow = expectData(
+      await t.gql(
+        `mutation { startExperiment(input: { model: "fashion-classifier", name: "v3 in the shadow", mode: SHADOW,
+            arms: [{ name: "v3", ref: { model: "fashion-classifier", version: 3 }, weight: 1 }] }) { id } }`,
+        {},
+        t.keys.operator,
+      ),
+    ).startExperiment;
+    for (let round = 0; round < 3; round++) {
+      const batch = items.slice(100 + round * 20, 120 + round * 20);
+      for (const item of batch) {
+        const { file } = await t.app.services.datasets.itemImage(actor, 'fashion-eval', item.ordinal, dataset.version);
+        const { predict } = expectData(
+          await t.gql(
+            `query($b: String!) { predict(ref: { model: "fashion-classifier" }, image: { base64: $b }, topK: 1) { id resolvedBy } }`,
+            { b: readFileSync(file).toString('base64') },
+            t.keys.operator,
+          ),
+        );
+        expect(predict.resolvedBy).toBe(`experiment:${shadow.id}/control`);
+        // Let the shadow run finish before the label arrives, as it would in real use.
+        await new Promise((r) => setTimeout(r, 20));
+        expectData(
+          await t.gql(
+            `mutation($id: ID!, $label: String!) { recordFeedback(predictionId: $id, label: $label) { created } }`,
+            { id: predict.id, label: labels[item.labelIndex] },
+            t.keys.operator,
+          ),
+        );
+      }
+      await t.app.services.experiments.settle();
+    }
+    await page.goto(`${base}/experiments/${shadow.id}`);
+    const shadowArms = expectData(
+      await t.gql(
+        `query($id: ID!) { experiment(id: $id) { arms { name agreement requests shadowDropped } } }`,
+        { id: shadow.id },
+        t.keys.viewer,
+      ),
+    ).experiment.arms;
+    await row('Agreement with the control').waitFor();
+    expect(await cellsOf('Agreement with the control')).toEqual([
+      '—',
+      shadowArms[1].agreement == null ? '—' : `${(shadowArms[1].agreement * 100).toFixed(1)}%`,
+    ]);
+    expect(await cellsOf('Shadow runs dropped')).toEqual(shadowArms.map((a: any) => String(a.shadowDropped)));
+    for (const chart of ['experiment-p-value', 'experiment-confidence-sequence', 'experiment-accuracy'])
+      await page.locator(`figure[data-chart="${chart}"] svg`).first().waitFor();
+    await check(page, 'experiment-shadow');
+    expectData(
+      await t.gql(`mutation($id: ID!) { stopExperiment(id: $id) { status } }`, { id: shadow.id }, t.keys.operator),
+    );
+
     // Back to v3, where the earlier comparison put it, for the tests that follow.
     await t.app.services.aliases.set(actor, 'fashion-classifier', 'champion', 3);
   }, 240_000);

@@ -368,7 +368,10 @@ function ArmsTable({ e }: { e: E }) {
           ],
         ] as [string, (a: Arm) => ReactNode][])
       : []),
-    ['Accuracy − control', (a) => (a.test ? pts(a.test.estimate) : '—')],
+    [
+      shadow ? 'Accuracy − control, on the same images' : 'Accuracy − control',
+      (a) => (a.test ? pts(a.test.estimate) : '—'),
+    ],
     [
       `${level} confidence sequence`,
       (a) =>
