@@ -6,6 +6,8 @@ import { table } from '../format';
 import { fileError, intArg, versionRef, type CommandContext } from './shared';
 
 interface Prediction {
+  /** Set when an experiment routed (and logged) it: what `experiment feedback` takes. */
+  id: string | null;
   modelVersion: { version: number };
   resolvedBy: string;
   executionProvider: string;
@@ -14,8 +16,9 @@ interface Prediction {
 }
 
 const PREDICT_BATCH =
-  'query($ref: VersionRefInput!, $images: [ImageInput!]!, $topK: Int) { predictBatch(ref: $ref, images: $images, topK: $topK) ' +
-  '{ modelVersion { version } resolvedBy executionProvider top { label probability } timingsMs } }';
+  'query($ref: VersionRefInput!, $images: [ImageInput!]!, $topK: Int, $key: String) ' +
+  '{ predictBatch(ref: $ref, images: $images, topK: $topK, routingKey: $key) ' +
+  '{ id modelVersion { version } resolvedBy executionProvider top { label probability } timingsMs } }';
 /** Images per request: a predictBatch carries at most 64. */
 const IMAGES_PER_REQUEST = 32;
 
@@ -32,20 +35,29 @@ async function predictAll(
   ref: ReturnType<typeof versionRef>,
   images: string[],
   topK: number,
+  routingKey: string | undefined,
 ): Promise<Prediction[]> {
   const results: Prediction[] = [];
   for (let i = 0; i < images.length; i += IMAGES_PER_REQUEST) {
     const batch = images.slice(i, i + IMAGES_PER_REQUEST).map((f) => ({ base64: readImage(f) }));
-    const d = await client.request<{ predictBatch: Prediction[] }>(PREDICT_BATCH, { ref, images: batch, topK });
+    const d = await client.request<{ predictBatch: Prediction[] }>(PREDICT_BATCH, {
+      ref,
+      images: batch,
+      topK,
+      key: routingKey,
+    });
     results.push(...d.predictBatch);
   }
   return results;
 }
 
 function predictionTable(images: string[], results: Prediction[]): string {
+  // Routed by an experiment: the id to give `experiment feedback` with the true label.
+  const routed = results.some((p) => p.id);
   return table(
     results.map((p, i) => ({
       image: images[i]!,
+      ...(routed ? { prediction: p.id } : {}),
       version: `v${p.modelVersion.version}`,
       resolvedBy: p.resolvedBy,
       top: p.top.map((c) => `${c.label} ${(c.probability * 100).toFixed(1)}%`).join('; '),
@@ -64,12 +76,16 @@ export function register(program: Command, { connect, print }: CommandContext): 
     .option('--version <n>', 'version number', intArg('--version'))
     .option('--alias <alias>', 'alias, e.g. baseline')
     .option('--top <k>', 'classes to show per image', intArg('--top'), 3)
+    .option(
+      '--routing-key <key>',
+      'sticky routing: on a model with a running experiment, the same key goes to the same arm',
+    )
     .action(async (model, images: string[], o) => {
       const ref = versionRef(model, o.version !== undefined ? String(o.version) : o.alias);
       const client = await connect();
       let results: Prediction[];
       try {
-        results = await predictAll(client, ref, images, o.top);
+        results = await predictAll(client, ref, images, o.top, o.routingKey);
       } finally {
         await client.close();
       }
