@@ -226,21 +226,20 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     maxPending: 200_000,
     logger,
   });
-  inference.setRouting(
-    new ExperimentRouter({
-      experiments: experimentRepo,
-      versions,
-      cache,
-      log: predictionLog,
-      top1: (resolved, bytes) => inference.top1(resolved, bytes),
-      inProgress: () => admission.stats().total,
-      shadowConcurrency: config.experiments.shadowConcurrency,
-      // Past a few images per inference worker, real requests are queueing: shadow work would add to the wait.
-      shadowBusy: Math.max(4, config.inference.workers * 4),
-      telemetry: metrics,
-      logger,
-    }),
-  );
+  const router = new ExperimentRouter({
+    experiments: experimentRepo,
+    versions,
+    cache,
+    log: predictionLog,
+    top1: (resolved, bytes) => inference.top1(resolved, bytes),
+    inProgress: () => admission.stats().total,
+    shadowConcurrency: config.experiments.shadowConcurrency,
+    // Past a few images per inference worker, real requests are queueing: shadow work would add to the wait.
+    shadowBusy: Math.max(4, config.inference.workers * 4),
+    telemetry: metrics,
+    logger,
+  });
+  inference.setRouting(router);
   const monitor = new ExperimentMonitor({
     experiments: experimentRepo,
     aliases,
@@ -337,7 +336,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       monitor.start();
     },
     close: async () => {
-      await Promise.all([runner.stop(), optimizationRunner.stop(), monitor.stop()]);
+      await Promise.all([runner.stop(), optimizationRunner.stop(), monitor.stop(), router.drain()]);
       await predictionLog.close();
       await images.close();
       await manager.close();

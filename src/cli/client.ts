@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import type { ApolloServer } from '@apollo/server';
 import { createApp, type App } from '../app';
 import { loadConfig } from '../config/config';
@@ -28,6 +29,8 @@ interface GraphQLResponse {
  */
 export interface GatewayClient {
   request<T>(query: string, variables?: Record<string, unknown>): Promise<T>;
+  /** A dataset item's stored image (GET /datasets/<name>/items/<ordinal>/image over HTTP). */
+  datasetImage(name: string, version: number, ordinal: number): Promise<Buffer>;
   /** In-process only: run background jobs (comparisons) here, as a server would. */
   startWorkers?(): void;
   close(): Promise<void>;
@@ -72,6 +75,24 @@ export function remoteClient(url: string, key: string | undefined): GatewayClien
       }
       return unwrap<T>(body);
     },
+    async datasetImage(name, version, ordinal) {
+      const route = new URL(
+        `/datasets/${encodeURIComponent(name)}/items/${ordinal}/image?version=${version}`,
+        url,
+      ).toString();
+      let res: Response;
+      try {
+        res = await fetch(route, { headers: key ? { authorization: `Bearer ${key}` } : {} });
+      } catch (e) {
+        throw new GatewayError('UNREACHABLE', `cannot reach ${route}: ${(e as Error).cause ?? (e as Error).message}`);
+      }
+      if (!res.ok) {
+        const body = (await res.json().catch(() => null)) as GraphQLResponse | null;
+        if (body?.errors?.length) unwrap(body);
+        throw new GatewayError('BAD_RESPONSE', `${route} answered HTTP ${res.status}`);
+      }
+      return Buffer.from(await res.arrayBuffer());
+    },
     close: async () => undefined,
   };
 }
@@ -99,6 +120,10 @@ export async function localClient(opts: {
           throw new GatewayError('INTERNAL_SERVER_ERROR', 'unexpected incremental response');
         // Through JSON, as over the wire: scalars such as DateTime become their serialized form.
         return unwrap<T>(JSON.parse(JSON.stringify(res.body.singleResult)) as GraphQLResponse);
+      },
+      async datasetImage(name, version, ordinal) {
+        const { file } = await app.services.datasets.itemImage(actor, name, ordinal, version);
+        return readFile(file);
       },
       async close() {
         await server.stop();

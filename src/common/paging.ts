@@ -16,6 +16,7 @@ export const PAGES = {
   aliases: { default: 100, max: 1000 },
   aliasHistory: { default: 100, max: 1000 },
   datasets: { default: 100, max: 1000 },
+  datasetItems: { default: 100, max: 1000 },
   metricHistory: { default: 1000, max: 10_000 },
   comparisons: { default: 50, max: 500 },
   disagreements: { default: 20, max: 10_000 },

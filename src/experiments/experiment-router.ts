@@ -116,7 +116,7 @@ export class ExperimentRouter implements PredictionRouting {
   /** Arms this gateway stopped (a breached guardrail) before the database says so. */
   private readonly stopped = new Set<number>();
   private shadowInFlight = 0;
-  shadowDropped = 0;
+  private readonly shadows = new Set<Promise<void>>();
 
   constructor(
     private readonly deps: {
@@ -235,7 +235,6 @@ export class ExperimentRouter implements PredictionRouting {
   private shadow(table: RouteTable, arm: RouteArm, bytes: Buffer, groupId: string, keyHash: string | null): void {
     const real = this.deps.inProgress() - this.shadowInFlight;
     if (this.shadowInFlight >= this.deps.shadowConcurrency || real >= this.deps.shadowBusy) {
-      this.shadowDropped++;
       this.deps.telemetry?.shadowDropped({ experiment: table.id, arm: arm.name });
       // Logged too (no run, no latency), so every gateway's drops add up in ExperimentArm.shadowDropped.
       this.deps.log.add({
@@ -247,6 +246,9 @@ export class ExperimentRouter implements PredictionRouting {
     }
     this.shadowInFlight++;
     const started = performance.now();
+    let done!: () => void;
+    const running = new Promise<void>((resolve) => (done = resolve));
+    this.shadows.add(running);
     setImmediate(() => {
       this.deps
         .top1(arm.resolved, bytes)
@@ -260,8 +262,17 @@ export class ExperimentRouter implements PredictionRouting {
           }),
         )
         .then((r) => this.record(table, arm, { id: randomUUID(), groupId, shadow: true, keyHash, ...r }))
-        .finally(() => this.shadowInFlight--);
+        .finally(() => {
+          this.shadowInFlight--;
+          this.shadows.delete(running);
+          done();
+        });
     });
+  }
+
+  /** At shutdown: shadow runs in progress finish (and are logged) before the log closes. */
+  async drain(): Promise<void> {
+    while (this.shadows.size) await Promise.all([...this.shadows]);
   }
 
   private record(

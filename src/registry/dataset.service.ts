@@ -45,6 +45,14 @@ export class DatasetService {
     return this.datasets.list(pageSize(first, PAGES.datasets));
   }
 
+  /** One dataset by name, its latest version unless `version` is given; null when there is none. */
+  async get(actor: Actor, name: string, version?: number | null): Promise<DatasetRecord | null> {
+    requireRole(actor, 'viewer', 'reading a dataset');
+    if (version != null && (!isInt32(version) || version < 1))
+      throw badInput(`dataset version must be a whole number from 1, not ${version}`, { field: 'version' });
+    return version == null ? this.datasets.latest(name) : this.datasets.find(name, version);
+  }
+
   async items(actor: Actor, dataset: DatasetRecord, offset: number, limit: number): Promise<DatasetItemRecord[]> {
     requireRole(actor, 'viewer', 'reading dataset items');
     return this.datasets.items(dataset.id, offset, limit);

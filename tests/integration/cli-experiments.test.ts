@@ -319,7 +319,9 @@ describe(`experiment commands on the local data directory (${dbKind()})`, () => 
         out: '',
         err: 'modelgate: error [NOT_FOUND]: no experiment 999',
       });
-      expect((await cli('experiment', 'status', 'abc')).err).toContain('error [BAD_USER_INPUT]');
+      // Not a number: a model's name, standing for its newest experiment.
+      expect((await cli('experiment', 'status', 'abc')).err).toBe('modelgate: error [NOT_FOUND]: no model named "abc"');
+      expect((await cli('--json', 'experiment', 'status', 'gray')).out).toContain(`"id": "${id}"`);
       expect((await cli('experiment', 'status', id, '--model', 'gray')).err).toContain(
         'error [BAD_USER_INPUT]: --model, --status and --first list experiments',
       );
@@ -557,5 +559,79 @@ describe(`experiment commands against a running gateway (${dbKind()})`, () => {
     expect((await remote(t.keys.viewer, 'experiment', 'status', '--status', 'stopped')).out).toMatch(
       new RegExp(`^${id}\\s+shadow v2\\s+gray\\s+SHADOW\\s+STOPPED\\s+STOPPED\\s+control=v1\\* v2=v2\\s`, 'm'),
     );
+  });
+
+  it('replay: a labeled dataset as live traffic, its labels as feedback; the model name stands for its newest experiment', async () => {
+    // The same 8x8 PNG twice under each label, and a dataset whose labels the model lacks.
+    const stored = await t.app.artifacts.commit(await t.app.artifacts.stage(fixture('png-renamed.onnx')));
+    const admin = t.app.localActor();
+    await t.app.services.datasets.create(admin, {
+      name: 'shapes',
+      labels: LABELS,
+      storageUri: 'artifacts/sha256',
+      items: LABELS.flatMap((_, label) =>
+        [0, 1].map((k) => ({ path: `${label}-${k}.png`, labelIndex: label, sha256: stored.sha256 })),
+      ),
+    });
+    await t.app.services.datasets.create(admin, {
+      name: 'animals',
+      labels: ['cat', 'dog'],
+      storageUri: 'artifacts/sha256',
+      items: [{ path: 'cat.png', labelIndex: 0, sha256: stored.sha256 }],
+    });
+    startedId(
+      await remote(
+        t.keys.operator,
+        'experiment',
+        'start',
+        'gray',
+        '--name',
+        'replayed',
+        '--arm',
+        'v2=2',
+        '--seed',
+        '3',
+      ),
+    );
+    expect(await remote(t.keys.operator, 'experiment', 'replay', 'gray', '--dataset', 'animals')).toMatchObject({
+      status: 1,
+      err: expect.stringContaining(
+        'error [BAD_USER_INPUT]: dataset animals has labels the model gray lacks: "cat", "dog"',
+      ),
+    });
+    const r = await remote(t.keys.operator, 'experiment', 'replay', 'gray', '--dataset', 'shapes', '--limit', '5');
+    expect(r.status).toBe(0);
+    expect(r.out.split('\n')[0]).toMatch(
+      /^replayed 5 images of shapes@1 as live traffic \(answered by (control \d, v2 \d|v2 \d, control \d|control 5|v2 5)\); feedback recorded for 5$/,
+    );
+    expect(r.out).toMatch(/^experiment\s+experiment \d+ "replayed" on gray \(SPLIT\)$/m);
+    const arms = JSON.parse((await remote(t.keys.viewer, '--json', 'experiment', 'status', 'gray')).out).experiment
+      .arms as ArmJson[];
+    expect(arms.reduce((n, a) => n + a.feedbackCount, 0)).toBe(5);
+    expect(arms.reduce((n, a) => n + a.requests, 0)).toBe(5);
+    // Sticky: the same routing keys (the paths) go to the same arms again.
+    const again = await remote(
+      t.keys.operator,
+      '--json',
+      'experiment',
+      'replay',
+      'gray',
+      '--dataset',
+      'shapes',
+      '--limit',
+      '5',
+    );
+    const first = /answered by ([^)]*)\)/.exec(r.out)![1]!.split(', ').sort();
+    const routed = JSON.parse(again.out).replay.routed as Record<string, number>;
+    expect(
+      Object.entries(routed)
+        .map(([by, n]) => `${by.split('/').pop()} ${n}`)
+        .sort(),
+    ).toEqual(first);
+    expect((await remote(t.keys.operator, 'experiment', 'stop', 'gray')).status).toBe(0);
+    expect(await remote(t.keys.operator, 'experiment', 'replay', 'gray', '--dataset', 'shapes')).toMatchObject({
+      status: 1,
+      err: expect.stringMatching(/error \[CONFLICT\]: experiment \d+ is STOPPED: replay needs a running one/),
+    });
   });
 });

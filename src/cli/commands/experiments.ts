@@ -345,7 +345,18 @@ function listText(list: ListedExperiment[]): string {
   );
 }
 
-async function experiment(client: GatewayClient, id: string): Promise<Experiment> {
+const NEWEST = `query($model: String!) { experiments(model: $model, first: 1) { id } }`;
+
+/** An experiment id, or a model's name for its newest experiment (what the tour and scripts know). */
+async function experimentId(client: GatewayClient, ref: string): Promise<string> {
+  if (/^\d+$/.test(ref)) return ref;
+  const { experiments } = await client.request<{ experiments: { id: string }[] }>(NEWEST, { model: ref });
+  if (!experiments.length) throw new GatewayError('NOT_FOUND', `model "${ref}" has no experiment`);
+  return experiments[0]!.id;
+}
+
+async function experiment(client: GatewayClient, ref: string): Promise<Experiment> {
+  const id = await experimentId(client, ref);
   const { experiment: e } = await client.request<{ experiment: Experiment | null }>(GET, { id });
   if (!e) throw new GatewayError('NOT_FOUND', `no experiment ${id}`);
   return e;
@@ -509,6 +520,112 @@ async function feedbackFromFile(file: string, ctx: CommandContext): Promise<void
   ctx.print({ recordFeedbackBatch: results }, () => `${results.length} predictions: ${counts(results)}`);
 }
 
+// ---- replay ----
+
+const DATASET_ITEMS = `query($name: String!, $version: Int, $offset: Int, $first: Int) {
+  dataset(name: $name, version: $version) { name version labels size items(offset: $offset, first: $first) { ordinal path label } } }`;
+const MODEL_LABELS = `query($name: String!) { model(name: $name) { labels } }`;
+const PREDICT = `query($ref: VersionRefInput!, $image: ImageInput!, $key: String) {
+  predict(ref: $ref, image: $image, routingKey: $key, topK: 1) { id resolvedBy } }`;
+
+interface ReplayOptions {
+  dataset: string;
+  limit?: number;
+  concurrency: number;
+  routingKeyPrefix: string;
+}
+
+/** Feedback the test has taken in, counted on the arms that answer (the control alone in SHADOW). */
+const judged = (e: Experiment) =>
+  e.arms.filter((a) => e.mode === 'SPLIT' || a.isControl).reduce((n, a) => n + a.feedbackCount, 0);
+
+/**
+ * Sends a labeled dataset's images to the experiment's model as live, unversioned traffic (each
+ * image's routing key: prefix + its path, so a rerun is sticky), records each answer's true label as
+ * feedback, waits for the test to take it in, and prints the status.
+ */
+async function replay(ref: string, o: ReplayOptions, ctx: CommandContext): Promise<void> {
+  const client = await ctx.connect();
+  try {
+    const start = await experiment(client, ref);
+    if (start.status !== 'RUNNING')
+      throw new GatewayError('CONFLICT', `experiment ${start.id} is ${start.status}: replay needs a running one`);
+    const [name, at] = o.dataset.split('@');
+    const version = at === undefined ? null : Number(at);
+    if (version !== null && !(Number.isInteger(version) && version > 0))
+      throw badInput(`--dataset: "${o.dataset}" is not name or name@version`);
+    const { model } = await client.request<{ model: { labels: string[] } }>(MODEL_LABELS, { name: start.model.name });
+    const items: { ordinal: number; path: string; label: string }[] = [];
+    let dataset: { name: string; version: number; labels: string[]; size: number } | undefined;
+    const wanted = o.limit ?? Infinity;
+    while (items.length < wanted) {
+      const d = await client.request<{
+        dataset: { name: string; version: number; labels: string[]; size: number; items: typeof items } | null;
+      }>(DATASET_ITEMS, { name, version, offset: items.length, first: Math.min(1000, wanted - items.length) });
+      if (!d.dataset) throw new GatewayError('NOT_FOUND', `no dataset "${o.dataset}"`);
+      dataset = d.dataset;
+      const missing = dataset.labels.filter((l) => !model.labels.includes(l));
+      if (missing.length)
+        throw badInput(
+          `dataset ${dataset.name} has labels the model ${start.model.name} lacks: ${missing.map((l) => `"${l}"`).join(', ')}`,
+        );
+      items.push(...d.dataset.items);
+      if (!d.dataset.items.length || items.length >= dataset.size) break;
+    }
+    const answers: { predictionId: string; label: string }[] = [];
+    const routed = new Map<string, number>();
+    const errors = new Map<string, number>();
+    let next = 0;
+    const worker = async () => {
+      while (next < items.length) {
+        const item = items[next++]!;
+        try {
+          const bytes = await client.datasetImage(dataset!.name, dataset!.version, item.ordinal);
+          const { predict } = await client.request<{ predict: { id: string | null; resolvedBy: string } }>(PREDICT, {
+            ref: { model: start.model.name },
+            image: { base64: bytes.toString('base64') },
+            key: o.routingKeyPrefix + item.path,
+          });
+          routed.set(predict.resolvedBy, (routed.get(predict.resolvedBy) ?? 0) + 1);
+          if (predict.id) answers.push({ predictionId: predict.id, label: item.label });
+        } catch (e) {
+          if (!(e instanceof GatewayError)) throw e;
+          errors.set(e.code, (errors.get(e.code) ?? 0) + 1);
+        }
+        if (!ctx.json() && (next % 250 === 0 || next === items.length))
+          ctx.io.err?.(`replay: ${Math.min(next, items.length)}/${items.length} images sent`);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, o.concurrency) }, worker));
+    const before = judged(start);
+    for (let k = 0; k < answers.length; k += FEEDBACK_CHUNK)
+      await client.request(FEEDBACK_BATCH, { items: answers.slice(k, k + FEEDBACK_CHUNK) });
+    // The gateway takes feedback into the test within a moment (EXPERIMENT_MONITOR_MS): wait for it.
+    let e = await experiment(client, start.id);
+    for (let i = 0; i < 120 && e.status === 'RUNNING' && judged(e) < before + answers.length; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      e = await experiment(client, start.id);
+    }
+    const summary = {
+      dataset: `${dataset!.name}@${dataset!.version}`,
+      sent: items.length,
+      routed: Object.fromEntries(routed),
+      errors: Object.fromEntries(errors),
+      feedback: answers.length,
+    };
+    ctx.print({ replay: summary, experiment: e }, () => {
+      const arms = [...routed].map(([by, n]) => `${by.split('/').pop()} ${n}`).join(', ');
+      const failed = errors.size ? `; failed: ${[...errors].map(([c, n]) => `${c} ${n}`).join(', ')}` : '';
+      return (
+        `replayed ${items.length} images of ${summary.dataset} as live traffic (answered by ${arms || 'none'}${failed}); ` +
+        `feedback recorded for ${answers.length}\n\n${statusText(e)}`
+      );
+    });
+  } finally {
+    await client.close();
+  }
+}
+
 // ---- the commands ----
 
 /** `experiment start|status|stop|feedback`: online A/B experiments on a model's unversioned traffic. */
@@ -572,7 +689,7 @@ export function register(program: Command, ctx: CommandContext): void {
     });
 
   group
-    .command('status [id]')
+    .command('status [id|model]')
     .description("one experiment's arms, traffic, feedback and tests; without an id, the list of experiments")
     .option('--model <model>', 'list: only this model')
     .option('--status <status>', 'list: running or stopped', parseStatus)
@@ -596,16 +713,35 @@ export function register(program: Command, ctx: CommandContext): void {
     });
 
   group
-    .command('stop <id>')
+    .command('stop <id|model>')
     .description('stop an experiment after taking in the feedback recorded so far')
     .option('--promote', 'move "champion" to the candidate the test found better (refused when none is)')
-    .action((id: string, o: { promote?: boolean }) =>
-      run<{ stopExperiment: Experiment }>(
-        STOP,
-        { id, promote: Boolean(o.promote) },
-        (d) => `stopped experiment ${d.stopExperiment.id}\n${statusText(d.stopExperiment)}`,
-      ),
-    );
+    .action(async (ref: string, o: { promote?: boolean }) => {
+      const client = await connect();
+      try {
+        const id = await experimentId(client, ref);
+        const d = await client.request<{ stopExperiment: Experiment }>(STOP, { id, promote: Boolean(o.promote) });
+        print(d, () => `stopped experiment ${d.stopExperiment.id}\n${statusText(d.stopExperiment)}`);
+      } finally {
+        await client.close();
+      }
+    });
+
+  group
+    .command('replay <id|model>')
+    .description(
+      "send a labeled dataset's images to the experiment's model as live traffic (routing key: its path), then their true labels as feedback, and print the status",
+    )
+    .requiredOption('--dataset <name[@version]>', "the labeled images (their labels must be the model's)")
+    .option('--limit <n>', 'only its first N images', intArg('--limit'))
+    .option(
+      '--concurrency <n>',
+      'requests at once (SHADOW runs are dropped while real requests queue)',
+      intArg('--concurrency'),
+      2,
+    )
+    .option('--routing-key-prefix <p>', "prefix of each image's routing key", '')
+    .action((ref: string, o: ReplayOptions) => replay(ref, o, ctx));
 
   group
     .command('feedback [predictionId] [label]')

@@ -24,3 +24,20 @@ export class Dataset {
   @Field(() => Date)
   createdAt!: Date;
 }
+
+@ObjectType({ description: 'One labeled image of a dataset version.' })
+export class DatasetItem {
+  @Field(() => Int, {
+    description: '0-based position: GET /datasets/<name>/items/<ordinal>/image?version=N serves its image.',
+  })
+  ordinal!: number;
+
+  @Field(() => String, { description: 'Its path in the source (e.g. the DVC-tracked folder).' })
+  path!: string;
+
+  @Field(() => String)
+  label!: string;
+
+  @Field(() => String)
+  sha256!: string;
+}
