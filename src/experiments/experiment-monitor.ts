@@ -221,7 +221,7 @@ export class ExperimentMonitor {
         reason: `${reason}; promoted to "${DEFAULT_ALIAS}"`,
         promotedVersion: best.arm.version.version,
       };
-    } else if (decision !== experiment.decision) {
+    } else if (decision !== experiment.decision || reason !== experiment.decisionReason) {
       update.decision = { decision, reason };
     }
     return update;

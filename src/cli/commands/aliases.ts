@@ -37,7 +37,7 @@ export function register(program: Command, { run }: CommandContext): void {
     .description("every move of the model's aliases, oldest first")
     .action((model, name) =>
       run<{ model: { aliasHistory: Record<string, unknown>[] } }>(
-        `query($name: String!, $alias: String) { model(name: $name) { aliasHistory(alias: $alias) { alias fromVersion toVersion actor createdAt } } }`,
+        `query($name: String!, $alias: String) { model(name: $name) { aliasHistory(alias: $alias) { alias fromVersion toVersion actor createdAt reason } } }`,
         { name: model, alias: name },
         (d) => table(d.model.aliasHistory),
       ),

@@ -531,7 +531,7 @@ const PREDICT = `query($ref: VersionRefInput!, $image: ImageInput!, $key: String
 interface ReplayOptions {
   dataset: string;
   limit?: number;
-  concurrency: number;
+  concurrency?: number;
   routingKeyPrefix: string;
 }
 
@@ -576,6 +576,7 @@ async function replay(ref: string, o: ReplayOptions, ctx: CommandContext): Promi
     const routed = new Map<string, number>();
     const errors = new Map<string, number>();
     let next = 0;
+    let sent = 0;
     const worker = async () => {
       while (next < items.length) {
         const item = items[next++]!;
@@ -592,11 +593,13 @@ async function replay(ref: string, o: ReplayOptions, ctx: CommandContext): Promi
           if (!(e instanceof GatewayError)) throw e;
           errors.set(e.code, (errors.get(e.code) ?? 0) + 1);
         }
-        if (!ctx.json() && (next % 250 === 0 || next === items.length))
-          ctx.io.err?.(`replay: ${Math.min(next, items.length)}/${items.length} images sent`);
+        sent++;
+        if (!ctx.json() && (sent % 250 === 0 || sent === items.length))
+          ctx.io.err?.(`replay: ${sent}/${items.length} images sent`);
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, o.concurrency) }, worker));
+    const concurrency = o.concurrency ?? (start.mode === 'SHADOW' ? 1 : 2);
+    await Promise.all(Array.from({ length: concurrency }, worker));
     const before = judged(start);
     for (let k = 0; k < answers.length; k += FEEDBACK_CHUNK)
       await client.request(FEEDBACK_BATCH, { items: answers.slice(k, k + FEEDBACK_CHUNK) });
@@ -736,9 +739,8 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('--limit <n>', 'only its first N images', intArg('--limit'))
     .option(
       '--concurrency <n>',
-      'requests at once (SHADOW runs are dropped while real requests queue)',
+      'requests at once (default 2; 1 for SHADOW, whose shadow runs are dropped when they would delay real requests)',
       intArg('--concurrency'),
-      2,
     )
     .option('--routing-key-prefix <p>', "prefix of each image's routing key", '')
     .action((ref: string, o: ReplayOptions) => replay(ref, o, ctx));
