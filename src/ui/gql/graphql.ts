@@ -340,7 +340,7 @@ export type UiModelQueryVariables = Exact<{
 }>;
 
 
-export type UiModelQuery = { model: { name: string, description: string | null, task: string, labels: Array<string>, aliases: Array<{ name: string, updatedAt: string, version: { version: number } }>, aliasHistory: Array<{ alias: string, fromVersion: number | null, toVersion: number | null, actor: string, createdAt: string }>, versions: Array<{ id: string, version: number, status: VersionStatus, statusReason: string | null, aliases: Array<string>, sizeBytes: string, parameters: string | null, createdAt: string, speed: { batch1Ms: number, width: number, height: number, channels: number, executionProvider: string, threads: number | null, measuredAt: string } | null, parent: { version: number } | null, dvc: { path: string, rev: string | null } | null, mlflowRun: { runId: string, runName: string | null, metrics: unknown } | null }> } | null, experiments: Array<{ id: string, name: string, mode: ExperimentMode, startedAt: string }>, comparisons: Array<{ id: string, status: JobStatus, finishedAt: string | null, candidate: { version: number }, baseline: { version: number }, dataset: { name: string, version: number }, candidateMetrics: { accuracy: number } | null, baselineMetrics: { accuracy: number } | null }> };
+export type UiModelQuery = { model: { name: string, description: string | null, task: string, labels: Array<string>, aliases: Array<{ name: string, updatedAt: string, version: { version: number } }>, aliasHistory: Array<{ alias: string, fromVersion: number | null, toVersion: number | null, actor: string, reason: string | null, createdAt: string }>, versions: Array<{ id: string, version: number, status: VersionStatus, statusReason: string | null, aliases: Array<string>, sizeBytes: string, parameters: string | null, createdAt: string, speed: { batch1Ms: number, width: number, height: number, channels: number, executionProvider: string, threads: number | null, measuredAt: string } | null, parent: { version: number } | null, dvc: { path: string, rev: string | null } | null, mlflowRun: { runId: string, runName: string | null, metrics: unknown } | null }> } | null, experiments: Array<{ id: string, name: string, mode: ExperimentMode, startedAt: string }>, comparisons: Array<{ id: string, status: JobStatus, finishedAt: string | null, candidate: { version: number }, baseline: { version: number }, dataset: { name: string, version: number }, candidateMetrics: { accuracy: number } | null, baselineMetrics: { accuracy: number } | null }> };
 
 export type UiModelsQueryVariables = Exact<{
   search?: string | null | undefined;
@@ -860,6 +860,7 @@ export const UiModelDocument = new TypedDocumentString(`
       fromVersion
       toVersion
       actor
+      reason
       createdAt
     }
     versions(first: 100) {

@@ -30,6 +30,7 @@ const ModelQuery = graphql(`
         fromVersion
         toVersion
         actor
+        reason
         createdAt
       }
       versions(first: 100) {
@@ -307,6 +308,7 @@ interface AliasEvent {
   fromVersion?: number | null;
   toVersion?: number | null;
   actor: string;
+  reason?: string | null;
   createdAt: string;
 }
 
@@ -445,7 +447,10 @@ function AliasPanel(props: {
                       ? `removed (was v${e.fromVersion})`
                       : `v${e.fromVersion} → v${e.toVersion}`}
                 </span>
-                <span className="muted small">by {e.actor}</span>
+                <span className="muted small">
+                  by {e.actor}
+                  {e.reason ? `: ${e.reason}` : ''}
+                </span>
               </li>
             ))}
           </ol>
