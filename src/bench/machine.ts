@@ -82,6 +82,20 @@ export function processTicks(pid: number): number {
   return f ? f[11]! + f[12]! : NaN;
 }
 
+/** CPU time of one thread of a process (`tid` = `pid`: its main thread), in clock ticks; NaN once it is gone. */
+export function threadTicks(pid: number, tid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const f = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
+    return f[11]! + f[12]!;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Busy CPU time of the whole machine and of this process (its threads and reaped children), in clock ticks. */
 function cpuTicks(): { total: number; self: number } | null {
   try {

@@ -70,13 +70,36 @@ class ArmHealth {
     return this.filled ? this.failures / this.filled : 0;
   }
 
-  /** p99 of the answered requests in the window (nearest rank). */
+  /** p99()'s largest answered latencies, ascending (the p99 of 1000 is the 11th largest). */
+  private readonly top = new Float64Array(GUARDRAIL_WINDOW - Math.ceil(0.99 * GUARDRAIL_WINDOW) + 1);
+
+  /**
+   * p99 of the answered requests in the window (nearest rank). It runs every 10th request on the
+   * gateway's thread: the k largest latencies are kept in a small sorted array in one pass, instead
+   * of sorting the whole window (30 times faster for 1000; bench:experiments).
+   */
   p99(): number | null {
-    const answered: number[] = [];
-    for (let i = 0; i < this.filled; i++) if (!this.failed[i]) answered.push(this.latency[i]!);
-    if (!answered.length) return null;
-    answered.sort((a, b) => a - b);
-    return answered[Math.min(answered.length - 1, Math.ceil(0.99 * answered.length) - 1)]!;
+    let n = 0;
+    for (let i = 0; i < this.filled; i++) n += this.failed[i] ? 0 : 1;
+    if (!n) return null;
+    // Nearest rank ceil(0.99 n) from the bottom is the k-th largest.
+    const k = n - Math.ceil(0.99 * n) + 1;
+    const top = this.top;
+    let kept = 0;
+    for (let i = 0; i < this.filled; i++) {
+      if (this.failed[i]) continue;
+      const v = this.latency[i]!;
+      if (kept < k) {
+        let j = kept++;
+        for (; j > 0 && top[j - 1]! > v; j--) top[j] = top[j - 1]!;
+        top[j] = v;
+      } else if (v > top[0]!) {
+        let j = 0;
+        for (; j + 1 < k && top[j + 1]! < v; j++) top[j] = top[j + 1]!;
+        top[j] = v;
+      }
+    }
+    return top[0]!;
   }
 }
 
