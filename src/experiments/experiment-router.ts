@@ -139,6 +139,8 @@ export class ExperimentRouter implements PredictionRouting {
   /** Arms this gateway stopped (a breached guardrail) before the database says so. */
   private readonly stopped = new Set<number>();
   private shadowInFlight = 0;
+  /** Shadow runs this gateway dropped (also logged, and counted in metrics). */
+  shadowDropped = 0;
   private readonly shadows = new Set<Promise<void>>();
 
   constructor(
@@ -258,6 +260,7 @@ export class ExperimentRouter implements PredictionRouting {
   private shadow(table: RouteTable, arm: RouteArm, bytes: Buffer, groupId: string, keyHash: string | null): void {
     const real = this.deps.inProgress() - this.shadowInFlight;
     if (this.shadowInFlight >= this.deps.shadowConcurrency || real >= this.deps.shadowBusy) {
+      this.shadowDropped++;
       this.deps.telemetry?.shadowDropped({ experiment: table.id, arm: arm.name });
       // Logged too (no run, no latency), so every gateway's drops add up in ExperimentArm.shadowDropped.
       this.deps.log.add({
