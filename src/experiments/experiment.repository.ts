@@ -226,24 +226,17 @@ export class ExperimentRepository {
   }
 
   /** The answered (not shadow) logged predictions with these ids, with their experiment's model labels. */
-  answered(ids: string[]): Promise<{ id: string; experimentId: number; modelId: number; labels: string[] }[]> {
-    return this.prisma.experimentPrediction
-      .findMany({
-        where: { id: { in: ids }, shadow: false },
-        select: {
-          id: true,
-          experimentId: true,
-          experiment: { select: { model: { select: { id: true, labels: true } } } },
-        },
-      })
-      .then((rows) =>
-        rows.map((r) => ({
-          id: r.id,
-          experimentId: r.experimentId,
-          modelId: r.experiment.model.id,
-          labels: r.experiment.model.labels,
-        })),
-      );
+  async answered(ids: string[]): Promise<{ id: string; experimentId: number; labels: string[] }[]> {
+    const rows = await this.prisma.experimentPrediction.findMany({
+      where: { id: { in: ids }, shadow: false },
+      select: { id: true, experimentId: true },
+    });
+    const experiments = await this.prisma.experiment.findMany({
+      where: { id: { in: [...new Set(rows.map((r) => r.experimentId))] } },
+      select: { id: true, model: { select: { labels: true } } },
+    });
+    const labels = new Map(experiments.map((e) => [e.id, e.model.labels]));
+    return rows.filter((r) => labels.has(r.experimentId)).map((r) => ({ ...r, labels: labels.get(r.experimentId)! }));
   }
 
   feedbackFor(ids: string[]): Promise<FeedbackRecord[]> {

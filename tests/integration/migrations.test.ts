@@ -127,13 +127,18 @@ describe(`migrations (${dbKind()})`, () => {
     expect(actual).toEqual(expected);
   });
 
-  it('create the partial unique indexes schema.prisma cannot state: one active comparison (optimization) per request key', async () => {
+  it('create the partial unique indexes schema.prisma cannot state: one active comparison (optimization) per request key, one running experiment per model', async () => {
     const rows = await q<{ name: string; def: string }>(`
       SELECT i.relname AS name, pg_get_indexdef(ix.indexrelid) AS def FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid
       WHERE ix.indpred IS NOT NULL ORDER BY i.relname`);
-    expect(rows.map((r) => r.name)).toEqual(['Comparison_active_requestKey_key', 'Optimization_active_requestKey_key']);
-    for (const r of rows)
+    expect(rows.map((r) => r.name)).toEqual([
+      'Comparison_active_requestKey_key',
+      'Experiment_running_modelId_key',
+      'Optimization_active_requestKey_key',
+    ]);
+    for (const r of rows.filter((r) => r.name !== 'Experiment_running_modelId_key'))
       expect(r.def).toMatch(/UNIQUE INDEX .* \("requestKey"\) WHERE .*QUEUED.*RUNNING.*NOT "cancelRequested"/);
+    expect(rows[1]!.def).toMatch(/UNIQUE INDEX .* \("modelId"\) WHERE \(status = 'RUNNING'::"ExperimentStatus"\)/);
   });
 
   it('create every foreign key of schema.prisma with its columns and delete rule', async () => {

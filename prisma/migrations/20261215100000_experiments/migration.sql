@@ -75,8 +75,7 @@ CREATE TABLE "ExperimentPrediction" (
 CREATE INDEX "ExperimentPrediction_experimentId_armId_idx" ON "ExperimentPrediction"("experimentId", "armId");
 CREATE INDEX "ExperimentPrediction_groupId_idx" ON "ExperimentPrediction"("groupId");
 CREATE INDEX "ExperimentPrediction_createdAt_idx" ON "ExperimentPrediction"("createdAt");
-ALTER TABLE "ExperimentPrediction" ADD CONSTRAINT "ExperimentPrediction_experimentId_fkey" FOREIGN KEY ("experimentId") REFERENCES "Experiment"("id") ON DELETE CASCADE ON UPDATE CASCADE;
-ALTER TABLE "ExperimentPrediction" ADD CONSTRAINT "ExperimentPrediction_armId_fkey" FOREIGN KEY ("armId") REFERENCES "ExperimentArm"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+-- No foreign keys on the log: they would double what writing a row costs (see schema.prisma).
 
 CREATE TABLE "ExperimentFeedback" (
     "id" SERIAL NOT NULL,
