@@ -45,7 +45,7 @@ import { ExperimentMonitor } from './experiments/experiment-monitor';
 import { ExperimentRepository } from './experiments/experiment.repository';
 import { ExperimentRouter } from './experiments/experiment-router';
 import { ExperimentService } from './experiments/experiment.service';
-import { PredictionLog } from './experiments/prediction-log';
+import { LOG_LIMITS, PredictionLog } from './experiments/prediction-log';
 
 export interface Services {
   models: ModelService;
@@ -222,8 +222,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const experimentRepo = new ExperimentRepository(db.prisma);
   const predictionLog = new PredictionLog((rows) => experimentRepo.logPredictions(rows), {
     flushMs: config.experiments.logFlushMs,
-    batchRows: 1000,
-    maxPending: 200_000,
+    ...LOG_LIMITS,
     logger,
   });
   const router = new ExperimentRouter({

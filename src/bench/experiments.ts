@@ -39,7 +39,7 @@ import { loadConfig } from '../config/config';
 import { RegistryCache } from '../db/registry-cache';
 import { ExperimentRouter } from '../experiments/experiment-router';
 import { ExperimentRepository, type LoggedPrediction } from '../experiments/experiment.repository';
-import { PredictionLog } from '../experiments/prediction-log';
+import { LOG_LIMITS, PredictionLog } from '../experiments/prediction-log';
 import { seedDemo } from '../importers/demo';
 import type { RoutedPrediction } from '../inference/routing';
 import { tempDir } from './cleanup';
@@ -163,7 +163,7 @@ async function part1(): Promise<Part1> {
         await experiments.logPredictions(rows);
         writes.push({ rows: rows.length, ms: performance.now() - started });
       },
-      { flushMs: config.experiments.logFlushMs, batchRows: 1000, maxPending: 200_000, logger },
+      { flushMs: config.experiments.logFlushMs, ...LOG_LIMITS, logger },
     );
     let busy = false;
     const labels = (await app.services.models.require(MODEL)).labels;

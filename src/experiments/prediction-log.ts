@@ -1,6 +1,9 @@
 import type { Logger } from '../common/logger';
 import type { LoggedPrediction } from './experiment.repository';
 
+/** A write starts once this many rows wait; each INSERT takes at most `insertRows`; at most `maxPending` wait. */
+export const LOG_LIMITS = { batchRows: 1000, insertRows: 100, maxPending: 200_000 } as const;
+
 export interface PredictionLogStats {
   written: number;
   dropped: number;
@@ -10,8 +13,10 @@ export interface PredictionLogStats {
 /**
  * The prediction log's writer: rows wait in memory and go to the database in one INSERT per batch
  * (every `flushMs`, or at once when `batchRows` are waiting), so logging costs a predict an array
- * push, never a round trip. While the database cannot take them rows keep waiting, up to
- * `maxPending`; past that the oldest are dropped and counted (memory stays bounded).
+ * push, never a round trip. A batch is written `insertRows` at a time with a turn of the event loop
+ * between: with PGlite the INSERT runs on the gateway's thread, and one statement of a thousand rows
+ * would hold every request up for tens of milliseconds. While the database cannot take them rows
+ * keep waiting, up to `maxPending`; past that the oldest are dropped and counted (memory stays bounded).
  */
 export class PredictionLog {
   private pending: LoggedPrediction[] = [];
@@ -23,7 +28,13 @@ export class PredictionLog {
 
   constructor(
     private readonly write: (rows: LoggedPrediction[]) => Promise<void>,
-    private readonly opts: { flushMs: number; batchRows: number; maxPending: number; logger: Logger },
+    private readonly opts: {
+      flushMs: number;
+      batchRows: number;
+      insertRows: number;
+      maxPending: number;
+      logger: Logger;
+    },
   ) {}
 
   add(row: LoggedPrediction): void {
@@ -59,12 +70,14 @@ export class PredictionLog {
     } finally {
       this.flushing = null;
     }
-    if (this.pending.length && !this.failures) await this.flush();
-    else if (this.pending.length) this.schedule();
+    if (this.pending.length && !this.failures) {
+      await new Promise((resolve) => setImmediate(resolve));
+      await this.flush();
+    } else if (this.pending.length) this.schedule();
   }
 
   private async writeSome(): Promise<void> {
-    const rows = this.pending.splice(0, this.opts.batchRows);
+    const rows = this.pending.splice(0, this.opts.insertRows);
     try {
       await this.write(rows);
       this.stats.written += rows.length;
