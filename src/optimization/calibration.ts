@@ -111,6 +111,14 @@ function klAt(counts: Float64Array, i: number, levels: number): number {
   return kl;
 }
 
+/**
+ * Values addInSlices handles between two turns of the event loop: about a millisecond of work. One
+ * calibration tensor can hold tens of millions of values (16M for a 16x1024x1024 activation: a
+ * quarter of a second of histogram work on an idle core, seconds on a busy machine), and the
+ * optimization job runs on the gateway's thread: requests must not wait that long behind it.
+ */
+export const SLICE_VALUES = 1 << 16;
+
 /** The value range of one tensor over every calibration batch. */
 export class TensorRange {
   min = Infinity;
@@ -119,25 +127,47 @@ export class TensorRange {
   private readonly negative = new Histogram();
 
   add(values: Float32Array): void {
+    for (const _ of this.adding(values, Infinity));
+  }
+
+  /**
+   * add(), SLICE_VALUES at a time, awaiting `pause` between slices (the calibration job: the next
+   * turn of the event loop). The same values in the same order: the same histograms as add().
+   */
+  async addInSlices(values: Float32Array, pause: () => Promise<unknown>): Promise<void> {
+    for (const _ of this.adding(values, SLICE_VALUES)) await pause();
+  }
+
+  /** add()'s work, yielding after each `slice` values (the range first, then the histograms). */
+  private *adding(values: Float32Array, slice: number): Generator<void, void> {
+    const n = values.length;
     let lo = Infinity;
     let hi = -Infinity;
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i]!;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
+    for (let start = 0; start < n; start += slice) {
+      const end = Math.min(n, start + slice);
+      for (let i = start; i < end; i++) {
+        const v = values[i]!;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      if (end < n) yield;
     }
     if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
-      if (values.length) throw new Error('calibration produced a non-finite activation');
+      if (n) throw new Error('calibration produced a non-finite activation');
       return;
     }
     this.min = Math.min(this.min, lo);
     this.max = Math.max(this.max, hi);
     this.positive.cover(hi);
     this.negative.cover(-lo);
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i]!;
-      if (v >= 0) this.positive.add(v);
-      else this.negative.add(-v);
+    for (let start = 0; start < n; start += slice) {
+      const end = Math.min(n, start + slice);
+      for (let i = start; i < end; i++) {
+        const v = values[i]!;
+        if (v >= 0) this.positive.add(v);
+        else this.negative.add(-v);
+      }
+      if (end < n) yield;
     }
   }
 

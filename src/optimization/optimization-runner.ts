@@ -22,9 +22,13 @@ import { refusalError, type OptimizationOptions } from './optimization.service';
 /** Calibration images per run of the calibration graph (fewer for a graph with a fixed batch). */
 const CALIBRATION_BATCH = 8;
 
-/** What the job does with a calibrator: hands it tensors (some per run), then counts the images done. */
+/**
+ * What the job does with a calibrator: hands it tensors (some per run), then counts the images done.
+ * observe may return a promise (the quantizer's does: it fills its histograms between turns of the
+ * event loop); the job waits for it before the next run.
+ */
 export interface CalibratorLike {
-  observe(outputs: Record<string, { data: Float32Array; dims: number[] }>): void;
+  observe(outputs: Record<string, { data: Float32Array; dims: number[] }>): void | Promise<void>;
   countItems(n: number): void;
 }
 
@@ -272,7 +276,7 @@ export class OptimizationJob implements JobHandler<OptimizationRecord> {
         const x = await input(batch);
         for (const group of groups) {
           const out = await backend.runOutputs(key, { ...x, data: x.data.slice() }, group);
-          calibrator.observe(out.outputs);
+          await calibrator.observe(out.outputs);
         }
         calibrator.countItems(batch.length);
       };
@@ -285,7 +289,7 @@ export class OptimizationJob implements JobHandler<OptimizationRecord> {
         for (const t of plan.tensors) {
           const out = await backend.runOutputs(key, { ...x, data: x.data.slice() }, [t]);
           bytes.set(t, out.outputs[t]!.data.byteLength / first.length);
-          calibrator.observe(out.outputs);
+          await calibrator.observe(out.outputs);
         }
         calibrator.countItems(first.length);
         await step({ phase: 'CALIBRATING', done: first.length });

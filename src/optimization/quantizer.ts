@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { onnx } from 'onnx-proto';
 import { TensorRange, uint8Params } from './calibration';
 import { int8Refusal, QuantizationRefused, type CalibrationMethod, type Int8Plan, type Int8Result } from './int8';
@@ -288,26 +289,33 @@ export class Calibrator {
     for (const t of plan.aliases.values()) this.ranges.set(t, new TensorRange());
   }
 
-  /** One batch's values of every calibrated tensor (`plan.tensors`), and the batch counted. */
+  /** One batch's values of every calibrated tensor (`plan.tensors`) at once, and the batch counted. */
   add(outputs: Record<string, { data: Float32Array; dims: number[] }>, batch: number): void {
     const plan = this.plan as Plan;
     for (const alias of plan.aliases.keys())
       if (!outputs[alias]) throw new Error(`calibration output ${alias} is missing`);
-    this.observe(outputs);
+    for (const [range, data] of this.targets(outputs)) range.add(data);
     this.countItems(batch);
   }
 
   /**
    * Values of some of the calibrated tensors: a graph with large activations is calibrated a few
-   * tensors per run, so that one run's outputs stay within a memory budget.
+   * tensors per run, so that one run's outputs stay within a memory budget. The optimization job runs
+   * on the gateway's thread: the histograms are filled a slice at a time, between turns of its event
+   * loop (TensorRange.addInSlices), so that requests are still served while a large graph calibrates.
    */
-  observe(outputs: Record<string, { data: Float32Array; dims: number[] }>): void {
+  async observe(outputs: Record<string, { data: Float32Array; dims: number[] }>): Promise<void> {
+    for (const [range, data] of this.targets(outputs)) await range.addInSlices(data, nextTurn);
+  }
+
+  /** Each output's range (every name checked first). */
+  private targets(outputs: Record<string, { data: Float32Array; dims: number[] }>): [TensorRange, Float32Array][] {
     const plan = this.plan as Plan;
-    for (const [alias, out] of Object.entries(outputs)) {
+    return Object.entries(outputs).map(([alias, out]) => {
       const tensor = plan.aliases.get(alias);
       if (tensor === undefined) throw new Error(`${alias} is not a calibration output`);
-      this.ranges.get(tensor)!.add(out.data);
-    }
+      return [this.ranges.get(tensor)!, out.data];
+    });
   }
 
   /** Images whose tensors have all been observed. */

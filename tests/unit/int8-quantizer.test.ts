@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { onnx } from 'onnx-proto';
 import { graphOps, isWeightOnlyQuantized } from '../../src/inference/graph-ops';
-import { TensorRange, uint8Params } from '../../src/optimization/calibration';
+import { SLICE_VALUES, TensorRange, uint8Params } from '../../src/optimization/calibration';
 import {
   buildInt8,
   Calibrator,
@@ -268,6 +268,29 @@ describe('calibration ranges', () => {
     const p = r.range('PERCENTILE');
     expect(p.min).toBeLessThan(-9.9);
     expect(p.max).toBeGreaterThan(0.99);
+  });
+
+  it('fills its histograms a slice at a time (the job, between turns of the event loop) exactly as at once', async () => {
+    const rand = random(11);
+    const batches = [3.5, 80, 0.01].map((scale) =>
+      Float32Array.from({ length: 2 * SLICE_VALUES + 123 }, () => (rand() * 2 - 0.7) * scale),
+    );
+    const atOnce = new TensorRange();
+    const sliced = new TensorRange();
+    let pauses = 0;
+    for (const b of batches) {
+      atOnce.add(b);
+      await sliced.addInSlices(b, async () => void pauses++);
+    }
+    // Two pauses while finding the range and two while counting, per batch of just over two slices.
+    expect(pauses).toBe(batches.length * 4);
+    for (const method of ['MINMAX', 'PERCENTILE', 'ENTROPY'] as const)
+      expect(sliced.range(method)).toEqual(atOnce.range(method));
+    // A non-finite value is refused before anything is counted, as add() refuses it.
+    const bad = new Float32Array(SLICE_VALUES * 2).fill(1);
+    bad[SLICE_VALUES + 5] = Infinity;
+    await expect(sliced.addInSlices(bad, async () => undefined)).rejects.toThrow(/non-finite/);
+    expect(sliced.range('PERCENTILE')).toEqual(atOnce.range('PERCENTILE'));
   });
 
   it('uint8 parameters represent zero exactly and clip negatives of a Relu output', () => {
