@@ -189,3 +189,16 @@ export async function registerGray(t: TestApp): Promise<void> {
   await t.app.services.models.register(admin, GRAY_MODEL);
   await t.app.services.versions.register(admin, { model: 'gray', artifactPath: fixture('gray8x8-3class.onnx') });
 }
+
+/**
+ * gray v1 (on "baseline" and "champion") and v2 (the same weights as a batch-1 graph): two arms that
+ * answer alike, so that in experiment tests feedback alone decides.
+ */
+export async function grayWithTwoVersions(t: TestApp): Promise<void> {
+  const admin = t.app.localActor();
+  await t.app.services.models.register(admin, GRAY_MODEL);
+  await t.app.services.versions.register(admin, { model: 'gray', artifactPath: fixture('gray8x8-3class.onnx') });
+  await t.app.services.versions.register(admin, { model: 'gray', artifactPath: fixture('gray8x8-3class-batch1.onnx') });
+  await t.app.services.aliases.set(admin, 'gray', 'baseline', 1);
+  await t.app.services.aliases.set(admin, 'gray', 'champion', 1);
+}

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { main } from '../../src/cli/main';
 import { startServer, type RunningServer } from '../../src/http/server';
-import { createTestApp, dbKind, fixture, GRAY_MODEL, type TestApp } from '../helpers/test-app';
+import { createTestApp, dbKind, fixture, GRAY_MODEL, grayWithTwoVersions, type TestApp } from '../helpers/test-app';
 
 interface Run {
   status: number;
@@ -67,16 +67,6 @@ function row(out: string, first: string, nth = 0): string[] {
   const line = out.split('\n').filter((l) => l.split(/ {2,}/)[0] === first)[nth];
   if (!line) throw new Error(`no row "${first}" in:\n${out}`);
   return line.split(/ {2,}/);
-}
-
-/** gray v1 (on "baseline" and "champion") and v2 (the same weights, a batch-1 graph): arms that answer alike. */
-async function grayWithTwoVersions(t: TestApp): Promise<void> {
-  const admin = t.app.localActor();
-  await t.app.services.models.register(admin, GRAY_MODEL);
-  await t.app.services.versions.register(admin, { model: 'gray', artifactPath: fixture('gray8x8-3class.onnx') });
-  await t.app.services.versions.register(admin, { model: 'gray', artifactPath: fixture('gray8x8-3class-batch1.onnx') });
-  await t.app.services.aliases.set(admin, 'gray', 'baseline', 1);
-  await t.app.services.aliases.set(admin, 'gray', 'champion', 1);
 }
 
 /** Each local command opens the data directory (a second or two on PGlite): these tests run a few dozen. */

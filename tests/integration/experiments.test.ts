@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createTestApp, expectData, expectError, fixture, GRAY_MODEL, type TestApp } from '../helpers/test-app';
+import {
+  createTestApp,
+  expectData,
+  expectError,
+  GRAY_MODEL,
+  grayWithTwoVersions,
+  type TestApp,
+} from '../helpers/test-app';
 
 const PNG = readFileSync(path.join(__dirname, '..', 'fixtures', 'images', 'gray-29x31.png')).toString('base64');
 const LABELS = GRAY_MODEL.labels;
@@ -29,16 +36,6 @@ interface Pred {
   resolvedBy: string;
   modelVersion: { version: number };
   top: { label: string; probability: number }[];
-}
-
-/** gray v1 (baseline and champion) and v2, the same weights as a batch-1 graph: arms that answer alike, so feedback alone decides. */
-async function grayWithTwoVersions(t: TestApp): Promise<void> {
-  const admin = t.app.localActor();
-  await t.app.services.models.register(admin, GRAY_MODEL);
-  await t.app.services.versions.register(admin, { model: 'gray', artifactPath: fixture('gray8x8-3class.onnx') });
-  await t.app.services.versions.register(admin, { model: 'gray', artifactPath: fixture('gray8x8-3class-batch1.onnx') });
-  await t.app.services.aliases.set(admin, 'gray', 'baseline', 1);
-  await t.app.services.aliases.set(admin, 'gray', 'champion', 1);
 }
 
 const split = (extra: Record<string, unknown> = {}) => ({
