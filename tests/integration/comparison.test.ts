@@ -31,18 +31,20 @@ function expectSaneSpeed(speed: any) {
     threads: expect.any(Number),
     batch1Runs: expect.any(Number),
     batch32Runs: expect.any(Number),
-    throughputBatchSize: 32,
+    // 32 unless a batch of 32 would take over 2 s by the batch-1 time: on a loaded machine it may.
+    throughputBatchSize: expect.any(Number),
     width: 28,
     height: 28,
     channels: 1,
     measuredAt: expect.any(String),
   });
-  expect([speed.batch1Ms > 0, speed.batch32ImagesPerSecond > 0, speed.threads >= 1, speed.batch1Runs >= 1]).toEqual([
-    true,
-    true,
-    true,
-    true,
-  ]);
+  expect([
+    speed.batch1Ms > 0,
+    speed.batch32ImagesPerSecond > 0,
+    speed.threads >= 1,
+    speed.batch1Runs >= 1,
+    Number.isInteger(speed.throughputBatchSize) && speed.throughputBatchSize >= 1 && speed.throughputBatchSize <= 32,
+  ]).toEqual([true, true, true, true, true]);
 }
 
 /** The numbers that must not depend on how the run went (timings aside). */
