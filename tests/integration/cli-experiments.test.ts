@@ -1,35 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { main } from '../../src/cli/main';
+import { cli, withEnv, type Run } from '../helpers/cli';
 import { startServer, type RunningServer } from '../../src/http/server';
 import { createTestApp, dbKind, fixture, GRAY_MODEL, grayWithTwoVersions, type TestApp } from '../helpers/test-app';
-
-interface Run {
-  status: number;
-  out: string;
-  err: string;
-}
-
-async function cli(...args: string[]): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const status = await main(['node', 'modelgate', ...args], { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { status, out: out.join('\n'), err: err.join('\n') };
-}
-
-function withEnv(vars: Record<string, string | undefined>): () => void {
-  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-  for (const [k, v] of Object.entries(vars)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  return () => {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  };
-}
 
 const IMAGE = fixture(path.join('images', 'gray-29x31.png'));
 const LABELS = GRAY_MODEL.labels;

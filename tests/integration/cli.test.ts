@@ -1,40 +1,13 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { main } from '../../src/cli/main';
+import { cli, withEnv } from '../helpers/cli';
 import { startServer, type RunningServer } from '../../src/http/server';
 import { writeDvcProject } from '../helpers/dvc-project';
 import { createTestApp, dbKind, fixture, GRAY_MODEL, type TestApp } from '../helpers/test-app';
 
-interface Run {
-  status: number;
-  out: string;
-  err: string;
-}
-
-async function cli(...args: string[]): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const status = await main(['node', 'modelgate', ...args], { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { status, out: out.join('\n'), err: err.join('\n') };
-}
-
 const SPEC = JSON.stringify(GRAY_MODEL.inputSpec);
 const LABELS = GRAY_MODEL.labels.join(',');
-
-function withEnv(vars: Record<string, string | undefined>): () => void {
-  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-  for (const [k, v] of Object.entries(vars)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  return () => {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  };
-}
 
 describe(`the CLI on the local data directory (${dbKind()})`, () => {
   let t: TestApp;
