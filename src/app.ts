@@ -219,7 +219,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     pollMs: 1000,
     singleProcess: db.kind === 'pglite',
   });
-  const experimentRepo = new ExperimentRepository(db.prisma);
+  const experimentRepo = new ExperimentRepository(db.prisma, db.copyRows);
   const predictionLog = new PredictionLog((rows) => experimentRepo.logPredictions(rows), {
     flushMs: config.experiments.logFlushMs,
     ...LOG_LIMITS,

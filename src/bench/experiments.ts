@@ -45,7 +45,16 @@ import type { RoutedPrediction } from '../inference/routing';
 import { tempDir } from './cleanup';
 import { GatewayProcess } from './gateway-process';
 import { gql as request } from './graphql-client';
-import { commit, loadavg, machine, otherLoad, processTicks, threadTicks, ticksToSeconds } from './machine';
+import {
+  commit,
+  loadavg,
+  machine,
+  otherLoad,
+  processTicks,
+  threadTicks,
+  ticksByThreadName,
+  ticksToSeconds,
+} from './machine';
 import { fmt, mean, median, percentile, table } from './stats';
 import { maxOf } from '../common/arrays';
 
@@ -155,7 +164,7 @@ async function part1(): Promise<Part1> {
     });
 
     // The router as app.ts builds it (same PredictionLog settings), on the same database.
-    const experiments = new ExperimentRepository(app.db.prisma);
+    const experiments = new ExperimentRepository(app.db.prisma, app.db.copyRows);
     const writes: { rows: number; ms: number }[] = [];
     const log = new PredictionLog(
       async (rows: LoggedPrediction[]) => {
@@ -363,6 +372,8 @@ interface Block2 {
   /** Gateway main thread and whole process CPU time, s. */
   threadS: number;
   processS: number;
+  /** CPU time by thread name (ticksByThreadName), s. */
+  byThread: Record<string, number>;
   answered: Record<string, number>;
   shadowRun: number;
   shadowDropped: number;
@@ -380,7 +391,7 @@ async function closedLoop(
   url: string,
   bodies: string[],
   duration: number,
-): Promise<Omit<Block2, 'threadS' | 'processS' | 'answered' | 'shadowRun' | 'shadowDropped'>> {
+): Promise<Omit<Block2, 'threadS' | 'processS' | 'byThread' | 'answered' | 'shadowRun' | 'shadowDropped'>> {
   let failed = 0;
   let firstError: string | null = null;
   const result = await autocannon({
@@ -511,9 +522,13 @@ async function part2(): Promise<Part2> {
         const c0 = await experimentCounters(url);
         const t0 = threadTicks(gw.pid, gw.pid);
         const p0 = processTicks(gw.pid);
+        const n0 = ticksByThreadName(gw.pid);
         const r = await closedLoop(url, bodies(mode), blockSeconds);
         const t1 = threadTicks(gw.pid, gw.pid);
         const p1 = processTicks(gw.pid);
+        const n1 = ticksByThreadName(gw.pid);
+        const byThread: Record<string, number> = {};
+        for (const [name, ticks] of n1) byThread[name] = ticksToSeconds(ticks - (n0.get(name) ?? 0));
         const c1 = await experimentCounters(url);
         const answered: Record<string, number> = {};
         for (const [arm, n] of Object.entries(c1.answered)) answered[arm] = n - (c0.answered[arm] ?? 0);
@@ -521,6 +536,7 @@ async function part2(): Promise<Part2> {
           ...r,
           threadS: ticksToSeconds(t1 - t0),
           processS: ticksToSeconds(p1 - p0),
+          byThread,
           answered,
           shadowRun: c1.shadowRun - c0.shadowRun,
           shadowDropped: c1.shadowDropped - c0.shadowDropped,
@@ -640,6 +656,32 @@ function printPart2(p: Part2): Part2Figures {
     "predict minus no experiment; thread-bound ratio: no experiment's CPU per predict over the mode's, the throughput ratio when",
   );
   out('that thread is what limits throughput (it is at saturation on a quiet machine: bench:hardening).');
+  out();
+  // Where the process's CPU goes, by thread name: the log and routing run on main; inference on the
+  // worker's threads; V8's helpers (GC, compilation) and libuv's pool besides.
+  const names = [...new Set([...p.blocks.values()].flatMap((bs) => bs.flatMap((b) => Object.keys(b.byThread))))];
+  const perPredict = (bs: Block2[], name: string) =>
+    (1000 * sum(bs, (b) => b.byThread[name] ?? 0)) / sum(bs, (b) => b.requests);
+  const shown = names
+    .filter((n) => MODES2.some(({ mode }) => perPredict(p.blocks.get(mode)!, n) >= 0.005))
+    .sort((a, b) => perPredict(p.blocks.get('none')!, b) - perPredict(p.blocks.get('none')!, a));
+  out(
+    'CPU ms per predict by gateway thread name (/proc/<pid>/task/*/comm; threads using < 0.005 ms in every mode left out):',
+  );
+  out();
+  out(
+    table([
+      ['mode', ...shown, 'all threads'],
+      ...MODES2.map(({ mode, label }) => {
+        const bs = p.blocks.get(mode)!;
+        return [
+          label,
+          ...shown.map((n) => fmt(perPredict(bs, n), 3)),
+          fmt((1000 * sum(bs, (b) => b.processS)) / sum(bs, (b) => b.requests), 3),
+        ];
+      }),
+    ]),
+  );
   const split = rps(p.blocks.get('split')!);
   const threadMs = (mode: Mode2) => {
     const bs = p.blocks.get(mode)!;

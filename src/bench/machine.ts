@@ -83,6 +83,30 @@ export function processTicks(pid: number): number {
 }
 
 /** CPU time of one thread of a process (`tid` = `pid`: its main thread), in clock ticks; NaN once it is gone. */
+/**
+ * CPU time of a process's threads grouped by thread name (`comm`: "node" for the main thread, worker
+ * threads, libuv's pool, V8's helpers), in clock ticks. Threads that ended meanwhile are not counted.
+ */
+export function ticksByThreadName(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const name = Number(tid) === pid ? 'main' : readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const ticks = threadTicks(pid, Number(tid));
+      if (Number.isFinite(ticks)) out.set(name, (out.get(name) ?? 0) + ticks);
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
 export function threadTicks(pid: number, tid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');

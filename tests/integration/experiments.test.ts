@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -8,6 +9,7 @@ import {
   grayWithTwoVersions,
   type TestApp,
 } from '../helpers/test-app';
+import { ExperimentRepository, type LoggedPrediction } from '../../src/experiments/experiment.repository';
 
 const PNG = readFileSync(path.join(__dirname, '..', 'fixtures', 'images', 'gray-29x31.png')).toString('base64');
 const LABELS = GRAY_MODEL.labels;
@@ -388,6 +390,42 @@ describe('online experiments', () => {
     expect(
       expectError(await t.gql(FEEDBACK, { id: preds[9]!.id, label: 'circle' }, t.keys.operator), 'NOT_FOUND').message,
     ).toMatch(/kept for the retention period/);
+  });
+
+  test("the log's batched write keeps every value exactly (COPY's text escapes embedded, an array INSERT on a server)", async () => {
+    const db = t.app.db;
+    // The embedded database writes the log with COPY, a server with INSERT ... unnest.
+    expect(Boolean(db.copyRows)).toBe(db.kind === 'pglite');
+    const repo = new ExperimentRepository(db.prisma, db.copyRows);
+    const row = (i: number, over: Partial<LoggedPrediction>): LoggedPrediction => {
+      const id = randomUUID();
+      return {
+        id,
+        groupId: id,
+        experimentId: 9000 + i,
+        armId: i,
+        versionId: 3,
+        shadow: false,
+        routingKeyHash: null,
+        topLabel: null,
+        confidence: null,
+        latencyMs: 0,
+        errorCode: null,
+        createdAt: new Date(Date.UTC(2026, 11, 4, 12, 0, 0, 123 + i)),
+        ...over,
+      };
+    };
+    const rows = [
+      row(0, { topLabel: 'tab\there\\back\nnew\rcr "q" ,; \\N', confidence: 0.123456789012345, latencyMs: 1.25e-7 }),
+      row(1, { topLabel: '\\N', routingKeyHash: 'ab'.repeat(32), shadow: true, errorCode: 'SHADOW_DROPPED' }),
+      row(2, { topLabel: 'ünïcødé 🙂', confidence: 1, latencyMs: 12345.5 }),
+    ];
+    await repo.logPredictions(rows);
+    const back = await db.prisma.experimentPrediction.findMany({
+      where: { id: { in: rows.map((r) => r.id) } },
+      orderBy: { armId: 'asc' },
+    });
+    expect(back).toEqual(rows);
   });
 
   test('bad experiments are refused with a clear error', async () => {
