@@ -4,7 +4,12 @@ import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ArtifactIntegrityError, ArtifactMissingError, type ArtifactRemote } from './artifact-remote';
+import {
+  ArtifactIntegrityError,
+  ArtifactMissingError,
+  artifactStoreUnavailable,
+  type ArtifactRemote,
+} from './artifact-remote';
 
 export interface FileDigest {
   sha256: string;
@@ -141,12 +146,17 @@ export class ArtifactStore {
    * gateway lacks it. A download is staged, checked against the registry's sha256 and size, and only
    * then committed: bytes that do not match are refused (ArtifactIntegrityError), never cached.
    */
-  async ensure(object: { sha256: string; sizeBytes?: bigint | undefined }): Promise<string> {
-    const target = this.absolute(this.relativeFor(object.sha256));
+  async ensure(object: { sha256: string; sizeBytes?: bigint | undefined; localPath?: string }): Promise<string> {
+    // A version row names its file (relativeFor its sha256 when this store committed it).
+    const where = object.localPath ?? this.relativeFor(object.sha256);
+    const target = this.absolute(where);
     const info = await stat(target).catch(() => null);
     if (info?.isFile() && (object.sizeBytes === undefined || BigInt(info.size) === object.sizeBytes)) return target;
-    const where = this.relativeFor(object.sha256);
-    if (!this.remote) throw new ArtifactMissingError(`its artifact ${where} is missing from the data directory`);
+    if (!this.remote) {
+      // A damaged local copy is the caller's to report (model loads check the sha256); there is no other.
+      if (info?.isFile()) return target;
+      throw new ArtifactMissingError(`its artifact ${where} is missing from the data directory`);
+    }
     const body = await this.remote.get(object.sha256);
     if (!body)
       throw new ArtifactMissingError(
@@ -157,7 +167,14 @@ export class ArtifactStore {
     const tmp = path.join(tmpDir, randomUUID());
     try {
       const h = hashing();
-      await pipeline(body, h.transform, createWriteStream(tmp, { flags: 'wx' }));
+      // A connection cut mid-download is the store's failure (UNAVAILABLE, worth another try); a
+      // failed write here is this gateway's disk and stays as it is.
+      let cut: Error | null = null;
+      body.once('error', (e: Error) => (cut = e));
+      const location = this.remote.location;
+      await pipeline(body, h.transform, createWriteStream(tmp, { flags: 'wx' })).catch((e: Error) =>
+        Promise.reject(cut ? artifactStoreUnavailable(location, `downloading ${where}: ${cut.message}`) : e),
+      );
       const got = h.digest();
       if (got.sha256 !== object.sha256 || (object.sizeBytes !== undefined && got.sizeBytes !== object.sizeBytes))
         throw new ArtifactIntegrityError(

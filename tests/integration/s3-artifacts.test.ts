@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -87,6 +87,10 @@ describe(`S3 artifact store against s3rver, a local S3-compatible server from np
     rmSync(file);
     expect(expectData(await predict(1)).predict.modelVersion.version).toBe(1);
     expect(existsSync(file)).toBe(true);
+    expect((await digestFile(file)).sha256).toBe(row.sha256);
+    // A local copy of the wrong size (a disk that filled up) is replaced from the bucket.
+    truncateSync(file, 10);
+    expect(await t.app.artifacts.ensure(row)).toBe(file);
     expect((await digestFile(file)).sha256).toBe(row.sha256);
     expect(staging()).toEqual([]);
   });
