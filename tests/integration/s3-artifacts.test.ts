@@ -1,4 +1,6 @@
-import { existsSync, readdirSync, readFileSync, rmSync, truncateSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -79,6 +81,45 @@ describe(`S3 artifact store against s3rver, a local S3-compatible server from np
     await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key(v.sha256), Body: Buffer.from('partial') }));
     expect(await remote.put(fixture('gray8x8-3class.onnx'), digest)).toEqual({ uploaded: true });
     expect((await head(v.sha256)).ContentLength).toBe(Number(digest.sizeBytes));
+  });
+
+  it('uploads a file larger than one part in several parts (multipart), and another store downloads it intact', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'modelgate-s3-big-'));
+    try {
+      const file = path.join(dir, 'big.bin');
+      // Random bytes: 12 MiB is three parts of lib-storage's 5 MiB default.
+      writeFileSync(file, randomBytes(12 * 2 ** 20));
+      const digest = await digestFile(file);
+      const remote = new S3ArtifactStore(store);
+      try {
+        // The commands the store's client sends, as the SDK names them.
+        const sent: string[] = [];
+        (remote as unknown as { client: S3Client }).client.middlewareStack.add(
+          (next, context) => (args) => {
+            sent.push(String(context.commandName));
+            return next(args);
+          },
+          { step: 'initialize' },
+        );
+        expect(await remote.put(file, digest)).toEqual({ uploaded: true });
+        expect(sent).toEqual([
+          'HeadObjectCommand',
+          'CreateMultipartUploadCommand',
+          'UploadPartCommand',
+          'UploadPartCommand',
+          'UploadPartCommand',
+          'CompleteMultipartUploadCommand',
+        ]);
+        expect(await remote.put(file, digest)).toEqual({ uploaded: false });
+        const elsewhere = new ArtifactStore(path.join(dir, 'other'), remote);
+        const fetched = await elsewhere.ensure(digest);
+        expect(await digestFile(fetched)).toEqual(digest);
+      } finally {
+        remote.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a gateway that lacks the bytes downloads them before loading, checks their sha256 and keeps them', async () => {
