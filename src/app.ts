@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { ArtifactStore } from './artifacts/artifact-store';
+import { S3ArtifactStore } from './artifacts/s3-store';
 import { anonymousActor, localActor, type Actor } from './auth/actor';
 import { ApiKeyRepository } from './auth/api-key.repository';
 import { ApiKeyService } from './auth/api-key.service';
@@ -120,7 +121,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     datasets: new DatasetRepository(db.prisma),
     apiKeys: new ApiKeyRepository(db.prisma),
   };
-  const artifacts = new ArtifactStore(config.dataDir);
+  const shared = config.artifactStore;
+  const artifacts = new ArtifactStore(config.dataDir, shared.kind === 's3' ? new S3ArtifactStore(shared) : null);
   // API keys and version references resolve on every request: kept until the registry changes.
   const cache = new RegistryCache(db.changes);
   // Models run (and are inspected) in worker threads; a worker that dies takes its models with it
@@ -340,6 +342,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       await images.close();
       await manager.close();
       await db.close();
+      artifacts.remote?.close();
     },
   };
 }

@@ -4,6 +4,12 @@ import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import {
+  ArtifactIntegrityError,
+  ArtifactMissingError,
+  artifactStoreUnavailable,
+  type ArtifactRemote,
+} from './artifact-remote';
 
 export interface FileDigest {
   sha256: string;
@@ -48,11 +54,17 @@ export async function digestFile(file: string): Promise<FileDigest> {
 /**
  * Content-addressed store under $DATA_DIR/artifacts: `sha256/ab/abcdef…`. Files are written to a
  * temporary name, flushed, then renamed, so a reader never sees half a file.
+ *
+ * With a shared `remote` (several gateways), this directory is the gateway's cache: every commit is
+ * uploaded there too, and `ensure` downloads what this gateway lacks.
  */
 export class ArtifactStore {
   readonly root: string;
 
-  constructor(private readonly dataDir: string) {
+  constructor(
+    private readonly dataDir: string,
+    readonly remote: ArtifactRemote | null = null,
+  ) {
     this.root = path.join(dataDir, 'artifacts');
   }
 
@@ -115,13 +127,73 @@ export class ArtifactStore {
     const localPath = this.relativeFor(digest.sha256);
     const target = this.absolute(localPath);
     const existing = await stat(target).catch(() => null);
+    let created = false;
     if (existing && BigInt(existing.size) === digest.sizeBytes) {
       await rm(tmpPath, { force: true });
-      return { ...digest, localPath, created: false };
+    } else {
+      await mkdir(path.dirname(target), { recursive: true });
+      await rename(tmpPath, target);
+      created = true;
     }
-    await mkdir(path.dirname(target), { recursive: true });
-    await rename(tmpPath, target);
-    return { ...digest, localPath, created: true };
+    // Before the caller records the version: a row never names bytes the other gateways cannot get.
+    // Skipped (one HEAD) when the bucket already holds them.
+    await this.remote?.put(target, digest);
+    return { ...digest, localPath, created };
+  }
+
+  /**
+   * The absolute path of a committed artifact, downloaded from the shared store first when this
+   * gateway lacks it. A download is staged, checked against the registry's sha256 and size, and only
+   * then committed: bytes that do not match are refused (ArtifactIntegrityError), never cached.
+   */
+  async ensure(object: { sha256: string; sizeBytes?: bigint | undefined; localPath?: string }): Promise<string> {
+    // A version row names its file (relativeFor its sha256 when this store committed it).
+    const where = object.localPath ?? this.relativeFor(object.sha256);
+    const target = this.absolute(where);
+    const info = await stat(target).catch(() => null);
+    if (info?.isFile() && (object.sizeBytes === undefined || BigInt(info.size) === object.sizeBytes)) return target;
+    if (!this.remote) {
+      // A damaged local copy is the caller's to report (model loads check the sha256); there is no other.
+      if (info?.isFile()) return target;
+      throw new ArtifactMissingError(`its artifact ${where} is missing from the data directory`);
+    }
+    const body = await this.remote.get(object.sha256);
+    if (!body)
+      throw new ArtifactMissingError(
+        `its artifact ${where} is missing from the data directory and from the artifact store ${this.remote.location}`,
+      );
+    const tmpDir = path.join(this.root, 'tmp');
+    await mkdir(tmpDir, { recursive: true });
+    const tmp = path.join(tmpDir, randomUUID());
+    try {
+      const h = hashing();
+      // A connection cut mid-download is the store's failure (UNAVAILABLE, worth another try); a
+      // failed write here is this gateway's disk and stays as it is.
+      let cut: Error | null = null;
+      body.once('error', (e: Error) => (cut = e));
+      const location = this.remote.location;
+      await pipeline(body, h.transform, createWriteStream(tmp, { flags: 'wx' })).catch((e: Error) =>
+        Promise.reject(cut ? artifactStoreUnavailable(location, `downloading ${where}: ${cut.message}`) : e),
+      );
+      const got = h.digest();
+      if (got.sha256 !== object.sha256 || (object.sizeBytes !== undefined && got.sizeBytes !== object.sizeBytes))
+        throw new ArtifactIntegrityError(
+          `its artifact in ${this.remote.location} does not match the registry: sha256 ${got.sha256} ` +
+            `(${got.sizeBytes} bytes), registered ${object.sha256}` +
+            (object.sizeBytes === undefined ? '' : ` (${object.sizeBytes} bytes)`),
+        );
+      const fh = await open(tmp, 'r+');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await mkdir(path.dirname(target), { recursive: true });
+      await rename(tmp, target);
+      return target;
+    } finally {
+      await rm(tmp, { force: true });
+    }
   }
 
   async discard(staged: StagedArtifact): Promise<void> {

@@ -35,6 +35,8 @@ export interface GatewayOptions {
   startTimeoutMs?: number;
   /** The checkout whose build runs (default: this one); another one's, to compare before and after. */
   checkout?: string;
+  /** The script run instead of the checkout's dist/cli/main.js (tests: the sources, without a build). */
+  entry?: string;
 }
 
 /** pino's numeric levels. */
@@ -83,7 +85,7 @@ export class GatewayProcess {
     };
     const spawnedAt = performance.now();
     const root = opts.checkout ?? ROOT;
-    const cli = path.join(root, 'dist', 'cli', 'main.js');
+    const cli = opts.entry ?? path.join(root, 'dist', 'cli', 'main.js');
     const gw = new GatewayProcess(
       spawn(process.execPath, [cli, 'serve'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] }),
       spawnedAt,

@@ -95,6 +95,19 @@ const env = z.object({
   DVC_REMOTE_MAX_BYTES: count('bytes').default(2 * 1024 ** 3),
   DVC_REMOTE_TIMEOUT_S: count('seconds').max(3600, 'must be at most 3600').default(60),
   DEMO_REPO: z.string().min(1).optional(),
+  ARTIFACT_STORE: z.enum(['local', 's3'], { error: 'must be local or s3' }).default('local'),
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name (3-63 of a-z, 0-9, ".", "-")')
+    .optional(),
+  S3_PREFIX: z
+    .string()
+    .regex(/^[\w!.*'()/-]*$/, "must be a key prefix of letters, digits and !-_.*'()/")
+    .default(''),
+  S3_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_FORCE_PATH_STYLE: bool.optional(),
+  S3_TIMEOUT_S: count('seconds').max(3600, 'must be at most 3600').default(30),
   MODEL_MEMORY_BUDGET_MB: count('megabytes').default(4096),
   EXECUTION_PROVIDERS: list
     .pipe(
@@ -231,6 +244,11 @@ export interface Config {
     readonly remoteMaxBytes: number;
     readonly remoteTimeoutMs: number;
   };
+  /**
+   * Where committed artifacts are shared between gateways besides each one's DATA_DIR (its cache):
+   * nowhere (`local`), or an S3 bucket (AWS or an S3-compatible server at `endpoint`).
+   */
+  readonly artifactStore: ArtifactStoreConfig;
   /** Folders the gateway may read model files and projects from (absolute). */
   readonly importRoots: readonly string[];
   /** The DVC project imported into an empty registry on start; null: no seeding. */
@@ -324,6 +342,19 @@ export interface Config {
   };
 }
 
+export type ArtifactStoreConfig =
+  | { readonly kind: 'local' }
+  | {
+      readonly kind: 's3';
+      readonly bucket: string;
+      /** '' or ending in '/'. */
+      readonly prefix: string;
+      readonly endpoint: string | undefined;
+      readonly region: string;
+      readonly forcePathStyle: boolean;
+      readonly timeoutMs: number;
+    };
+
 export class ConfigError extends Error {
   constructor(readonly problems: { variable: string; message: string }[]) {
     super(`invalid configuration: ${problems.map((p) => `${p.variable} ${p.message}`).join('; ')}`);
@@ -358,6 +389,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
     );
   }
   const e = parsed.data;
+  if (e.ARTIFACT_STORE === 's3' && !e.S3_BUCKET)
+    throw new ConfigError([{ variable: 'S3_BUCKET', message: 'must be set when ARTIFACT_STORE is s3' }]);
   const demoRepo = e.DEMO_SEED ? path.resolve(e.DEMO_REPO ?? DEFAULT_DEMO_REPO) : null;
   return Object.freeze({
     nodeEnv: e.NODE_ENV,
@@ -455,6 +488,20 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       maxMs: e.SESSION_MAX_HOURS * 3_600_000,
     }),
     metrics: Object.freeze({ token: e.METRICS_TOKEN, port: e.METRICS_PORT, host: e.METRICS_HOST }),
+    artifactStore: Object.freeze(
+      e.ARTIFACT_STORE === 's3'
+        ? {
+            kind: 's3' as const,
+            bucket: e.S3_BUCKET!,
+            prefix: e.S3_PREFIX.replace(/^\/+/, '').replace(/([^/])$/, '$1/'),
+            endpoint: e.S3_ENDPOINT,
+            region: e.S3_REGION,
+            // Self-hosted servers (MinIO, Ceph) rarely have wildcard DNS for bucket.host names.
+            forcePathStyle: e.S3_FORCE_PATH_STYLE ?? e.S3_ENDPOINT !== undefined,
+            timeoutMs: e.S3_TIMEOUT_S * 1000,
+          }
+        : { kind: 'local' as const },
+    ),
     // The demo project is always readable: seeding must not depend on IMPORT_ROOTS.
     importRoots: Object.freeze([
       ...new Set([

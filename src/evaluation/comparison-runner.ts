@@ -168,7 +168,8 @@ export class ComparisonJob implements JobHandler<ComparisonRecord> {
     candidate: Side,
     ctx: JobContext,
   ): Promise<NewComparisonItem> {
-    const bytes = await readFile(this.deps.artifacts.absolute(this.deps.artifacts.relativeFor(item.sha256)));
+    // From the shared artifact store when this gateway lacks the image (a job it took over).
+    const bytes = await readFile(await this.deps.artifacts.ensure(item));
     const [b, c] = await Promise.all([this.score(bytes, baseline, ctx), this.score(bytes, candidate, ctx)]);
     return {
       ordinal: item.ordinal,

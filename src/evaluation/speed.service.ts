@@ -71,7 +71,7 @@ export class SpeedService {
   async parameters(record: VersionRecord): Promise<number | null> {
     if (record.parameterCount !== null) return Number(record.parameterCount);
     try {
-      const { parameters } = await this.deps.inspector.inspect(this.deps.artifacts.absolute(record.localPath));
+      const { parameters } = await this.deps.inspector.inspect(await this.deps.artifacts.ensure(record));
       if (parameters == null) return null;
       await this.deps.versions.recordParameterCount(record.id, parameters);
       return parameters;

@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { ArtifactIntegrityError, ArtifactMissingError } from '../artifacts/artifact-remote';
 import { digestFile, type ArtifactStore } from '../artifacts/artifact-store';
 import { DomainError, modelLoadFailed, modelNotReady } from '../common/errors';
 import type { Logger } from '../common/logger';
@@ -294,10 +295,16 @@ export class ModelManager {
     const permanent = (message: string) => new ModelLoadError(message, true);
     let ready: Ready;
     try {
-      const file = artifacts.absolute(target.record.localPath);
-      const info = await stat(file).catch(() => null);
-      if (!info?.isFile())
-        throw permanent(`its artifact ${target.record.localPath} is missing from the data directory`);
+      // Downloaded from the shared artifact store first when this gateway lacks the bytes (checked
+      // against the registry's sha256 there); an unreachable store is worth another try later.
+      const file = await artifacts
+        .ensure(target.record)
+        .catch((e: Error) =>
+          Promise.reject(
+            e instanceof ArtifactIntegrityError || e instanceof ArtifactMissingError ? permanent(e.message) : e,
+          ),
+        );
+      const info = await stat(file);
       const { sha256 } = await digestFile(file);
       if (sha256 !== target.record.sha256)
         throw permanent(`its artifact no longer matches its sha256 (${sha256}, registered ${target.record.sha256})`);

@@ -182,7 +182,7 @@ export class OptimizationJob implements JobHandler<OptimizationRecord> {
   ): Promise<{ sha256: string; derivation: DerivationRecord }> {
     const { artifacts } = this.deps;
     const label = `${model.name} v${source.version}`;
-    const bytes = await readFile(artifacts.absolute(source.localPath));
+    const bytes = await readFile(await artifacts.ensure(source));
     let plan: int8.Int8Plan;
     try {
       plan = this.quantizer.planInt8(bytes);
@@ -260,9 +260,7 @@ export class OptimizationJob implements JobHandler<OptimizationRecord> {
         const n = batch.length;
         const data = new Float32Array(n * perImage);
         const tensors = await Promise.all(
-          batch.map(async (item) =>
-            images.preprocess(await readFile(artifacts.absolute(artifacts.relativeFor(item.sha256))), spec),
-          ),
+          batch.map(async (item) => images.preprocess(await readFile(await artifacts.ensure(item)), spec)),
         );
         tensors.forEach((t, k) => data.set(t.data, k * perImage));
         const dims =

@@ -118,7 +118,7 @@ export class OptimizationService {
     }
     const [first] = await this.deps.datasets.itemsOf(dataset.id, 0, 1);
     if (!first) throw badInput(`dataset ${name} has no items`, { field });
-    const bytes = await readFile(this.deps.artifacts.absolute(this.deps.artifacts.relativeFor(first.sha256)));
+    const bytes = await readFile(await this.deps.artifacts.ensure(first));
     try {
       await this.deps.images.preprocess(bytes, parseInputSpec(source.model.inputSpec));
     } catch (e) {
@@ -158,7 +158,7 @@ export class OptimizationService {
     if (source.version.status !== 'READY') throw modelNotReady(`${label} is ${source.version.status}, not READY`);
 
     // Refused from the operator types alone, before anything is queued.
-    const ops = await graphOps(this.deps.artifacts.absolute(source.version.localPath)).catch((e: Error) => {
+    const ops = await graphOps(await this.deps.artifacts.ensure(source.version)).catch((e: Error) => {
       throw modelLoadFailed(`${label}'s artifact cannot be read as an ONNX graph: ${e.message}`);
     });
     const refusal = int8Refusal(ops);

@@ -80,7 +80,7 @@ export class DatasetService {
       throw notFound(
         `dataset "${name}" version ${dataset.version} has no item ${ordinal} (its items are 0..${dataset.itemCount - 1})`,
       );
-    return { dataset, item, file: this.artifacts.absolute(this.artifacts.relativeFor(item.sha256)) };
+    return { dataset, item, file: await this.artifacts.ensure(item) };
   }
 
   /**
@@ -126,7 +126,7 @@ export class DatasetService {
    * `?size=N` and the HTML report's gallery. Access is the caller's to check (it found the item).
    */
   async thumbnail(sha256: string, size: number): Promise<Buffer> {
-    const file = this.artifacts.absolute(this.artifacts.relativeFor(sha256));
+    const file = await this.artifacts.ensure({ sha256 });
     return thumbnail(await readBounded(file, this.imageLimits.maxBytes), size, this.imageLimits);
   }
 

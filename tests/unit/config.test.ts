@@ -121,4 +121,38 @@ describe('configuration from the environment', () => {
     expect(c.databaseUrl).toBe('postgresql://localhost/x');
     expect(c.port).toBe(4000);
   });
+  it('reads the shared artifact store: local by default; s3 needs a bucket, path style follows an endpoint', () => {
+    expect(loadConfig({}).artifactStore).toEqual({ kind: 'local' });
+    expect(problems({ ARTIFACT_STORE: 's3' })).toBe(
+      'invalid configuration: S3_BUCKET must be set when ARTIFACT_STORE is s3',
+    );
+    expect(problems({ ARTIFACT_STORE: 'gcs' })).toContain('ARTIFACT_STORE must be local or s3');
+    expect(problems({ ARTIFACT_STORE: 's3', S3_BUCKET: 'Bad_Bucket' })).toContain(
+      'S3_BUCKET must be an S3 bucket name',
+    );
+    expect(problems({ ARTIFACT_STORE: 's3', S3_BUCKET: 'b1', S3_ENDPOINT: 'ftp://x' })).toContain(
+      'S3_ENDPOINT must be an http(s) URL',
+    );
+    expect(loadConfig({ ARTIFACT_STORE: 's3', S3_BUCKET: 'models', S3_PREFIX: '/team/a' }).artifactStore).toEqual({
+      kind: 's3',
+      bucket: 'models',
+      prefix: 'team/a/',
+      endpoint: undefined,
+      region: 'us-east-1',
+      forcePathStyle: false,
+      timeoutMs: 30_000,
+    });
+    expect(
+      loadConfig({
+        ARTIFACT_STORE: 's3',
+        S3_BUCKET: 'models',
+        S3_ENDPOINT: 'http://minio:9000',
+        S3_REGION: 'eu-west-3',
+      }).artifactStore,
+    ).toMatchObject({ prefix: '', endpoint: 'http://minio:9000', region: 'eu-west-3', forcePathStyle: true });
+    expect(
+      loadConfig({ ARTIFACT_STORE: 's3', S3_BUCKET: 'models', S3_ENDPOINT: 'http://x', S3_FORCE_PATH_STYLE: 'false' })
+        .artifactStore,
+    ).toMatchObject({ forcePathStyle: false });
+  });
 });
