@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { open, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { ArtifactMissingError } from '../artifacts/artifact-remote';
 import type { ArtifactStore } from '../artifacts/artifact-store';
 import { badInput, notFound, payloadTooLarge } from '../common/errors';
 import { PAGES, pageSize } from '../common/paging';
@@ -80,7 +81,7 @@ export class DatasetService {
       throw notFound(
         `dataset "${name}" version ${dataset.version} has no item ${ordinal} (its items are 0..${dataset.itemCount - 1})`,
       );
-    return { dataset, item, file: await this.artifacts.ensure(item) };
+    return { dataset, item, file: await this.imageFile(item) };
   }
 
   /**
@@ -126,8 +127,18 @@ export class DatasetService {
    * `?size=N` and the HTML report's gallery. Access is the caller's to check (it found the item).
    */
   async thumbnail(sha256: string, size: number): Promise<Buffer> {
-    const file = await this.artifacts.ensure({ sha256 });
+    const file = await this.imageFile({ sha256 });
     return thumbnail(await readBounded(file, this.imageLimits.maxBytes), size, this.imageLimits);
+  }
+
+  /** A stored image's local file, fetched from the shared store if need be; bytes nowhere are NOT_FOUND. */
+  private async imageFile(object: { sha256: string; sizeBytes?: bigint }): Promise<string> {
+    try {
+      return await this.artifacts.ensure(object);
+    } catch (e) {
+      if (e instanceof ArtifactMissingError) throw notFound(`the image ${object.sha256}: ${e.message}`);
+      throw e;
+    }
   }
 
   private checked(input: NewDatasetInput): NewDataset {

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { loadConfig } from '../../src/config/config';
@@ -22,6 +22,7 @@ describe(`dataset item images over HTTP (${dbKind()})`, () => {
   let url: string;
   let png: Buffer;
   let levels: Set<number>;
+  let textSha: string;
   const jpeg = readFileSync(fixture('images/rgb-37x23.jpg'));
   const text = readFileSync(fixture('images/not-an-image.txt'));
 
@@ -40,6 +41,7 @@ describe(`dataset item images over HTTP (${dbKind()})`, () => {
       await store(fixture('images/rgb-37x23.jpg')),
       await store(fixture('images/not-an-image.txt')),
     ];
+    textSha = x;
     const admin = t.app.localActor();
     const dataset = (items: { path: string; labelIndex: number; sha256: string }[]) =>
       t.app.services.datasets.create(admin, {
@@ -224,5 +226,11 @@ describe(`dataset item images over HTTP (${dbKind()})`, () => {
       code: 'PAYLOAD_TOO_LARGE',
     });
     expect((await sharp(await thumbnail(png, 96, { ...limits, maxPixels: 28 * 28 })).metadata()).width).toBe(96);
+  });
+
+  it("answers 404 NOT_FOUND when an item's bytes are gone from the data directory (and there is no shared store)", async () => {
+    rmSync(t.app.artifacts.absolute(t.app.artifacts.relativeFor(textSha)));
+    const res = await image('2/image');
+    expect([res.status, await errorCode(res)]).toEqual([404, 'NOT_FOUND']);
   });
 });
