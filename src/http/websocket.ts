@@ -217,6 +217,7 @@ function closeCode(code: string): number {
     case ErrorCode.RATE_LIMITED:
     case ErrorCode.RESOURCE_EXHAUSTED:
     case ErrorCode.UNAVAILABLE:
+    case ErrorCode.BACKEND_UNAVAILABLE:
       return TRY_AGAIN_LATER;
     default:
       return CloseCode.InternalServerError;
