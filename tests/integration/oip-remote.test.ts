@@ -1,4 +1,6 @@
 import sharp from 'sharp';
+import { startServer } from '../../src/http/server';
+import { cli, withEnv } from '../helpers/cli';
 import { startOipDouble, type OipDouble } from '../helpers/oip-double';
 import {
   createTestApp,
@@ -237,5 +239,45 @@ describe(`remote inference over the Open Inference Protocol, against an OIP prot
       ['control', true, 0],
       ['v2', true, 0],
     ]);
+  });
+  it('the CLI points a version at a remote engine and back (versions remote)', async () => {
+    const server = await startServer(t.app, { port: 0, host: '127.0.0.1' });
+    const restore = withEnv({ MODELGATE_URL: undefined, MODELGATE_API_KEY: undefined });
+    const run = (...args: string[]) => cli('--url', server.url, '--key', t.keys.admin, ...args);
+    try {
+      const set = await run(
+        'versions',
+        'remote',
+        'gray',
+        '1',
+        '--engine',
+        double.url,
+        '--model',
+        'gray',
+        '--model-version',
+        '1',
+        '--protocol',
+        'json',
+        '--timeout-ms',
+        '5000',
+      );
+      expect([set.status, set.err]).toEqual([0, '']);
+      expect(set.out).toContain(`gray v1 is served by ${double.url}`);
+      const shown = JSON.parse((await run('--json', 'versions', 'show', 'gray', '1')).out).modelVersion.remote;
+      expect(shown).toEqual({ url: double.url, model: 'gray', modelVersion: '1', protocol: 'JSON', timeoutMs: 5000 });
+      const json = double.received.json;
+      expect(expectData(await predict(pngs[0]!)).predict.executionProvider).toBe(`oip:${new URL(double.url).host}`);
+      expect(double.received.json).toBeGreaterThan(json);
+      expect(await run('versions', 'remote', 'gray', '1', '--engine', 'ftp://x', '--model', 'gray')).toMatchObject({
+        status: 1,
+        err: expect.stringContaining('BAD_USER_INPUT'),
+      });
+      expect((await run('versions', 'remote', 'gray', '1')).status).toBe(1);
+      expect((await run('versions', 'remote', 'gray', '1', '--clear')).status).toBe(0);
+      expect(expectData(await predict(pngs[0]!)).predict.executionProvider).toBe('cpu');
+    } finally {
+      restore();
+      await server.close();
+    }
   });
 });
