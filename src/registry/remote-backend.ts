@@ -39,6 +39,8 @@ const schema = z.object({
     .refine((s) => URL.canParse(s), 'url must be an absolute URL')
     .refine((s) => !URL.canParse(s) || ['http:', 'https:'].includes(new URL(s).protocol), 'url must be http(s)')
     .refine((s) => !URL.canParse(s) || (!new URL(s).search && !new URL(s).hash), 'url must have no query or fragment')
+    // The setting is shown to every viewer (ModelVersion.remote) and logged: no secrets in it.
+    .refine((s) => !URL.canParse(s) || (!new URL(s).username && !new URL(s).password), 'url must not carry credentials')
     // One form for every caller: no trailing slash, so paths append cleanly.
     .transform((s) => s.replace(/\/+$/, '')),
   model: segment('model'),

@@ -132,6 +132,7 @@ describe('the remote backend setting', () => {
       }
     };
     expect(problems({ url: 'grpc://x:8001', model: 'm' })).toEqual(['url must be http(s)']);
+    expect(problems({ url: 'https://user:secret@x', model: 'm' })).toEqual(['url must not carry credentials']);
     expect(problems({ url: 'http://x?a=1', model: '' })).toEqual([
       'url must have no query or fragment',
       'model must not be empty',
