@@ -111,6 +111,21 @@ describe(`remote inference over the Open Inference Protocol, against an OIP prot
       expect(double.received[key] - before[key]).toBeGreaterThanOrEqual(pngs.length);
       expect(double.received[other]).toBe(before[other]);
     }
+    // A speed measurement times round trips to the engine (values are the machine's: only their presence is checked).
+    const arrived = double.arrivals;
+    const speed = expectData(
+      await t.gql(
+        `mutation($ref: VersionRefInput!) { measureVersionSpeed(ref: $ref) { executionProvider batch1Ms throughputBatchSize } }`,
+        { ref: v1 },
+        t.keys.operator,
+      ),
+    ).measureVersionSpeed;
+    expect(speed).toMatchObject({
+      executionProvider: `oip:${new URL(double.url).host}`,
+      throughputBatchSize: expect.any(Number),
+    });
+    expect(speed.batch1Ms).toBeGreaterThan(0);
+    expect(double.arrivals - arrived).toBeGreaterThanOrEqual(2);
     const loaded = expectData(await t.gql(LOADED, {}, t.keys.viewer)).loadedVersions;
     expect(loaded.find((l: any) => l.modelVersion.version === 1)).toMatchObject({
       state: 'READY',
