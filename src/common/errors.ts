@@ -21,6 +21,8 @@ export const ErrorCode = {
   TIMEOUT: 'TIMEOUT',
   /** The database cannot be reached or did not answer in time: retry after `retryAfterMs`. */
   UNAVAILABLE: 'UNAVAILABLE',
+  /** A version's remote inference engine is failing (its circuit breaker is open): retry after `retryAfterMs`. */
+  BACKEND_UNAVAILABLE: 'BACKEND_UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 
@@ -68,6 +70,8 @@ export const rateLimited = makeRetryable(ErrorCode.RATE_LIMITED);
 export const exhausted = makeRetryable(ErrorCode.RESOURCE_EXHAUSTED);
 /** The database cannot be reached or did not answer in time (HTTP 503). */
 export const unavailable = makeRetryable(ErrorCode.UNAVAILABLE);
+/** A remote inference engine cannot be reached or keeps failing (HTTP 503). */
+export const backendUnavailable = makeRetryable(ErrorCode.BACKEND_UNAVAILABLE);
 
 /**
  * The HTTP status a request-level failure answers with (GraphQL request errors, SSE, uploads):
@@ -93,6 +97,7 @@ export function httpStatus(code: string): number {
     case ErrorCode.MODEL_NOT_READY:
     case ErrorCode.MODEL_LOAD_FAILED:
     case ErrorCode.UNAVAILABLE:
+    case ErrorCode.BACKEND_UNAVAILABLE:
       return 503;
     case ErrorCode.INTERNAL_SERVER_ERROR:
       return 500;

@@ -130,6 +130,16 @@ const env = z.object({
     .min(0, 'must be from 0 to 19')
     .max(19, 'must be from 0 to 19')
     .default(10),
+  REMOTE_RETRIES: z.coerce
+    .number({ error: 'must be a number of retries' })
+    .int('must be a whole number')
+    .min(0, 'must be from 0 to 10')
+    .max(10, 'must be from 0 to 10')
+    .default(2),
+  REMOTE_RETRY_BACKOFF_MS: count('milliseconds').max(60_000, 'must be at most 60000').default(100),
+  REMOTE_BREAKER_MIN_REQUESTS: count('requests').max(10_000, 'must be at most 10000').default(5),
+  REMOTE_BREAKER_WINDOW_MS: count('milliseconds').max(3_600_000, 'must be at most 3600000').default(10_000),
+  REMOTE_BREAKER_RESET_MS: count('milliseconds').max(3_600_000, 'must be at most 3600000').default(10_000),
   SPEED_MEASURE_MS: z.coerce
     .number({ error: 'must be a number of milliseconds' })
     .int('must be a whole number')
@@ -273,6 +283,17 @@ export interface Config {
     readonly image: { readonly maxBytes: number; readonly maxPixels: number; readonly timeoutSeconds: number };
     /** Threads that decode and resize images off the gateway's thread. */
     readonly preprocessWorkers: number;
+  };
+  /** Versions served by a remote Open Inference Protocol engine (src/inference/oip-backend.ts). */
+  readonly remoteInference: {
+    /** Attempts after the first for a transport failure, a timeout or a 502/503/504. */
+    readonly retries: number;
+    readonly retryBackoffMs: number;
+    /** A version's breaker opens when over half of at least this many requests in its window failed. */
+    readonly breakerMinRequests: number;
+    readonly breakerWindowMs: number;
+    /** An open breaker lets a probe through after this long. */
+    readonly breakerResetMs: number;
   };
   readonly comparisons: {
     /** Jobs this process runs at once; the rest wait in the queue. */
@@ -418,6 +439,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       allowedRemotes: Object.freeze(e.DVC_ALLOWED_REMOTES.map((r) => r.toLowerCase())),
       remoteMaxBytes: e.DVC_REMOTE_MAX_BYTES,
       remoteTimeoutMs: e.DVC_REMOTE_TIMEOUT_S * 1000,
+    }),
+    remoteInference: Object.freeze({
+      retries: e.REMOTE_RETRIES,
+      retryBackoffMs: e.REMOTE_RETRY_BACKOFF_MS,
+      breakerMinRequests: e.REMOTE_BREAKER_MIN_REQUESTS,
+      breakerWindowMs: e.REMOTE_BREAKER_WINDOW_MS,
+      breakerResetMs: e.REMOTE_BREAKER_RESET_MS,
     }),
     inference: Object.freeze({
       memoryBudgetBytes: e.MODEL_MEMORY_BUDGET_MB * 1024 * 1024,

@@ -12,7 +12,12 @@ import { operationLabel } from './operations';
 import { buildGatewaySchema } from './schema';
 
 /** Codes that mean "not now": an operation that got only these answers their status, with Retry-After. */
-const BACK_OFF = new Set<string>([ErrorCode.RATE_LIMITED, ErrorCode.RESOURCE_EXHAUSTED, ErrorCode.UNAVAILABLE]);
+const BACK_OFF = new Set<string>([
+  ErrorCode.RATE_LIMITED,
+  ErrorCode.RESOURCE_EXHAUSTED,
+  ErrorCode.UNAVAILABLE,
+  ErrorCode.BACKEND_UNAVAILABLE,
+]);
 
 /**
  * Logs every unexpected error in full with its request id, and stamps the request id on every

@@ -54,7 +54,7 @@ interface Connection {
  * browser's session cookie (from a page of this gateway's own origin: another site's page could
  * open the socket with the cookie too); anonymous only with ANONYMOUS_READ. A refusal closes the
  * socket with graphql-ws's 4401 (UNAUTHENTICATED), 4403 (FORBIDDEN), 4400 (BAD_USER_INPUT) or
- * 1013 (RATE_LIMITED, RESOURCE_EXHAUSTED, UNAVAILABLE: retry later), the reason starting with the
+ * 1013 (RATE_LIMITED, RESOURCE_EXHAUSTED, UNAVAILABLE, BACKEND_UNAVAILABLE: retry later), the reason starting with the
  * code. Each operation then passes the guard again, as an HTTP request does (credentials, rate
  * limit), and Apollo's limits (operations.ts); its errors carry the same `extensions.code`.
  *
@@ -217,6 +217,7 @@ function closeCode(code: string): number {
     case ErrorCode.RATE_LIMITED:
     case ErrorCode.RESOURCE_EXHAUSTED:
     case ErrorCode.UNAVAILABLE:
+    case ErrorCode.BACKEND_UNAVAILABLE:
       return TRY_AGAIN_LATER;
     default:
       return CloseCode.InternalServerError;

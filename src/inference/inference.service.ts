@@ -259,6 +259,16 @@ export class InferenceService {
     return this.deps.manager.load(target);
   }
 
+  /**
+   * Serves a version from a remote Open Inference Protocol engine, or locally again with null (admin).
+   * The version is unloaded at once: its next use loads it where the new setting says.
+   */
+  async setRemote(actor: Actor, ref: VersionRef, remote: unknown): Promise<VersionRecord> {
+    const record = await this.deps.versions.setRemote(actor, ref, remote);
+    await this.deps.manager.unload(record.id);
+    return record;
+  }
+
   async unload(actor: Actor, ref: VersionRef): Promise<boolean> {
     requireRole(actor, 'admin', 'unloading a version');
     const { version } = await this.deps.versions.resolve(actor, ref);

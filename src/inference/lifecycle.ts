@@ -1,4 +1,4 @@
-import { modelLoadFailed, modelNotReady, timedOut, type DomainError } from '../common/errors';
+import { backendUnavailable, modelLoadFailed, modelNotReady, timedOut, type DomainError } from '../common/errors';
 import type { Batcher } from './batcher';
 
 /** The states a client sees (loadedVersions): an unloading version is no longer listed. */
@@ -62,6 +62,8 @@ export interface Failed extends Held {
   readonly permanent: boolean;
   /** The warm-up run outlived INFERENCE_TIMEOUT_S: requests are told TIMEOUT, not MODEL_NOT_READY. */
   readonly timedOut: boolean;
+  /** Its remote engine could not be reached or was not ready: requests are told BACKEND_UNAVAILABLE. */
+  readonly backendDown: boolean;
 }
 
 /** Being released by the backend; a request for it waits, then loads it again. */
@@ -109,7 +111,9 @@ export const held = (e: Held): Held => ({
 /** What a request for a FAILED version is told. */
 export function loadFailure(e: Failed): DomainError {
   const message = `${label(e)} ${e.permanent ? 'failed to load' : 'could not be loaded now'}: ${e.reason}`;
-  return e.permanent ? modelLoadFailed(message) : e.timedOut ? timedOut(message) : modelNotReady(message);
+  if (e.permanent) return modelLoadFailed(message);
+  if (e.timedOut) return timedOut(message);
+  return e.backendDown ? backendUnavailable(message, 1000) : modelNotReady(message);
 }
 
 /** The entry as loadedVersions and metrics show it; null for one being unloaded. */

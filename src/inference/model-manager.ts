@@ -5,11 +5,13 @@ import { DomainError, modelLoadFailed, modelNotReady } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { Config, Provider } from '../config/config';
 import type { InputSpec } from '../registry/input-spec';
+import { storedRemoteBackend, type RemoteBackend } from '../registry/remote-backend';
 import type { VersionRecord } from '../registry/version.repository';
 import type { VersionService } from '../registry/version.service';
 import type { InferenceBackend } from './backend';
 import { Batcher, type BatchResult } from './batcher';
 import { graphOps, isWeightOnlyQuantized } from './graph-ops';
+import { OipBackend, type RecordedSignature } from './oip-backend';
 import {
   held,
   label,
@@ -87,6 +89,8 @@ const fixedBatch = (target: Target): number | null => {
 export class ModelManager {
   private readonly entries = new Map<number, Entry>();
   private loadChain: Promise<unknown> = Promise.resolve();
+  /** Serves the versions that have a remote engine (ModelVersion.remote) instead of `backend`. */
+  private readonly remote: OipBackend;
 
   constructor(
     private readonly deps: {
@@ -96,8 +100,16 @@ export class ModelManager {
       config: Config;
       logger: Logger;
       telemetry?: InferenceTelemetry;
+      remote?: OipBackend;
     },
-  ) {}
+  ) {
+    this.remote = deps.remote ?? new OipBackend(deps.config.remoteInference, deps.logger);
+  }
+
+  /** The runtime holding a loaded (or failed) version's key: its remote engine, or the local backend. */
+  private runtimeOf(key: string): Pick<InferenceBackend, 'run' | 'benchmark' | 'unload'> {
+    return this.remote.holds(key) ? this.remote : this.deps.backend;
+  }
 
   /** The backend lost these models (its worker died): they load again on next use. */
   forget(keys: string[]): void {
@@ -144,7 +156,8 @@ export class ModelManager {
   async measureSpeed(target: Target): Promise<SpeedMeasurement> {
     const entry = await this.acquire(target);
     try {
-      const { backend, config } = this.deps;
+      const { config } = this.deps;
+      const backend = this.runtimeOf(entry.key);
       const { inputName, outputName, dims } = this.io(target);
       const minMs = config.inference.speedMeasureMs;
       const one = await backend.benchmark(entry.key, { name: inputName, dims: dims(1) }, outputName, {
@@ -295,6 +308,14 @@ export class ModelManager {
     const permanent = (message: string) => new ModelLoadError(message, true);
     let ready: Ready;
     try {
+      const remote = storedRemoteBackend(target.record.remote);
+      if (remote) {
+        ready = await this.bringUpRemote(loading, target, remote, started);
+        if (target.record.status === 'FAILED') await versions.clearLoadFailure(ready.versionId);
+        this.replace(loading, ready);
+        logger.info({ model: ready.model, version: ready.version, provider: ready.provider }, 'model loaded (remote)');
+        return ready;
+      }
       // Downloaded from the shared artifact store first when this gateway lacks the bytes (checked
       // against the registry's sha256 there); an unreachable store is worth another try later.
       const file = await artifacts
@@ -370,10 +391,47 @@ export class ModelManager {
     return ready;
   }
 
-  /** Batches the version's requests into runs of its backend session. */
+  /**
+   * A version served by a remote engine: no local file is read (the remote holds the model), the
+   * engine's readiness and model metadata are checked against the version's signature, then one
+   * warm-up request goes through the gateway's batcher as every request will.
+   */
+  private async bringUpRemote(
+    loading: Loading,
+    target: Target,
+    remote: RemoteBackend,
+    started: number,
+  ): Promise<Ready> {
+    const loaded = await this.remote
+      .load(loading.key, remote, target.record.signature as RecordedSignature)
+      // A remote model that does not fit stays FAILED until an admin changes the setting or loads it again.
+      .catch((e: Error) =>
+        Promise.reject(
+          e instanceof DomainError && e.code === 'MODEL_LOAD_FAILED' ? new ModelLoadError(e.message, true) : e,
+        ),
+      );
+    const batcher = this.batcher(loading, target);
+    const spec = target.model.inputSpec;
+    await batcher.submit(new Float32Array(spec.channels * spec.height * spec.width));
+    return {
+      ...held(loading),
+      state: 'READY',
+      provider: loaded.provider,
+      batcher,
+      memoryBytes: 0,
+      loadMs: performance.now() - started,
+      loadedAt: new Date(),
+      lastUsed: null,
+      requests: 0,
+      inUse: 0,
+    };
+  }
+
+  /** Batches the version's requests into runs of its backend session (local or remote). */
   private batcher(entry: Held, target: Target): Batcher {
-    const { backend, config, telemetry } = this.deps;
+    const { config, telemetry } = this.deps;
     const { inputName, outputName, dims } = this.io(target);
+    const backend = this.runtimeOf(entry.key);
     return new Batcher(
       async (input, n) => backend.run(entry.key, { name: inputName, data: input, dims: dims(n) }, outputName),
       entry.maxBatchSize,
@@ -384,13 +442,15 @@ export class ModelManager {
 
   /** The load failed: FAILED, the backend's copy released, and the registry told when it is permanent. */
   private async failed(loading: Loading, e: unknown): Promise<Failed> {
-    const { backend, versions, logger } = this.deps;
+    const { versions, logger } = this.deps;
+    const backend = this.runtimeOf(loading.key);
     const failed: Failed = {
       ...held(loading),
       state: 'FAILED',
       reason: (e as Error).message.split('\n')[0]!,
       permanent: e instanceof ModelLoadError && e.permanent,
       timedOut: e instanceof DomainError && e.code === 'TIMEOUT',
+      backendDown: e instanceof DomainError && e.code === 'BACKEND_UNAVAILABLE',
     };
     this.replace(loading, failed);
     await backend.unload(failed.key).catch(() => undefined);
@@ -415,7 +475,8 @@ export class ModelManager {
     const ready = () => [...this.entries.values()].filter(isReady);
     const used = () => ready().reduce((s, e) => s + e.memoryBytes, 0);
     const candidates = ready()
-      .filter((e) => !e.pinned && e.versionId !== keep && e.inUse === 0 && e.batcher.pending === 0)
+      // Remote versions hold no local memory: unloading them would free nothing.
+      .filter((e) => !e.pinned && e.versionId !== keep && e.inUse === 0 && e.batcher.pending === 0 && e.memoryBytes > 0)
       .sort((a, b) => (a.lastUsed?.getTime() ?? 0) - (b.lastUsed?.getTime() ?? 0));
     while (used() + incoming > budget && candidates.length) {
       const victim = candidates.shift()!;
@@ -442,7 +503,7 @@ export class ModelManager {
     if (isReady(e)) e.batcher.drain(modelNotReady(`${label(e)} was unloaded`));
     try {
       // A stale entry must not unload a newer load of the same version.
-      if (current) await this.deps.backend.unload(e.key);
+      if (current) await this.runtimeOf(e.key).unload(e.key);
     } finally {
       if (this.entries.get(e.versionId) === unloading) this.entries.delete(e.versionId);
       gone();
@@ -470,6 +531,6 @@ export class ModelManager {
   async close(): Promise<void> {
     for (const e of this.entries.values()) if (isReady(e)) e.batcher.drain(modelNotReady('the gateway is stopping'));
     this.entries.clear();
-    await this.deps.backend.close();
+    await Promise.all([this.deps.backend.close(), this.remote.close()]);
   }
 }

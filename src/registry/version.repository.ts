@@ -1,5 +1,11 @@
 import type { Prisma } from '../db/database';
-import type { DvcProvenance, MlflowRun, ModelVersion, VersionStatus } from '../db/generated/client';
+import {
+  Prisma as P,
+  type DvcProvenance,
+  type MlflowRun,
+  type ModelVersion,
+  type VersionStatus,
+} from '../db/generated/client';
 import { translatePrismaError } from '../db/prisma-errors';
 
 export type VersionRecord = ModelVersion;
@@ -25,6 +31,9 @@ export interface NewVersion {
   mlflowRunId?: number | null;
   dvc?: Omit<DvcProvenance, 'id' | 'versionId' | 'createdAt'> | null;
 }
+
+/** How a version FAILED by the runtime's load is marked (VersionService.markLoadFailed). */
+export const LOAD_FAILED = 'failed to load: ';
 
 export class VersionRepository {
   constructor(private readonly prisma: Prisma) {}
@@ -97,7 +106,28 @@ export class VersionRepository {
     await this.prisma.modelVersion.update({ where: { id: versionId }, data: { status, statusReason: reason } });
   }
 
-  /** Alias names per version id. */
+  /**
+   * Sets (or, with null, clears) the remote engine that serves the version. A version FAILED by a load
+   * is READY again: the new setting deserves a load of its own, which marks it FAILED again if it does not load.
+   */
+  async setRemote(versionId: number, remote: object | null): Promise<VersionRecord> {
+    try {
+      return await this.prisma.$transaction(async (tx) => {
+        const current = await tx.modelVersion.findUniqueOrThrow({ where: { id: versionId } });
+        const revive =
+          current.status === 'FAILED' && current.statusReason?.startsWith(LOAD_FAILED)
+            ? { status: 'READY' as const, statusReason: null }
+            : {};
+        return tx.modelVersion.update({
+          where: { id: versionId },
+          data: { remote: remote ?? P.DbNull, ...revive },
+        });
+      });
+    } catch (e) {
+      throw translatePrismaError(e, { notFound: 'the version was deleted' });
+    }
+  }
+
   /** Ids of the versions some alias with one of these names points at. */
   async idsWithAliases(names: readonly string[]): Promise<Set<number>> {
     const rows = await this.prisma.alias.findMany({ where: { name: { in: [...names] } }, select: { versionId: true } });

@@ -11,8 +11,15 @@ import type { ModelService } from './model.service';
 import type { AliasRepository } from './alias.repository';
 import type { RegistryCache } from '../db/registry-cache';
 import { checkAlias, checkTags } from './names';
+import { parseRemoteBackend } from './remote-backend';
 import { fitSignature, type SignatureFit } from './signature';
-import type { DvcRecord, NewVersion, VersionRecord, VersionRepository } from './version.repository';
+import {
+  LOAD_FAILED,
+  type DvcRecord,
+  type NewVersion,
+  type VersionRecord,
+  type VersionRepository,
+} from './version.repository';
 
 export interface VersionRef {
   model: string;
@@ -137,7 +144,18 @@ export class VersionService {
 
   /** The version's file does not load (missing, changed, not ONNX): FAILED until an admin loads it again. */
   async markLoadFailed(versionId: number, reason: string): Promise<void> {
-    await this.deps.versions.setStatus(versionId, 'FAILED', `failed to load: ${reason}`);
+    await this.deps.versions.setStatus(versionId, 'FAILED', `${LOAD_FAILED}${reason}`);
+  }
+
+  /**
+   * Points a version at a remote Open Inference Protocol engine (Triton, KServe), or back at the local
+   * runtime with null (admin, as loading and unloading are). The URL must be http(s).
+   */
+  async setRemote(actor: Actor, ref: VersionRef, remote: unknown): Promise<VersionRecord> {
+    requireRole(actor, 'admin', 'setting where a version runs');
+    const setting = remote == null ? null : parseRemoteBackend(remote);
+    const { version } = await this.resolve(actor, ref);
+    return this.deps.versions.setRemote(version.id, setting);
   }
 
   /** A FAILED version loaded after all (an admin's loadVersion): READY again. */

@@ -1,13 +1,13 @@
 import path from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { fields, speedText, table } from '../format';
-import { inlineOrFile, parseJson, versionRef, type CommandContext } from './shared';
+import { inlineOrFile, intArg, parseJson, versionRef, type CommandContext } from './shared';
 
 const SPEED =
   'batch1Ms batch32ImagesPerSecond throughputBatchSize executionProvider threads width height channels measuredAt';
 const VERSION_FIELDS = `id version status statusReason aliases artifactUri sha256 md5 sizeBytes parameters tags createdAt
   parent { version } derivation { method calibrationDataset calibrationItems calibrationMethod tool } dvc { repo rev path md5 remote } mlflowRun { runId runName experimentName trackingUri }
-  speed { ${SPEED} }`;
+  speed { ${SPEED} } remote { url model modelVersion protocol timeoutMs }`;
 
 type Speed = Parameters<typeof speedText>[0] & { measuredAt: string };
 
@@ -20,7 +20,33 @@ function versionFields(v: Record<string, unknown>): string {
   });
 }
 
-/** `versions list|show|register`. */
+interface RemoteOptions {
+  engine?: string;
+  model?: string;
+  modelVersion?: string;
+  protocol?: 'BINARY' | 'JSON';
+  timeoutMs?: number;
+  clear?: boolean;
+}
+
+/** The setVersionRemote argument of `versions remote`: null with --clear, else --engine and --model are needed. */
+function remoteSetting(o: RemoteOptions): Record<string, unknown> | null {
+  if (o.clear) {
+    if (o.engine || o.model) throw new InvalidArgumentError('give either --clear or --engine/--model, not both');
+    return null;
+  }
+  if (!o.engine || !o.model)
+    throw new InvalidArgumentError('--engine and --model are required (or --clear to serve the version locally)');
+  return {
+    url: o.engine,
+    model: o.model,
+    modelVersion: o.modelVersion ?? null,
+    protocol: o.protocol ?? 'BINARY',
+    timeoutMs: o.timeoutMs ?? null,
+  };
+}
+
+/** `versions list|show|register|speed|remote`. */
 export function register(program: Command, { run }: CommandContext): void {
   const versions = program.command('versions').description('list, show and register model versions');
   versions
@@ -52,6 +78,34 @@ export function register(program: Command, { run }: CommandContext): void {
         `mutation($input: RegisterVersionInput!) { registerVersion(input: $input) { ${VERSION_FIELDS} } }`,
         { input: { model, artifactPath: path.resolve(file), tags: o.tags } },
         (d) => `registered ${model} v${d.registerVersion.version}\n${versionFields(d.registerVersion)}`,
+      ),
+    );
+  versions
+    .command('remote <model> [versionOrAlias]')
+    .description(
+      'serve a version from a remote Open Inference Protocol engine (Triton, KServe) instead of the local runtime (admin)',
+    )
+    // Not --url nor --json: those global options name the gateway and ask for JSON output.
+    .option('--engine <url>', 'http(s) base URL of the inference server, e.g. http://triton:8000')
+    .option('--model <name>', "the model's name on the server")
+    .option('--model-version <v>', "the model's version on the server (default: the server chooses)")
+    .option(
+      '--protocol <p>',
+      'binary (the binary tensor data extension, default) or json',
+      (v: string): 'BINARY' | 'JSON' => {
+        const p = v.toUpperCase();
+        if (p !== 'BINARY' && p !== 'JSON') throw new InvalidArgumentError('--protocol must be binary or json');
+        return p;
+      },
+    )
+    .option('--timeout-ms <ms>', 'deadline of one request (default 10000)', intArg('--timeout-ms'))
+    .option('--clear', 'serve the version locally again')
+    .action((model, ref: string | undefined, o: RemoteOptions) =>
+      run<{ setVersionRemote: Record<string, unknown> & { version: number } }>(
+        `mutation($ref: VersionRefInput!, $remote: RemoteBackendInput) { setVersionRemote(ref: $ref, remote: $remote) { ${VERSION_FIELDS} } }`,
+        { ref: versionRef(model, ref), remote: remoteSetting(o) },
+        (d) =>
+          `${model} v${d.setVersionRemote.version} ${o.clear ? 'runs locally' : `is served by ${o.engine}`} (unloaded: its next use loads it)\n${versionFields(d.setVersionRemote)}`,
       ),
     );
   versions

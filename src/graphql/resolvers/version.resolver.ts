@@ -6,7 +6,8 @@ import type { GraphQLContext } from '../context';
 import { RegisterVersionInput, VersionRefInput } from '../types/inputs';
 import { Model } from '../types/model.type';
 import { Derivation } from '../types/optimization.type';
-import { DvcProvenance, MlflowRun, ModelVersion } from '../types/version.type';
+import { storedRemoteBackend, type RemoteBackend as RemoteSetting } from '../../registry/remote-backend';
+import { DvcProvenance, MlflowRun, ModelVersion, RemoteBackend, RemoteBackendInput } from '../types/version.type';
 
 @Resolver(() => ModelVersion)
 export class VersionResolver {
@@ -28,6 +29,26 @@ export class VersionResolver {
     @Arg('input', () => RegisterVersionInput) input: RegisterVersionInput,
   ): Promise<VersionRecord> {
     return ctx.services.versions.register(ctx.actor, input);
+  }
+
+  @Mutation(() => ModelVersion, {
+    description:
+      'Serves a version from a remote Open Inference Protocol engine (Triton, KServe), or locally again with null (admin). The version is unloaded; its next load checks the engine.',
+  })
+  setVersionRemote(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('ref', () => VersionRefInput) ref: VersionRefInput,
+    @Arg('remote', () => RemoteBackendInput, { nullable: true }) remote: RemoteBackendInput | null,
+  ): Promise<VersionRecord> {
+    return ctx.services.inference.setRemote(ctx.actor, ref, remote && { ...remote });
+  }
+
+  @FieldResolver(() => RemoteBackend, {
+    nullable: true,
+    description: 'The remote engine serving the version; null: the local runtime.',
+  })
+  remote(@Root() v: VersionRecord): RemoteSetting | null {
+    return storedRemoteBackend(v.remote);
   }
 
   @FieldResolver(() => Model)

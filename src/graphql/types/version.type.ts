@@ -1,4 +1,4 @@
-import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { JSONScalar } from '../scalars';
 
 export enum VersionStatus {
@@ -8,6 +8,54 @@ export enum VersionStatus {
   ARCHIVED = 'ARCHIVED',
 }
 registerEnumType(VersionStatus, { name: 'VersionStatus' });
+
+export enum RemoteProtocol {
+  BINARY = 'BINARY',
+  JSON = 'JSON',
+}
+registerEnumType(RemoteProtocol, {
+  name: 'RemoteProtocol',
+  description: "How tensors travel to a remote engine: the binary tensor data extension (Triton's, KServe's) or JSON.",
+});
+
+@ObjectType({
+  description:
+    'A remote engine serving the version over the Open Inference Protocol v2 (Triton, KServe) instead of the local runtime.',
+})
+export class RemoteBackend {
+  @Field(() => String, { description: 'Base URL of the server (the /v2/... paths are appended).' })
+  url!: string;
+
+  @Field(() => String, { description: "The model's name on the remote server." })
+  model!: string;
+
+  @Field(() => String, { nullable: true, description: "The remote model's version; null: the server chooses." })
+  modelVersion!: string | null;
+
+  @Field(() => RemoteProtocol)
+  protocol!: RemoteProtocol;
+
+  @Field(() => Int, { description: 'Deadline of one request in milliseconds (retries have their own).' })
+  timeoutMs!: number;
+}
+
+@InputType({ description: 'Where a remote Open Inference Protocol engine serves the version.' })
+export class RemoteBackendInput {
+  @Field(() => String, { description: 'http(s) base URL, e.g. "http://triton:8000".' })
+  url!: string;
+
+  @Field(() => String)
+  model!: string;
+
+  @Field(() => String, { nullable: true })
+  modelVersion?: string | null;
+
+  @Field(() => RemoteProtocol, { nullable: true, description: 'Default BINARY.' })
+  protocol?: RemoteProtocol | null;
+
+  @Field(() => Int, { nullable: true, description: 'Default 10000.' })
+  timeoutMs?: number | null;
+}
 
 @ObjectType({ description: 'Where a DVC-tracked artifact came from.' })
 export class DvcProvenance {

@@ -107,6 +107,7 @@ const WORDS: Record<string, string> = {
   RESOURCE_EXHAUSTED: 'The gateway is busy: try again shortly.',
   TIMEOUT: 'The gateway took too long.',
   UNAVAILABLE: 'The gateway’s database is unavailable.',
+  BACKEND_UNAVAILABLE: 'The remote inference engine serving this version is unavailable.',
   INTERNAL_SERVER_ERROR: 'The gateway failed unexpectedly.',
   NETWORK: 'The gateway cannot be reached.',
 };
