@@ -57,7 +57,7 @@ const dir = path.join(process.argv[1], "bin", "napi-v6", "linux", "x64");
 const libs = require("node:fs").readdirSync(dir);
 for (const b of ort.listSupportedBackends()) {
   const lib = b.name === "cuda" || b.name === "tensorrt" ? libs.find((f) => f.includes(`providers_${b.name}`)) : null;
-  const note = b.bundled ? "bundled" : lib ? `provider library ${lib} present` : "not bundled (ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci on a machine with internet)";
+  const note = b.bundled ? "bundled" : lib ? `provider library ${lib} present` : "not bundled (after npm ci, on a machine with internet: ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install)";
   console.log(`${b.name.padEnd(9)} ${note}`);
 }' "$ort"
 
