@@ -132,6 +132,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     new OnnxBackend(config.inference.workers, logger, (keys) => manager.forget(keys), {
       nice: config.inference.nice,
       runTimeoutMs: config.inference.runTimeoutMs,
+      cudaDeviceId: config.inference.cudaDeviceId,
     });
   const models = new ModelService(repos.models);
   const versions = new VersionService({

@@ -116,6 +116,12 @@ const env = z.object({
         .min(1, 'must name at least one provider'),
     )
     .default(['cpu']),
+  CUDA_DEVICE_ID: z.coerce
+    .number({ error: 'must be a GPU index (0, 1, ...)' })
+    .int('must be a whole number')
+    .min(0, 'must not be negative')
+    .max(255, 'must be at most 255')
+    .default(0),
   INFERENCE_WORKERS: count('worker threads').max(64, 'must be at most 64').default(1),
   INTRA_OP_THREADS: count('threads').max(256, 'must be at most 256').optional(),
   INFERENCE_SPINNING: bool.default(true),
@@ -268,6 +274,8 @@ export interface Config {
     readonly memoryBudgetBytes: number;
     /** Preference order; a version's `inference.providers` tag overrides it. CPU is the last resort. */
     readonly providers: readonly Provider[];
+    /** The GPU the cuda and tensorrt providers run on (onnxruntime-node passes no other option to them). */
+    readonly cudaDeviceId: number;
     readonly workers: number;
     readonly intraOpThreads: number;
     /** Nice value of the inference worker threads and their onnxruntime pools (Linux only). */
@@ -450,6 +458,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
     inference: Object.freeze({
       memoryBudgetBytes: e.MODEL_MEMORY_BUDGET_MB * 1024 * 1024,
       providers: Object.freeze([...e.EXECUTION_PROVIDERS]),
+      cudaDeviceId: e.CUDA_DEVICE_ID,
       workers: e.INFERENCE_WORKERS,
       // Every core for the running model: at INFERENCE_NICE its threads give way to the event loop
       // (BENCHMARKS.md measured one thread fewer: slower, and no better for registry queries).

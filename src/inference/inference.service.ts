@@ -275,6 +275,27 @@ export class InferenceService {
     return this.deps.manager.unload(version.id);
   }
 
+  /**
+   * Sets (empty or null: clears) the version's execution-provider preference. The names must be
+   * providers the runtime knows (BAD_USER_INPUT otherwise; one not bundled here, like cuda without
+   * its install, is accepted and falls back at load). A loaded version is unloaded, so that the next
+   * request loads it with the new preference.
+   */
+  async setExecutionProviders(actor: Actor, ref: VersionRef, providers: string[] | null): Promise<VersionRecord> {
+    requireRole(actor, 'admin', 'setting the execution providers of a version');
+    const list = [...new Set((providers ?? []).map((p) => p.trim()))];
+    const known = await this.deps.manager.knownProviders();
+    const unknown = list.filter((p) => !known.includes(p));
+    if (unknown.length)
+      throw badInput(`unknown execution provider ${unknown.join(', ')}: known are ${known.join(', ')}`, {
+        field: 'providers',
+      });
+    const { version } = await this.deps.versions.resolve(actor, ref);
+    const updated = await this.deps.versions.setExecutionProviders(version.id, list);
+    await this.deps.manager.unload(version.id);
+    return updated;
+  }
+
   /** Stops running models: requests still queued fail with MODEL_NOT_READY and the inference workers end. */
   close(): Promise<void> {
     return this.deps.manager.close();

@@ -290,7 +290,14 @@ export class ModelManager {
     if (this.entries.get(prev.versionId) === prev) this.entries.set(next.versionId, next);
   }
 
+  /** Execution providers the backend knows by name (bundled here or not). */
+  async knownProviders(): Promise<string[]> {
+    return (await this.deps.backend.providers()).map((p) => p.name);
+  }
+
   private providersFor(record: VersionRecord): string[] {
+    // The version's own preference (setVersionExecutionProviders) first, then its tag, then EXECUTION_PROVIDERS.
+    if (record.executionProviders?.length) return [...new Set([...record.executionProviders, 'cpu'])];
     const tagged = tagString(record.tags, 'inference.providers')
       ?.split(',')
       .map((p) => p.trim())

@@ -14,6 +14,21 @@ import type {
   InferenceBackend,
 } from './backend';
 
+/** What an entry of onnxruntime-node's `executionProviders` session option may be. */
+export type ExecutionProviderConfig = string | { name: string; deviceId?: number };
+
+/**
+ * The `executionProviders` entry for one provider. onnxruntime-node 1.30's binding
+ * (js/node/src/session_options_helper.cc) reads only `deviceId` for cuda and tensorrt: gpu_mem_limit,
+ * the TensorRT engine cache and other CUDA/TensorRT options cannot be set from Node. The webgpu
+ * entry must not carry `deviceId` (the binding refuses options it does not know for it); it picks
+ * Dawn's default adapter. The CPU provider takes no options.
+ */
+export function executionProviderConfig(provider: string, gpu: { cudaDeviceId: number }): ExecutionProviderConfig {
+  if (provider === 'cuda' || provider === 'tensorrt') return { name: provider, deviceId: gpu.cudaDeviceId };
+  return provider;
+}
+
 interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
@@ -120,7 +135,7 @@ export class OnnxBackend implements InferenceBackend {
     private readonly logger: Logger,
     /** Told when a worker dies, with the models it held (they must be loaded again). */
     private readonly onLost: (keys: string[]) => void = () => undefined,
-    private readonly options: { nice?: number; runTimeoutMs?: number } = {},
+    private readonly options: { nice?: number; runTimeoutMs?: number; cudaDeviceId?: number } = {},
   ) {
     this.workers = Array.from({ length: Math.max(1, workers) }, () => null);
   }
@@ -177,6 +192,11 @@ export class OnnxBackend implements InferenceBackend {
       key,
       file,
       ...options,
+      // Tried one at a time in this order: the worker reports the first that creates the session.
+      providers: options.providers.map((p) => ({
+        name: p,
+        config: executionProviderConfig(p, { cudaDeviceId: this.options.cudaDeviceId ?? 0 }),
+      })),
     });
     target.keys.add(key);
     return {

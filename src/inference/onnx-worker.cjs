@@ -33,17 +33,17 @@ const firstLine = (/** @type {unknown} */ e) =>
 /**
  * Creates the session with the first execution provider of the preference list that works; the
  * providers that failed are returned as warnings (the caller logs them).
- * @param {{ key: string, file: string, providers: string[], intraOpNumThreads: number,
+ * @param {{ key: string, file: string, providers: { name: string, config: string | { name: string } }[], intraOpNumThreads: number,
  *   interOpNumThreads: number, disableQuantQdq: boolean, allowSpinning: boolean }} msg
  */
 async function load(msg) {
   const warnings = niceNote ? [niceNote] : [];
   niceNote = null;
   const before = process.memoryUsage().rss;
-  for (const provider of msg.providers) {
+  for (const { name: provider, config } of msg.providers) {
     try {
       const session = await ort.InferenceSession.create(msg.file, {
-        executionProviders: [provider],
+        executionProviders: [config],
         intraOpNumThreads: msg.intraOpNumThreads,
         interOpNumThreads: msg.interOpNumThreads,
         graphOptimizationLevel: 'all',

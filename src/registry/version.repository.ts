@@ -134,6 +134,11 @@ export class VersionRepository {
     return new Set(rows.map((r) => r.versionId));
   }
 
+  /** The version's execution-provider preference; empty: the gateway's default. */
+  async setExecutionProviders(versionId: number, providers: string[]): Promise<VersionRecord> {
+    return this.prisma.modelVersion.update({ where: { id: versionId }, data: { executionProviders: providers } });
+  }
+
   async setParameterCount(versionId: number, parameterCount: bigint): Promise<void> {
     await this.prisma.modelVersion.update({ where: { id: versionId }, data: { parameterCount } });
   }

@@ -163,6 +163,14 @@ export class VersionService {
     await this.deps.versions.setStatus(versionId, 'READY', null);
   }
 
+  /**
+   * Stores the version's execution-provider preference (empty: the gateway's EXECUTION_PROVIDERS).
+   * The caller (InferenceService) checks the right and the names against its runtime.
+   */
+  setExecutionProviders(versionId: number, providers: string[]): Promise<VersionRecord> {
+    return this.deps.versions.setExecutionProviders(versionId, providers);
+  }
+
   /** The graph's weights, counted for a version registered before they were (the speed measurement does it). */
   async recordParameterCount(versionId: number, parameters: number): Promise<void> {
     await this.deps.versions.setParameterCount(versionId, BigInt(parameters));

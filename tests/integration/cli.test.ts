@@ -122,6 +122,26 @@ describe(`the CLI on the local data directory (${dbKind()})`, () => {
     expect([missing.status, missing.err]).toEqual([1, expect.stringContaining('error [NOT_FOUND]: no dataset "nope"')]);
   });
 
+  it("sets and clears a version's execution providers, shown by versions show", async () => {
+    expect(await cli('versions', 'providers', 'gray', '1', 'webgpu, cpu')).toEqual({
+      status: 0,
+      out: 'gray v1 runs on the first of webgpu, cpu that loads it (cpu last)',
+      err: '',
+    });
+    expect((await cli('versions', 'show', 'gray', '1')).out).toMatch(/^executionProviders\s+webgpu, cpu$/m);
+    const bad = await cli('versions', 'providers', 'gray', '1', 'opencl');
+    expect([bad.status, bad.err]).toEqual([
+      1,
+      expect.stringMatching(/error \[BAD_USER_INPUT\]: unknown execution provider opencl/),
+    ]);
+    expect((await cli('versions', 'providers', 'gray', '1', '--default')).out).toBe(
+      "gray v1 runs on the gateway's EXECUTION_PROVIDERS",
+    );
+    expect((await cli('versions', 'show', 'gray', '1')).out).toMatch(
+      /^executionProviders\s+the gateway's EXECUTION_PROVIDERS$/m,
+    );
+  });
+
   it('exits non-zero with the error code and a clear message', async () => {
     expect(await cli('versions', 'show', 'gray', '7')).toEqual({
       status: 1,

@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
+import { badInput } from '../../common/errors';
 import { fields, speedText, table } from '../format';
 import { inlineOrFile, intArg, parseJson, versionRef, type CommandContext } from './shared';
 
 const SPEED =
   'batch1Ms batch32ImagesPerSecond throughputBatchSize executionProvider threads width height channels measuredAt';
-const VERSION_FIELDS = `id version status statusReason aliases artifactUri sha256 md5 sizeBytes parameters tags createdAt
+const VERSION_FIELDS = `id version status statusReason aliases executionProviders artifactUri sha256 md5 sizeBytes parameters tags createdAt
   parent { version } derivation { method calibrationDataset calibrationItems calibrationMethod tool } dvc { repo rev path md5 remote } mlflowRun { runId runName experimentName trackingUri }
   speed { ${SPEED} } remote { url model modelVersion protocol timeoutMs }`;
 
@@ -14,8 +15,10 @@ type Speed = Parameters<typeof speedText>[0] & { measuredAt: string };
 /** A version's fields for humans: its speed in one line, with when it was measured. */
 function versionFields(v: Record<string, unknown>): string {
   const speed = v.speed as Speed | null;
+  const providers = v.executionProviders as string[] | null | undefined;
   return fields({
     ...v,
+    executionProviders: providers ? providers.join(', ') : "the gateway's EXECUTION_PROVIDERS",
     speed: speed ? `${speedText(speed)}, measured ${speed.measuredAt}` : 'not measured yet (modelgate versions speed)',
   });
 }
@@ -108,6 +111,23 @@ export function register(program: Command, { run }: CommandContext): void {
           `${model} v${d.setVersionRemote.version} ${o.clear ? 'runs locally' : `is served by ${o.engine}`} (unloaded: its next use loads it)\n${versionFields(d.setVersionRemote)}`,
       ),
     );
+  versions
+    .command('providers <model> <versionOrAlias> [providers]')
+    .description(
+      "set the version's execution providers, comma-separated in order of preference (admin); a loaded version reloads with them on next use",
+    )
+    .option('--default', "clear them: the gateway's EXECUTION_PROVIDERS again")
+    .action((model, ref: string, list: string | undefined, o: { default?: boolean }) => {
+      if (!list === !o.default) throw badInput('give either a provider list (e.g. webgpu,cpu) or --default');
+      return run<{ setVersionExecutionProviders: { version: number; executionProviders: string[] | null } }>(
+        `mutation($ref: VersionRefInput!, $providers: [String!]) { setVersionExecutionProviders(ref: $ref, providers: $providers) { version executionProviders } }`,
+        { ref: versionRef(model, ref), providers: o.default ? null : list!.split(',').map((p) => p.trim()) },
+        ({ setVersionExecutionProviders: v }) =>
+          v.executionProviders
+            ? `${model} v${v.version} runs on the first of ${v.executionProviders.join(', ')} that loads it (cpu last)`
+            : `${model} v${v.version} runs on the gateway's EXECUTION_PROVIDERS`,
+      );
+    });
   versions
     .command('speed <model> [versionOrAlias]')
     .description(

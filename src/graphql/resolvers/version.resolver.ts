@@ -51,6 +51,26 @@ export class VersionResolver {
     return storedRemoteBackend(v.remote);
   }
 
+  @Mutation(() => ModelVersion, {
+    description:
+      "Sets the version's execution providers in order of preference (admin); null or empty: the gateway's EXECUTION_PROVIDERS. CPU stays the last resort. A loaded version is unloaded and loads with them on next use.",
+  })
+  setVersionExecutionProviders(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('ref', () => VersionRefInput) ref: VersionRefInput,
+    @Arg('providers', () => [String], { nullable: true }) providers: string[] | null,
+  ): Promise<VersionRecord> {
+    return ctx.services.inference.setExecutionProviders(ctx.actor, ref, providers);
+  }
+
+  @FieldResolver(() => [String], {
+    nullable: true,
+    description: "The version's execution-provider preference; null: the gateway's EXECUTION_PROVIDERS.",
+  })
+  executionProviders(@Root() v: VersionRecord): string[] | null {
+    return v.executionProviders?.length ? v.executionProviders : null;
+  }
+
   @FieldResolver(() => Model)
   async model(@Root() v: VersionRecord, @Ctx() ctx: GraphQLContext): Promise<ModelRecord> {
     const model = await ctx.loaders.modelById.load(v.modelId);

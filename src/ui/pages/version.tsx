@@ -25,6 +25,7 @@ const VersionQuery = graphql(`
       sha256
       sizeBytes
       parameters
+      executionProviders
       speed {
         batch1Ms
         batch1Runs
@@ -194,6 +195,12 @@ export function VersionPage() {
                 ? `${fmtMs(v.speed.batch1Ms)} per image at batch 1, ${Math.round(v.speed.batch32ImagesPerSecond).toLocaleString('en-US')} images/s at batch ${v.speed.throughputBatchSize} ` +
                   `(median in isolation on ${v.speed.executionProvider}, ${v.speed.threads ?? '?'} threads, input ${v.speed.channels}×${v.speed.height}×${v.speed.width}, measured ${fmtDate(v.speed.measuredAt)})`
                 : 'not measured yet (a comparison measures it)',
+            ],
+            [
+              'Execution providers',
+              v.executionProviders
+                ? `${v.executionProviders.join(', ')} (this version's preference; cpu last)`
+                : "the gateway's EXECUTION_PROVIDERS",
             ],
             ['Created', fmtDate(v.createdAt)],
             ['Artifact URI', <span className="mono">{v.artifactUri}</span>],
