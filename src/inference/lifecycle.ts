@@ -30,6 +30,13 @@ export interface Held {
   readonly model: string;
   readonly version: number;
   readonly maxBatchSize: number;
+  /**
+   * The version's settings the load used (remote engine, execution providers): a request that finds
+   * them changed in the registry, by this gateway or another, loads the version again.
+   */
+  readonly setup: string;
+  /** The registry row's updatedAt (ms) when it was read for the load: an older row is not a change. */
+  readonly setupAt: number;
   /** Whether a pinned alias points at it (it is never evicted); refreshed before each eviction pass. */
   pinned: boolean;
 }
@@ -105,6 +112,8 @@ export const held = (e: Held): Held => ({
   model: e.model,
   version: e.version,
   maxBatchSize: e.maxBatchSize,
+  setup: e.setup,
+  setupAt: e.setupAt,
   pinned: e.pinned,
 });
 

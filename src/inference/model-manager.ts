@@ -86,6 +86,15 @@ const fixedBatch = (target: Target): number | null => {
  * Each version is LOADING, READY, FAILED or UNLOADING (lifecycle.ts); a state change puts a new
  * entry in the map, so a request holding an entry can tell whether it is still the current one.
  */
+/** What a load of the version depends on besides its bytes (held as Held.setup). */
+function loadSetup(record: VersionRecord): string {
+  return JSON.stringify([
+    record.remote ?? null,
+    record.executionProviders ?? [],
+    tagString(record.tags, 'inference.providers') ?? null,
+  ]);
+}
+
 export class ModelManager {
   private readonly entries = new Map<number, Entry>();
   private loadChain: Promise<unknown> = Promise.resolve();
@@ -229,6 +238,16 @@ export class ModelManager {
       this.entries.delete(id);
       entry = undefined;
     }
+    // Its remote engine or providers changed since it loaded (the registry cache follows every
+    // gateway's writes): this copy goes, and the version loads with its new settings.
+    if (
+      (entry?.state === 'READY' || entry?.state === 'FAILED') &&
+      target.record.updatedAt.getTime() > entry.setupAt &&
+      entry.setup !== loadSetup(target.record)
+    ) {
+      await this.unloadEntry(entry);
+      return this.acquire(target, opts);
+    }
     entry ??= this.startLoad(target, opts);
     const settled = entry.state === 'LOADING' ? await entry.settled : entry;
     switch (settled.state) {
@@ -271,6 +290,8 @@ export class ModelManager {
       model: target.model.name,
       version: target.record.version,
       maxBatchSize,
+      setup: loadSetup(target.record),
+      setupAt: target.record.updatedAt.getTime(),
       pinned: false,
       state: 'LOADING',
       settled: this.serialized(() => this.bringUp(loading, target)),

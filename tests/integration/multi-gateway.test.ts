@@ -11,6 +11,7 @@ import path from 'node:path';
 import { GatewayProcess, type LogLine } from '../../src/bench/gateway-process';
 import { startS3rver, S3RVER_CREDENTIALS, type LocalS3 } from '../helpers/s3rver';
 import { sseText } from '../helpers/sse';
+import { vulkanAvailable } from '../helpers/vulkan';
 import { writeFashionSubset } from '../helpers/fashion-subset';
 import { createTestApp, dbKind, expectData, expectError, type GqlResult } from '../helpers/test-app';
 
@@ -190,6 +191,48 @@ describeOnServer(
         1000,
       );
       expectError(await whoAmI(a), 'UNAUTHENTICATED');
+    });
+
+    it("a version's execution providers set through A: B's loaded copy loads again with them on its next use", async () => {
+      const LOADED = `{ loadedVersions { executionProvider loadedAt modelVersion { version } } }`;
+      const loadedV2 = async (gw: GatewayProcess) =>
+        (
+          expectData(await gql(gw, LOADED, {}, keys.viewer)).loadedVersions as {
+            executionProvider: string;
+            loadedAt: string;
+            modelVersion: { version: number };
+          }[]
+        ).find((l) => l.modelVersion.version === 2);
+      const SET = `mutation($providers: [String!]) {
+        setVersionExecutionProviders(ref: { model: "fashion-classifier", version: 2 }, providers: $providers) { executionProviders } }`;
+      expectData(await predict(b, { version: 2 }));
+      const before = (await loadedV2(b))!;
+      expect(before.executionProvider).toBe('cpu');
+      // On lavapipe (CI) the change is visible as the provider; without Vulkan, as a new load on the CPU.
+      const webgpu = vulkanAvailable();
+      expectData(await gql(a, SET, { providers: webgpu ? ['webgpu', 'cpu'] : ['cpu'] }, keys.admin));
+      const after = await until(
+        'B loading v2 again with its new providers',
+        async () => {
+          expectData(await predict(b, { version: 2 }));
+          const l = await loadedV2(b);
+          return l && l.loadedAt !== before.loadedAt ? l : null;
+        },
+        5000,
+      );
+      expect(after.executionProvider).toBe(webgpu ? 'webgpu' : 'cpu');
+      // Back to the gateway's default, as the comparison below expects.
+      expectData(await gql(a, SET, { providers: null }, keys.admin));
+      const reset = await until(
+        'B loading v2 again on the default providers',
+        async () => {
+          expectData(await predict(b, { version: 2 }));
+          const l = await loadedV2(b);
+          return l && l.loadedAt !== after.loadedAt ? l : null;
+        },
+        5000,
+      );
+      expect(reset.executionProvider).toBe('cpu');
     });
 
     it('a comparison started on A, A killed with SIGKILL mid-run: B takes it over after the lease, streams it over SSE, and ends with the numbers of an uninterrupted run', async () => {

@@ -4,6 +4,7 @@ import { internalError, timedOut } from '../../src/common/errors';
 import { loadConfig } from '../../src/config/config';
 import type {
   BackendLoaded,
+  BackendLoadOptions,
   BackendOutput,
   BackendOutputs,
   BenchmarkResult,
@@ -22,6 +23,8 @@ const tick = () => new Promise<void>((r) => setImmediate(r));
 class FakeBackend implements InferenceBackend {
   readonly name = 'fake';
   readonly events: string[] = [];
+  /** The options of each load, in order. */
+  readonly loads: BackendLoadOptions[] = [];
   fail: { load?: Error; run?: Error } = {};
   /** Runs wait for release() while this is on. */
   hold = false;
@@ -32,8 +35,9 @@ class FakeBackend implements InferenceBackend {
     throw new Error('not used');
   };
 
-  async load(key: string): Promise<BackendLoaded> {
+  async load(key: string, _file: string, options: BackendLoadOptions): Promise<BackendLoaded> {
     this.events.push(`load ${key}`);
+    this.loads.push(options);
     await tick();
     const error = this.fail.load;
     this.fail.load = undefined;
@@ -111,6 +115,9 @@ describe('the model manager', () => {
         sha256,
         signature: { batch: 'dynamic' },
         tags: {},
+        remote: null,
+        executionProviders: [],
+        updatedAt: new Date(1_000),
         ...record,
       } as VersionRecord,
       model: { name: 'gray', inputSpec: parseInputSpec(GRAY_MODEL.inputSpec) },
@@ -125,6 +132,21 @@ describe('the model manager', () => {
     expect(results.every((r) => r.output.length === 3)).toBe(true);
     expect(backend.events).toEqual(['load 1']);
     expect(manager.list()).toMatchObject([{ versionId: 1, state: 'READY', provider: 'cpu', requests: 5 }]);
+    await manager.close();
+  });
+
+  it("loads a version again when its row, newer, changed its remote engine or providers (another gateway's write)", async () => {
+    const { backend, manager, target, predict } = setup();
+    await predict(target(1));
+    // The same settings in a newer row, or other settings in an older (stale) one: nothing to do.
+    await predict(target(1, { updatedAt: new Date(2_000) }));
+    await predict(target(1, { executionProviders: ['webgpu', 'cpu'], updatedAt: new Date(500) }));
+    expect(backend.events).toEqual(['load 1']);
+    await predict(target(1, { executionProviders: ['webgpu', 'cpu'], updatedAt: new Date(3_000) }));
+    expect(backend.events).toEqual(['load 1', 'unload 1', 'load 1']);
+    expect(backend.loads.at(-1)!.providers).toEqual(['webgpu', 'cpu']);
+    await predict(target(1, { executionProviders: ['webgpu', 'cpu'], updatedAt: new Date(3_000) }));
+    expect(backend.events).toHaveLength(3);
     await manager.close();
   });
 
