@@ -9,23 +9,9 @@
 const path = require('node:path');
 const { Writable } = require('node:stream');
 
-// The TypeScript sources, transpiled as they are required (the options ts-jest uses with isolatedModules).
-const ts = require('typescript');
+// The TypeScript sources, transpiled as they are required.
+require(path.join(__dirname, '..', '..', 'src', 'inference', 'ts-require.cjs'))();
 const fs = require('node:fs');
-require.extensions['.ts'] = (module, filename) => {
-  const { outputText } = ts.transpileModule(fs.readFileSync(filename, 'utf8'), {
-    fileName: filename,
-    compilerOptions: {
-      module: ts.ModuleKind.CommonJS,
-      target: ts.ScriptTarget.ES2022,
-      esModuleInterop: true,
-      experimentalDecorators: true,
-      emitDecoratorMetadata: true,
-      useDefineForClassFields: false,
-    },
-  });
-  /** @type {any} */ (module)._compile(outputText, filename);
-};
 require('reflect-metadata');
 const pino = require('pino');
 const { loadConfig } = require(path.join(__dirname, '..', '..', 'src', 'config', 'config.ts'));
