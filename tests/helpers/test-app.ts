@@ -191,8 +191,8 @@ export async function registerGray(t: TestApp): Promise<void> {
 }
 
 /**
- * gray v1 (on "baseline" and "champion") and v2 (the same weights as a batch-1 graph): two arms that
- * answer alike, so that in experiment tests feedback alone decides.
+ * gray v1 (on "baseline" and "champion") and v2 (a batch-1 graph of other weights: make_fixtures.py
+ * seeds them 1 and 3): two arms for experiment tests, whose feedback judges each arm's own answer.
  */
 export async function grayWithTwoVersions(t: TestApp): Promise<void> {
   const admin = t.app.localActor();

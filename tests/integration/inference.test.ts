@@ -386,7 +386,7 @@ describe(`inference on a graph with a fixed batch dimension of 1 (${dbKind()})`,
   });
   afterAll(() => t.close());
 
-  it('runs concurrent requests one at a time, with the same scores as a dynamic-batch graph of the same weights', async () => {
+  it("runs a fixed-batch graph's concurrent requests one at a time, and a dynamic-batch graph's together", async () => {
     const actor = t.app.localActor();
     await t.app.services.models.register(actor, { ...GRAY_MODEL, name: 'gray' });
     await t.app.services.versions.register(actor, { model: 'gray', artifactPath: fixture('gray8x8-3class.onnx') });
@@ -401,8 +401,8 @@ describe(`inference on a graph with a fixed batch dimension of 1 (${dbKind()})`,
     expect(fixed.map((p) => p.timingsMs.batchSize)).toEqual([1, 1, 1, 1, 1, 1]);
     const dynamic = await Promise.all(Array.from({ length: 6 }, () => run(1)));
     expect(Math.max(...dynamic.map((p) => p.timingsMs.batchSize))).toBeGreaterThan(1);
-    expect(fixed[0].top.map((s: any) => s.label)).toEqual(dynamic[0].top.map((s: any) => s.label));
-    expect(fixed[0].top.length).toBe(3);
+    // Other weights (make_fixtures.py seeds them 1 and 3): each answers with all 3 labels.
+    expect([fixed[0].top.length, dynamic[0].top.length]).toEqual([3, 3]);
   });
 });
 
