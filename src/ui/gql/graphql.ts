@@ -133,6 +133,11 @@ export type OptimizeVersionInput = {
   ref: VersionRefInput;
 };
 
+/** How tensors travel to a remote engine: the binary tensor data extension (Triton's, KServe's) or JSON. */
+export type RemoteProtocol =
+  | 'BINARY'
+  | 'JSON';
+
 export type ReportFormat =
   | 'HTML'
   | 'MARKDOWN';
@@ -382,7 +387,7 @@ export type UiVersionQueryVariables = Exact<{
 }>;
 
 
-export type UiVersionQuery = { modelVersion: { id: string, version: number, status: VersionStatus, statusReason: string | null, artifactUri: string, format: string, md5: string, sha256: string, sizeBytes: string, parameters: string | null, executionProviders: Array<string> | null, createdAt: string, aliases: Array<string>, tags: unknown, signature: unknown, speed: { batch1Ms: number, batch1Runs: number, batch32ImagesPerSecond: number, throughputBatchSize: number, executionProvider: string, threads: number | null, width: number, height: number, channels: number, measuredAt: string } | null, parent: { version: number } | null, children: Array<{ version: number, status: VersionStatus }>, derivation: { method: OptimizationMethod, calibrationDataset: string | null, calibrationItems: number | null, calibrationMethod: CalibrationMethod | null, tool: string | null, quantizedNodes: number | null, foldedDequantize: number | null, optimization: { id: string, comparison: { id: string, status: JobStatus, verdict: Verdict | null, nonInferior: boolean | null } | null } | null } | null, model: { name: string, inputSpec: unknown, labels: Array<string> }, dvc: { repo: string, rev: string | null, path: string, md5: string, remote: string | null, dirty: boolean } | null, mlflowRun: { runId: string, runName: string | null, experimentId: string, experimentName: string | null, status: string | null, startTime: string | null, endTime: string | null, params: unknown, metrics: unknown, tags: unknown, trackingUri: string, metricHistory: Array<{ key: string, step: number, value: number | null }> } | null } | null, loadedVersions: Array<{ state: string, executionProvider: string | null, memoryMB: number, requests: number, lastUsed: string | null, reason: string | null, modelVersion: { id: string } }>, datasets: Array<{ name: string, version: number, size: number }> };
+export type UiVersionQuery = { modelVersion: { id: string, version: number, status: VersionStatus, statusReason: string | null, artifactUri: string, format: string, md5: string, sha256: string, sizeBytes: string, parameters: string | null, executionProviders: Array<string> | null, createdAt: string, aliases: Array<string>, tags: unknown, signature: unknown, remote: { url: string, model: string, modelVersion: string | null, protocol: RemoteProtocol, timeoutMs: number } | null, speed: { batch1Ms: number, batch1Runs: number, batch32ImagesPerSecond: number, throughputBatchSize: number, executionProvider: string, threads: number | null, width: number, height: number, channels: number, measuredAt: string } | null, parent: { version: number } | null, children: Array<{ version: number, status: VersionStatus }>, derivation: { method: OptimizationMethod, calibrationDataset: string | null, calibrationItems: number | null, calibrationMethod: CalibrationMethod | null, tool: string | null, quantizedNodes: number | null, foldedDequantize: number | null, optimization: { id: string, comparison: { id: string, status: JobStatus, verdict: Verdict | null, nonInferior: boolean | null } | null } | null } | null, model: { name: string, inputSpec: unknown, labels: Array<string> }, dvc: { repo: string, rev: string | null, path: string, md5: string, remote: string | null, dirty: boolean } | null, mlflowRun: { runId: string, runName: string | null, experimentId: string, experimentName: string | null, status: string | null, startTime: string | null, endTime: string | null, params: unknown, metrics: unknown, tags: unknown, trackingUri: string, metricHistory: Array<{ key: string, step: number, value: number | null }> } | null } | null, loadedVersions: Array<{ state: string, executionProvider: string | null, memoryMB: number, requests: number, lastUsed: string | null, reason: string | null, modelVersion: { id: string } }>, datasets: Array<{ name: string, version: number, size: number }> };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -1024,6 +1029,13 @@ export const UiVersionDocument = new TypedDocumentString(`
     sizeBytes
     parameters
     executionProviders
+    remote {
+      url
+      model
+      modelVersion
+      protocol
+      timeoutMs
+    }
     speed {
       batch1Ms
       batch1Runs

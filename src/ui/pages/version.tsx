@@ -26,6 +26,13 @@ const VersionQuery = graphql(`
       sizeBytes
       parameters
       executionProviders
+      remote {
+        url
+        model
+        modelVersion
+        protocol
+        timeoutMs
+      }
       speed {
         batch1Ms
         batch1Runs
@@ -197,10 +204,25 @@ export function VersionPage() {
                 : 'not measured yet (a comparison measures it)',
             ],
             [
+              'Served by',
+              v.remote ? (
+                <span>
+                  remote engine <span className="mono">{v.remote.url}</span>, model{' '}
+                  <span className="mono">{v.remote.model}</span>
+                  {v.remote.modelVersion ? ` version ${v.remote.modelVersion}` : ''} (Open Inference Protocol,{' '}
+                  {v.remote.protocol === 'BINARY' ? 'binary tensors' : 'JSON'}, {v.remote.timeoutMs} ms timeout)
+                </span>
+              ) : (
+                'this gateway (onnxruntime)'
+              ),
+            ],
+            [
               'Execution providers',
-              v.executionProviders
-                ? `${v.executionProviders.join(', ')} (this version's preference; cpu last)`
-                : "the gateway's EXECUTION_PROVIDERS",
+              v.remote
+                ? 'chosen by the remote engine'
+                : v.executionProviders
+                  ? `${v.executionProviders.join(', ')} (this version's preference; cpu last)`
+                  : "the gateway's EXECUTION_PROVIDERS",
             ],
             ['Created', fmtDate(v.createdAt)],
             ['Artifact URI', <span className="mono">{v.artifactUri}</span>],
