@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, Writable } from 'node:stream';
+import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   ArtifactIntegrityError,
@@ -99,12 +99,17 @@ export class ArtifactStore {
    * copy (not the original, which may change meanwhile), then commit or discard it.
    */
   async stage(file: string): Promise<StagedArtifact> {
+    return this.stageFrom(createReadStream(file));
+  }
+
+  /** Writes a stream to a new staging file, hashing it on the way, and flushes it. */
+  private async stageFrom(source: Readable): Promise<StagedArtifact> {
     const tmpDir = path.join(this.root, 'tmp');
     await mkdir(tmpDir, { recursive: true });
     const tmp = path.join(tmpDir, randomUUID());
     try {
       const h = hashing();
-      await pipeline(createReadStream(file), h.transform, createWriteStream(tmp, { flags: 'wx' }));
+      await pipeline(source, h.transform, createWriteStream(tmp, { flags: 'wx' }));
       const fh = await open(tmp, 'r+');
       try {
         await fh.sync();
@@ -162,37 +167,26 @@ export class ArtifactStore {
       throw new ArtifactMissingError(
         `its artifact ${where} is missing from the data directory and from the artifact store ${this.remote.location}`,
       );
-    const tmpDir = path.join(this.root, 'tmp');
-    await mkdir(tmpDir, { recursive: true });
-    const tmp = path.join(tmpDir, randomUUID());
+    // A connection cut mid-download is the store's failure (UNAVAILABLE, worth another try); a
+    // failed write here is this gateway's disk and stays as it is.
+    let cut: Error | null = null;
+    body.once('error', (e: Error) => (cut = e));
+    const location = this.remote.location;
+    const got = await this.stageFrom(body).catch((e: Error) =>
+      Promise.reject(cut ? artifactStoreUnavailable(location, `downloading ${where}: ${cut.message}`) : e),
+    );
     try {
-      const h = hashing();
-      // A connection cut mid-download is the store's failure (UNAVAILABLE, worth another try); a
-      // failed write here is this gateway's disk and stays as it is.
-      let cut: Error | null = null;
-      body.once('error', (e: Error) => (cut = e));
-      const location = this.remote.location;
-      await pipeline(body, h.transform, createWriteStream(tmp, { flags: 'wx' })).catch((e: Error) =>
-        Promise.reject(cut ? artifactStoreUnavailable(location, `downloading ${where}: ${cut.message}`) : e),
-      );
-      const got = h.digest();
       if (got.sha256 !== object.sha256 || (object.sizeBytes !== undefined && got.sizeBytes !== object.sizeBytes))
         throw new ArtifactIntegrityError(
-          `its artifact in ${this.remote.location} does not match the registry: sha256 ${got.sha256} ` +
+          `its artifact in ${location} does not match the registry: sha256 ${got.sha256} ` +
             `(${got.sizeBytes} bytes), registered ${object.sha256}` +
             (object.sizeBytes === undefined ? '' : ` (${object.sizeBytes} bytes)`),
         );
-      const fh = await open(tmp, 'r+');
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
       await mkdir(path.dirname(target), { recursive: true });
-      await rename(tmp, target);
+      await rename(got.tmpPath, target);
       return target;
     } finally {
-      await rm(tmp, { force: true });
+      await rm(got.tmpPath, { force: true });
     }
   }
 

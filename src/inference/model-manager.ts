@@ -77,15 +77,6 @@ const fixedBatch = (target: Target): number | null => {
   return typeof batch === 'number' ? batch : null;
 };
 
-/**
- * Loads versions on first use (concurrent first requests share one load), warms them up, keeps them
- * within MODEL_MEMORY_BUDGET_MB by unloading the least recently used ones (never those a pinned
- * alias points at), and marks a version FAILED when its file does not load or no longer matches
- * its sha256. Loads run one at a time, so each one's memory can be measured.
- *
- * Each version is LOADING, READY, FAILED or UNLOADING (lifecycle.ts); a state change puts a new
- * entry in the map, so a request holding an entry can tell whether it is still the current one.
- */
 /** What a load of the version depends on besides its bytes (held as Held.setup). */
 function loadSetup(record: VersionRecord): string {
   return JSON.stringify([
@@ -95,6 +86,15 @@ function loadSetup(record: VersionRecord): string {
   ]);
 }
 
+/**
+ * Loads versions on first use (concurrent first requests share one load), warms them up, keeps them
+ * within MODEL_MEMORY_BUDGET_MB by unloading the least recently used ones (never those a pinned
+ * alias points at), and marks a version FAILED when its file does not load or no longer matches
+ * its sha256. Loads run one at a time, so each one's memory can be measured.
+ *
+ * Each version is LOADING, READY, FAILED or UNLOADING (lifecycle.ts); a state change puts a new
+ * entry in the map, so a request holding an entry can tell whether it is still the current one.
+ */
 export class ModelManager {
   private readonly entries = new Map<number, Entry>();
   private loadChain: Promise<unknown> = Promise.resolve();
