@@ -288,11 +288,10 @@ export class OipBackend implements Pick<InferenceBackend, 'run' | 'runOutputs' |
       // fetch's TypeError carries the socket's error (ECONNREFUSED, ECONNRESET, ...) as its cause.
       throw new RemoteError(`${method} ${path} failed: ${err.cause?.code ?? err.cause?.message ?? err.message}`, true);
     }
-    if (RETRY_STATUSES.has(res.status))
-      throw new RemoteError(
-        `${method} ${path} answered ${res.status}${errorMessage(body.toString('utf8')) ? `: ${errorMessage(body.toString('utf8'))}` : ''}`,
-        true,
-      );
+    if (RETRY_STATUSES.has(res.status)) {
+      const reason = errorMessage(body.toString('utf8'));
+      throw new RemoteError(`${method} ${path} answered ${res.status}${reason ? `: ${reason}` : ''}`, true);
+    }
     return { status: res.status, headers: res.headers, body };
   }
 }
